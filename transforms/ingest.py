@@ -1,0 +1,87 @@
+"""Ingest a set of files: detect each one's format, load them in dependency order, report per file.
+
+A file that cannot be read is refused with a one-line reason while the others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from transforms import store
+from transforms.errors import ScamtraceError
+from transforms.load import FileReport, expand_paths, ingest_file
+from transforms.sources.base import ReadContext, Reader
+from transforms.sources.registry import detect
+from transforms.validate import BatchValidator
+
+
+@dataclass
+class PlannedFile:
+    path: Path
+    reader: Reader | None
+    problem: str = ""
+
+
+def plan(paths: Iterable[Path], mapping_files: Iterable[Path] = ()) -> tuple[list[PlannedFile], ReadContext]:
+    files, found_mappings = expand_paths(paths)
+    ctx = ReadContext(mapping_files=[*map(Path, mapping_files), *found_mappings])
+    # Load mappings now so that a broken mapping stops the run before anything is written.
+    from transforms.sources.registry import by_name
+
+    by_name("delimited")._mappings(ctx)  # type: ignore[attr-defined]
+    planned: list[PlannedFile] = []
+    for f in files:
+        try:
+            reader = detect(f, ctx)
+        except ScamtraceError as exc:
+            planned.append(PlannedFile(f, None, str(exc)))
+            continue
+        if reader is None:
+            planned.append(
+                PlannedFile(f, None, f"{f}: unknown layout; pass --mapping FILE.yml for a bank extract (docs/mapping.md) "
+                               "or see docs/layouts.md for the formats scamtrace detects")
+            )
+        else:
+            planned.append(PlannedFile(f, reader))
+    planned.sort(key=lambda p: (p.reader.priority if p.reader else 0, str(p.path)))
+    return planned, ctx
+
+
+def ingest_paths(
+    db_path: Path,
+    paths: Iterable[Path],
+    mapping_files: Iterable[Path] = (),
+    on_file: Callable[[FileReport], None] | None = None,
+    run_id: str | None = None,
+) -> list[FileReport]:
+    planned, ctx = plan(paths, mapping_files)
+    con = store.connect(db_path)
+    reports: list[FileReport] = []
+    own_run = run_id is None
+    try:
+        if own_run:
+            run_id = store.start_run(con, "ingest", {"paths": [str(p) for p in paths]})
+        validator = BatchValidator(Path(db_path))
+        try:
+            for item in planned:
+                if item.reader is None:
+                    report = FileReport(path=str(item.path), status="refused", message=item.problem)
+                else:
+                    try:
+                        report = ingest_file(con, item.path, item.reader, ctx, run_id, validator)
+                    except ScamtraceError as exc:
+                        report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
+                                            status="refused", message=str(exc))
+                reports.append(report)
+                if on_file:
+                    on_file(report)
+        finally:
+            validator.close()
+        if own_run:
+            store.finish_run(con, run_id, "ok" if all(r.status != "refused" for r in reports) else "partial",
+                             {"files": [r.as_dict() for r in reports]})
+    finally:
+        con.close()
+    return reports

@@ -1,0 +1,244 @@
+"""Load one file into the store: stage its chunks, derive ids and USD amounts, validate with Great Expectations,
+then commit loaded rows, quarantine and the reconciliation in one transaction (all of the file or none).
+
+Invariant, checked for every file: rows_read = rows_loaded + rows_quarantined + rows_duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+import polars as pl
+
+from transforms import schema, store
+from transforms.errors import InputError
+from transforms.sources.base import ReadContext, Reader, sha256_file
+from transforms.validate import BatchValidator, iso_currencies, suite_for
+
+FX_LOOKBACK_DAYS = 7  # a rate from the last week covers weekends and holidays
+
+
+@dataclass
+class FileReport:
+    path: str
+    source: str = ""
+    table: str = ""
+    file_id: str = ""
+    status: str = "loaded"  # loaded | skipped (already ingested) | refused (unreadable) | failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+BOOKKEEPING = {"row_no": "BIGINT", "raw": "VARCHAR", "errors": "VARCHAR[]"}
+
+
+def _staging_ddl(table: schema.Table, name: str) -> str:
+    cols = [c for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+    parts = [f"{c.name} {c.type}" for c in cols] + [f"{k} {v}" for k, v in BOOKKEEPING.items()]
+    if table.name == "transactions":
+        parts.append("txn_key VARCHAR")
+    return f"CREATE OR REPLACE TABLE stg.{store.ident(name)} ({', '.join(parts)})"
+
+
+def _stage_chunk(con: duckdb.DuckDBPyConnection, table: schema.Table, stg: str, chunk: pl.DataFrame) -> None:
+    wanted = [c for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+    extra = ["txn_key"] if table.name == "transactions" else []
+    missing = [c.name for c in wanted if c.name not in chunk.columns] + [e for e in extra if e not in chunk.columns]
+    if missing:
+        chunk = chunk.with_columns([pl.lit(None).alias(m) for m in missing])
+    if "errors" not in chunk.columns:
+        chunk = chunk.with_columns(pl.lit([], dtype=pl.List(pl.Utf8)).alias("errors"))
+    arrow = chunk.select([c.name for c in wanted] + list(BOOKKEEPING) + extra).to_arrow()
+    con.register("_chunk", arrow)
+    try:
+        casts = [f"TRY_CAST({c.name} AS {c.type}) AS {c.name}" for c in wanted]
+        casts += ["row_no", "raw", "CAST(errors AS VARCHAR[]) AS errors"] + extra
+        con.execute(f"INSERT INTO stg.{stg} SELECT {', '.join(casts)} FROM _chunk")
+    finally:
+        con.unregister("_chunk")
+
+
+def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
+    """txn_id from the key, unknown counterparties, USD amounts. Natural keys get an occurrence number so that
+    two identical-looking rows in one file stay two transactions while an overlapping file still meets them."""
+    con.execute(
+        f"""
+        UPDATE stg.{stg} AS s SET txn_key = s.txn_key || '#' || k.occurrence
+        FROM (SELECT row_no, row_number() OVER (PARTITION BY txn_key ORDER BY row_no) AS occurrence
+              FROM stg.{stg} WHERE txn_key LIKE 'nat|%') AS k
+        WHERE s.row_no = k.row_no
+        """
+    )
+    con.execute(f"UPDATE stg.{stg} SET txn_id = 't' || left(sha256(txn_key), 32) WHERE txn_key IS NOT NULL AND txn_id IS NULL")
+    # An entry without a counterparty account gets its own pseudo-account: never one shared 'unknown' hub.
+    con.execute(f"UPDATE stg.{stg} SET from_account_id = 'unknown:' || txn_id WHERE from_account_id IS NULL AND txn_id IS NOT NULL AND to_account_id IS NOT NULL")
+    con.execute(f"UPDATE stg.{stg} SET to_account_id = 'unknown:' || txn_id WHERE to_account_id IS NULL AND txn_id IS NOT NULL AND from_account_id IS NOT NULL")
+    # ASOF join: the latest rate on or before the booking day, at most FX_LOOKBACK_DAYS old.
+    con.execute(
+        f"""
+        UPDATE stg.{stg} AS s SET amount_usd = CAST(round(s.amount * r.usd_per_unit, 2) AS DECIMAL(18,2))
+        FROM (
+            SELECT t.row_no, f.usd_per_unit
+            FROM stg.{stg} t ASOF JOIN fx_rates f
+              ON f.currency = t.currency AND f.rate_date <= CAST(t.booked_at AS DATE)
+            WHERE f.rate_date >= CAST(t.booked_at AS DATE) - INTERVAL {FX_LOOKBACK_DAYS} DAY
+        ) AS r
+        WHERE s.row_no = r.row_no
+        """
+    )
+    con.execute(f"UPDATE stg.{stg} SET amount_usd = CAST(round(amount, 2) AS DECIMAL(18,2)) WHERE currency = 'USD' AND amount_usd IS NULL")
+
+
+def _known_currencies(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rates = [r[0] for r in con.execute("SELECT DISTINCT currency FROM fx_rates").fetchall()]
+    return sorted(set(iso_currencies()) | set(rates))
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    reader: Reader,
+    ctx: ReadContext,
+    run_id: str,
+    validator: BatchValidator,
+) -> FileReport:
+    table = schema.LOADED_TABLES[reader.table]
+    report = FileReport(path=str(path), source=reader.source_name(path, ctx), table=table.name)
+    report.file_id = sha256_file(path)
+    if store.file_already_ingested(con, report.file_id):
+        report.status = "skipped"
+        report.message = "already ingested (same content)"
+        return report
+    stg = f"{table.name}_{report.file_id[:12]}"
+    con.execute(_staging_ddl(table, stg))
+    try:
+        ctx.notes = []
+        for chunk in reader.read(path, ctx):
+            if chunk.height:
+                _stage_chunk(con, table, stg, chunk)
+                report.rows_read += chunk.height
+        report.notes = list(ctx.notes)
+        if report.rows_read == 0:
+            raise InputError("no data rows (empty file or header only)", path=path)
+        if table.name == "transactions":
+            _derive_transactions(con, stg)
+        checks = suite_for(table.name, _known_currencies(con))
+        failures = validator.failures(stg, checks)
+        _commit(con, table, stg, report, failures, run_id)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS stg.{stg}")
+    if not report.reconciles:  # a bug, not bad input: stop loudly
+        raise RuntimeError(f"reconciliation broken for {path}: {report.as_dict()}")
+    return report
+
+
+def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: list[tuple[int, str]], run_id: str) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _gx_fail (row_no BIGINT, reason VARCHAR)")
+    if failures:
+        con.executemany("INSERT INTO _gx_fail VALUES (?, ?)", failures)
+    key = ", ".join(table.key)
+    cols = [c.name for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+    content = " || '|' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in cols)
+    key_match = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+    with store.transaction(con):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _classified AS
+            WITH checked AS (
+                SELECT s.*, CASE WHEN len(s.errors) > 0 THEN s.errors ELSE coalesce(f.reasons, []) END AS all_errors  -- the first stage that failed explains
+                FROM stg.{stg} s
+                LEFT JOIN (SELECT row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _gx_fail GROUP BY row_no) f
+                  USING (row_no)
+            ),
+            ranked AS (
+                SELECT *, CASE WHEN len(all_errors) = 0
+                               THEN row_number() OVER (PARTITION BY {key}, len(all_errors) = 0 ORDER BY row_no)
+                          END AS occurrence,
+                       md5({content}) AS content_hash
+                FROM checked
+            )
+            SELECT r.*,
+                   CASE WHEN len(r.all_errors) > 0 THEN 'quarantined'
+                        WHEN r.occurrence > 1 THEN 'duplicate'
+                        WHEN e.{table.key[0]} IS NULL THEN 'new'
+                        WHEN {'e.content_hash = r.content_hash' if table.replaceable else 'TRUE'} THEN 'duplicate'
+                        ELSE 'changed'
+                   END AS outcome
+            FROM ranked r
+            LEFT JOIN (SELECT {key}, md5({content}) AS content_hash FROM {table.name}) e
+              USING ({key})
+            """
+        )
+        counts = dict(con.execute("SELECT outcome, count(*) FROM _classified GROUP BY outcome").fetchall())
+        if table.replaceable and counts.get("changed"):
+            con.execute(
+                f"DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM _classified s WHERE s.outcome = 'changed' AND {key_match})"
+            )
+        col_list = ", ".join(cols)
+        con.execute(
+            f"""INSERT INTO {table.name} ({col_list}, source, file_id, row_no)
+                SELECT {col_list}, ?, ?, row_no FROM _classified WHERE outcome IN ('new', 'changed') ORDER BY row_no""",
+            [report.source, report.file_id],
+        )
+        con.execute(
+            """INSERT INTO quarantine SELECT ?, ?, ?, ?, row_no, raw, all_errors, ? FROM _classified
+               WHERE outcome = 'quarantined' ORDER BY row_no""",
+            [report.file_id, report.path, report.source, table.name, run_id],
+        )
+        report.rows_loaded = counts.get("new", 0) + counts.get("changed", 0)
+        report.rows_quarantined = counts.get("quarantined", 0)
+        report.rows_duplicate = counts.get("duplicate", 0)
+        con.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                report.file_id,
+                report.path,
+                report.source,
+                table.name,
+                report.rows_read,
+                report.rows_loaded,
+                report.rows_quarantined,
+                report.rows_duplicate,
+                "; ".join(report.notes) or None,
+                run_id,
+                store.now_utc(),
+            ],
+        )
+    con.execute("DROP TABLE IF EXISTS _classified")
+
+
+def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Files to ingest and mapping files found beside them (*.mapping.yml), from files and folders."""
+    files: list[Path] = []
+    mappings: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise InputError("no such file or folder", path=p)
+        candidates = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
+        for f in candidates:
+            if f.name.startswith(".") or any(part.startswith(".") for part in f.relative_to(p).parts[:-1] if p.is_dir()):
+                continue
+            if f.name.endswith((".mapping.yml", ".mapping.yaml")):
+                mappings.append(f)
+            elif p.is_dir() and f.suffix.lower() in (".md", ".json") :
+                continue  # documentation and truth labels beside the extracts
+            elif p.is_dir() and "truth" in f.relative_to(p).parts[:-1]:
+                continue
+            else:
+                files.append(f)
+    return files, mappings

@@ -1,0 +1,226 @@
+"""The canonical tables: the one place that names every column, its type and its meaning.
+
+Readers fill these columns; rules read only these tables; exports read rules' outputs. DDL is generated
+from here, so a column is added in one place. Conventions: `_id` keys, `_at` timestamps (TIMESTAMPTZ,
+stored UTC), `is_` booleans, money as DECIMAL, provenance (source, file_id, row_no) on every loaded row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # natural key used for de-duplication on load
+    # True: a row with a known key is replaced when its content changed (KYC, registry, rates).
+    # False: rows are immutable facts; a known key is a duplicate (transactions, events).
+    replaceable: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self) -> str:
+        cols = ",\n  ".join(f"{c.name} {c.type}" for c in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
+
+
+AMOUNT = "DECIMAL(38,18)"  # asset units: 18 decimals covers ETH-style tokens
+USD = "DECIMAL(18,2)"
+
+PROVENANCE = (
+    Column("source", "VARCHAR", "reader that loaded the row (e.g. delimited:kbank_th, tronscan_trc20)"),
+    Column("file_id", "VARCHAR", "sha256 of the input file"),
+    Column("row_no", "BIGINT", "1-based record number inside the file (header excluded)"),
+)
+
+TRANSACTIONS = Table(
+    "transactions",
+    "One movement of value between two accounts or addresses.",
+    (
+        Column("txn_id", "VARCHAR", "stable id: hash of UETR / end-to-end id, or institution + native id, or the natural key"),
+        Column("source_txn_id", "VARCHAR", "the id as the extract gave it"),
+        Column("rail", "VARCHAR", "bank | crypto"),
+        Column("booked_at", "TIMESTAMPTZ", "booking time (bank) or block time (crypto), UTC"),
+        Column("value_date", "DATE", "value date where the statement gives one"),
+        Column("from_account_id", "VARCHAR", "payer account: institution:number, IBAN, or chain:address"),
+        Column("to_account_id", "VARCHAR", "payee account, same forms"),
+        Column("amount", AMOUNT, "positive amount in asset units"),
+        Column("currency", "VARCHAR", "ISO 4217 code or token symbol"),
+        Column("amount_usd", USD, "amount converted with the rates table on the booking date"),
+        Column("channel", "VARCHAR", "transfer, wire, cash_deposit, cash_withdrawal, card, ewallet, onchain, fee, other"),
+        Column("reference", "VARCHAR", "remittance text / memo"),
+        Column("from_name", "VARCHAR", "payer name as the extract gave it"),
+        Column("to_name", "VARCHAR", "payee name as the extract gave it"),
+        Column("from_institution", "VARCHAR", "payer bank (BIC or code) or VASP"),
+        Column("to_institution", "VARCHAR", "payee bank (BIC or code) or VASP"),
+        Column("from_country", "VARCHAR", "ISO 3166 alpha-2 of the payer account"),
+        Column("to_country", "VARCHAR", "ISO 3166 alpha-2 of the payee account"),
+        Column("end_to_end_id", "VARCHAR", "ISO 20022 end-to-end id where present"),
+        Column("uetr", "VARCHAR", "SWIFT gpi UETR where present"),
+        Column("bank_tx_code", "VARCHAR", "bank transaction code (ISO domain/family/sub-family or SWIFT/GVC code)"),
+        Column("is_reversal", "BOOLEAN", "entry reverses an earlier one"),
+        Column("chain", "VARCHAR", "tron, ethereum, ... (crypto only)"),
+        Column("tx_hash", "VARCHAR", "on-chain transaction hash"),
+        Column("block_number", "BIGINT", "block height"),
+        Column("token_contract", "VARCHAR", "token contract address (crypto only)"),
+        *PROVENANCE,
+    ),
+    key=("txn_id",),
+)
+
+ACCOUNTS = Table(
+    "accounts",
+    "Bank accounts and crypto addresses known from KYC or registries.",
+    (
+        Column("account_id", "VARCHAR", "institution:number, IBAN, or chain:address"),
+        Column("rail", "VARCHAR", "bank | crypto"),
+        Column("institution", "VARCHAR", "bank (BIC or code) or VASP holding the account"),
+        Column("holder_id", "VARCHAR", "party_id of the holder"),
+        Column("opened_at", "TIMESTAMPTZ", "account opening time, UTC"),
+        Column("country", "VARCHAR", "ISO 3166 alpha-2"),
+        Column("kind", "VARCHAR", "customer, merchant, payroll, vasp_deposit, exchange_hot_wallet, otc_desk, p2p_merchant, casino, ..."),
+        Column("label", "VARCHAR", "free label (e.g. exchange name)"),
+        *PROVENANCE,
+    ),
+    key=("account_id",),
+    replaceable=True,
+)
+
+PARTIES = Table(
+    "parties",
+    "People and legal persons from KYC.",
+    (
+        Column("party_id", "VARCHAR", "id as the KYC extract gave it, prefixed by institution where not global"),
+        Column("party_type", "VARCHAR", "person | legal"),
+        Column("name", "VARCHAR", "full name as written in KYC (any script)"),
+        Column("birth_date", "DATE", "persons only"),
+        Column("nationality", "VARCHAR", "ISO 3166 alpha-2"),
+        Column("id_number", "VARCHAR", "national id / passport number"),
+        Column("registration_no", "VARCHAR", "company registration number (legal persons)"),
+        Column("phone", "VARCHAR", "E.164 where possible"),
+        Column("email", "VARCHAR", "lower-cased e-mail"),
+        Column("address", "VARCHAR", "postal address"),
+        Column("country", "VARCHAR", "ISO 3166 alpha-2 of residence / incorporation"),
+        *PROVENANCE,
+    ),
+    key=("party_id",),
+    replaceable=True,
+)
+
+EVENTS = Table(
+    "events",
+    "Logins, device bindings and account openings.",
+    (
+        Column("event_id", "VARCHAR", "id from the extract, or a hash of the row"),
+        Column("account_id", "VARCHAR", "account the event concerns (may be null)"),
+        Column("party_id", "VARCHAR", "party the event concerns (may be null)"),
+        Column("occurred_at", "TIMESTAMPTZ", "UTC"),
+        Column("kind", "VARCHAR", "login, account_opening, device_binding, password_reset, ..."),
+        Column("ip", "VARCHAR", "IPv4 or IPv6 address as text"),
+        Column("device_id", "VARCHAR", "device fingerprint / id"),
+        Column("phone", "VARCHAR", "phone used"),
+        Column("lat", "DOUBLE", "latitude (WGS84)"),
+        Column("lon", "DOUBLE", "longitude (WGS84)"),
+        *PROVENANCE,
+    ),
+    key=("event_id",),
+)
+
+COMPOUNDS = Table(
+    "compounds",
+    "Registry of suspected scam compounds (human-edited YAML).",
+    (
+        Column("compound_id", "VARCHAR", "short stable id"),
+        Column("name", "VARCHAR", "common name"),
+        Column("aliases", "VARCHAR[]", "other names and spellings"),
+        Column("country", "VARCHAR", "ISO 3166 alpha-2"),
+        Column("lat", "DOUBLE", "centre latitude"),
+        Column("lon", "DOUBLE", "centre longitude"),
+        Column("radius_km", "DOUBLE", "radius of the area"),
+        Column("ip_cidrs", "VARCHAR[]", "IP ranges seen from the compound"),
+        Column("phone_prefixes", "VARCHAR[]", "phone number prefixes (E.164) used there"),
+        Column("wallets", "VARCHAR[]", "chain:address of known wallets"),
+        Column("accounts", "VARCHAR[]", "known bank accounts"),
+        Column("companies", "VARCHAR[]", "operating / front companies"),
+        Column("sources", "VARCHAR[]", "citations for the entry"),
+        Column("confidence", "DOUBLE", "0..1 confidence of the registry entry"),
+        *PROVENANCE,
+    ),
+    key=("compound_id",),
+    replaceable=True,
+)
+
+FX_RATES = Table(
+    "fx_rates",
+    "Daily rates to USD.",
+    (
+        Column("rate_date", "DATE", "day the rate applies to"),
+        Column("currency", "VARCHAR", "ISO 4217 code or token symbol"),
+        Column("usd_per_unit", "DECIMAL(24,12)", "USD value of one unit"),
+        *PROVENANCE,
+    ),
+    key=("rate_date", "currency"),
+    replaceable=True,
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    "Every input row that was not loaded, with why.",
+    (
+        Column("file_id", "VARCHAR", "sha256 of the input file"),
+        Column("path", "VARCHAR", "file path as given"),
+        Column("source", "VARCHAR", "reader"),
+        Column("target_table", "VARCHAR", "canonical table the row was meant for"),
+        Column("row_no", "BIGINT", "record number in the file"),
+        Column("raw", "VARCHAR", "the raw record (JSON object of field -> text)"),
+        Column("reasons", "VARCHAR[]", "failed checks: 'check: explanation'"),
+        Column("run_id", "VARCHAR", "ingest run"),
+    ),
+)
+
+FILES = Table(
+    "ingested_files",
+    "Per-file reconciliation: rows_read = rows_loaded + rows_quarantined + rows_duplicate.",
+    (
+        Column("file_id", "VARCHAR", "sha256 of the file"),
+        Column("path", "VARCHAR", "path as given"),
+        Column("source", "VARCHAR", "reader"),
+        Column("target_table", "VARCHAR", "canonical table"),
+        Column("rows_read", "BIGINT", "records read"),
+        Column("rows_loaded", "BIGINT", "records loaded (new or changed)"),
+        Column("rows_quarantined", "BIGINT", "records quarantined"),
+        Column("rows_duplicate", "BIGINT", "records already present (same key) or repeated in the file"),
+        Column("notes", "VARCHAR", "reader notes, e.g. unconfirmed transfers excluded"),
+        Column("run_id", "VARCHAR", "ingest run"),
+        Column("ingested_at", "TIMESTAMPTZ", "commit time"),
+    ),
+)
+
+RUNS = Table(
+    "runs",
+    "Run log: one row per ingest / detect / export run.",
+    (
+        Column("run_id", "VARCHAR", "uuid"),
+        Column("command", "VARCHAR", "ingest | detect | export | run"),
+        Column("started_at", "TIMESTAMPTZ", "UTC"),
+        Column("finished_at", "TIMESTAMPTZ", "UTC"),
+        Column("status", "VARCHAR", "running | ok | failed"),
+        Column("params", "JSON", "arguments of the run"),
+        Column("summary", "JSON", "counts and notes"),
+    ),
+)
+
+LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES)}
+ALL_TABLES = (*LOADED_TABLES.values(), QUARANTINE, FILES, RUNS)

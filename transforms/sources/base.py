@@ -1,0 +1,335 @@
+"""What every reader shares: the Reader contract, decoding, streaming CSV, and field parsers.
+
+A reader turns one file into chunks (polars DataFrames) holding canonical columns of one table plus three
+bookkeeping columns:
+  row_no  -- 1-based record number in the file (header excluded), cited by evidence and quarantine
+  raw     -- the record as a JSON object of field -> text, kept for quarantine
+  errors  -- list of 'field: what is wrong' found while parsing; a row with errors is quarantined
+  txn_key -- (transactions only) the text whose hash becomes txn_id; see transforms/ids.py
+Readers never drop a row: a record they cannot use is emitted with an error so that it is quarantined.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from transforms.errors import InputError
+
+CHUNK_ROWS = 200_000
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass
+class ReadContext:
+    """What a reader may use besides the file: options from the command line."""
+
+    mapping_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # reader notes for the reconciliation line
+
+
+class Reader:
+    """Base class of all readers. Subclasses set name/table/priority and implement detect() and read()."""
+
+    name: str = ""
+    table: str = ""
+    # Load order inside one ingest: rates and reference data before the transactions that need them.
+    priority: int = 50
+
+    def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def source_name(self, path: Path, ctx: ReadContext) -> str:
+        """Provenance `source` written on each row (delimited readers add the mapping name)."""
+        return self.name
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sniff_encoding(head: bytes, declared: str | None = None) -> str:
+    """Encoding from a BOM, else the declared one, else UTF-8."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return declared or "utf-8"
+
+
+def read_head(path: Path, encoding: str | None = None) -> str:
+    """First bytes of a file as text, for detection; undecodable heads give ''."""
+    with open(path, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    enc = sniff_encoding(raw, encoding)
+    try:
+        return raw.decode(enc, errors="strict")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the end of the head is fine
+        if exc.start > len(raw) - 4:
+            return raw[: exc.start].decode(enc, errors="strict")
+        return ""
+    except LookupError:
+        return ""
+
+
+def first_line_fields(head: str, delimiter: str = ",") -> list[str]:
+    head = head.lstrip("\ufeff")
+    line = head.splitlines()[0] if head else ""
+    try:
+        return [f.strip() for f in next(csv.reader([line], delimiter=delimiter))]
+    except (StopIteration, csv.Error):
+        return []
+
+
+def utf8_copy(path: Path, encoding: str) -> Path | None:
+    """Validate the file's encoding while streaming it; return a temporary UTF-8 copy when it is not UTF-8.
+
+    Decoding is strict: bytes that are not valid in the encoding refuse the file with their byte offset,
+    rather than being replaced and loaded wrong.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    enc = sniff_encoding(head, encoding)
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}'; use e.g. utf-8, utf-16, cp874, tis-620, gb18030", path=path) from None
+    plain_utf8 = codecs.lookup(enc).name == "utf-8" and enc != "utf-8-sig"
+    decoder = codecs.getincrementaldecoder(enc)(errors="strict")
+    out = None if plain_utf8 else tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False)
+    offset = 0
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                try:
+                    text = decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        f"byte {offset + exc.start}: not valid {enc}; set the right `encoding:` in the mapping "
+                        "or re-export the file",
+                        path=path,
+                    ) from None
+                if "\x00" in text:
+                    raise InputError(
+                        f"byte {offset + text.index(chr(0))}: NUL character in a text file; the file is binary or "
+                        "in another encoding (UTF-16?): set `encoding:` or re-export",
+                        path=path,
+                    )
+                if out is not None:
+                    out.write(text.encode("utf-8"))
+                offset += len(block)
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise InputError(f"the file ends inside a character; it is truncated or not {enc}", path=path) from None
+    except BaseException:
+        if out is not None:
+            out.close()
+            Path(out.name).unlink(missing_ok=True)
+        raise
+    if out is None:
+        return None
+    out.close()
+    return Path(out.name)
+
+
+@dataclass
+class CsvLayout:
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    header_row: int = 1  # 1-based line holding the column names; lines above it are skipped
+    quote_char: str = '"'
+
+
+def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[list[str], pl.DataFrame]]:
+    """Stream a delimited file as string-typed chunks with row_no and raw; malformed records come as rows too.
+
+    Yields (header, frame). frame has one Utf8 column per header field, plus row_no and `_invalid`
+    (text of a record with the wrong number of fields, else null).
+    """
+    utf8 = utf8_copy(path, layout.encoding)
+    src = utf8 or path
+    try:
+        header = _read_header(src, layout)
+        if not header:
+            raise InputError("empty file or no header line", path=path)
+        dupes = sorted({h for h in header if header.count(h) > 1 and h})
+        if dupes:
+            raise InputError(f"duplicated column name(s) {dupes} in the header; rename them in the export", path=path)
+        invalid: list[tuple[int | None, str]] = []
+
+        def on_invalid(row: pacsv.InvalidRow) -> str:
+            invalid.append((row.number, row.text))
+            return "skip"
+
+        names = [f"c{i}" for i in range(len(header))]
+        reader = pacsv.open_csv(
+            src,
+            read_options=pacsv.ReadOptions(
+                use_threads=False,
+                block_size=1 << 22,
+                skip_rows=layout.header_row,
+                column_names=names,
+                encoding="utf8",
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char=layout.quote_char or False,
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        next_no = 1
+        pending: list[pl.DataFrame] = []
+        pending_rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                batch = None
+            except pa.ArrowInvalid as exc:
+                raise InputError(f"cannot parse as delimited text ({str(exc).splitlines()[0]})", path=path) from None
+            frames: list[pl.DataFrame] = []
+            if invalid:
+                # A record with the wrong field count: keep it, as one row with its text, to be quarantined.
+                nos = []
+                for number, text in invalid:
+                    nos.append((number - layout.header_row) if number is not None else None)
+                frames.append(
+                    pl.DataFrame(
+                        {"_pos": [n if n is not None else -1 for n in nos], "_invalid": [t for _, t in invalid]},
+                        schema={"_pos": pl.Int64, "_invalid": pl.Utf8},
+                    )
+                )
+                invalid.clear()
+            good = pl.from_arrow(batch) if batch is not None and batch.num_rows else None
+            if good is not None or frames:
+                chunk, next_no = _number_rows(good, frames[0] if frames else None, names, next_no)
+                chunk = chunk.rename(dict(zip(names, header)))
+                pending.append(chunk)
+                pending_rows += chunk.height
+            if pending and (pending_rows >= chunk_rows or batch is None):
+                yield header, pl.concat(pending, how="vertical")
+                pending, pending_rows = [], 0
+            if batch is None:
+                break
+    finally:
+        if utf8 is not None:
+            utf8.unlink(missing_ok=True)
+
+
+def _read_header(src: Path, layout: CsvLayout) -> list[str]:
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        for _ in range(layout.header_row - 1):
+            fh.readline()
+        line = fh.readline()
+    if not line.strip():
+        return []
+    fields = next(csv.reader(io.StringIO(line), delimiter=layout.delimiter, quotechar=layout.quote_char or '"'))
+    return [f.strip() for f in fields]
+
+
+def _number_rows(good: pl.DataFrame | None, bad: pl.DataFrame | None, names: list[str], next_no: int):
+    """Give each record its ordinal: malformed records keep theirs, good ones fill the gaps in order."""
+    n_good = good.height if good is not None else 0
+    n_bad = bad.height if bad is not None else 0
+    total = n_good + n_bad
+    taken = set()
+    if bad is not None:
+        pos = [p if p >= next_no else None for p in bad["_pos"].to_list()]
+        # unknown positions take the next free ordinal after the good rows
+        fixed = []
+        for p in pos:
+            if p is None or p in taken or p >= next_no + total:
+                p = None
+            fixed.append(p)
+            if p is not None:
+                taken.add(p)
+        free = [n for n in range(next_no, next_no + total) if n not in taken]
+        good_nos = free[:n_good]
+        spare = iter(free[n_good:])
+        bad_nos = [p if p is not None else next(spare) for p in fixed]
+        bad = bad.with_columns(pl.Series("row_no", bad_nos, dtype=pl.Int64)).drop("_pos")
+        bad = bad.with_columns([pl.lit(None, dtype=pl.Utf8).alias(n) for n in names])
+    else:
+        good_nos = list(range(next_no, next_no + n_good))
+    parts = []
+    if good is not None:
+        parts.append(
+            good.with_columns(
+                pl.Series("row_no", good_nos, dtype=pl.Int64), pl.lit(None, dtype=pl.Utf8).alias("_invalid")
+            )
+        )
+    if bad is not None:
+        parts.append(bad.select([*names, "row_no", "_invalid"]))
+    out = pl.concat([p.select([*names, "row_no", "_invalid"]) for p in parts]).sort("row_no")
+    return out, next_no + total
+
+
+def raw_json(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
+    """Expression giving the raw record as JSON: the source fields, or the malformed record's text."""
+    present = [c for c in columns if c in frame.columns]
+    as_struct = pl.struct([pl.col(c) for c in present]).struct.json_encode() if present else pl.lit("{}")
+    return (
+        pl.when(pl.col("_invalid").is_not_null())
+        .then(pl.struct(pl.col("_invalid").alias("record")).struct.json_encode())
+        .otherwise(as_struct)
+    )
+
+
+def invalid_row_error(expected: int) -> pl.Expr:
+    return pl.when(pl.col("_invalid").is_not_null()).then(
+        pl.lit(f"record: wrong number of fields (expected {expected}); check quoting and delimiter")
+    )
+
+
+def collect_errors(*exprs: pl.Expr) -> pl.Expr:
+    """Combine per-field error expressions (null when fine) into the `errors` list column."""
+    return pl.concat_list([e.cast(pl.Utf8) for e in exprs]).list.drop_nulls().alias("errors")
+
+
+def parse_error(value: pl.Expr, parsed: pl.Expr, message: str) -> pl.Expr:
+    """Error text when a non-empty source value failed to parse."""
+    return (
+        pl.when(value.is_not_null() & (value.str.strip_chars() != "") & parsed.is_null())
+        .then(pl.lit(message + ": '") + value.str.slice(0, 60) + pl.lit("'"))
+    )
+
+
+def required_error(value: pl.Expr, field_name: str) -> pl.Expr:
+    return pl.when(value.is_null() | (value.cast(pl.Utf8).str.strip_chars() == "")).then(
+        pl.lit(f"{field_name}: missing value")
+    )
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def json_dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)

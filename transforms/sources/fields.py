@@ -1,0 +1,68 @@
+"""Vectorised field parsers shared by readers: decimals, timestamps, codes. Each returns null on failure so
+that the caller can name the field in the row's error list."""
+
+from __future__ import annotations
+
+import polars as pl
+
+_DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
+MAX_INTEGER_DIGITS = 20  # DECIMAL(38,18) holds 20 integer digits
+
+
+def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = None) -> pl.Expr:
+    """Normalise '1.234,56', '(12.00)', '12.00-', '+5' to a plain signed decimal string; null if not a number.
+
+    Scientific notation is refused on purpose: spreadsheets write it when they have already rounded the value.
+    """
+    v = value.str.strip_chars().str.replace_all(r"[\s\u00a0']", "")
+    negative = v.str.starts_with("-") | v.str.ends_with("-") | (v.str.starts_with("(") & v.str.ends_with(")"))
+    v = v.str.strip_chars("+-()")
+    if thousands:
+        v = v.str.replace_all(thousands, "", literal=True)
+    if decimal != ".":
+        v = v.str.replace_all(decimal, ".", literal=True)
+    ok = v.str.contains(_DECIMAL) & (v.str.split(".").list.first().str.len_chars() <= MAX_INTEGER_DIGITS)
+    return pl.when(ok).then(pl.when(negative).then(pl.lit("-") + v).otherwise(v))
+
+
+def decimal_problem(raw: pl.Expr, parsed: pl.Expr, field_name: str) -> pl.Expr:
+    """Explain why a non-empty amount did not parse."""
+    v = raw.str.strip_chars()
+    return (
+        pl.when(v.is_not_null() & (v != "") & parsed.is_null())
+        .then(
+            pl.when(v.str.contains(r"(?i)^[+-]?[0-9.,]+e[+-]?[0-9]+$"))
+            .then(pl.lit(f"{field_name}: scientific notation '") + v.str.slice(0, 40) + pl.lit("' loses precision; export plain numbers"))
+            .when(v.str.replace_all(r"[^0-9]", "").str.len_chars() > MAX_INTEGER_DIGITS)
+            .then(pl.lit(f"{field_name}: '") + v.str.slice(0, 40) + pl.lit("' is too large"))
+            .otherwise(pl.lit(f"{field_name}: not a number: '") + v.str.slice(0, 40) + pl.lit("'"))
+        )
+    )
+
+
+def timestamp_utc(value: pl.Expr, formats: list[str], timezone: str) -> pl.Expr:
+    """Parse with the first matching format; naive times are in `timezone`; result is UTC."""
+    v = value.str.strip_chars()
+    parsed = []
+    for fmt in formats:
+        if "%z" in fmt or "%:z" in fmt:
+            parsed.append(
+                v.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True)
+            )
+        else:
+            parsed.append(
+                v.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+                .dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC")
+            )
+    return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+
+
+def upper_code(value: pl.Expr) -> pl.Expr:
+    v = value.str.strip_chars().str.to_uppercase()
+    return pl.when(v == "").then(None).otherwise(v)
+
+
+def canonical_amount(text: pl.Expr) -> pl.Expr:
+    """'100.50' -> '100.5', '100.00' -> '100': one spelling per value, for natural keys."""
+    return pl.when(text.str.contains(r"\.")).then(text.str.replace(r"0+$", "").str.replace(r"\.$", "")).otherwise(text)

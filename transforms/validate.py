@@ -1,0 +1,195 @@
+"""Great Expectations suites for each canonical batch, run as SQL inside the store before the batch is committed.
+
+All GX-with-DuckDB mechanics live here (tests/test_validate.py guards them):
+- GX 1.24 has no DuckDB dialect; its SQL datasource closes the connection before reading rows, so on a
+  file database results come back empty. Registering "duckdb" among GX's persisted-connection dialects
+  (as GX does for sqlite) keeps one connection open and fixes it.
+- GX reaches the store through duckdb-engine, whose connection must share the store's configuration
+  (transforms.store.connection_config) to open the same file inside this process.
+- Failing rows are found with result_format COMPLETE and `unexpected_index_column_names=["row_no"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import pycountry  # noqa: E402
+
+CHANNELS = ("transfer", "wire", "cash_deposit", "cash_withdrawal", "card", "ewallet", "cheque", "fee", "onchain", "other")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation and the sentence a quarantined row carries when it fails it."""
+
+    name: str
+    kind: str  # not_null | in_set | between
+    column: str
+    reason: str
+    args: tuple = ()
+
+
+def _not_null(table_cols: list[str], *cols: str) -> list[Check]:
+    return [Check(f"{c}_present", "not_null", c, f"{c}: missing value") for c in cols if c in table_cols]
+
+
+def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
+    """The checks for one canonical table. The clock and currency list are inputs, so a run is reproducible."""
+    from transforms.schema import LOADED_TABLES
+
+    cols = LOADED_TABLES[table].names
+    now = datetime.now(timezone.utc)
+    tomorrow = (now + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    if table == "transactions":
+        return [
+            *_not_null(cols, "txn_id", "rail", "booked_at", "from_account_id", "to_account_id", "amount", "currency"),
+            Check("amount_positive", "between", "amount", "amount: must be greater than zero", (0, None, True)),
+            Check("currency_known", "in_set", "currency", "currency: not an ISO 4217 code nor a currency in the rates table", (tuple(known_currencies),)),
+            Check("rail_known", "in_set", "rail", "rail: must be bank or crypto", (("bank", "crypto"),)),
+            Check("channel_known", "in_set", "channel", f"channel: must be one of {', '.join(CHANNELS)}", (CHANNELS,)),
+            Check("booked_at_not_future", "between", "booked_at", "booked_at: in the future (clock or time zone of the extract wrong?)", ("1970-01-02 00:00:00", tomorrow, False)),
+            Check("amount_usd_rate", "not_null", "amount_usd", "amount_usd: no FX rate for the currency within 7 days up to the booking date; add it to the rates file"),
+        ]
+    if table == "accounts":
+        return [
+            *_not_null(cols, "account_id", "rail"),
+            Check("rail_known", "in_set", "rail", "rail: must be bank or crypto", (("bank", "crypto"),)),
+            Check("opened_at_not_future", "between", "opened_at", "opened_at: in the future", ("1900-01-01 00:00:00", tomorrow, False)),
+        ]
+    if table == "parties":
+        return [
+            *_not_null(cols, "party_id", "name", "party_type"),
+            Check("party_type_known", "in_set", "party_type", "party_type: must be person or legal", (("person", "legal"),)),
+        ]
+    if table == "events":
+        return [
+            *_not_null(cols, "event_id", "occurred_at", "kind"),
+            Check("occurred_at_not_future", "between", "occurred_at", "occurred_at: in the future", ("1970-01-02 00:00:00", tomorrow, False)),
+            Check("lat_range", "between", "lat", "lat: must be within -90..90", (-90, 90, False)),
+            Check("lon_range", "between", "lon", "lon: must be within -180..180", (-180, 180, False)),
+        ]
+    if table == "compounds":
+        return [
+            *_not_null(cols, "compound_id", "name"),
+            Check("lat_range", "between", "lat", "lat: must be within -90..90", (-90, 90, False)),
+            Check("lon_range", "between", "lon", "lon: must be within -180..180", (-180, 180, False)),
+            Check("confidence_range", "between", "confidence", "confidence: must be within 0..1", (0, 1, False)),
+        ]
+    if table == "fx_rates":
+        return [
+            *_not_null(cols, "rate_date", "currency", "usd_per_unit"),
+            Check("rate_positive", "between", "usd_per_unit", "usd_per_unit: must be greater than zero", (0, None, True)),
+        ]
+    raise KeyError(table)
+
+
+@lru_cache(maxsize=1)
+def iso_currencies() -> tuple[str, ...]:
+    return tuple(sorted(c.alpha_3 for c in pycountry.currencies))
+
+
+def _register_duckdb_dialect() -> None:
+    import great_expectations.execution_engine.sqlalchemy_execution_engine as engine_mod
+
+    class _DuckDBDialect:
+        value = "duckdb"
+
+        def __eq__(self, other: object) -> bool:
+            return str(getattr(other, "value", other)).lower() == "duckdb"
+
+        def __hash__(self) -> int:
+            return hash("duckdb")
+
+    if not any(getattr(d, "value", None) == "duckdb" for d in engine_mod._PERSISTED_CONNECTION_DIALECTS):
+        engine_mod._PERSISTED_CONNECTION_DIALECTS = (*engine_mod._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect())
+
+
+def _expectation(check: Check):
+    import great_expectations as gx
+
+    E = gx.expectations
+    if check.kind == "not_null":
+        return E.ExpectColumnValuesToNotBeNull(column=check.column)
+    if check.kind == "in_set":
+        return E.ExpectColumnValuesToBeInSet(column=check.column, value_set=list(check.args[0]))
+    if check.kind == "between":
+        lo, hi, strict = check.args
+        return E.ExpectColumnValuesToBeBetween(column=check.column, min_value=lo, max_value=hi, strict_min=strict)
+    raise ValueError(check.kind)
+
+
+class BatchValidator:
+    """Validates staging tables of one store file with GX; one instance per ingest run."""
+
+    def __init__(self, db_path: Path):
+        for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        _register_duckdb_dialect()
+        self._gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.datasource = self.context.data_sources.add_sql(
+            name="store", connection_string=f"duckdb:///{Path(db_path).resolve()}"
+        )
+        self._n = 0
+
+    def failures(self, staging_table: str, checks: list[Check]) -> list[tuple[int, str]]:
+        """(row_no, reason) for every row that fails a check. Runs as SQL in the store."""
+        gx = self._gx
+        self._n += 1
+        asset = self.datasource.add_table_asset(name=f"a{self._n}", table_name=staging_table, schema_name="stg")
+        batch_def = asset.add_batch_definition_whole_table(f"b{self._n}")
+        suite = gx.ExpectationSuite(name=f"s{self._n}")
+        by_name = {c.name: c for c in checks}
+        for check in checks:
+            exp = _expectation(check)
+            exp.meta = {"check": check.name}
+            suite.add_expectation(exp)
+        batch = batch_def.get_batch()
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["row_no"],
+                "partial_unexpected_count": 10**9,
+                "return_unexpected_index_query": False,
+            },
+        )
+        out: list[tuple[int, str]] = []
+        for res in result.results:
+            check = by_name[res.expectation_config.meta["check"]]
+            if res.success:
+                continue
+            if res.exception_info and any(v.get("raised_exception") for v in _exc_infos(res.exception_info)):
+                raise RuntimeError(f"validation check {check.name} could not run: {res.exception_info}")
+            for item in res.result.get("unexpected_index_list") or []:
+                out.append((int(item["row_no"]), check.reason))
+        self.datasource.delete_asset(asset.name)
+        return out
+
+    def close(self) -> None:
+        try:
+            for asset in list(self.datasource.assets):
+                self.datasource.delete_asset(asset.name)
+            engine = self.datasource.get_execution_engine().engine
+            engine.dispose()
+        except Exception:  # closing is best effort; the process is ending anyway
+            pass
+
+
+def _exc_infos(info) -> list[dict]:
+    if isinstance(info, dict) and "raised_exception" in info:
+        return [info]
+    if isinstance(info, dict):
+        return [v for v in info.values() if isinstance(v, dict)]
+    return []
