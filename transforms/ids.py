@@ -91,3 +91,10 @@ def txn_key_crypto(chain: str, tx_hash: pl.Expr, from_id: pl.Expr, to_id: pl.Exp
         separator="|",
         ignore_nulls=True,
     )
+
+
+def txn_id_from_key(txn_key: str) -> str:
+    """The txn_id the loader derives from a key (transforms/load.py does the same in SQL: 't' || sha256[:32])."""
+    import hashlib
+
+    return "t" + hashlib.sha256(txn_key.encode("utf-8")).hexdigest()[:32]
