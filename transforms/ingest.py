@@ -54,6 +54,7 @@ def ingest_paths(
     paths: Iterable[Path],
     mapping_files: Iterable[Path] = (),
     on_file: Callable[[FileReport], None] | None = None,
+    on_rows: Callable[[str, int], None] | None = None,
     run_id: str | None = None,
 ) -> list[FileReport]:
     planned, ctx = plan(paths, mapping_files)
@@ -70,7 +71,7 @@ def ingest_paths(
                     report = FileReport(path=str(item.path), status="refused", message=item.problem)
                 else:
                     try:
-                        report = ingest_file(con, item.path, item.reader, ctx, run_id, validator)
+                        report = ingest_file(con, item.path, item.reader, ctx, run_id, validator, on_rows)
                     except ScamtraceError as exc:
                         report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
                                             status="refused", message=str(exc))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import duckdb
 import polars as pl
@@ -115,6 +115,7 @@ def ingest_file(
     ctx: ReadContext,
     run_id: str,
     validator: BatchValidator,
+    on_rows: Callable[[str, int], None] | None = None,
 ) -> FileReport:
     table = schema.LOADED_TABLES[reader.table]
     report = FileReport(path=str(path), source=reader.source_name(path, ctx), table=table.name)
@@ -131,6 +132,8 @@ def ingest_file(
             if chunk.height:
                 _stage_chunk(con, table, stg, chunk)
                 report.rows_read += chunk.height
+                if on_rows:
+                    on_rows(str(path), chunk.height)
         report.notes = list(ctx.notes)
         if report.rows_read == 0:
             raise InputError("no data rows (empty file or header only)", path=path)
@@ -221,6 +224,9 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
     con.execute("DROP TABLE IF EXISTS _classified")
 
 
+SKIPPED_IN_FOLDERS = (".md", ".json", ".duckdb", ".wal", ".tmp", ".lock", ".html", ".png", ".xsd")
+
+
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     """Files to ingest and mapping files found beside them (*.mapping.yml), from files and folders."""
     files: list[Path] = []
@@ -235,8 +241,8 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
                 continue
             if f.name.endswith((".mapping.yml", ".mapping.yaml")):
                 mappings.append(f)
-            elif p.is_dir() and f.suffix.lower() in (".md", ".json") :
-                continue  # documentation and truth labels beside the extracts
+            elif p.is_dir() and f.suffix.lower() in SKIPPED_IN_FOLDERS:
+                continue  # documentation, databases and outputs beside the extracts
             elif p.is_dir() and "truth" in f.relative_to(p).parts[:-1]:
                 continue
             else:

@@ -12,6 +12,7 @@ All GX-with-DuckDB mechanics live here (tests/test_validate.py guards them):
 from __future__ import annotations
 
 import logging
+import warnings
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -129,18 +130,21 @@ class BatchValidator:
     """Validates staging tables of one store file with GX; one instance per ingest run."""
 
     def __init__(self, db_path: Path):
-        for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
-            logging.getLogger(name).setLevel(logging.ERROR)
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # GX pins some module loggers at INFO and duckdb-engine warns about list columns it cannot map to
+        # SQLAlchemy types (GX never needs them); neither is news for the user.
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Did not recognize type")
 
         _register_duckdb_dialect()
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.datasource = self.context.data_sources.add_sql(
-            name="store", connection_string=f"duckdb:///{Path(db_path).resolve()}"
-        )
+        self.db_path = Path(db_path).resolve()
+        self.datasource = self.context.data_sources.add_sql(name="store", connection_string=f"duckdb:///{self.db_path}")
         self._n = 0
 
     def failures(self, staging_table: str, checks: list[Check]) -> list[tuple[int, str]]:
@@ -178,13 +182,18 @@ class BatchValidator:
         return out
 
     def close(self) -> None:
-        try:
-            for asset in list(self.datasource.assets):
-                self.datasource.delete_asset(asset.name)
-            engine = self.datasource.get_execution_engine().engine
-            engine.dispose()
-        except Exception:  # closing is best effort; the process is ending anyway
-            pass
+        """Release every connection GX opened on the store, so the file can be reopened with other settings
+        (read-only, another process). GX keeps engines it made for its connection test where we cannot
+        reach them; they are found by their URL."""
+        import gc
+
+        import sqlalchemy
+
+        target = str(self.db_path)
+        for obj in gc.get_objects():
+            if isinstance(obj, sqlalchemy.engine.Engine) and obj.url.database == target:
+                obj.dispose()
+        gc.collect()
 
 
 def _exc_infos(info) -> list[dict]:
