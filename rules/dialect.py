@@ -1,0 +1,63 @@
+"""The one seam for SQL-engine differences (as splink's internals/dialects.py).
+
+Rule SQL is written in a portable subset plus a handful of `st_*` functions defined here. On DuckDB they are
+temporary macros created on the connection before rules run (macros expand at bind time, so the aggregate ones
+work inside GROUP BY). A Spark dialect would register the same names as SQL functions / UDFs.
+Everything else DuckDB-specific that the engine itself emits (JSON building, Arrow hand-over) is a method here.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# name(args) -> DuckDB body. Keep the list short and each function obvious.
+DUCKDB_MACROS: dict[str, tuple[str, str]] = {
+    # aggregates
+    "st_ids": ("x", "list(DISTINCT x ORDER BY x)"),  # sorted distinct list of ids (evidence lists)
+    "st_collect": ("x", "list(x)"),  # list of values, unordered
+    # lists
+    "st_json_pairs": ("k, v", "to_json(map(list(k), list(v)))::VARCHAR"),  # key/value aggregate -> JSON object
+    "st_list": ("x", "[x]"),
+    "st_empty_ids": ("", "CAST([] AS VARCHAR[])"),  # one-element list
+    "st_list_has": ("l, x", "list_contains(l, x)"),
+    "st_list_append": ("l, x", "list_append(l, x)"),
+    "st_list_concat": ("a, b", "list_concat(a, b)"),
+    "st_list_len": ("l", "len(l)"),
+    "st_list_union": ("a, b", "list_sort(list_distinct(list_concat(a, b)))"),
+    "st_flatten_ids": ("ll", "list_sort(list_distinct(flatten(ll)))"),  # list of lists -> sorted distinct list
+    # time
+    "st_hours_between": ("a, b", "date_diff('second', a, b) / 3600.0"),
+    "st_days_between": ("a, b", "date_diff('second', a, b) / 86400.0"),
+    # strings
+    "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
+}
+
+
+class DuckDBDialect:
+    name = "duckdb"
+
+    def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        for name, (args, body) in DUCKDB_MACROS.items():
+            con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({args}) AS {body}")
+
+    def json_object(self, columns: list[str], alias: str) -> str:
+        """SQL expression building a JSON object text from the named (validated) columns of `alias`."""
+        if not columns:
+            return "NULL"
+        return "to_json(struct_pack(" + ", ".join(f"{c} := {alias}.{c}" for c in columns) + "))::VARCHAR"
+
+    def varchar_list_type(self) -> str:
+        return "VARCHAR[]"
+
+    def fetch_polars(self, con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+        """Run a query and hand the whole result to polars (drained, so the connection is free again)."""
+        return con.execute(sql, params or {}).pl()
+
+    def register(self, con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
+        con.register(name, frame)
+
+    def unregister(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        con.unregister(name)
+
+
+DIALECT = DuckDBDialect()

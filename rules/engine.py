@@ -1,0 +1,390 @@
+"""Run the rule catalogue on DuckDB over a time range, apply bands, score typologies.
+
+detect(con, since=, until=, config_path=, run_id=) is the public entry point (the CLI and flows call it):
+  1. load rule folders and typologies, apply the deployment config (parameters, bands, weights, thresholds)
+  2. refresh `listed_addresses` (compounds registry + sanctions files named by the config)
+  3. per rule: check the data it requires (skip with a note if absent), run its SQL (named parameters only) or
+     its rule.py, check the output columns, keep rows whose window ends inside [since, until), put the value in a
+     band, write scored rows to `rule_hits` and a line to `rule_runs`
+  4. per typology and subject: sum of weight x best band score -> `typology_scores` with is_alert
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from rules import lists, tables
+from rules.dialect import DIALECT
+from rules.spec import (
+    OPTIONAL_OUTPUT,
+    STANDARD_OUTPUT,
+    ResolvedRule,
+    SpecError,
+    load_catalog,
+    load_config,
+    load_typologies,
+    resolve,
+    resolve_typologies,
+    sql_param_names,
+)
+from transforms import store
+
+log = logging.getLogger(__name__)
+
+# Cheap existence checks behind `requires` in rule.yml.
+_REQUIREMENT_SQL = {
+    "transactions": "SELECT 1 FROM transactions LIMIT 1",
+    "crypto": "SELECT 1 FROM transactions WHERE rail = 'crypto' LIMIT 1",
+    "cash": "SELECT 1 FROM transactions WHERE channel = 'cash_deposit' LIMIT 1",
+    "accounts": "SELECT 1 FROM accounts LIMIT 1",
+    "accounts_kind": "SELECT 1 FROM accounts WHERE kind IS NOT NULL LIMIT 1",
+    "parties": "SELECT 1 FROM parties LIMIT 1",
+    "events": "SELECT 1 FROM events LIMIT 1",
+    "listed_addresses": "SELECT 1 FROM listed_addresses LIMIT 1",
+}
+_REQUIREMENT_TEXT = {
+    "transactions": "no transactions loaded",
+    "crypto": "no crypto transactions loaded",
+    "cash": "no cash deposits loaded",
+    "accounts": "no accounts (KYC) loaded",
+    "accounts_kind": "no account kinds (KYC / VASP registry) loaded",
+    "parties": "no parties (KYC) loaded",
+    "events": "no login / device events loaded",
+    "listed_addresses": "no listed wallets or accounts (compounds registry / sanctions lists)",
+}
+
+
+@dataclass
+class RuleRun:
+    rule_id: str
+    version: str
+    status: str  # ok | skipped | disabled | failed
+    note: str = ""
+    candidates: int = 0
+    hits: int = 0
+    seconds: float = 0.0
+    param_hash: str = ""
+
+
+@dataclass
+class DetectSummary:
+    run_id: str
+    since: datetime | None
+    until: datetime | None
+    rules: list[RuleRun] = field(default_factory=list)
+    typologies: dict[str, dict[str, int]] = field(default_factory=dict)  # id -> {subjects, alerts}
+    listed_addresses: int = 0
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {r.rule_id: r.hits for r in self.rules if r.status == "ok"}
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return {r.rule_id: r.note for r in self.rules if r.status in ("skipped", "disabled")}
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {r.rule_id: r.note for r in self.rules if r.status == "failed"}
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return {r.rule_id: r.seconds for r in self.rules}
+
+    @property
+    def alerts(self) -> int:
+        return sum(t["alerts"] for t in self.typologies.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["since"] = self.since.isoformat() if self.since else None
+        d["until"] = self.until.isoformat() if self.until else None
+        return d
+
+
+def as_utc(value: datetime | date | str | None, *, end: bool = False) -> datetime | None:
+    """since/until from the CLI or callers: datetimes (naive = UTC), dates (until: the end of that day), ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    start = datetime.combine(value, dtime.min, tzinfo=timezone.utc)
+    return start + timedelta(days=1) if end else start
+
+
+def load_rules(config_path: Path | str | None = None, catalog_dir: Path | None = None, typology_dir: Path | None = None):
+    """Catalogue + typologies with the deployment config applied. Raises SpecError naming the bad file."""
+    cfg = load_config(config_path)
+    specs = load_catalog(catalog_dir) if catalog_dir else load_catalog()
+    typ = load_typologies(typology_dir, specs) if typology_dir else load_typologies(rules=specs)
+    return cfg, resolve(specs, cfg), resolve_typologies(typ, cfg)
+
+
+def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
+    lo, hi = con.execute("SELECT min(booked_at), max(booked_at) FROM transactions").fetchall()[0]
+    if lo is None:
+        return None, None
+    return as_utc(lo), as_utc(hi) + timedelta(microseconds=1)
+
+
+def _load_py_rule(path: Path):
+    mod_spec = importlib.util.spec_from_file_location(f"scamtrace_rule_{path.parent.name}", path)
+    module = importlib.util.module_from_spec(mod_spec)
+    assert mod_spec.loader is not None
+    mod_spec.loader.exec_module(module)
+    if not hasattr(module, "run"):
+        raise SpecError(f"{path}: defines no run(con, params) function")
+    return module
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def run_rule(
+    con: duckdb.DuckDBPyConnection,
+    rule: ResolvedRule,
+    *,
+    run_id: str,
+    since: datetime,
+    until: datetime,
+    requirement_cache: dict[str, bool] | None = None,
+) -> RuleRun:
+    """Run one resolved rule and write its scored rows to rule_hits. Never raises for data problems."""
+    spec = rule.spec
+    rr = RuleRun(spec.id, spec.version, "ok", param_hash=rule.param_hash)
+    if not rule.enabled:
+        rr.status, rr.note = "disabled", "disabled by the deployment config"
+        return rr
+    cache = requirement_cache if requirement_cache is not None else {}
+
+    def present(req: str) -> bool:
+        if req not in cache:
+            cache[req] = bool(con.execute(_REQUIREMENT_SQL[req]).fetchall())
+        return cache[req]
+
+    missing = [r for r in spec.requires if not present(r)]
+    if spec.requires_any and not any(present(r) for r in spec.requires_any):
+        missing.append(" and ".join(_REQUIREMENT_TEXT[r] for r in spec.requires_any))
+    if missing:
+        rr.status = "skipped"
+        rr.note = "skipped: " + "; ".join(_REQUIREMENT_TEXT.get(m, m) for m in missing)
+        return rr
+
+    t0 = time.perf_counter()
+    builtins = {"since": since, "until": until, "window_start": since - spec.lookback_td}
+    values = {**rule.params, **builtins}
+    try:
+        if spec.kind == "sql":
+            sql = spec.sql().strip().rstrip(";")
+            bind = {k: values[k] for k in sql_param_names(sql)}
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _st_out AS {sql}", bind)
+        else:
+            module = _load_py_rule(spec.py_path)
+            frame = module.run(con, dict(values))
+            DIALECT.register(con, "_st_frame", frame)
+            try:
+                con.execute("CREATE OR REPLACE TEMP TABLE _st_out AS SELECT * FROM _st_frame")
+            finally:
+                DIALECT.unregister(con, "_st_frame")
+        cols = _columns(con, "_st_out")
+        missing_cols = [c for c in (*STANDARD_OUTPUT, *spec.evidence) if c not in cols]
+        if missing_cols:
+            raise SpecError(f"rule {spec.id}: output lacks declared columns {missing_cols}")
+        rr.candidates = con.execute("SELECT count(*) FROM _st_out").fetchall()[0][0]
+        rr.hits = _write_hits(con, rule, run_id, since, until, has_members="member_ids" in cols)
+    except (duckdb.Error, SpecError, ValueError, TypeError, KeyError) as exc:
+        rr.status, rr.note = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+        log.warning("rule %s failed: %s", spec.id, rr.note)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _st_out")
+        rr.seconds = round(time.perf_counter() - t0, 3)
+    return rr
+
+
+def _write_hits(con, rule: ResolvedRule, run_id: str, since: datetime, until: datetime, *, has_members: bool) -> int:
+    spec = rule.spec
+    con.execute("CREATE OR REPLACE TEMP TABLE _st_bands (band INTEGER, lower DOUBLE, upper DOUBLE, score DOUBLE, reason VARCHAR)")
+    con.executemany(
+        "INSERT INTO _st_bands VALUES (?, ?, ?, ?, ?)",
+        [[i, b.lower, b.upper, b.score, rule.reason(b)] for i, b in enumerate(rule.bands)],
+    )
+    members = "CAST(o.member_ids AS VARCHAR[])" if has_members else "CAST(NULL AS VARCHAR[])"
+    evidence = DIALECT.json_object(list(spec.evidence), alias="o")
+    sql = f"""
+        INSERT INTO rule_hits
+        SELECT $run_id, $rule_id, $version, $param_hash, $typology, $subject_type,
+               CAST(o.subject_id AS VARCHAR),
+               CAST(o.value AS DOUBLE),
+               b.band,
+               b.score,
+               replace(b.reason, '{{value}}',
+                       CASE WHEN CAST(o.value AS DOUBLE) = round(CAST(o.value AS DOUBLE))
+                            THEN CAST(CAST(o.value AS BIGINT) AS VARCHAR)
+                            ELSE CAST(round(CAST(o.value AS DOUBLE), 2) AS VARCHAR) END),
+               CAST(o.txn_ids AS VARCHAR[]),
+               {members},
+               CAST(o.window_start AS TIMESTAMPTZ),
+               CAST(o.window_end AS TIMESTAMPTZ),
+               {evidence}
+        FROM _st_out o
+        JOIN _st_bands b
+          ON (b.lower IS NULL OR CAST(o.value AS DOUBLE) >= b.lower)
+         AND (b.upper IS NULL OR CAST(o.value AS DOUBLE) < b.upper)
+        WHERE b.score > 0
+          AND o.subject_id IS NOT NULL
+          AND CAST(o.window_end AS TIMESTAMPTZ) >= $since
+          AND CAST(o.window_start AS TIMESTAMPTZ) < $until
+    """
+    before = con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ? AND rule_id = ?", [run_id, spec.id]).fetchall()[0][0]
+    with store.transaction(con):
+        con.execute(
+            sql,
+            {
+                "run_id": run_id,
+                "rule_id": spec.id,
+                "version": spec.version,
+                "param_hash": rule.param_hash,
+                "typology": spec.typology,
+                "subject_type": spec.subject,
+                "since": since,
+                "until": until,
+            },
+        )
+    after = con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ? AND rule_id = ?", [run_id, spec.id]).fetchall()[0][0]
+    return after - before
+
+
+def score_typologies(con: duckdb.DuckDBPyConnection, run_id: str, typologies: dict) -> dict[str, dict[str, int]]:
+    """typology_scores for one run: per typology and subject, sum of weight x best band score of each rule."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _st_weights (typology_id VARCHAR, typology_version VARCHAR, rule_id VARCHAR,"
+        " weight DOUBLE, threshold DOUBLE, config_hash VARCHAR)"
+    )
+    rows = []
+    for t in typologies.values():
+        chash = _hash({"rules": t.rules, "threshold": t.threshold})
+        rows += [[t.id, t.version, rid, w, t.threshold, chash] for rid, w in t.rules.items()]
+    if rows:
+        con.executemany("INSERT INTO _st_weights VALUES (?, ?, ?, ?, ?, ?)", rows)
+    with store.transaction(con):
+        con.execute(
+            """
+            INSERT INTO typology_scores
+            WITH best AS (  -- best outcome per typology, rule and subject in this run
+                SELECT w.typology_id, w.typology_version, w.threshold, w.config_hash, w.rule_id,
+                       h.subject_type, h.subject_id,
+                       w.weight * max(h.score) AS weighted,           -- contribution to the typology score
+                       max(h.score) AS score,                          -- best band score of this rule
+                       st_collect(h.reason) AS reasons,                -- reason sentences
+                       st_flatten_ids(st_collect(h.txn_ids)) AS txn_ids,
+                       st_flatten_ids(st_collect(coalesce(h.member_ids, st_empty_ids()))) AS member_ids,
+                       min(h.window_start) AS window_start,
+                       max(h.window_end) AS window_end
+                FROM rule_hits h
+                JOIN _st_weights w ON w.rule_id = h.rule_id
+                WHERE h.run_id = $run_id AND w.weight > 0
+                GROUP BY w.typology_id, w.typology_version, w.threshold, w.config_hash, w.rule_id, w.weight,
+                         h.subject_type, h.subject_id
+            )
+            SELECT $run_id, typology_id, typology_version, subject_type, subject_id,
+                   sum(weighted) AS score,
+                   threshold,
+                   sum(weighted) >= threshold - 1e-9 AS is_alert,
+                   st_json_pairs(rule_id, score) AS rule_scores,
+                   st_flatten_ids(st_collect(reasons)) AS reasons,
+                   st_flatten_ids(st_collect(txn_ids)) AS txn_ids,
+                   st_flatten_ids(st_collect(member_ids)) AS member_ids,
+                   min(window_start), max(window_end), config_hash
+            FROM best
+            GROUP BY typology_id, typology_version, subject_type, subject_id, threshold, config_hash
+            """,
+            {"run_id": run_id},
+        )
+    out = {tid: {"subjects": 0, "alerts": 0} for tid in typologies}
+    for tid, n, a in con.execute(
+        "SELECT typology_id, count(*), count(*) FILTER (WHERE is_alert) FROM typology_scores WHERE run_id = ? GROUP BY 1",
+        [run_id],
+    ).fetchall():
+        out[tid] = {"subjects": n, "alerts": a}
+    con.execute("DROP TABLE IF EXISTS _st_weights")
+    return out
+
+
+def _hash(obj: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def detect(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | date | str | None = None,
+    until: datetime | date | str | None = None,
+    config_path: Path | str | None = None,
+    run_id: str | None = None,
+    only: list[str] | None = None,
+) -> DetectSummary:
+    """Run the rule pack over [since, until) and score typologies. Returns counts, skips and timings.
+
+    since/until default to the span of the loaded transactions; a date `until` means the end of that day.
+    Each rule also reads its `lookback` before `since`. With run_id=None a `runs` row is written here; with a
+    run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays).
+    """
+    t0 = time.perf_counter()
+    cfg, rules, typologies = load_rules(config_path)
+    if only is not None:
+        unknown = sorted(set(only) - set(rules))
+        if unknown:
+            raise SpecError(f"unknown rules {unknown}")
+        rules = {k: v for k, v in rules.items() if k in only}
+    tables.ensure_tables(con)
+    DIALECT.install(con)
+
+    s, u = as_utc(since), as_utc(until, end=True)
+    lo, hi = _data_range(con)
+    s = s or lo or datetime.now(timezone.utc)
+    u = u or hi or s + timedelta(microseconds=1)
+    own_run = run_id is None
+    if own_run:
+        run_id = store.start_run(con, "detect", {"since": s, "until": u, "config": str(config_path) if config_path else None})
+    summary = DetectSummary(run_id=run_id, since=s, until=u)
+    status = "failed"
+    try:
+        summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
+        cache: dict[str, bool] = {}
+        for rule in rules.values():
+            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache)
+            summary.rules.append(rr)
+            con.execute(
+                "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, rr.rule_id, rr.version, rr.param_hash, rule.params_json(), rr.status, rr.note,
+                 rr.candidates, rr.hits, rr.seconds, s, u],
+            )
+        active = {tid: t for tid, t in typologies.items() if only is None or set(t.rules) & set(rules)}
+        summary.typologies = score_typologies(con, run_id, active)
+        status = "failed" if summary.failed else "ok"
+    finally:
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        if own_run:
+            store.finish_run(con, run_id, status, summary.to_dict())
+    return summary
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())

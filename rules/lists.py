@@ -1,0 +1,113 @@
+"""listed_addresses: watched wallets and accounts, from the compounds registry and sanctions files.
+
+A deployment names its lists in the config (`listed_addresses.files`, paths relative to the config file).
+Accepted files:
+  - OFAC SDN exports (sdn.csv, SDN.XML, ...): every "Digital Currency Address - <CODE> <address>" is taken;
+  - CSV with a header holding `address` or `account_id` (optional `chain`, `list_name`);
+  - plain text: one `chain:address` or bare address per line, `#` comments.
+Addresses are written in the store's account id form (chain:address, EVM lower-cased; see transforms/ids.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import duckdb
+
+from rules.spec import DeployConfig, SpecError
+from transforms import store
+from transforms.ids import EVM_CHAINS
+
+# OFAC "Digital Currency Address - CODE" codes -> chain names used in account ids
+OFAC_CODES = {
+    "XBT": "bitcoin", "BTC": "bitcoin", "ETH": "ethereum", "TRX": "tron", "LTC": "litecoin", "BCH": "bitcoin_cash",
+    "BSC": "bsc", "ARB": "arbitrum", "ETC": "ethereum_classic", "XMR": "monero", "DASH": "dash", "ZEC": "zcash",
+    "BTG": "bitcoin_gold", "XVG": "verge", "SOL": "solana", "XRP": "ripple", "USDC": None, "USDT": None,
+}
+_OFAC = re.compile(r"Digital Currency Address - ([A-Z0-9]+)\s+([A-Za-z0-9]{20,120})")
+_EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_TRON = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
+_BTC = re.compile(r"^(bc1[0-9a-z]{20,90}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$")
+
+
+def account_ids(address: str, chain: str | None = None) -> list[str]:
+    """Canonical account ids for a listed address (EVM addresses: one per EVM chain, as tokens move on all)."""
+    address = address.strip()
+    if ":" in address and chain is None:  # already an account id: chain:address or INSTITUTION:NUMBER
+        prefix, rest = address.split(":", 1)
+        return [f"{prefix.lower()}:{rest.lower()}"] if prefix.lower() in EVM_CHAINS else [address]
+    if chain:
+        chain = chain.strip().lower()
+    if chain is None or chain in EVM_CHAINS:
+        if _EVM.match(address):
+            chains = [chain] if chain else sorted(EVM_CHAINS)
+            return [f"{c}:{address.lower()}" for c in chains]
+    if chain is None:
+        if _TRON.match(address):
+            chain = "tron"
+        elif _BTC.match(address):
+            chain = "bitcoin"
+        else:
+            return [address]  # a bank account id or an unknown format: kept as given
+    return [f"{chain}:{address}"]
+
+
+def read_list_file(path: Path) -> list[tuple[str, str]]:
+    """(account_id, list_name) pairs from one list file."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    name = "ofac_sdn" if _OFAC.search(text) else path.stem
+    out: list[tuple[str, str]] = []
+    if _OFAC.search(text):
+        for code, addr in _OFAC.findall(text):
+            out += [(a, name) for a in account_ids(addr, OFAC_CODES.get(code))]
+        return out
+    lines = text.splitlines()
+    if path.suffix.lower() == ".csv" and lines:
+        reader = csv.DictReader(lines)
+        fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+        key = fields.get("account_id") or fields.get("address")
+        if key is None:
+            raise SpecError(f"{path}: a list CSV needs an 'address' or 'account_id' column")
+        for row in reader:
+            value = (row.get(key) or "").strip()
+            if not value:
+                continue
+            chain = (row.get(fields["chain"]) or "").strip() or None if "chain" in fields else None
+            list_name = (row.get(fields["list_name"]) or "").strip() if "list_name" in fields else ""
+            out += [(a, list_name or name) for a in account_ids(value, chain)]
+        return out
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out += [(a, name) for a in account_ids(line)]
+    return out
+
+
+def refresh_listed_addresses(con: duckdb.DuckDBPyConnection, cfg: DeployConfig) -> int:
+    """Rebuild listed_addresses from the compounds table and the config's files. Returns the row count."""
+    rows: list[list] = []
+    for f in cfg.listed_addresses.files:
+        path = Path(f)
+        if not path.is_absolute() and cfg.base_dir is not None:
+            path = cfg.base_dir / path
+        if not path.exists():
+            raise SpecError(f"listed_addresses.files: {path} not found")
+        rows += [[a, n, None, str(path), 1.0] for a, n in read_list_file(path)]
+    with store.transaction(con):
+        con.execute("DELETE FROM listed_addresses")
+        if cfg.listed_addresses.include_compounds:
+            compound_rows = con.execute(
+                """
+                SELECT compound_id, unnest(coalesce(wallets, []) || coalesce(accounts, [])) AS entry,
+                       coalesce(confidence, 1.0)
+                FROM compounds
+                """
+            ).fetchall()
+            for cid, entry, conf in compound_rows:
+                if entry:
+                    rows += [[a, "compounds", cid, "compounds", conf] for a in account_ids(entry)]
+        if rows:
+            con.executemany("INSERT INTO listed_addresses VALUES (?, ?, ?, ?, ?)", rows)
+    return len(rows)
