@@ -13,7 +13,7 @@ import duckdb
 # name(args) -> DuckDB body. Keep the list short and each function obvious.
 DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     # aggregates
-    "st_ids": ("x", "list(DISTINCT x ORDER BY x)"),  # sorted distinct list of ids (evidence lists)
+    "st_ids": ("x", "list_sort(list_distinct(list(x)))"),  # sorted distinct non-null ids (evidence lists)
     "st_collect": ("x", "list(x)"),  # list of values, unordered
     # lists
     "st_json_pairs": ("k, v", "to_json(map(list(k), list(v)))::VARCHAR"),  # key/value aggregate -> JSON object

@@ -1,0 +1,48 @@
+-- Pass-through: share of an account's inflow debited again within $window of a credit.
+WITH legs AS (              -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
+    SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
+      AND channel <> 'fee'
+    UNION ALL
+    SELECT from_account_id AS account_id, txn_id, booked_at, amount_usd, 0 AS is_in
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
+      AND channel <> 'fee'
+),
+totals AS (                 -- cheap pre-filter: enough inflow, and enough outflow to reach the share at all
+    SELECT account_id,
+           sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END) AS inflow_usd,
+           sum(CASE WHEN is_in = 0 THEN amount_usd ELSE 0 END) AS outflow_usd,
+           sum(is_in) AS n_credits
+    FROM legs
+    GROUP BY account_id
+    HAVING sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END) >= $min_inflow_usd
+       AND sum(is_in) >= $min_credits
+       AND sum(CASE WHEN is_in = 0 THEN amount_usd ELSE 0 END) >= $min_share * sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END)
+),
+marked AS (                 -- time of the latest credit at or before each leg
+    SELECT l.*,
+           max(CASE WHEN l.is_in = 1 THEN l.booked_at END)
+               OVER (PARTITION BY l.account_id ORDER BY l.booked_at, l.is_in DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_in_at
+    FROM legs l JOIN totals t ON t.account_id = l.account_id
+),
+kept AS (                   -- credits, and debits that follow a credit within $window
+    SELECT * FROM marked
+    WHERE is_in = 1 OR (last_in_at IS NOT NULL AND booked_at <= last_in_at + $window)
+)
+SELECT k.account_id AS subject_id,                                             -- the pass-through account
+       least(sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) / t.inflow_usd, 1.0) AS value,  -- measured: share passed on
+       st_ids(k.txn_id) AS txn_ids,
+       min(k.booked_at) AS window_start,
+       max(k.booked_at) AS window_end,
+       t.inflow_usd,                                                            -- USD received
+       sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) AS passed_on_usd,  -- USD sent on within the window
+       t.inflow_usd - t.outflow_usd AS retained_usd,                             -- inflow minus all outflow in the range
+       t.n_credits,
+       sum(1 - k.is_in) AS n_debits
+FROM kept k JOIN totals t ON t.account_id = k.account_id
+GROUP BY k.account_id, t.inflow_usd, t.outflow_usd, t.n_credits

@@ -1,0 +1,39 @@
+import json
+
+from tests.rules.conftest import World
+
+
+def setup(world: World, out_usd: float, out_hour: float = 30) -> None:
+    world.txn("V1", "MULE", 600, 0)
+    world.txn("V2", "MULE", 400, 10)
+    world.txn("MULE", "NEXT", out_usd, out_hour)
+
+
+def test_fires_at_ninety_percent(world: World):
+    setup(world, 900)
+    _, hits = world.run("pass_through")
+    h = hits["MULE"]
+    assert h["value"] == 0.9 and h["score"] == 0.8 and len(h["txn_ids"]) == 3
+    assert float(json.loads(h["evidence"])["retained_usd"]) == 100
+
+
+def test_just_below_ninety_percent(world: World):
+    setup(world, 899.99)
+    _, hits = world.run("pass_through")
+    assert "MULE" not in hits
+
+
+def test_debit_after_window_does_not_count(world: World):
+    setup(world, 1000, out_hour=10 + 73)
+    _, hits = world.run("pass_through")
+    assert hits == {}
+    _, hits = world.run("pass_through", window="4d")
+    assert hits["MULE"]["value"] == 1.0
+
+
+def test_override_share(world: World):
+    setup(world, 800)
+    _, hits = world.run("pass_through")
+    assert hits == {}
+    _, hits = world.run("pass_through", min_share=0.8)
+    assert hits["MULE"]["value"] == 0.8
