@@ -61,10 +61,11 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
     if not quiet:
         table = Table(title="Reconciliation: read = loaded + quarantined + duplicate", title_justify="left")
         for col in ("file", "format", "status", "read", "loaded", "quarantined", "duplicate"):
-            table.add_column(col, justify="right" if col in ("read", "loaded", "quarantined", "duplicate") else "left")
+            table.add_column(col, justify="right" if col in ("read", "loaded", "quarantined", "duplicate") else "left",
+                             overflow="fold")
         for r in reports:
             table.add_row(
-                r["path"], r["source"] or "-", r["status"], str(r["rows_read"]), str(r["rows_loaded"]),
+                _short(r["path"]), r["source"] or "-", r["status"], str(r["rows_read"]), str(r["rows_loaded"]),
                 str(r["rows_quarantined"]), str(r["rows_duplicate"]),
             )
         console.print(table)
@@ -78,6 +79,13 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
                 highlight=False,
             )
     return 1 if refused else 0
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) -> list[dict]:

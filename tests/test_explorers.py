@@ -1,0 +1,108 @@
+"""Block-explorer exports: every header variant of the reference list is detected and mapped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from tests.helpers import FX, ingest, quarantine_reasons, rows
+
+A = "TXpiMfuEDeW6Vv9pVbdnBqTvHs8sWiUWe1"
+B = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
+USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+
+
+def test_tronscan_trc20_confirmed_loaded_failed_quarantined_and_noted(db, write):
+    fx = write("fx.csv", FX)
+    f = write(
+        "TRON-tokenTransfer-x--1.csv",
+        "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm\n"
+        f"aa11,70000001,2026/03/02 18:00:00,2026/03/02 10:00:00,{A},{B},\"1,500.25\",USDT,{USDT},true\n"
+        f"aa12,70000002,2026/03/02 18:01:00,2026/03/02 10:01:00,{A},{B},99,USDT,{USDT},false\n",
+    )
+    r = ingest(db, fx, f)["TRON-tokenTransfer-x--1.csv"]
+    assert (r.source, r.rows_loaded, r.rows_quarantined) == ("tronscan_trc20", 1, 1)
+    assert r.notes == ["1 failed/unconfirmed transfer(s) not loaded (quarantined with status reason)"]
+    got = rows(db, "SELECT from_account_id, to_account_id, amount, currency, amount_usd, chain, tx_hash, block_number, token_contract, booked_at, channel, rail FROM transactions")
+    assert got == [(f"tron:{A}", f"tron:{B}", Decimal("1500.25"), "USDT", Decimal("1500.25"), "tron", "aa11", 70000001, USDT,
+                    datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc), "onchain", "crypto")]
+    assert quarantine_reasons(db)[2][0].startswith("status: transfer failed or unconfirmed")
+
+
+def test_same_transfer_in_exports_of_both_addresses_loads_once(db, write):
+    fx = write("fx.csv", FX)
+    line = f"bb01,70000010,2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},10,USDT,{USDT},true\n"
+    head = "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm\n"
+    f1 = write("TRON-tokenTransfer-A.csv", head + line)
+    f2 = write("TRON-tokenTransfer-B.csv", head + line.replace(",10,", ",10.000000,"))
+    r = ingest(db, fx, f1, f2)
+    assert r["TRON-tokenTransfer-A.csv"].rows_loaded == 1
+    assert (r["TRON-tokenTransfer-B.csv"].rows_loaded, r["TRON-tokenTransfer-B.csv"].rows_duplicate) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "name, text, reader, expected",
+    [
+        (
+            "oklink.csv",
+            f"Tx Hash,blockHeight,blockTime(UTC),from,to,value,symbol,tokenAddress\ncc01,1,2026-03-04 01:02:03,{A},{B},7,USDT,{USDT}\n",
+            "tronscan_trc20",
+            (f"tron:{A}", Decimal("7"), "USDT"),
+        ),
+        (
+            "TRON-transaction-x.csv",
+            f"Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,contractType,status\ncc02,1,2026/03/04 09:00:00,2026/03/04 01:00:00,{A},{B},100,TRX,TransferContract,SUCCESS\n",
+            "tronscan_transactions",
+            (f"tron:{A}", Decimal("100"), "TRX"),
+        ),
+        (
+            "TRON-transaction-old.csv",
+            f"Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,fee,status\ncc03,1,2026/03/04 09:00:00,2026/03/04 01:00:00,{A},{B},3,0,SUCCESS\n",
+            "tronscan_transactions",
+            (f"tron:{A}", Decimal("3"), "TRX"),
+        ),
+        (
+            "erc20.csv",
+            '"Transaction Hash","Blockno","UnixTimestamp","DateTime (UTC)","From","To","TokenValue","USDValueDayOfTx","ContractAddress","TokenName","TokenSymbol"\n'
+            '"0xABC1","19000000","1772586000","2026-03-04 01:00:00","0xAAaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","2,500.5","$2,500.50","0xdAC17F958D2ee523a2206206994597C13D831ec7","Tether USD","USDT"\n',
+            "etherscan_erc20",
+            ("ethereum:0xaaaa000000000000000000000000000000000001", Decimal("2500.5"), "USDT"),
+        ),
+        (
+            "erc20-old.csv",
+            '"Txhash","Blockno","UnixTimestamp","DateTime (UTC)","From","To","TokenValue","USDValueDayOfTx","ContractAddress","TokenName","TokenSymbol"\n'
+            '"0xabc2","19000000","1772586000","2026-03-04 01:00:00","0xaaaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","1","$1","0xdac17f958d2ee523a2206206994597c13d831ec7","Tether USD","USDT"\n',
+            "etherscan_erc20",
+            ("ethereum:0xaaaa000000000000000000000000000000000001", Decimal("1"), "USDT"),
+        ),
+        (
+            "export-token-0xdac17f958d2ee523a2206206994597c13d831ec7.csv",
+            '"Transaction Hash","Blockno","UnixTimestamp","DateTime (UTC)","From","To","Quantity","Method"\n'
+            '"0xabc3","19000000","1772586000","2026-03-04 01:00:00","0xaaaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","42","Transfer"\n',
+            "etherscan_token_contract",
+            ("ethereum:0xaaaa000000000000000000000000000000000001", Decimal("42"), "USDT"),
+        ),
+        (
+            "normal.csv",
+            '"Transaction Hash","Blockno","UnixTimestamp","DateTime (UTC)","From","To","ContractAddress","Value_IN(ETH)","Value_OUT(ETH)","CurrentValue @ $3000/Eth","TxnFee(ETH)","TxnFee(USD)","Historical $Price/Eth","Status","ErrCode","Method"\n'
+            '"0xabc4","19000000","1772586000","2026-03-04 01:00:00","0xaaaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","","0","0.5","1500","0.001","3","3000","","","Transfer"\n'
+            '"0xabc5","19000000","1772586000","2026-03-04 01:00:00","0xaaaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","","0","0.7","2100","0.001","3","3000","Error(0)","Out of gas","Transfer"\n',
+            "etherscan_normal",
+            ("ethereum:0xaaaa000000000000000000000000000000000001", Decimal("0.5"), "ETH"),
+        ),
+        (
+            "internal.csv",
+            '"Transaction Hash","Blockno","UnixTimestamp","DateTime (UTC)","ParentTxFrom","ParentTxTo","ParentTxETH_Value","From","TxTo","ContractAddress","Value_IN(ETH)","Value_OUT(ETH)","CurrentValue @ $3000/Eth","Historical $Price/Eth","Status","ErrCode","Type"\n'
+            '"0xabc6","19000000","1772586000","2026-03-04 01:00:00","0x1","0x2","0","0xaaaa000000000000000000000000000000000001","0xbbbb000000000000000000000000000000000002","","0.25","0","750","3000","0","","call"\n',
+            "etherscan_internal",
+            ("ethereum:0xaaaa000000000000000000000000000000000001", Decimal("0.25"), "ETH"),
+        ),
+    ],
+)
+def test_header_variants(db, write, name, text, reader, expected):
+    fx = write("fx.csv", FX)
+    r = ingest(db, fx, write(name, text))[name]
+    assert r.source == reader and r.rows_loaded == 1, r
+    assert rows(db, "SELECT from_account_id, amount, currency FROM transactions") == [expected]

@@ -1,0 +1,81 @@
+"""Idempotency, duplicates across overlapping extracts, atomic per-file loads, and the reconciliation invariant."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.helpers import FX, ingest, rows
+from transforms import store
+
+MAPPING = "name: m\nfiles: ['x_*.csv']\nconstants: {institution: B1, currency: THB}\ncolumns: {booked_at: t, account: a, counterparty_account: cp, amount: amt, txn_id: ref}\n"
+HEAD = "ref,t,a,cp,amt\n"
+ROWS = [f"R{i},2026-03-0{1 + i % 5} 10:00:00,A{i % 3},C{i},{i + 1}\n" for i in range(10)]
+
+
+def _counts(db):
+    return {t: rows(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("transactions", "quarantine", "fx_rates", "ingested_files")}
+
+
+def test_second_ingest_of_the_same_files_adds_nothing(db, write):
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    f = write("x_1.csv", HEAD + "".join(ROWS) + "bad,2026-03-01 10:00:00,A,C,zz\n")
+    first = ingest(db, fx, f, mappings=(m,))
+    before = _counts(db)
+    second = ingest(db, fx, f, mappings=(m,))
+    assert _counts(db) == before
+    assert first["x_1.csv"].rows_loaded == 10 and first["x_1.csv"].rows_quarantined == 1
+    assert {r.status for r in second.values()} == {"skipped"}
+
+
+def test_overlapping_extracts_load_each_transaction_once(db, write):
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    a = write("x_a.csv", HEAD + "".join(ROWS[:6]))
+    b = write("x_b.csv", HEAD + "".join(ROWS[4:]) + ROWS[9])  # overlaps 4, 5 and repeats 9 inside the file
+    r = ingest(db, fx, a, b, mappings=(m,))
+    assert (r["x_b.csv"].rows_read, r["x_b.csv"].rows_loaded, r["x_b.csv"].rows_duplicate) == (7, 4, 3)
+    assert rows(db, "SELECT count(*), count(DISTINCT txn_id) FROM transactions") == [(10, 10)]
+
+
+def test_identical_rows_without_ids_stay_distinct_inside_a_file_but_meet_across_files(db, write):
+    """Two equal cash deposits in one statement are two deposits; the same statement again adds none."""
+    fx = write("fx.csv", FX)
+    m = write("n.mapping.yml", "name: n\nfiles: ['n_*.csv']\nconstants: {institution: B1, currency: THB, channel: cash_deposit}\ncolumns: {booked_at: t, account: a, amount: amt}\n")
+    body = "t,a,amt\n2026-03-02 10:00:00,A,9500\n2026-03-02 10:00:00,A,9500\n"
+    ingest(db, fx, write("n_1.csv", body), mappings=(m,))
+    r = ingest(db, write("n_2.csv", body + "2026-03-02 11:00:00,A,9500\n"), mappings=(m,))["n_2.csv"]
+    assert (r.rows_loaded, r.rows_duplicate) == (1, 2)
+    assert rows(db, "SELECT count(*), min(from_account_id) FROM transactions") == [(3, "cash")]
+
+
+def test_a_file_that_fails_midway_leaves_nothing_behind(db, write, monkeypatch):
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    ingest(db, fx, mappings=(m,))
+    f = write("x_1.csv", HEAD + "".join(ROWS) + "bad,,A,C,1\n")
+
+    real_now, calls = store.now_utc, []
+
+    def disk_full():
+        # 1st call: the run log; 2nd: the reconciliation row, after rows and quarantine were inserted
+        calls.append(1)
+        if len(calls) == 2:
+            raise duckdb.IOException("disk full")
+        return real_now()
+
+    monkeypatch.setattr(store, "now_utc", disk_full)
+    with pytest.raises(duckdb.IOException):
+        ingest(db, f, mappings=(m,))
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM quarantine") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM ingested_files WHERE path LIKE '%x_1.csv'") == [(0,)]
+    assert ingest(db, f, mappings=(m,))["x_1.csv"].rows_loaded == 10  # a re-run loads it completely
+
+
+def test_reconciliation_is_stored_per_file(db, write):
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    ingest(db, fx, write("x_1.csv", HEAD + "".join(ROWS) + "bad,,A,C,1\n" + ROWS[0]), mappings=(m,))
+    got = rows(db, "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM ingested_files WHERE path LIKE '%x_1.csv'")
+    assert got == [(12, 10, 1, 1)]
+    assert rows(db, "SELECT count(*) FROM ingested_files WHERE rows_read <> rows_loaded + rows_quarantined + rows_duplicate") == [(0,)]
