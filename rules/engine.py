@@ -225,6 +225,14 @@ def _write_hits(con, rule: ResolvedRule, run_id: str, since: datetime, until: da
     )
     members = "CAST(o.member_ids AS VARCHAR[])" if has_members else "CAST(NULL AS VARCHAR[])"
     evidence = DIALECT.json_object(list(spec.evidence), alias="o")
+    # reason: {value} and {evidence_column} filled per row (parameters were filled in rule.reason)
+    reason = """replace(b.reason, '{value}',
+                       CASE WHEN CAST(o.value AS DOUBLE) = round(CAST(o.value AS DOUBLE))
+                            THEN CAST(CAST(o.value AS BIGINT) AS VARCHAR)
+                            ELSE CAST(round(CAST(o.value AS DOUBLE), 2) AS VARCHAR) END)"""
+    for col in spec.evidence:  # names checked by the spec (lower_snake_case)
+        if any("{" + col + "}" in b.reason for b in rule.bands):
+            reason = f"replace({reason}, '{{{col}}}', coalesce(CAST(o.{col} AS VARCHAR), ''))"
     sql = f"""
         INSERT INTO rule_hits
         SELECT $run_id, $rule_id, $version, $param_hash, $typology, $subject_type,
@@ -232,10 +240,7 @@ def _write_hits(con, rule: ResolvedRule, run_id: str, since: datetime, until: da
                CAST(o.value AS DOUBLE),
                b.band,
                b.score,
-               replace(b.reason, '{{value}}',
-                       CASE WHEN CAST(o.value AS DOUBLE) = round(CAST(o.value AS DOUBLE))
-                            THEN CAST(CAST(o.value AS BIGINT) AS VARCHAR)
-                            ELSE CAST(round(CAST(o.value AS DOUBLE), 2) AS VARCHAR) END),
+               {reason},
                CAST(o.txn_ids AS VARCHAR[]),
                {members},
                CAST(o.window_start AS TIMESTAMPTZ),

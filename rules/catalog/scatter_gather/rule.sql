@@ -1,0 +1,50 @@
+-- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window.
+WITH t AS (                 -- transfers between known accounts in the read range
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND from_account_id <> to_account_id
+),
+sources AS (                -- pre-filter: accounts paying at least k distinct accounts
+    SELECT src FROM t GROUP BY src HAVING count(DISTINCT dst) >= $min_intermediaries
+),
+sinks AS (                  -- pre-filter: accounts paid by at least k distinct accounts
+    SELECT dst FROM t GROUP BY dst HAVING count(DISTINCT src) >= $min_intermediaries
+),
+legs AS (                   -- source -> intermediary then intermediary -> sink within the window
+    SELECT a.src AS source_id, a.dst AS mid_id, b.dst AS sink_id, a.txn_id AS t1, b.txn_id AS t2,
+           a.booked_at AS t1_at, b.booked_at AS t2_at, b.amount_usd
+    FROM t a
+    JOIN sources s ON s.src = a.src
+    JOIN t b ON b.src = a.dst AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $window
+    JOIN sinks k ON k.dst = b.dst
+    WHERE b.dst <> a.src
+),
+pairs AS (                  -- per source and sink: distinct intermediaries
+    SELECT source_id, sink_id,
+           count(DISTINCT mid_id) AS n_intermediaries,
+           st_union_ids(st_ids(t1), st_ids(t2)) AS txn_ids,
+           st_ids(mid_id) AS mids,
+           sum(amount_usd) AS total_usd,       -- USD reaching the sink through the intermediaries
+           min(t1_at) AS window_start,
+           max(t2_at) AS window_end
+    FROM legs
+    GROUP BY source_id, sink_id
+    HAVING count(DISTINCT mid_id) >= $min_intermediaries
+),
+roles AS (                  -- one row for the sink and one for the source
+    SELECT sink_id AS subject_id, 'sink' AS role, * FROM pairs
+    UNION ALL
+    SELECT source_id AS subject_id, 'source' AS role, * FROM pairs
+),
+best AS (
+    SELECT r.*, row_number() OVER (PARTITION BY subject_id ORDER BY n_intermediaries DESC, window_start) AS rn FROM roles r
+)
+SELECT subject_id,
+       n_intermediaries AS value,                             -- measured: distinct intermediaries
+       txn_ids,
+       st_list_append(st_list_append(mids, source_id), sink_id) AS member_ids,
+       window_start, window_end, role, source_id, sink_id, n_intermediaries, total_usd
+FROM best WHERE rn = 1

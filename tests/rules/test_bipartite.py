@@ -1,0 +1,29 @@
+from tests.rules.conftest import World
+
+
+def complete(world: World, senders: int, payees: int) -> None:
+    h = 0
+    for s in range(senders):
+        for p in range(payees):
+            world.txn(f"S{s}", f"R{p}", 100, h)
+            h += 0.5
+
+
+def test_three_shared_senders_fire(world: World):
+    complete(world, 3, 2)
+    _, hits = world.run("bipartite")
+    assert hits["R0"]["value"] == 3 and hits["R1"]["value"] == 3
+    assert "R1" in hits["R0"]["reason"]  # the peer is named in the reason
+    assert len(hits["R0"]["txn_ids"]) == 6
+
+
+def test_two_shared_do_not(world: World):
+    complete(world, 2, 2)
+    _, hits = world.run("bipartite")
+    assert hits == {}
+
+
+def test_busy_counterparty_is_ignored(world: World):
+    complete(world, 3, 2)
+    _, hits = world.run("bipartite", max_degree=1)
+    assert hits == {}
