@@ -1,0 +1,229 @@
+"""camt.052 / camt.053 / camt.054 reader: field mapping on hand-made statements, every reference sample,
+and hostile XML (billion laughs, external entities) refused."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from transforms.errors import InputError
+from transforms.ingest import ingest_paths
+from transforms.sources.base import ReadContext
+from transforms.sources.camt import Camt053Reader, channel_from_iso
+from transforms.sources.registry import detect
+
+HERE = Path(__file__).resolve().parent
+FIX = HERE / "fixtures" / "statements"
+REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "iso20022_camt"
+COLS = ("source_txn_id, booked_at, value_date, from_account_id, to_account_id, amount, currency, channel, reference, "
+        "from_name, to_name, from_institution, to_institution, from_country, to_country, end_to_end_id, uetr, "
+        "bank_tx_code, is_reversal")
+
+
+def write_fx(files: list[Path], out: Path) -> Path:
+    """A rates file covering every (booking day, currency) the statements hold, read with their own readers."""
+    pairs = set()
+    for f in files:
+        reader = detect(f, ReadContext())
+        if reader is None:
+            continue
+        try:
+            for chunk in reader.read(f, ReadContext()):
+                pairs |= set(chunk.select(chunk["booked_at"].dt.date(), "currency").drop_nulls().iter_rows())
+        except InputError:
+            continue
+    out.write_text("date,currency,usd_per_unit\n" + "".join(f"{d},{c},1.25\n" for d, c in sorted(pairs)))
+    return out
+
+
+def rows(db: Path, where: str = "TRUE") -> list[dict]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = con.execute(f"SELECT {COLS} FROM transactions WHERE {where} ORDER BY source_txn_id")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def utc(y, m, d, hh=0, mm=0):
+    return datetime(y, m, d, hh, mm, tzinfo=timezone.utc)
+
+
+# ------------------------------------------------------------------ hand-made statement: exact mapping
+@pytest.fixture(scope="module")
+def bank_a(tmp_path_factory):
+    db = tmp_path_factory.mktemp("camt") / "a.duckdb"
+    reports = ingest_paths(db, [FIX / "fx_rates.csv", FIX / "camt053_v08_bank_a.xml"])
+    return db, {Path(r.path).name: r for r in reports}
+
+
+def test_statement_reconciles_and_pending_is_quarantined(bank_a):
+    db, reports = bank_a
+    r = reports["camt053_v08_bank_a.xml"]
+    assert r.source == "camt053" and r.status == "loaded"
+    # 7 entries, the batch of two split: 8 rows; the pending one quarantined
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate) == (8, 7, 1, 0)
+    assert r.notes == ["1 pending or information-only entries not loaded (quarantined with status reason)"]
+    con = duckdb.connect(str(db), read_only=True)
+    (row_no, reasons), = con.execute("SELECT row_no, reasons FROM quarantine").fetchall()
+    con.close()
+    assert row_no == 8
+    assert reasons == ["status: entry is PDNG (not booked); only booked entries are transactions",
+                       "booked_at: entry has no booking date (BookgDt)"]
+
+
+def test_field_mapping_exact(bank_a):
+    db, _ = bank_a
+    got = {r["source_txn_id"]: r for r in rows(db)}
+    own = "DE89370400440532013000"
+    assert got["A-REF-0001"] == {
+        "source_txn_id": "A-REF-0001", "booked_at": utc(2026, 3, 2, 9, 15), "value_date": date(2026, 3, 2),
+        "from_account_id": "FR7630006000011234567890189", "to_account_id": own,
+        "amount": Decimal("9500"), "currency": "EUR", "channel": "transfer",
+        "reference": "Investment deposit order 77", "from_name": "Anna Victim", "to_name": "Mule Trading GmbH",
+        "from_institution": "AGRIFRPPXXX", "to_institution": "COBADEFFXXX", "from_country": "FR", "to_country": "DE",
+        "end_to_end_id": "E2E-VICTIM-1", "uetr": None, "bank_tx_code": "PMNT/RCDT/ESCT", "is_reversal": False,
+    }
+    wire = got["A-REF-0002"]
+    assert (wire["from_account_id"], wire["to_account_id"], wire["to_name"], wire["to_institution"], wire["to_country"]) == (
+        own, "HSBCHKHHXXX:123456789", "Golden OTC Ltd", "HSBCHKHHXXX", "HK")
+    assert (wire["channel"], wire["uetr"], wire["value_date"]) == ("wire", "8a562c67-ca16-48ba-b074-65581be6f001", date(2026, 3, 3))
+    cash_in = got["A-REF-0003"]
+    assert (cash_in["from_account_id"], cash_in["to_account_id"], cash_in["channel"], cash_in["amount"],
+            cash_in["from_institution"], cash_in["reference"], cash_in["bank_tx_code"]) == (
+        "cash", own, "cash_deposit", Decimal("9900"), None, "Cash deposit branch 12", "PMNT/CNTR/CDPT")
+    cash_out = got["A-REF-0004"]
+    assert (cash_out["from_account_id"], cash_out["to_account_id"], cash_out["channel"]) == (own, "cash", "cash_withdrawal")
+    reversal = got["A-REF-0005"]  # the debit reverses the victim's credit: the money goes back to the debtor
+    assert (reversal["from_account_id"], reversal["to_account_id"], reversal["to_name"], reversal["is_reversal"]) == (
+        own, "FR7630006000011234567890189", "Anna Victim", True)
+    batch = [got["A-REF-0006/1"], got["A-REF-0006/2"]]
+    assert [(b["to_account_id"], b["to_name"], b["amount"], b["reference"]) for b in batch] == [
+        ("NL91ABNA0417164300", "Mule One", Decimal("100"), "payout 1"),
+        ("BE68539007547034", "Mule Two", Decimal("200"), "payout 2"),
+    ]
+    assert all(b["from_account_id"] == own and b["from_institution"] == "COBADEFFXXX" for b in batch)
+
+
+def test_reversal_does_not_collapse_into_the_payment_it_reverses(bank_a):
+    db, _ = bank_a
+    same_e2e = rows(db, "end_to_end_id = 'E2E-VICTIM-1'")
+    assert sorted(r["is_reversal"] for r in same_e2e) == [False, True]
+
+
+def test_usd_amounts_use_the_rates_table(bank_a):
+    db, _ = bank_a
+    con = duckdb.connect(str(db), read_only=True)
+    usd = dict(con.execute("SELECT source_txn_id, amount_usd FROM transactions").fetchall())
+    con.close()
+    assert usd["A-REF-0003"] == Decimal("10692.00")  # 9900 EUR x 1.08
+
+
+@pytest.mark.parametrize(
+    "code, channel",
+    [
+        (("PMNT", "CNTR", "CDPT", None), "cash_deposit"),
+        (("PMNT", "CNTR", "BCDP", None), "cash_deposit"),
+        (("PMNT", "CNTR", "CWDL", None), "cash_withdrawal"),
+        (("PMNT", "CCRD", "CWDL", None), "cash_withdrawal"),
+        ((None, None, None, "NMSC+083+1234"), "cash_withdrawal"),
+        (("PMNT", "CCRD", "POSD", None), "card"),
+        (("PMNT", "ICDT", "XBCT", None), "wire"),
+        (("PMNT", "RCDT", "ESCT", None), "transfer"),
+        (("ACMT", "MDOP", "CHRG", None), "fee"),
+        (("PMNT", "ICHQ", "CCHQ", None), "cheque"),
+        ((None, None, None, None), "transfer"),
+        (("SECU", "SETT", "TRAD", None), "other"),
+    ],
+)
+def test_bank_transaction_code_channels(code, channel):
+    assert channel_from_iso(*code) == channel
+
+
+# ------------------------------------------------------------------ every reference sample
+def test_every_reference_sample_loads_or_is_refused_with_a_reason(tmp_path):
+    if not REF.is_dir():
+        pytest.skip(f"reference folder {REF} is absent (checkout without ../shared/reference)")
+    files = sorted(REF.glob("*.xml"))
+    assert files, "no camt samples found"
+    fx = write_fx(files, tmp_path / "fx.csv")
+    reports = {Path(r.path).name: r for r in ingest_paths(tmp_path / "db.duckdb", [fx, *files])}
+    for f in files:
+        r = reports[f.name]
+        assert r.source in ("camt052", "camt053", "camt054"), f"{f.name} not detected as camt: {r.message}"
+        if r.status == "refused":
+            assert f.name in r.message and "\n" not in r.message and "Traceback" not in r.message
+        else:
+            assert r.status == "loaded" and r.rows_read > 0 and r.reconciles, r.as_dict()
+    assert "no <Stmt> element" in reports["camt053.v2.wrong.xml"].message
+    assert "no entries" in reports["camt53.only-Dt-with-DtTm.xml"].message
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    reasons = con.execute("SELECT reasons FROM quarantine").fetchall()
+    loaded = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
+    con.close()
+    assert loaded >= 10
+    for (rs,) in reasons:  # every quarantined row says which field is wrong and why
+        assert rs and all(": " in x for x in rs)
+
+
+# ------------------------------------------------------------------ hostile XML
+CAMT_NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+BOMB = f"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<Document xmlns="{CAMT_NS}"><BkToCstmrStmt><Stmt><Id>&lol9;</Id></Stmt></BkToCstmrStmt></Document>
+"""
+XXE = f"""<?xml version="1.0"?>
+<!DOCTYPE Document [ <!ENTITY xxe SYSTEM "file:///etc/passwd"> ]>
+<Document xmlns="{CAMT_NS}"><BkToCstmrStmt><Stmt><Id>x</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-03-02</Dt></BookgDt>
+<AddtlNtryInf>&xxe;</AddtlNtryInf></Ntry></Stmt></BkToCstmrStmt></Document>
+"""
+
+
+@pytest.mark.parametrize("name, text", [("bomb.xml", BOMB), ("xxe.xml", XXE)])
+def test_hostile_xml_is_refused_with_one_line(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    report, = ingest_paths(tmp_path / "db.duckdb", [path])
+    assert report.status == "refused" and report.source == "camt053"
+    assert str(path) in report.message and "DOCTYPE" in report.message and "\n" not in report.message
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM transactions").fetchall() == [(0,)]
+    con.close()
+
+
+def test_doctype_hidden_after_a_long_comment_is_refused(tmp_path):
+    """The prolog scan reads 64 KiB; a DOCTYPE further down is caught from the parsed document info."""
+    path = tmp_path / "late_doctype.xml"
+    path.write_text('<?xml version="1.0"?>\n<!--' + "x" * 70_000 + "-->\n" + XXE.split("\n", 1)[1])
+    with pytest.raises(InputError, match="DOCTYPE"):
+        list(Camt053Reader().read(path, ReadContext()))
+
+
+def test_malformed_xml_is_refused(tmp_path):
+    path = tmp_path / "cut.xml"
+    path.write_text(f'<?xml version="1.0"?><Document xmlns="{CAMT_NS}"><BkToCstmrStmt><Stmt><Ntry><Amt>1')
+    with pytest.raises(InputError, match="not well-formed XML"):
+        list(Camt053Reader().read(path, ReadContext()))
+
+
+def test_xsd_naming_the_namespace_is_not_taken_for_a_statement(tmp_path):
+    path = tmp_path / "camt.053.001.02.xsd"
+    path.write_text(f'<?xml version="1.0"?><xs:schema xmlns="{CAMT_NS}" targetNamespace="{CAMT_NS}" '
+                    'xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="Document"/></xs:schema>')
+    assert detect(path, ReadContext()) is None

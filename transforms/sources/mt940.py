@@ -1,0 +1,370 @@
+"""SWIFT MT940 (customer statement) and MT942 (interim transaction report), parsed with the maintained
+`mt-940` library (import mt940); this module only maps its output to canonical transactions.
+
+Each :61: statement line becomes one transaction from the :25: account's side. The counterparty comes from
+the :86: details: German structured (GVC '?20..?32' sub-fields, parsed by mt940), SWIFT/SEPA keyword
+sub-fields (/EREF/ /IBAN/ /BIC/ /NAME/ /REMI/ /CNTP/), or an IBAN in the supplementary details; where none
+is recognisable it is left null (the loader gives such entries their own 'unknown:' account).
+Field mapping and the codes recognised (cash deposits / withdrawals): docs/statements.md.
+
+A statement block the library cannot parse does not vanish: each of its :61: lines is emitted with an
+error and quarantined. A file with no :61: line at all is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+import mt940
+import mt940.tags
+import polars as pl
+
+from transforms.errors import InputError
+from transforms.sources.base import ReadContext, Reader
+from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL, statement_frame
+
+CHUNK_ENTRIES = 50_000
+MAX_BYTES = 1024**3
+_TAG_LINE = re.compile(r"(?m)^:(20|21|25P?|28C?|60[FM]|61|62[FM]|64|65|86|NS|13D?|34F|90[CD]):")
+_MT942_TAGS = re.compile(r"(?m)^:(34F|13D|90[CD]):")
+_BALANCE_TAGS = re.compile(r"(?m)^:(60[FM]|62[FM]):")
+_BLOCK_SPLIT = re.compile(r"(?m)^(?=:20:)")
+_STATEMENT_LINE = re.compile(r"(?m)^:61:(.*)$")
+_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+_BIC_IN_TEXT = re.compile(r"(?<![A-Z])([A-Z]{4}(?:AD|AE|AT|BE|BG|CH|CN|CY|CZ|DE|DK|EE|ES|FI|FR|GB|GR|HK|HR|HU|IE|IT|JP|KH|LA|"
+                          r"LI|LT|LU|LV|MM|MT|MY|NL|NO|PH|PL|PT|RO|SE|SG|SI|SK|TH|TR|US|VN)[A-Z2-9][A-NP-Z0-9])")
+_IBAN_TOKEN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})\b")
+_ACCOUNT_CHARS = re.compile(r"^[A-Za-z0-9/.\-, ]+$")
+_CCY_SUFFIX = re.compile(r"(?<=[0-9])[A-Z]{3}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SLASH_KEYS = ("EREF", "IBAN", "BIC", "NAME", "REMI", "CNTP", "BENM", "ORDP", "UETR", "TRCD", "MARF", "CSID", "PREF",
+              "ULTD", "ULTC", "ULTB", "PURP", "RTRN", "ADDR", "ISDT", "OCMT", "CHGS", "IREF", "KREF", "TRTP", "EXCH")
+_SLASH_KEY = re.compile(r"/(" + "|".join(SLASH_KEYS) + r")/")
+PLACEHOLDER_REFS = {"", "NONREF", "NOTPROVIDED", "NONE"}
+# SWIFT transaction type (the 3 letters after N/F/S in :61:) -> channel
+SWIFT_TYPE_CHANNEL = {"CHK": "cheque", "CHG": "fee", "COM": "fee", "TRF": "transfer", "STO": "transfer",
+                      "DDT": "transfer", "RTI": "transfer", "BOE": "cheque", "TCK": "cheque"}
+# Dutch booking texts at the start of :86: (ABN AMRO 'GEA' = cash machine, 'BEA' = card terminal)
+_NL_CASH_OUT = re.compile(r"^(GEA\s|.*\bGELDAUTOMAAT\b)", re.IGNORECASE | re.DOTALL)
+_NL_CARD = re.compile(r"^(BEA\s|.*\bBETAALAUTOMAAT\b)", re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_swift(head: str) -> bool:
+    return bool(_TAG_LINE.search(head.lstrip("\ufeff")[:HEAD_LIMIT]))
+
+
+HEAD_LIMIT = 64 * 1024
+
+
+def is_mt942(text: str) -> bool:
+    pre = text[:2000]
+    if re.search(r"\{2:[IO]942", pre):
+        return True
+    if re.search(r"\{2:[IO]940", pre):
+        return False
+    return bool(_MT942_TAGS.search(text)) and not _BALANCE_TAGS.search(text)
+
+
+def iban_ok(value: str) -> bool:
+    v = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", v):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in v[4:] + v[:4])
+    return int(digits) % 97 == 1
+
+
+def join_details(text: str | None) -> str:
+    """:86: lines are cut at 65 characters mid-word: full lines join without a space, short ones with one."""
+    if not text:
+        return ""
+    lines = [ln.rstrip("\r") for ln in text.split("\n")]
+    out = ""
+    for i, ln in enumerate(lines):
+        out += ln
+        if i < len(lines) - 1:
+            out += "" if len(ln) >= 65 else " "
+    return re.sub(r"\s+", " ", out).strip()
+
+
+def slash_fields(text: str) -> dict[str, str]:
+    """'/EREF/x/NAME/y' keyword sub-fields (SWIFT MT940 structured :86:, Dutch and SEPA banks)."""
+    compact = text.replace("\n", "")
+    found = list(_SLASH_KEY.finditer(compact))
+    out: dict[str, str] = {}
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(compact)
+        value = compact[m.end():end].strip().strip("/").strip()
+        out.setdefault(m.group(1), value)
+    return out
+
+
+def split_account(value: str | None, default_inst: str | None) -> tuple[str | None, str | None, str | None]:
+    """:25: text -> (institution, number, error)."""
+    if value is None or not value.strip():
+        return None, None, "account: the statement has no :25: account identification"
+    v = value.strip()
+    if not _ACCOUNT_CHARS.match(v):
+        return None, None, f"account: ':25:' value '{v[:40]}' is not an account identification"
+    compact = v.replace(" ", "").upper()
+    if iban_ok(compact):
+        return None, compact, None
+    parts = [x for x in compact.split("/") if x]
+    if len(parts) >= 2 and re.fullmatch(r"[A-Z]{3}", parts[-1]):
+        parts = parts[:-1]  # trailing '/CCY'
+    if len(parts) >= 2 and (_BIC.match(parts[0]) or parts[0].isdigit()):
+        number = "".join(parts[1:])
+        if iban_ok(number):
+            return None, number, None
+        return parts[0], number, None
+    number = _CCY_SUFFIX.sub("", "".join(parts))
+    return default_inst, number, None
+
+
+def preamble_bic(text: str) -> str | None:
+    """The bank's BIC from the header before the first :20: (SWIFT blocks, ABN/ING header lines)."""
+    first = text.find(":20:")
+    pre = text[: first if first >= 0 else 0][:2000]
+    m = _BIC_IN_TEXT.search(pre.upper())
+    return m.group(1) if m else None
+
+
+def decode(data: bytes, path: Path) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # ISO 8859-1 / Windows-1252 statements (umlauts)
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+class Mt940Reader(Reader):
+    name = "mt940"
+    table = "transactions"
+    priority = 60
+    detect_order = 30
+    mt942 = False
+
+    def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:
+        if not head:  # not UTF-8 (Latin-1 / Windows-1252 statements): look at the bytes as cp1252
+            with open(path, "rb") as fh:
+                head = decode(fh.read(HEAD_LIMIT), path)
+        if not looks_like_swift(head):
+            return False
+        return is_mt942(head.lstrip("\ufeff")) == self.mt942
+
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"MT940 file of {size} bytes exceeds the {MAX_BYTES}-byte limit; split it", path=path)
+        text = decode(path.read_bytes(), path)
+        if not _STATEMENT_LINE.search(text):
+            raise InputError("no statement lines (:61:) in the MT94x file: balances or headers only, nothing to load",
+                             path=path)
+        bank = preamble_bic(text)
+        rows: list[dict] = []
+        row_no = 0
+        unparsed = 0
+        blocks = [b for b in _BLOCK_SPLIT.split(text) if _TAG_LINE.search(b)]
+        for block in blocks:
+            for row in self._block_rows(block, bank):
+                row_no += 1
+                row["row_no"] = row_no
+                if any(e.startswith("statement: ") for e in row["errors"]):
+                    unparsed += 1
+                rows.append(row)
+                if len(rows) >= CHUNK_ENTRIES:
+                    yield statement_frame(rows)
+                    rows = []
+        if unparsed:
+            ctx.notes.append(f"{unparsed} statement line(s) in blocks the MT940 parser could not read (quarantined)")
+        if rows:
+            yield statement_frame(rows)
+
+    def _block_rows(self, block: str, bank: str | None) -> list[dict]:
+        stmt, problem = _parse_block(block)
+        if stmt is None:
+            return [_unparsed_row(line, problem) for line in _STATEMENT_LINE.findall(block)]
+        data = stmt.data
+        inst, number, acct_err = split_account(data.get("account_identification"), bank)
+        stmt_currency = stmt.currency
+        stmt_raw = {k: str(data[k]) for k in ("transaction_reference", "account_identification", "statement_number",
+                                               "sequence_number") if data.get(k) is not None}
+        rows = []
+        for t in stmt.transactions:
+            rows.append(_transaction_row(t.data, inst, number, acct_err, stmt_currency, stmt_raw))
+        n_lines = len(_STATEMENT_LINE.findall(block))
+        if n_lines > len(rows):  # a :61: the library skipped must still be counted and quarantined
+            for line in _STATEMENT_LINE.findall(block)[len(rows):]:
+                rows.append(_unparsed_row(line, "statement line not recognised by the MT940 parser"))
+        return rows
+
+
+class Mt942Reader(Mt940Reader):
+    name = "mt942"
+    mt942 = True
+
+
+_MT940_LOG = logging.getLogger("mt940")
+
+
+def _parse_block(block: str):
+    """Parse one statement block; ASN Bank's variant of :61: is tried when the standard one fails."""
+    problem = ""
+    previous = _MT940_LOG.level
+    _MT940_LOG.setLevel(logging.CRITICAL)  # the library logs every failed pattern fragment at ERROR
+    try:
+        for tags in (None, {61: mt940.tags.StatementASNB()}):
+            stmt = mt940.models.Transactions(tags=tags, options=mt940.Options.all())
+            try:
+                stmt.parse(block)
+                return stmt, ""
+            except Exception as exc:  # the library raises RuntimeError / ValueError / KeyError on bad input
+                problem = _short(exc)
+    finally:
+        _MT940_LOG.setLevel(previous)
+    return None, problem
+
+
+def _short(exc: Exception) -> str:
+    msg = str(exc.args[0]) if exc.args else type(exc).__name__
+    msg = msg.replace("\n", " ")
+    msg = re.sub(r"<mt940\.tags\.(\w+) object at 0x[0-9a-f]+>", r"\1", msg)
+    return msg[:160]
+
+
+def _unparsed_row(line: str, problem: str) -> dict:
+    return _empty_row({"61": line}, [f"statement: MT940 block could not be parsed ({problem}); statement line "
+                                     f"':61:{line[:50]}' is not loaded"])
+
+
+def _empty_row(raw: dict, errors: list[str]) -> dict:
+    return {"raw": json.dumps(raw, ensure_ascii=False), "errors": errors, "stmt_no": None, "stmt_inst": None,
+            "stmt_name": None, "cp_no": None, "cp_inst": None, "cp_name": None, "out": None, "amount": None,
+            "currency": None, "booked_at": None, "value_date": None, "channel": "transfer", "reference": None,
+            "end_to_end_id": None, "uetr": None, "native_id": None, "source_txn_id": None, "bank_tx_code": None,
+            "is_reversal": False}
+
+
+def _clean_ref(value) -> str | None:
+    if value is None:
+        return None
+    v = str(value).strip()
+    return None if v.upper() in PLACEHOLDER_REFS else v
+
+
+def _to_date(value) -> date | None:
+    if isinstance(value, date):
+        return date(value.year, value.month, value.day)
+    return None
+
+
+def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw) -> dict:
+    errors: list[str] = []
+    if acct_err:
+        errors.append(acct_err)
+    raw = dict(stmt_raw)
+    raw.update({k: (str(v) if v is not None else None) for k, v in d.items() if v not in (None, "")})
+    status = str(d.get("status") or "").upper()
+    if status not in ("C", "D", "RC", "RD"):
+        errors.append(f"direction: debit/credit mark must be C, D, RC or RD, got '{status}'")
+    out = True if status in ("D", "RC") else False if status in ("C", "RD") else None
+    reversal = status.startswith("R")
+    amt = d.get("amount")
+    amount = currency = None
+    if amt is None or getattr(amt, "amount", None) is None:
+        errors.append("amount: missing")
+    else:
+        amount = format(abs(Decimal(amt.amount)), "f")
+        currency = getattr(amt, "currency", None) or stmt_currency
+    if not currency:
+        errors.append("currency: the statement gives none (no :60F:/:60M: balance or :34F: floor limit)")
+    value_date = _to_date(d.get("date"))
+    booked = _to_date(d.get("entry_date")) or value_date
+    if booked is None:
+        errors.append("booked_at: the :61: line has no valid date")
+    booked_at = datetime(booked.year, booked.month, booked.day, tzinfo=timezone.utc) if booked else None
+
+    details = d.get("transaction_details")
+    text = join_details(details)
+    fields = slash_fields(details) if details and "/" in details else {}
+    # counterparty
+    cp_no = d.get("applicant_iban") or d.get("gvc_applicant_iban")
+    cp_inst = d.get("applicant_bin") or d.get("gvc_applicant_bin")
+    cp_name = d.get("applicant_name")
+    cntp = fields.get("CNTP", "").split("/") if fields.get("CNTP") else []
+    if not cp_no:
+        cp_no = fields.get("IBAN") or (cntp[0] if cntp and cntp[0] else None)
+    if not cp_inst:
+        cp_inst = fields.get("BIC") or (cntp[1] if len(cntp) > 1 and cntp[1] else None)
+    if not cp_name:
+        cp_name = fields.get("NAME") or (cntp[2] if len(cntp) > 2 and cntp[2] else None)
+    if not cp_no:
+        for candidate in (d.get("customer_reference"), d.get("extra_details"), text[:40]):
+            m = _IBAN_TOKEN.search(str(candidate or "").upper())
+            if m and iban_ok(m.group(1)):
+                cp_no = m.group(1)
+                break
+    cp_no = (str(cp_no).strip().replace(" ", "") or None) if cp_no else None
+    if cp_no and number and cp_no.upper() == number.upper():
+        cp_no = None  # the statement's own account named in the details is not the counterparty
+    cp_inst = (str(cp_inst).strip().upper() or None) if cp_inst else None
+    cp_name = re.sub(r"\s+", " ", str(cp_name)).strip() or None if cp_name else None
+
+    e2e = _clean_ref(d.get("end_to_end_reference")) or _clean_ref(fields.get("EREF"))
+    uetr = fields.get("UETR") if fields.get("UETR") and _UUID.match(fields["UETR"]) else None
+    bank_ref = _clean_ref(d.get("bank_reference"))
+    gvc = str(d.get("transaction_code") or "").strip() or None
+    if gvc in GVC_REVERSAL:
+        reversal = True
+    swift_type = str(d.get("id") or "").strip().upper() or None
+    channel = _channel(gvc, swift_type, text)
+    remi = re.sub(r"^(USTD|STRD)/+((CUR|ISO)/+)?", "", fields.get("REMI") or "").strip("/ ") or None
+    reference = (d.get("purpose") or remi or text or None)
+    if isinstance(reference, str):
+        reference = re.sub(r"\s+", " ", reference).strip() or None
+    code = "; ".join(x for x in (swift_type, f"GVC {gvc}" if gvc else None) if x) or None
+    return {
+        "raw": json.dumps(raw, ensure_ascii=False),
+        "errors": errors,
+        "stmt_no": number,
+        "stmt_inst": inst,
+        "stmt_name": None,
+        "cp_no": cp_no,
+        "cp_inst": cp_inst,
+        "cp_name": cp_name,
+        "out": out,
+        "amount": amount,
+        "currency": currency,
+        "booked_at": booked_at,
+        "value_date": value_date,
+        "channel": channel,
+        "reference": reference,
+        "end_to_end_id": e2e,
+        "uetr": uetr,
+        "native_id": bank_ref,
+        "source_txn_id": bank_ref or _clean_ref(d.get("customer_reference")) or e2e,
+        "bank_tx_code": code,
+        "is_reversal": reversal,
+    }
+
+
+def _channel(gvc: str | None, swift_type: str | None, text: str) -> str:
+    if gvc and gvc in GVC_CHANNEL:
+        return GVC_CHANNEL[gvc]
+    if text and _NL_CASH_OUT.match(text):
+        return "cash_withdrawal"
+    if text and _NL_CARD.match(text):
+        return "card"
+    if swift_type and len(swift_type) == 4 and swift_type[1:] in SWIFT_TYPE_CHANNEL:
+        return SWIFT_TYPE_CHANNEL[swift_type[1:]]
+    return "transfer"
+
+
+READERS = [Mt940Reader(), Mt942Reader()]
