@@ -135,7 +135,11 @@ def load_rules(config_path: Path | str | None = None, catalog_dir: Path | None =
 
 
 def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
-    lo, hi = con.execute("SELECT min(booked_at), max(booked_at) FROM transactions").fetchall()[0]
+    lo, hi = con.execute(
+        "SELECT min(t), max(t) FROM (SELECT min(booked_at) AS t FROM transactions UNION ALL"
+        " SELECT max(booked_at) FROM transactions UNION ALL SELECT min(occurred_at) FROM events UNION ALL"
+        " SELECT max(occurred_at) FROM events)"
+    ).fetchall()[0]
     if lo is None:
         return None, None
     return as_utc(lo), as_utc(hi) + timedelta(microseconds=1)
@@ -347,7 +351,7 @@ def detect(
 ) -> DetectSummary:
     """Run the rule pack over [since, until) and score typologies. Returns counts, skips and timings.
 
-    since/until default to the span of the loaded transactions; a date `until` means the end of that day.
+    since/until default to the span of the loaded transactions and events; a date `until` means the end of that day.
     Each rule also reads its `lookback` before `since`. With run_id=None a `runs` row is written here; with a
     run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays).
     """

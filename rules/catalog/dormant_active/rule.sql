@@ -1,0 +1,43 @@
+-- Dormant then active: a burst of counterparties right after a long quiet spell.
+WITH legs AS (              -- every transaction seen from each known account, with its counterparty
+    SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+    UNION ALL
+    SELECT to_account_id, from_account_id, txn_id, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+),
+seq AS (                    -- previous activity: the previous transaction, else the opening date
+    SELECT l.account_id, l.booked_at,
+           coalesce(lag(l.booked_at) OVER (PARTITION BY l.account_id ORDER BY l.booked_at), a.opened_at) AS prev_at
+    FROM legs l LEFT JOIN accounts a ON a.account_id = l.account_id
+),
+wakes AS (                  -- first transaction after a quiet spell, inside the detection range
+    SELECT DISTINCT account_id, booked_at AS wake_at, prev_at
+    FROM seq
+    WHERE booked_at >= $since AND prev_at IS NOT NULL AND booked_at >= prev_at + $dormant
+),
+bursts AS (                 -- counterparties in the burst window after each wake-up
+    SELECT w.account_id, w.wake_at,
+           st_days_between(w.prev_at, w.wake_at) AS quiet_days,   -- length of the quiet spell
+           count(DISTINCT l.cp_id) AS n_cps,
+           count(DISTINCT l.txn_id) AS n_burst_txns,
+           sum(l.amount_usd) AS burst_usd,
+           st_ids(l.txn_id) AS txn_ids,
+           st_ids(l.cp_id) AS member_ids,
+           max(l.booked_at) AS window_end
+    FROM wakes w
+    JOIN legs l ON l.account_id = w.account_id AND l.booked_at >= w.wake_at AND l.booked_at <= w.wake_at + $burst_window
+    GROUP BY w.account_id, w.wake_at, w.prev_at
+),
+best AS (
+    SELECT b.*, row_number() OVER (PARTITION BY account_id ORDER BY n_cps DESC, wake_at) AS rn FROM bursts b
+)
+SELECT account_id AS subject_id,
+       n_cps AS value,                          -- measured: distinct counterparties in the burst
+       txn_ids, member_ids, wake_at AS window_start, window_end,
+       CAST(floor(quiet_days) AS INTEGER) AS quiet_days, burst_usd, n_burst_txns
+FROM best WHERE rn = 1

@@ -1,0 +1,57 @@
+-- Victim escalation: runs of payments to new payees, each >= $growth x the previous.
+WITH pay AS (               -- outgoing payments to known payees
+    SELECT txn_id, from_account_id AS payer_id, to_account_id AS payee_id, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND from_account_id <> to_account_id
+      AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
+      AND amount_usd >= $min_first_usd
+),
+candidates AS (             -- pre-filter: payers with enough payments at all
+    SELECT payer_id FROM pay GROUP BY payer_id HAVING count(*) >= $min_payments
+),
+firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
+    SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at
+    FROM pay p JOIN candidates c ON c.payer_id = p.payer_id
+    GROUP BY p.payer_id, p.payee_id
+    HAVING min(p.booked_at) > $window_start
+),
+grouped AS (                -- the sequences: per payee, and all new payees together ('*')
+    SELECT p.*, p.payee_id AS grouping FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+    UNION ALL
+    SELECT p.*, '*' AS grouping FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+),
+steps AS (                  -- is each payment an escalation of the previous one in its sequence?
+    SELECT g.*,
+           CASE WHEN lag(amount_usd) OVER w IS NOT NULL AND amount_usd >= $growth * lag(amount_usd) OVER w
+                THEN 0 ELSE 1 END AS starts_run
+    FROM grouped g
+    WINDOW w AS (PARTITION BY payer_id, grouping ORDER BY booked_at, txn_id)
+),
+runs AS (                   -- run number = running count of run starts
+    SELECT s.*, sum(starts_run) OVER (PARTITION BY payer_id, grouping ORDER BY booked_at, txn_id
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_no
+    FROM steps s
+),
+run_stats AS (
+    SELECT payer_id, grouping, run_no,
+           count(*) AS n_payments,                        -- payments in the escalating run
+           min(amount_usd) AS first_usd, max(amount_usd) AS last_usd, sum(amount_usd) AS total_usd,
+           st_ids(txn_id) AS txn_ids, st_ids(payee_id) AS member_ids,
+           min(booked_at) AS window_start, max(booked_at) AS window_end
+    FROM runs
+    GROUP BY payer_id, grouping, run_no
+    HAVING max(booked_at) <= min(booked_at) + $window
+),
+best AS (
+    SELECT r.*, row_number() OVER (PARTITION BY payer_id ORDER BY n_payments DESC, grouping DESC, window_start) AS rn
+    FROM run_stats r
+)
+SELECT payer_id AS subject_id,   -- the paying (likely victim) account
+       n_payments AS value,      -- measured: payments in the longest escalating run
+       txn_ids, member_ids, window_start, window_end,
+       CASE WHEN grouping = '*' THEN 'all new payees' ELSE 'one payee' END AS grouping,
+       first_usd, last_usd, total_usd
+FROM best WHERE rn = 1

@@ -1,0 +1,33 @@
+from tests.rules.conftest import World
+
+
+def wake(world: World, quiet_days: float, n: int) -> None:
+    world.txn("OLD", "ACC", 50, 0)
+    start = quiet_days * 24
+    for i in range(n):
+        world.txn(f"C{i}", "ACC", 700, start + i * 10)
+
+
+def test_fires_after_ninety_quiet_days_with_five_counterparties(world: World):
+    wake(world, 90, 5)
+    _, hits = world.run("dormant_active")
+    h = hits["ACC"]
+    assert h["value"] == 5 and h["score"] == 0.8 and "90 quiet days" in h["reason"]
+
+
+def test_four_counterparties_or_short_quiet_spell_do_not(world: World):
+    wake(world, 90, 4)
+    _, hits = world.run("dormant_active")
+    assert hits == {}
+    _, hits = world.run("dormant_active", dormant="100d", min_counterparties=4)
+    assert hits == {}
+    _, hits = world.run("dormant_active", min_counterparties=4)
+    assert hits["ACC"]["value"] == 4
+
+
+def test_opening_date_counts_as_last_activity(world: World):
+    world.account("ACC", opened_hours=-24 * 200)
+    for i in range(5):
+        world.txn(f"C{i}", "ACC", 700, i)
+    _, hits = world.run("dormant_active")
+    assert hits["ACC"]["value"] == 5

@@ -1,0 +1,33 @@
+from tests.rules.conftest import World
+
+
+def test_three_accounts_on_one_device_fire(world: World):
+    for i in range(3):
+        world.event(f"A{i}", i * 24, device_id="dev-1", ip=f"10.0.0.{i}")
+    _, hits = world.run("shared_device_ip")
+    assert set(hits) == {"A0", "A1", "A2"}
+    assert hits["A0"]["value"] == 3 and "device dev-1" in hits["A0"]["reason"]
+
+
+def test_two_accounts_or_outside_window_do_not(world: World):
+    world.event("A0", 0, device_id="dev-1")
+    world.event("A1", 1, device_id="dev-1")
+    world.event("A2", 24 * 31, device_id="dev-1")
+    _, hits = world.run("shared_device_ip")
+    assert hits == {}
+    _, hits = world.run("shared_device_ip", window="40d")
+    assert hits["A2"]["value"] == 3
+
+
+def test_party_events_reach_accounts(world: World):
+    for i in range(3):
+        world.account(f"A{i}", holder_id=f"P{i}")
+        world.event(None, i, party_id=f"P{i}", ip="203.0.113.7")
+    _, hits = world.run("shared_device_ip")
+    assert hits["A1"]["value"] == 3
+
+
+def test_skips_without_events(world: World):
+    world.txn("A", "B", 1, 0)
+    rr, hits = world.run("shared_device_ip")
+    assert rr.status == "skipped" and "events" in rr.note and hits == {}
