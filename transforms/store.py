@@ -17,6 +17,7 @@ from transforms import schema
 from transforms.errors import StoreBusyError
 
 DEFAULT_DB = "scamtrace.duckdb"
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 
 def default_db_path() -> Path:
@@ -53,6 +54,8 @@ def connect(db_path: Path | str | None = None, *, read_only: bool = False) -> du
     if new:
         os.chmod(path, 0o600)  # holds personal data: owner-only
     con.execute("SET TimeZone = 'UTC'")
+    # Bound DuckDB's buffer pool (it spills to disk beyond it); without a limit it takes 80 % of RAM.
+    con.execute("SET memory_limit = ?", [os.environ.get("SCAMTRACE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
     if not read_only:
         ensure_schema(con)
     return con

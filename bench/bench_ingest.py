@@ -1,0 +1,105 @@
+"""Ingest benchmark: generate a delimited bank extract of N rows, ingest it, print rows/s and peak RSS.
+
+    python bench/bench_ingest.py --rows 1000000 [--rows 10000000] [--keep DIR]
+
+The extract is generated once per size (cached under bench/cache/). Ingest runs in a child process so that its
+peak RSS is measured alone (ru_maxrss of the child). Prefect start-up is not included: this measures
+transforms.ingest.ingest_paths, which the flow calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / "cache"
+
+MAPPING = """name: bench_bank
+files: ["bench_*.csv"]
+delimiter: ","
+timezone: Asia/Bangkok
+datetime_formats: ["%Y-%m-%d %H:%M:%S"]
+constants: {institution: BENCHBK, country: TH, currency: THB}
+columns: {txn_id: ref, booked_at: booked, account: account, counterparty_account: counterparty, counterparty_name: cp_name, amount: amount, channel: channel, reference: memo}
+"""
+
+
+def make_extract(rows: int, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench_{rows}.csv"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(1)
+    chunk = 2_000_000
+    start = np.datetime64("2026-01-01T00:00:00")
+    with open(path, "wb") as fh:
+        for offset in range(0, rows, chunk):
+            n = min(chunk, rows - offset)
+            secs = rng.integers(0, 60 * 86400, n)
+            frame = pl.DataFrame(
+                {
+                    "ref": [f"R{offset + i:010d}" for i in range(n)],
+                    "booked": (start + secs.astype("timedelta64[s]")).astype("datetime64[s]").astype(str),
+                    "account": rng.integers(1_000_000, 1_200_000, n).astype(str),
+                    "counterparty": rng.integers(2_000_000, 3_000_000, n).astype(str),
+                    "cp_name": np.array(["Somchai", "Aung Kyaw", "Li Wei", "Maria Santos"])[rng.integers(0, 4, n)],
+                    "amount": np.round(rng.lognormal(7, 1.2, n) * np.where(rng.random(n) < 0.5, -1, 1), 2).astype(str),
+                    "channel": np.array(["transfer", "cash_deposit", "card"])[rng.integers(0, 3, n)],
+                    "memo": np.array(["rent", "food", "invest", ""])[rng.integers(0, 4, n)],
+                }
+            ).with_columns(pl.col("booked").str.replace("T", " "))
+            frame.write_csv(fh, include_header=offset == 0)
+    (folder / "bench.mapping.yml").write_text(MAPPING)
+    (folder / "fx.csv").write_text(
+        "date,currency,usd_per_unit\n" + "2025-12-31,THB,0.028\n" + "".join(f"2026-{m:02d}-{d:02d},THB,0.028\n" for m in (1, 2, 3) for d in range(1, 29))
+    )
+    return path
+
+
+def child(folder: str, db: str) -> None:
+    from transforms.ingest import ingest_paths
+
+    t0 = time.perf_counter()
+    reports = ingest_paths(Path(db), [Path(folder)])
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, "reports": [r.as_dict() for r in reports]}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, action="append", help="rows per extract (repeatable)")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    print(f"{'rows':>12} {'file MB':>8} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}  reconciliation")
+    for rows in args.rows or [1_000_000]:
+        folder = CACHE / f"ingest_{rows}"
+        extract = make_extract(rows, folder)
+        db = folder / "bench.duckdb"
+        for p in folder.glob("bench.duckdb*"):
+            p.unlink()
+        out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(db)], capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        big = [r for r in result["reports"] if r["path"].endswith(extract.name)][0]
+        ok = big["rows_read"] == big["rows_loaded"] + big["rows_quarantined"] + big["rows_duplicate"]
+        print(
+            f"{rows:>12,} {extract.stat().st_size / 1e6:>8.0f} {result['seconds']:>8.1f} {rows / result['seconds']:>10,.0f} "
+            f"{result['peak_rss_mb']:>12,.0f}  read {big['rows_read']:,} loaded {big['rows_loaded']:,} "
+            f"quarantined {big['rows_quarantined']:,} duplicate {big['rows_duplicate']:,} {'ok' if ok else 'BROKEN'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
