@@ -17,8 +17,9 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_collect": ("x", "list(x)"),  # list of values, unordered
     # lists
     "st_json_pairs": ("k, v", "to_json(map(list(k), list(v)))::VARCHAR"),  # key/value aggregate -> JSON object
-    "st_list": ("x", "[x]"),
-    "st_empty_ids": ("", "CAST([] AS VARCHAR[])"),  # one-element list
+    "st_list": ("x", "[x]"),  # one-element list
+    "st_empty_ids": ("", "CAST([] AS VARCHAR[])"),
+    "st_unnest": ("l", "unnest(l)"),  # one row per list element (Spark: explode)
     "st_list_has": ("l, x", "list_contains(l, x)"),
     "st_list_append": ("l, x", "list_append(l, x)"),
     "st_list_concat": ("a, b", "list_concat(a, b)"),

@@ -1,0 +1,55 @@
+-- Cycle: time-respecting simple cycles that bring most of the amount back to the origin.
+WITH RECURSIVE t AS (       -- transfers between known accounts in the read range, above the floor
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND from_account_id <> to_account_id
+      AND amount_usd >= $min_usd
+),
+deg AS (                    -- counterparties per account, in and out
+    SELECT account_id, count(DISTINCT cp) AS n_cp, max(is_in) AS has_in, max(1 - is_in) AS has_out
+    FROM (SELECT dst AS account_id, src AS cp, 1 AS is_in FROM t UNION ALL SELECT src, dst, 0 FROM t) x
+    GROUP BY account_id
+),
+walkable AS (               -- pre-filter: on a cycle an account both receives and pays; hubs are skipped
+    SELECT account_id FROM deg WHERE has_in = 1 AND has_out = 1 AND n_cp <= $max_degree
+),
+e AS (                      -- edges between walkable accounts
+    SELECT t.* FROM t
+    JOIN walkable a ON a.account_id = t.src
+    JOIN walkable b ON b.account_id = t.dst
+),
+paths AS (                  -- time-respecting simple paths from each edge, closed when they reach the origin
+    SELECT src AS origin_id, dst AS cur, booked_at AS first_at, booked_at AS last_at,
+           amount_usd AS first_usd, amount_usd AS last_usd, 1 AS hops,
+           st_list(txn_id) AS txn_ids, st_list_append(st_list(src), dst) AS nodes
+    FROM e
+    UNION ALL
+    SELECT p.origin_id, e.dst, p.first_at, e.booked_at, p.first_usd, e.amount_usd, p.hops + 1,
+           st_list_append(p.txn_ids, e.txn_id), st_list_append(p.nodes, e.dst)
+    FROM paths p
+    JOIN e ON e.src = p.cur AND e.booked_at > p.last_at AND e.booked_at <= p.first_at + $window
+    WHERE p.hops < $max_length
+      AND p.cur <> p.origin_id
+      AND (e.dst = p.origin_id OR NOT st_list_has(p.nodes, e.dst))
+      AND e.amount_usd >= $min_return_share * p.first_usd
+),
+cycles AS (                 -- closed cycles long enough
+    SELECT *, last_usd / first_usd AS returned_share
+    FROM paths
+    WHERE cur = origin_id AND hops >= $min_length
+),
+members AS (                -- every account on a cycle (the closing node is the origin, listed once)
+    SELECT st_unnest(nodes) AS account_id, c.* FROM cycles c
+),
+best AS (
+    SELECT m.*, row_number() OVER (PARTITION BY account_id ORDER BY returned_share DESC, hops, first_at) AS rn
+    FROM members m
+)
+SELECT account_id AS subject_id,
+       returned_share AS value,        -- measured: share of the first amount that came back
+       txn_ids, nodes AS member_ids, first_at AS window_start, last_at AS window_end,
+       origin_id, hops, first_usd, last_usd AS returned_usd
+FROM best WHERE rn = 1

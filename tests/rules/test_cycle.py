@@ -1,0 +1,38 @@
+from tests.rules.conftest import World
+
+
+def loop(world: World, nodes: list[str], amounts: list[float], gap_hours: float = 24) -> None:
+    for i, (a, usd) in enumerate(zip(nodes, amounts)):
+        world.txn(a, nodes[(i + 1) % len(nodes)], usd, i * gap_hours)
+
+
+def test_three_hop_cycle_returning_eighty_percent_fires_for_all_members(world: World):
+    loop(world, ["A", "B", "C"], [1000, 900, 800])
+    _, hits = world.run("cycle")
+    assert set(hits) == {"A", "B", "C"}
+    assert hits["B"]["value"] == 0.8 and len(hits["B"]["txn_ids"]) == 3
+    assert "returned to A" in hits["B"]["reason"]
+
+
+def test_just_under_eighty_percent_returned_does_not(world: World):
+    loop(world, ["A", "B", "C"], [1000, 900, 799.99])
+    _, hits = world.run("cycle")
+    assert hits == {}
+
+
+def test_not_time_respecting_or_too_slow(world: World):
+    world.txn("B", "C", 900, 0)   # before A -> B: no cycle in time order
+    world.txn("A", "B", 1000, 10)
+    world.txn("C", "A", 850, 20)
+    _, hits = world.run("cycle")
+    assert hits == {}
+
+
+def test_window_and_length_overrides(world: World):
+    loop(world, ["A", "B", "C", "D"], [1000, 950, 900, 850], gap_hours=24 * 12)  # 36 days
+    _, hits = world.run("cycle")
+    assert hits == {}
+    _, hits = world.run("cycle", window="40d")
+    assert hits["D"]["value"] == 0.85
+    _, hits = world.run("cycle", window="40d", max_length=3)
+    assert hits == {}
