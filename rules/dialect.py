@@ -52,7 +52,7 @@ class DuckDBDialect:
 
     def fetch_polars(self, con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
         """Run a query and hand the whole result to polars (drained, so the connection is free again)."""
-        return con.execute(sql, params or {}).pl()
+        return con.sql(sql, params=params or {}).pl()
 
     def register(self, con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
         con.register(name, frame)

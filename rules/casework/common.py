@@ -1,0 +1,74 @@
+"""Small shared pieces of the casework stage: stable hashes, account kinds, SQL macros, state comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+import duckdb
+
+# accounts.kind values that are services through which proceeds leave the banking system (VASPs, OTC, P2P,
+# casinos/junkets). They are off-ramps in networks, never organisers, and they are hubs that do not join networks.
+OFFRAMP_KINDS = ("vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket")
+
+# Pseudo accounts used by readers for cash and unknown counterparties.
+NOT_ACCOUNTS_SQL = "({col} IS NULL OR {col} = 'cash' OR {col} LIKE 'unknown:%')"
+
+
+def sha16(*parts: Any) -> str:
+    """sha256 (16 hex) of the parts joined by '|': the basis of every stable id here."""
+    return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+
+
+def set_hash(values: Iterable[Any]) -> str:
+    return sha16(*sorted({str(v) for v in values if v is not None}))
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)
+
+
+# DuckDB temp macros used by the casework SQL (no extensions: integer IPv4 ranges, haversine in plain SQL).
+MACROS = {
+    # dotted IPv4 -> BIGINT, NULL for anything else (IPv6 is not matched against CIDRs; see docs/casework.md)
+    "cw_ipv4": (
+        "ip",
+        "CASE WHEN regexp_full_match(trim(ip), '(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}') "
+        "THEN CAST(split_part(trim(ip), '.', 1) AS BIGINT) * 16777216 + CAST(split_part(trim(ip), '.', 2) AS BIGINT) * 65536 "
+        "+ CAST(split_part(trim(ip), '.', 3) AS BIGINT) * 256 + CAST(split_part(trim(ip), '.', 4) AS BIGINT) END",
+    ),
+    # great-circle distance in km
+    "cw_haversine_km": (
+        "lat1, lon1, lat2, lon2",
+        "2 * 6371.0088 * asin(sqrt(power(sin(radians(lat2 - lat1) / 2), 2) + "
+        "cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2)))",
+    ),
+    # phone in comparable form: '+' and digits only
+    "cw_phone": ("p", "nullif(regexp_replace(trim(p), '[^0-9+]', '', 'g'), '')"),
+    # IPs that identify a carrier NAT, a private network or nothing at all: never a shared identifier
+    "cw_weak_ip": (
+        "n",
+        "(n IS NULL OR n BETWEEN 1681915904 AND 1686110207 OR n BETWEEN 167772160 AND 184549375 "
+        "OR n BETWEEN 2886729728 AND 2887778303 OR n BETWEEN 3232235520 AND 3232301055 "
+        "OR n BETWEEN 2130706432 AND 2147483647)",
+    ),
+}
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for name, (args, body) in MACROS.items():
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({args}) AS {body}")
+
+
+def offramp_list_sql() -> str:
+    return "[" + ", ".join(f"'{k}'" for k in OFFRAMP_KINDS) + "]"
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None):
+    """Run a query and return the whole result as a polars DataFrame (drained: the connection is free again)."""
+    import polars as pl
+
+    if params:
+        return pl.from_arrow(con.execute(sql, params).to_arrow_table())
+    return pl.from_arrow(con.sql(sql).to_arrow_table())

@@ -1,0 +1,134 @@
+"""Rapid layering: longest time-respecting paths where each hop passes on most of the amount quickly.
+
+Step 1 (DuckDB, named parameters): transfers between known accounts that both receive and pay, and the linked
+pairs (e1 into an account, e2 out of it within hop_window, e2 amount in [min_share, max_share] x e1 amount).
+Step 2 (polars): depth(e) = longest chain ending with e, by iterating depth(e2) = max(depth(e1) + 1) over the
+pairs until stable (at most max_hops rounds); the best predecessor of each edge is kept.
+Step 3 (polars): for maximal chain ends with depth >= min_hops, walk predecessors back (vectorised, max_hops
+rounds) to get the path; each intermediate account gets the longest path through it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from rules.dialect import DIALECT
+
+EDGES_SQL = """
+WITH t AS (                 -- transfers between known accounts in the read range, above the floor
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND from_account_id <> to_account_id
+      AND amount_usd >= $min_usd
+)
+SELECT a.txn_id AS e1, b.txn_id AS e2
+FROM t a
+JOIN t b ON b.src = a.dst
+        AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $hop_window
+        AND b.amount_usd >= $min_share * a.amount_usd AND b.amount_usd <= $max_share * a.amount_usd
+        AND b.dst <> a.src
+"""
+
+EDGE_INFO_SQL = """
+SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
+FROM transactions
+WHERE booked_at >= $window_start AND booked_at < $until AND amount_usd >= $min_usd
+  AND from_account_id <> to_account_id
+  AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+  AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+"""
+
+OUTPUT_SCHEMA = {
+    "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
+    "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+    "path_start_id": pl.Utf8, "path_end_id": pl.Utf8, "first_usd": pl.Float64, "last_usd": pl.Float64,
+}
+
+
+def _bind(sql: str, params: dict, names: tuple[str, ...]) -> dict:
+    return {k: params[k] for k in names if f"${k}" in sql}
+
+
+def run(con, params: dict) -> pl.DataFrame:
+    names = ("window_start", "until", "min_usd", "hop_window", "min_share", "max_share")
+    pairs = DIALECT.fetch_polars(con, EDGES_SQL, _bind(EDGES_SQL, params, names))
+    if pairs.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    max_hops, min_hops = int(params["max_hops"]), int(params["min_hops"])
+
+    # depth(e): transfers on the longest chain ending with e; pred(e): predecessor on that chain
+    edges = pl.concat([pairs["e1"], pairs["e2"]]).unique().to_frame("e")
+    depth = edges.with_columns(pl.lit(1, pl.Int64).alias("d"), pl.lit(None, pl.Utf8).alias("pred"))
+    for _ in range(max_hops - 1):
+        ext = (
+            pairs.join(depth.select("e", "d"), left_on="e1", right_on="e")
+            .with_columns((pl.col("d") + 1).alias("d"))
+            .sort(["e2", "d", "e1"], descending=[False, True, False])
+            .group_by("e2", maintain_order=True)
+            .first()
+            .select(pl.col("e2").alias("e"), "d", pl.col("e1").alias("pred"))
+        )
+        new = (
+            depth.join(ext, on="e", how="left", suffix="_n")
+            .with_columns(
+                pl.when(pl.col("d_n") > pl.col("d")).then(pl.col("d_n")).otherwise(pl.col("d")).alias("d2"),
+                pl.when(pl.col("d_n") > pl.col("d")).then(pl.col("pred_n")).otherwise(pl.col("pred")).alias("p2"),
+            )
+            .select("e", pl.col("d2").alias("d"), pl.col("p2").alias("pred"))
+        )
+        changed = new.join(depth, on="e", suffix="_o").filter(pl.col("d") != pl.col("d_o")).height
+        depth = new
+        if not changed:
+            break
+
+    # maximal chain ends: long enough and not extended by a longer chain
+    extended = pairs.join(depth.select("e", "d"), left_on="e1", right_on="e").join(
+        depth.select(pl.col("e").alias("e2"), pl.col("d").alias("d2")), on="e2"
+    ).filter(pl.col("d2") == pl.col("d") + 1)["e1"].unique()
+    ends = depth.filter((pl.col("d") >= min_hops) & ~pl.col("e").is_in(extended.implode()))
+    if ends.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+
+    # walk back: path = [first, ..., end] as txn ids
+    pred = depth.select("e", "pred")
+    walk = ends.select(pl.col("e").alias("end"), pl.col("d"), pl.col("e").alias("cur"), pl.concat_list(pl.col("e")).alias("path"))
+    for _ in range(max_hops - 1):
+        walk = walk.join(pred, left_on="cur", right_on="e", how="left").with_columns(
+            pl.when(pl.col("pred").is_not_null()).then(pl.concat_list(pl.col("pred"), pl.col("path"))).otherwise(pl.col("path")).alias("path"),
+            pl.coalesce(pl.col("pred"), pl.col("cur")).alias("cur"),
+        ).drop("pred")
+
+    info = DIALECT.fetch_polars(con, EDGE_INFO_SQL, _bind(EDGE_INFO_SQL, params, names))
+    hops = walk.select("end", "d", "path").with_row_index("path_no").explode("path").join(
+        info, left_on="path", right_on="txn_id"
+    ).sort(["path_no", "booked_at"])
+    paths = hops.group_by("path_no", maintain_order=True).agg(
+        pl.col("d").first().alias("value"),
+        pl.col("path").alias("txn_ids"),
+        pl.col("src").first().alias("path_start_id"),
+        pl.col("dst").last().alias("path_end_id"),
+        pl.col("dst").alias("dsts"),
+        pl.col("booked_at").min().alias("window_start"),
+        pl.col("booked_at").max().alias("window_end"),
+        pl.col("usd").first().alias("first_usd"),
+        pl.col("usd").last().alias("last_usd"),
+    ).with_columns(
+        pl.concat_list(pl.col("path_start_id"), pl.col("dsts")).alias("member_ids"),
+        pl.col("dsts").list.head(pl.col("dsts").list.len() - 1).alias("subjects"),  # intermediaries
+    )
+    rows = (
+        paths.explode("subjects")
+        .rename({"subjects": "subject_id"})
+        .filter(pl.col("subject_id").is_not_null())
+        .sort(["subject_id", "value", "window_start"], descending=[False, True, False])
+        .group_by("subject_id", maintain_order=True)
+        .first()
+    )
+    return rows.select(
+        "subject_id", pl.col("value").cast(pl.Int64), "txn_ids", "member_ids",
+        pl.col("window_start").dt.convert_time_zone("UTC"), pl.col("window_end").dt.convert_time_zone("UTC"),
+        "path_start_id", "path_end_id", "first_usd", "last_usd",
+    )
