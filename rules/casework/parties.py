@@ -72,8 +72,9 @@ def _settings(n: int):
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="party_id",
-        # prior: about one party in a thousand pairs within a block is the same party
-        probability_two_random_records_match=max(1.0 / max(n, 2), 1e-4),
+        # prior odds that two random parties are the same: name alone never suffices for a person; name plus
+        # birth date, or any identifier (id number, registration, phone, e-mail) plus a similar name, does
+        probability_two_random_records_match=1e-4,
         comparisons=[
             cl.JaroWinklerAtThresholds("name_key", [0.95, 0.88]).configure(
                 m_probabilities=[0.70, 0.15, 0.08, 0.07], u_probabilities=[0.0005, 0.002, 0.01, 0.9875]
@@ -113,7 +114,7 @@ def match_pairs(df: pl.DataFrame, threshold: float = THRESHOLD) -> list[tuple[st
         sdf = db_api.register(df.to_arrow())
         linker = Linker(sdf, _settings(df.height), log_level=None)
         pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-        gamma = ", ".join(f"gamma_{f}" for f in _FIELDS)
+        gamma = ", ".join(f"mw_{f}" for f in _FIELDS)
         rows = scratch.execute(
             f"SELECT party_id_l, party_id_r, match_probability, {gamma} FROM {pred.physical_name}"
         ).fetchall()
@@ -121,7 +122,7 @@ def match_pairs(df: pl.DataFrame, threshold: float = THRESHOLD) -> list[tuple[st
         scratch.close()
     out = []
     for pid_l, pid_r, prob, *gammas in rows:
-        fields = [f.replace("name_key", "name") for f, g in zip(_FIELDS, gammas) if g is not None and g > 0]
+        fields = [f.replace("name_key", "name") for f, g in zip(_FIELDS, gammas) if g is not None and g > 0.5]
         out.append((pid_l, pid_r, float(prob), fields))
     return out
 
