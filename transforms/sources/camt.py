@@ -236,25 +236,47 @@ def _text(el, path: str) -> str | None:
 
 
 def flatten(el, prefix: str = "", out: dict | None = None, skip: str | None = None) -> dict:
-    """Leaf texts and attributes of an element as {'Path/To/Leaf': text}; repeated leaves become lists."""
+    """Leaf texts and attributes of an element as {'Path/To/Leaf': text}; repeated leaves become lists.
+
+    One walk per entry: the reader then looks fields up in this dict (much faster than one XPath per field)
+    and keeps it as the row's `raw` record.
+    """
     if out is None:
         out = {}
     for child in el:
-        if not isinstance(child.tag, str):
+        tag = child.tag
+        if not isinstance(tag, str):
             continue
-        name = xml_safety.local(child.tag)
+        name = tag[tag.index("}") + 1:] if tag[0] == "{" else tag
         if skip and name == skip:
             continue
-        key = f"{prefix}{name}"
-        for a, v in child.attrib.items():
-            _put(out, f"{key}@{a}", v)
+        key = prefix + name
+        if child.attrib:
+            for a, v in child.attrib.items():
+                _put(out, f"{key}@{a}", v)
         if len(child):
             flatten(child, key + "/", out)
         else:
-            text = (child.text or "").strip()
+            text = child.text
             if text:
-                _put(out, key, text)
+                text = text.strip()
+                if text:
+                    _put(out, key, text)
     return out
+
+
+def _get(d: dict, *keys: str) -> str | None:
+    """First non-empty value among keys (the first occurrence of a repeated leaf)."""
+    for k in keys:
+        v = d.get(k)
+        if v is not None:
+            return v[0] if isinstance(v, list) else v
+    return None
+
+
+def _all(d: dict, key: str) -> list[str]:
+    v = d.get(key)
+    return [] if v is None else v if isinstance(v, list) else [v]
 
 
 def _put(out: dict, key: str, value: str) -> None:
@@ -342,47 +364,35 @@ class CamtReader(Reader):
 def _account_number(acct_el, p: _Paths) -> str | None:
     if acct_el is None:
         return None
-    return (
-        _text(acct_el, p("Id/IBAN"))
-        or _text(acct_el, p("Id/Othr/Id"))
-        or _text(acct_el, p("Id/PrtryAcct/Id"))  # 001.01
-        or _text(acct_el, p("Id/BBAN"))
-        or _text(acct_el, p("Id/UPIC"))
-    )
+    return _acct(flatten(acct_el), "")
 
 
-def _agent_id(agent_el, p: _Paths) -> str | None:
-    if agent_el is None:
-        return None
-    return clean_bic(
-        _text(agent_el, p("FinInstnId/BICFI"))
-        or _text(agent_el, p("FinInstnId/BIC"))
-        or _text(agent_el, p("FinInstnId/ClrSysMmbId/MmbId"))
-        or _text(agent_el, p("FinInstnId/Othr/Id"))
-    )
+def _acct(d: dict, prefix: str) -> str | None:
+    return _get(d, f"{prefix}Id/IBAN", f"{prefix}Id/Othr/Id", f"{prefix}Id/PrtryAcct/Id", f"{prefix}Id/BBAN",
+                f"{prefix}Id/UPIC")
 
 
-def _party_name(el, p: _Paths, tag: str) -> str | None:
-    return _text(el, p(f"{tag}/Nm")) or _text(el, p(f"{tag}/Pty/Nm"))
+def _agent(d: dict, prefix: str) -> str | None:
+    return clean_bic(_get(d, f"{prefix}FinInstnId/BICFI", f"{prefix}FinInstnId/BIC", f"{prefix}FinInstnId/ClrSysMmbId/MmbId",
+                          f"{prefix}FinInstnId/Othr/Id"))
 
 
 def _statement_account(acct, p: _Paths, container_el) -> dict:
+    d = flatten(acct)
     return {
-        "no": _account_number(acct, p),
-        "inst": _agent_id(acct.find(p("Svcr")), p),
-        "name": _text(acct, p("Nm")) or _party_name(acct, p, "Ownr"),
+        "no": _acct(d, ""),
+        "inst": _agent(d, "Svcr/"),
+        "name": _get(d, "Nm", "Ownr/Nm", "Ownr/Pty/Nm"),
         "id": _text(container_el, p("Id")),
     }
 
 
-def _code(el, p: _Paths) -> tuple[str | None, str | None, str | None, str | None]:
-    if el is None:
-        return None, None, None, None
+def _code(d: dict, prefix: str = "") -> tuple[str | None, str | None, str | None, str | None]:
     return (
-        _text(el, p("Domn/Cd")),
-        _text(el, p("Domn/Fmly/Cd")),
-        _text(el, p("Domn/Fmly/SubFmlyCd")),
-        _text(el, p("Prtry/Cd")),
+        _get(d, f"{prefix}BkTxCd/Domn/Cd"),
+        _get(d, f"{prefix}BkTxCd/Domn/Fmly/Cd"),
+        _get(d, f"{prefix}BkTxCd/Domn/Fmly/SubFmlyCd"),
+        _get(d, f"{prefix}BkTxCd/Prtry/Cd"),
     )
 
 
@@ -395,52 +405,50 @@ def _code_text(code: tuple) -> str | None:
 
 
 def _entry_rows(ntry, p: _Paths, stmt: dict) -> list[dict]:
+    e = flatten(ntry, skip="NtryDtls")
     errors: list[str] = []
-    amount = check_amount(_text(ntry, p("Amt")), "amount", errors)
-    amt_el = ntry.find(p("Amt"))
-    currency = (amt_el.get("Ccy") or "").strip().upper() if amt_el is not None else ""
-    if amt_el is not None and not currency:
+    amount = check_amount(_get(e, "Amt"), "amount", errors)
+    currency = (_get(e, "Amt@Ccy") or "").strip().upper()
+    if "Amt" in e and not currency:
         errors.append("currency: missing (Amt/@Ccy)")
-    cdi = _text(ntry, p("CdtDbtInd"))
+    cdi = _get(e, "CdtDbtInd")
     if cdi not in ("CRDT", "DBIT"):
         errors.append(f"direction: CdtDbtInd must be CRDT or DBIT, got '{cdi or ''}'")
     out = True if cdi == "DBIT" else False if cdi == "CRDT" else None
-    status = _text(ntry, p("Sts")) or _text(ntry, p("Sts/Cd"))
+    status = _get(e, "Sts", "Sts/Cd")
     if status and status.upper() != "BOOK":
         errors.append(f"status: entry is {status} (not booked); only booked entries are transactions")
-    booked_raw = _text(ntry, p("BookgDt/DtTm")) or _text(ntry, p("BookgDt/Dt"))
+    booked_raw = _get(e, "BookgDt/DtTm", "BookgDt/Dt")
     booked_at = to_utc(booked_raw)
     if booked_raw is None:
         errors.append("booked_at: entry has no booking date (BookgDt)")
     elif booked_at is None:
         errors.append(f"booked_at: not an ISO date or date-time: '{booked_raw[:40]}'")
-    val_raw = _text(ntry, p("ValDt/Dt")) or _text(ntry, p("ValDt/DtTm"))
+    val_raw = _get(e, "ValDt/Dt", "ValDt/DtTm")
     value_date = date.fromisoformat(val_raw[:10]) if to_utc(val_raw) is not None else None  # the bank's calendar day
     if stmt.get("no") is None:
         errors.append("account: the statement has no account identification (Acct/Id)")
-    reversal = (_text(ntry, p("RvslInd")) or "").lower() in ("true", "1")
-    entry_ref = _text(ntry, p("AcctSvcrRef"))
-    entry_code = _code(ntry.find(p("BkTxCd")), p)
-    entry_info = _text(ntry, p("AddtlNtryInf"))
+    reversal = (_get(e, "RvslInd") or "").lower() in ("true", "1")
+    entry_ref = _get(e, "AcctSvcrRef")
+    entry_code = _code(e)
+    entry_info = _get(e, "AddtlNtryInf")
 
     details = ntry.findall(p("NtryDtls/TxDtls")) or ntry.findall(p("TxDtls"))
-    entry_raw = flatten(ntry, skip="NtryDtls")
-    entry_raw["Stmt/Id"] = stmt.get("id")
-    entry_raw["Stmt/Acct"] = stmt.get("no")
+    e["Stmt/Id"] = stmt.get("id")
+    e["Stmt/Acct"] = stmt.get("no")
     if not details:
         batch = ntry.find(p("NtryDtls/Btch"))
-        if batch is None:
-            batch = ntry.find(p("Btch"))  # 001.01
         if batch is not None:
-            entry_raw.update({f"Btch/{k}": v for k, v in flatten(batch).items()})
+            e.update({f"Btch/{k}": v for k, v in flatten(batch).items()})
         return [_row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, entry_ref, entry_code,
-                     entry_info, None, None, p, entry_raw)]
+                     entry_info, None, e)]
+    flat = [flatten(tx) for tx in details]
     many = len(details) > 1
-    if many and any(tx.find(p("Amt")) is None and tx.find(p("AmtDtls/TxAmt/Amt")) is None for tx in details):
+    if many and any("Amt" not in d and "AmtDtls/TxAmt/Amt" not in d for d in flat):
         # The details carry no amounts of their own: they cannot be split, so the entry stays one row and
         # keeps what all its details agree on (counterparty, references).
-        parts = [_row(stmt, list(errors), amount, currency, out, booked_at, value_date, reversal, entry_ref, entry_code,
-                      entry_info, tx, ntry, p, {}) for tx in details]
+        parts = [_row(stmt, list(errors), amount, currency, out, booked_at, value_date, reversal, entry_ref,
+                      entry_code, entry_info, d, None) for d in flat]
         row = parts[0]
         for k in ("cp_no", "cp_inst", "cp_name", "end_to_end_id", "uetr"):
             if any(x[k] != row[k] for x in parts):
@@ -449,36 +457,33 @@ def _entry_rows(ntry, p: _Paths, stmt: dict) -> list[dict]:
         row["reference"] = " / ".join(refs) or entry_info
         row["source_txn_id"] = entry_ref or row["end_to_end_id"] or row["uetr"]
         row["batch_unsplit"] = True
-        raw = dict(entry_raw)
-        raw["TxDtls"] = [flatten(tx) for tx in details]
-        row["raw"] = json.dumps(raw, ensure_ascii=False)
+        e["TxDtls"] = flat
+        row["raw"] = json.dumps(e, ensure_ascii=False)
         return [row]
     rows = []
-    for i, tx in enumerate(details, start=1):
+    for i, d in enumerate(flat, start=1):
         errs = list(errors)
         d_amount, d_currency = amount, currency
         if many:
-            d_el = tx.find(p("Amt"))
-            if d_el is None:
-                d_el = tx.find(p("AmtDtls/TxAmt/Amt"))
-            d_amount = check_amount(d_el.text, "amount", errs)
-            d_currency = (d_el.get("Ccy") or "").strip().upper()
+            key = "Amt" if "Amt" in d else "AmtDtls/TxAmt/Amt"
+            d_amount = check_amount(_get(d, key), "amount", errs)
+            d_currency = (_get(d, key + "@Ccy") or "").strip().upper()
             if not d_currency:
                 errs.append("currency: missing on the batch detail amount")
-        ref = _text(tx, p("Refs/AcctSvcrRef")) or (f"{entry_ref}/{i}" if entry_ref and many else entry_ref)
-        code = _code(tx.find(p("BkTxCd")), p)
+        ref = _get(d, "Refs/AcctSvcrRef") or (f"{entry_ref}/{i}" if entry_ref and many else entry_ref)
+        code = _code(d)
         if not any(code):
             code = entry_code
-        raw = dict(entry_raw)
-        raw.update({f"TxDtls/{k}": v for k, v in flatten(tx).items()})
+        raw = dict(e)
+        raw.update({f"TxDtls/{k}": v for k, v in d.items()})
         if many:
             raw["TxDtls#"] = f"{i} of {len(details)}"
         rows.append(_row(stmt, errs, d_amount, d_currency, out, booked_at, value_date, reversal, ref, code, entry_info,
-                         tx, ntry, p, raw))
+                         d, raw))
     return rows
 
 
-def _row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, ref, code, entry_info, tx, ntry, p, raw):
+def _row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, ref, code, entry_info, tx, raw):
     e2e = uetr = tx_id = None
     reference = entry_info
     cp_no = cp_inst = cp_name = None
@@ -490,40 +495,30 @@ def _row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, r
         if m and m.group(1) in GVC_REVERSAL:
             reversal = True
     if tx is not None:
-        e2e = _text(tx, p("Refs/EndToEndId"))
+        e2e = _get(tx, "Refs/EndToEndId")
         if e2e and e2e.upper() in ("NOTPROVIDED", "NONREF"):
             e2e = None
-        uetr = _text(tx, p("Refs/UETR"))
-        tx_id = _text(tx, p("Refs/TxId"))
+        uetr = _get(tx, "Refs/UETR")
+        tx_id = _get(tx, "Refs/TxId")
         # The counterparty: the creditor of a debit, the debtor of a credit; a reversal swaps them back.
         # The side whose account is the statement's own account is never the counterparty.
         side_out = (out is True) != reversal
         first, second = ("Cdtr", "Dbtr") if side_out else ("Dbtr", "Cdtr")
-        parties = tx.find(p("RltdPties"))
-        agents = tx.find(p("RltdAgts"))
         own = (stmt.get("no") or "").replace(" ", "").upper()
+        acct_first = _acct(tx, f"RltdPties/{first}Acct/")
+        acct_second = _acct(tx, f"RltdPties/{second}Acct/")
         chosen = first
-        if parties is not None:
-            acct_first = _account_number(parties.find(p(f"{first}Acct")), p)
-            acct_second = _account_number(parties.find(p(f"{second}Acct")), p)
-            if own and acct_first and acct_first.replace(" ", "").upper() == own and acct_second and \
-                    acct_second.replace(" ", "").upper() != own:
-                chosen = second
-            cp_no = acct_first if chosen == first else acct_second
-            cp_name = (_party_name(parties, p, chosen) or _party_name(parties, p, f"Ultmt{chosen}"))
-        if agents is not None:
-            cp_inst = _agent_id(agents.find(p(f"{chosen}Agt")), p)
-        ustrd = [(u.text or "").strip() for u in tx.findall(p("RmtInf/Ustrd")) if (u.text or "").strip()]
-        if not ustrd:
-            ustrd = [(r.text or "").strip() for r in tx.findall(p("RmtInf/Strd/CdtrRefInf/Ref")) if (r.text or "").strip()]
-            ustrd += [(r.text or "").strip() for r in tx.findall(p("RmtInf/Strd/AddtlRmtInf")) if (r.text or "").strip()]
-        if ustrd:
-            reference = " ".join(ustrd)
-        else:
-            reference = _text(tx, p("AddtlTxInf")) or entry_info
-    channel = channel_from_iso(*code)
+        if own and acct_first and acct_first.replace(" ", "").upper() == own and acct_second and \
+                acct_second.replace(" ", "").upper() != own:
+            chosen = second
+        cp_no = acct_first if chosen == first else acct_second
+        cp_name = _get(tx, f"RltdPties/{chosen}/Nm", f"RltdPties/{chosen}/Pty/Nm", f"RltdPties/Ultmt{chosen}/Nm",
+                       f"RltdPties/Ultmt{chosen}/Pty/Nm")
+        cp_inst = _agent(tx, f"RltdAgts/{chosen}Agt/")
+        texts = _all(tx, "RmtInf/Ustrd") or (_all(tx, "RmtInf/Strd/CdtrRefInf/Ref") + _all(tx, "RmtInf/Strd/AddtlRmtInf"))
+        reference = " ".join(texts) if texts else (_get(tx, "AddtlTxInf") or entry_info)
     return {
-        "raw": json.dumps(raw, ensure_ascii=False),
+        "raw": json.dumps(raw, ensure_ascii=False) if raw is not None else None,
         "errors": errors,
         "stmt_no": stmt.get("no"),
         "stmt_inst": stmt.get("inst"),
@@ -536,7 +531,7 @@ def _row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, r
         "currency": currency or None,
         "booked_at": booked_at,
         "value_date": value_date,
-        "channel": channel,
+        "channel": channel_from_iso(*code),
         "reference": reference,
         "end_to_end_id": e2e,
         "uetr": uetr,
