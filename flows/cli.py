@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import progress
+from rules.spec import SpecError
 from transforms.errors import ScamtraceError
 from transforms.store import default_db_path
 
@@ -44,6 +45,9 @@ def _guard(fn: Callable[[], int]) -> None:
     except ScamtraceError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except SpecError as exc:  # a rule, typology or deployment config file is wrong: usage-level
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing half-written was committed")
         raise typer.Exit(1) from None
@@ -127,6 +131,93 @@ def ingest(
     def body() -> int:
         reports = run_ingest(paths, mapping, _db(db), quiet)
         return print_reconciliation(reports, quiet)
+
+    _guard(body)
+
+
+def print_detect(result: dict, quiet: bool) -> int:
+    detect = result["detect"]
+    failed = [r for r in detect["rules"] if r["status"] == "failed"]
+    for r in failed:
+        err_console.print(f"[red]rule failed:[/red] {r['rule_id']}: {r['note']}", highlight=False, soft_wrap=True)
+    if not quiet:
+        table = Table(title=f"Detect run {detect['run_id']}  {detect['since']} .. {detect['until']}", title_justify="left")
+        for col in ("rule", "status", "hits", "seconds", "note"):
+            table.add_column(col, overflow="fold", justify="right" if col in ("hits", "seconds") else "left")
+        for r in detect["rules"]:
+            table.add_row(r["rule_id"], r["status"], str(r["hits"]), f"{r['seconds']:.2f}", r["note"] or "")
+        console.print(table)
+        cw = result.get("casework") or {}
+        facts = ", ".join(f"{k} {v}" for k, v in cw.items() if isinstance(v, (int, float)))
+        console.print(f"typology alerts: {result['alerts']}" + (f"; {facts}" if facts else ""), highlight=False)
+    return 1 if failed else 0
+
+
+def _day(value: Optional[str], name: str) -> Optional[str]:
+    if value is None:
+        return None
+    from rules.engine import as_utc
+
+    try:
+        as_utc(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD) or ISO time", param_hint=name) from None
+    return value
+
+
+@app.command()
+def detect(
+    since: Optional[str] = typer.Option(None, "--since", help="start of the period (YYYY-MM-DD or ISO time); default: the data's start"),
+    until: Optional[str] = typer.Option(None, "--until", help="end of the period (a date includes that day); default: the data's end"),
+    config: Optional[Path] = typer.Option(None, "--config", help="deployment config: parameter, weight and threshold overrides"),
+    db: Optional[Path] = DbOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Run the rule pack over a period, score typologies, build alerts, networks and compound links."""
+    since, until = _day(since, "--since"), _day(until, "--until")
+
+    def body() -> int:
+        from flows.detect_flow import detect_flow
+
+        _require_db(_db(db))
+        result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None)
+        return print_detect(result, quiet)
+
+    _guard(body)
+
+
+def _require_db(path: Path) -> None:
+    if not path.exists():
+        raise ScamtraceError(f"no database at {path}: run `scamtrace ingest` first or pass --db")
+
+
+@app.command(name="eval")
+def evaluate_cmd(
+    truth: Path = typer.Option(..., "--truth", help="truth folder of a synthetic world (patterns.csv, ...)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the scores as JSON here"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Score the current alerts against truth labels: recall per typology, precision and recall per account and transaction."""
+
+    def body() -> int:
+        from rules.evaluate import evaluate, print_report
+        from transforms import store
+
+        _require_db(_db(db))
+        if not truth.is_dir():
+            raise ScamtraceError("not a folder of truth labels", path=truth)
+        con = store.connect(_db(db))
+        try:
+            report = evaluate(con, truth)
+        finally:
+            con.close()
+        print_report(report, console)
+        if out:
+            import json
+
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(report, indent=2, default=str))
+        return 0
 
     _guard(body)
 

@@ -34,4 +34,6 @@ class ConfigError(ScamtraceError):
 
 
 class StoreBusyError(ScamtraceError):
-    """Another process holds the database."""
+    """The database cannot be opened: another process holds it (locked=True), or it is missing or damaged."""
+
+    locked = False

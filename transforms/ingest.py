@@ -6,6 +6,7 @@ A file that cannot be read is refused with a one-line reason while the others go
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -56,9 +57,10 @@ def ingest_paths(
     on_file: Callable[[FileReport], None] | None = None,
     on_rows: Callable[[str, int], None] | None = None,
     run_id: str | None = None,
+    wait_seconds: float = 0,
 ) -> list[FileReport]:
     planned, ctx = plan(paths, mapping_files)
-    con = store.connect(db_path)
+    con = store.connect(db_path, wait_seconds=wait_seconds)
     reports: list[FileReport] = []
     own_run = run_id is None
     try:
@@ -86,3 +88,22 @@ def ingest_paths(
     finally:
         con.close()
     return reports
+
+
+def new_data_period(db_path: Path, file_ids: list[str]) -> tuple[str | None, str | None]:
+    """Time span of the transactions and events that the given files loaded: what an incremental detect covers
+    (each rule adds its own lookback before it). (None, None) when they loaded nothing dated."""
+    if not file_ids:
+        return None, None
+    con = store.connect(db_path)
+    try:
+        lo, hi = con.execute(
+            """SELECT min(t), max(t) FROM (
+                 SELECT booked_at AS t FROM transactions WHERE file_id IN (SELECT unnest(?))
+                 UNION ALL SELECT occurred_at FROM events WHERE file_id IN (SELECT unnest(?)))""",
+            [file_ids, file_ids],
+        ).fetchall()[0]
+    finally:
+        con.close()
+    # `until` is exclusive: end just after the last new row
+    return (lo.isoformat() if lo else None, (hi + timedelta(microseconds=1)).isoformat() if hi else None)

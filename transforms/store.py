@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -37,7 +38,22 @@ def connection_config() -> dict:
     return {"custom_user_agent": f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sqlalchemy.__version__})"}
 
 
-def connect(db_path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    db_path: Path | str | None = None, *, read_only: bool = False, wait_seconds: float = 0
+) -> duckdb.DuckDBPyConnection:
+    """Open the store. One writer at a time: DuckDB locks the file; a second process waits up to
+    `wait_seconds` for it, then refuses with a clear message (never a half-open or corrupted store)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return _connect_once(db_path, read_only=read_only)
+        except StoreBusyError as exc:
+            if not exc.locked or time.monotonic() >= deadline:
+                raise
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+
+
+def _connect_once(db_path: Path | str | None, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     path = Path(db_path) if db_path else default_db_path()
     if read_only and not path.exists():
         raise StoreBusyError(f"no database at {path}: run `scamtrace ingest` first or pass --db")
@@ -47,9 +63,12 @@ def connect(db_path: Path | str | None = None, *, read_only: bool = False) -> du
         con = duckdb.connect(str(path), read_only=read_only, config=connection_config())
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise StoreBusyError(
-                f"{path}: the database is in use by another scamtrace process; wait for it to finish or use another --db"
-            ) from None
+            busy = StoreBusyError(
+                f"{path}: the database is in use by another scamtrace process; wait for it to finish "
+                "(or pass --wait SECONDS) or use another --db"
+            )
+            busy.locked = True
+            raise busy from None
         raise StoreBusyError(f"{path}: cannot open the database ({_first_line(exc)})") from None
     if new:
         os.chmod(path, 0o600)  # holds personal data: owner-only

@@ -1,0 +1,69 @@
+"""Plain helpers the flows share: opening the store, calling the casework stage, shaping summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transforms import store
+
+
+def open_store(db: str):
+    return store.connect(Path(db))
+
+
+def casework_build(con, run_id: str) -> dict:
+    """Alerts, networks and compound links from the detect run's typology scores."""
+    from rules.casework import build
+
+    return build(con, run_id)
+
+
+def detect_summary_rows(detect: dict) -> list[dict]:
+    return [
+        {"rule": r["rule_id"], "status": r["status"], "hits": r["hits"], "seconds": r["seconds"], "note": r["note"]}
+        for r in detect["rules"]
+    ]
+
+
+def top_alert_rows(db: str, limit: int = 20) -> list[dict]:
+    from rules.reporting import top_alerts
+
+    con = open_store(db)
+    try:
+        return top_alerts(con, limit)
+    finally:
+        con.close()
+
+
+def run_markdown(result: dict) -> str:
+    """Markdown summary of a run: reconciliation of every file, detection, alerts per typology and compound."""
+    from rules.reporting import alert_counts
+
+    lines = ["# scamtrace run", "", "## Files", "", "| file | status | read | loaded | quarantined | duplicate | note |", "|---|---|---|---|---|---|---|"]
+    for r in result["ingest"]:
+        note = r["message"] or "; ".join(r.get("notes") or [])
+        lines.append(f"| {r['path']} | {r['status']} | {r['rows_read']} | {r['rows_loaded']} | {r['rows_quarantined']} | {r['rows_duplicate']} | {note} |")
+    lines += ["", "## Detection", ""]
+    since, until = result.get("period") or (None, None)
+    if result.get("detect"):
+        d = result["detect"]
+        lines.append(f"Run `{d['run_id']}` over {d['since']} .. {d['until']}; typology alerts: {result.get('alerts')}.")
+        skipped = [f"{r['rule_id']} ({r['note']})" for r in d["rules"] if r["status"] in ("skipped", "failed")]
+        if skipped:
+            lines.append("Skipped or failed rules: " + ", ".join(skipped))
+    else:
+        lines.append("No new data: detection not run.")
+    db = result.get("db")
+    if db:
+        con = open_store(db)
+        try:
+            counts = alert_counts(con)
+        finally:
+            con.close()
+        lines += ["", "## Alerts by typology", "", "| typology | status | alerts |", "|---|---|---|"]
+        lines += [f"| {t} | {s} | {n} |" for t, s, n in counts["by_typology"]]
+        lines += ["", "## Alerts by compound", "", "| compound | alerts |", "|---|---|"]
+        lines += [f"| {c} | {n} |" for c, n in counts["by_compound"]]
+    if result.get("export"):
+        lines += ["", f"Exports written to `{result['export'].get('out_dir', '')}`."]
+    return "\n".join(lines)
