@@ -1,0 +1,123 @@
+"""Engine behaviour across rules: run log, skips, typology scores, time range, evidence checks."""
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from rules import engine
+from rules.engine import detect
+from rules.spec import CATALOG_DIR, SpecError
+from tests.rules.conftest import World, at
+
+
+def fan_in(world: World, n: int = 5) -> None:
+    for i in range(n):
+        world.txn(f"V{i}", "MULE", 500, i)
+
+
+def test_full_run_on_bank_only_data_skips_what_it_lacks(world: World):
+    fan_in(world)
+    s = detect(world.con)
+    assert s.counts["fan_in_24h"] == 1
+    assert not s.failed
+    for rid in ("structuring_cash", "shared_device_ip", "shared_kyc_contact", "peel_chain", "exposure", "off_ramp"):
+        assert rid in s.skipped, rid
+    logged = dict(world.con.execute("SELECT rule_id, status FROM rule_runs WHERE run_id = ?", [s.run_id]).fetchall())
+    assert logged["peel_chain"] == "skipped" and logged["fan_in_24h"] == "ok"
+    run = world.con.execute("SELECT status, summary FROM runs WHERE run_id = ?", [s.run_id]).fetchall()[0]
+    assert run[0] == "ok" and "no crypto transactions" in run[1]
+
+
+def test_typology_score_and_alert_threshold(world: World):
+    fan_in(world)
+    s = detect(world.con, only=["fan_in_24h"])
+    row = world.con.execute(
+        "SELECT subject_id, score, threshold, is_alert, rule_scores, txn_ids FROM typology_scores"
+        " WHERE run_id = ? AND typology_id = 'mule_fan_in'", [s.run_id]
+    ).fetchall()
+    assert len(row) == 1
+    subject, score, threshold, is_alert, rule_scores, txn_ids = row[0]
+    assert subject == "MULE" and score == pytest.approx(0.7) and is_alert and len(txn_ids) == 5
+    assert json.loads(rule_scores) == {"fan_in_24h": 0.7}
+    assert s.typologies["mule_fan_in"] == {"subjects": 1, "alerts": 1}
+
+    cfg = world.config({"typologies": {"mule_fan_in": {"threshold": 0.8}}})
+    s2 = detect(world.con, only=["fan_in_24h"], config_path=cfg)
+    assert s2.typologies["mule_fan_in"] == {"subjects": 1, "alerts": 0}
+
+    cfg = world.config({"typologies": {"mule_fan_in": {"threshold": 0.8, "weights": {"fan_in_24h": 1.2}}}})
+    s3 = detect(world.con, only=["fan_in_24h"], config_path=cfg)
+    assert s3.typologies["mule_fan_in"] == {"subjects": 1, "alerts": 1}
+
+
+def test_hit_records_version_hash_and_run(world: World):
+    fan_in(world)
+    s1 = detect(world.con, only=["fan_in_24h"])
+    s2 = detect(world.con, only=["fan_in_24h"], config_path=world.config({"rules": {"fan_in_24h": {"parameters": {"strong_senders": 12}}}}))
+    rows = world.con.execute("SELECT run_id, rule_version, param_hash FROM rule_hits ORDER BY run_id").fetchall()
+    assert {r[0] for r in rows} == {s1.run_id, s2.run_id}
+    assert len({r[2] for r in rows}) == 2 and all(r[1] == "1.0.0" for r in rows)
+
+
+def test_since_until_limit_the_windows(world: World):
+    fan_in(world)                       # hours 0-4 on 2024-03-01
+    s = detect(world.con, since=at(48), only=["fan_in_24h"])
+    assert s.counts["fan_in_24h"] == 0  # window ended before the range
+    s = detect(world.con, since="2024-03-01", until="2024-03-01", only=["fan_in_24h"])
+    assert s.counts["fan_in_24h"] == 1  # a date `until` includes that day
+
+
+def test_disabled_rule(world: World):
+    fan_in(world)
+    s = detect(world.con, only=["fan_in_24h"], config_path=world.config({"rules": {"fan_in_24h": {"enabled": False}}}))
+    assert s.skipped == {"fan_in_24h": "disabled by the deployment config"} and s.counts == {}
+
+
+def test_missing_evidence_column_fails_that_rule_only(world: World, tmp_path, monkeypatch):
+    cat = tmp_path / "catalog"
+    shutil.copytree(CATALOG_DIR / "fan_in_24h", cat / "fan_in_24h")
+    data = yaml.safe_load((cat / "fan_in_24h" / "rule.yml").read_text())
+    data["evidence"].append("no_such_column")
+    (cat / "fan_in_24h" / "rule.yml").write_text(yaml.safe_dump(data))
+    typ = tmp_path / "typ"
+    typ.mkdir()
+    (typ / "t.yml").write_text(yaml.safe_dump({"id": "t", "version": "1", "description": "d", "threshold": 1, "rules": {"fan_in_24h": 1}}))
+    real = engine.load_rules
+    monkeypatch.setattr(engine, "load_rules", lambda cfg: real(cfg, catalog_dir=cat, typology_dir=typ))
+    fan_in(world)
+    s = detect(world.con)
+    assert "no_such_column" in s.failed["fan_in_24h"]
+    assert world.con.execute("SELECT status FROM runs WHERE run_id = ?", [s.run_id]).fetchall()[0][0] == "failed"
+
+
+def test_new_rule_folder_needs_no_code(world: World, tmp_path, monkeypatch):
+    cat = tmp_path / "catalog"
+    (cat / "big_credit").mkdir(parents=True)
+    (cat / "big_credit" / "rule.yml").write_text(yaml.safe_dump({
+        "id": "big_credit", "version": "0.1.0", "typology": "t", "description": "largest credit", "lookback": "1d",
+        "parameters": {"min_usd": {"type": "decimal", "default": 1000, "description": "floor"}},
+        "bands": [{"lower": "$min_usd", "score": 1, "reason": "credit of {value} USD"}],
+    }))
+    (cat / "big_credit" / "rule.sql").write_text(
+        "SELECT to_account_id AS subject_id, max(amount_usd) AS value, st_ids(txn_id) AS txn_ids,"
+        " min(booked_at) AS window_start, max(booked_at) AS window_end FROM transactions"
+        " WHERE booked_at >= $window_start AND booked_at < $until GROUP BY to_account_id"
+    )
+    typ = tmp_path / "typ"
+    typ.mkdir()
+    (typ / "t.yml").write_text(yaml.safe_dump({"id": "t", "version": "1", "description": "d", "threshold": 1, "rules": {"big_credit": 1}}))
+    real = engine.load_rules
+    monkeypatch.setattr(engine, "load_rules", lambda cfg: real(cfg, catalog_dir=cat, typology_dir=typ))
+    world.txn("A", "B", 1000, 0)
+    world.txn("A", "C", 999.99, 1)
+    s = detect(world.con)
+    assert s.counts == {"big_credit": 1} and s.typologies["t"]["alerts"] == 1
+    reason = world.con.execute("SELECT reason FROM rule_hits WHERE subject_id = 'B'").fetchall()[0][0]
+    assert reason == "credit of 1000 USD"
+
+
+def test_bad_config_raises_spec_error(world: World):
+    with pytest.raises(SpecError):
+        detect(world.con, config_path=world.config({"rules": {"nope": {}}}))

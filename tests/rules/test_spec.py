@@ -1,0 +1,127 @@
+"""rule.yml / typology / config checks: every shipped rule loads, and bad specs are refused with the file named."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rules.engine import load_rules
+from rules.spec import (
+    CATALOG_DIR,
+    SpecError,
+    load_catalog,
+    load_config,
+    load_rule,
+    load_typologies,
+    parse_duration,
+    resolve,
+    sql_param_names,
+)
+
+TYPOLOGY_IDS = {
+    "mule_fan_in", "fan_out", "pass_through", "rapid_layering", "structuring", "cycle", "scatter_gather",
+    "gather_scatter", "bipartite", "dormant_active", "victim_escalation", "shared_identifiers", "off_ramp",
+    "peel_chain", "exposure",
+}
+
+
+def test_catalogue_and_typologies_load():
+    rules = load_catalog()
+    typ = load_typologies(rules=rules)
+    assert set(typ) == TYPOLOGY_IDS
+    assert {r.typology for r in rules.values()} == TYPOLOGY_IDS
+    for rid in rules:  # every rule has its test file
+        assert (Path(__file__).parent / f"test_{rid}.py").exists(), rid
+
+
+def _copy(tmp_path: Path, rule_id: str = "fan_out_8h") -> Path:
+    dst = tmp_path / rule_id
+    shutil.copytree(CATALOG_DIR / rule_id, dst)
+    return dst
+
+
+def _edit(folder: Path, **changes) -> None:
+    data = yaml.safe_load((folder / "rule.yml").read_text())
+    data.update(changes)
+    (folder / "rule.yml").write_text(yaml.safe_dump(data))
+
+
+def test_gap_between_bands_is_refused(tmp_path):
+    f = _copy(tmp_path)
+    _edit(f, bands=[{"upper": 5, "score": 0, "reason": "x"}, {"lower": 6, "score": 1, "reason": "y"}])
+    with pytest.raises(SpecError, match="not contiguous"):
+        load_rule(f)
+
+
+def test_band_limit_must_name_a_numeric_parameter(tmp_path):
+    f = _copy(tmp_path)
+    _edit(f, bands=[{"lower": "$window", "score": 1, "reason": "x"}])
+    with pytest.raises(SpecError, match="numeric"):
+        load_rule(f)
+
+
+def test_bad_default_type_is_refused(tmp_path):
+    f = _copy(tmp_path)
+    data = yaml.safe_load((f / "rule.yml").read_text())
+    data["parameters"]["min_payees"]["default"] = "five"
+    (f / "rule.yml").write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match="not an integer"):
+        load_rule(f)
+
+
+def test_undeclared_sql_parameter_is_refused(tmp_path):
+    f = _copy(tmp_path)
+    (f / "rule.sql").write_text((f / "rule.sql").read_text() + "\n-- $ignored in a comment\nLIMIT $nope")
+    with pytest.raises(SpecError, match="nope"):
+        load_rule(f)
+
+
+def test_unknown_requirement_and_folder_mismatch(tmp_path):
+    f = _copy(tmp_path)
+    _edit(f, requires=["blockchain"])
+    with pytest.raises(SpecError, match="unknown requirement"):
+        load_rule(f)
+    g = _copy(tmp_path, "pass_through")
+    _edit(g, id="other")
+    with pytest.raises(SpecError, match="folder name"):
+        load_rule(g)
+
+
+def test_sql_param_names_ignore_comments_and_strings():
+    assert sql_param_names("SELECT $a, '$b' -- $c\nFROM t WHERE x = $d_1") == {"a", "d_1"}
+
+
+def test_duration():
+    assert parse_duration("24h").total_seconds() == 86400
+    assert parse_duration("7d").days == 7
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_config_overrides_and_typos(tmp_path):
+    cfg = tmp_path / "deploy.yml"
+    cfg.write_text(yaml.safe_dump({
+        "parameters": {"reporting_threshold": 500000, "reporting_currency": "PHP"},
+        "rules": {"fan_in_24h": {"parameters": {"min_senders": 7}}, "cycle": {"enabled": False}},
+        "typologies": {"mule_fan_in": {"threshold": 1.5, "weights": {"fan_in_7d": 0.5}}},
+    }))
+    _, rules, typ = load_rules(cfg)
+    assert str(rules["structuring_cash"].params["reporting_threshold"]) == "500000"
+    assert rules["structuring_cash"].params["reporting_currency"] == "PHP"
+    assert rules["fan_in_24h"].params["min_senders"] == 7 and rules["fan_in_24h"].bands[1].lower == 7
+    assert rules["fan_in_24h"].param_hash != resolve(load_catalog(), load_config(None))["fan_in_24h"].param_hash
+    assert not rules["cycle"].enabled
+    assert typ["mule_fan_in"].threshold == 1.5 and typ["mule_fan_in"].rules == {"fan_in_24h": 1.0, "fan_in_7d": 0.5}
+
+    for bad, match in (
+        ({"parameters": {"min_sendres": 3}}, "declared by no rule"),
+        ({"rules": {"fan_in_24h": {"parameters": {"min_senders": "many"}}}}, "not an integer"),
+        ({"rules": {"no_such_rule": {}}}, "unknown rules"),
+        ({"rules": {"fan_in_24h": {"parameters": {"strong_senders": 3}}}}, "band"),
+        ({"typologies": {"mule_fan_in": {"weights": {"cycle": 1}}}}, "not rules of this typology"),
+        ({"thresholds": {}}, "Extra inputs"),
+    ):
+        cfg.write_text(yaml.safe_dump(bad))
+        with pytest.raises(SpecError, match=match):
+            load_rules(cfg)
