@@ -1,0 +1,514 @@
+"""Networks: alerts connected through flows and shared identifiers; members with roles and ranks.
+
+1. Alert subjects are joined (connected components) when their accounts
+   - transact with each other (flow),
+   - both transact with the same small counterparty that is not an off-ramp or a busy hub (flow_2hop: a victim
+     paying two mules, an unflagged consolidator collecting from two mules),
+   - share a holder (same party or resolved party cluster), a device, an IP (carrier NAT / private ranges never
+     count), a phone, an e-mail or an address, where at most `MAX_SHARERS` accounts share the value.
+2. Members: the alerted accounts, their evidence counterparties (victims, payees, off-ramps), the connecting
+   counterparties, direct payees that are off-ramps or compound registry accounts, the other accounts of the same
+   holders, and the holders themselves (parties, one member per resolved cluster).
+3. Ranking: PageRank with USD weights on the flow graph among member accounts (money flows towards the upper
+   levels, so collecting and controlling accounts accumulate rank), times a role factor (victims and off-ramp
+   services are not the target). A party's rank_score is the sum over the member accounts it holds, times
+   (1 + 0.5 per extra account held): the holder of the consolidator and of several mule accounts outranks them.
+4. Network ids: a network keeps the id of the stored network it overlaps most (by alert ids); otherwise
+   'NW-' + sha256(sorted alerted subjects)[:16].
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import duckdb
+import networkx as nx
+import polars as pl
+
+from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql, sha16
+
+MAX_SHARERS = 25  # an identifier shared by more accounts than this links nobody (public Wi-Fi, a shop's device)
+HUB_COUNTERPARTIES = 30  # a counterparty with more distinct counterparties than this does not join two alerts
+ROLE_FACTOR = {"victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
+VICTIM_TYPOLOGIES = {"victim_escalation"}
+PARTY_EXTRA_ACCOUNT = 0.5
+STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
+ENDPOINT_KINDS = {"registry_account", "sanctions_list"}
+
+
+@dataclass
+class Net:
+    subjects: list[tuple[str, str]]
+    alert_ids: list[str]
+    core: set[str]
+    accounts: set[str] = field(default_factory=set)
+    link_kinds: set[str] = field(default_factory=set)
+    network_id: str = ""
+
+
+def _rows(con, sql, params=None):
+    return con.execute(sql, params or []).fetchall()
+
+
+def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    """Build networks from the staged alerts (_cw_alerts, _cw_subject_accounts, _cw_evidence).
+
+    Leaves _cw_alert_network (alert_id, network_id) for alerts.write and a Python state for write()."""
+    sa = _rows(con, "SELECT s.alert_id, a.subject_type, a.subject_id, s.account_id FROM _cw_subject_accounts s "
+                    "JOIN _cw_alerts a USING (alert_id)")
+    alert_subject: dict[str, tuple[str, str]] = {}
+    acct_subjects: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for alert_id, st, sid, acct in sa:
+        alert_subject[alert_id] = (st, sid)
+        acct_subjects[acct].add((st, sid))
+    for alert_id, st, sid in _rows(con, "SELECT alert_id, subject_type, subject_id FROM _cw_alerts"):
+        alert_subject[alert_id] = (st, sid)
+    core_accounts = set(acct_subjects)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_core (account_id VARCHAR)")
+    if core_accounts:
+        con.register("_cw_core_frame", pl.DataFrame({"account_id": sorted(core_accounts)}).to_arrow())
+        con.execute("INSERT INTO _cw_core SELECT account_id FROM _cw_core_frame")
+        con.unregister("_cw_core_frame")
+
+    g = nx.Graph()
+    g.add_nodes_from(set(alert_subject.values()))
+    kinds_between: dict[tuple, set[str]] = defaultdict(set)
+
+    def join(a: str, b: str, kind: str) -> None:
+        for sa_ in acct_subjects.get(a, ()):
+            for sb in acct_subjects.get(b, ()):
+                if sa_ != sb:
+                    g.add_edge(sa_, sb)
+                    kinds_between[tuple(sorted((sa_, sb)))].add(kind)
+
+    # (a) direct flows between alerted accounts
+    for a, b in _rows(con, """
+            SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
+            WHERE t.from_account_id IN (SELECT account_id FROM _cw_core) AND t.to_account_id IN (SELECT account_id FROM _cw_core)
+              AND t.from_account_id <> t.to_account_id"""):
+        join(a, b, "flow")
+    # (b) two alerted accounts and one small, non-service counterparty
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cw_touch AS
+        SELECT DISTINCT CASE WHEN c1.account_id IS NOT NULL THEN t.from_account_id ELSE t.to_account_id END AS core_id,
+               CASE WHEN c1.account_id IS NOT NULL THEN t.to_account_id ELSE t.from_account_id END AS other_id
+        FROM transactions t
+        LEFT JOIN _cw_core c1 ON c1.account_id = t.from_account_id
+        LEFT JOIN _cw_core c2 ON c2.account_id = t.to_account_id
+        WHERE (c1.account_id IS NOT NULL) <> (c2.account_id IS NOT NULL)
+    """)
+    bridges = _rows(con, f"""
+        WITH cand AS (
+            SELECT other_id FROM _cw_touch
+            WHERE NOT {NOT_ACCOUNTS_SQL.format(col='other_id')}
+            GROUP BY other_id HAVING count(DISTINCT core_id) >= 2
+        ),
+        degree AS (
+            SELECT acct, count(DISTINCT cp) AS n FROM (
+                SELECT from_account_id AS acct, to_account_id AS cp FROM transactions WHERE from_account_id IN (SELECT other_id FROM cand)
+                UNION ALL
+                SELECT to_account_id, from_account_id FROM transactions WHERE to_account_id IN (SELECT other_id FROM cand)
+            ) GROUP BY acct
+        )
+        SELECT t.other_id, list(DISTINCT t.core_id) FROM _cw_touch t
+        JOIN degree d ON d.acct = t.other_id
+        LEFT JOIN accounts a ON a.account_id = t.other_id
+        WHERE d.n <= {HUB_COUNTERPARTIES} AND NOT coalesce(list_contains({offramp_list_sql()}, a.kind), false)
+        GROUP BY t.other_id
+    """)
+    bridge_of: dict[str, list[str]] = {}
+    for other, cores in bridges:
+        bridge_of[other] = cores
+        for i in range(1, len(cores)):
+            join(cores[0], cores[i], "flow_2hop")
+    # (c) shared identifiers
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cw_ident AS
+        WITH holder AS (
+            SELECT a.account_id, a.holder_id, coalesce(pc.cluster_id, a.holder_id) AS cluster
+            FROM accounts a LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id
+        ),
+        ev AS (   -- events on an account, or on a party (then: each of its accounts)
+            SELECT e.account_id, e.device_id, e.ip, e.phone, e.occurred_at FROM events e WHERE e.account_id IS NOT NULL
+            UNION ALL
+            SELECT a.account_id, e.device_id, e.ip, e.phone, e.occurred_at
+            FROM events e JOIN accounts a ON a.holder_id = e.party_id WHERE e.account_id IS NULL
+        ),
+        ids AS (
+            SELECT account_id, 'device' AS kind, device_id AS value, occurred_at AS at FROM ev WHERE device_id IS NOT NULL
+            UNION ALL SELECT account_id, 'ip', trim(ip), occurred_at FROM ev WHERE ip IS NOT NULL AND NOT cw_weak_ip(cw_ipv4(ip))
+            UNION ALL SELECT account_id, 'phone', cw_phone(phone), occurred_at FROM ev WHERE cw_phone(phone) IS NOT NULL
+            UNION ALL SELECT h.account_id, 'phone', cw_phone(p.phone), NULL FROM holder h JOIN parties p ON p.party_id = h.holder_id
+                      WHERE cw_phone(p.phone) IS NOT NULL
+            UNION ALL SELECT h.account_id, 'email', lower(trim(p.email)), NULL FROM holder h JOIN parties p ON p.party_id = h.holder_id
+                      WHERE nullif(trim(p.email), '') IS NOT NULL
+            UNION ALL SELECT h.account_id, 'address', lower(regexp_replace(trim(p.address), '\\s+', ' ', 'g')), NULL
+                      FROM holder h JOIN parties p ON p.party_id = h.holder_id WHERE nullif(trim(p.address), '') IS NOT NULL
+            UNION ALL SELECT account_id, 'holder', cluster, NULL FROM holder WHERE cluster IS NOT NULL
+        ),
+        shared AS (
+            SELECT kind, value FROM ids GROUP BY kind, value
+            HAVING count(DISTINCT account_id) >= 2
+               AND (kind = 'holder' OR count(DISTINCT account_id) <= {MAX_SHARERS})
+               AND count(DISTINCT account_id) FILTER (WHERE account_id IN (SELECT account_id FROM _cw_core)) >= 1
+        )
+        SELECT i.kind, i.value, i.account_id, min(i.at) AS first_at, max(i.at) AS last_at
+        FROM ids i JOIN shared s USING (kind, value)
+        GROUP BY i.kind, i.value, i.account_id
+    """)
+    ident = _rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at) FROM _cw_ident GROUP BY 1, 2")
+    for kind, value, accts, _, _ in ident:
+        cores = [a for a in accts if a in core_accounts]
+        for i in range(1, len(cores)):
+            join(cores[0], cores[i], kind)
+
+    nets: list[Net] = []
+    subj_alerts: dict[tuple, list[str]] = defaultdict(list)
+    for alert_id, subj in alert_subject.items():
+        subj_alerts[subj].append(alert_id)
+    for comp in nx.connected_components(g):
+        subjects = sorted(comp)
+        alert_ids = sorted(a for s in subjects for a in subj_alerts[s])
+        core = {acct for acct, ss in acct_subjects.items() if ss & comp}
+        kinds = set()
+        for a in subjects:
+            for b in subjects:
+                kinds |= kinds_between.get((a, b), set())
+        nets.append(Net(subjects, alert_ids, core, link_kinds=kinds))
+    state = _members(con, nets, bridge_of, ident, core_accounts)
+    _assign_ids(con, nets)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
+    pairs = [(a, n.network_id) for n in nets for a in n.alert_ids]
+    if pairs:
+        con.register("_cw_an_frame", pl.DataFrame(pairs, schema={"alert_id": pl.Utf8, "network_id": pl.Utf8}, orient="row").to_arrow())
+        con.execute("INSERT INTO _cw_alert_network SELECT * FROM _cw_an_frame")
+        con.unregister("_cw_an_frame")
+    state["nets"] = nets
+    state["ident"] = ident
+    return state
+
+
+def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: set[str]) -> dict:
+    """Add the non-alerted member accounts to each network; return lookups for roles and ranking."""
+    ev = _rows(con, "SELECT alert_id, counterparty_id, direction FROM _cw_evidence WHERE direction IN ('in', 'out')")
+    ev_by_alert: dict[str, set[str]] = defaultdict(set)
+    for alert_id, cp, _d in ev:
+        if cp and cp != "cash" and not cp.startswith("unknown:"):
+            ev_by_alert[alert_id].add(cp)
+    member_ids = _rows(con, "SELECT alert_id, member_ids FROM _cw_alerts")
+    mem_by_alert = {a: set(m or []) - {"cash"} for a, m in member_ids}
+    # direct payees of alerted accounts that are off-ramps or compound registry / listed accounts
+    endpoints: dict[str, set[str]] = defaultdict(set)
+    for frm, to in _rows(con, f"""
+            SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
+            LEFT JOIN accounts a ON a.account_id = t.to_account_id
+            WHERE t.from_account_id IN (SELECT account_id FROM _cw_core)
+              AND (list_contains({offramp_list_sql()}, a.kind)
+                   OR t.to_account_id IN (SELECT account_id FROM listed_addresses)
+                   OR t.to_account_id IN (SELECT subject_id FROM compound_links
+                                          WHERE is_current AND link_kind = 'registry_account'))"""):
+        endpoints[frm].add(to)
+    holder_sharers: dict[str, set[str]] = defaultdict(set)  # core account -> other accounts of the same holder / device
+    for kind, _value, accts, _f, _l in ident:
+        if kind in ("holder", "device"):
+            for a in accts:
+                if a in core_accounts:
+                    holder_sharers[a] |= set(accts)
+    for n in nets:
+        accts = set(n.core)
+        for a in n.alert_ids:
+            accts |= ev_by_alert.get(a, set()) | mem_by_alert.get(a, set())
+        for other, cores in bridge_of.items():
+            if len(set(cores) & n.core) >= 2:
+                accts.add(other)
+        for c in n.core:
+            accts |= endpoints.get(c, set()) | holder_sharers.get(c, set())
+        n.accounts = {a for a in accts if a and a != "cash" and not a.startswith("unknown:")}
+    return {}
+
+
+def _assign_ids(con, nets: list[Net]) -> None:
+    """Keep the id of the stored network with the largest alert overlap (each stored id used once)."""
+    stored = _rows(con, "SELECT network_id, alert_ids FROM networks")
+    by_alert: dict[str, set[str]] = defaultdict(set)
+    for nid, aids in stored:
+        for a in aids or []:
+            by_alert[a].add(nid)
+    cands = []
+    for i, n in enumerate(nets):
+        overlap: dict[str, int] = defaultdict(int)
+        for a in n.alert_ids:
+            for nid in by_alert.get(a, ()):
+                overlap[nid] += 1
+        cands += [(-k, nid, i) for nid, k in overlap.items()]
+    used, done = set(), set()
+    for _negk, nid, i in sorted(cands):
+        if nid in used or i in done:
+            continue
+        nets[i].network_id = nid
+        used.add(nid)
+        done.add(i)
+    for n in nets:
+        if not n.network_id:
+            n.network_id = "NW-" + sha16(*(f"{t}:{s}" for t, s in n.subjects))
+            if n.network_id in used:  # a stored id reused by another network: derive from the alerts instead
+                n.network_id = "NW-" + sha16("alerts", *n.alert_ids)
+            used.add(n.network_id)
+
+
+# ----------------------------------------------------------------------------------------------- members and ranks
+
+
+def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
+    nets: list[Net] = state["nets"]
+    ident = state["ident"]
+    all_accounts = sorted({a for n in nets for a in n.accounts})
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_members (account_id VARCHAR)")
+    if all_accounts:
+        con.register("_cw_m_frame", pl.DataFrame({"account_id": all_accounts}).to_arrow())
+        con.execute("INSERT INTO _cw_members SELECT account_id FROM _cw_m_frame")
+        con.unregister("_cw_m_frame")
+    acct_info = {r[0]: r for r in _rows(con, """
+        SELECT m.account_id, a.kind, a.institution, coalesce(a.country, p.country), a.holder_id,
+               coalesce(pc.cluster_id, a.holder_id), p.party_type, coalesce(p.name, a.label), a.label, a.rail
+        FROM _cw_members m LEFT JOIN accounts a ON a.account_id = m.account_id
+        LEFT JOIN parties p ON p.party_id = a.holder_id
+        LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id""")}
+    flows = _rows(con, """
+        SELECT from_account_id, to_account_id, sum(CAST(amount_usd AS DOUBLE)), count(*), min(booked_at), max(booked_at),
+               list(txn_id ORDER BY booked_at)[1:20], list_distinct(list(from_country) || list(to_country)),
+               list_distinct(list(from_institution) || list(to_institution))
+        FROM transactions
+        WHERE from_account_id IN (SELECT account_id FROM _cw_members) AND to_account_id IN (SELECT account_id FROM _cw_members)
+          AND from_account_id <> to_account_id
+        GROUP BY 1, 2""")
+    flows_by_src: dict[str, list] = defaultdict(list)
+    for f in flows:
+        flows_by_src[f[0]].append(f)
+    alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
+                        " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
+    alert_rows = {a[0]: a for a in alerts}
+    links = defaultdict(list)
+    for st, sid, cid, kind, conf in _rows(con, "SELECT subject_type, subject_id, compound_id, link_kind, confidence"
+                                               " FROM compound_links WHERE is_current"):
+        links[(st, sid)].append((cid, kind, conf))
+    cluster_rep = dict(_rows(con, "SELECT cluster_id, min(party_id) FROM party_clusters GROUP BY 1"))
+    parties = {r[0]: r for r in _rows(con, "SELECT party_id, party_type, name, country, nationality, phone, email, address,"
+                                           " id_number FROM parties")}
+    sa = defaultdict(set)
+    for alert_id, acct in _rows(con, "SELECT alert_id, account_id FROM _cw_subject_accounts"):
+        sa[acct].add(alert_id)
+    alert_typ = {a[0]: a[3] for a in alerts}
+    evidence_usd = {}
+    ev_stats = _rows(con, """
+        SELECT n.network_id, sum(DISTINCT_USD), min(first_at), max(last_at) FROM (
+            SELECT an.network_id, e.txn_id, any_value(CAST(e.amount_usd AS DOUBLE)) AS DISTINCT_USD,
+                   min(e.booked_at) AS first_at, max(e.booked_at) AS last_at
+            FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id) GROUP BY an.network_id, e.txn_id
+        ) n GROUP BY n.network_id""")
+    for nid, usd, fa, la in ev_stats:
+        evidence_usd[nid] = (usd or 0.0, fa, la)
+
+    member_rows, edge_rows, net_rows = [], [], []
+    for n in nets:
+        accts = n.accounts
+        dg = nx.DiGraph()
+        dg.add_nodes_from(accts)
+        countries, institutions = set(), set()
+        for a in accts:
+            for f in flows_by_src.get(a, ()):
+                if f[1] in accts:
+                    dg.add_edge(f[0], f[1], usd=max(f[2] or 0.0, 0.01))
+                    countries |= {c for c in f[7] if c}
+                    institutions |= {c for c in f[8] if c}
+                    edge_rows.append((n.network_id, "account", f[0], "account", f[1], "flow", round(f[2] or 0, 2), f[3],
+                                      f[4], f[5], ",".join(f[6])))
+        pr = nx.pagerank(dg, weight="usd") if dg.number_of_edges() else {a: 1.0 / max(len(accts), 1) for a in accts}
+        in_usd = {a: sum(d["usd"] for _, _, d in dg.in_edges(a, data=True)) for a in accts}
+        out_usd = {a: sum(d["usd"] for _, _, d in dg.out_edges(a, data=True)) for a in accts}
+        # ---- account roles
+        roles: dict[str, set[str]] = {a: set() for a in accts}
+        alerted = {a for a in accts if sa.get(a, set()) & set(n.alert_ids)}
+        for a in accts:
+            info = acct_info.get(a)
+            kind = info[1] if info else None
+            my_typ = {alert_typ.get(x) for x in sa.get(a, set()) & set(n.alert_ids)}
+            if kind in OFFRAMP_KINDS:
+                roles[a].add("off_ramp")
+            if my_typ and my_typ <= VICTIM_TYPOLOGIES:
+                roles[a].add("victim")
+            elif a not in alerted and out_usd[a] > 0 and in_usd[a] == 0 and kind not in OFFRAMP_KINDS:
+                roles[a].add("victim")
+            for cid, lk, conf in links.get(("account", a), ()):
+                if lk in ENDPOINT_KINDS or conf >= STRONG_LINK:
+                    roles[a].add("compound_linked")
+        for a in accts:
+            if roles[a] & {"victim", "off_ramp"}:
+                continue
+            if a in alerted:
+                roles[a].add("mule")
+            payers = {p for p in dg.predecessors(a) if "victim" not in roles[p]}
+            if len(payers) >= 2 and (payers & alerted or len(payers) >= 3):
+                roles[a].add("consolidator")
+            elif a not in alerted and any("victim" in roles[p] for p in dg.predecessors(a)) and dg.out_degree(a):
+                roles[a].add("mule")
+        primary = {}
+        for a in accts:
+            r = roles[a]
+            endpoint = any(lk in ENDPOINT_KINDS for _c, lk, _x in links.get(("account", a), ()))
+            order = (["compound_linked"] if endpoint else []) + ["off_ramp", "consolidator", "mule", "compound_linked", "victim"]
+            primary[a] = next((x for x in order if x in r), "counterparty")
+            if not r:
+                roles[a].add("counterparty")
+        score = {a: pr.get(a, 0.0) * ROLE_FACTOR.get(primary[a], 1.0) for a in accts}
+        # ---- parties: one per resolved holder cluster, for accounts that are not victims
+        held: dict[str, list[str]] = defaultdict(list)
+        for a in accts:
+            info = acct_info.get(a)
+            if info and info[5] and primary[a] != "victim":
+                held[info[5]].append(a)
+        party_members = []
+        legal_contacts = set()
+        for cluster, acs in held.items():
+            rep = cluster_rep.get(cluster, cluster)
+            p = parties.get(rep) or parties.get(acct_info[acs[0]][4])
+            ptype = (p[1] if p else None) or acct_info[acs[0]][6] or "person"
+            if ptype == "legal" and any(primary[a] != "off_ramp" for a in acs) and p:
+                legal_contacts |= {("phone", p[5]), ("email", p[6]), ("address", p[7])} - {("phone", None), ("email", None), ("address", None)}
+        for cluster, acs in held.items():
+            rep = cluster_rep.get(cluster, cluster)
+            p = parties.get(rep) or parties.get(acct_info[acs[0]][4])
+            ptype = (p[1] if p else None) or acct_info[acs[0]][6] or "person"
+            prole = set()
+            service = all(primary[a] == "off_ramp" for a in acs)
+            if ptype == "legal":
+                prole.add("off_ramp" if service else "legal_person")
+            else:
+                if len(acs) >= 2 or any(primary[a] in ("consolidator", "compound_linked") for a in acs):
+                    prole.add("organiser")
+                if p and ({("phone", p[5]), ("email", p[6]), ("address", p[7])} & legal_contacts):
+                    prole.add("beneficial_owner")
+                if not prole:
+                    prole.add("account_holder")
+            order = ["organiser", "beneficial_owner", "legal_person", "off_ramp", "account_holder"]
+            prim = next(x for x in order if x in prole)
+            cent = sum(pr.get(a, 0.0) for a in acs)
+            rs = sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1))
+            comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
+                           for c, _k, conf in links.get(st_id, ()) if conf >= 0.3})
+            party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & set(n.alert_ids)})
+            party_members.append([n.network_id, "party", rep, p[2] if p else None, prim, sorted(prole), None, rs, cent,
+                                  bool(party_alerts), party_alerts, round(sum(in_usd[a] for a in acs), 2),
+                                  round(sum(out_usd[a] for a in acs), 2), cluster, sorted(acs), len(acs), ptype, None,
+                                  None, (p[3] or p[4]) if p else None, comp])
+            for a in acs:
+                edge_rows.append((n.network_id, "party", rep, "account", a, "holder", None, None, None, None, cluster))
+            if p:
+                countries |= {c for c in (p[3], p[4]) if c}
+        acct_members = []
+        for a in accts:
+            info = acct_info.get(a) or (a, None, None, None, None, None, None, None, None, None)
+            comp = sorted({c for c, _k, conf in links.get(("account", a), ()) if conf >= 0.3})
+            acct_members.append([n.network_id, "account", a, info[7], primary[a], sorted(roles[a]), None, score[a],
+                                 pr.get(a, 0.0), a in alerted, sorted(sa.get(a, set()) & set(n.alert_ids)),
+                                 round(in_usd[a], 2), round(out_usd[a], 2), info[4], None, None, info[6], info[1],
+                                 info[2], info[3], comp])
+            if info[3]:
+                countries.add(info[3])
+            if info[2]:
+                institutions.add(info[2])
+        members = acct_members + party_members
+        members.sort(key=lambda m: (-m[7], m[1], m[2]))
+        for i, m in enumerate(members, 1):
+            m[6] = i
+            m[7] = round(m[7], 8)
+            m[8] = round(m[8], 8)
+        member_rows += members
+        # shared identifier edges among member accounts
+        for kind, value, shared, f_at, l_at in ident:
+            inside = [a for a in shared if a in accts]
+            for i in range(1, len(inside)):
+                edge_rows.append((n.network_id, "account", inside[0], "account", inside[i], kind, None, None, f_at, l_at, value))
+        top = members[0] if members else None
+        n_alerts = [alert_rows[a] for a in n.alert_ids if a in alert_rows]
+        vasps = sorted({(acct_info[a][8] or acct_info[a][2] or a) for a in accts
+                        if acct_info.get(a) and acct_info[a][1] in OFFRAMP_KINDS})
+        usd, fa, la = evidence_usd.get(n.network_id, (0.0, None, None))
+        best = max(n_alerts, key=lambda r: r[4] or 0) if n_alerts else None
+        net_rows.append({
+            "network_id": n.network_id, "core_hash": sha16(*(f"{t}:{s}" for t, s in n.subjects)),
+            "alert_ids": n.alert_ids, "n_alerts": len(n.alert_ids), "n_accounts": len(acct_members),
+            "n_parties": len(party_members), "score": best[4] if best else None, "priority": best[5] if best else None,
+            "total_usd": round(usd, 2), "first_activity_at": fa, "last_activity_at": la,
+            "top_member_type": top[1] if top else None, "top_member_id": top[2] if top else None,
+            "typologies": sorted({r[3] for r in n_alerts}), "link_kinds": sorted(n.link_kinds),
+            "jurisdictions": sorted(c for c in countries if c), "institutions": sorted(institutions), "vasps": vasps,
+            "compound_ids": sorted({c for m in members for c in (m[20] or [])}),
+            "legal_persons": sorted(m[2] for m in party_members if "legal_person" in m[5]),
+        })
+    return _store(con, run_id, net_rows, member_rows, edge_rows)
+
+
+def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:
+    from rules.alert_tables import NETWORK_EDGES, NETWORK_MEMBERS, NETWORKS
+
+    mschema = {c.name: _pl_type(c.type) for c in NETWORK_MEMBERS.columns}
+    eschema = {c.name: _pl_type(c.type) for c in NETWORK_EDGES.columns}
+    nschema = {c: _pl_type(t.type) for c, t in ((c.name, c) for c in NETWORKS.columns) if c in (net_rows[0] if net_rows else {})}
+    changed = """(o.alert_ids IS DISTINCT FROM n.alert_ids OR o.n_accounts IS DISTINCT FROM n.n_accounts
+               OR o.n_parties IS DISTINCT FROM n.n_parties OR o.total_usd IS DISTINCT FROM CAST(n.total_usd AS DECIMAL(18,2))
+               OR o.top_member_id IS DISTINCT FROM n.top_member_id
+               OR EXISTS (SELECT 1 FROM alerts a WHERE list_contains(n.alert_ids, a.alert_id) AND a.status <> 'unchanged'))"""
+    computed = {
+        "status": f"CASE WHEN o.network_id IS NULL THEN 'new' WHEN {changed} THEN 'updated' ELSE 'unchanged' END",
+        "is_current": "true",
+        "run_id": "$run_id",
+        "first_run_id": "coalesce(o.first_run_id, $run_id)",
+        "created_at": "coalesce(o.created_at, now())",
+        "updated_at": f"CASE WHEN o.network_id IS NULL OR {changed} THEN now() ELSE o.updated_at END",
+    }
+    select = ", ".join(f"{computed[c]} AS {c}" if c in computed else f"n.{c}" for c in NETWORKS.names)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_new AS SELECT * FROM networks WHERE false")
+    if net_rows:
+        nf = pl.DataFrame(net_rows, schema=nschema)
+        con.register("_cw_nf", nf.to_arrow())
+        con.execute(f"INSERT INTO _cw_net_new SELECT {select} FROM _cw_nf n LEFT JOIN networks o ON o.network_id = n.network_id",
+                    {"run_id": run_id})
+        con.unregister("_cw_nf")
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_mem_new AS SELECT * FROM network_members WHERE false")
+    if member_rows:
+        con.register("_cw_mf", pl.DataFrame(member_rows, schema=mschema, orient="row").to_arrow())
+        con.execute("INSERT INTO _cw_mem_new SELECT * FROM _cw_mf")
+        con.unregister("_cw_mf")
+    con.execute("UPDATE networks SET is_current = false WHERE network_id NOT IN (SELECT network_id FROM _cw_net_new)")
+    con.execute("DELETE FROM networks WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
+    con.execute("INSERT INTO networks SELECT * FROM _cw_net_new")
+    con.execute("DELETE FROM network_members WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
+    con.execute("INSERT INTO network_members SELECT * FROM _cw_mem_new")
+    con.execute("DELETE FROM network_edges WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
+    if edge_rows:
+        con.register("_cw_ef", pl.DataFrame(edge_rows, schema=eschema, orient="row").to_arrow())
+        con.execute("INSERT INTO network_edges SELECT * FROM _cw_ef")
+        con.unregister("_cw_ef")
+    counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
+    out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
+           "network_members": len(member_rows)}
+    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return out
+
+
+def _pl_type(sql_type: str):
+    t = sql_type.upper()
+    if t.endswith("[]"):
+        return pl.List(pl.Utf8)
+    if t.startswith("DECIMAL") or t == "DOUBLE":
+        return pl.Float64
+    if t in ("BIGINT", "INTEGER"):
+        return pl.Int64
+    if t == "BOOLEAN":
+        return pl.Boolean
+    if t == "TIMESTAMPTZ":
+        return pl.Datetime("us", "UTC")
+    return pl.Utf8

@@ -1,0 +1,175 @@
+"""Score a detect run against truth labels written by the synthetic generator (DIR/truth/).
+
+Truth files: patterns.csv (pattern_id, typology, compound_id, difficulty), pattern_accounts.csv (pattern_id,
+account_id, role), pattern_transactions.csv (pattern_id, txn_id). Typology ids are the ones in rules/typologies.
+
+Measures (on alerts: typology_scores rows with is_alert in the run):
+  - pattern recall per typology: a pattern counts as found when the alerts of its typology cover at least
+    `coverage` (default 0.5: "most") of its member accounts; covered = alert subjects + their member accounts.
+    `found_any` counts a pattern found by alerts of any typology.
+  - account precision / recall: alert subjects vs all truth pattern accounts (overall and per typology;
+    per-typology precision counts a subject right if it is in any truth pattern).
+  - transaction precision / recall / F1: alerts' evidence txn_ids vs pattern_transactions.
+Printed as a rich table and written as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from rich.console import Console
+from rich.table import Table as RichTable
+
+
+def _read(truth_dir: Path, name: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    path = truth_dir / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: truth file missing (expected columns {', '.join(columns)})")
+    df = pl.read_csv(path, infer_schema=False)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    return df
+
+
+def _prf(flagged: set, truth: set) -> dict[str, Any]:
+    tp = len(flagged & truth)
+    p = tp / len(flagged) if flagged else 0.0
+    r = tp / len(truth) if truth else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return {"flagged": len(flagged), "truth": len(truth), "true_positive": tp,
+            "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute(
+        "SELECT r.run_id FROM rule_runs r LEFT JOIN runs u ON u.run_id = r.run_id"
+        " GROUP BY r.run_id ORDER BY max(u.started_at) DESC NULLS LAST LIMIT 1"
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    truth_dir: Path,
+    *,
+    run_id: str | None = None,
+    coverage: float = 0.5,
+    json_path: Path | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Score the latest detect run (or `run_id`) against truth_dir; print a table, write JSON, return the dict.
+
+    truth_dir may be the folder holding the CSVs or its parent (DIR with DIR/truth/). The JSON goes to
+    `json_path`, default <truth_dir>/eval.json.
+    """
+    truth_dir = Path(truth_dir)
+    if not (truth_dir / "patterns.csv").exists() and (truth_dir / "truth" / "patterns.csv").exists():
+        truth_dir = truth_dir / "truth"
+    patterns = _read(truth_dir, "patterns.csv", ("pattern_id", "typology"))
+    p_accounts = _read(truth_dir, "pattern_accounts.csv", ("pattern_id", "account_id"))
+    p_txns = _read(truth_dir, "pattern_transactions.csv", ("pattern_id", "txn_id"))
+
+    from rules.tables import ensure_tables
+
+    ensure_tables(con)
+    run_id = run_id or latest_run(con)
+    alerts = pl.DataFrame(
+        con.execute(
+            "SELECT typology_id, subject_id, txn_ids, member_ids FROM typology_scores WHERE run_id = ? AND is_alert",
+            [run_id],
+        ).fetchall(),
+        schema={"typology_id": pl.Utf8, "subject_id": pl.Utf8, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8)},
+        orient="row",
+    )
+
+    typologies = sorted(set(patterns["typology"].to_list()) | set(alerts["typology_id"].to_list()))
+    members_of = {pid: set(g["account_id"].to_list()) for (pid,), g in p_accounts.group_by("pattern_id")}
+    txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
+    typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
+    difficulty_of = dict(zip(patterns["pattern_id"].to_list(), patterns["difficulty"].to_list())) if "difficulty" in patterns.columns else {}
+
+    def covered(rows: pl.DataFrame) -> set[str]:
+        out = set(rows["subject_id"].to_list())
+        for m in rows["member_ids"].to_list():
+            out |= set(m or [])
+        return out
+
+    covered_by = {t: covered(alerts.filter(pl.col("typology_id") == t)) for t in typologies}
+    covered_any = covered(alerts)
+    subjects_by = {t: set(alerts.filter(pl.col("typology_id") == t)["subject_id"].to_list()) for t in typologies}
+    txns_by = {t: {x for l in alerts.filter(pl.col("typology_id") == t)["txn_ids"].to_list() for x in (l or [])} for t in typologies}
+
+    all_truth_accounts = set(p_accounts["account_id"].to_list())
+    all_truth_txns = set(p_txns["txn_id"].to_list())
+
+    def found(pid: str, cov: set[str]) -> bool:
+        m = members_of.get(pid, set())
+        return bool(m) and len(m & cov) / len(m) >= coverage
+
+    per_typology: dict[str, dict] = {}
+    missed: list[dict] = []
+    for t in typologies:
+        pids = [p for p, pt in typ_of.items() if pt == t]
+        n_found = sum(found(p, covered_by[t]) for p in pids)
+        n_found_any = sum(found(p, covered_any) for p in pids)
+        missed += [{"pattern_id": p, "typology": t, "difficulty": difficulty_of.get(p)} for p in pids if not found(p, covered_any)]
+        t_accounts = set().union(*(members_of.get(p, set()) for p in pids)) if pids else set()
+        t_txns = set().union(*(txns_of.get(p, set()) for p in pids)) if pids else set()
+        acc = _prf(subjects_by[t], t_accounts)
+        acc["precision"] = round(len(subjects_by[t] & all_truth_accounts) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
+        txn = _prf(txns_by[t], t_txns)
+        txn["precision"] = round(len(txns_by[t] & all_truth_txns) / len(txns_by[t]), 4) if txns_by[t] else 0.0
+        per_typology[t] = {
+            "patterns": len(pids),
+            "found": n_found,
+            "pattern_recall": round(n_found / len(pids), 4) if pids else None,
+            "found_any": n_found_any,
+            "alerts": len(subjects_by[t]),
+            "accounts": acc,
+            "transactions": txn,
+        }
+
+    flagged_accounts = set(alerts["subject_id"].to_list())
+    flagged_txns = {x for l in alerts["txn_ids"].to_list() for x in (l or [])}
+    n_patterns = patterns.height
+    n_found_any = sum(found(p, covered_any) for p in typ_of)
+    result = {
+        "run_id": run_id,
+        "truth_dir": str(truth_dir),
+        "coverage": coverage,
+        "patterns": {"total": n_patterns, "found_any": n_found_any,
+                     "recall_any": round(n_found_any / n_patterns, 4) if n_patterns else None},
+        "accounts": _prf(flagged_accounts, all_truth_accounts),
+        "transactions": _prf(flagged_txns, all_truth_txns),
+        "per_typology": per_typology,
+        "missed_patterns": missed,
+    }
+    out = Path(json_path) if json_path else truth_dir / "eval.json"
+    out.write_text(json.dumps(result, indent=2, default=str))
+    result["json_path"] = str(out)
+    print_table(result, console)
+    return result
+
+
+def print_table(result: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    table = RichTable(title=f"scamtrace eval (run {result['run_id']}, pattern found at >= {result['coverage']:.0%} of its accounts)")
+    for col in ("typology", "patterns", "found", "recall", "found by any", "alerts", "acct P", "acct R", "txn P", "txn R", "txn F1"):
+        table.add_column(col, justify="left" if col == "typology" else "right")
+
+    def pct(v):
+        return "-" if v is None else f"{v:.0%}"
+
+    for t, m in result["per_typology"].items():
+        table.add_row(t, str(m["patterns"]), str(m["found"]), pct(m["pattern_recall"]), str(m["found_any"]), str(m["alerts"]),
+                      pct(m["accounts"]["precision"]), pct(m["accounts"]["recall"]),
+                      pct(m["transactions"]["precision"]), pct(m["transactions"]["recall"]), pct(m["transactions"]["f1"]))
+    a, x, p = result["accounts"], result["transactions"], result["patterns"]
+    table.add_row("all", str(p["total"]), "", "", str(p["found_any"]), str(a["flagged"]),
+                  pct(a["precision"]), pct(a["recall"]), pct(x["precision"]), pct(x["recall"]), pct(x["f1"]), style="bold")
+    console.print(table)
