@@ -16,7 +16,7 @@ still in flight, never the transactions. Same seed and knobs, same bytes.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,12 @@ class Engine:
         end = datetime.fromtimestamp(self.world.t0 + knobs.days * 86400, timezone.utc)
         span = f"{knobs.start_date:%Y%m%d}-{(end.date()):%Y%m%d}"
         self.banks = {b.code: W.BankWriter(self.files, b, knobs.monthly_files, span) for b in BANKS}
+        self.statement_banks = {}
+        if knobs.statement_formats and fmt == "extracts" and statement_readers():
+            # one bank speaks ISO 20022 camt.053, one SWIFT MT940 (when those readers are installed)
+            self.statement_banks = {"LNGTSGSG": W.Camt053Writer(self.files, BANK_BY_COUNTRY["SG"], span),
+                                    "IRWDMMMY": W.Mt940Writer(self.files, BANK_BY_COUNTRY["MM"], span)}
+            self.banks.update(self.statement_banks)
         self.explorer = W.ExplorerWriter(self.files, end.strftime("%Y%m%d%H%M%S"))
         self.parquet = W.ParquetSink(out) if fmt == "parquet" else None
         self.native = {b.code: 0 for b in BANKS}
@@ -75,11 +81,16 @@ class Engine:
             txs.sort(key=lambda t: t.ts)  # stable: ties keep generation order
             for tx in txs:
                 self.emit(tx)
+            if self.statement_banks:
+                day_str = (self.knobs.start_date + timedelta(days=d)).isoformat()
+                for sw in self.statement_banks.values():
+                    sw.end_day(day_str)
             self.logins(d)
         if self.parquet:
             self.parquet.flush()
         self.files.close()
-        W.write_mappings(self.out, BANKS) if self.fmt == "extracts" else None
+        if self.fmt == "extracts":
+            W.write_mappings(self.out, [b for b in BANKS if b.code not in self.statement_banks])
         n_fx = W.write_fx(self.out, w.fx)
         W.write_yaml(self.out / "reference" / "compounds.yml", self.truth.registry(),
                      "# Suspected scam compounds (synthetic registry; docs/layouts.md). Lists only what is 'known':\n"
@@ -233,6 +244,8 @@ class Engine:
         if ph:
             add(40, Tx(t(40, 15, ph), ph, w.merchants["PH"][0], w.fx.usd_to(12, ph.currency, 40, 2), "card", "POS",
                        bad="extra_field"))
+        if mm and self.statement_banks:
+            mm = th  # the Myanmar bank writes MT940: plant the debit-and-credit row in the Thai extract instead
         if mm:
             add(50, Tx(t(50, 10, mm), mm, None, w.fx.usd_to(40, mm.currency, 50, 0), "cash_withdrawal", "ATM",
                        bad="both_sides"))
@@ -259,4 +272,12 @@ def generate_world(out_dir: Path, *, seed: int = 7, scale: str | dict = "sample"
     return eng.run()
 
 
-_ = (os, BANK_BY_COUNTRY)
+def statement_readers() -> bool:
+    """camt.053 and MT940 readers are present in this installation."""
+    from transforms.sources.registry import all_readers
+
+    names = {r.name for r in all_readers()}
+    return {"camt053", "mt940"} <= names
+
+
+_ = os

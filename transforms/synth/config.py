@@ -62,7 +62,7 @@ class Knobs:
 # plus payroll/remittance/merchant traffic (about 1.4x that).
 PRESETS: dict[str, dict] = {
     "tiny": {"customers": 250, "days": 110, "activity": 0.12, "min_instances": 1, "per_1000": 0},
-    "sample": {"customers": 600, "days": 130, "activity": 0.17},
+    "sample": {"customers": 450, "days": 130, "activity": 0.17, "per_1000": 5.0},
     "small": {"customers": 2_500, "days": 150, "activity": 0.2},
     "medium": {"customers": 10_000, "days": 180, "activity": 0.2, "monthly_files": True},
     "1m": {"customers": 13_000, "days": 365, "activity": 0.15, "start": "2024-11-04", "logins_per_customer_day": 0.02,

@@ -52,6 +52,7 @@ class Files:
         self.open: dict[str, tuple[object, csv.writer]] = {}
         self.rows: dict[str, int] = {}
         self.started: dict[str, tuple] = {}
+        self.footers: dict[str, str] = {}
 
     def writer(self, rel: str, header: list[str], encoding: str = "utf-8", delimiter: str = ",",
                quoting: int = csv.QUOTE_MINIMAL):
@@ -91,11 +92,36 @@ class Files:
         self.rows[rel] += 1
         return self.rows[rel]
 
+    def text(self, rel: str, head: str, footer: str = ""):
+        """A plain text file (XML, MT940): its handle, writing `head` when new; `footer` is written at close()."""
+        h = self.open.get(rel)
+        if h is not None:
+            return h[0]
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if len(self.open) >= MAX_OPEN:
+            self.close_one(next(iter(self.open)))
+        if rel not in self.started:
+            fh = open(path, "w", encoding="utf-8", newline="")
+            fh.write(head)
+            self.started[rel] = ("utf-8", "", 0)
+            self.rows[rel] = 0
+            if footer:
+                self.footers[rel] = footer
+        else:
+            fh = open(path, "a", encoding="utf-8", newline="")
+        self.open[rel] = (fh, None)
+        return fh
+
+    footers: dict
+
     def close_one(self, rel: str) -> None:
         fh, _ = self.open.pop(rel)
         fh.close()
 
     def close(self) -> None:
+        for rel, footer in self.footers.items():
+            self.text(rel, "").write(footer)
         for rel in list(self.open):
             self.close_one(rel)
 
@@ -207,6 +233,149 @@ class BankWriter:
         else:
             key = f"id|{b.code}|{native}"
         return rel, row, native, key
+
+
+# --------------------------------------------------------------------------------------------------- statements
+
+
+class StatementWriter:
+    """Base of camt.053 and MT940 writers: a day's entries are grouped into one statement per account."""
+
+    def __init__(self, files: Files, bank: BankSpec, span: str):
+        self.files = files
+        self.bank = bank
+        self.span = span
+        self.seq = 0
+        self.day: dict[str, list] = {}
+        self.accts: dict[str, Account] = {}
+        self.balance: dict[str, int] = {}
+        self.n_stmt = 0
+
+    def entry(self, tx: Tx, own: Account, cp: Account | None, debit: bool, amount: int) -> tuple[str, int, str, str]:
+        b = self.bank
+        self.seq += 1
+        native = f"{b.native_prefix}{self.seq:010d}"
+        self.day.setdefault(own.acct_id, []).append((tx, cp, debit, amount, native))
+        self.accts[own.acct_id] = own
+        self.files.rows[self.rel] = self.files.rows.get(self.rel, 0) + 1
+        if b.uetr and tx.uetr and self.keeps_uetr:
+            key = "uetr|" + tx.uetr.lower()
+        elif b.e2e and tx.e2e:
+            key = "e2e|" + tx.e2e
+        else:
+            key = f"id|{own.acct_id}|{native}"
+        return self.rel, 0, native, key
+
+    keeps_uetr = True
+
+    def end_day(self, date_str: str) -> None:
+        if not self.day:
+            return
+        for acct_id, entries in self.day.items():
+            self.n_stmt += 1
+            self.statement(self.accts[acct_id], entries, date_str)
+        self.day = {}
+        self.accts = {}
+
+
+def _x(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text or "")
+
+
+BTC = {  # canonical channel -> ISO bank transaction code (domain, family, sub-family)
+    "transfer": ("PMNT", "ICDT", "DMCT"), "wire": ("PMNT", "ICDT", "XBCT"), "ewallet": ("PMNT", "ICDT", "DMCT"),
+    "card": ("PMNT", "CCRD", "POSD"), "cash_deposit": ("CAMT", "CNTR", "CDPT"),
+    "cash_withdrawal": ("CAMT", "CNTR", "CWDL"),
+}
+
+
+class Camt053Writer(StatementWriter):
+    NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+
+    def __init__(self, files: Files, bank: BankSpec, span: str):
+        super().__init__(files, bank, span)
+        self.rel = f"bank/{bank.key}_{span}.camt053.xml"
+        self.head = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{self.NS}">\n<BkToCstmrStmt>\n'
+                     f"<GrpHdr><MsgId>{bank.code}-{span}</MsgId><CreDtTm>{span[-8:-4]}-{span[-4:-2]}-{span[-2:]}"
+                     "T06:00:00</CreDtTm></GrpHdr>\n")
+
+    def statement(self, own: Account, entries: list, date_str: str) -> None:
+        b = self.bank
+        fh = self.files.text(self.rel, self.head, "</BkToCstmrStmt>\n</Document>\n")
+        tz = f"+{b.tz_offset // 3600:02d}:{b.tz_offset % 3600 // 60:02d}"
+        out = [f"<Stmt><Id>{b.native_prefix}S{self.n_stmt:09d}</Id><CreDtTm>{date_str}T23:59:59{tz}</CreDtTm>"
+               f"<Acct><Id><Othr><Id>{own.number}</Id></Othr></Id><Ccy>{own.currency}</Ccy>"
+               f"<Ownr><Nm>{_x(own.latin_name)}</Nm></Ownr><Svcr><FinInstnId><BICFI>{b.code}</BICFI></FinInstnId></Svcr></Acct>"]
+        bal = self.balance.get(own.acct_id, 0)
+        out.append(_bal("OPBD", bal, own, date_str))
+        for tx, cp, debit, amount, native in entries:
+            bal += -amount if debit else amount
+            local = datetime.fromtimestamp(tx.ts + b.tz_offset, UTC).strftime("%Y-%m-%dT%H:%M:%S") + tz
+            d, f, sf = BTC.get(tx.channel, BTC["transfer"])
+            party = "Cdtr" if debit else "Dbtr"
+            refs = ""
+            if tx.e2e:
+                refs += f"<EndToEndId>{tx.e2e}</EndToEndId>"
+            if tx.uetr:
+                refs += f"<UETR>{tx.uetr}</UETR>"
+            rp = ""
+            if cp is not None:
+                acct_id = (f"<IBAN>{cp.number}</IBAN>" if cp.acct_id == cp.number and cp.number[:2].isalpha()
+                           else f"<Othr><Id>{cp.number}</Id></Othr>")
+                rp = (f"<RltdPties><{party}><Pty><Nm>{_x(cp.latin_name)}</Nm></Pty></{party}>"
+                      f"<{party}Acct><Id>{acct_id}</Id></{party}Acct></RltdPties>"
+                      f"<RltdAgts><{party}Agt><FinInstnId><BICFI>{cp.institution}</BICFI></FinInstnId></{party}Agt></RltdAgts>")
+            out.append(
+                f"<Ntry><Amt Ccy=\"{own.currency}\">{fmt_amount(amount, own.decimals)}</Amt>"
+                f"<CdtDbtInd>{'DBIT' if debit else 'CRDT'}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
+                f"<BookgDt><DtTm>{local}</DtTm></BookgDt>"
+                f"<AcctSvcrRef>{native}</AcctSvcrRef>"
+                f"<BkTxCd><Domn><Cd>{d}</Cd><Fmly><Cd>{f}</Cd><SubFmlyCd>{sf}</SubFmlyCd></Fmly></Domn></BkTxCd>"
+                f"<NtryDtls><TxDtls>{'<Refs>' + refs + '</Refs>' if refs else ''}{rp}<RmtInf><Ustrd>{_x(tx.ref)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+        out.append(_bal("CLBD", bal, own, date_str))
+        self.balance[own.acct_id] = bal
+        out.append("</Stmt>\n")
+        fh.write("".join(out))
+
+
+def _bal(kind: str, bal: int, own: Account, date_str: str) -> str:
+    return (f"<Bal><Tp><CdOrPrtry><Cd>{kind}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{own.currency}\">"
+            f"{fmt_amount(abs(bal), own.decimals)}</Amt><CdtDbtInd>{'DBIT' if bal < 0 else 'CRDT'}</CdtDbtInd>"
+            f"<Dt><Dt>{date_str}</Dt></Dt></Bal>")
+
+
+class Mt940Writer(StatementWriter):
+    keeps_uetr = True
+
+    def __init__(self, files: Files, bank: BankSpec, span: str):
+        super().__init__(files, bank, span)
+        self.rel = f"bank/{bank.key}_{span}.sta"
+
+    def statement(self, own: Account, entries: list, date_str: str) -> None:
+        b = self.bank
+        fh = self.files.text(self.rel, "")
+        yymmdd = date_str[2:4] + date_str[5:7] + date_str[8:10]
+        bal = self.balance.get(own.acct_id, 0)
+        lines = [f":20:{b.native_prefix}S{self.n_stmt:09d}", f":25:{b.code}/{own.number}", f":28C:{self.n_stmt % 99999 + 1}/1",
+                 f":60F:{'D' if bal < 0 else 'C'}{yymmdd}{own.currency}{fmt_amount(abs(bal), 2, ',')}"]
+        for tx, cp, debit, amount, native in entries:
+            bal += -amount if debit else amount
+            lines.append(f":61:{yymmdd}{yymmdd[2:]}{'D' if debit else 'C'}{fmt_amount(amount, 2, ',')}NTRFNONREF//{native}")
+            detail = ""
+            if cp is not None:
+                name = "".join(ch for ch in cp.latin_name.upper() if ch.isalnum() or ch == " ")[:30]
+                detail = f"/CNTP/{cp.number}/{cp.institution}/{name}/"
+            if tx.uetr:
+                detail += f"/UETR/{tx.uetr}"
+            ref = "".join(ch for ch in (tx.ref or "").upper() if ch.isalnum() or ch == " ")[:60]
+            detail += f"/REMI/USTD//{ref or 'NONE'}"
+            chunks = [detail[i:i + 65] for i in range(0, len(detail), 65)][:6]
+            lines.append(":86:" + "\n".join(chunks))
+        lines.append(f":62F:{'D' if bal < 0 else 'C'}{yymmdd}{own.currency}{fmt_amount(abs(bal), 2, ',')}")
+        self.balance[own.acct_id] = bal
+        fh.write("\n".join(lines) + "\n-\n")
 
 
 # --------------------------------------------------------------------------------------------------- explorers
