@@ -158,7 +158,7 @@ def phone_links(con: duckdb.DuckDBPyConnection) -> None:
         ),
         facts AS (   -- (subject, phone, where it was seen)
             SELECT 'party' AS subject_type, party_id AS subject_id, cw_phone(phone) AS phone,
-                   'kyc:' || party_id AS fact, CAST(NULL AS TIMESTAMPTZ) AS at
+                   'kyc:' || party_id AS fact, CAST(NULL AS TIMESTAMPTZ) AS seen_at
             FROM parties WHERE phone IS NOT NULL
             UNION ALL
             SELECT 'account', a.account_id, cw_phone(p.phone), 'kyc:' || p.party_id, a.opened_at
@@ -181,7 +181,7 @@ def phone_links(con: duckdb.DuckDBPyConnection) -> None:
                'phone ' || array_to_string(list_sort(list_distinct(list(phone)))[1:3], ', ') || ' starts with the compound prefix '
                  || array_to_string(list_sort(list_distinct(list(prefix))), ', ') || ' (seen in '
                  || array_to_string(list_sort(list_distinct(list(fact)))[1:3], ', ') || ')',
-               {BASE_CONFIDENCE['phone_prefix']} * max(conf), min(at), max(at), count(DISTINCT fact)
+               {BASE_CONFIDENCE['phone_prefix']} * max(conf), min(seen_at), max(seen_at), count(DISTINCT fact)
         FROM m GROUP BY compound_id, subject_type, subject_id
         """,
     )
@@ -268,7 +268,7 @@ def registry_and_hop_links(con: duckdb.DuckDBPyConnection, *, max_hops: int = MA
             """
             INSERT INTO _cw_frontier
             SELECT s.sibling_id, f.compound_id, f.conf, f.hops, f.t_latest, f.onward_usd, f.path,
-                   list_append(f.nodes, 'holder:' || s.holder), true, f.first_at
+                   list_prepend('holder:' || s.holder, f.nodes), true, f.first_at
             FROM _cw_frontier f JOIN _cw_sibling s ON s.account_id = f.node
             WHERE s.sibling_id NOT IN (SELECT node FROM _cw_reach WHERE compound_id = f.compound_id)
             """
@@ -404,7 +404,7 @@ def name_links(con: duckdb.DuckDBPyConnection, *, min_similarity: int = NAME_SIM
         con,
         """
         SELECT 'party' AS subject_type, party_id AS subject_id, name, 'kyc:' || party_id AS fact,
-               CAST(NULL AS TIMESTAMPTZ) AS at
+               CAST(NULL AS TIMESTAMPTZ) AS seen_at
         FROM parties WHERE party_type = 'legal' AND name IS NOT NULL
         UNION ALL
         SELECT 'account', a.account_id, p.name, 'kyc:' || p.party_id, a.opened_at
@@ -448,7 +448,7 @@ def name_links(con: duckdb.DuckDBPyConnection, *, min_similarity: int = NAME_SIM
                    'name ' || array_to_string(list_sort(list_distinct(list(name)))[1:3], ' / ') || ' matches '
                      || array_to_string(list_sort(list_distinct(list(target))), ' / ') || ' (similarity '
                      || round(max(similarity)) || ', seen in ' || array_to_string(list_sort(list_distinct(list(fact)))[1:3], ', ') || ')',
-                   {BASE_CONFIDENCE['company_name']} * max(conf) * max(similarity) / 100.0, min(at), max(at),
+                   {BASE_CONFIDENCE['company_name']} * max(conf) * max(similarity) / 100.0, min(seen_at), max(seen_at),
                    count(DISTINCT fact)
             FROM m GROUP BY compound_id, subject_type, subject_id
             """,

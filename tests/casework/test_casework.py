@@ -1,0 +1,329 @@
+"""Alerts, networks, roles, ranking, compound links and statuses on a hand-made network (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.casework.casebook import OFAC, W_KK, raise_alerts
+from rules.casework import build
+from rules.casework.common import sha16
+
+
+def _members(case, network_id=None):
+    sql = "SELECT member_type, member_id, role, roles, rank, rank_score FROM network_members"
+    rows = case.rows(sql + (" WHERE network_id = ?" if network_id else ""), [network_id] if network_id else [])
+    return {(r[0], r[1]): {"role": r[2], "roles": r[3], "rank": r[4], "score": r[5]} for r in rows}
+
+
+def _links(case):
+    rows = case.rows("SELECT compound_id, subject_type, subject_id, link_kind, evidence, evidence_text, confidence,"
+                     " n_facts FROM compound_links WHERE is_current")
+    return {(r[0], r[1], r[2], r[3]): {"evidence": json.loads(r[4]), "text": r[5], "confidence": r[6], "n": r[7]}
+            for r in rows}
+
+
+# --------------------------------------------------------------------------------------------- alerts
+
+
+def test_alerts_have_stable_ids_amounts_and_rules(world):
+    case, w, summary = world
+    assert summary["alerts"] == 8 and summary["alerts_new"] == 8
+    rows = case.rows("SELECT alert_id, subject_id, typology_id, total_usd, n_transactions, first_activity_at,"
+                     " last_activity_at, rule_ids, typologies, status, priority FROM alerts")
+    by = {(r[1], r[2]): r for r in rows}
+    m1 = by[("M1", "mule_fan_in")]
+    assert m1[0] == "AL-" + sha16("account", "M1", "mule_fan_in")  # from subject and typology, not the run
+    assert float(m1[3]) == 400 * 6 and m1[4] == 6
+    assert m1[5] < m1[6]
+    assert m1[7] == ["fan_in_24h"]
+    assert m1[8] == ["mule_fan_in", "pass_through"]
+    assert {r[9] for r in rows} == {"new"}
+    assert {r[10] for r in rows} <= {"high", "medium", "low"}
+
+
+def test_evidence_roles(world):
+    case, w, _ = world
+    roles = dict(case.rows(
+        "SELECT e.txn_id, e.role FROM alert_evidence e JOIN alerts a USING (alert_id)"
+        " WHERE a.subject_id = 'C' AND a.typology_id = 'pass_through'"))
+    assert roles[w["out"]["M1"]] == "inbound_to_mule"
+    assert roles[w["c_to_otc"]] == "off_ramp_transfer"
+    assert roles[w["c_to_l"]] == "outbound_layer"
+    m1 = dict(case.rows(
+        "SELECT e.txn_id, e.role FROM alert_evidence e JOIN alerts a USING (alert_id)"
+        " WHERE a.subject_id = 'M1' AND a.typology_id = 'pass_through'"))
+    assert m1[w["in"]["M1"][0]] == "inbound_to_mule" and m1[w["out"]["M1"]] == "outbound_layer"
+    cp = case.rows("SELECT counterparty_id, direction, rule_ids FROM alert_evidence WHERE txn_id = ? AND alert_id = ?",
+                   [w["c_to_otc"], "AL-" + sha16("account", "C", "off_ramp")])
+    assert cp == [("O_BANK", "out", ["off_ramp"])]
+
+
+def test_cash_deposit_and_listed_roles(case):
+    case.party("P", "Cash Mule")
+    case.account("A", "P")
+    case.con.execute("INSERT INTO listed_addresses VALUES (?, 'ofac_sdn', NULL, 'x', 1.0)", [OFAC])
+    t1 = case.txn("cash", "A", 9500, 1, channel="cash_deposit")
+    t2 = case.txn("A", OFAC, 9000, 2, rail="crypto")
+    t3 = case.txn("A", "cash", 100, 3, channel="cash_withdrawal")
+    case.alert("r1", "structuring", "A", [t1, t2, t3], rule="structuring_cash")
+    build(case.con, "r1")
+    roles = dict(case.rows("SELECT txn_id, role FROM alert_evidence"))
+    assert roles == {t1: "cash_deposit", t2: "to_listed_address", t3: "cash_withdrawal"}
+
+
+def test_status_new_unchanged_updated_across_runs(world):
+    case, w, _ = world
+    ids1 = {r[0] for r in case.rows("SELECT alert_id FROM alerts")}
+    net1 = case.rows("SELECT network_id FROM networks")
+    raise_alerts(case, "run-2", w)
+    s2 = build(case.con, "run-2")
+    assert s2["alerts_unchanged"] == 8 and s2["networks_unchanged"] == 1
+    assert {r[0] for r in case.rows("SELECT alert_id FROM alerts")} == ids1
+    assert case.rows("SELECT network_id FROM networks") == net1
+    raise_alerts(case, "run-3", w, m1_score=0.95)  # M1's fan-in gets stronger
+    s3 = build(case.con, "run-3")
+    assert s3["alerts_updated"] == 1 and s3["alerts_unchanged"] == 7
+    st = dict(case.rows("SELECT subject_id || '/' || typology_id, status FROM alerts"))
+    assert st["M1/mule_fan_in"] == "updated" and st["M2/mule_fan_in"] == "unchanged"
+    prev = case.rows("SELECT previous_score, score, first_run_id, run_id FROM alerts WHERE subject_id = 'M1'"
+                     " AND typology_id = 'mule_fan_in'")
+    assert prev == [(0.8, 0.95, "run-1", "run-3")]
+    assert case.rows("SELECT network_id, status FROM networks") == [(net1[0][0], "updated")]
+    # a fourth run with more evidence for M2 (a new victim payment) updates M2 through its evidence set
+    t = case.txn("V07", "M2", 400, 9.5)
+    w["in"]["M2"].append(t)
+    raise_alerts(case, "run-4", w, m1_score=0.95)
+    build(case.con, "run-4")
+    st = dict(case.rows("SELECT subject_id || '/' || typology_id, status FROM alerts"))
+    assert st["M2/mule_fan_in"] == "updated" and st["M1/mule_fan_in"] == "unchanged"
+
+
+def test_alert_not_raised_again_is_kept_but_not_current(world):
+    case, w, _ = world
+    case.alert("run-2", "mule_fan_in", "M1", w["in"]["M1"], rule="fan_in_24h")
+    build(case.con, "run-2")
+    cur = dict(case.rows("SELECT subject_id || '/' || typology_id, is_current FROM alerts"))
+    assert cur["M1/mule_fan_in"] is True and cur["C/off_ramp"] is False
+    assert len(cur) == 8
+
+
+# --------------------------------------------------------------------------------------------- networks
+
+
+def test_one_network_with_roles(world):
+    case, w, summary = world
+    assert summary["networks"] == 1
+    (nid, n_alerts, link_kinds, juris, vasps, legal, top_type, top_id, comp) = case.rows(
+        "SELECT network_id, n_alerts, link_kinds, jurisdictions, vasps, legal_persons, top_member_type, top_member_id,"
+        " compound_ids FROM networks")[0]
+    assert n_alerts == 8
+    assert "flow" in link_kinds and "flow_2hop" in link_kinds  # V06 paid M1 and M2
+    assert {"TH", "KH", "SG", "CN", "MM"} <= set(juris)
+    assert vasps == ["Phnom Penh Gold OTC"]
+    assert legal == ["LP"]
+    assert (top_type, top_id) == ("party", "ORG")
+    assert "kk_park" in comp
+    m = _members(case, nid)
+    assert m[("account", "V01")]["role"] == "victim"
+    assert m[("account", "M1")]["role"] == "mule" and "compound_linked" in m[("account", "M1")]["roles"]
+    assert m[("account", "C")]["role"] == "consolidator"
+    assert m[("account", "O_BANK")]["role"] == "off_ramp"
+    assert m[("party", "OTC")]["role"] == "off_ramp"
+    assert m[("party", "LP")]["role"] == "legal_person"
+    assert m[("party", "ORG")]["role"] == "organiser"
+    assert "beneficial_owner" in m[("party", "ORG")]["roles"]  # shares the legal person's phone
+    assert m[("party", "PM1")]["role"] == "account_holder"
+    assert ("party", "PV01") not in m  # victims' holders are not members
+    holds = case.rows("SELECT account_ids, n_accounts_held, holder_id FROM network_members WHERE member_id = 'ORG'")[0]
+    assert holds[0] == ["C", "L2"] and holds[1] == 2  # L2 from another bank, resolved to the same person by splink
+    assert holds[2] == case.rows("SELECT cluster_id FROM party_clusters WHERE party_id = 'ORG_B2'")[0][0]
+
+
+def test_ranking_puts_the_organiser_above_mules_and_victims(world):
+    case, _, _ = world
+    m = _members(case)
+    org = m[("party", "ORG")]["rank"]
+    assert org == 1
+    for mule in ("M1", "M2", "M3"):
+        assert m[("account", mule)]["rank"] > org
+        assert m[("account", mule)]["rank"] > m[("account", "C")]["rank"]
+        assert m[("account", mule)]["rank"] < m[("account", "V01")]["rank"]
+    assert m[("party", "LP")]["score"] > m[("account", "V01")]["score"]
+    ranks = sorted(v["rank"] for v in m.values())
+    assert ranks == list(range(1, len(m) + 1))
+
+
+def test_network_edges_cover_flows_holders_and_identifiers(world):
+    case, w, _ = world
+    kinds = dict(case.rows("SELECT kind, count(*) FROM network_edges GROUP BY 1"))
+    assert kinds["flow"] >= 20 and kinds["holder"] >= 5 and kinds["phone"] == 1
+    flow = case.rows("SELECT usd, n_txns, evidence FROM network_edges WHERE src_id = 'C' AND dst_id = 'O_BANK'")
+    assert flow == [(5000, 1, w["c_to_otc"])]
+    # carrier-grade NAT (100.64.0.0/10) shared by M2 and M3 is not an identifier link
+    assert not case.rows("SELECT 1 FROM network_edges WHERE kind = 'ip'")
+
+
+def test_separate_networks_and_shared_device_joins_them(case):
+    for a in ("A", "B", "X"):
+        case.party("P" + a, "Person " + a)
+        case.account(a, "P" + a)
+    ta = case.txn("X", "A", 500, 1)
+    tb = case.txn("X", "B", 500, 2)  # X would bridge A and B ...
+    for i in range(40):  # ... but X is a busy account (payroll-like), so it does not
+        case.party(f"Q{i}", f"Payee {i}")
+        case.account(f"Y{i}", f"Q{i}")
+        case.txn("X", f"Y{i}", 10, 3 + i)
+    case.alert("r1", "mule_fan_in", "A", [ta], rule="fan_in_24h")
+    case.alert("r1", "mule_fan_in", "B", [tb], rule="fan_in_24h")
+    s1 = build(case.con, "r1")
+    assert s1["networks"] == 2
+    ids1 = {r[0] for r in case.rows("SELECT network_id FROM networks")}
+    case.event("A", 5, device="dev-shared")
+    case.event("B", 6, device="dev-shared")
+    case.alert("r2", "mule_fan_in", "A", [ta], rule="fan_in_24h")
+    case.alert("r2", "mule_fan_in", "B", [tb], rule="fan_in_24h")
+    s2 = build(case.con, "r2")
+    assert s2["networks"] == 1
+    (nid, kinds, status), = case.rows("SELECT network_id, link_kinds, status FROM networks WHERE is_current")
+    assert nid in ids1 and kinds == ["device"] and status == "updated"  # keeps one of the old ids
+    assert case.rows("SELECT count(*) FROM networks WHERE NOT is_current") == [(1,)]
+
+
+# --------------------------------------------------------------------------------------------- compound links
+
+
+def test_link_ip_cidr(world):
+    case, _, _ = world
+    link = _links(case)[("kk_park", "account", "M1", "ip_cidr")]
+    ev = link["evidence"]
+    assert ev["ips"] == ["203.0.113.10"] and ev["cidrs"] == ["203.0.113.0/25"]
+    assert ev["events"][0]["kind"] == "account_opening" and ev["events"][0]["event_id"].startswith("E")
+    assert link["confidence"] == pytest.approx(0.9 * 0.85)
+    assert "203.0.113.10" in link["text"]
+    assert ("kk_park", "party", "PM1", "ip_cidr") in _links(case)
+
+
+def test_link_ip_outside_cidr_and_ipv6_do_not_link(case):
+    case.compound("c1", "C1", cidrs=["203.0.113.0/25"])
+    case.party("P", "P")
+    case.account("A", "P")
+    case.event("A", 1, ip="203.0.113.128")  # first address after the /25
+    case.event("A", 2, ip="2001:db8::1")
+    case.event("A", 3, ip="not an ip")
+    build(case.con, "r1")
+    assert not [k for k in _links(case) if k[3] == "ip_cidr"]
+
+
+def test_link_geo_radius(world):
+    case, _, _ = world
+    link = _links(case)[("kk_park", "account", "M2", "geo_radius")]
+    d = link["evidence"]["events"][0]["distance_km"]
+    assert 0.5 < d < 1.0 and link["evidence"]["radius_km"] == 3.0
+    assert link["confidence"] == pytest.approx(0.75 * 0.85 * (1 - 0.5 * d / 3.0), abs=1e-3)
+
+
+def test_link_phone_prefix(world):
+    case, _, _ = world
+    link = _links(case)[("kk_park", "account", "M3", "phone_prefix")]
+    assert link["evidence"]["phones"] == ["+959771234567"] and link["evidence"]["prefixes"] == ["+9597712"]
+    assert link["evidence"]["seen_in"] == ["kyc:PM3"]
+    assert link["confidence"] == pytest.approx(0.5 * 0.85)
+
+
+def test_link_registry_and_wallet_hops_through_an_off_ramp(world):
+    case, w, _ = world
+    links = _links(case)
+    reg = links[("kk_park", "account", W_KK, "registry_account")]
+    assert reg["evidence"]["n_txns"] == 1
+    direct = links[("kk_park", "account", "O_W", "wallet_hops")]
+    assert direct["evidence"]["hops"] == 1 and direct["evidence"]["txn_ids"] == [w["otc_to_kk"]]
+    m1 = links[("kk_park", "account", "M1", "wallet_hops")]["evidence"]
+    assert m1["hops"] == 3 and m1["via_offramp"] is True
+    assert m1["txn_ids"] == [w["out"]["M1"], w["c_to_otc"], w["otc_to_kk"]]
+    assert m1["registry_account"] == W_KK
+    c = links[("kk_park", "account", "C", "wallet_hops")]
+    assert c["confidence"] == pytest.approx(0.9 * 0.85 * 0.7 * 0.5)
+    assert ("kk_park", "account", "V01", "wallet_hops") not in links  # beyond max_hops
+
+
+def test_wallet_hops_respect_time_and_hub_amounts(case):
+    case.compound("c1", "C1", wallets=[W_KK])
+    case.party("P", "P")
+    case.account("LATE", "P")
+    case.account("BIG", "P")
+    case.party("EX", "Exchange", ptype="legal")
+    case.account("HOT", "EX", kind="exchange_hot_wallet", rail="crypto")
+    case.txn("HOT", W_KK, 1000, 10, rail="crypto")
+    case.txn("LATE", "HOT", 500, 20, rail="crypto")  # after the payment to the compound: cannot have funded it
+    case.txn("BIG", "HOT", 50000, 5, rail="crypto")  # does not fit in a 1000 USD withdrawal from a hub
+    ok = case.txn("P_OK", "HOT", 900, 8, rail="crypto")
+    build(case.con, "r1")
+    hops = {k[2]: v for k, v in _links(case).items() if k[3] == "wallet_hops"}
+    assert set(hops) == {"HOT", "P_OK"}
+    assert hops["P_OK"]["evidence"]["txn_ids"][0] == ok
+
+
+def test_link_company_name(world):
+    case, w, _ = world
+    link = _links(case)[("kk_park", "account", "YX", "company_name")]
+    assert link["evidence"]["matched"] == ["Yatai International Holding Group"]
+    assert link["evidence"]["seen_in"] == ["txn:" + w["l_to_yx"]]
+    assert link["confidence"] == pytest.approx(0.6 * 0.85)
+
+
+def test_link_sanctions_list(world):
+    case, w, _ = world
+    links = _links(case)
+    cp = links[("list:ofac_sdn", "account", "L2", "sanctions_list")]
+    assert cp["evidence"] == {"list": "ofac_sdn", "listed_account_id": OFAC, "txn_ids": [w["l2_to_ofac"]]}
+    assert cp["confidence"] == pytest.approx(0.95 * 0.8)
+    assert links[("list:ofac_sdn", "account", OFAC, "sanctions_list")]["confidence"] == pytest.approx(0.95)
+
+
+def test_every_link_has_evidence(world):
+    case, _, _ = world
+    rows = case.rows("SELECT link_kind, evidence, evidence_text, confidence, n_facts FROM compound_links")
+    assert {r[0] for r in rows} == {"registry_account", "ip_cidr", "geo_radius", "phone_prefix", "wallet_hops",
+                                   "company_name", "sanctions_list"}
+    for kind, ev, text, conf, n in rows:
+        assert json.loads(ev) and text and 0 < conf <= 1 and n >= 1, kind
+
+
+def test_link_statuses_across_runs(world):
+    case, w, _ = world
+    raise_alerts(case, "run-2", w)
+    build(case.con, "run-2")
+    assert {r[0] for r in case.rows("SELECT status FROM compound_links")} == {"unchanged"}
+    case.event("M1", 30, kind="login", ip="203.0.113.11")
+    raise_alerts(case, "run-3", w)
+    build(case.con, "run-3")
+    st = dict(case.rows("SELECT subject_type || ':' || subject_id || ':' || link_kind, status FROM compound_links"))
+    assert st["account:M1:ip_cidr"] == "updated" and st["account:M2:geo_radius"] == "unchanged"
+
+
+# --------------------------------------------------------------------------------------------- parties
+
+
+def test_party_clusters_resolve_across_banks_and_scripts(case):
+    case.party("B1:1", "Somchai Jaidee", id_number="3101", birth="1990-01-01")
+    case.party("B2:9", "JAIDEE, Somchai", birth="1990-01-01")
+    case.party("B3:7", "สมชาย ใจดี", id_number="3-101", birth="1990-01-01")  # Thai script, same id number
+    case.party("B1:2", "Wang Wei", birth="1985-02-02")
+    case.party("B2:4", "Wang Wei", birth="1971-07-07")  # same common name, different person
+    case.party("B1:5", "Yatai Holding Co., Ltd.", ptype="legal")
+    case.party("B2:6", "Yatai Holding Limited", ptype="legal")  # name alone does not merge
+    s = build(case.con, "r1")
+    assert s["parties"]["merged_clusters"] == 1
+    cl = dict(case.rows("SELECT party_id, cluster_id FROM party_clusters"))
+    assert cl["B1:1"] == cl["B2:9"] == cl["B3:7"]
+    assert len({cl["B1:2"], cl["B2:4"], cl["B1:5"], cl["B2:6"], cl["B1:1"]}) == 5
+    p = dict(case.rows("SELECT party_id, match_probability FROM party_clusters"))
+    assert p["B3:7"] > 0.9 and p["B1:2"] == 1.0
+
+
+def test_empty_store_builds_nothing(case):
+    s = build(case.con, "r0")
+    assert s["alerts"] == 0 and s["networks"] == 0
+    assert case.rows("SELECT count(*) FROM networks") == [(0,)]
