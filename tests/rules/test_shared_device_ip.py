@@ -22,7 +22,7 @@ def test_two_accounts_or_outside_window_do_not(world: World):
 def test_party_events_reach_accounts(world: World):
     for i in range(3):
         world.account(f"A{i}", holder_id=f"P{i}")
-        world.event(None, i, party_id=f"P{i}", ip="203.0.113.7")
+        world.event(None, i, party_id=f"P{i}", device_id="dev-7")
     _, hits = world.run("shared_device_ip")
     assert hits["A1"]["value"] == 3
 
@@ -31,3 +31,13 @@ def test_skips_without_events(world: World):
     world.txn("A", "B", 1, 0)
     rr, hits = world.run("shared_device_ip")
     assert rr.status == "skipped" and "events" in rr.note and hits == {}
+
+
+def test_ip_needs_five_accounts(world: World):
+    for i in range(4):
+        world.event(f"A{i}", i, ip="198.51.100.1")
+    _, hits = world.run("shared_device_ip")
+    assert hits == {}
+    world.event("A4", 5, ip="198.51.100.1")
+    _, hits = world.run("shared_device_ip")
+    assert hits["A4"]["value"] == 5 and "ip 198.51.100.1" in hits["A4"]["reason"]

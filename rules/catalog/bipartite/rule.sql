@@ -35,12 +35,14 @@ shared AS (                 -- pairs of members and how many commons they share
 best AS (
     SELECT s.*, row_number() OVER (PARTITION BY member_id ORDER BY n_shared DESC, peer_id) AS rn FROM shared s
 ),
+best_commons AS (           -- the shared commons of each member's best pair, one row each
+    SELECT member_id, peer_id, side, st_unnest(commons) AS common_id FROM best WHERE rn = 1
+),
 evidence AS (               -- the member's and its peer's transfers with the shared commons
-    SELECT b.member_id, b.side, st_ids(l.txn_id) AS txn_ids, min(l.booked_at) AS window_start, max(l.booked_at) AS window_end
-    FROM best b
-    JOIN links l ON l.side = b.side AND (l.member_id = b.member_id OR l.member_id = b.peer_id) AND st_list_has(b.commons, l.common_id)
-    WHERE b.rn = 1
-    GROUP BY b.member_id, b.side
+    SELECT bc.member_id, bc.side, st_ids(l.txn_id) AS txn_ids, min(l.booked_at) AS window_start, max(l.booked_at) AS window_end
+    FROM best_commons bc
+    JOIN links l ON l.side = bc.side AND l.common_id = bc.common_id AND l.member_id IN (bc.member_id, bc.peer_id)
+    GROUP BY bc.member_id, bc.side
 )
 SELECT b.member_id AS subject_id,
        b.n_shared AS value,                    -- measured: counterparties shared with one peer

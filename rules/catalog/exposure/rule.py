@@ -86,12 +86,18 @@ RESULT = """
 WITH best AS (              -- fewest hops per account over both directions
     SELECT r.*, row_number() OVER (PARTITION BY account_id ORDER BY hop, direction, listed_id) AS rn FROM _exp_reached r
 ),
+path_txns AS (             -- the path's transfers, one row each
+    SELECT account_id, st_unnest(txn_ids) AS txn_id FROM best WHERE rn = 1
+),
 times AS (                  -- evidence window: the path's transfers, or a listed account's own transfers
-    SELECT b.account_id, min(e.first_at) AS window_start, max(e.last_at) AS window_end
-    FROM best b
-    JOIN _exp_edges e ON (st_list_has(b.txn_ids, e.txn_id)) OR (b.hop = 0 AND (e.src = b.account_id OR e.dst = b.account_id))
-    WHERE b.rn = 1
-    GROUP BY b.account_id
+    SELECT account_id, min(first_at) AS window_start, max(last_at) AS window_end FROM (
+        SELECT p.account_id, e.first_at, e.last_at FROM path_txns p JOIN _exp_edges e ON e.txn_id = p.txn_id
+        UNION ALL
+        SELECT b.account_id, e.first_at, e.last_at FROM best b JOIN _exp_edges e ON e.src = b.account_id WHERE b.rn = 1 AND b.hop = 0
+        UNION ALL
+        SELECT b.account_id, e.first_at, e.last_at FROM best b JOIN _exp_edges e ON e.dst = b.account_id WHERE b.rn = 1 AND b.hop = 0
+    ) x
+    GROUP BY account_id
 ),
 names AS (
     SELECT account_id, min(list_name) AS list_name FROM listed_addresses GROUP BY account_id

@@ -14,7 +14,8 @@ ids AS (                    -- one row per (identifier kind, value) use
 ),
 candidates AS (             -- pre-filter: identifiers used by enough accounts over the range
     SELECT id_kind, id_value FROM ids WHERE account_id IS NOT NULL
-    GROUP BY id_kind, id_value HAVING count(DISTINCT account_id) >= $min_accounts
+    GROUP BY id_kind, id_value
+    HAVING count(DISTINCT account_id) >= CASE WHEN id_kind = 'ip' THEN $min_accounts_ip ELSE $min_accounts END
 ),
 cand AS (
     SELECT i.* FROM ids i JOIN candidates c ON c.id_kind = i.id_kind AND c.id_value = i.id_value
@@ -32,7 +33,7 @@ windows AS (                -- per identifier use: accounts with the identifier 
 groups AS (                 -- best window per identifier
     SELECT * FROM (
         SELECT w.*, row_number() OVER (PARTITION BY id_kind, id_value ORDER BY n_accounts DESC, anchor_at) AS rn FROM windows w
-    ) x WHERE rn = 1 AND n_accounts >= $min_accounts
+    ) x WHERE rn = 1 AND n_accounts >= CASE WHEN id_kind = 'ip' THEN $min_accounts_ip ELSE $min_accounts END
 ),
 per_account AS (            -- each member account, with its largest sharing group
     SELECT m.account_id, g.*,

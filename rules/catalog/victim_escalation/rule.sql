@@ -18,10 +18,14 @@ firsts AS (                 -- first payment to each payee within the read range
     GROUP BY p.payer_id, p.payee_id
     HAVING min(p.booked_at) > $window_start
 ),
-grouped AS (                -- the sequences: per payee, and all new payees together ('*')
+grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
     SELECT p.*, p.payee_id AS grouping FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
     UNION ALL
-    SELECT p.*, '*' AS grouping FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+    SELECT p.*, '*' AS grouping
+    FROM pay p
+    JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+    JOIN accounts a ON a.account_id = p.payee_id
+    WHERE st_list_has($vasp_kinds, a.kind)
 ),
 steps AS (                  -- is each payment an escalation of the previous one in its sequence?
     SELECT g.*,
@@ -52,6 +56,6 @@ best AS (
 SELECT payer_id AS subject_id,   -- the paying (likely victim) account
        n_payments AS value,      -- measured: payments in the longest escalating run
        txn_ids, member_ids, window_start, window_end,
-       CASE WHEN grouping = '*' THEN 'all new payees' ELSE 'one payee' END AS grouping,
+       CASE WHEN grouping = '*' THEN 'new VASP payees' ELSE 'one payee' END AS grouping,
        first_usd, last_usd, total_usd
 FROM best WHERE rn = 1
