@@ -38,6 +38,7 @@ class DuckDBDialect:
     name = "duckdb"
 
     def install(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("SET enable_progress_bar = false")  # rules run in batch jobs and flows: no terminal noise
         for name, (args, body) in DUCKDB_MACROS.items():
             con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({args}) AS {body}")
 

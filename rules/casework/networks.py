@@ -82,21 +82,20 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
                     g.add_edge(sa_, sb)
                     kinds_between[tuple(sorted((sa_, sb)))].add(kind)
 
-    # (a) direct flows between alerted accounts
+    # (a) flows between alerted accounts that are part of an alert's evidence (background payments between two
+    #     flagged accounts do not join them)
     for a, b in _rows(con, """
-            SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
-            WHERE t.from_account_id IN (SELECT account_id FROM _cw_core) AND t.to_account_id IN (SELECT account_id FROM _cw_core)
-              AND t.from_account_id <> t.to_account_id"""):
+            SELECT DISTINCT s.account_id, e.counterparty_id FROM _cw_evidence e
+            JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
+            WHERE e.direction IN ('in', 'out') AND e.counterparty_id IN (SELECT account_id FROM _cw_core)
+              AND e.counterparty_id <> s.account_id"""):
         join(a, b, "flow")
-    # (b) two alerted accounts and one small, non-service counterparty
-    con.execute(f"""
+    # (b) two alerted accounts and one small, non-service counterparty in both their evidence
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_touch AS
-        SELECT DISTINCT CASE WHEN c1.account_id IS NOT NULL THEN t.from_account_id ELSE t.to_account_id END AS core_id,
-               CASE WHEN c1.account_id IS NOT NULL THEN t.to_account_id ELSE t.from_account_id END AS other_id
-        FROM transactions t
-        LEFT JOIN _cw_core c1 ON c1.account_id = t.from_account_id
-        LEFT JOIN _cw_core c2 ON c2.account_id = t.to_account_id
-        WHERE (c1.account_id IS NOT NULL) <> (c2.account_id IS NOT NULL)
+        SELECT DISTINCT s.account_id AS core_id, e.counterparty_id AS other_id
+        FROM _cw_evidence e JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
+        WHERE e.direction IN ('in', 'out') AND e.counterparty_id NOT IN (SELECT account_id FROM _cw_core)
     """)
     bridges = _rows(con, f"""
         WITH cand AS (
@@ -275,17 +274,31 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         FROM _cw_members m LEFT JOIN accounts a ON a.account_id = m.account_id
         LEFT JOIN parties p ON p.party_id = a.holder_id
         LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id""")}
+    # the flow graph of a network: its alerts' evidence transactions, plus payments made by its alerted accounts
+    # to other members (consolidator -> organiser's or legal person's account). Background payments between two
+    # members that no alert cites and no alerted account made do not shape the ranking.
+    nm = [(n.network_id, a, a in n.core) for n in nets for a in n.accounts]
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_members (network_id VARCHAR, account_id VARCHAR, is_core BOOLEAN)")
+    if nm:
+        con.register("_cw_nm_frame", pl.DataFrame(nm, schema={"network_id": pl.Utf8, "account_id": pl.Utf8,
+                                                               "is_core": pl.Boolean}, orient="row").to_arrow())
+        con.execute("INSERT INTO _cw_net_members SELECT * FROM _cw_nm_frame")
+        con.unregister("_cw_nm_frame")
     flows = _rows(con, """
-        SELECT from_account_id, to_account_id, sum(CAST(amount_usd AS DOUBLE)), count(*), min(booked_at), max(booked_at),
-               list(txn_id ORDER BY booked_at)[1:20], list_distinct(list(from_country) || list(to_country)),
-               list_distinct(list(from_institution) || list(to_institution))
-        FROM transactions
-        WHERE from_account_id IN (SELECT account_id FROM _cw_members) AND to_account_id IN (SELECT account_id FROM _cw_members)
-          AND from_account_id <> to_account_id
-        GROUP BY 1, 2""")
-    flows_by_src: dict[str, list] = defaultdict(list)
+        WITH ev AS (SELECT DISTINCT an.network_id, e.txn_id FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id))
+        SELECT a.network_id, t.from_account_id, t.to_account_id, sum(CAST(t.amount_usd AS DOUBLE)), count(*),
+               min(t.booked_at), max(t.booked_at), list(t.txn_id ORDER BY t.booked_at)[1:20],
+               list_distinct(list(t.from_country) || list(t.to_country)),
+               list_distinct(list(t.from_institution) || list(t.to_institution))
+        FROM transactions t
+        JOIN _cw_net_members a ON a.account_id = t.from_account_id
+        JOIN _cw_net_members b ON b.network_id = a.network_id AND b.account_id = t.to_account_id
+        LEFT JOIN ev ON ev.network_id = a.network_id AND ev.txn_id = t.txn_id
+        WHERE t.from_account_id <> t.to_account_id AND (a.is_core OR ev.txn_id IS NOT NULL)
+        GROUP BY 1, 2, 3""")
+    flows_by_src: dict[tuple, list] = defaultdict(list)
     for f in flows:
-        flows_by_src[f[0]].append(f)
+        flows_by_src[(f[0], f[1])].append(f[1:])
     alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
                         " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
     alert_rows = {a[0]: a for a in alerts}
@@ -317,7 +330,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         dg.add_nodes_from(accts)
         countries, institutions = set(), set()
         for a in accts:
-            for f in flows_by_src.get(a, ()):
+            for f in flows_by_src.get((n.network_id, a), ()):
                 if f[1] in accts:
                     dg.add_edge(f[0], f[1], usd=max(f[2] or 0.0, 0.01))
                     countries |= {c for c in f[7] if c}
@@ -370,6 +383,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                 held[info[5]].append(a)
         party_members = []
         legal_contacts = set()
+        member_contacts = []  # (index in party_members, party_type, is beneficial owner, contacts)
         for cluster, acs in held.items():
             rep = cluster_rep.get(cluster, cluster)
             p = parties.get(rep) or parties.get(acct_info[acs[0]][4])
@@ -385,7 +399,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             if ptype == "legal":
                 prole.add("off_ramp" if service else "legal_person")
             else:
-                if len(acs) >= 2 or any(primary[a] in ("consolidator", "compound_linked") for a in acs):
+                functional = [a for a in acs if primary[a] in ("consolidator", "compound_linked", "mule")]
+                if len(functional) >= 2 or any(primary[a] in ("consolidator", "compound_linked") for a in acs):
                     prole.add("organiser")
                 if p and ({("phone", p[5]), ("email", p[6]), ("address", p[7])} & legal_contacts):
                     prole.add("beneficial_owner")
@@ -398,6 +413,9 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
                            for c, _k, conf in links.get(st_id, ()) if conf >= 0.3})
             party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & set(n.alert_ids)})
+            contacts = ({("phone", p[5]), ("email", p[6]), ("address", p[7])} if p else set()) - \
+                {("phone", None), ("email", None), ("address", None)}
+            member_contacts.append((len(party_members), ptype, "beneficial_owner" in prole, contacts))
             party_members.append([n.network_id, "party", rep, p[2] if p else None, prim, sorted(prole), None, rs, cent,
                                   bool(party_alerts), party_alerts, round(sum(in_usd[a] for a in acs), 2),
                                   round(sum(out_usd[a] for a in acs), 2), cluster, sorted(acs), len(acs), ptype, None,
@@ -406,6 +424,11 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                 edge_rows.append((n.network_id, "party", rep, "account", a, "holder", None, None, None, None, cluster))
             if p:
                 countries |= {c for c in (p[3], p[4]) if c}
+        # a beneficial owner (shares the phone / e-mail / address of legal persons in the network) carries their weight
+        legal_rs = [(party_members[i][7], c) for i, t, _bo, c in member_contacts if t == "legal"]
+        for i, _t, bo, c in member_contacts:
+            if bo:
+                party_members[i][7] += sum(rs_ for rs_, lc in legal_rs if lc & c)
         acct_members = []
         for a in accts:
             info = acct_info.get(a) or (a, None, None, None, None, None, None, None, None, None)
@@ -494,7 +517,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
-    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident"):
+    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 

@@ -114,9 +114,16 @@ def match_pairs(df: pl.DataFrame, threshold: float = THRESHOLD) -> list[tuple[st
         sdf = db_api.register(df.to_arrow())
         linker = Linker(sdf, _settings(df.height), log_level=None)
         pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-        gamma = ", ".join(f"mw_{f}" for f in _FIELDS)
+        gamma = ", ".join(f"p.mw_{f}" for f in _FIELDS)
+        # identity documents that disagree veto a match: two companies with the same name and e-mail but different
+        # registration numbers are two legal persons (front companies reuse names across operations)
+        veto = " AND ".join(
+            f"NOT (l.{f} IS NOT NULL AND r.{f} IS NOT NULL AND l.{f} <> r.{f})" for f in ("id_number", "registration_no", "birth_date")
+        )
+        scratch.register("_parties", df.to_arrow())
         rows = scratch.execute(
-            f"SELECT party_id_l, party_id_r, match_probability, {gamma} FROM {pred.physical_name}"
+            f"SELECT p.party_id_l, p.party_id_r, p.match_probability, {gamma} FROM {pred.physical_name} p"
+            f" JOIN _parties l ON l.party_id = p.party_id_l JOIN _parties r ON r.party_id = p.party_id_r WHERE {veto}"
         ).fetchall()
     finally:
         scratch.close()
