@@ -15,7 +15,6 @@ still in flight, never the transactions. Same seed and knobs, same bytes.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -57,6 +56,7 @@ class Engine:
         self.native = {b.code: 0 for b in BANKS}
         self.n_tx = 0
         self.n_rows = 0
+        self._months: dict[int, str] = {}
 
     # sink interface used by World while it opens accounts
     def party(self, p):
@@ -163,6 +163,14 @@ class Engine:
             if tx.pids:
                 self.truth.txn(tx.pids, key, sid, rel)
 
+    def month(self, ts: int) -> str:
+        day = ts // 86400
+        hit = self._months.get(day)
+        if hit is None:
+            hit = datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m")
+            self._months[day] = hit
+        return hit
+
     def parquet_bank(self, tx: Tx, sb, db, day: int) -> None:
         from transforms.ids import txn_id_from_key
 
@@ -181,7 +189,7 @@ class Engine:
         cur_acct = src if sb is not None else dst
         amount = tx.amount
         usd_cents = int(round(amount / 10_000 * self.world.fx.rate(cur_acct.currency, day)))
-        month = datetime.fromtimestamp(tx.ts, timezone.utc).strftime("%Y-%m")
+        month = self.month(tx.ts)
         tid = txn_id_from_key(key)
         rel = self.parquet.add(month, (
             tid, native, "bank", tx.ts, src.acct_id if src else "cash", dst.acct_id if dst else "cash", amount,
@@ -199,7 +207,7 @@ class Engine:
         value = W.canonical(tx.amount)
         contract = W.USDT_TRON if chain == "tron" else W.USDT_ETH
         key = f"tx|{chain}|{h}|{tx.src.acct_id}|{tx.dst.acct_id}|{contract}|{value}"
-        month = datetime.fromtimestamp(tx.ts, timezone.utc).strftime("%Y-%m")
+        month = self.month(tx.ts)
         rel = self.parquet.add(month, (
             txn_id_from_key(key), h, "crypto", tx.ts, tx.src.acct_id, tx.dst.acct_id, tx.amount, "USDT",
             int(round(tx.amount / 10_000 * self.world.fx.rate("USDT", (tx.ts - self.world.t0) // 86400))), "onchain", "",
@@ -279,5 +287,3 @@ def statement_readers() -> bool:
     names = {r.name for r in all_readers()}
     return {"camt053", "mt940"} <= names
 
-
-_ = os

@@ -7,7 +7,7 @@ events are written as the world grows and nothing is held twice.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from transforms.synth.config import Knobs
 from transforms.synth.model import Account, Lookalike, Party

@@ -65,11 +65,11 @@ PRESETS: dict[str, dict] = {
     "sample": {"customers": 450, "days": 130, "activity": 0.17, "per_1000": 5.0},
     "small": {"customers": 2_500, "days": 150, "activity": 0.2},
     "medium": {"customers": 10_000, "days": 180, "activity": 0.2, "monthly_files": True},
-    "1m": {"customers": 13_000, "days": 365, "activity": 0.15, "start": "2024-11-04", "logins_per_customer_day": 0.02,
+    "1m": {"customers": 13_000, "days": 365, "activity": 0.18, "start": "2024-11-04", "logins_per_customer_day": 0.02,
            "monthly_files": True},
-    "10m": {"customers": 130_000, "days": 365, "activity": 0.15, "start": "2024-11-04", "logins_per_customer_day": 0.01,
+    "10m": {"customers": 130_000, "days": 365, "activity": 0.18, "start": "2024-11-04", "logins_per_customer_day": 0.01,
             "monthly_files": True},
-    "100m": {"customers": 1_300_000, "days": 365, "activity": 0.15, "start": "2024-11-04", "logins_per_customer_day": 0.005,
+    "100m": {"customers": 1_300_000, "days": 365, "activity": 0.18, "start": "2024-11-04", "logins_per_customer_day": 0.005,
              "max_instances": 1000, "monthly_files": True},
 }
 

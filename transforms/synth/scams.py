@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 
 from transforms.synth.background import usdt
-from transforms.synth.model import MICRO, Account, Party, Pattern, Tx
+from transforms.synth.model import MICRO, Account, Pattern, Tx
 from transforms.synth.world import (
     BANK_BY_COUNTRY,
     CASH_THRESHOLDS,
@@ -98,7 +98,7 @@ class Scams:
         where = comp.point(r)
         org = w.open_bank(org_p, BANK_BY_COUNTRY["LA"] if comp.country != "LA" or k % 2 else home, "customer", opened,
                           ip=comp.ip(r), where=where)
-        names = _company_names(r)
+        names = _company_names(k)
         shell_p = w.party(w.people.company(names[0], home.country, address=org_p.address, phone=org_p.phone))
         cas_p = w.party(w.people.company(names[1], home.country, address=org_p.address, phone=org_p.phone))
         otc_p = w.party(w.people.company(names[2], "KH", phone=org_p.phone))
@@ -449,7 +449,7 @@ class Scams:
 
     def off_ramp(self, op: Op, r: random.Random, d: int) -> None:
         p = self.pattern("off_ramp", op)
-        hub = op.consolidator
+        hub = self.mule(op, r, r.choice(("TH", "MY", "KH")), d)  # its own hub: its inflow is exactly the mules'
         p.add(hub, "consolidator")
         n = (6, 5, 4)[self.diff]
         total = 0.0
@@ -524,8 +524,11 @@ class Scams:
 REFS_VICTIM = ("INVESTMENT", "DEPOSIT", "TOP UP", "GIFT", "LOAN", "PLATFORM FEE", "ORDER 88", "VIP UPGRADE")
 
 
-def _company_names(r: random.Random) -> list[str]:
-    a = r.choice(("Heng Li", "Jin Sheng", "Fu Xing", "Long Wei", "Tian Yu", "Hong Fa", "Wan Tong", "Da Cheng"))
-    b = r.choice(("Golden Lotus", "Royal Dragon", "Lucky Star", "Jade Palace", "Phoenix Bay", "Emerald Tiger"))
-    c = r.choice(("Mekong Swift", "Angkor Quick", "Riverside", "Harbour Star", "Bayon"))
-    return [f"{a} Trading Co., Ltd.", f"{b} Entertainment Ltd.", f"{c} Exchange Service Co., Ltd."]
+def _company_names(k: int) -> list[str]:
+    """Distinct names per operation (a registry's company names must not collide across compounds)."""
+    a = ("Heng Li", "Jin Sheng", "Fu Xing", "Long Wei", "Tian Yu", "Hong Fa", "Wan Tong", "Da Cheng", "Xin Hua Tai")
+    b = ("Golden Lotus", "Royal Dragon", "Lucky Star", "Jade Palace", "Phoenix Bay", "Emerald Tiger", "Silver Moon")
+    c = ("Mekong Swift", "Angkor Quick", "Riverside", "Harbour Star", "Bayon", "Tonle Bridge")
+    suffix = "" if k < len(a) * len(b) else f" {k}"
+    return [f"{a[k % len(a)]}{suffix} Trading Co., Ltd.", f"{b[(k // len(a) + k) % len(b)]}{suffix} Entertainment Ltd.",
+            f"{c[k % len(c)]}{'' if k < len(c) else ' ' + str(k)} Exchange Service Co., Ltd."]

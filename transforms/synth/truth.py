@@ -116,7 +116,7 @@ def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed
         "|---|---|",
     ]
     for k in ("transactions", "extract_rows", "parties", "accounts", "events", "fx_rates", "patterns",
-              "pattern_transactions", "planted_bad_rows", "files", "bytes"):
+              "pattern_transactions", "planted_bad_rows"):
         if k in summary:
             lines.append(f"| {k} | {summary[k]:,} |")
     lines += ["", "Files:", ""]
@@ -150,8 +150,7 @@ def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed
               "## Rows planted as bad (each must be quarantined with this reason)", "",
               "| file | row | defect | expected reason |", "|---|---|---|---|"]
     for rel, row, defect in truth.bad:
-        from transforms.synth.truth import BAD_REASONS as R
-        lines.append(f"| `{rel}` | {row} | {defect} | {R[defect]} |")
+        lines.append(f"| `{rel}` | {row} | {defect} | {BAD_REASONS[defect]} |")
     lines += ["", "Nothing else is quarantined when the folder is ingested; `truth/planted_bad_rows.csv` lists the same rows.",
               "", "## Legitimate look-alikes", "",
               "Background actors whose behaviour comes close to (or past) a typology's default threshold "

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from transforms.synth.config import Knobs
 from transforms.synth.model import MICRO, Account, Party
 
 # --------------------------------------------------------------------------------------------------- banks
@@ -306,7 +305,7 @@ class Fx:
         self.start = start
         self.days = days
         self.currencies = sorted(BASE_RATES)
-        self.rates: dict[str, np.ndarray] = {}
+        self.rates: dict[str, list[float]] = {}
         n = days + self.LEAD + 2
         for i, cur in enumerate(self.currencies):
             rng = np.random.default_rng([seed, 901, i])
@@ -315,7 +314,7 @@ class Fx:
                 walk = 1.0 + rng.normal(0, vol, n)
             else:
                 walk = np.exp(np.cumsum(rng.normal(0, vol, n)))
-            self.rates[cur] = np.array([float(f"{BASE_RATES[cur] * w:.6g}") for w in walk])
+            self.rates[cur] = [float(f"{BASE_RATES[cur] * w:.6g}") for w in walk]
 
     def rate(self, cur: str, day: int) -> float:
         return self.rates[cur][min(max(day + self.LEAD, 0), len(self.rates[cur]) - 1)]
@@ -336,7 +335,7 @@ class Fx:
         for k in range(-self.LEAD, self.days + 1):
             d = (self.start + timedelta(days=k)).isoformat()
             for cur in self.currencies:
-                yield d, cur, format(Decimal(repr(float(self.rate(cur, k)))), "f")
+                yield d, cur, format(Decimal(repr(self.rate(cur, k))), "f")
 
 
 # --------------------------------------------------------------------------------------------------- ids

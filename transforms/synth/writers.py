@@ -8,13 +8,11 @@ a crypto transfer keys on chain, hash, endpoints, token and canonical amount.
 from __future__ import annotations
 
 import csv
-import io
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
 
-from transforms.ids import txn_id_from_key
 from transforms.synth.model import MICRO, Account, Party, Tx
 from transforms.synth.world import USDT_ETH, USDT_TRON, BankSpec
 
@@ -164,32 +162,56 @@ class BankWriter:
         self.bank = bank
         self.header = list(bank.columns.values())
         self.seq = 0
+        self._safe: dict[str, str] = {}
+        self._days: dict = {}
 
     def safe(self, text: str, latin: str) -> str:
-        try:
-            text.encode(self.bank.encoding)
-            return text
-        except UnicodeEncodeError:
-            return latin
+        hit = self._safe.get(text)
+        if hit is None:
+            try:
+                text.encode(self.bank.encoding)
+                hit = text
+            except UnicodeEncodeError:
+                hit = latin
+            if len(self._safe) < 200_000:
+                self._safe[text] = hit
+        return hit
+
+    def when(self, ts: int) -> tuple[datetime, str, str, str]:
+        """Local time of ts: (datetime, formatted booked_at, time column, month), formatting cached per day."""
+        local_ts = ts + self.bank.tz_offset
+        day, sec = divmod(local_ts, 86400)
+        hit = self._days.get(day)
+        if hit is None:
+            d0 = datetime.fromtimestamp(day * 86400, UTC).replace(tzinfo=None)
+            b = self.bank
+            fmt = b.date_fmt
+            # formats with a time part are rendered by substituting the clock into a template
+            tmpl = d0.strftime(fmt.replace("%H", "{H}").replace("%M", "{M}").replace("%S", "{S}"))
+            hit = (d0, tmpl, d0.strftime("%Y-%m"), d0.strftime("%Y-%m-%d"))
+            self._days = {day: hit} if len(self._days) > 4 else {**self._days, day: hit}
+        h, rem = divmod(sec, 3600)
+        m, s_ = divmod(rem, 60)
+        clock = {"H": f"{h:02d}", "M": f"{m:02d}", "S": f"{s_:02d}"}
+        booked = hit[1].format(**clock) if "{" in hit[1] else hit[1]
+        tcol = self.bank.time_fmt.replace("%H", clock["H"]).replace("%M", clock["M"]).replace("%S", clock["S"])
+        return hit[0], booked, tcol, hit[2], hit[3]
 
     def entry(self, tx: Tx, own: Account, cp: Account | None, debit: bool, amount: int) -> tuple[str, int, str, str]:
         b = self.bank
         self.seq += 1
         native = f"{b.native_prefix}{self.seq:010d}"
-        local = datetime.fromtimestamp(tx.ts + b.tz_offset, UTC).replace(tzinfo=None)
-        month = local.strftime("%Y-%m")
+        _, booked, tcol, month, iso_day = self.when(tx.ts)
         if tx.bad == "future_date":
-            local = local.replace(year=2062)
+            booked = "2062" + booked[4:] if booked[:4].isdigit() else booked.replace(month[:4], "2062", 1)
         rel = f"bank/{b.key}_{month if self.monthly else self.span}.{b.ext}"
         cols = b.columns
         v: dict[str, str] = {}
         v["txn_id"] = native
+        v["booked_at"] = booked
         if b.time_fmt:
-            v["booked_at"] = local.strftime(b.date_fmt)
-            v["booked_time"] = local.strftime(b.time_fmt)
-        else:
-            v["booked_at"] = local.strftime(b.date_fmt)
-        v["value_date"] = local.strftime("%Y-%m-%d")
+            v["booked_time"] = tcol
+        v["value_date"] = iso_day
         v["account"] = own.number
         v["account_name"] = self.safe(own.name, own.latin_name)
         amt = fmt_amount(amount, own.decimals, b.decimal, b.thousands)
@@ -496,22 +518,25 @@ class ParquetSink:
     def __init__(self, root: Path, rows_per_file: int = 1_000_000):
         self.root = root / "parquet" / "transactions"
         self.rows_per_file = rows_per_file
-        self.buf: dict[str, list] = {c: [] for c in self.COLUMNS}
+        self.buf: list[tuple] = []
         self.month = ""
         self.part = 0
         self.n = 0
         self.files: list[str] = []
 
     def add(self, month: str, values: tuple) -> str:
-        if month != self.month and self.buf["txn_id"]:
-            self.flush()
-        self.month = month
-        for c, v in zip(self.COLUMNS, values):
-            self.buf[c].append(v)
+        if month != self.month:
+            if self.buf:
+                self.flush()
+            self.month = month
+            self._rel = self.current()
+        self.buf.append(values)
         self.n += 1
-        if len(self.buf["txn_id"]) >= self.rows_per_file:
-            return self.flush(more=True)
-        return self.current()
+        if len(self.buf) >= self.rows_per_file:
+            rel = self.flush(more=True)
+            self._rel = self.current()
+            return rel
+        return self._rel
 
     def current(self) -> str:
         return f"parquet/transactions/month={self.month}/part-{self.part:05d}.parquet"
@@ -519,14 +544,12 @@ class ParquetSink:
     def flush(self, more: bool = False) -> str:
         import pyarrow as pa
         import pyarrow.parquet as pq
-        from decimal import Decimal
-
         rel = self.current()
-        if not self.buf["txn_id"]:
+        if not self.buf:
             return rel
         path = self.root.parent.parent / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        b = self.buf
+        b = dict(zip(self.COLUMNS, (list(col) for col in zip(*self.buf))))
         table = pa.table({
             "txn_id": pa.array(b["txn_id"], pa.string()),
             "source_txn_id": pa.array(b["source_txn_id"], pa.string()),
@@ -534,25 +557,19 @@ class ParquetSink:
             "booked_at": pa.array(b["booked_at"], pa.int64()).cast(pa.timestamp("s", tz="UTC")),
             "from_account_id": pa.array(b["from_account_id"], pa.string()),
             "to_account_id": pa.array(b["to_account_id"], pa.string()),
-            "amount": pa.array([Decimal(m).scaleb(-6) for m in b["amount"]], pa.decimal128(38, 6)),
+            "amount": pa.array([f"{m // 1_000_000}.{m % 1_000_000:06d}" for m in b["amount"]]).cast(pa.decimal128(38, 6)),
             "currency": pa.array(b["currency"], pa.string()),
-            "amount_usd": pa.array([Decimal(c).scaleb(-2) for c in b["amount_usd"]], pa.decimal128(18, 2)),
+            "amount_usd": pa.array([f"{c // 100}.{c % 100:02d}" for c in b["amount_usd"]]).cast(pa.decimal128(18, 2)),
             **{c: pa.array(b[c], pa.string()) for c in self.COLUMNS[9:19]},
             "block_number": pa.array(b["block_number"], pa.int64()),
             "token_contract": pa.array(b["token_contract"], pa.string()),
         })
         pq.write_table(table, path, compression="zstd")
         self.files.append(rel)
-        self.buf = {c: [] for c in self.COLUMNS}
+        self.buf = []
         if more:
             self.part += 1
         else:
             self.part = 0
         return rel
 
-
-def sha_rows(text: str) -> str:  # pragma: no cover - helper for debugging
-    return txn_id_from_key(text)
-
-
-_ = io  # (kept for callers that build in-memory extracts)
