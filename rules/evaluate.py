@@ -10,7 +10,7 @@ Measures (on alerts: typology_scores rows with is_alert in the run):
   - account precision / recall: alert subjects vs all truth pattern accounts (overall and per typology;
     per-typology precision counts a subject right if it is in any truth pattern).
   - transaction precision / recall / F1: alerts' evidence txn_ids vs pattern_transactions.
-Printed as a rich table and written as JSON.
+Returned as a dict; print_table() renders it with rich, json_path= writes it as JSON.
 """
 
 from __future__ import annotations
@@ -60,12 +60,14 @@ def evaluate(
     run_id: str | None = None,
     coverage: float = 0.5,
     json_path: Path | None = None,
+    show: bool = False,
     console: Console | None = None,
 ) -> dict:
-    """Score the latest detect run (or `run_id`) against truth_dir; print a table, write JSON, return the dict.
+    """Score the latest detect run (or `run_id`) against truth_dir and return the scores as a dict.
 
-    truth_dir may be the folder holding the CSVs or its parent (DIR with DIR/truth/). The JSON goes to
-    `json_path`, default <truth_dir>/eval.json.
+    truth_dir may be the folder holding the CSVs or its parent (DIR with DIR/truth/). With `json_path` the dict
+    is also written there as JSON; with `show` (or a console) it is printed as a rich table (print_table does
+    the same for callers such as the CLI, which prints and writes itself).
     """
     truth_dir = Path(truth_dir)
     if not (truth_dir / "patterns.csv").exists() and (truth_dir / "truth" / "patterns.csv").exists():
@@ -149,10 +151,11 @@ def evaluate(
         "per_typology": per_typology,
         "missed_patterns": missed,
     }
-    out = Path(json_path) if json_path else truth_dir / "eval.json"
-    out.write_text(json.dumps(result, indent=2, default=str))
-    result["json_path"] = str(out)
-    print_table(result, console)
+    if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(result, indent=2, default=str))
+    if show or console is not None:
+        print_table(result, console)
     return result
 
 

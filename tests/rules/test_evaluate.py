@@ -26,7 +26,13 @@ def test_scores_patterns_accounts_and_transactions(world: World):
         [("p1", t) for t in tids] + [("p2", c1), ("p2", c2)],
     )
     detect(world.con, only=["fan_in_24h", "cycle"], config_path=world.config({"rules": {"cycle": {"parameters": {"min_return_share": 0.95}}}}))
-    res = evaluate(world.con, truth, json_path=world.tmp / "eval.json")
+    from io import StringIO
+
+    from rich.console import Console
+
+    buf = StringIO()
+    res = evaluate(world.con, truth, json_path=world.tmp / "eval.json", console=Console(file=buf, width=200))
+    assert "mule_fan_in" in buf.getvalue() and "cycle" in buf.getvalue()
     assert res["per_typology"]["mule_fan_in"]["found"] == 1 and res["per_typology"]["mule_fan_in"]["pattern_recall"] == 1.0
     assert res["per_typology"]["cycle"]["found"] == 0  # 90 % returned is below the overridden 95 %
     assert res["patterns"] == {"total": 2, "found_any": 1, "recall_any": 0.5}
