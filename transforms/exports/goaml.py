@@ -107,6 +107,9 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+CODE_LISTS = ("transmode", "funds", "indicators", "currency")
+
+
 def load_config(path: Path | str | None = None) -> dict:
     """The packaged defaults overlaid with the user's file; codes checked against the schema."""
     cfg = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
@@ -119,6 +122,11 @@ def load_config(path: Path | str | None = None) -> dict:
         if not isinstance(user, dict):
             raise GoamlConfigError(f"{p}: the goAML config must be a mapping of settings")
         cfg = _merge(cfg, user)
+        # A code list given by the user replaces the packaged one whole: its `default` then applies to every
+        # channel / typology it does not name (a merge would keep the packaged "-" entries).
+        for key in CODE_LISTS:
+            if isinstance((user.get("codes") or {}).get(key), dict):
+                cfg["codes"][key] = dict(user["codes"][key])
         if cfg.get("schema"):
             sp = Path(cfg["schema"])
             cfg["schema"] = str(sp if sp.is_absolute() else (p.parent / sp).resolve())

@@ -34,7 +34,9 @@ def _attr(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, (int, float)):
         return value
     if isinstance(value, datetime):
         if value.tzinfo is not None:
@@ -43,8 +45,8 @@ def _attr(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple, set)):
-        return "; ".join(str(v) for v in value if v is not None)
-    return str(value)
+        return "; ".join(str(v) for v in value if v is not None) or None
+    return str(value) or None
 
 
 def _clean(attrs: dict) -> dict:

@@ -35,13 +35,14 @@ DEFAULT_COLOUR = "#90a4ae"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;background:#fff}
+body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans CJK SC','Noto Sans Thai','Noto Sans Khmer',sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 table{border-collapse:collapse;font-size:12px;width:100%} th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#666}
-.kv{display:grid;grid-template-columns:220px 1fr;gap:2px 12px;font-size:13px} .kv div:nth-child(odd){color:#555}
+.kv{display:grid;grid-template-columns:170px 1fr 170px 1fr;gap:2px 12px;font-size:13px} .kv div:nth-child(odd){color:#555}
 .legend span{display:inline-block;margin-right:14px;font-size:12px} .legend i{display:inline-block;width:11px;height:11px;border-radius:6px;margin-right:4px;vertical-align:middle}
-svg{background:#fff;border:1px solid #e3e3e3} code{font-size:11px;word-break:break-all}
+svg{background:#fff;border:1px solid #e3e3e3;max-width:100%;height:auto} code{font-size:11px;word-break:break-all}
+.wrap{overflow-x:auto;max-width:100%} td{overflow-wrap:anywhere}
 """
 
 
@@ -220,7 +221,7 @@ def _table(headers: list[str], body: list[list[str]], num_cols: set[int] = froze
         rows.append(f"<tr>{cells}</tr>")
     if not rows:
         rows.append(f'<tr><td colspan="{len(headers)}" class="muted">none</td></tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f"<div class=\"wrap\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def render(network: dict, members: list[dict], edges: list[dict], links: list[dict], alerts: list[dict],
