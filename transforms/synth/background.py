@@ -11,8 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from transforms.synth.model import MICRO, Account, Tx
-from transforms.synth.world import CASH_THRESHOLDS
+from transforms.synth.model import Account, Tx
 
 
 class Background:
@@ -92,12 +91,11 @@ class Background:
         r = rng.random(len(w.cash_shops))
         frac = rng.uniform(0.03, 0.5, len(w.cash_shops))
         near = rng.uniform(0.90, 0.99, len(w.cash_shops))
+        thr = w.knobs.cash_threshold_usd
         for i, shop in enumerate(w.cash_shops):
             if r[i] < 0.75:
                 f = near[i] if r[i] < 0.03 else frac[i]
-                thr = CASH_THRESHOLDS[shop.currency]
-                q = 10 ** (6 - shop.decimals)
-                amount = int(thr * f * MICRO) // (q * 100) * (q * 100)
+                amount = w.fx.usd_to(thr * f, shop.currency, d, 0)  # whole units, as cash is counted
                 out.append(Tx(self.ts(d, 17 * 3600 + i * 7, shop), None, shop, amount, "cash_deposit", "CASH DEPOSIT"))
         # payroll on payday (fan-out of a legitimate kind) and weekly B2B income of the employer
         for e in w.employers:

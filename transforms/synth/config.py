@@ -44,6 +44,7 @@ class Knobs:
     lookalikes: float = 1.0  # multiplier on legitimate look-alike actors (merchants, payroll, traders...)
     bad_rows: bool = True  # plant a few malformed rows that the readers must quarantine
     logins_per_customer_day: float = 0.05
+    cash_threshold_usd: float = 10_000.0  # cash reporting threshold, in USD as the structuring rule's default compares
     monthly_files: bool = False  # one bank extract per month (large runs) instead of one per bank
     statement_formats: bool = True  # also write one bank as camt.053 and one as MT940 when those readers exist
 

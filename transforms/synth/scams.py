@@ -20,7 +20,6 @@ from transforms.synth.background import usdt
 from transforms.synth.model import MICRO, Account, Pattern, Tx
 from transforms.synth.world import (
     BANK_BY_COUNTRY,
-    CASH_THRESHOLDS,
     COMPOUNDS,
     OFAC_ADDRESSES,
     Compound,
@@ -247,7 +246,7 @@ class Scams:
         share = (r.uniform(0.97, 0.995), r.uniform(0.92, 0.96), r.uniform(0.912, 0.92))[self.diff]
         delay = (r.uniform(1, 4), r.uniform(8, 20), r.uniform(40, 60))[self.diff]
         total = 0.0
-        for j in range(r.randint(1, 3)):
+        for j in range(r.randint(2, 4)):
             v = self.victim(r)
             p.add(v, "victim")
             total += self.usd_of(self.tx([p], d, 9 + j, v, m, r.uniform(800, 6000), ref=r.choice(REFS_VICTIM)))
@@ -292,17 +291,17 @@ class Scams:
         country = ("KH", "PH", "TH", "MY")[r.randrange(4)]
         m = self.mule(op, r, country, d)
         p.add(m, "mule")
-        thr = CASH_THRESHOLDS[m.currency]
+        thr = self.knobs.cash_threshold_usd  # in USD, as the rule's default compares amount_usd
         n = (5, r.randint(3, 4), 3)[self.diff]
         span_days = (4, 5, 6.8)[self.diff]
         total = 0
-        q = 10 ** (6 - m.decimals)
         for j in range(n):
             f = (r.uniform(0.95, 0.99), r.uniform(0.92, 0.99), r.uniform(0.902, 0.91))[self.diff]
-            amount = int(thr * f * MICRO) // (q * 100) * (q * 100)
+            hour = 10 + 24 * span_days * j / max(1, n - 1)
+            day = d + int(hour // 24)
+            amount = self.w.fx.usd_to(thr * f, m.currency, day, 0)  # whole units, as cash is counted
             total += amount
-            self.tx([p], d, 10 + 24 * span_days * j / max(1, n - 1), None, m, amount=amount, channel="cash_deposit",
-                    ref="CASH DEPOSIT")
+            self.tx([p], day, hour % 24, None, m, amount=amount, channel="cash_deposit", ref="CASH DEPOSIT")
         p.add(op.consolidator, "consolidator")
         usd = total / MICRO * self.w.fx.rate(m.currency, d)
         self.tx([p], d + int(span_days) + 1, 10, m, op.consolidator, usd * 0.9, ref="TRANSFER")

@@ -151,9 +151,6 @@ BANKS: tuple[BankSpec, ...] = (
 BANK_BY_COUNTRY = {b.country: b for b in BANKS}
 # share of the customer population held by each bank
 BANK_WEIGHTS = {"TH": 0.28, "MY": 0.15, "SG": 0.12, "PH": 0.16, "KH": 0.12, "MM": 0.11, "LA": 0.06}
-# Cash reporting thresholds in the account currency (a deployment sets its own; docs/synth.md)
-CASH_THRESHOLDS = {"THB": 2_000_000, "USD": 10_000, "KHR": 40_000_000, "PHP": 500_000, "MYR": 25_000,
-                   "MMK": 20_000_000, "SGD": 20_000, "CNY": 50_000, "LAK": 200_000_000}
 
 # Banks outside the world (counterparties only: their extracts are not part of the world)
 EXTERNAL_BANKS = {"HK": ("KWLNHKHH", "HKD"), "CN": ("YNBGCNBJ", "CNY"), "AE": ("DSRTAEAD", "AED"), "VN": ("MKDLVNVX", "VND")}
