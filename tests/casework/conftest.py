@@ -22,3 +22,14 @@ def world(case: Case):
     raise_alerts(case, "run-1", w)
     summary = case.build("run-1")
     return case, w, summary
+
+
+@pytest.fixture(scope="module")
+def shared_world(tmp_path_factory):
+    """The same built world, shared by the tests that only read it (one build instead of one per test)."""
+    c = Case(tmp_path_factory.mktemp("casework"))
+    w = make_world(c)
+    raise_alerts(c, "run-1", w)
+    summary = c.build("run-1")
+    yield c, w, summary
+    c.con.close()

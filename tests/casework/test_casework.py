@@ -27,8 +27,8 @@ def _links(case):
 # --------------------------------------------------------------------------------------------- alerts
 
 
-def test_alerts_have_stable_ids_amounts_and_rules(world):
-    case, w, summary = world
+def test_alerts_have_stable_ids_amounts_and_rules(shared_world):
+    case, w, summary = shared_world
     assert summary["alerts"] == 8 and summary["alerts_new"] == 8
     rows = case.rows("SELECT alert_id, subject_id, typology_id, total_usd, n_transactions, first_activity_at,"
                      " last_activity_at, rule_ids, typologies, status, priority FROM alerts")
@@ -43,8 +43,8 @@ def test_alerts_have_stable_ids_amounts_and_rules(world):
     assert {r[10] for r in rows} <= {"high", "medium", "low"}
 
 
-def test_evidence_roles(world):
-    case, w, _ = world
+def test_evidence_roles(shared_world):
+    case, w, _ = shared_world
     roles = dict(case.rows(
         "SELECT e.txn_id, e.role FROM alert_evidence e JOIN alerts a USING (alert_id)"
         " WHERE a.subject_id = 'C' AND a.typology_id = 'pass_through'"))
@@ -112,8 +112,8 @@ def test_alert_not_raised_again_is_kept_but_not_current(world):
 # --------------------------------------------------------------------------------------------- networks
 
 
-def test_one_network_with_roles(world):
-    case, w, summary = world
+def test_one_network_with_roles(shared_world):
+    case, w, summary = shared_world
     assert summary["networks"] == 1
     (nid, n_alerts, link_kinds, juris, vasps, legal, top_type, top_id, comp) = case.rows(
         "SELECT network_id, n_alerts, link_kinds, jurisdictions, vasps, legal_persons, top_member_type, top_member_id,"
@@ -141,8 +141,8 @@ def test_one_network_with_roles(world):
     assert holds[2] == case.rows("SELECT cluster_id FROM party_clusters WHERE party_id = 'ORG_B2'")[0][0]
 
 
-def test_ranking_puts_the_organiser_above_mules_and_victims(world):
-    case, _, _ = world
+def test_ranking_puts_the_organiser_above_mules_and_victims(shared_world):
+    case, _, _ = shared_world
     m = _members(case)
     org = m[("party", "ORG")]["rank"]
     assert org == 1
@@ -155,8 +155,8 @@ def test_ranking_puts_the_organiser_above_mules_and_victims(world):
     assert ranks == list(range(1, len(m) + 1))
 
 
-def test_network_edges_cover_flows_holders_and_identifiers(world):
-    case, w, _ = world
+def test_network_edges_cover_flows_holders_and_identifiers(shared_world):
+    case, w, _ = shared_world
     kinds = dict(case.rows("SELECT kind, count(*) FROM network_edges GROUP BY 1"))
     assert kinds["flow"] >= 20 and kinds["holder"] >= 5 and kinds["phone"] == 1
     flow = case.rows("SELECT usd, n_txns, evidence FROM network_edges WHERE src_id = 'C' AND dst_id = 'O_BANK'")
@@ -194,8 +194,8 @@ def test_separate_networks_and_shared_device_joins_them(case):
 # --------------------------------------------------------------------------------------------- compound links
 
 
-def test_link_ip_cidr(world):
-    case, _, _ = world
+def test_link_ip_cidr(shared_world):
+    case, _, _ = shared_world
     link = _links(case)[("kk_park", "account", "M1", "ip_cidr")]
     ev = link["evidence"]
     assert ev["ips"] == ["203.0.113.10"] and ev["cidrs"] == ["203.0.113.0/25"]
@@ -216,24 +216,24 @@ def test_link_ip_outside_cidr_and_ipv6_do_not_link(case):
     assert not [k for k in _links(case) if k[3] == "ip_cidr"]
 
 
-def test_link_geo_radius(world):
-    case, _, _ = world
+def test_link_geo_radius(shared_world):
+    case, _, _ = shared_world
     link = _links(case)[("kk_park", "account", "M2", "geo_radius")]
     d = link["evidence"]["events"][0]["distance_km"]
     assert 0.5 < d < 1.0 and link["evidence"]["radius_km"] == 3.0
     assert link["confidence"] == pytest.approx(0.75 * 0.85 * (1 - 0.5 * d / 3.0), abs=1e-3)
 
 
-def test_link_phone_prefix(world):
-    case, _, _ = world
+def test_link_phone_prefix(shared_world):
+    case, _, _ = shared_world
     link = _links(case)[("kk_park", "account", "M3", "phone_prefix")]
     assert link["evidence"]["phones"] == ["+959771234567"] and link["evidence"]["prefixes"] == ["+9597712"]
     assert link["evidence"]["seen_in"] == ["kyc:PM3"]
     assert link["confidence"] == pytest.approx(0.5 * 0.85)
 
 
-def test_link_registry_and_wallet_hops_through_an_off_ramp(world):
-    case, w, _ = world
+def test_link_registry_and_wallet_hops_through_an_off_ramp(shared_world):
+    case, w, _ = shared_world
     links = _links(case)
     reg = links[("kk_park", "account", W_KK, "registry_account")]
     assert reg["evidence"]["n_txns"] == 1
@@ -265,16 +265,16 @@ def test_wallet_hops_respect_time_and_hub_amounts(case):
     assert hops["P_OK"]["evidence"]["txn_ids"][0] == ok
 
 
-def test_link_company_name(world):
-    case, w, _ = world
+def test_link_company_name(shared_world):
+    case, w, _ = shared_world
     link = _links(case)[("kk_park", "account", "YX", "company_name")]
     assert link["evidence"]["matched"] == ["Yatai International Holding Group"]
     assert link["evidence"]["seen_in"] == ["txn:" + w["l_to_yx"]]
     assert link["confidence"] == pytest.approx(0.6 * 0.85)
 
 
-def test_link_sanctions_list(world):
-    case, w, _ = world
+def test_link_sanctions_list(shared_world):
+    case, w, _ = shared_world
     links = _links(case)
     cp = links[("list:ofac_sdn", "account", "L2", "sanctions_list")]
     assert cp["evidence"] == {"list": "ofac_sdn", "listed_account_id": OFAC, "txn_ids": [w["l2_to_ofac"]]}
@@ -282,8 +282,8 @@ def test_link_sanctions_list(world):
     assert links[("list:ofac_sdn", "account", OFAC, "sanctions_list")]["confidence"] == pytest.approx(0.95)
 
 
-def test_every_link_has_evidence(world):
-    case, _, _ = world
+def test_every_link_has_evidence(shared_world):
+    case, _, _ = shared_world
     rows = case.rows("SELECT link_kind, evidence, evidence_text, confidence, n_facts FROM compound_links")
     assert {r[0] for r in rows} == {"registry_account", "ip_cidr", "geo_radius", "phone_prefix", "wallet_hops",
                                    "company_name", "sanctions_list"}
