@@ -99,6 +99,7 @@ def main() -> None:
             f"{result['peak_rss_mb']:>12,.0f}  read {big['rows_read']:,} loaded {big['rows_loaded']:,} "
             f"quarantined {big['rows_quarantined']:,} duplicate {big['rows_duplicate']:,} {'ok' if ok else 'BROKEN'}"
         )
+        print(f"{'':>12} stage seconds: {big['seconds']}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,17 @@ def _guard(fn: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing half-written was committed")
         raise typer.Exit(1) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug or an environment failure: one line, the traceback on request
+        if os.environ.get("SCAMTRACE_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err_console.print(
+            f"[red]error:[/red] {type(exc).__name__}: {first} (set SCAMTRACE_DEBUG=1 for the traceback)",
+            highlight=False, soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     raise typer.Exit(code or 0)
 
 
@@ -129,6 +140,9 @@ def ingest(
     """Load extract files into the store; prints a per-file reconciliation."""
 
     def body() -> int:
+        from transforms.ingest import plan
+
+        plan(paths, mapping)  # a broken mapping or a missing path stops here, before anything starts
         reports = run_ingest(paths, mapping, _db(db), quiet)
         return print_reconciliation(reports, quiet)
 
@@ -178,8 +192,10 @@ def detect(
 
     def body() -> int:
         from flows.detect_flow import detect_flow
+        from rules.engine import load_rules
 
         _require_db(_db(db))
+        load_rules(config)  # a broken rule or deployment config stops here
         result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None)
         return print_detect(result, quiet)
 
@@ -200,7 +216,7 @@ def evaluate_cmd(
     """Score the current alerts against truth labels: recall per typology, precision and recall per account and transaction."""
 
     def body() -> int:
-        from rules.evaluate import evaluate, print_report
+        from rules.evaluate import evaluate, print_table
         from transforms import store
 
         _require_db(_db(db))
@@ -211,7 +227,7 @@ def evaluate_cmd(
             report = evaluate(con, truth)
         finally:
             con.close()
-        print_report(report, console)
+        print_table(report, console)
         if out:
             import json
 

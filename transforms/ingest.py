@@ -77,6 +77,9 @@ def ingest_paths(
                     except ScamtraceError as exc:
                         report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
                                             status="refused", message=str(exc))
+                    except OSError as exc:  # vanished, unreadable: this file fails, the others go on
+                        report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
+                                            status="refused", message=f"{item.path}: cannot read ({exc.strerror or exc})")
                 reports.append(report)
                 if on_file:
                     on_file(report)
