@@ -158,3 +158,11 @@ def test_knobs():
         resolve("huge")
     with pytest.raises(ValueError):
         resolve({"prevalence": {"smurfing": 1}})
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "hard"])
+def test_difficulties_plant_every_typology(tmp_path, difficulty):
+    out = tmp_path / difficulty
+    summary = generate_world(out, seed=5, scale={"preset": "tiny", "difficulty": difficulty, "monthly_files": True})
+    assert set(summary["patterns_by_typology"]) == set(TYPOLOGIES)
+    assert {p["difficulty"] for p in read_csv(out / "truth" / "patterns.csv")} == {difficulty}

@@ -282,8 +282,9 @@ class World:
                                              "crypto traders buy on exchanges weekly with amounts growing up to 1.4x",
                                              "each payment <= 1.4 x the last", ">= 3 payments each >= 1.5 x the last"))
             self.lookalikes.append(Lookalike(self.traders[0][0].acct_id, "off_ramp",
-                                             "salary earners who invest most of a month's inflow through an exchange",
-                                             "up to ~60 % of inflow to a VASP within 72 h", ">= 70 % in 72 h from a fan-in hub"))
+                                             "salary earners who send much of their inflow to an exchange",
+                                             "a large share to a VASP, but 1-3 senders (salary, P2P): not a fan-in hub",
+                                             ">= 70 % in 72 h from a fan-in hub (>= 3 senders)"))
         if self.p2p:
             self.lookalikes.append(Lookalike(self.p2p[0][0].acct_id, "mule_fan_in",
                                              "legitimate P2P merchants receive from many buyers a day",
@@ -294,8 +295,8 @@ class World:
                                              "dozens of distinct senders in 24 h", ">= 5 in 24 h or >= 10 in 7 d"))
         if self.cash_shops:
             self.lookalikes.append(Lookalike(self.cash_shops[0].acct_id, "structuring",
-                                             "shops deposit the day's cash; about 1 day in 25 the takings land at 90-99 % "
-                                             "of the threshold", "1-2 deposits at 90-99.9 % in 7 d",
+                                             "shops deposit the day's cash; on some days the takings land at 90-99 % "
+                                             "of the threshold (never more than one day in ten)", "at most 1 deposit at 90-99 % in 7 d",
                                              ">= 3 at 90-99.9 % of threshold in 7 d"))
         self.lookalikes.append(Lookalike(self.casinos[0].acct_id, "gather_scatter",
                                          "casinos take deposits from many players and pay winnings to many",

@@ -94,7 +94,8 @@ class Background:
         thr = w.knobs.cash_threshold_usd
         for i, shop in enumerate(w.cash_shops):
             if r[i] < 0.75:
-                f = near[i] if r[i] < 0.03 else frac[i]
+                # near the threshold on at most one day in ten: never 3 such deposits within 7 days
+                f = near[i] if (d + 3 * i) % 10 == 0 and r[i] < 0.3 else frac[i]
                 amount = w.fx.usd_to(thr * f, shop.currency, d, 0)  # whole units, as cash is counted
                 out.append(Tx(self.ts(d, 17 * 3600 + i * 7, shop), None, shop, amount, "cash_deposit", "CASH DEPOSIT"))
         # payroll on payday (fan-out of a legitimate kind) and weekly B2B income of the employer
