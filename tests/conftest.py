@@ -42,5 +42,5 @@ def prefect_harness(tmp_path_factory):
     from prefect.testing.utilities import prefect_test_harness
 
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        with prefect_test_harness():
+        with prefect_test_harness(server_startup_timeout=180):
             yield
