@@ -22,7 +22,8 @@ import numpy as np
 
 from transforms.synth.actors import World
 from transforms.synth.background import Background, usdt
-from transforms.synth.config import PRESETS, TYPOLOGIES, Knobs, resolve
+from transforms.errors import InputError
+from transforms.synth.config import PRESETS, TYPOLOGIES, KnobError, Knobs, resolve
 from transforms.synth.model import Tx
 from transforms.synth.scams import Scams
 from transforms.synth.truth import Truth, readme
@@ -110,7 +111,7 @@ class Engine:
             "file_rows": file_rows,
         }
         text = readme(self.out, "Synthetic scam-economy world", summary, self.truth, w.lookalikes, self.seed,
-                      self.knobs_label)
+                      self.knobs_label, statements=bool(self.statement_banks))
         (self.out / "README.md").write_text(text, encoding="utf-8")
         files = sorted(p for p in self.out.rglob("*") if p.is_file())
         summary["files"] = len(files)
@@ -268,13 +269,13 @@ class Engine:
 def generate_world(out_dir: Path, *, seed: int = 7, scale: str | dict = "sample", fmt: str = "extracts") -> dict:
     """Write a synthetic world to out_dir and return a summary of counts. Same seed and scale, same bytes."""
     if fmt not in ("extracts", "parquet"):
-        raise ValueError("fmt must be 'extracts' or 'parquet'")
+        raise KnobError("--format must be 'extracts' or 'parquet'")
     knobs = resolve(scale)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     leftovers = [p for p in out.rglob("*") if p.is_file()]
     if leftovers:
-        raise FileExistsError(f"{out}: not empty; generate into a new or empty folder")
+        raise InputError("folder is not empty; generate into a new or empty folder", path=out)
     eng = Engine(out, int(seed), knobs, fmt)
     eng.knobs_label = scale if isinstance(scale, str) else dict(sorted(scale.items()))
     return eng.run()

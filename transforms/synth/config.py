@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
+from transforms.errors import ConfigError
+
+
+class KnobError(ConfigError, ValueError):
+    """A bad scale or knob: a usage error (exit code 2 on the command line)."""
+
 TYPOLOGIES = (
     "mule_fan_in",
     "fan_out",
@@ -80,22 +86,22 @@ def resolve(scale: str | dict) -> Knobs:
         return scale
     if isinstance(scale, str):
         if scale not in PRESETS:
-            raise ValueError(f"unknown scale '{scale}'; use one of {', '.join(PRESETS)} or a dict of knobs")
+            raise KnobError(f"unknown scale '{scale}'; use one of {', '.join(PRESETS)} or a dict of knobs")
         return replace(Knobs(), **PRESETS[scale])
     if not isinstance(scale, dict):
-        raise ValueError("scale must be a preset name or a dict of knobs")
+        raise KnobError("scale must be a preset name or a dict of knobs")
     over = dict(scale)
     base = over.pop("preset", "sample")
     known = {f.name for f in fields(Knobs)}
     unknown = sorted(set(over) - known)
     if unknown:
-        raise ValueError(f"unknown knob(s) {unknown}; known: {sorted(known)}")
+        raise KnobError(f"unknown knob(s) {unknown}; known: {sorted(known)}")
     k = replace(resolve(base), **over)
     if k.difficulty not in DIFFICULTIES:
-        raise ValueError(f"difficulty must be one of {DIFFICULTIES}")
+        raise KnobError(f"difficulty must be one of {DIFFICULTIES}")
     bad = sorted(set(k.prevalence) - set(TYPOLOGIES))
     if bad:
-        raise ValueError(f"unknown typology in prevalence: {bad}; known: {list(TYPOLOGIES)}")
+        raise KnobError(f"unknown typology in prevalence: {bad}; known: {list(TYPOLOGIES)}")
     if k.days < 100:
-        raise ValueError("days must be >= 100 (dormant-then-active needs 90 quiet days)")
+        raise KnobError("days must be >= 100 (dormant-then-active needs 90 quiet days)")
     return k

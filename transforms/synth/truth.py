@@ -94,7 +94,8 @@ class Truth:
         return {"compounds": out}
 
 
-def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed: int, scale) -> str:
+def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed: int, scale,
+           statements: bool = False) -> str:
     by_typ: dict[str, int] = {}
     for _, typ, _, _ in truth.patterns:
         by_typ[typ] = by_typ.get(typ, 0) + 1
@@ -164,9 +165,14 @@ def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed
               "- Cambodian bank: UTF-8 with BOM, `;`, decimal comma and `.` thousands, USD and KHR accounts, minutes only.",
               "- Philippine bank: UTF-16, tab-separated, mm/dd/yyyy, unsigned amount with a DR/CR column.",
               "- Malaysian bank: date-only timestamps, signed amounts, end-to-end ids and UETRs.",
-              "- Myanmar bank: `;`, debit/credit columns with 0.00 in the empty one, Asia/Yangon (+06:30).",
-              "- Singapore bank: ISO timestamps, value date, end-to-end ids and UETRs (a transfer between the "
-              "Singapore and Malaysian banks appears in both extracts and is loaded once).",
+              *(["- Myanmar bank: SWIFT MT940, one statement per account and day, date-only bookings, counterparty in "
+                 "`:86:` `/CNTP/` (cash entries have no counterparty).",
+                 "- Singapore bank: ISO 20022 camt.053.001.08 with booking date-times, balances, end-to-end ids and "
+                 "UETRs (a transfer between the Singapore and Malaysian banks appears in both extracts and is loaded "
+                 "once)."] if statements else
+                ["- Myanmar bank: `;`, debit/credit columns with 0.00 in the empty one, Asia/Yangon (+06:30).",
+                 "- Singapore bank: ISO timestamps, value date, end-to-end ids and UETRs (a transfer between the "
+                 "Singapore and Malaysian banks appears in both extracts and is loaded once)."]),
               "- Lao bank: GB18030, tab-separated, Chinese headers, date-only, 借/贷 direction markers, CNY and LAK.",
               "- Tronscan TRC-20 and Etherscan ERC-20 exports, one file per investigated address.",
               "- Some planted patterns (difficulty hard) use amounts drawn from the everyday range.", ""]
