@@ -110,15 +110,28 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
                 CASE WHEN to_account_id IS NULL AND from_account_id IS NOT NULL THEN 'unknown:' || txn_id
                      ELSE to_account_id END AS to_account_id)
             FROM ided
-        )
+        ),
         -- the latest rate on or before the booking day, at most FX_LOOKBACK_DAYS old; USD needs none
-        SELECT f.* REPLACE (
-            CAST(round(f.amount * CASE
+        rated AS (
+            SELECT f.*, CASE
                 WHEN r.rate_date >= CAST(f.booked_at AS DATE) - INTERVAL {FX_LOOKBACK_DAYS} DAY THEN r.usd_per_unit
-                WHEN f.currency = 'USD' THEN 1 END, 2) AS DECIMAL(18,2)) AS amount_usd)
-        FROM filled f
-        ASOF LEFT JOIN (SELECT currency, rate_date, usd_per_unit FROM fx_rates) r
-          ON r.currency = f.currency AND r.rate_date <= CAST(f.booked_at AS DATE)
+                WHEN f.currency = 'USD' THEN 1 END AS _rate
+            FROM filled f
+            ASOF LEFT JOIN (SELECT currency, rate_date, usd_per_unit FROM fx_rates) r
+              ON r.currency = f.currency AND r.rate_date <= CAST(f.booked_at AS DATE)
+        ),
+        -- exact product where DECIMAL(38) holds it (up to ~1.7e8 USD), else the amount at 6 decimals; a USD
+        -- value beyond DECIMAL(18,2) stays NULL and the row is quarantined (never an overflow error)
+        converted AS (
+            SELECT * REPLACE (TRY_CAST(round(coalesce(TRY(amount * _rate), TRY(CAST(amount AS DECIMAL(38,6)) * _rate)), 2)
+                                       AS DECIMAL(18,2)) AS amount_usd)
+            FROM rated
+        )
+        SELECT * EXCLUDE (_rate) REPLACE (
+            CASE WHEN _rate IS NOT NULL AND amount IS NOT NULL AND amount_usd IS NULL
+                 THEN list_append(errors, 'amount_usd: the USD value is too large for DECIMAL(18,2); check the amount')
+                 ELSE errors END AS errors)
+        FROM converted
         """
     )
     con.execute(f"DROP TABLE stg.{stg}")
