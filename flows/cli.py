@@ -41,16 +41,7 @@ def _db(db: Optional[Path]) -> Path:
 def _guard(fn: Callable[[], int]) -> None:
     """Run a command body; turn user-actionable errors into one line and the right exit code."""
     try:
-        code = fn()
-    except ScamtraceError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
-    except SpecError as exc:  # a rule, typology or deployment config file is wrong: usage-level
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted; nothing half-written was committed")
-        raise typer.Exit(1) from None
+        _known_errors(fn)
     except typer.Exit:
         raise
     except Exception as exc:  # a bug or an environment failure: one line, the traceback on request
@@ -61,6 +52,27 @@ def _guard(fn: Callable[[], int]) -> None:
             f"[red]error:[/red] {type(exc).__name__}: {first} (set SCAMTRACE_DEBUG=1 for the traceback)",
             highlight=False, soft_wrap=True,
         )
+        raise typer.Exit(1) from None
+
+
+def _known_errors(fn: Callable[[], int]) -> None:
+    try:
+        code = fn()
+    except ScamtraceError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except SpecError as exc:  # a rule, typology or deployment config file is wrong: usage-level
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        from transforms.exports import ExportError, GoamlConfigError
+
+        if not isinstance(exc, (ExportError, GoamlConfigError)):
+            raise
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2 if isinstance(exc, GoamlConfigError) else 1) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing half-written was committed")
         raise typer.Exit(1) from None
     raise typer.Exit(code or 0)
 
@@ -106,8 +118,15 @@ def _short(path: str) -> str:
 def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) -> list[dict]:
     from flows.ingest_flow import ingest_flow
 
+    return _with_progress(
+        quiet, lambda: ingest_flow(paths=[str(p) for p in paths], mapping_files=[str(m) for m in mapping], db=str(db))
+    )
+
+
+def _with_progress(quiet: bool, job: Callable[[], object]):
+    """Run a flow with a progress bar on a terminal (rows and files ingested); plain otherwise."""
     if not _show_progress(quiet):
-        return ingest_flow(paths=[str(p) for p in paths], mapping_files=[str(m) for m in mapping], db=str(db))
+        return job()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows {task.fields[rows]}"),
@@ -125,7 +144,7 @@ def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) ->
 
         progress.set_listener(listener)
         try:
-            return ingest_flow(paths=[str(p) for p in paths], mapping_files=[str(m) for m in mapping], db=str(db))
+            return job()
         finally:
             progress.set_listener(None)
 
@@ -233,6 +252,145 @@ def evaluate_cmd(
 
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(report, indent=2, default=str))
+        return 0
+
+    _guard(body)
+
+
+def _csv(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def print_export(summary: dict, quiet: bool) -> int:
+    if not quiet:
+        counts = summary.get("counts", {})
+        facts = ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, (int, float)))
+        console.print(f"exported to {summary.get('out_dir')}: {facts}", highlight=False)
+        bad = [f for f, ok in (summary.get("goaml_valid") or {}).items() if not ok] if isinstance(summary.get("goaml_valid"), dict) else []
+        for f in bad:
+            err_console.print(f"[red]invalid goAML:[/red] {f}", highlight=False)
+    return 0
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", help="folder for the outputs (manifest.json lists and hashes them)"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="comma list of csv,xlsx,parquet,jsonl,goaml,graphml,html (default all)"),
+    status: Optional[str] = typer.Option(None, "--status", help="comma list of new,updated,unchanged"),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="minimum alert priority score (0..1)"),
+    typology: Optional[str] = typer.Option(None, "--typology", help="comma list of typology ids"),
+    network: Optional[str] = typer.Option(None, "--network", help="comma list of network ids"),
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction", help="comma list of ISO country codes"),
+    since: Optional[str] = typer.Option(None, "--since", help="alerts active on or after this date"),
+    until: Optional[str] = typer.Option(None, "--until", help="alerts active before this date"),
+    goaml_config: Optional[Path] = typer.Option(None, "--goaml-config", help="reporting entity and code lists of your FIU"),
+    db: Optional[Path] = DbOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Write investigator outputs: tables, goAML XML, GraphML, HTML case reports, jurisdiction packages."""
+
+    def body() -> int:
+        from flows.export_flow import export_flow
+
+        _require_db(_db(db))
+        options = {
+            "formats": _csv(fmt), "status": _csv(status), "min_score": min_score, "typology": _csv(typology),
+            "network": _csv(network), "jurisdiction": _csv(jurisdiction), "since": since, "until": until,
+            "goaml_config": str(goaml_config) if goaml_config else None,
+        }
+        options = {k: v for k, v in options.items() if v is not None}
+        return print_export(export_flow(db=str(_db(db)), out=str(out), options=options), quiet)
+
+    _guard(body)
+
+
+@app.command()
+def verify(out: Path = typer.Argument(..., help="an export folder with manifest.json")) -> None:
+    """Re-check an export against its manifest: every output and its sha256."""
+
+    def body() -> int:
+        from transforms.exports import verify as verify_export
+
+        if not (out / "manifest.json").is_file():
+            raise ScamtraceError("no manifest.json here: not a scamtrace export folder", path=out)
+        problems = verify_export(out)
+        for p in problems:
+            console.print(p, highlight=False, soft_wrap=True)
+        if not problems:
+            console.print(f"{out}: every file matches manifest.json", highlight=False)
+        return 1 if problems else 0
+
+    _guard(body)
+
+
+@app.command()
+def run(
+    paths: List[Path] = typer.Argument(..., help="files or folders of extracts (a landing folder)"),
+    out: Path = typer.Option(Path("out"), "--out", help="export folder"),
+    mapping: List[Path] = typer.Option([], "--mapping", "-m", help="mapping file for delimited bank extracts (repeatable)"),
+    config: Optional[Path] = typer.Option(None, "--config", help="deployment config: parameter, weight and threshold overrides"),
+    full: bool = typer.Option(False, "--full", help="detect over all data and export every alert, not only what is new"),
+    goaml_config: Optional[Path] = typer.Option(None, "--goaml-config", help="reporting entity and code lists of your FIU"),
+    wait: float = typer.Option(0, "--wait", help="seconds to wait for another run holding the database"),
+    db: Optional[Path] = DbOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """The main job: ingest new files, detect over the new period (plus each rule's lookback), export new and updated alerts."""
+
+    def body() -> int:
+        from flows.run_flow import run_flow
+        from rules.engine import load_rules
+        from transforms.ingest import plan
+
+        plan(paths, mapping)
+        load_rules(config)
+        kwargs = dict(paths=[str(p) for p in paths], out=str(out), db=str(_db(db)), mapping_files=[str(m) for m in mapping],
+                      config=str(config) if config else None, full=full,
+                      goaml_config=str(goaml_config) if goaml_config else None, wait_seconds=wait)
+        result = _with_progress(quiet, lambda: run_flow(**kwargs))
+        code = print_reconciliation(result["ingest"], quiet)
+        if result.get("detect"):
+            code = max(code, print_detect(result, quiet))
+        elif not quiet:
+            console.print("no new data: detection skipped (use --full to re-detect everything)", highlight=False)
+        print_export(result["export"], quiet)
+        return code
+
+    _guard(body)
+
+
+@app.command()
+def serve(
+    landing: Path = typer.Option(..., "--landing", help="landing folder the batch picks new extract files up from"),
+    out: Path = typer.Option(Path("out"), "--out", help="export folder"),
+    cron: str = typer.Option("0 2 * * *", "--cron", help="schedule (cron syntax, server time zone)"),
+    name: str = typer.Option("scamtrace-batch", "--name", help="deployment name shown in the Prefect UI"),
+    config: Optional[Path] = typer.Option(None, "--config", help="deployment config: parameter, weight and threshold overrides"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Serve the batch (run) flow on a schedule against a Prefect server (PREFECT_API_URL)."""
+
+    def body() -> int:
+        from flows.run_flow import run_flow
+        from rules.engine import load_rules
+
+        load_rules(config)
+        if not os.environ.get("PREFECT_API_URL"):
+            raise ScamtraceError(
+                "PREFECT_API_URL is not set: start `prefect server start --host 127.0.0.1` and "
+                "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (README: Scheduled batch)"
+            )
+        import logging
+
+        for logger in ("prefect.flow_runs", "prefect.task_runs"):  # operators want the run logs here
+            logging.getLogger(logger).setLevel(logging.INFO)
+        console.print(f"serving '{name}' on schedule '{cron}' from {landing}; Ctrl-C pauses the schedule and stops", highlight=False)
+        run_flow.serve(
+            name=name,
+            cron=cron,
+            parameters={"paths": [str(landing.resolve())], "out": str(out.resolve()), "db": str(_db(db).resolve()),
+                        "config": str(config.resolve()) if config else None, "wait_seconds": 600},
+        )
         return 0
 
     _guard(body)
