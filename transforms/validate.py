@@ -55,14 +55,16 @@ def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
             Check("currency_known", "in_set", "currency", "currency: not an ISO 4217 code nor a currency in the rates table", (tuple(known_currencies),)),
             Check("rail_known", "in_set", "rail", "rail: must be bank or crypto", (("bank", "crypto"),)),
             Check("channel_known", "in_set", "channel", f"channel: must be one of {', '.join(CHANNELS)}", (CHANNELS,)),
-            Check("booked_at_not_future", "between", "booked_at", "booked_at: in the future (clock or time zone of the extract wrong?)", ("1970-01-02 00:00:00", tomorrow, False)),
+            Check("booked_at_not_future", "between", "booked_at", "booked_at: in the future (clock or time zone of the extract wrong?)", (None, tomorrow, False)),
+            Check("booked_at_not_ancient", "between", "booked_at", "booked_at: before 1970-01-02 (a placeholder or epoch-zero date?)", ("1970-01-02 00:00:00", None, False)),
             Check("amount_usd_rate", "not_null", "amount_usd", "amount_usd: no FX rate for the currency within 7 days up to the booking date; add it to the rates file"),
         ]
     if table == "accounts":
         return [
             *_not_null(cols, "account_id", "rail"),
             Check("rail_known", "in_set", "rail", "rail: must be bank or crypto", (("bank", "crypto"),)),
-            Check("opened_at_not_future", "between", "opened_at", "opened_at: in the future", ("1900-01-01 00:00:00", tomorrow, False)),
+            Check("opened_at_not_future", "between", "opened_at", "opened_at: in the future", (None, tomorrow, False)),
+            Check("opened_at_not_ancient", "between", "opened_at", "opened_at: before 1900", ("1900-01-01 00:00:00", None, False)),
         ]
     if table == "parties":
         return [
@@ -72,7 +74,8 @@ def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
     if table == "events":
         return [
             *_not_null(cols, "event_id", "occurred_at", "kind"),
-            Check("occurred_at_not_future", "between", "occurred_at", "occurred_at: in the future", ("1970-01-02 00:00:00", tomorrow, False)),
+            Check("occurred_at_not_future", "between", "occurred_at", "occurred_at: in the future", (None, tomorrow, False)),
+            Check("occurred_at_not_ancient", "between", "occurred_at", "occurred_at: before 1970-01-02 (a placeholder or epoch-zero date?)", ("1970-01-02 00:00:00", None, False)),
             Check("lat_range", "between", "lat", "lat: must be within -90..90", (-90, 90, False)),
             Check("lon_range", "between", "lon", "lon: must be within -180..180", (-180, 180, False)),
         ]
