@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +230,7 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
             good = pl.from_arrow(batch) if batch is not None and batch.num_rows else None
             if good is not None or frames:
                 chunk, next_no = _number_rows(good, frames[0] if frames else None, names, next_no)
+                chunk = _flag_swallowed_records(chunk, names, layout.delimiter)
                 chunk = chunk.rename(dict(zip(names, header)))
                 pending.append(chunk)
                 pending_rows += chunk.height
@@ -240,6 +242,24 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
     finally:
         if utf8 is not None:
             utf8.unlink(missing_ok=True)
+
+
+def _flag_swallowed_records(chunk: pl.DataFrame, names: list[str], delimiter: str) -> pl.DataFrame:
+    """An unbalanced quote makes one field run on over the following lines, swallowing whole records into it.
+    A field holding a line break followed by a line with (nearly) a record's worth of delimiters is taken for
+    that: the record is marked malformed (kept whole in quarantine) instead of loading with the others inside."""
+    if len(names) < 3:
+        return chunk
+    k = min(len(names) - 1, 20)
+    d = re.escape(delimiter)
+    pattern = rf"[\r\n][^\r\n]*(?:{d}[^\r\n]*){{{k}}}"
+    swallowed = pl.any_horizontal([pl.col(n).str.contains(pattern).fill_null(False) for n in names])
+    if not chunk.select(swallowed.any()).item():
+        return chunk
+    text = pl.concat_str([pl.col(n).fill_null("") for n in names], separator=delimiter)
+    return chunk.with_columns(
+        pl.when(pl.col("_invalid").is_null() & swallowed).then(text).otherwise(pl.col("_invalid")).alias("_invalid")
+    )
 
 
 def _read_header(src: Path, layout: CsvLayout) -> list[str]:

@@ -11,6 +11,7 @@ import yaml
 from transforms.errors import InputError
 from transforms.sources.base import ReadContext, Reader, json_dumps
 
+MAX_VALUES = 1_000_000  # a registry is hand-edited: far below this; YAML aliases can expand without bound
 LIST_FIELDS = ("aliases", "ip_cidrs", "phone_prefixes", "wallets", "accounts", "companies", "sources")
 KNOWN = {"id", "name", "country", "lat", "lon", "radius_km", "confidence", *LIST_FIELDS}
 
@@ -30,6 +31,9 @@ class CompoundRegistryReader(Reader):
             doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise InputError(f"not valid YAML ({str(exc).splitlines()[0]}); fix the registry file", path=path) from None
+        if _expanded_size(doc) > MAX_VALUES:
+            raise InputError(f"the YAML expands to more than {MAX_VALUES:,} values (nested aliases or a self-reference); "
+                             "refused; write the registry out plainly", path=path)
         entries = (doc or {}).get("compounds") if isinstance(doc, dict) else None
         if not isinstance(entries, list):
             raise InputError("expected a top-level 'compounds:' list (docs/layouts.md)", path=path)
@@ -77,9 +81,26 @@ def _row(i: int, entry) -> dict:
         if not isinstance(v, list):
             errors.append(f"{f}: must be a list")
             v = []
+        if any(isinstance(x, (dict, list)) for x in v):
+            errors.append(f"{f}: must be a list of texts")
+            v = []
         row[f] = [str(x).strip() for x in v if x is not None]
     row["errors"] = errors
     return row
+
+
+def _expanded_size(doc, limit: int = MAX_VALUES) -> int:
+    """Number of values the document has once its aliases are expanded (as JSON would); stops past `limit`."""
+    seen, stack = 0, [doc]
+    while stack and seen <= limit:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
 
 
 def _text(v) -> str | None:

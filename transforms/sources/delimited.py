@@ -27,7 +27,7 @@ from transforms.sources.base import (
     read_head,
     required_error,
 )
-from transforms.sources.fields import decimal_problem, decimal_text, timestamp_utc, upper_code
+from transforms.sources.fields import decimal_problem, decimal_text, in_dst_gap, timestamp_utc, upper_code
 from transforms.sources.mapping import CHANNELS, Mapping, load_mapping
 
 CASH_ACCOUNT = "cash"  # the other side of a cash deposit or withdrawal
@@ -193,7 +193,10 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
                 )
             ),
             pl.when(pl.col("_invalid").is_null()).then(
-                parse_error(when_raw, booked_at, f"booked_at: does not match {m.datetime_formats}")
+                pl.when(in_dst_gap(when_raw, m.datetime_formats, m.timezone))
+                .then(pl.lit("booked_at: '") + when_raw.str.slice(0, 40)
+                      + pl.lit(f"' does not exist in {m.timezone} (skipped by a daylight-saving change); check the mapping's timezone"))
+                .otherwise(parse_error(when_raw, booked_at, f"booked_at: does not match {m.datetime_formats}"))
             ),
             pl.when(pl.col("_invalid").is_null()).then(amount_err),
             pl.when(pl.col("_invalid").is_null()).then(dir_err),

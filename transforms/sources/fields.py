@@ -3,10 +3,13 @@ that the caller can name the field in the row's error list."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 _DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
 MAX_INTEGER_DIGITS = 20  # DECIMAL(38,18) holds 20 integer digits
+MAX_DECIMALS = 18  # and 18 decimals: more would be rounded silently by the cast, so they are refused
 
 
 def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = None) -> pl.Expr:
@@ -17,11 +20,25 @@ def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = Non
     v = value.str.strip_chars().str.replace_all(r"[\s\u00a0']", "")
     negative = v.str.starts_with("-") | v.str.ends_with("-") | (v.str.starts_with("(") & v.str.ends_with(")"))
     v = v.str.strip_chars("+-()")
+    # The separators must sit where they belong ('1,234.56' in a comma-decimal file is not 1.23456):
+    # digits, optionally grouped by threes with the thousands separator, then one decimal separator.
+    d = re.escape(decimal)
+    shape = rf"^[0-9]+({d}[0-9]+)?$"
+    if thousands and thousands not in (" ", "'"):  # spaces and apostrophes were stripped above
+        t = re.escape(thousands)
+        shape = rf"^([0-9]+|[0-9]{{1,3}}({t}[0-9]{{3}})+)({d}[0-9]+)?$"
+    well_formed = v.str.contains(shape)
     if thousands:
         v = v.str.replace_all(thousands, "", literal=True)
     if decimal != ".":
         v = v.str.replace_all(decimal, ".", literal=True)
-    ok = v.str.contains(_DECIMAL) & (v.str.split(".").list.first().str.len_chars() <= MAX_INTEGER_DIGITS)
+    parts = v.str.split(".")
+    ok = (
+        well_formed
+        & v.str.contains(_DECIMAL)
+        & (parts.list.first().str.len_chars() <= MAX_INTEGER_DIGITS)
+        & (parts.list.get(1, null_on_oob=True).fill_null("").str.len_chars() <= MAX_DECIMALS)
+    )
     return pl.when(ok).then(pl.when(negative).then(pl.lit("-") + v).otherwise(v))
 
 
@@ -33,6 +50,8 @@ def decimal_problem(raw: pl.Expr, parsed: pl.Expr, field_name: str) -> pl.Expr:
         .then(
             pl.when(v.str.contains(r"(?i)^[+-]?[0-9.,]+e[+-]?[0-9]+$"))
             .then(pl.lit(f"{field_name}: scientific notation '") + v.str.slice(0, 40) + pl.lit("' loses precision; export plain numbers"))
+            .when(v.str.contains(rf"^[+-]?[0-9]*[.,][0-9]{{{MAX_DECIMALS + 1},}}-?$"))
+            .then(pl.lit(f"{field_name}: '") + v.str.slice(0, 60) + pl.lit(f"' has more than {MAX_DECIMALS} decimals; it would be rounded"))
             .when(v.str.replace_all(r"[^0-9]", "").str.len_chars() > MAX_INTEGER_DIGITS)
             .then(pl.lit(f"{field_name}: '") + v.str.slice(0, 40) + pl.lit("' is too large"))
             .otherwise(pl.lit(f"{field_name}: not a number: '") + v.str.slice(0, 40) + pl.lit("'"))
@@ -56,6 +75,17 @@ def timestamp_utc(value: pl.Expr, formats: list[str], timezone: str) -> pl.Expr:
                 .dt.convert_time_zone("UTC")
             )
     return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+
+
+def in_dst_gap(value: pl.Expr, formats: list[str], timezone: str) -> pl.Expr:
+    """True where a time without offset parses but does not exist in `timezone` (skipped by a DST change)."""
+    v = value.str.strip_chars()
+    naive = [f for f in formats if "%z" not in f and "%:z" not in f]
+    if not naive or timezone == "UTC":
+        return pl.lit(False)
+    parsed = pl.coalesce([v.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in naive])
+    local = parsed.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+    return parsed.is_not_null() & local.is_null()
 
 
 def upper_code(value: pl.Expr) -> pl.Expr:
