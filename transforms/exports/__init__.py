@@ -105,6 +105,9 @@ def export(
         raise ExportError(f"the store has no {', '.join(missing)} table(s): run `scamtrace detect` before exporting")
     cfg = goaml_mod.load_config(goaml_config) if "goaml" in fmts else None
     out = ensure_dir(Path(out_dir))
+    for stale in out.rglob(".*.tmp"):  # temp files of an export killed mid-write (safe.atomic_path's names)
+        if stale.is_file():
+            stale.unlink()
     previous = _previous_outputs(out)
     filters = T.Filters.make(status=status, min_score=min_score, typology=typology, network=network,
                              jurisdiction=jurisdiction, since=since, until=until)
