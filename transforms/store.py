@@ -58,6 +58,9 @@ def _connect_once(db_path: Path | str | None, *, read_only: bool) -> duckdb.Duck
     if read_only and not path.exists():
         raise StoreBusyError(f"no database at {path}: run `scamtrace ingest` first or pass --db")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # DuckDB creates the .wal journal and spill files itself, later, with the process umask: make that owner-only
+    # too (they hold the same personal data as the database). Process-wide, on purpose: so are the exports.
+    os.umask(os.umask(0o077) | 0o077)
     new = not path.exists()
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=connection_config())
