@@ -4,11 +4,17 @@ Truth files: patterns.csv (pattern_id, typology, compound_id, difficulty), patte
 account_id, role), pattern_transactions.csv (pattern_id, txn_id). Typology ids are the ones in rules/typologies.
 
 Measures (on alerts: typology_scores rows with is_alert in the run):
+  - a pattern's *targets* are the accounts an alert should name: its suspects (every role other than victim:
+    mules, consolidators, layers, organisers, legal persons, compound wallets, ...). Victims are not targets: no
+    rule should alert on them, except the victim typologies (`victim_typologies`, default victim_escalation) whose
+    subject is the victim, where the victims are the targets. A pattern with no suspect falls back to all members.
   - pattern recall per typology: a pattern counts as found when the alerts of its typology cover at least
-    `coverage` (default 0.5: "most") of its member accounts; covered = alert subjects + their member accounts.
+    `coverage` (default 0.5: "most") of its targets; covered = alert subjects + their member accounts.
     `found_any` counts a pattern found by alerts of any typology.
-  - account precision / recall: alert subjects vs all truth pattern accounts (overall and per typology;
-    per-typology precision counts a subject right if it is in any truth pattern).
+  - account precision / recall: alert subjects vs the targets of all patterns (overall and per typology;
+    per-typology precision counts a subject right if it is a target of any pattern). A victim raised by a
+    victim typology is right; a victim raised by any other typology is a false positive.
+  - victims: victims (of any pattern) raised by the victim typologies, over all victims (victim identification).
   - transaction precision / recall / F1: alerts' evidence txn_ids vs pattern_transactions.
 Returned as a dict; print_table() renders it with rich, json_path= writes it as JSON.
 """
@@ -23,6 +29,9 @@ import duckdb
 import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
+
+
+VICTIM_TYPOLOGIES = ("victim_escalation",)  # typologies whose subject is the victim
 
 
 def _read(truth_dir: Path, name: str, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -59,6 +68,7 @@ def evaluate(
     *,
     run_id: str | None = None,
     coverage: float = 0.5,
+    victim_typologies: tuple[str, ...] = VICTIM_TYPOLOGIES,
     json_path: Path | None = None,
     show: bool = False,
     console: Console | None = None,
@@ -90,9 +100,17 @@ def evaluate(
     )
 
     typologies = sorted(set(patterns["typology"].to_list()) | set(alerts["typology_id"].to_list()))
-    members_of = {pid: set(g["account_id"].to_list()) for (pid,), g in p_accounts.group_by("pattern_id")}
-    txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
+    if "role" not in p_accounts.columns:
+        p_accounts = p_accounts.with_columns(role=pl.lit(None, pl.Utf8))
     typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
+    members_of: dict[str, set[str]] = {}
+    victims_of: dict[str, set[str]] = {}
+    for pid, acc, role in p_accounts.select("pattern_id", "account_id", "role").iter_rows():
+        (victims_of if role == "victim" else members_of).setdefault(pid, set()).add(acc)
+    for pid, vs in victims_of.items():  # targets: suspects, or the victims for victim typologies / victim-only patterns
+        if typ_of.get(pid) in victim_typologies or not members_of.get(pid):
+            members_of[pid] = vs
+    txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
     difficulty_of = dict(zip(patterns["pattern_id"].to_list(), patterns["difficulty"].to_list())) if "difficulty" in patterns.columns else {}
 
     def covered(rows: pl.DataFrame) -> set[str]:
@@ -106,7 +124,11 @@ def evaluate(
     subjects_by = {t: set(alerts.filter(pl.col("typology_id") == t)["subject_id"].to_list()) for t in typologies}
     txns_by = {t: {x for l in alerts.filter(pl.col("typology_id") == t)["txn_ids"].to_list() for x in (l or [])} for t in typologies}
 
-    all_truth_accounts = set(p_accounts["account_id"].to_list())
+    all_truth_accounts = set().union(*members_of.values()) if members_of else set()  # every pattern's targets
+    all_victims = set().union(*victims_of.values()) if victims_of else set()
+    victim_alerts = set(alerts.filter(pl.col("typology_id").is_in(list(victim_typologies)))["subject_id"].to_list())
+    # a victim named by a victim typology is right even when it is not the target of its own pattern
+    right_accounts = all_truth_accounts | (victim_alerts & all_victims)
     all_truth_txns = set(p_txns["txn_id"].to_list())
 
     def found(pid: str, cov: set[str]) -> bool:
@@ -123,7 +145,8 @@ def evaluate(
         t_accounts = set().union(*(members_of.get(p, set()) for p in pids)) if pids else set()
         t_txns = set().union(*(txns_of.get(p, set()) for p in pids)) if pids else set()
         acc = _prf(subjects_by[t], t_accounts)
-        acc["precision"] = round(len(subjects_by[t] & all_truth_accounts) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
+        right = right_accounts if t in victim_typologies else all_truth_accounts
+        acc["precision"] = round(len(subjects_by[t] & right) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
         txn = _prf(txns_by[t], t_txns)
         txn["precision"] = round(len(txns_by[t] & all_truth_txns) / len(txns_by[t]), 4) if txns_by[t] else 0.0
         per_typology[t] = {
@@ -137,16 +160,25 @@ def evaluate(
         }
 
     flagged_accounts = set(alerts["subject_id"].to_list())
+    acc_all = _prf(flagged_accounts, all_truth_accounts)
+    acc_all["true_positive"] = len(flagged_accounts & right_accounts)
+    acc_all["precision"] = round(acc_all["true_positive"] / len(flagged_accounts), 4) if flagged_accounts else 0.0
+    p_, r_ = acc_all["precision"], acc_all["recall"]
+    acc_all["f1"] = round(2 * p_ * r_ / (p_ + r_), 4) if p_ + r_ else 0.0
     flagged_txns = {x for l in alerts["txn_ids"].to_list() for x in (l or [])}
     n_patterns = patterns.height
     n_found_any = sum(found(p, covered_any) for p in typ_of)
+    n_found = sum(m["found"] for m in per_typology.values())
     result = {
         "run_id": run_id,
         "truth_dir": str(truth_dir),
         "coverage": coverage,
-        "patterns": {"total": n_patterns, "found_any": n_found_any,
+        "patterns": {"total": n_patterns, "found": n_found, "recall": round(n_found / n_patterns, 4) if n_patterns else None,
+                     "found_any": n_found_any,
                      "recall_any": round(n_found_any / n_patterns, 4) if n_patterns else None},
-        "accounts": _prf(flagged_accounts, all_truth_accounts),
+        "accounts": acc_all,
+        "victims": _prf(victim_alerts, all_victims),
+        "victims_alerted_by_other_typologies": len((flagged_accounts - victim_alerts) & (all_victims - all_truth_accounts)),
         "transactions": _prf(flagged_txns, all_truth_txns),
         "per_typology": per_typology,
         "missed_patterns": missed,
@@ -161,7 +193,7 @@ def evaluate(
 
 def print_table(result: dict, console: Console | None = None) -> None:
     console = console or Console()
-    table = RichTable(title=f"scamtrace eval (run {result['run_id']}, pattern found at >= {result['coverage']:.0%} of its accounts)")
+    table = RichTable(title=f"scamtrace eval (run {result['run_id']}, pattern found at >= {result['coverage']:.0%} of its suspects)")
     for col in ("typology", "patterns", "found", "recall", "found by any", "alerts", "acct P", "acct R", "txn P", "txn R", "txn F1"):
         table.add_column(col, justify="left" if col == "typology" else "right")
 
@@ -173,6 +205,6 @@ def print_table(result: dict, console: Console | None = None) -> None:
                       pct(m["accounts"]["precision"]), pct(m["accounts"]["recall"]),
                       pct(m["transactions"]["precision"]), pct(m["transactions"]["recall"]), pct(m["transactions"]["f1"]))
     a, x, p = result["accounts"], result["transactions"], result["patterns"]
-    table.add_row("all", str(p["total"]), "", "", str(p["found_any"]), str(a["flagged"]),
+    table.add_row("all", str(p["total"]), str(p["found"]), pct(p["recall"]), str(p["found_any"]), str(a["flagged"]),
                   pct(a["precision"]), pct(a["recall"]), pct(x["precision"]), pct(x["recall"]), pct(x["f1"]), style="bold")
     console.print(table)

@@ -1,11 +1,16 @@
--- Bipartite: accounts sharing many counterparties on the same side (many-to-many layering).
-WITH t AS (                 -- transfers between known accounts in the read range
+-- Bipartite: accounts sharing several new counterparties on the same side within one window (many-to-many layering).
+WITH service AS (           -- accounts whose KYC kind is a business that many unrelated customers pay or are paid by
+    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+),
+t AS (                      -- transfers between known, non-service accounts in the read range
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
+      AND from_account_id NOT IN (SELECT account_id FROM service)
+      AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
 links AS (                  -- (common counterparty, member, side): payees share senders, senders share payees
     SELECT src AS common_id, dst AS member_id, 'payee' AS side, txn_id, booked_at FROM t
@@ -16,21 +21,28 @@ degree AS (                 -- pre-filter: commons with 2..max_degree members
     SELECT common_id, side FROM links GROUP BY common_id, side
     HAVING count(DISTINCT member_id) BETWEEN 2 AND $max_degree
 ),
+first_link AS (             -- each usable (common, member) link and when it was first used in the range
+    SELECT l.common_id, l.member_id, l.side, min(l.booked_at) AS link_at
+    FROM links l JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
+    GROUP BY l.common_id, l.member_id, l.side
+),
 members AS (                -- pre-filter: members with at least min_shared usable commons
-    SELECT l.member_id, l.side FROM links l JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
-    GROUP BY l.member_id, l.side HAVING count(DISTINCT l.common_id) >= $min_shared
+    SELECT member_id, side FROM first_link GROUP BY member_id, side HAVING count(*) >= $min_shared
 ),
 usable AS (
-    SELECT DISTINCT l.common_id, l.member_id, l.side
-    FROM links l
-    JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
-    JOIN members m ON m.member_id = l.member_id AND m.side = l.side
+    SELECT f.* FROM first_link f JOIN members m ON m.member_id = f.member_id AND m.side = f.side
 ),
-shared AS (                 -- pairs of members and how many commons they share
-    SELECT a.member_id, b.member_id AS peer_id, a.side, count(*) AS n_shared, st_ids(a.common_id) AS commons
+pair_commons AS (           -- commons two members started using within `window` of each other
+    SELECT a.member_id, b.member_id AS peer_id, a.side, a.common_id,
+           least(a.link_at, b.link_at) AS lo, greatest(a.link_at, b.link_at) AS hi
     FROM usable a JOIN usable b ON b.common_id = a.common_id AND b.side = a.side AND b.member_id <> a.member_id
-    GROUP BY a.member_id, b.member_id, a.side
-    HAVING count(*) >= $min_shared
+    WHERE b.link_at BETWEEN a.link_at - $window AND a.link_at + $window
+),
+shared AS (                 -- pairs of members, the commons they share, all first used within one window
+    SELECT member_id, peer_id, side, count(*) AS n_shared, st_ids(common_id) AS commons
+    FROM pair_commons
+    GROUP BY member_id, peer_id, side
+    HAVING count(*) >= $min_shared AND max(hi) <= min(lo) + $window
 ),
 best AS (
     SELECT s.*, row_number() OVER (PARTITION BY member_id ORDER BY n_shared DESC, peer_id) AS rn FROM shared s

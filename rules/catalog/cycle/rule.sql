@@ -35,6 +35,7 @@ paths AS (                  -- time-respecting simple paths from each edge, clos
       AND p.cur <> p.origin_id
       AND (e.dst = p.origin_id OR NOT st_list_has(p.nodes, e.dst))
       AND e.amount_usd >= $min_return_share * p.first_usd
+      AND e.amount_usd <= $max_hop_growth * p.last_usd    -- a hop passes on what it got, it does not add to it
 ),
 cycles AS (                 -- closed cycles long enough
     SELECT *, last_usd / first_usd AS returned_share

@@ -1,5 +1,11 @@
--- Dormant then active: a burst of counterparties right after a long quiet spell.
-WITH legs AS (              -- every transaction seen from each known account, with its counterparty
+-- Dormant then active: a burst of counterparties right after a long quiet spell that the data actually covers.
+WITH observed AS (          -- first transaction loaded at all: before it, silence is missing data, not dormancy
+    SELECT min(booked_at) AS data_start FROM transactions WHERE booked_at >= $window_start AND booked_at < $until
+),
+service AS (                -- accounts of service kinds (merchants, payroll, exchanges, ...): not mules
+    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+),
+legs AS (              -- every transaction seen from each known account, with its counterparty
     SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
@@ -10,10 +16,12 @@ WITH legs AS (              -- every transaction seen from each known account, w
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
 ),
-seq AS (                    -- previous activity: the previous transaction, else the opening date
+seq AS (                    -- previous activity: the previous transaction, else the opening date if the data covers it
     SELECT l.account_id, l.booked_at,
-           coalesce(lag(l.booked_at) OVER (PARTITION BY l.account_id ORDER BY l.booked_at), a.opened_at) AS prev_at
-    FROM legs l LEFT JOIN accounts a ON a.account_id = l.account_id
+           coalesce(lag(l.booked_at) OVER (PARTITION BY l.account_id ORDER BY l.booked_at),
+                    CASE WHEN a.opened_at >= o.data_start THEN a.opened_at END) AS prev_at
+    FROM legs l LEFT JOIN accounts a ON a.account_id = l.account_id CROSS JOIN observed o
+    WHERE l.account_id NOT IN (SELECT account_id FROM service)
 ),
 wakes AS (                  -- first transaction after a quiet spell, inside the detection range
     SELECT DISTINCT account_id, booked_at AS wake_at, prev_at
