@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow
 
-from flows.stages import open_store
-
-
-@task(name="export", retries=2, retry_delay_seconds=5)
-def export_task(db: str, out: str, options: dict) -> dict:
-    from pathlib import Path
-
-    from transforms.exports import export
-
-    con = open_store(db)
-    try:
-        return export(con, Path(out), **options)
-    finally:
-        con.close()
+from flows.tasks import export_task
 
 
 @flow(name="scamtrace-export", log_prints=False)

@@ -1,0 +1,65 @@
+"""Prefect tasks shared by the flows. Each calls one plain function of transforms/ or rules/; retries only
+where a second attempt can help (file system, lock contention), never on bad data or bugs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from flows import progress
+from flows.stages import casework_build, open_store
+
+
+def _is_io_error(task_, run, state) -> bool:
+    try:
+        state.result()
+    except (OSError, TimeoutError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
+def ingest_task(paths: list[str], mapping_files: list[str], db: str, wait_seconds: float = 0) -> list[dict]:
+    from transforms.ingest import ingest_paths
+
+    reports = ingest_paths(
+        Path(db), [Path(p) for p in paths], [Path(m) for m in mapping_files],
+        on_file=lambda r: progress.emit("file_done", report=r),
+        on_rows=lambda path, n: progress.emit("rows", path=path, n=n),
+        wait_seconds=wait_seconds,
+    )
+    return [r.as_dict() for r in reports]
+
+
+@task(name="new-data-period")
+def new_data_period_task(db: str, file_ids: list[str]) -> tuple[str | None, str | None]:
+    from transforms.ingest import new_data_period
+
+    return new_data_period(Path(db), file_ids)
+
+
+@task(name="detect-and-build")
+def detect_task(db: str, since: str | None, until: str | None, config: str | None) -> dict:
+    from rules.engine import detect
+
+    con = open_store(db)
+    try:
+        summary = detect(con, since=since, until=until, config_path=config)
+        casework = casework_build(con, summary.run_id)
+    finally:
+        con.close()
+    return {"detect": summary.to_dict(), "alerts": summary.alerts, "casework": casework}
+
+
+@task(name="export", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
+def export_task(db: str, out: str, options: dict) -> dict:
+    from transforms.exports import export
+
+    con = open_store(db)
+    try:
+        return export(con, Path(out), **options)
+    finally:
+        con.close()
