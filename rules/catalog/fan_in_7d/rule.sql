@@ -8,9 +8,10 @@ WITH inflow AS (            -- credits from known senders in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-candidates AS (             -- cheap pre-filter: enough distinct senders over the whole range
+candidates AS (             -- cheap pre-filter: enough distinct senders over the whole range, not a service account
     SELECT account_id
     FROM inflow
+    WHERE account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
     GROUP BY account_id
     HAVING count(DISTINCT sender_id) >= $min_senders
 ),

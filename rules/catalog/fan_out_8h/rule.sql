@@ -8,8 +8,10 @@ WITH outflow AS (           -- debits to known payees in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-candidates AS (             -- cheap pre-filter: enough distinct payees over the whole range
-    SELECT account_id FROM outflow GROUP BY account_id HAVING count(DISTINCT payee_id) >= $min_payees
+candidates AS (             -- cheap pre-filter: enough distinct payees over the whole range, not a service account
+    SELECT account_id FROM outflow
+    WHERE account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    GROUP BY account_id HAVING count(DISTINCT payee_id) >= $min_payees
 ),
 cand_out AS (
     SELECT o.* FROM outflow o JOIN candidates c ON c.account_id = o.account_id

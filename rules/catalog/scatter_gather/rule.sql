@@ -1,11 +1,16 @@
 -- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window.
-WITH t AS (                 -- transfers between known accounts in the read range
+WITH service AS (           -- accounts of service kinds: payroll paying staff who pay a shop is not layering
+    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+),
+t AS (                      -- transfers between known, non-service accounts in the read range
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
+      AND from_account_id NOT IN (SELECT account_id FROM service)
+      AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
 sources AS (                -- pre-filter: accounts paying at least k distinct accounts
     SELECT src FROM t GROUP BY src HAVING count(DISTINCT dst) >= $min_intermediaries
@@ -13,14 +18,16 @@ sources AS (                -- pre-filter: accounts paying at least k distinct a
 sinks AS (                  -- pre-filter: accounts paid by at least k distinct accounts
     SELECT dst FROM t GROUP BY dst HAVING count(DISTINCT src) >= $min_intermediaries
 ),
-legs AS (                   -- source -> intermediary then intermediary -> sink within the window
+legs AS (                   -- source -> intermediary then intermediary -> sink within the window, passing most of it on
     SELECT a.src AS source_id, a.dst AS mid_id, b.dst AS sink_id, a.txn_id AS t1, b.txn_id AS t2,
            a.booked_at AS t1_at, b.booked_at AS t2_at, b.amount_usd
     FROM t a
     JOIN sources s ON s.src = a.src
-    JOIN t b ON b.src = a.dst AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $window
+    JOIN t b ON b.src = a.dst AND b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
     JOIN sinks k ON k.dst = b.dst
-    WHERE b.dst <> a.src
+    WHERE b.dst <> a.src AND b.txn_id <> a.txn_id
+      AND b.amount_usd >= $min_pass_share * a.amount_usd
+      AND b.amount_usd <= $max_hop_growth * a.amount_usd
 ),
 pairs AS (                  -- per source and sink: distinct intermediaries
     SELECT source_id, sink_id,
