@@ -179,7 +179,9 @@ def export(
     # ---- jurisdiction packages
     juris_counts: dict[str, int] = {}
     if full and table_fmts and net_evidence is not None:
-        juris_counts = _write_jurisdictions(out, table_fmts, networks, members, net_evidence, links, written)
+        # For MLA requests: the spreadsheet formats (CSV, XLSX) when asked for, else what was asked for.
+        juris_fmts = [f for f in table_fmts if f in ("csv", "xlsx")] or table_fmts
+        juris_counts = _write_jurisdictions(out, juris_fmts, networks, members, net_evidence, links, written)
 
     # ---- stale files of the previous export in this folder, then the manifest
     keep = {p.resolve() for p in written}
@@ -234,7 +236,7 @@ def _write_goaml(con, cfg, out: Path, fname, alerts: list[dict], evidence_by_ale
             return
         path = fname("goaml", f"{kind}_", ident, "xml")
         atomic_write(path, xml)
-        errors = goaml_mod.validate_file(path, schema_path)
+        errors = goaml_mod.validate_file(path, schema_path, validator=str(cfg.get("validator") or "auto"))
         if errors:
             # Never leave an invalid report where it could be submitted: move it aside with its errors.
             bad = fname("goaml/invalid", f"{kind}_", ident, "xml")
@@ -253,6 +255,7 @@ def _write_goaml(con, cfg, out: Path, fname, alerts: list[dict], evidence_by_ale
         nid = n["network_id"]
         emit("network", nid, lambda n=n, nid=nid: goaml_mod.network_report(writer, n, members_by.get(nid, []), ev_by_net.get(nid, [])))
     return {"schema": schema_path or "packaged goAMLSchema_5.0.1.xsd", "target_version": str(cfg.get("target_version")),
+            "validator": str(cfg.get("validator") or "auto"),
             "valid": valid, "invalid": invalid, "skipped": skipped}
 
 

@@ -174,6 +174,22 @@ def network_svg(members: list[dict], edges: list[dict], links: list[dict], compo
     return "\n".join(out)
 
 
+MAX_PICTURE_NODES = 150
+
+
+def picture_subset(members: list[dict], edges: list[dict], links: list[dict], limit: int = MAX_PICTURE_NODES):
+    """The highest-ranked members (and the edges among them) when a network is too large to draw legibly."""
+    if len(members) <= limit:
+        return members, edges, links, ""
+    top = sorted(members, key=lambda m: (m.get("rank") is None, m.get("rank") or 0, m["member_id"]))[:limit]
+    keep = {(m["member_type"], m["member_id"]) for m in top}
+    sub_edges = [ed for ed in edges if (ed["src_type"], ed["src_id"]) in keep and (ed["dst_type"], ed["dst_id"]) in keep]
+    sub_links = [l for l in links if (l["subject_type"], l["subject_id"]) in keep]
+    note = (f'<p class="muted">The picture shows the {limit} highest-ranked of {len(members)} members and the '
+            f"links among them; the tables below list every member and transaction.</p>")
+    return top, sub_edges, sub_links, note
+
+
 def legend() -> str:
     items = "".join(f'<span><i style="background:{c}"></i>{escape(r)}</span>' for r, c in ROLE_COLOURS.items())
     return f'<div class="legend">{items}<span class="muted">circle size = rank (1 largest); arrows = money flows; dashed = holder / shared identifier / compound link</span></div>'
@@ -241,7 +257,8 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
         ("Legal persons", e(network.get("legal_persons"))), ("Detect run", e(network.get("run_id"))),
     ]
     kv = "".join(f"<div>{escape(k)}</div><div>{v if k in _PRE_ESCAPED else e(v)}</div>" for k, v in summary)
-    svg = network_svg(members, edges, links, compounds)
+    pic_members, pic_edges, pic_links, pic_note = picture_subset(members, edges, links)
+    svg = network_svg(pic_members, pic_edges, pic_links, compounds)
     tl_svg, tl_rows = timeline(evidence)
     member_rows = [[e(m.get("rank")), e(m.get("role")), e(m.get("member_type")), f"<code>{e(m['member_id'])}</code>",
                     e(m.get("name")), e(m.get("institution")), e(m.get("country")), money(m.get("in_usd")),
@@ -271,7 +288,7 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
 <h1>Case report: network {e(nid)}</h1>
 <p class="muted">Generated {e(generated_at)} by scamtrace. Every transaction below cites its source file and row.</p>
 <h2>Summary</h2><div class="kv">{kv}</div>
-<h2>Network picture</h2>{legend()}
+<h2>Network picture</h2>{legend()}{pic_note}
 {svg}
 <h2>Timeline of the money</h2>
 {tl_svg}
