@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from transforms import store
+from transforms.errors import InputError
 from transforms.ingest import ingest_paths
+from transforms.sources.base import ReadContext
+from transforms.sources.registry import detect
 
 FX = "date,currency,usd_per_unit\n" + "".join(
     f"2026-03-{d:02d},{c},{r}\n" for d in range(1, 11) for c, r in (("THB", "0.028"), ("USDT", "1"), ("EUR", "1.08"), ("CNY", "0.14"), ("ETH", "3000"), ("TRX", "0.25"))
@@ -29,3 +32,19 @@ def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 def quarantine_reasons(db: Path) -> dict[int, list[str]]:
     return {r[0]: r[1] for r in rows(db, "SELECT row_no, reasons FROM quarantine ORDER BY row_no")}
+
+
+def write_fx_for(files: list[Path], out: Path, rate: str) -> Path:
+    """A rates file covering every (booking day, currency) the given statements hold, read with their own readers."""
+    pairs = set()
+    for f in files:
+        reader = detect(f, ReadContext())
+        if reader is None:
+            continue
+        try:
+            for chunk in reader.read(f, ReadContext()):
+                pairs |= set(chunk.select(chunk["booked_at"].dt.date(), "currency").drop_nulls().iter_rows())
+        except InputError:
+            continue
+    out.write_text("date,currency,usd_per_unit\n" + "".join(f"{d},{c},{rate}\n" for d, c in sorted(pairs)))
+    return out

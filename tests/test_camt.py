@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.helpers import write_fx_for
 from transforms.errors import InputError
 from transforms.ingest import ingest_paths
 from transforms.sources.base import ReadContext
@@ -24,20 +25,9 @@ COLS = ("source_txn_id, booked_at, value_date, from_account_id, to_account_id, a
         "bank_tx_code, is_reversal")
 
 
+
 def write_fx(files: list[Path], out: Path) -> Path:
-    """A rates file covering every (booking day, currency) the statements hold, read with their own readers."""
-    pairs = set()
-    for f in files:
-        reader = detect(f, ReadContext())
-        if reader is None:
-            continue
-        try:
-            for chunk in reader.read(f, ReadContext()):
-                pairs |= set(chunk.select(chunk["booked_at"].dt.date(), "currency").drop_nulls().iter_rows())
-        except InputError:
-            continue
-    out.write_text("date,currency,usd_per_unit\n" + "".join(f"{d},{c},1.25\n" for d, c in sorted(pairs)))
-    return out
+    return write_fx_for(files, out, "1.25")
 
 
 def rows(db: Path, where: str = "TRUE") -> list[dict]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.helpers import write_fx_for
 from transforms.errors import InputError
 from transforms.ingest import ingest_paths
 from transforms.sources.base import ReadContext
@@ -21,19 +22,9 @@ REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "swift_mt94
 STMT = "37040044:0532013000"
 
 
+
 def write_fx(files: list[Path], out: Path) -> Path:
-    pairs = set()
-    for f in files:
-        reader = detect(f, ReadContext())
-        if reader is None:
-            continue
-        try:
-            for chunk in reader.read(f, ReadContext()):
-                pairs |= set(chunk.select(chunk["booked_at"].dt.date(), "currency").drop_nulls().iter_rows())
-        except InputError:
-            continue
-    out.write_text("date,currency,usd_per_unit\n" + "".join(f"{d},{c},0.5\n" for d, c in sorted(pairs)))
-    return out
+    return write_fx_for(files, out, "0.5")
 
 
 @pytest.fixture(scope="module")

@@ -346,6 +346,16 @@ def required_error(value: pl.Expr, field_name: str) -> pl.Expr:
     )
 
 
+def cell(name: str) -> pl.Expr:
+    """A source column with blanks as null."""
+    return blank_to_null(pl.col(name))
+
+
+def if_well_formed(expr: pl.Expr) -> pl.Expr:
+    """Only check fields of records that were split correctly (a malformed record already has its error)."""
+    return pl.when(pl.col("_invalid").is_null()).then(expr)
+
+
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     stripped = expr.str.strip_chars()
     return pl.when(stripped == "").then(None).otherwise(stripped)

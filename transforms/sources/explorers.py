@@ -17,10 +17,11 @@ from transforms.sources.base import (
     CsvLayout,
     ReadContext,
     Reader,
-    blank_to_null,
+    cell as c,
     collect_errors,
     csv_chunks,
     first_line_fields,
+    if_well_formed as valid,
     invalid_row_error,
     parse_error,
     raw_json,
@@ -39,13 +40,6 @@ KNOWN_CONTRACTS = {
     "TEkxiTehnzSmSe2XqrBj4w32RUN966rdz8": "USDC",
 }
 
-
-def c(name: str) -> pl.Expr:
-    return blank_to_null(pl.col(name))
-
-
-def valid(expr: pl.Expr) -> pl.Expr:
-    return pl.when(pl.col("_invalid").is_null()).then(expr)
 
 
 class ExplorerReader(Reader):

@@ -15,10 +15,11 @@ from transforms.sources.base import (
     CsvLayout,
     ReadContext,
     Reader,
-    blank_to_null,
+    cell as c,
     collect_errors,
     csv_chunks,
     first_line_fields,
+    if_well_formed as valid,
     invalid_row_error,
     parse_error,
     raw_json,
@@ -71,14 +72,6 @@ class OwnCsvReader(Reader):
     def convert(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:  # pragma: no cover - interface
         raise NotImplementedError
 
-
-def c(name: str) -> pl.Expr:
-    return blank_to_null(pl.col(name))
-
-
-def valid(expr: pl.Expr) -> pl.Expr:
-    """Only check fields of records that were split correctly."""
-    return pl.when(pl.col("_invalid").is_null()).then(expr)
 
 
 class FxRatesReader(OwnCsvReader):
