@@ -116,6 +116,13 @@ def build_store(path: Path) -> Path:
            n_transactions=2, first_activity_at=ts(2), last_activity_at=ts(3), evidence_hash="e2",
            member_ids=[W_KH, W_OTC], country="KH", institution="ABAAKHPP", network_id="NW-1",
            compound_ids=["KKPARK"], run_id=RUN, first_run_id=RUN, created_at=ts(4), updated_at=ts(5))
+    # An alert without evidence transactions (shared identifiers only): goAML gets an activity report.
+    insert(con, "alerts", alert_id="AL-shared", subject_type="party", subject_id="P-BOSS", subject_name="王 伟",
+           typology_id="shared_identifiers", typology_version="1", typologies=["shared_identifiers"],
+           rule_ids=["shared_kyc_contact"], rule_scores={"shared_kyc_contact": 0.5}, reasons=["phone shared by 3 parties"],
+           status="unchanged", is_current=True, score=0.5, threshold=0.5, priority="low", priority_score=0.3,
+           total_usd=Decimal("0"), n_transactions=0, evidence_hash="e0", member_ids=[], country="CN",
+           compound_ids=[], run_id=RUN, first_run_id=RUN, created_at=ts(5), updated_at=ts(5))
     for alert_id, txn_id, role, direction, cp, usd, day in (
         ("AL-mule", "T1", "inbound_to_mule", "in", "KASITHBK:111", "1400", 1),
         ("AL-mule", "T2", "inbound_to_mule", "in", "KASITHBK:222", "840", 1),

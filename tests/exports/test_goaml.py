@@ -29,8 +29,8 @@ def goaml_files(out: Path) -> list[Path]:
 def test_every_report_is_valid_against_packaged_and_reference_schema(exported):
     out, result = exported
     files = goaml_files(out)
-    assert len(files) == 3  # two alerts, one network
-    assert result["goaml"]["invalid"] == [] and len(result["goaml"]["valid"]) == 3
+    assert len(files) == 4  # three alerts, one network
+    assert result["goaml"]["invalid"] == [] and len(result["goaml"]["valid"]) == 4 and result["goaml"]["skipped"] == []
     assert not (out / "goaml" / "invalid").exists()
     schema = goaml.load_schema()
     for f in files:
@@ -94,6 +94,30 @@ def test_report_content_header_accounts_parties_and_virtual_assets(exported):
     assert "KK Park" in net.findtext("reason") or "KKPARK" in net.findtext("reason")
 
 
+def test_alert_without_transactions_becomes_an_activity_report(exported):
+    out, _ = exported
+    root = etree.parse(str(out / "goaml" / "alert_AL-shared.xml")).getroot()
+    assert root.find("transaction") is None
+    party = root.find("activity/report_parties/report_party")
+    assert party.findtext("person/last_name") == "伟" and party.findtext("person/full_name_frn") == "王 伟"
+    assert party.findtext("reason") == "phone shared by 3 parties" and party.findtext("is_suspected") == "true"
+
+
+def test_libxml2_and_xmlschema_agree(exported, tmp_path):
+    out, _ = exported
+    good = out / "goaml" / "network_NW-1.xml"
+    doc = etree.parse(str(good))
+    doc.getroot().find("transaction/t_to/to_country").text = "XX"
+    bad = tmp_path / "bad_country.xml"
+    doc.write(str(bad), encoding="UTF-8")
+    fast = goaml.load_fast_schema(None)
+    assert fast is not None  # the packaged schema has no XSD 1.1-only construct
+    for path, ok in ((good, True), (bad, False)):
+        assert fast.validate(etree.parse(str(path))) is ok
+        assert (goaml.validate_file(path, validator="xmlschema") == []) is ok
+        assert (goaml.validate_file(path) == []) is ok
+
+
 def test_hostile_text_is_escaped_and_cut_to_schema_lengths():
     b = goaml.Builder(goaml.load_config())
     root = etree.Element("x")
@@ -116,7 +140,7 @@ def test_config_codes_are_applied_and_checked(store_path, tmp_path):
         result = export(con, tmp_path / "out", formats="goaml", goaml_config=cfg, full=False)
     finally:
         con.close()
-    assert result["goaml"]["invalid"] == [] and len(result["goaml"]["valid"]) == 2
+    assert result["goaml"]["invalid"] == [] and len(result["goaml"]["valid"]) == 3
     root = etree.parse(str(tmp_path / "out" / "goaml" / "alert_AL-mule.xml")).getroot()
     assert root.findtext("rentity_id") == "4711" and root.findtext("currency_code_local") == "THB"
     tx = {t.findtext("internal_ref_number"): t for t in root.findall("transaction")}
@@ -168,12 +192,26 @@ def test_invalid_report_is_set_aside_not_left_for_submission(store_path, tmp_pat
         con.close()
     out = tmp_path / "out"
     assert result["goaml"]["schema"] == str((tmp_path / "fiu.xsd").resolve())
-    assert result["goaml"]["valid"] == [] and len(result["goaml"]["invalid"]) == 2
+    assert result["goaml"]["valid"] == [] and len(result["goaml"]["invalid"]) == 3
     assert list((out / "goaml").glob("*.xml")) == []
     bad = sorted((out / "goaml" / "invalid").glob("*.xml"))
-    assert len(bad) == 2
+    assert len(bad) == 3
     for b in bad:
         assert "fiu_ref_number" in b.with_suffix(".errors.txt").read_text(encoding="utf-8")
     from transforms.exports import verify
 
     assert verify(out) == []
+
+
+def test_max_transactions_keeps_the_largest_and_says_so(store_path, tmp_path):
+    cfg = tmp_path / "cap.yml"
+    cfg.write_text("max_transactions: 2\n", encoding="utf-8")
+    con = store.connect(store_path, read_only=True)
+    try:
+        result = export(con, tmp_path / "out", formats="goaml", goaml_config=cfg)
+    finally:
+        con.close()
+    assert result["goaml"]["invalid"] == []
+    root = etree.parse(str(tmp_path / "out" / "goaml" / "network_NW-1.xml")).getroot()
+    assert [t.findtext("internal_ref_number") for t in root.findall("transaction")] == ["T3", "T4"]
+    assert root.findtext("reason").startswith("This report holds the 2 largest of 5 evidence transactions")

@@ -80,7 +80,7 @@ def test_parquet_keeps_types_and_values(exported):
     assert rows["T2"]["reference"] == "=cmd|' /C calc'!A0"  # data format: kept exactly, not neutralised
     assert str(t.schema.field("booked_at").type).startswith("timestamp")
     alerts = pq.read_table(out / "alerts.parquet").to_pylist()
-    assert {a["alert_id"] for a in alerts} == {"AL-mule", "AL-../../etc/passwd"}
+    assert {a["alert_id"] for a in alerts} == {"AL-mule", "AL-../../etc/passwd", "AL-shared"}
     assert isinstance(alerts[0]["reasons"], list)
 
 
@@ -144,13 +144,14 @@ def test_jurisdiction_packages_hold_only_their_country(exported):
     ({"status": "new"}, {"AL-mule"}),
     ({"status": ["updated"]}, {"AL-../../etc/passwd"}),
     ({"status": "new,updated"}, {"AL-mule", "AL-../../etc/passwd"}),
+    ({"status": "unchanged"}, {"AL-shared"}),
     ({"min_score": 0.7}, {"AL-mule"}),
     ({"typology": "off_ramp"}, {"AL-../../etc/passwd"}),
     ({"network": "NW-1"}, {"AL-mule", "AL-../../etc/passwd"}),
     ({"network": "NW-none"}, set()),
     ({"jurisdiction": "mm"}, set()),
     ({"jurisdiction": "KH"}, {"AL-mule", "AL-../../etc/passwd"}),  # the network spans KH
-    ({"since": "2024-03-03"}, {"AL-../../etc/passwd"}),
+    ({"since": "2024-03-03"}, {"AL-../../etc/passwd", "AL-shared"}),  # no evidence: its updated_at counts
     ({"until": "2024-03-02"}, {"AL-mule"}),
 ])
 def test_filters(store_path, tmp_path, kwargs, expected):

@@ -616,11 +616,32 @@ class GoamlWriter:
             b.el(info, "block_number", str(int(t["block_number"])))
         b.el(info, "virtual_address", account_id.split(":", 1)[-1])
 
+    def report_party(self, parent, subject_type: str, subject_id: str, why: str, roles: dict[str, str]) -> None:
+        b = self.b
+        rp = etree.SubElement(parent, "report_party")
+        b.el(rp, "role", "-")
+        country = None
+        if subject_type == "account":
+            acc = self.accounts.get(subject_id, {})
+            self.account(rp, "account", subject_id, {"rail": acc.get("rail")}, "from", roles.get(subject_id, ""))
+            country = acc.get("country")
+        else:
+            party = self.parties.get(subject_id)
+            if party and party.get("party_type") == "legal":
+                self.entity(rp, "entity", party, subject_id)
+            else:
+                self.person(rp, "person", party, subject_id)
+            country = (party or {}).get("country")
+        if country:
+            b.el(rp, "country", b.country(country))
+        b.el(rp, "is_suspected", "true")
+        b.el(rp, "reason", why)
+
     # ---- reports
 
     def report(self, *, reference: str, reason: str, transactions: list[dict], typologies: Iterable[str],
                suspects: set[str], roles: dict[str, str], extra_info: list[tuple[str, str]] | None = None,
-               now: datetime | None = None) -> bytes:
+               now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None) -> bytes:
         cfg, b = self.cfg, self.b
         rep_cfg = cfg["report"]
         transactions, note = cap_transactions(transactions, int(cfg.get("max_transactions") or 0))
@@ -648,10 +669,17 @@ class GoamlWriter:
         b.el(loc, "country_code", b.country(loc_cfg.get("country_code")), required=True)
         b.el(root, "reason", reason)
         b.el(root, "action", rep_cfg.get("action"))
-        if not transactions:
-            raise ValueError(f"{reference}: no evidence transactions: a goAML transaction report needs at least one")
-        for t in transactions:
-            self.transaction(root, t, suspects, roles)
+        if transactions:
+            for t in transactions:
+                self.transaction(root, t, suspects, roles)
+        elif activity_subjects:
+            # No transactions (e.g. shared identifiers only): an activity report naming the subjects.
+            act = etree.SubElement(root, "activity")
+            parties = etree.SubElement(act, "report_parties")
+            for subject_type, subject_id, why in activity_subjects:
+                self.report_party(parties, subject_type, subject_id, why, roles)
+        else:
+            raise ValueError(f"{reference}: no evidence transactions and no subject: nothing to report")
         inds = etree.SubElement(root, "report_indicators")
         mapping = cfg["codes"].get("indicators") or {}
         codes: list[str] = []
@@ -718,6 +746,7 @@ def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> byte
     return writer.report(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
                          typologies=[alert.get("typology_id"), *(alert.get("typologies") or [])],
                          suspects=suspects, roles=roles,
+                         activity_subjects=[(alert["subject_type"], alert["subject_id"], "; ".join(reasons) or "alert subject")],
                          extra_info=[("scamtrace alert", f"alert_id={alert['alert_id']}; rules={', '.join(alert.get('rule_ids') or [])}; "
                                                          f"run_id={alert.get('run_id')}")])
 
