@@ -31,6 +31,12 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_days_between": ("a, b", "date_diff('second', a, b) / 86400.0"),
     # strings
     "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
+    # IPv4 in a range many unrelated people share (carrier-grade NAT 100.64/10, RFC 1918 private, loopback)
+    "st_shared_ip": (
+        "ip",
+        "coalesce(regexp_matches(trim(ip), '^(10\\.|127\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|"
+        "100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.)'), false)",
+    ),
 }
 
 

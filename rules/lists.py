@@ -6,6 +6,8 @@ Accepted files:
   - CSV with a header holding `address` or `account_id` (optional `chain`, `list_name`);
   - plain text: one `chain:address` or bare address per line, `#` comments.
 Addresses are written in the store's account id form (chain:address, EVM lower-cased; see transforms/ids.py).
+Accounts that the KYC / attribution extract itself marks as sanctioned (accounts.kind in SANCTIONED_KINDS, e.g. a
+VASP's screening label) are listed too, as list `kyc_sanctioned` (source `accounts.kind`), with the compounds.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ OFAC_CODES = {
     "BSC": "bsc", "ARB": "arbitrum", "ETC": "ethereum_classic", "XMR": "monero", "DASH": "dash", "ZEC": "zcash",
     "BTG": "bitcoin_gold", "XVG": "verge", "SOL": "solana", "XRP": "ripple", "USDC": None, "USDT": None,
 }
+SANCTIONED_KINDS = ("sanctioned",)  # accounts.kind values that list an account (list_name kyc_sanctioned)
 _OFAC = re.compile(r"Digital Currency Address - ([A-Z0-9]+)\s+([A-Za-z0-9]{20,120})")
 _EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TRON = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
@@ -108,6 +111,9 @@ def refresh_listed_addresses(con: duckdb.DuckDBPyConnection, cfg: DeployConfig) 
             for cid, entry, conf in compound_rows:
                 if entry:
                     rows += [[a, "compounds", cid, "compounds", conf] for a in account_ids(entry)]
+            kinds = list(SANCTIONED_KINDS)
+            for (acc,) in con.execute("SELECT DISTINCT account_id FROM accounts WHERE list_contains(?, kind)", [kinds]).fetchall():
+                rows.append([acc, "kyc_sanctioned", None, "accounts.kind", 1.0])
         if rows:
             con.executemany("INSERT INTO listed_addresses VALUES (?, ?, ?, ?, ?)", rows)
     return len(rows)

@@ -52,7 +52,7 @@ def test_pattern_found_on_its_suspects_victims_only_for_victim_typologies(world:
     # 5 victims with 10 accounts: a pattern with 1 mule among 12 members is found by covering the mule
     big = [("p1", "MULE", "mule")] + [("p1", f"V{i}", "victim") for i in range(5)] + [("p1", f"W{i}", "victim") for i in range(6)]
     # escalating payments of a victim: its target is the victim (victim_escalation's subject)
-    for i, usd in enumerate((100, 200, 400)):
+    for i, usd in enumerate((100, 200, 400, 800)):
         world.txn("VIC", "SCAM", usd, 24 * (i + 1))
     truth = write_truth(
         world,

@@ -6,6 +6,22 @@ def test_three_escalating_payments_fire(world: World):
         world.txn("VICTIM", "SCAM", usd, i * 24 * 10)
     _, hits = world.run("victim_escalation")
     assert hits["VICTIM"]["value"] == 3 and hits["VICTIM"]["member_ids"] == ["SCAM"]
+    assert hits["VICTIM"]["score"] == 0.5  # a hit, below the typology threshold: three 1.5 x steps happen by chance
+
+
+def test_four_escalating_payments_reach_the_alerting_band(world: World):
+    for i, usd in enumerate((100, 150, 225, 340)):
+        world.txn("VICTIM", "SCAM", usd, i * 24 * 10)
+    rr, hits = world.run("victim_escalation")
+    assert hits["VICTIM"]["value"] == 4 and hits["VICTIM"]["score"] == 0.8
+
+
+def test_service_accounts_are_not_victims(world: World):
+    world.account("P2P", kind="p2p_merchant")
+    for i, usd in enumerate((100, 150, 225, 340)):
+        world.txn("P2P", "CLIENT", usd, i * 24 * 10)
+    _, hits = world.run("victim_escalation")
+    assert hits == {}
 
 
 def test_growth_just_under_breaks_the_run(world: World):

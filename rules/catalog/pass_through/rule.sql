@@ -1,12 +1,15 @@
 -- Pass-through: share of an account's inflow debited again within $window of a credit.
-WITH legs AS (              -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
-    SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in
+WITH service AS (           -- accounts of service kinds (merchants, payroll, exchanges...) move money by trade
+    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+),
+legs AS (                   -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
+    SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in, to_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
       AND channel <> 'fee'
     UNION ALL
-    SELECT from_account_id AS account_id, txn_id, booked_at, amount_usd, 0 AS is_in
+    SELECT from_account_id AS account_id, txn_id, booked_at, amount_usd, 0 AS is_in, to_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
@@ -22,6 +25,9 @@ totals AS (                 -- cheap pre-filter: enough inflow, and enough outfl
     HAVING sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END) >= $min_inflow_usd
        AND sum(is_in) >= $min_credits
        AND sum(CASE WHEN is_in = 0 THEN amount_usd ELSE 0 END) >= $min_share * sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END)
+       -- pays out far more than it receives: spending a balance (a business, a saver), not passing money through
+       AND sum(CASE WHEN is_in = 0 THEN amount_usd ELSE 0 END) <= $max_ratio * sum(CASE WHEN is_in = 1 THEN amount_usd ELSE 0 END)
+       AND account_id NOT IN (SELECT account_id FROM service)
 ),
 marked AS (                 -- time of the latest credit at or before each leg
     SELECT l.*,
@@ -37,6 +43,7 @@ kept AS (                   -- credits, and debits that follow a credit within $
 SELECT k.account_id AS subject_id,                                             -- the pass-through account
        least(sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) / t.inflow_usd, 1.0) AS value,  -- measured: share passed on
        st_ids(k.txn_id) AS txn_ids,
+       st_ids(CASE WHEN k.is_in = 0 THEN k.cp_id END) AS member_ids,               -- the payees it passed the money to
        min(k.booked_at) AS window_start,
        max(k.booked_at) AS window_end,
        t.inflow_usd,                                                            -- USD received

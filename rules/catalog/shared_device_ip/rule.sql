@@ -8,7 +8,8 @@ WITH ev AS (                -- events resolved to accounts (party events reach t
 ids AS (                    -- one row per (identifier kind, value) use
     SELECT account_id, occurred_at, 'device' AS id_kind, device_id AS id_value FROM ev WHERE device_id IS NOT NULL AND device_id <> ''
     UNION ALL
-    SELECT account_id, occurred_at, 'ip', ip FROM ev WHERE ip IS NOT NULL AND ip <> ''
+    SELECT account_id, occurred_at, 'ip', ip FROM ev
+    WHERE ip IS NOT NULL AND ip <> '' AND NOT ($ignore_nat_ips AND st_shared_ip(ip))  -- carrier NAT / private: shared by strangers
     UNION ALL
     SELECT account_id, occurred_at, 'phone', phone FROM ev WHERE phone IS NOT NULL AND phone <> ''
 ),

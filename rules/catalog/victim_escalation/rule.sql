@@ -9,8 +9,10 @@ WITH pay AS (               -- outgoing payments to known payees
       AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
       AND amount_usd >= $min_first_usd
 ),
-candidates AS (             -- pre-filter: payers with enough payments at all
-    SELECT payer_id FROM pay GROUP BY payer_id HAVING count(*) >= $min_payments
+candidates AS (             -- pre-filter: payers with enough payments at all, not services (they pay clients by trade)
+    SELECT payer_id FROM pay
+    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    GROUP BY payer_id HAVING count(*) >= $min_payments
 ),
 firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
     SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at
