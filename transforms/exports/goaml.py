@@ -768,6 +768,8 @@ def network_report(writer: GoamlWriter, network: dict, members: list[dict], evid
     return writer.report(reference=str(network["network_id"]), reason="\n".join(lines),
                          transactions=_distinct_txns(evidence), typologies=network.get("typologies") or [],
                          suspects=suspects, roles=roles,
+                         activity_subjects=[(m["member_type"], m["member_id"], f"network role: {m.get('role')} (rank {m.get('rank')})")
+                                            for m in members if m.get("role") not in ("victim", "counterparty")][:50],
                          extra_info=[("scamtrace network", f"network_id={network['network_id']}; alerts={', '.join(network.get('alert_ids') or [])}")])
 
 
