@@ -167,6 +167,8 @@ def network_svg(members: list[dict], edges: list[dict], links: list[dict], compo
         else:
             out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{colour}" stroke="#fff" '
                        f'stroke-width="1.5"><title>{e(title)}</title></circle>')
+        if len(pos) > 40 and d["shape"] != "square" and (d.get("rank") is None or d["rank"] > 25):
+            continue  # large pictures: label the 25 highest-ranked members and compounds; the rest on hover
         label = short(d["label"])
         out.append(f'<text x="{cx:.1f}" y="{cy + r + 13:.1f}" font-size="11" text-anchor="middle" '
                    f'fill="#222">{e(label)}</text>')
@@ -246,7 +248,8 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
     summary = [
         ("Network", network.get("network_id")), ("Status", network.get("status")),
         ("Priority", f"{e(network.get('priority'))} (score {e(network.get('score'))})"),
-        ("Alerts", f"{network.get('n_alerts')}: {e(network.get('alert_ids'))}"),
+        ("Alerts", f"{e(network.get('n_alerts'))}: {e((network.get('alert_ids') or [])[:5])}"
+                   + (" … (all in the Alerts table)" if len(network.get("alert_ids") or []) > 5 else "")),
         ("Accounts / parties", f"{e(network.get('n_accounts'))} / {e(network.get('n_parties'))}"),
         ("Total USD (evidence)", money(network.get("total_usd"))),
         ("Activity", f"{e(network.get('first_activity_at'))} – {e(network.get('last_activity_at'))}"),
