@@ -5,7 +5,8 @@
    - both transact with the same small counterparty that is not an off-ramp or a busy hub (flow_2hop: a victim
      paying two mules, an unflagged consolidator collecting from two mules),
    - share a holder (same party or resolved party cluster), a device, an IP (carrier NAT / private ranges never
-     count), a phone, an e-mail or an address, where at most `MAX_SHARERS` accounts share the value.
+     count), a phone or an e-mail, where at most `MAX_SHARERS` accounts share the value. A shared address alone
+     does not join (apartment blocks, short addresses: strangers share them); it still shapes members' roles.
 2. Members: the alerted accounts, their evidence counterparties (victims, payees, off-ramps), the connecting
    counterparties, direct payees that are off-ramps or compound registry accounts, the other accounts of the same
    holders, and the holders themselves (parties, one member per resolved cluster).
@@ -35,6 +36,7 @@ VICTIM_TYPOLOGIES = {"victim_escalation"}
 PARTY_EXTRA_ACCOUNT = 0.5
 STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
 ENDPOINT_KINDS = {"registry_account", "sanctions_list"}
+CONTEXT_ONLY = {"address"}  # identifiers that describe members but never join two alerts (strangers share addresses)
 
 
 @dataclass
@@ -158,6 +160,8 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     """)
     ident = _rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at) FROM _cw_ident GROUP BY 1, 2")
     for kind, value, accts, _, _ in ident:
+        if kind in CONTEXT_ONLY:
+            continue
         cores = [a for a in accts if a in core_accounts]
         for i in range(1, len(cores)):
             join(cores[0], cores[i], kind)

@@ -27,3 +27,21 @@ def test_busy_counterparty_is_ignored(world: World):
     complete(world, 3, 2)
     _, hits = world.run("bipartite", max_degree=1)
     assert hits == {}
+
+
+def test_links_begun_more_than_a_window_apart_do_not(world: World):
+    for s in range(3):  # R0 paid by S0..S2 in the first week, R1 by the same senders two weeks later
+        world.txn(f"S{s}", "R0", 100, s)
+        world.txn(f"S{s}", "R1", 100, 24 * 14 + s)
+    _, hits = world.run("bipartite")
+    assert "R0" not in hits and "R1" not in hits
+    _, hits = world.run("bipartite", window="15d")
+    assert hits["R0"]["value"] == 3
+
+
+def test_service_accounts_are_neither_members_nor_commons(world: World):
+    world.account("R0", kind="merchant")
+    world.account("R1", kind="merchant")
+    complete(world, 3, 2)
+    _, hits = world.run("bipartite")
+    assert hits == {}

@@ -36,3 +36,19 @@ def test_window_and_length_overrides(world: World):
     assert hits["D"]["value"] == 0.85
     _, hits = world.run("cycle", window="40d", max_length=3)
     assert hits == {}
+
+
+def test_a_hop_larger_than_the_previous_is_not_a_return(world: World):
+    loop(world, ["A", "B", "C"], [1000, 1000, 1030])  # the closing hop carries more than it got: not round-tripping
+    _, hits = world.run("cycle")
+    assert hits == {}
+    _, hits = world.run("cycle", max_hop_growth=1.05)
+    assert hits["A"]["value"] == 1.03
+
+
+def test_two_transfer_round_trip_is_below_min_length(world: World):
+    loop(world, ["A", "B"], [1000, 950])  # a payment and its refund
+    _, hits = world.run("cycle")
+    assert hits == {}
+    _, hits = world.run("cycle", min_length=2)
+    assert set(hits) == {"A", "B"}

@@ -45,7 +45,17 @@ def test_hub_is_reached_but_not_walked_through(world: World):
     world.txn("X", "EXCHANGE", 100, 0)
     world.txn("EXCHANGE", "BANK:LISTED", 100, 1)
     _, hits = world.run("exposure")
-    assert hits["EXCHANGE"]["value"] == 1 and "X" not in hits
+    assert "EXCHANGE" not in hits and "X" not in hits  # the exchange is reached, not reported nor walked through
+    _, hits = world.run("exposure", pass_kinds=[])
+    assert hits["EXCHANGE"]["value"] == 1 and hits["X"]["value"] == 2
+
+
+def test_kyc_sanctioned_accounts_are_listed(world: World):
+    world.account("tron:TSANCTIONED", kind="sanctioned", rail="crypto")
+    world.txn("tron:TMULE", "tron:TSANCTIONED", 500, 1, rail="crypto", channel="onchain")
+    _, hits = world.run("exposure")
+    assert hits["tron:TSANCTIONED"]["value"] == 0 and "kyc_sanctioned" in hits["tron:TSANCTIONED"]["reason"]
+    assert hits["tron:TMULE"]["value"] == 1
 
 
 def test_skips_without_lists(world: World):

@@ -43,3 +43,13 @@ def test_parameter_override_changes_outcome(world: World):
     assert hits == {}
     _, hits = world.run("fan_in_24h", window="2h")
     assert hits == {}
+
+
+def test_merchant_is_not_a_mule(world: World):
+    world.account("SHOP", kind="merchant")
+    for i in range(8):
+        world.txn(f"C{i}", "SHOP", 20, i)
+    _, hits = world.run("fan_in_24h")
+    assert hits == {}
+    _, hits = world.run("fan_in_24h", service_kinds=[])
+    assert hits["SHOP"]["value"] == 8

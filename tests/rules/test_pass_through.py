@@ -37,3 +37,26 @@ def test_override_share(world: World):
     assert hits == {}
     _, hits = world.run("pass_through", min_share=0.8)
     assert hits["MULE"]["value"] == 0.8
+
+
+def test_single_inflow_layering_hop_fires_and_names_its_payee(world: World):
+    world.txn("SRC", "HOP", 5000, 0)
+    world.txn("HOP", "NEXT", 4750, 5)
+    _, hits = world.run("pass_through")
+    assert hits["HOP"]["value"] == 0.95 and hits["HOP"]["member_ids"] == ["NEXT"]
+
+
+def test_paying_out_far_more_than_received_or_a_service_does_not(world: World):
+    setup(world, 900)
+    world.txn("MULE", "RENT", 5000, 200)  # spends a balance: 5,900 out of 1,000 in
+    _, hits = world.run("pass_through")
+    assert hits == {}
+    _, hits = world.run("pass_through", max_ratio=10.0)
+    assert "MULE" in hits
+
+
+def test_service_kinds_are_not_subjects(world: World):
+    world.account("MULE", kind="merchant")
+    setup(world, 900)
+    _, hits = world.run("pass_through")
+    assert hits == {}

@@ -28,3 +28,23 @@ def test_forwarding_after_window_does_not_count_unless_overridden(world: World):
     assert hits == {}
     _, hits = world.run("scatter_gather", window="4d")
     assert hits["SINK"]["value"] == 3
+
+
+def test_intermediaries_passing_on_a_sliver_do_not(world: World):
+    for i in range(3):  # payroll -> employees -> a shop: each passes on 3 % of what it got
+        world.txn("SRC", f"M{i}", 1000, i)
+        world.txn(f"M{i}", "SINK", 30, i + 10)
+    _, hits = world.run("scatter_gather")
+    assert hits == {}
+    _, hits = world.run("scatter_gather", min_pass_share=0.01)
+    assert hits["SINK"]["value"] == 3
+
+
+def test_date_only_onward_leg_booked_before_the_incoming_one_counts(world: World):
+    for i in range(3):
+        world.txn("SRC", f"M{i}", 1000, 10 + i)
+        world.txn(f"M{i}", "SINK", 970, 0)  # date-only extract: booked at midnight of the same day
+    _, hits = world.run("scatter_gather")
+    assert hits["SINK"]["value"] == 3
+    _, hits = world.run("scatter_gather", clock_slack="1h")
+    assert hits == {}

@@ -41,3 +41,16 @@ def test_ip_needs_five_accounts(world: World):
     world.event("A4", 5, ip="198.51.100.1")
     _, hits = world.run("shared_device_ip")
     assert hits["A4"]["value"] == 5 and "ip 198.51.100.1" in hits["A4"]["reason"]
+
+
+def test_carrier_nat_ips_are_not_identifiers(world: World):
+    for i in range(6):
+        world.event(f"A{i}", i, ip="100.64.3.37")  # carrier-grade NAT: strangers share it
+    _, hits = world.run("shared_device_ip")
+    assert hits == {}
+    _, hits = world.run("shared_device_ip", ignore_nat_ips=False)
+    assert hits["A0"]["value"] == 6
+    for i in range(5):
+        world.event(f"B{i}", i, ip="203.0.113.7")  # a public IP shared by five accounts still counts
+    _, hits = world.run("shared_device_ip")
+    assert hits["B0"]["value"] == 5 and "A0" not in hits

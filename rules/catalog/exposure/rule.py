@@ -3,7 +3,8 @@
 Edges are transfers aggregated per (src, dst) with their first/last times. Two directions: `to` (funds flowing
 towards a listed account: walk edges backwards, each earlier edge no later than the one after it) and `from`
 (funds flowing away: walk forwards, each later edge no earlier than the one before). Each account keeps its first
-(fewest-hop) discovery; hubs are reached but not expanded. Returns one row per reached account.
+(fewest-hop) discovery; hubs are reached but not expanded, and accounts of a pass_kinds kind (services) are not
+reported unless they are listed themselves. Returns one row per reached account.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ SETUP = [
             UNION
             SELECT account_id FROM accounts WHERE st_list_has($pass_kinds, kind)
         ) s
+        """,
+    ),
+    (
+        "service",
+        """
+        CREATE OR REPLACE TEMP TABLE _exp_service AS   -- services (exchanges, OTC / P2P desks...): reached, never subjects
+        SELECT account_id FROM accounts WHERE st_list_has($pass_kinds, kind)
         """,
     ),
     (
@@ -114,6 +122,7 @@ FROM best b
 JOIN times t ON t.account_id = b.account_id
 LEFT JOIN names n ON n.account_id = b.listed_id
 WHERE b.rn = 1
+  AND (b.hop = 0 OR b.account_id NOT IN (SELECT account_id FROM _exp_service))  -- a service reached is no subject
 """
 
 
@@ -128,6 +137,6 @@ def run(con, params: dict):
         for direction, sql in STEP.items():
             con.execute(sql, {"hop": hop})
     out = DIALECT.fetch_polars(con, RESULT)
-    for table in ("_exp_edges", "_exp_stop", "_exp_reached"):
+    for table in ("_exp_edges", "_exp_stop", "_exp_service", "_exp_reached"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return out

@@ -1,7 +1,8 @@
 """Rapid layering: longest time-respecting paths where each hop passes on most of the amount quickly.
 
 Step 1 (DuckDB, named parameters): transfers between known accounts that both receive and pay, and the linked
-pairs (e1 into an account, e2 out of it within hop_window, e2 amount in [min_share, max_share] x e1 amount).
+pairs (e1 into an account, e2 out of it within hop_window, e2 amount in [min_share, max_share] x e1 amount), never
+through an account of a service kind (an exchange's hot wallet pays out other clients' money, not the same funds).
 Step 2 (polars): depth(e) = longest chain ending with e, by iterating depth(e2) = max(depth(e1) + 1) over the
 pairs until stable (at most max_hops rounds); the best predecessor of each edge is kept.
 Step 3 (polars): for maximal chain ends with depth >= min_hops, walk predecessors back (vectorised, max_hops
@@ -30,6 +31,7 @@ JOIN t b ON b.src = a.dst
         AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $hop_window
         AND b.amount_usd >= $min_share * a.amount_usd AND b.amount_usd <= $max_share * a.amount_usd
         AND b.dst <> a.src
+WHERE a.dst NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- services pool clients' money
 """
 
 EDGE_INFO_SQL = """
@@ -53,7 +55,7 @@ def _bind(sql: str, params: dict, names: tuple[str, ...]) -> dict:
 
 
 def run(con, params: dict) -> pl.DataFrame:
-    names = ("window_start", "until", "min_usd", "hop_window", "min_share", "max_share")
+    names = ("window_start", "until", "min_usd", "hop_window", "min_share", "max_share", "service_kinds")
     pairs = DIALECT.fetch_polars(con, EDGES_SQL, _bind(EDGES_SQL, params, names))
     if pairs.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
