@@ -35,7 +35,7 @@ DETECT_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "net
 
 
 # --------------------------------------------------------------------------------------------- the small world
-def write_world(folder: Path, seed: int = 11) -> list[Path]:
+def write_world(folder: Path, seed: int = 11, mule: str = "M", memo: str = "deposit") -> list[Path]:
     """Four extract files (fx, KYC accounts, two bank CSVs with a mapping, a Tronscan export) holding a fan-in
     mule, a pass-through and an off-ramp to USDT, plus bad rows for the quarantine. ~300 rows in all."""
     rnd = random.Random(seed)
@@ -49,26 +49,27 @@ def write_world(folder: Path, seed: int = 11) -> list[Path]:
         "columns: {txn_id: ref, booked_at: t, account: acct, counterparty_account: cp, amount: amt, reference: memo}\n")
     rows = []
     n = 0
-    for mule in range(6):  # each mule: 8-12 victims in a day, then most of it out to one consolidator
-        t = start + timedelta(days=mule)
+    for mule_no in range(6):  # each mule: 8-12 victims in a day, then most of it out to one consolidator
+        t = start + timedelta(days=mule_no)
         total = 0
         for v in range(rnd.randint(8, 12)):
             amt = rnd.randint(20_000, 90_000)
             total += amt
             n += 1
-            rows.append((f"R{n}", t + timedelta(minutes=37 * v), f"M{mule}", f"V{mule}_{v}", f"{amt}.00", "deposit"))
+            rows.append((f"R{n}", t + timedelta(minutes=37 * v), f"{mule}{mule_no}", f"V{mule_no}_{v}", f"{amt}.00", memo))
         n += 1
-        rows.append((f"R{n}", t + timedelta(hours=9), f"M{mule}", "CONSOL1", f"-{int(total * 0.95)}.00", "transfer"))
+        rows.append((f"R{n}", t + timedelta(hours=9), f"{mule}{mule_no}", "CONSOL1", f"-{int(total * 0.95)}.00", "transfer"))
     for k in range(120):  # background payroll-like noise
         n += 1
         rows.append((f"R{n}", start + timedelta(hours=3 * k), f"C{k % 15}", f"S{k % 7}", f"-{rnd.randint(100, 5000)}.50", "shop"))
     rnd.shuffle(rows)
     half = len(rows) // 2
     for name, part in (("bank_a.csv", rows[:half]), ("bank_b.csv", rows[half:])):
-        lines = ["ref,t,acct,cp,amt,memo"] + [f"{r},{t:%Y-%m-%d %H:%M:%S},{a},{c},{m},{memo}" for r, t, a, c, m, memo in part]
+        lines = ["ref,t,acct,cp,amt,memo"] + [",".join(_q(x) for x in (r, f"{t:%Y-%m-%d %H:%M:%S}", a, c, m, text))
+                                              for r, t, a, c, m, text in part]
         lines += ["BAD1,2026-02-30 10:00:00,X,Y,5.00,bad date", "BAD2,2026-03-03 10:00:00,X,Y,1.5E+3,sci"]
         (folder / name).write_text("\n".join(lines) + "\n")
-    accounts = ["rail,account,institution,chain,kind,label"] + [f"bank,M{m},CRASHTHB,,customer," for m in range(6)]
+    accounts = ["rail,account,institution,chain,kind,label"] + [f"bank,{_q(mule + str(m))},CRASHTHB,,customer,{_q(memo)}" for m in range(6)]
     accounts += ["bank,CONSOL1,CRASHTHB,,customer,", "crypto,TOtcDesk11111111111111111111111,,tron,otc_desk,Golden OTC"]
     (folder / "accounts.csv").write_text("\n".join(accounts) + "\n")
     hdr = "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm"
@@ -82,10 +83,15 @@ def write_world(folder: Path, seed: int = 11) -> list[Path]:
     return [folder]
 
 
+def _q(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(ch in text for ch in ',"\n\r') else text
+
+
 # --------------------------------------------------------------------------------------------- jobs (in the child)
 def run_job(job: dict) -> dict:
     from transforms import store
 
+    os.environ.update(job.get("env") or {})
     stage = job["stage"]
     if stage == "ingest":
         from transforms.ingest import ingest_paths
