@@ -86,13 +86,15 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
     for r in refused:
         err_console.print(f"[red]refused:[/red] {r['message']}", highlight=False, soft_wrap=True)
     if not quiet:
-        table = Table(title="Reconciliation: read = loaded + quarantined + duplicate", title_justify="left")
+        base = _common_folder([r["path"] for r in reports])
+        title = "Reconciliation: read = loaded + quarantined + duplicate" + (f"  (files under {base})" if base else "")
+        table = Table(title=title, title_justify="left")
         for col in ("file", "format", "status", "read", "loaded", "quarantined", "duplicate"):
             table.add_column(col, justify="right" if col in ("read", "loaded", "quarantined", "duplicate") else "left",
                              overflow="fold")
         for r in reports:
             table.add_row(
-                _short(r["path"]), r["source"] or "-", r["status"], str(r["rows_read"]), str(r["rows_loaded"]),
+                _short(r["path"], base), r["source"] or "-", r["status"], str(r["rows_read"]), str(r["rows_loaded"]),
                 str(r["rows_quarantined"]), str(r["rows_duplicate"]),
             )
         console.print(table)
@@ -108,11 +110,24 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
     return 1 if refused else 0
 
 
-def _short(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return path
+def _common_folder(paths: list[str]) -> str:
+    """The folder all reported files share (shown once in the title instead of on every row)."""
+    parents = [str(Path(p).resolve().parent) for p in paths]
+    if not parents:
+        return ""
+    common = os.path.commonpath(parents)
+    return "" if common in ("/", str(Path.cwd())) else common
+
+
+def _short(path: str, base: str = "") -> str:
+    resolved = Path(path).resolve()
+    for root in (base, str(Path.cwd())):
+        if root:
+            try:
+                return str(resolved.relative_to(root))
+            except ValueError:
+                continue
+    return path
 
 
 def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) -> list[dict]:
