@@ -7,7 +7,8 @@
 Prints per-typology pattern recall, account precision / recall (suspects: roles other than victim, plus the
 victims of victim-typology patterns), transaction precision / recall, alerts per rule, the number of networks, the
 size of the largest one, and whether the top-ranked member of each network is an upper-level account from the
-truth (organiser, legal person, consolidator, compound wallet) or the party holding one. The ingested store is
+truth (organiser, legal person, consolidator, compound wallet) or the party holding one, and the networks-and-
+compounds table of rules.evaluate (links per compound, legitimate networks linked, organiser ranks). The ingested store is
 cached (bench/cache/<world>-<hash>.duckdb) and copied before each run, so the world is ingested once.
 """
 
@@ -145,6 +146,10 @@ def run(world: Path, *, cache: Path, json_path: Path | None = None, misses: bool
     print(f"networks {nets['networks']} (largest {nets['largest_accounts']} accounts / {nets['largest_alerts']} alerts; "
           f"{nets['networks_without_suspects']} without a suspect)  top member upper-level: "
           f"{nets['top_member_upper']}/{nets['networks_with_suspects']}")
+    t = res["networks"]["targets"]
+    print(f"compounds linked to >= {t['link_share']:.0%} of their networks: {t['compounds_linked_ok']}/{t['compounds_with_networks']}  "
+          f"legitimate networks linked: {t['legitimate_linked']}/{res['networks']['legitimate']['networks']}  "
+          f"organisers in the top {t['organiser_rank']}: {t['organisers_top']}/{t['organisers']}")
     if misses:
         for m in res["missed_patterns"]:
             print("missed", m)

@@ -16,6 +16,15 @@ Measures (on alerts: typology_scores rows with is_alert in the run):
     victim typology is right; a victim raised by any other typology is a false positive.
   - victims: victims (of any pattern) raised by the victim typologies, over all victims (victim identification).
   - transaction precision / recall / F1: alerts' evidence txn_ids vs pattern_transactions.
+  - networks and compounds (`networks` key; needs a casework build of the run, see network_scores()): a
+    compound's *planted network* is the set of suspects of all truth patterns with that compound_id. Each current
+    detected network is matched to the compound whose suspects it holds most (member accounts; off-ramp services,
+    which several compounds and ordinary customers use, do not count), else it is
+    compound-less (suspects of compound-less patterns only) or legitimate (no truth suspect). Per compound: its
+    matched networks, how many are linked to it (networks.compound_ids), the share (target >= 0.9), and the best
+    rank of each planted organiser (role organiser: the party holding the organiser account, or any account that
+    party's resolved cluster holds) in its networks (target <= 3). Legitimate networks linked to a compound:
+    target 0.
 Returned as a dict; print_table() renders it with rich, json_path= writes it as JSON.
 """
 
@@ -182,6 +191,7 @@ def evaluate(
         "transactions": _prf(flagged_txns, all_truth_txns),
         "per_typology": per_typology,
         "missed_patterns": missed,
+        "networks": network_scores(con, patterns, p_accounts),
     }
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +199,161 @@ def evaluate(
     if show or console is not None:
         print_table(result, console)
     return result
+
+
+NOT_OPERATION_ROLES = ("victim", "off_ramp")  # off-ramps are third-party services (P2P merchants, OTC desks, exchanges)
+# used by several compounds and by ordinary customers: holding one does not make a network part of an operation
+LINK_SHARE_TARGET = 0.9  # each compound linked to at least this share of its planted networks
+ORGANISER_RANK_TARGET = 3  # planted organisers rank in the top 3 of their network
+
+
+def _is_compound(cid: str | None) -> bool:
+    return bool(cid) and not str(cid).startswith("list:")  # 'list:<name>' ids are sanctions lists, not compounds
+
+
+def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame) -> dict:
+    """Networks and compound links against the truth's compound operations (current networks of the store).
+
+    Returns {"compounds": {compound_id: {...}}, "legitimate": {...}, "compoundless": {...}, "targets": {...}}.
+    A network counts as linked to a compound when networks.compound_ids holds it (the network-level link an
+    investigator sees); `member_links` counts networks where any member account or party has a current
+    compound_link to it at any confidence (context: weak single facts on victims or counterparties), and
+    `linked_elsewhere` the compound's networks that are also linked to a compound none of whose suspects they
+    hold (wrong links; a network merging two operations is rightly linked to both)."""
+    compound_of = {}
+    if "compound_id" in patterns.columns:
+        compound_of = {p: (c or "").strip() for p, c in zip(patterns["pattern_id"].to_list(), patterns["compound_id"].to_list())}
+    suspects: dict[str, set[str]] = {}  # compound -> suspect accounts ('' = compound-less patterns)
+    organisers: dict[str, set[str]] = {}
+    for pid, acc, role in p_accounts.select("pattern_id", "account_id", "role").iter_rows():
+        if role in NOT_OPERATION_ROLES or not acc:
+            continue
+        c = compound_of.get(pid, "")
+        suspects.setdefault(c, set()).add(acc)
+        if role == "organiser" and c:
+            organisers.setdefault(c, set()).add(acc)
+    planted = {c: s for c, s in suspects.items() if c}
+    all_suspects = set().union(*suspects.values()) if suspects else set()
+
+    from rules import alert_tables
+
+    alert_tables.ensure_tables(con)
+    nets = con.execute(
+        "SELECT network_id, coalesce(compound_ids, []), n_accounts, n_alerts, top_member_type, top_member_id"
+        " FROM networks WHERE is_current ORDER BY network_id"
+    ).fetchall()
+    members = con.execute(
+        "SELECT m.network_id, m.member_type, m.member_id, m.rank, m.holder_id, m.role FROM network_members m"
+        " JOIN networks n USING (network_id) WHERE n.is_current"
+    ).fetchall()
+    accts_of: dict[str, set[str]] = {}
+    parties_of: dict[str, set[str]] = {}
+    rank_of: dict[tuple[str, str, str], int] = {}  # (network, type, id) -> rank; parties also under their cluster id
+    n_members: dict[str, int] = {}
+    for nid, mtype, mid, rank, holder, _role in members:
+        n_members[nid] = n_members.get(nid, 0) + 1
+        (accts_of if mtype == "account" else parties_of).setdefault(nid, set()).add(mid)
+        rank_of[(nid, mtype, mid)] = rank
+        if mtype == "party" and holder:
+            rank_of[(nid, "cluster", holder)] = min(rank, rank_of.get((nid, "cluster", holder), rank))
+    member_link: dict[tuple[str, str], set[str]] = {}
+    for st, sid, cid in con.execute(
+        "SELECT DISTINCT subject_type, subject_id, compound_id FROM compound_links WHERE is_current"
+    ).fetchall():
+        if _is_compound(cid):
+            member_link.setdefault((st, sid), set()).add(cid)
+
+    def member_compounds(nid: str) -> set[str]:
+        out: set[str] = set()
+        for a in accts_of.get(nid, ()):
+            out |= member_link.get(("account", a), set())
+        for p in parties_of.get(nid, ()):
+            out |= member_link.get(("party", p), set())
+        return out
+
+    comp = {c: {"suspects": len(s), "suspects_in_networks": 0, "networks": 0, "linked": 0, "share": None,
+                "member_links": 0, "linked_elsewhere": 0, "network_ids": [], "unlinked_network_ids": [],
+                "organisers": []}
+            for c, s in sorted(planted.items())}
+    legit = {"networks": 0, "linked": 0, "member_links": 0, "linked_networks": []}
+    less = {"networks": 0, "linked": 0, "network_ids": []}
+    matched_to: dict[str, str] = {}
+    in_nets: dict[str, set[str]] = {c: set() for c in planted}
+    for nid, cids, n_acc, n_al, _tt, _ti in nets:
+        accs = accts_of.get(nid, set())
+        linked = {c for c in cids if _is_compound(c)}
+        cover = sorted(((len(accs & s), c) for c, s in planted.items() if accs & s), key=lambda x: (-x[0], x[1]))
+        for _k, c in cover:
+            in_nets[c] |= accs & planted[c]
+        if cover:
+            c = cover[0][1]
+            matched_to[nid] = c
+            m = comp[c]
+            m["networks"] += 1
+            m["network_ids"].append(nid)
+            if c in linked:
+                m["linked"] += 1
+            else:
+                m["unlinked_network_ids"].append(nid)
+            m["member_links"] += c in member_compounds(nid)
+            # also linked to a compound none of whose suspects is in the network (a wrong link)
+            m["linked_elsewhere"] += bool({x for x in linked - {c} if not (accs & planted.get(x, set()))})
+        elif accs & all_suspects:
+            less["networks"] += 1
+            less["network_ids"].append(nid)
+            less["linked"] += bool(linked)
+        else:
+            legit["networks"] += 1
+            legit["member_links"] += bool(member_compounds(nid))
+            if linked:
+                legit["linked"] += 1
+                legit["linked_networks"].append({"network_id": nid, "compound_ids": sorted(linked), "accounts": n_acc, "alerts": n_al})
+
+    # organisers: the party holding the organiser account (its resolved cluster) and every account it holds
+    holder_of = dict(con.execute("SELECT account_id, holder_id FROM accounts WHERE holder_id IS NOT NULL").fetchall())
+    cluster_of = dict(con.execute("SELECT party_id, cluster_id FROM party_clusters").fetchall())
+    held_by: dict[str, set[str]] = {}
+    for a, h in holder_of.items():
+        held_by.setdefault(cluster_of.get(h, h), set()).add(a)
+    for c, orgs in sorted(organisers.items()):
+        for o in sorted(orgs):
+            party = holder_of.get(o)
+            cluster = cluster_of.get(party, party) if party else None
+            own = held_by.get(cluster, set()) | {o} if cluster else {o}
+            best = None
+            for nid in sorted(set(accts_of) | set(parties_of)):
+                ranks = [rank_of[(nid, "account", a)] for a in own if (nid, "account", a) in rank_of]
+                if party:
+                    ranks += [r for r in (rank_of.get((nid, "party", party)), rank_of.get((nid, "cluster", cluster))) if r]
+                if not ranks:
+                    continue
+                cand = (matched_to.get(nid) != c, min(ranks), nid)  # prefer the compound's own networks
+                if best is None or cand < best:
+                    best = cand
+            entry = {"account_id": o, "party_id": party, "rank": None, "network_id": None, "network_members": None}
+            if best is not None:
+                entry.update(rank=best[1], network_id=best[2], network_members=n_members.get(best[2]))
+            if c in comp:
+                comp[c]["organisers"].append(entry)
+    for c, m in comp.items():
+        m["suspects_in_networks"] = len(in_nets[c])
+        m["share"] = round(m["linked"] / m["networks"], 4) if m["networks"] else None
+    orgs = [o for m in comp.values() for o in m["organisers"]]
+    return {
+        "networks": len(nets),
+        "compounds": comp,
+        "legitimate": legit,
+        "compoundless": less,
+        "targets": {
+            "link_share": LINK_SHARE_TARGET,
+            "organiser_rank": ORGANISER_RANK_TARGET,
+            "compounds_linked_ok": sum(1 for m in comp.values() if m["share"] is not None and m["share"] >= LINK_SHARE_TARGET),
+            "compounds_with_networks": sum(1 for m in comp.values() if m["networks"]),
+            "legitimate_linked": legit["linked"],
+            "organisers_top": sum(1 for o in orgs if o["rank"] is not None and o["rank"] <= ORGANISER_RANK_TARGET),
+            "organisers": len(orgs),
+        },
+    }
 
 
 def print_table(result: dict, console: Console | None = None) -> None:
@@ -207,4 +372,29 @@ def print_table(result: dict, console: Console | None = None) -> None:
     a, x, p = result["accounts"], result["transactions"], result["patterns"]
     table.add_row("all", str(p["total"]), str(p["found"]), pct(p["recall"]), str(p["found_any"]), str(a["flagged"]),
                   pct(a["precision"]), pct(a["recall"]), pct(x["precision"]), pct(x["recall"]), pct(x["f1"]), style="bold")
+    console.print(table)
+    if result.get("networks"):
+        print_networks(result["networks"], console)
+
+
+def print_networks(nw: dict, console: Console | None = None) -> None:
+    """Per compound: planted networks found, linked share, organiser ranks; legitimate networks linked."""
+    console = console or Console()
+    t = nw["targets"]
+    table = RichTable(title=f"networks and compounds ({nw['networks']} networks; targets: linked >= {t['link_share']:.0%} "
+                            f"of a compound's networks, 0 legitimate networks linked, organisers in the top {t['organiser_rank']})")
+    for col in ("compound", "suspects", "in networks", "networks", "linked", "share", "member links",
+                "also other compound", "organiser rank"):
+        table.add_column(col, justify="left" if col in ("compound", "organiser rank") else "right")
+    for c, m in nw["compounds"].items():
+        share = "-" if m["share"] is None else f"{m['share']:.0%}"
+        orgs = ", ".join("-" if o["rank"] is None else f"{o['rank']} / {o['network_members']}" for o in m["organisers"]) or ""
+        style = None if (m["share"] or 0) >= t["link_share"] and all(
+            o["rank"] is not None and o["rank"] <= t["organiser_rank"] for o in m["organisers"]) else "red"
+        table.add_row(c, str(m["suspects"]), str(m["suspects_in_networks"]), str(m["networks"]), str(m["linked"]), share,
+                      str(m["member_links"]), str(m["linked_elsewhere"]), orgs, style=style)
+    lg, cl = nw["legitimate"], nw["compoundless"]
+    table.add_row("(compound-less patterns)", "", "", str(cl["networks"]), str(cl["linked"]), "", "", "", "")
+    table.add_row("(legitimate)", "", "", str(lg["networks"]), str(lg["linked"]), "", str(lg["member_links"]), "", "",
+                  style="bold red" if lg["linked"] else "bold")
     console.print(table)

@@ -36,6 +36,9 @@ VICTIM_TYPOLOGIES = {"victim_escalation"}
 PARTY_EXTRA_ACCOUNT = 0.5
 STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
 ENDPOINT_KINDS = {"registry_account", "sanctions_list"}
+SERVICE_IDENTITY_KINDS = {"registry_account", "ip_cidr", "company_name"}  # links an off-ramp member passes to its network
+WEAK_KINDS = {"geo_radius", "phone_prefix"}  # alone, they do not make an account compound-linked
+NETWORK_LINK = 0.3  # a member's link confidence that links its network to the compound (members' compound_ids too)
 CONTEXT_ONLY = {"address"}  # identifiers that describe members but never join two alerts (strangers share addresses)
 
 
@@ -357,9 +360,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                 roles[a].add("victim")
             elif a not in alerted and out_usd[a] > 0 and in_usd[a] == 0 and kind not in OFFRAMP_KINDS:
                 roles[a].add("victim")
-            for cid, lk, conf in links.get(("account", a), ()):
-                if lk in ENDPOINT_KINDS or conf >= STRONG_LINK:
-                    roles[a].add("compound_linked")
+            if _strongly_linked(links.get(("account", a), ())):
+                roles[a].add("compound_linked")
         for a in accts:
             if roles[a] & {"victim", "off_ramp"}:
                 continue
@@ -415,7 +417,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             cent = sum(pr.get(a, 0.0) for a in acs)
             rs = sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1))
             comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
-                           for c, _k, conf in links.get(st_id, ()) if conf >= 0.3})
+                           for c, _k, conf in links.get(st_id, ()) if conf >= NETWORK_LINK})
             party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & set(n.alert_ids)})
             contacts = ({("phone", p[5]), ("email", p[6]), ("address", p[7])} if p else set()) - \
                 {("phone", None), ("email", None), ("address", None)}
@@ -436,7 +438,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         acct_members = []
         for a in accts:
             info = acct_info.get(a) or (a, None, None, None, None, None, None, None, None, None)
-            comp = sorted({c for c, _k, conf in links.get(("account", a), ()) if conf >= 0.3})
+            comp = sorted({c for c, _k, conf in links.get(("account", a), ()) if conf >= NETWORK_LINK})
             acct_members.append([n.network_id, "account", a, info[7], primary[a], sorted(roles[a]), None, score[a],
                                  pr.get(a, 0.0), a in alerted, sorted(sa.get(a, set()) & set(n.alert_ids)),
                                  round(in_usd[a], 2), round(out_usd[a], 2), info[4], None, None, info[6], info[1],
@@ -471,10 +473,46 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             "top_member_type": top[1] if top else None, "top_member_id": top[2] if top else None,
             "typologies": sorted({r[3] for r in n_alerts}), "link_kinds": sorted(n.link_kinds),
             "jurisdictions": sorted(c for c in countries if c), "institutions": sorted(institutions), "vasps": vasps,
-            "compound_ids": sorted({c for m in members for c in (m[20] or [])}),
+            "compound_ids": _network_compounds(members, links),
             "legal_persons": sorted(m[2] for m in party_members if "legal_person" in m[5]),
         })
     return _store(con, run_id, net_rows, member_rows, edge_rows)
+
+
+def _strongly_linked(account_links) -> bool:
+    """An account is 'compound_linked' by an endpoint entry, or a link >= STRONG_LINK that is not only a weak fact
+    (a position near the compound or an operator prefix: residents of Mae Sot and their phones), or weak facts of
+    two kinds that corroborate each other."""
+    weak = set()
+    for _cid, lk, conf in account_links:
+        if lk in ENDPOINT_KINDS or (conf >= STRONG_LINK and lk not in WEAK_KINDS):
+            return True
+        if lk in WEAK_KINDS and conf >= NETWORK_LINK:
+            weak.add(lk)
+    return len(weak) >= 2
+
+
+def _network_compounds(members: list, links: dict) -> list[str]:
+    """Compounds the network is linked to: links (confidence >= NETWORK_LINK) of its own members.
+
+    Members that are not part of the operation link it only through facts about their identity: an off-ramp
+    service (exchange hot wallet, OTC desk, P2P merchant) is used by several compounds and by ordinary customers,
+    so its wallet_hops links (it relays everyone's money to the compound's wallet), a location near a compound or
+    an operator prefix say that a compound uses the service or is nearby, not that this network belongs to the
+    compound; its account opened from the compound's IP range, or its company name in the compound's registry
+    entry (SERVICE_IDENTITY_KINDS: the operation's own OTC desk) does. A victim's links say where the victim is
+    and never link the network. A registry entry of the account itself always counts."""
+    out: set[str] = set()
+    for m in members:
+        outsider = m[4] in ("off_ramp", "victim")
+        for cid, kind, conf in links.get((m[1], m[2]), ()):
+            if cid.startswith("list:"):  # sanctions-list exposure, not a compound: any member reports it
+                if conf >= NETWORK_LINK:
+                    out.add(cid)
+            elif kind == "registry_account" or (conf >= NETWORK_LINK and (not outsider or (
+                    m[4] == "off_ramp" and kind in SERVICE_IDENTITY_KINDS))):
+                out.add(cid)
+    return sorted(out)
 
 
 def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:

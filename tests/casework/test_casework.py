@@ -327,3 +327,38 @@ def test_empty_store_builds_nothing(case):
     s = build(case.con, "r0")
     assert s["alerts"] == 0 and s["networks"] == 0
     assert case.rows("SELECT count(*) FROM networks") == [(0,)]
+
+
+def test_network_link_not_through_services_or_victims(case):
+    """A network is linked to a compound by its operation's members, not by the exchange it cashes out at (which
+    also pays the compound's wallet) nor by a victim who lives near the compound; the exchange's own account opened
+    from the compound's IP range (the operation's own desk) does link it."""
+    case.compound("kk_park", "KK Park", cidrs=["203.0.113.0/25"], lat=16.6152, lon=98.5261, radius=3.0,
+                  wallets=[W_KK.split(":", 1)[1]])
+    for p in ("PV", "PX1", "PX2"):
+        case.party(p, f"Person {p}")
+    case.party("PEX", "Quick Swap Exchange Ltd.", ptype="legal")
+    case.account("V", "PV")
+    case.account("X1", "PX1")
+    case.account("X2", "PX2")
+    case.account("EX", "PEX", kind="exchange_hot_wallet", rail="crypto", institution="tron", country=None)
+    t1 = case.txn("V", "X1", 900, 1)
+    t2 = case.txn("X1", "X2", 880, 2)
+    t3 = case.txn("X2", "EX", 870, 3)
+    case.txn("EX", W_KK, 860, 5, rail="crypto", channel="onchain")  # the exchange also pays the compound
+    case.event("V", 0, lat=16.62, lon=98.53)  # the victim logs in near the compound
+    case.alert("run-1", "pass_through", "X1", [t1, t2], rule="pass_through")
+    case.alert("run-1", "pass_through", "X2", [t2, t3], rule="pass_through")
+    case.build("run-1")
+    links = {(s, k) for s, k in case.rows("SELECT subject_id, link_kind FROM compound_links WHERE compound_id = 'kk_park'")}
+    assert ("EX", "wallet_hops") in links and ("V", "geo_radius") in links  # the member-level facts exist
+    (nid, comp), = case.rows("SELECT network_id, compound_ids FROM networks WHERE is_current")
+    assert comp == []
+    m = _members(case, nid)
+    assert m[("account", "EX")]["role"] == "off_ramp" and m[("account", "V")]["role"] == "victim"
+    assert case.rows("SELECT compound_ids FROM network_members WHERE member_id = 'EX'") == [(["kk_park"],)]  # shown on it
+    case.event("EX", -24, kind="account_opening", ip="203.0.113.20")
+    case.alert("run-2", "pass_through", "X1", [t1, t2], rule="pass_through")
+    case.alert("run-2", "pass_through", "X2", [t2, t3], rule="pass_through")
+    case.build("run-2")
+    assert case.rows("SELECT compound_ids FROM networks WHERE is_current") == [(["kk_park"],)]

@@ -60,3 +60,22 @@ def test_every_alert_is_in_a_network_with_evidence(built):
     roles = {r[0] for r in con.execute("SELECT DISTINCT role FROM alert_evidence").fetchall()}
     assert {"inbound_to_mule", "outbound_layer"} <= roles
     assert con.execute("SELECT count(*) FROM compound_links WHERE evidence IS NULL OR evidence_text IS NULL").fetchall() == [(0,)]
+
+
+def test_networks_linked_to_their_compounds_and_organisers_on_top(built):
+    """Issue 6 acceptance, measured by rules.evaluate (docs/casework.md, "Evaluation on the synthetic worlds")."""
+    from rules.evaluate import evaluate
+
+    con, _ = built
+    nw = evaluate(con, SAMPLES / "truth")["networks"]
+    assert nw["legitimate"]["linked"] == 0
+    for cid, m in nw["compounds"].items():
+        assert m["networks"] >= 1 and m["linked_elsewhere"] == 0, (cid, m)
+        assert all(o["rank"] is not None and o["rank"] <= 3 for o in m["organisers"]), (cid, m["organisers"])
+        # the only unlinked networks are exposure chains starting at an operation's unlisted wallet: no registry
+        # entry, event, KYC or inbound payment ties that wallet to its compound
+        for nid in m["unlinked_network_ids"]:
+            typ = con.execute("SELECT typologies FROM networks WHERE network_id = ?", [nid]).fetchall()[0][0]
+            assert "exposure" in typ and set(typ) <= {"exposure", "pass_through", "rapid_layering"}, (cid, nid, typ)
+    assert sum(m["linked"] for m in nw["compounds"].values()) >= 13  # 13 of 15 networks on seed 7
+    assert sum(len(m["organisers"]) for m in nw["compounds"].values()) == 2
