@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 from transforms.errors import InputError
 
 CHUNK_ROWS = 200_000
+CSV_BLOCK_BYTES = 1 << 22  # pyarrow CSV block; a record may span blocks
 HEAD_BYTES = 64 * 1024
 
 
@@ -170,10 +171,12 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
     utf8 = utf8_copy(path, layout.encoding)
     src = utf8 or path
     try:
-        header = _read_header(src, layout)
+        header = _read_header(src, layout, path)
         if not header:
             raise InputError("empty file or no header line", path=path)
-        dupes = sorted({h for h in header if header.count(h) > 1 and h})
+        # unnamed columns (trailing delimiters of spreadsheet exports) get a name of their own
+        header = [h if h else f"_column{i + 1}" for i, h in enumerate(header)]
+        dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise InputError(f"duplicated column name(s) {dupes} in the header; rename them in the export", path=path)
         invalid: list[tuple[int | None, str]] = []
@@ -183,27 +186,37 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
             return "skip"
 
         names = [f"c{i}" for i in range(len(header))]
-        reader = pacsv.open_csv(
-            src,
-            read_options=pacsv.ReadOptions(
-                use_threads=False,
-                block_size=1 << 22,
-                skip_rows=layout.header_row,
-                column_names=names,
-                encoding="utf8",
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=layout.delimiter,
-                quote_char=layout.quote_char or False,
-                newlines_in_values=True,
-                invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        try:
+            reader = pacsv.open_csv(
+                src,
+                read_options=pacsv.ReadOptions(
+                    use_threads=False,
+                    block_size=CSV_BLOCK_BYTES,
+                    skip_rows=layout.header_row,
+                    column_names=names,
+                    encoding="utf8",
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=layout.delimiter,
+                    quote_char=layout.quote_char or False,
+                    newlines_in_values=True,
+                    invalid_row_handler=on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid as exc:
+            # pyarrow cannot skip the header: the file is the header alone without a line break, or the header
+            # is longer than a block
+            if src.stat().st_size > CSV_BLOCK_BYTES:
+                raise InputError(f"the first {layout.header_row} line(s) are longer than {CSV_BLOCK_BYTES >> 20} MiB; "
+                                 "not a delimited extract, or the delimiter is wrong", path=path) from None
+            if "skip initial" in str(exc):
+                return  # header only: the loader refuses the file as having no data rows
+            raise InputError(f"cannot parse as delimited text ({str(exc).splitlines()[0]})", path=path) from None
         next_no = 1
         pending: list[pl.DataFrame] = []
         pending_rows = 0
@@ -262,14 +275,20 @@ def _flag_swallowed_records(chunk: pl.DataFrame, names: list[str], delimiter: st
     )
 
 
-def _read_header(src: Path, layout: CsvLayout) -> list[str]:
+def _read_header(src: Path, layout: CsvLayout, path: Path | None = None) -> list[str]:
     with open(src, encoding="utf-8-sig", newline="") as fh:
         for _ in range(layout.header_row - 1):
             fh.readline()
         line = fh.readline()
     if not line.strip():
         return []
-    fields = next(csv.reader(io.StringIO(line), delimiter=layout.delimiter, quotechar=layout.quote_char or '"'))
+    if len(line) > CSV_BLOCK_BYTES:
+        raise InputError(f"the header line is longer than {CSV_BLOCK_BYTES >> 20} MiB; not a delimited extract, or the "
+                         "delimiter is wrong", path=path or src)
+    try:
+        fields = next(csv.reader(io.StringIO(line), delimiter=layout.delimiter, quotechar=layout.quote_char or '"'))
+    except csv.Error as exc:  # e.g. a header field over the csv module's 128 KiB limit
+        raise InputError(f"the header line cannot be read ({exc}); check the delimiter and quoting", path=path or src) from None
     return [f.strip() for f in fields]
 
 
