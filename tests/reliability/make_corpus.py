@@ -192,6 +192,14 @@ def delimited() -> None:
     put(d + "bank_29_sql_injection_text.csv",
         bank("", [brow("B29-1", memo="'); DROP TABLE transactions; --"), brow("B29-2", cp="x' OR '1'='1")]),
         "SQL in cell text is data", loaded=2)
+    put(d + "bank_35_header_only_no_newline.csv", HDR, "the header alone, without a line break",
+        **refused("no data rows"))
+    put(d + "bank_36_huge_first_line.csv", "ref,t,acct,cp,amt,ccy,memo" + "x" * (5 * 1024 * 1024),
+        "a first line of 5 MiB without a line break", **refused("longer than 4 MiB"))
+    put(d + "bank_37_huge_header_field.csv", "ref,t,acct,cp,amt,ccy,memo" + "y" * 200_000 + "\n" + brow("B37-1") + "\n",
+        "a 200 kB column name (over the csv module's field limit)", **refused("header line cannot be read"))
+    put(d + "bank_38_unnamed_columns.csv", bank("", [brow("B38-1") + ",,", brow("B38-2") + ",x,"], header=HDR + ",,"),
+        "two unnamed columns from trailing delimiters (spreadsheet export)", loaded=2)
     # semicolon / decimal comma layout
     put(d + "semi_30_thousands_and_decimal_comma.csv",
         "Ref;Datum;Konto;Gegenkonto;Betrag\n"
