@@ -16,7 +16,7 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_ids": ("x", "list_sort(list_distinct(list(x)))"),  # sorted distinct non-null ids (evidence lists)
     "st_collect": ("x", "list(x)"),  # list of values, unordered
     # lists
-    "st_json_pairs": ("k, v", "to_json(map(list(k), list(v)))::VARCHAR"),  # key/value aggregate -> JSON object
+    "st_json_pairs": ("k, v", "to_json(map(list(k ORDER BY k), list(v ORDER BY k)))::VARCHAR"),  # key/value aggregate -> JSON object, keys sorted (reproducible)
     "st_list": ("x", "[x]"),  # one-element list
     "st_empty_ids": ("", "CAST([] AS VARCHAR[])"),
     "st_unnest": ("l", "unnest(l)"),  # one row per list element (Spark: explode)
