@@ -21,7 +21,7 @@ def world(tmp_path_factory, zygote):
 def test_second_writer_is_refused_clearly_or_waits(tmp_path, zygote):
     db = str(tmp_path / "store.duckdb")
     hold, refused, waited = zygote.run(stage="parallel", jobs=[
-        {"stage": "hold", "db": db, "seconds": 2.5, "stagger": 1.0},
+        {"stage": "hold", "db": db, "seconds": 3.5, "stagger": 1.5},
         {"stage": "connect", "db": db, "wait": 0},
         {"stage": "connect", "db": db, "wait": 30},
     ])["results"]
