@@ -62,7 +62,7 @@ FX_USDT = 1.0
 class Accounts:
     """The account population: ids, institutions, and log-normal activity weights (heavy-tailed degree)."""
 
-    def __init__(self, n_rows: int, seed: int):
+    def __init__(self, n_rows: int, seed: int, hubs: bool = False):
         rng = np.random.default_rng([seed, 1])
         self.n_bank = max(20_000, n_rows // 25)
         self.n_crypto = max(2_000, n_rows // 250)
@@ -70,7 +70,8 @@ class Accounts:
         self.bank_inst = BANKS[bank_inst]
         self.bank_ids = np.char.add(np.char.add(self.bank_inst, ":"), np.char.zfill(np.arange(self.n_bank).astype(str), 9))
         w = rng.lognormal(0.0, 1.2, self.n_bank)
-        w[rng.random(self.n_bank) < 0.001] *= 200  # merchants, utilities: thousands of payers
+        if hubs:  # merchants, utilities: thousands of payers a year each (--hubs: the stress case of the report)
+            w[rng.random(self.n_bank) < 0.001] *= 200
         self.bank_cdf = np.cumsum(w) / w.sum()
         self.crypto_ids = np.char.add("tron:T", np.char.zfill(np.arange(self.n_crypto).astype(str), 33))
         wc = rng.lognormal(0.0, 1.5, self.n_crypto)
@@ -234,7 +235,7 @@ def _write_span(path: Path, rng, acc: Accounts, n: int, t0: float, t1: float, tr
     tmp.rename(path)
 
 
-def generate(rows: int, out: Path, seed: int = 1, daily: int = 0) -> dict:
+def generate(rows: int, out: Path, seed: int = 1, daily: int = 0, hubs: bool = False) -> dict:
     """Write the world (skipping what exists). Returns its manifest (also written to OUT/world.json)."""
     out = Path(out)
     manifest_path = out / "world.json"
@@ -243,7 +244,7 @@ def generate(rows: int, out: Path, seed: int = 1, daily: int = 0) -> dict:
         if manifest.get("daily_rows", 0) >= daily:
             return manifest
     t_start = time.perf_counter()
-    acc = Accounts(rows, seed)
+    acc = Accounts(rows, seed, hubs)
     truth: dict = {"fan_in": [], "structuring": [], "scatter_gather": []}
     start = START.timestamp()
     months: list[tuple[str, float, float]] = []
@@ -270,6 +271,7 @@ def generate(rows: int, out: Path, seed: int = 1, daily: int = 0) -> dict:
         "daily_rows": daily,
         "history": [START.isoformat(), end.isoformat()],
         "daily_day": end.date().isoformat() if daily else None,
+        "hubs": hubs,
         "bank_accounts": acc.n_bank,
         "crypto_accounts": acc.n_crypto,
         "planted": {k: len(v) for k, v in truth.items()},
@@ -330,8 +332,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--daily", type=int, default=0, help="rows of the extra incremental day")
+    ap.add_argument("--hubs", action="store_true", help="0.1 %% of accounts are merchant hubs (200x the activity)")
     a = ap.parse_args()
-    print(json.dumps(generate(a.rows, a.out, a.seed, a.daily), indent=2))
+    print(json.dumps(generate(a.rows, a.out, a.seed, a.daily, a.hubs), indent=2))
 
 
 if __name__ == "__main__":

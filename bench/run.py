@@ -1,0 +1,429 @@
+"""National-scale benchmark: one command, synthetic worlds of 1M..100M transactions, every stage timed.
+
+    python bench/run.py                          # 1M and 10M (the default sizes)
+    python bench/run.py --sizes 1M,10M,30M,100M  # all four; results of earlier runs are kept and merged
+    python bench/run.py --sizes 100M --daily 1M  # also the incremental day of 1M rows on top of the history
+    python bench/run.py --report-only            # rewrite BENCHMARKS.md from bench/cache/results/*.json
+
+Per size: the world is generated once (bench/gen_canonical.py, cached under bench/cache/world_<N>/, git-ignored),
+then a child process (so that its peak RSS is measured alone) runs on a fresh store:
+  ingest (canonical Parquet + KYC accounts + events + FX rates, with Great Expectations validation)
+  -> floor (one DuckDB scan with a group-by over the transactions: the cost of touching the data once)
+  -> detect (every rule of the pack, timed per rule) -> casework (alerts, networks, compound links) -> export
+  -> optionally the incremental day: ingest 1 day of new rows, detect over it (with each rule's lookback),
+     casework, quick export.
+Prefect's start-up is not included (the flow calls these same functions). Results go to
+bench/cache/results/<N>.json; the table is printed and BENCHMARKS.md written with the machine, versions, the ratio
+of each stage to the floor and each stage's scaling exponent (log t2/t1 / log n2/n1, smallest to largest size).
+
+Settings: SCAMTRACE_MEMORY_LIMIT (DuckDB's buffer pool, default 2GB in transforms/store.py; --memory-limit sets it
+for the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / "cache"
+RESULTS = CACHE / "results"
+sys.path.insert(0, str(ROOT / "bench"))
+
+STAGES = ["ingest", "validate", "floor", "detect", "casework", "export", "end_to_end"]
+
+
+def parse_size(text: str) -> int:
+    t = text.strip().upper()
+    mult = {"K": 1_000, "M": 1_000_000, "G": 1_000_000_000}.get(t[-1], 1)
+    return int(float(t[:-1] if t[-1] in "KMG" else t) * mult)
+
+
+def label(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n / 1e6:g}M"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Reset the kernel's high-water mark of this process (VmHWM), so that each stage's peak is its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _hwm_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _peak_mb()
+
+
+# ---------------------------------------------------------------------------------------------- the child process
+
+
+class Watched:
+    """A DuckDB connection whose statements are interrupted after `budget` seconds each (--statement-budget): a
+    rule or casework step that does not finish at some size is recorded as such, and the run goes on."""
+
+    def __init__(self, con, budget: float | None):
+        import threading
+
+        self._con, self._budget, self._started = con, budget, None
+        self.interrupted: list[str] = []
+        self._lock = threading.Lock()
+        if budget:
+            threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(1)
+            with self._lock:
+                started = self._started
+            if started and time.perf_counter() - started[0] > self._budget:
+                self.interrupted.append(started[1])
+                with self._lock:
+                    self._started = None
+                self._con.interrupt()
+
+    def execute(self, sql, *args):
+        with self._lock:
+            self._started = (time.perf_counter(), " ".join(str(sql).split())[:120])
+        try:
+            return self._con.execute(sql, *args)
+        finally:
+            with self._lock:
+                self._started = None
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None) -> None:
+    t_all = time.perf_counter()
+    res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
+
+    def stage(name: str, fn, may_fail: bool = False):
+        _reset_peak()
+        t = time.perf_counter()
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 - recorded, the figures of the other stages still count
+            if not may_fail:
+                raise
+            res["failed"][name] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+            print(f"  {name}: FAILED {res['failed'][name]}", flush=True)
+            value = None
+        res["stages"][name] = round(time.perf_counter() - t, 3)
+        res["stage_peak_mb"][name] = round(_hwm_mb())
+        res["peak_rss_mb"] = round(_peak_mb())
+        out.write_text(json.dumps(res, indent=2, default=str))  # partial results survive a kill
+        print(f"  {name}: {res['stages'][name]:.1f} s, peak {res['stage_peak_mb'][name]:.0f} MB", flush=True)
+        return value
+
+    def startup():
+        import great_expectations  # noqa: F401  (imported by the validator; a fixed cost of any ingest)
+
+        import rules.engine  # noqa: F401
+        import transforms.exports  # noqa: F401
+
+    stage("startup", startup)
+
+    from rules import casework
+    from rules.engine import detect
+    from transforms import exports, store
+    from transforms.ingest import ingest_paths, new_data_period
+
+    inputs = [world / "reference", world / "kyc", world / "transactions", world / "events"]
+    reports = stage("ingest", lambda: ingest_paths(db, inputs))
+    tx = [r for r in reports if r.table == "transactions"]
+    bad = [r for r in reports if r.status != "loaded"]
+    if bad:
+        raise SystemExit(f"ingest refused files: {[(r.path, r.message) for r in bad]}")
+    sums: dict[str, float] = {}
+    for r in tx:
+        for k, v in r.seconds.items():
+            sums[k] = sums.get(k, 0) + v
+    res["ingest_parts"] = {k: round(v, 3) for k, v in sums.items()}
+    res["stages"]["validate"] = round(sums.get("validate", 0), 3)
+    res["counts"]["rows_read"] = sum(r.rows_read for r in tx)
+    res["counts"]["rows_loaded"] = sum(r.rows_loaded for r in tx)
+    res["counts"]["rows_quarantined"] = sum(r.rows_quarantined for r in tx)
+    res["counts"]["rows_duplicate"] = sum(r.rows_duplicate for r in tx)
+    res["counts"]["reconciles"] = all(r.reconciles for r in reports)
+
+    con = Watched(store.connect(db), budget)
+    try:
+        floor_sql = ("SELECT count(*), sum(n), sum(usd) FROM (SELECT to_account_id, count(*) AS n, "
+                     "sum(amount_usd) AS usd FROM transactions GROUP BY to_account_id)")
+        stage("floor", lambda: con.execute(floor_sql).fetchall())
+        summary = stage("detect", lambda: detect(con))
+        res["rules"] = {r.rule_id: {"seconds": r.seconds, "status": r.status, "hits": r.hits, "note": r.note}
+                        for r in summary.rules}
+        res["counts"]["alerts_typology"] = summary.alerts
+        cw = stage("casework", lambda: casework.build(con, summary.run_id), may_fail=True) or {}
+        res["casework"] = cw.get("timings", {})
+        res["counts"]["alerts"] = cw.get("alerts")
+        res["counts"]["networks"] = cw.get("networks")
+        out_dir = db.parent / "export"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        ex = stage("export", lambda: exports.export(con, out_dir, full=export_full), may_fail=True) or {}
+        res["counts"]["export_files"] = len(ex.get("files", []) or [])
+        res["export_full"] = export_full
+        res["interrupted"] = con.interrupted
+    finally:
+        con.close()
+    res["stages"]["end_to_end"] = round(sum(res["stages"][s] for s in ("startup", "ingest", "detect", "casework", "export")), 3)
+
+    if daily:
+        day_files = sorted((world / "daily").glob("*.parquet"))
+        t_day = time.perf_counter()
+        d_reports = stage("daily_ingest", lambda: ingest_paths(db, day_files))
+        ids = [r.file_id for r in d_reports if r.status == "loaded"]
+        since, until = new_data_period(db, ids)
+        con = Watched(store.connect(db), budget)
+        try:
+            d_sum = stage("daily_detect", lambda: detect(con, since=since, until=until))
+            res["daily_rules"] = {r.rule_id: r.seconds for r in d_sum.rules}
+            d_cw = stage("daily_casework", lambda: casework.build(con, d_sum.run_id), may_fail=True) or {}
+            res["daily_casework"] = d_cw.get("timings", {})
+            d_out = db.parent / "export_daily"
+            shutil.rmtree(d_out, ignore_errors=True)
+            stage("daily_export", lambda: exports.export(con, d_out, full=False, since=since, until=until), may_fail=True)
+            res["daily_interrupted"] = con.interrupted
+        finally:
+            con.close()
+        res["stages"]["daily_total"] = round(time.perf_counter() - t_day, 3)
+        res["counts"]["daily_rows"] = sum(r.rows_read for r in d_reports)
+        res["counts"]["daily_loaded"] = sum(r.rows_loaded for r in d_reports)
+
+    res["peak_rss_mb"] = round(_peak_mb())
+    res["wall_seconds"] = round(time.perf_counter() - t_all, 1)
+    res["db_bytes"] = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+    out.write_text(json.dumps(res, indent=2, default=str))
+
+
+# ---------------------------------------------------------------------------------------------- the parent
+
+
+def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
+             hubs: bool = False, timeout: float | None = None, budget: float | None = None) -> dict:
+    from gen_canonical import generate
+
+    world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
+    t = time.perf_counter()
+    manifest = generate(n, world, daily=daily_rows, hubs=hubs)
+    gen_seconds = time.perf_counter() - t
+    db = world / "store" / "bench.duckdb"
+    shutil.rmtree(db.parent, ignore_errors=True)
+    db.parent.mkdir(parents=True)
+    out = db.parent / "result.json"
+    env = dict(os.environ)
+    if memory_limit:
+        env["SCAMTRACE_MEMORY_LIMIT"] = memory_limit
+    if threads:
+        env["SCAMTRACE_THREADS"] = str(threads)
+    load_before = os.getloadavg()
+    print(f"[{label(n)}] world ready ({gen_seconds:.0f} s), running the pipeline (load {load_before[0]:.1f}) ...", flush=True)
+    cmd = [sys.executable, __file__, "--child", str(world), str(db), str(out)]
+    cmd += ["--with-daily"] if daily_rows else []
+    cmd += ["--export-full"] if export_full else []
+    cmd += ["--statement-budget", str(budget)] if budget else []
+    with open(db.parent / "run.log", "w") as log:
+        try:
+            subprocess.run(cmd, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
+            print(f"[{label(n)}] the run did not finish ({type(exc).__name__}); keeping its partial figures", flush=True)
+    res = json.loads(out.read_text())
+    res.setdefault("stages", {}).setdefault("end_to_end", None)
+    res.update(
+        size=n,
+        label=label(n),
+        world=manifest,
+        memory_limit=env.get("SCAMTRACE_MEMORY_LIMIT", "2GB (default)"),
+        load_avg_before=[round(x, 2) for x in load_before],
+        load_avg_after=[round(x, 2) for x in os.getloadavg()],
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        world_bytes=sum(p.stat().st_size for p in (world / "transactions").rglob("*.parquet")),
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / (f"hubs_{n}.json" if hubs else f"{n}.json")).write_text(json.dumps(res, indent=2, default=str))
+    return res
+
+
+def load_results() -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in RESULTS.glob("[0-9]*.json")), key=lambda r: r["size"])
+
+
+def exponent(r1: dict, r2: dict, get) -> float | None:
+    a, b = get(r1), get(r2)
+    if not a or not b or a <= 0 or b <= 0 or r1["size"] == r2["size"]:
+        return None
+    return math.log(b / a) / math.log(r2["size"] / r1["size"])
+
+
+def _f(x, digits=1) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def tables(results: list[dict]) -> str:
+    if not results:
+        return "(no results)"
+    heads = [r["label"] for r in results]
+    lines: list[str] = []
+    first, last = results[0], results[-1]
+    span = f"{first['label']}->{last['label']}"
+
+    def row(name, get, digits=1, exp=True, ratio=True):
+        vals = [get(r) for r in results]
+        cells = [_f(v, digits) for v in vals]
+        if ratio:
+            floors = [r["stages"].get("floor") for r in results]
+            cells = [f"{c} ({v / fl:,.0f}x)" if v and fl else c for c, v, fl in zip(cells, vals, floors)]
+        e = exponent(first, last, get) if exp else None
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_f(e, 2)} |")
+
+    lines.append(f"| stage (seconds; x = ratio to the floor) | " + " | ".join(heads) + f" | exponent {span} |")
+    lines.append("|---|" + "---|" * len(heads) + "---|")
+    st = lambda k: (lambda r: r["stages"].get(k))  # noqa: E731
+    row("floor: one scan + group-by", st("floor"), 2, ratio=False)
+    row("start-up (imports: GX, rules, exports)", st("startup"), exp=False)
+    row("ingest (read, derive, validate, commit)", st("ingest"))
+    for part in ("read", "derive", "validate", "commit"):
+        row(f"  ingest: {part} (transaction files)", lambda r, p=part: r.get("ingest_parts", {}).get(p))
+    row("detect (all rules + typology scores)", st("detect"))
+    rule_ids = sorted({k for r in results for k in r.get("rules", {})})
+    for rid in rule_ids:
+        row(f"  rule {rid}", lambda r, k=rid: (r.get("rules", {}).get(k) or {}).get("seconds"), 2)
+    row("casework (alerts, networks, compound links)", st("casework"))
+    cw = sorted({k for r in results for k in r.get("casework", {})})
+    for k in cw:
+        row(f"  casework: {k}", lambda r, k=k: r.get("casework", {}).get(k), 2)
+    row("export", st("export"))
+    row("end to end (start-up + ingest + detect + casework + export)", st("end_to_end"))
+    lines.append("")
+    lines.append(f"| figure | " + " | ".join(heads) + f" | exponent {span} |")
+    lines.append("|---|" + "---|" * len(heads) + "---|")
+    row("ingest rows/s (transactions)", lambda r: r["counts"]["rows_read"] / r["stages"]["ingest"], 0, exp=False, ratio=False)
+    row("peak RSS, whole run (MB)", lambda r: r.get("peak_rss_mb"), 0, ratio=False)
+    for k in ("ingest", "detect", "casework", "export"):
+        row(f"  peak RSS during {k} (MB)", lambda r, k=k: r.get("stage_peak_mb", {}).get(k), 0, exp=False, ratio=False)
+    row("store size (GB)", lambda r: r.get("db_bytes", 0) / 1e9, 2, ratio=False)
+    row("Parquet input (GB)", lambda r: r.get("world_bytes", 0) / 1e9, 2, ratio=False)
+    row("rows loaded", lambda r: r["counts"].get("rows_loaded"), 0, exp=False, ratio=False)
+    row("rule hits -> alerts", lambda r: r["counts"].get("alerts"), 0, exp=False, ratio=False)
+    row("networks", lambda r: r["counts"].get("networks"), 0, exp=False, ratio=False)
+    if any("daily_total" in r["stages"] for r in results):
+        for k in ("daily_ingest", "daily_detect", "daily_casework", "daily_export", "daily_total"):
+            row(f"incremental day: {k.removeprefix('daily_')}", st(k), exp=False, ratio=False)
+    lines.append("")
+    lines.append("| run | " + " | ".join(heads) + " |")
+    lines.append("|---|" + "---|" * len(heads))
+    lines.append("| load average before / after | " + " | ".join(
+        f"{r['load_avg_before'][0]:.1f} / {r['load_avg_after'][0]:.1f}" for r in results) + " |")
+    lines.append("| DuckDB memory_limit | " + " | ".join(str(r.get("memory_limit")) for r in results) + " |")
+    lines.append("| finished (UTC) | " + " | ".join(r.get("finished_at", "") for r in results) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    import duckdb
+    import polars
+    import pyarrow
+
+    try:
+        import great_expectations as gx
+
+        gxv = gx.__version__
+    except Exception:  # pragma: no cover
+        gxv = "?"
+    mem = 0
+    try:
+        mem = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]) // 1024 // 1024
+    except Exception:
+        pass
+    cpu = ""
+    try:
+        cpu = next(l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")).split(":", 1)[1].strip()
+    except Exception:
+        pass
+    return (f"{os.cpu_count()} cores ({cpu}), {mem} GB RAM, {platform.system()} {platform.release()}; Python "
+            f"{platform.python_version()}, DuckDB {duckdb.__version__}, polars {polars.__version__}, pyarrow "
+            f"{pyarrow.__version__}, Great Expectations {gxv}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1M,10M", help="comma-separated: 1M,10M,30M,100M")
+    ap.add_argument("--daily", default="0", help="rows of the incremental day run on top of each size (e.g. 1M; 0 = none)")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit for the run (SCAMTRACE_MEMORY_LIMIT), e.g. 8GB")
+    ap.add_argument("--threads", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--export-full", action="store_true", help="full export (HTML case reports, per-network files)")
+    ap.add_argument("--hubs", action="store_true", help="stress world: 0.1 %% of accounts are merchant hubs (results kept apart)")
+    ap.add_argument("--timeout", type=float, help="give up a size after this many seconds")
+    ap.add_argument("--statement-budget", type=float, help="interrupt any one SQL statement after this many seconds")
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--with-daily", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        world, db, out = map(Path, args.child)
+        child(world, db, out, args.with_daily, args.export_full, args.statement_budget)
+        return
+    if not args.report_only:
+        for s in args.sizes.split(","):
+            run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
+                     args.hubs, args.timeout, args.statement_budget)
+    results = load_results()
+    text = tables(results)
+    print(text)
+    write_benchmarks_md(results, text)
+
+
+def write_benchmarks_md(results: list[dict], text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    notes_path = ROOT / "bench" / "BENCHMARKS.notes.md"
+    notes = notes_path.read_text() if notes_path.exists() else ""
+    body = [
+        "# Benchmarks at national scale",
+        "",
+        "Generated by `python bench/run.py` (see [docs/benchmarks.md](docs/benchmarks.md)); edit "
+        "`bench/BENCHMARKS.notes.md` for the commentary below the figures.",
+        "",
+        f"Machine: {machine()}. The machine was shared with other jobs during the runs: the load average is given "
+        "with each size (2 cores: a load of 4 roughly halves the speed of everything).",
+        "",
+        "World: bench/gen_canonical.py (canonical-transaction Parquet, one file per month over 365 days, account "
+        "activity log-normally skewed, planted fan-in / pass-through / structuring / scatter-gather), plus KYC for "
+        "up to 50k accounts, up to 200k login events and daily FX rates. Export: "
+        + ("full." if any(r.get("export_full") for r in results) else
+           "tables, goAML per alert, network.graphml and manifest (`full=False`, the batch export); "
+           "see the notes for the full export."),
+        "",
+        text,
+        "",
+        notes,
+    ]
+    path.write_text("\n".join(body).rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()
