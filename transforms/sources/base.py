@@ -12,6 +12,7 @@ Readers never drop a row: a record they cannot use is emitted with an error so t
 from __future__ import annotations
 
 import codecs
+from abc import ABC, abstractmethod
 import csv
 import hashlib
 import io
@@ -41,7 +42,7 @@ class ReadContext:
     notes: list[str] = field(default_factory=list)  # reader notes for the reconciliation line
 
 
-class Reader:
+class Reader(ABC):
     """Base class of all readers. Subclasses set name/table/priority and implement detect() and read()."""
 
     name: str = ""
@@ -49,11 +50,13 @@ class Reader:
     # Load order inside one ingest: rates and reference data before the transactions that need them.
     priority: int = 50
 
-    def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:
+        """True when this reader recognises the file (from its name and first bytes)."""
 
-    def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
+        """Chunks of canonical rows with row_no, raw and errors (see the module doc)."""
 
     def source_name(self, path: Path, ctx: ReadContext) -> str:
         """Provenance `source` written on each row (delimited readers add the mapping name)."""

@@ -7,6 +7,7 @@ Failed or unconfirmed transfers are not loaded: they are quarantined with a stat
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from pathlib import Path
 from typing import Iterator
 
@@ -64,9 +65,9 @@ class ExplorerReader(Reader):
         if failed:
             ctx.notes.append(f"{failed} failed/unconfirmed transfer(s) not loaded (quarantined with status reason)")
 
-    # subclasses return expressions for: hash, block, time, from, to, value, symbol, contract, ok
-    def fields(self, header: list[str], path: Path) -> dict[str, pl.Expr]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def fields(self, header: list[str], path: Path) -> dict[str, pl.Expr]:
+        """Expressions for: hash, block, time_raw, time, from, to, value, symbol, contract, ok."""
 
     def convert(self, frame: pl.DataFrame, header: list[str], path: Path) -> pl.DataFrame:
         f = self.fields(header, path)

@@ -5,6 +5,7 @@ Each layout is detected by its required columns in the header; extra columns are
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Iterator
 
@@ -69,8 +70,9 @@ class OwnCsvReader(Reader):
 
     optional: tuple[str, ...] = ()
 
-    def convert(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def convert(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
+        """Canonical rows of this layout from the string-typed chunk."""
 
 
 
