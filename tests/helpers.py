@@ -15,6 +15,12 @@ FX = "date,currency,usd_per_unit\n" + "".join(
 )
 
 
+def reference_dir(name: str) -> Path:
+    """A third-party reference folder: ../shared/reference/<name> when present, else the copy in tests/fixtures."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "reference" / name
+    return shared if shared.is_dir() else Path(__file__).resolve().parent / "fixtures" / "reference" / name
+
+
 def ingest(db: Path, *paths: Path, mappings: tuple[Path, ...] = ()):
     reports = ingest_paths(db, list(paths), list(mappings))
     for r in reports:

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import write_fx_for
+from tests.helpers import reference_dir, write_fx_for
 from transforms.errors import InputError
 from transforms.ingest import ingest_paths
 from transforms.sources.base import ReadContext
@@ -19,7 +19,7 @@ from transforms.sources.registry import detect
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures" / "statements"
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "iso20022_camt"
+REF = reference_dir("iso20022_camt")
 COLS = ("source_txn_id, booked_at, value_date, from_account_id, to_account_id, amount, currency, channel, reference, "
         "from_name, to_name, from_institution, to_institution, from_country, to_country, end_to_end_id, uetr, "
         "bank_tx_code, is_reversal")

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import write_fx_for
+from tests.helpers import reference_dir, write_fx_for
 from transforms.errors import InputError
 from transforms.ingest import ingest_paths
 from transforms.sources.base import ReadContext
@@ -18,7 +18,7 @@ from transforms.sources.registry import detect
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures" / "statements"
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "swift_mt940"
+REF = reference_dir("swift_mt940")
 STMT = "37040044:0532013000"
 
 
