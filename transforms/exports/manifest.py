@@ -12,7 +12,8 @@ from typing import Any
 
 import duckdb
 
-from transforms.exports.safe import atomic_write, sha256_file
+from transforms.exports.safe import atomic_write
+from transforms.sources.base import sha256_file
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1

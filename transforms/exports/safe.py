@@ -101,10 +101,3 @@ def atomic_write(target: Path, data: bytes | str) -> Path:
         tmp.write_bytes(payload)
     return target
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
