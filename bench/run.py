@@ -115,7 +115,8 @@ class Watched:
         return getattr(self._con, name)
 
 
-def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None) -> None:
+def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None,
+          ingest_only: bool = False) -> None:
     t_all = time.perf_counter()
     res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
 
@@ -132,6 +133,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             value = None
         res["stages"][name] = round(time.perf_counter() - t, 3)
         res["stage_peak_mb"][name] = round(_hwm_mb())
+        res.setdefault("stage_load", {})[name] = round(os.getloadavg()[0], 1)
         res["peak_rss_mb"] = round(_peak_mb())
         out.write_text(json.dumps(res, indent=2, default=str))  # partial results survive a kill
         print(f"  {name}: {res['stages'][name]:.1f} s, peak {res['stage_peak_mb'][name]:.0f} MB", flush=True)
@@ -173,6 +175,14 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
         floor_sql = ("SELECT count(*), sum(n), sum(usd) FROM (SELECT to_account_id, count(*) AS n, "
                      "sum(amount_usd) AS usd FROM transactions GROUP BY to_account_id)")
         stage("floor", lambda: con.execute(floor_sql).fetchall())
+        if ingest_only:
+            res["not_run"] = "detect, casework, export (--ingest-only)"
+            out.write_text(json.dumps(res, indent=2, default=str))
+            if daily:
+                day_files = sorted((world / "daily").glob("*.parquet"))
+                con.close()
+                stage("daily_ingest", lambda: ingest_paths(db, day_files))
+            return
         summary = stage("detect", lambda: detect(con))
         res["rules"] = {r.rule_id: {"seconds": r.seconds, "status": r.status, "hits": r.hits, "note": r.note}
                         for r in summary.rules}
@@ -223,7 +233,8 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
 
 
 def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
-             hubs: bool = False, timeout: float | None = None, budget: float | None = None) -> dict:
+             hubs: bool = False, timeout: float | None = None, budget: float | None = None,
+             ingest_only: bool = False) -> dict:
     from gen_canonical import generate
 
     world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
@@ -245,6 +256,7 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
     cmd += ["--with-daily"] if daily_rows else []
     cmd += ["--export-full"] if export_full else []
     cmd += ["--statement-budget", str(budget)] if budget else []
+    cmd += ["--ingest-only"] if ingest_only else []
     with open(db.parent / "run.log", "w") as log:
         try:
             subprocess.run(cmd, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
@@ -252,6 +264,7 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
             print(f"[{label(n)}] the run did not finish ({type(exc).__name__}); keeping its partial figures", flush=True)
     res = json.loads(out.read_text())
     res.setdefault("stages", {}).setdefault("end_to_end", None)
+    res["db_bytes"] = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
     res.update(
         size=n,
         label=label(n),
@@ -292,13 +305,20 @@ def tables(results: list[dict]) -> str:
     first, last = results[0], results[-1]
     span = f"{first['label']}->{last['label']}"
 
-    def row(name, get, digits=1, exp=True, ratio=True):
+    def row(name, get, digits=1, exp=True, ratio=True, stage=None):
         vals = [get(r) for r in results]
         cells = [_f(v, digits) for v in vals]
+        if stage:  # a stage that failed, or ran on the output of one that failed, has no figure to compare
+            for i, r in enumerate(results):
+                bad = _invalid(r, stage)
+                if bad:
+                    cells[i] = f"{bad}" + (f" after {vals[i]:,.0f} s" if vals[i] and stage in r.get("failed", {}) else "")
+                    vals[i] = None
         if ratio:
             floors = [r["stages"].get("floor") for r in results]
             cells = [f"{c} ({v / fl:,.0f}x)" if v and fl else c for c, v, fl in zip(cells, vals, floors)]
-        e = exponent(first, last, get) if exp else None
+        ok = [(r, v) for r, v in zip(results, vals) if v]
+        e = exponent(ok[0][0], ok[-1][0], lambda r: dict((id(a), b) for a, b in ok)[id(r)]) if exp and len(ok) > 1 else None
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {_f(e, 2)} |")
 
     lines.append(f"| stage (seconds; x = ratio to the floor) | " + " | ".join(heads) + f" | exponent {span} |")
@@ -306,19 +326,19 @@ def tables(results: list[dict]) -> str:
     st = lambda k: (lambda r: r["stages"].get(k))  # noqa: E731
     row("floor: one scan + group-by", st("floor"), 2, ratio=False)
     row("start-up (imports: GX, rules, exports)", st("startup"), exp=False)
-    row("ingest (read, derive, validate, commit)", st("ingest"))
+    row("ingest (read, derive, validate, commit)", st("ingest"), stage="ingest")
     for part in ("read", "derive", "validate", "commit"):
         row(f"  ingest: {part} (transaction files)", lambda r, p=part: r.get("ingest_parts", {}).get(p))
-    row("detect (all rules + typology scores)", st("detect"))
+    row("detect (all rules + typology scores)", st("detect"), stage="detect")
     rule_ids = sorted({k for r in results for k in r.get("rules", {})})
     for rid in rule_ids:
         row(f"  rule {rid}", lambda r, k=rid: (r.get("rules", {}).get(k) or {}).get("seconds"), 2)
-    row("casework (alerts, networks, compound links)", st("casework"))
+    row("casework (alerts, networks, compound links)", st("casework"), stage="casework")
     cw = sorted({k for r in results for k in r.get("casework", {})})
     for k in cw:
         row(f"  casework: {k}", lambda r, k=k: r.get("casework", {}).get(k), 2)
-    row("export", st("export"))
-    row("end to end (start-up + ingest + detect + casework + export)", st("end_to_end"))
+    row("export", st("export"), stage="export")
+    row("end to end (start-up + ingest + detect + casework + export)", st("end_to_end"), stage="end_to_end")
     lines.append("")
     lines.append(f"| figure | " + " | ".join(heads) + f" | exponent {span} |")
     lines.append("|---|" + "---|" * len(heads) + "---|")
@@ -331,9 +351,10 @@ def tables(results: list[dict]) -> str:
     row("rows loaded", lambda r: r["counts"].get("rows_loaded"), 0, exp=False, ratio=False)
     row("rule hits -> alerts", lambda r: r["counts"].get("alerts"), 0, exp=False, ratio=False)
     row("networks", lambda r: r["counts"].get("networks"), 0, exp=False, ratio=False)
-    if any("daily_total" in r["stages"] for r in results):
+    if any("daily_ingest" in r["stages"] for r in results):
         for k in ("daily_ingest", "daily_detect", "daily_casework", "daily_export", "daily_total"):
-            row(f"incremental day: {k.removeprefix('daily_')}", st(k), exp=False, ratio=False)
+            row(f"incremental day: {k.removeprefix('daily_')}", st(k), exp=False, ratio=False, stage=k)
+        row("incremental day: rows", lambda r: r["counts"].get("daily_rows"), 0, exp=False, ratio=False)
     lines.append("")
     lines.append("| run | " + " | ".join(heads) + " |")
     lines.append("|---|" + "---|" * len(heads))
@@ -342,6 +363,22 @@ def tables(results: list[dict]) -> str:
     lines.append("| DuckDB memory_limit | " + " | ".join(str(r.get("memory_limit")) for r in results) + " |")
     lines.append("| finished (UTC) | " + " | ".join(r.get("finished_at", "") for r in results) + " |")
     return "\n".join(lines)
+
+
+def _invalid(r: dict, stage: str) -> str:
+    failed = r.get("failed", {})
+    order = ["ingest", "detect", "casework", "export"]
+    if stage in failed:
+        return "not finished" if failed[stage].startswith("not finished") else "failed"
+    if stage == "end_to_end":
+        return "incomplete" if any(s in failed or s not in r["stages"] for s in order) else ""
+    if stage in order and any(s in failed for s in order[: order.index(stage)]):
+        return "n/a (earlier stage failed)"
+    if stage.startswith("daily_") and stage in ("daily_casework", "daily_export", "daily_total") and stage not in r["stages"]:
+        return "not finished" if "daily_detect" in r["stages"] else "not run"
+    if stage not in r["stages"]:
+        return "not run"
+    return ""
 
 
 def machine() -> str:
@@ -380,18 +417,19 @@ def main() -> None:
     ap.add_argument("--hubs", action="store_true", help="stress world: 0.1 %% of accounts are merchant hubs (results kept apart)")
     ap.add_argument("--timeout", type=float, help="give up a size after this many seconds")
     ap.add_argument("--statement-budget", type=float, help="interrupt any one SQL statement after this many seconds")
+    ap.add_argument("--ingest-only", action="store_true", help="ingest and floor only (and the day's ingest with --daily)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--with-daily", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         world, db, out = map(Path, args.child)
-        child(world, db, out, args.with_daily, args.export_full, args.statement_budget)
+        child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only)
         return
     if not args.report_only:
         for s in args.sizes.split(","):
             run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
-                     args.hubs, args.timeout, args.statement_budget)
+                     args.hubs, args.timeout, args.statement_budget, args.ingest_only)
     results = load_results()
     text = tables(results)
     print(text)
