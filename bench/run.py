@@ -276,8 +276,36 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
         world_bytes=sum(p.stat().st_size for p in (world / "transactions").rglob("*.parquet")),
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / (f"hubs_{n}.json" if hubs else f"{n}.json")).write_text(json.dumps(res, indent=2, default=str))
+    (RESULTS / (f"hubs_{n}.json" if hubs else f"ingest_{n}.json" if ingest_only else f"{n}.json")).write_text(json.dumps(res, indent=2, default=str))
     return res
+
+
+def ingest_table() -> str:
+    """The ingest-only series (--ingest-only): ingest, floor and the day's ingest, run back to back."""
+    rs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("ingest_*.json")), key=lambda r: r["size"])
+    if not rs:
+        return ""
+    heads = [r["label"] for r in rs]
+    out = ["Ingest series (`--ingest-only`: ingest, floor, then the day's 1M-row ingest on top; 1M world: 100k rows):", "",
+           "| figure | " + " | ".join(heads) + f" | exponent {heads[0]}->{heads[-1]} |", "|---|" + "---|" * len(heads) + "---|"]
+
+    def row(name, get, digits=1, exp=True):
+        vals = [get(r) for r in rs]
+        e = exponent(rs[0], rs[-1], get) if exp else None
+        out.append(f"| {name} | " + " | ".join(_f(v, digits) for v in vals) + f" | {_f(e, 2)} |")
+
+    row("floor (s)", lambda r: r["stages"].get("floor"), 2)
+    row("ingest (s)", lambda r: r["stages"].get("ingest"))
+    for part in ("read", "derive", "validate", "commit"):
+        row(f"  {part} (s)", lambda r, p=part: r.get("ingest_parts", {}).get(p))
+    row("ingest rows/s", lambda r: r["counts"]["rows_read"] / r["stages"]["ingest"], 0, exp=False)
+    row("ingest / floor", lambda r: r["stages"]["ingest"] / r["stages"]["floor"], 0, exp=False)
+    row("peak RSS during ingest (MB)", lambda r: r.get("stage_peak_mb", {}).get("ingest"), 0, exp=False)
+    row("store size (GB)", lambda r: (r.get("db_bytes") or 0) / 1e9, 2)
+    row("daily ingest (s)", lambda r: r["stages"].get("daily_ingest"), 1, exp=False)
+    out.append("| load average before / after | " + " | ".join(
+        f"{r['load_avg_before'][0]:.1f} / {r['load_avg_after'][0]:.1f}" for r in rs) + " | |")
+    return "\n".join(out)
 
 
 def load_results() -> list[dict]:
@@ -431,7 +459,7 @@ def main() -> None:
             run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
                      args.hubs, args.timeout, args.statement_budget, args.ingest_only)
     results = load_results()
-    text = tables(results)
+    text = tables(results) + "\n\n" + ingest_table()
     print(text)
     write_benchmarks_md(results, text)
 
