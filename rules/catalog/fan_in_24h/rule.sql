@@ -44,7 +44,7 @@ detail AS (                 -- evidence of the best window
            count(DISTINCT b.sender_id) AS n_senders,                  -- distinct senders in the window
            count(*) AS n_credits,                                     -- credits in the window
            sum(b.amount_usd) AS total_usd,                            -- USD received in the window
-           round(stddev_pop(b.amount_usd) / nullif(avg(b.amount_usd), 0), 6) AS amount_cv,  -- low = similar amounts (rounded: float sums vary in the last digits between runs)
+           stddev_pop(b.amount_usd) / nullif(avg(b.amount_usd), 0) AS amount_cv,  -- low = similar amounts
            avg(CASE WHEN f.first_at = b.booked_at THEN 1.0 ELSE 0.0 END) AS first_time_share,
            st_ids(b.txn_id) AS txn_ids,
            st_ids(b.sender_id) AS member_ids,
