@@ -28,6 +28,7 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_flatten_ids": ("ll", "list_sort(list_distinct(flatten(ll)))"),  # list of lists -> sorted distinct list
     # time
     "st_hours_between": ("a, b", "date_diff('second', a, b) / 3600.0"),
+    "st_bucket": ("t, w", "CAST(floor(epoch(t) / epoch(w)) AS BIGINT)"),  # index of the w-long time bucket holding t
     "st_days_between": ("a, b", "date_diff('second', a, b) / 86400.0"),
     # strings
     "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
