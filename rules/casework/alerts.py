@@ -94,7 +94,9 @@ def stage(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
                     WHEN so.account_id IS NOT NULL THEN t.to_account_id
                     ELSE t.from_account_id || ' -> ' || t.to_account_id END AS counterparty_id,
                t.amount_usd, t.booked_at,
-               coalesce(c.rule_ids, CAST([] AS VARCHAR[])) AS rule_ids
+               coalesce(c.rule_ids, CAST([] AS VARCHAR[])) AS rule_ids,
+               -- the transaction's ends, for the networks' flow graphs (not written to alert_evidence)
+               t.from_account_id, t.to_account_id, t.from_country, t.to_country, t.from_institution, t.to_institution
         FROM e
         JOIN transactions t ON t.txn_id = e.txn_id
         LEFT JOIN subj si ON si.alert_id = e.alert_id AND si.account_id = t.to_account_id     -- credit to the subject

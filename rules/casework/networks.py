@@ -173,15 +173,18 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     subj_alerts: dict[tuple, list[str]] = defaultdict(list)
     for alert_id, subj in alert_subject.items():
         subj_alerts[subj].append(alert_id)
-    for comp in nx.connected_components(g):
+    comp_of: dict[tuple, int] = {}
+    for i, comp in enumerate(nx.connected_components(g)):
         subjects = sorted(comp)
         alert_ids = sorted(a for s in subjects for a in subj_alerts[s])
-        core = {acct for acct, ss in acct_subjects.items() if ss & comp}
-        kinds = set()
-        for a in subjects:
-            for b in subjects:
-                kinds |= kinds_between.get((a, b), set())
-        nets.append(Net(subjects, alert_ids, core, link_kinds=kinds))
+        nets.append(Net(subjects, alert_ids, set()))
+        for s in subjects:
+            comp_of[s] = i
+    for acct, ss in acct_subjects.items():  # an account of subjects in several networks is core in each
+        for s in ss:
+            nets[comp_of[s]].core.add(acct)
+    for (a, _b), kinds in kinds_between.items():  # both ends are in one component (they are joined)
+        nets[comp_of[a]].link_kinds |= kinds
     state = _members(con, nets, bridge_of, ident, core_accounts)
     _assign_ids(con, nets)
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
@@ -221,13 +224,24 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
             for a in accts:
                 if a in core_accounts:
                     holder_sharers[a] |= set(accts)
-    for n in nets:
+    bridges_of_net: dict[int, set[str]] = defaultdict(set)  # a bridge belongs to the networks of >= 2 of its cores
+    net_of_core: dict[str, list[int]] = defaultdict(list)
+    for i, n in enumerate(nets):
+        for c in n.core:
+            net_of_core[c].append(i)
+    for other, cores in bridge_of.items():
+        seen: dict[int, int] = defaultdict(int)
+        for c in set(cores):
+            for i in net_of_core.get(c, ()):
+                seen[i] += 1
+        for i, k in seen.items():
+            if k >= 2:
+                bridges_of_net[i].add(other)
+    for i, n in enumerate(nets):
         accts = set(n.core)
         for a in n.alert_ids:
             accts |= ev_by_alert.get(a, set()) | mem_by_alert.get(a, set())
-        for other, cores in bridge_of.items():
-            if len(set(cores) & n.core) >= 2:
-                accts.add(other)
+        accts |= bridges_of_net.get(i, set())
         for c in n.core:
             accts |= endpoints.get(c, set()) | holder_sharers.get(c, set())
         n.accounts = {a for a in accts if a and a != "cash" and not a.startswith("unknown:")}
@@ -291,31 +305,31 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                                                                "is_core": pl.Boolean}, orient="row").to_arrow())
         con.execute("INSERT INTO _cw_net_members SELECT * FROM _cw_nm_frame")
         con.unregister("_cw_nm_frame")
-    flows = _rows(con, """
-        WITH ev AS (SELECT DISTINCT an.network_id, e.txn_id FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id))
-        SELECT a.network_id, t.from_account_id, t.to_account_id, sum(CAST(t.amount_usd AS DOUBLE)), count(*),
-               min(t.booked_at), max(t.booked_at), list(t.txn_id ORDER BY t.booked_at)[1:20],
-               list_distinct(list(t.from_country) || list(t.to_country)),
-               list_distinct(list(t.from_institution) || list(t.to_institution))
-        FROM transactions t
-        JOIN _cw_net_members a ON a.account_id = t.from_account_id
-        JOIN _cw_net_members b ON b.network_id = a.network_id AND b.account_id = t.to_account_id
-        LEFT JOIN ev ON ev.network_id = a.network_id AND ev.txn_id = t.txn_id
-        WHERE t.from_account_id <> t.to_account_id AND (a.is_core OR ev.txn_id IS NOT NULL)
-        GROUP BY 1, 2, 3""")
-    flows_by_src: dict[tuple, list] = defaultdict(list)
-    for f in flows:
-        flows_by_src[(f[0], f[1])].append(f[1:])
+    flows_by_src = _member_flows(con, nets)
     alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
                         " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
     alert_rows = {a[0]: a for a in alerts}
+    # holders of member accounts and the representatives (smallest party_id) of their resolved clusters: the only
+    # parties, clusters and party links the members need
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _cw_member_parties AS
+        WITH h AS (
+            SELECT DISTINCT a.holder_id, pc.cluster_id FROM _cw_members m JOIN accounts a USING (account_id)
+            LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id WHERE a.holder_id IS NOT NULL
+        )
+        SELECT holder_id AS party_id, NULL AS cluster_id FROM h
+        UNION
+        SELECT min(party_id), cluster_id FROM party_clusters
+        WHERE cluster_id IN (SELECT cluster_id FROM h) GROUP BY cluster_id""")
     links = defaultdict(list)
-    for st, sid, cid, kind, conf in _rows(con, "SELECT subject_type, subject_id, compound_id, link_kind, confidence"
-                                               " FROM compound_links WHERE is_current"):
+    for st, sid, cid, kind, conf in _rows(con, """
+            SELECT subject_type, subject_id, compound_id, link_kind, confidence FROM compound_links
+            WHERE is_current AND ((subject_type = 'account' AND subject_id IN (SELECT account_id FROM _cw_members))
+                                  OR (subject_type = 'party' AND subject_id IN (SELECT party_id FROM _cw_member_parties)))"""):
         links[(st, sid)].append((cid, kind, conf))
-    cluster_rep = dict(_rows(con, "SELECT cluster_id, min(party_id) FROM party_clusters GROUP BY 1"))
+    cluster_rep = {c: p for p, c in _rows(con, "SELECT party_id, cluster_id FROM _cw_member_parties WHERE cluster_id IS NOT NULL")}
     parties = {r[0]: r for r in _rows(con, "SELECT party_id, party_type, name, country, nationality, phone, email, address,"
-                                           " id_number FROM parties")}
+                                           " id_number FROM parties WHERE party_id IN (SELECT party_id FROM _cw_member_parties)")}
     sa = defaultdict(set)
     for alert_id, acct in _rows(con, "SELECT alert_id, account_id FROM _cw_subject_accounts"):
         sa[acct].add(alert_id)
@@ -329,6 +343,11 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         ) n GROUP BY n.network_id""")
     for nid, usd, fa, la in ev_stats:
         evidence_usd[nid] = (usd or 0.0, fa, la)
+
+    ident_of: dict[str, list[int]] = defaultdict(list)  # account -> its shared identifiers (indexes into ident)
+    for j, (_kind, _value, shared, _f, _l) in enumerate(ident):
+        for a in shared:
+            ident_of[a].append(j)
 
     member_rows, edge_rows, net_rows = [], [], []
     for n in nets:
@@ -349,11 +368,12 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         out_usd = {a: sum(d["usd"] for _, _, d in dg.out_edges(a, data=True)) for a in accts}
         # ---- account roles
         roles: dict[str, set[str]] = {a: set() for a in accts}
-        alerted = {a for a in accts if sa.get(a, set()) & set(n.alert_ids)}
+        net_alerts = set(n.alert_ids)
+        alerted = {a for a in accts if sa.get(a, set()) & net_alerts}
         for a in accts:
             info = acct_info.get(a)
             kind = info[1] if info else None
-            my_typ = {alert_typ.get(x) for x in sa.get(a, set()) & set(n.alert_ids)}
+            my_typ = {alert_typ.get(x) for x in sa.get(a, set()) & net_alerts}
             if kind in OFFRAMP_KINDS:
                 roles[a].add("off_ramp")
             if my_typ and my_typ <= VICTIM_TYPOLOGIES:
@@ -418,7 +438,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             rs = sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1))
             comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
                            for c, _k, conf in links.get(st_id, ()) if conf >= NETWORK_LINK})
-            party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & set(n.alert_ids)})
+            party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & net_alerts})
             contacts = ({("phone", p[5]), ("email", p[6]), ("address", p[7])} if p else set()) - \
                 {("phone", None), ("email", None), ("address", None)}
             member_contacts.append((len(party_members), ptype, "beneficial_owner" in prole, contacts))
@@ -440,7 +460,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             info = acct_info.get(a) or (a, None, None, None, None, None, None, None, None, None)
             comp = sorted({c for c, _k, conf in links.get(("account", a), ()) if conf >= NETWORK_LINK})
             acct_members.append([n.network_id, "account", a, info[7], primary[a], sorted(roles[a]), None, score[a],
-                                 pr.get(a, 0.0), a in alerted, sorted(sa.get(a, set()) & set(n.alert_ids)),
+                                 pr.get(a, 0.0), a in alerted, sorted(sa.get(a, set()) & net_alerts),
                                  round(in_usd[a], 2), round(out_usd[a], 2), info[4], None, None, info[6], info[1],
                                  info[2], info[3], comp])
             if info[3]:
@@ -455,7 +475,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             m[8] = round(m[8], 8)
         member_rows += members
         # shared identifier edges among member accounts
-        for kind, value, shared, f_at, l_at in ident:
+        for j in sorted({j for a in accts for j in ident_of.get(a, ())}):
+            kind, value, shared, f_at, l_at = ident[j]
             inside = [a for a in shared if a in accts]
             for i in range(1, len(inside)):
                 edge_rows.append((n.network_id, "account", inside[0], "account", inside[i], kind, None, None, f_at, l_at, value))
@@ -490,6 +511,55 @@ def _strongly_linked(account_links) -> bool:
         if lk in WEAK_KINDS and conf >= NETWORK_LINK:
             weak.add(lk)
     return len(weak) >= 2
+
+
+def _member_flows(con, nets: list[Net]) -> dict[tuple, list]:
+    """The flow graph of each network, aggregated per (network, payer, payee): (network, payer) -> rows of
+    (payer, payee, usd, n_txns, first_at, last_at, up to 20 txn_ids by time, countries, institutions).
+
+    A network's flows are every payment from one of its alerted (core) accounts to another member, plus its alerts'
+    evidence transactions between two members. The first part is one selective scan of the transactions: payments
+    from any core account to any member account, aggregated per account pair before they are matched to networks
+    (here, by set lookups), so that an account that is a member of many networks (an exchange, a merchant hub) or a
+    network with many members never multiplies transactions. The second part reads the staged evidence only."""
+    core_pairs = _rows(con, f"""
+        SELECT t.from_account_id, t.to_account_id, {_FLOW_AGG}
+        FROM transactions t
+        WHERE t.from_account_id IN (SELECT account_id FROM _cw_net_members WHERE is_core)
+          AND t.to_account_id IN (SELECT account_id FROM _cw_net_members)
+          AND t.from_account_id <> t.to_account_id
+        GROUP BY 1, 2""")
+    by_from: dict[str, list] = defaultdict(list)
+    for row in core_pairs:
+        by_from[row[0]].append(row)
+    flows_by_src: dict[tuple, list] = defaultdict(list)
+    for n in nets:
+        for c in n.core:
+            for row in by_from.get(c, ()):
+                if row[1] in n.accounts:
+                    flows_by_src[(n.network_id, c)].append(row)
+    # evidence transactions whose payer is a member but not a core account of the network (a victim's payment, a
+    # leg between two pattern members): from the staged evidence, no scan of the transactions
+    for row in _rows(con, f"""
+            WITH ev AS (
+                SELECT DISTINCT an.network_id, e.txn_id, e.from_account_id, e.to_account_id,
+                       e.amount_usd, e.booked_at, e.from_country, e.to_country, e.from_institution, e.to_institution
+                FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id)
+            )
+            SELECT t.network_id, t.from_account_id, t.to_account_id, {_FLOW_AGG}
+            FROM ev t
+            JOIN _cw_net_members a ON a.network_id = t.network_id AND a.account_id = t.from_account_id AND NOT a.is_core
+            JOIN _cw_net_members b ON b.network_id = t.network_id AND b.account_id = t.to_account_id
+            WHERE t.from_account_id <> t.to_account_id
+            GROUP BY 1, 2, 3"""):
+        flows_by_src[(row[0], row[1])].append(row[1:])
+    return flows_by_src
+
+
+_FLOW_AGG = """sum(t.amount_usd)::DOUBLE, count(*), min(t.booked_at), max(t.booked_at),
+               list(t.txn_id ORDER BY t.booked_at, t.txn_id)[1:20],
+               list_distinct(list(t.from_country) || list(t.to_country)),
+               list_distinct(list(t.from_institution) || list(t.to_institution))"""
 
 
 def _network_compounds(members: list, links: dict) -> list[str]:
@@ -559,7 +629,8 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
-    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members"):
+    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members",
+              "_cw_member_parties"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 

@@ -1,0 +1,206 @@
+"""Time the casework stage (rules.casework.build: parties, compound links, alerts, networks) on a bench store.
+
+    python bench/bench_casework.py                                            # the cached 1M bench store
+    python bench/bench_casework.py --db bench/cache/world_10000000/store/bench.duckdb --memory-limit 6GB
+    python bench/bench_casework.py --db bench/cache/world_hubs_1000000/store/bench.duckdb --daily
+    python bench/bench_casework.py --samples                                  # data/samples (ingested here)
+    python bench/bench_casework.py --json out.json --keep-digest digests.json
+
+The bench stores of bench/run.py hold ingested data only (and the run's incremental day). The first call for a
+store runs the rule pack once on a scratch copy of it, with the incremental day set aside in a table of its own,
+and keeps that copy as `<store dir>/casework_base.duckdb` (the detect run's id in table bench_casework_meta), so
+every later casework run starts from the same rule outputs, whatever the rules do meanwhile (`--redetect`
+rebuilds it). The cached bench store itself is never written.
+
+Each run copies the base to a scratch file, calls rules.casework.build on the detect run, and prints the seconds of
+each casework step, the process's peak RSS (VmHWM) and the load average, then a digest per output table (alerts,
+alert_evidence, networks, network_members, network_edges, compound_links, party_clusters; columns that name the
+run or the wall clock left out, floats rounded to 9 significant digits): two versions of the casework that give
+the same digests built the same cases. `--daily` then puts the day back, detects over it (as bench/run.py's daily
+batch does) and times a second build on top of the first. Scratch copies and DuckDB temp files are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DIGEST_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "network_edges", "compound_links",
+                 "party_clusters")
+NOT_DIGESTED = {"run_id", "first_run_id", "created_at", "updated_at"}
+
+
+def _hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_hwm() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _round(v):
+    if isinstance(v, float):
+        return float(f"{v:.9g}")
+    if isinstance(v, (list, tuple)):
+        return [_round(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _round(x) for k, x in sorted(v.items())}
+    return v
+
+
+def digests(con) -> dict[str, str]:
+    """sha256 (16 hex) per casework output table, over the rows sorted, without run ids and wall-clock times."""
+    out = {}
+    for t in DIGEST_TABLES:
+        cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] not in NOT_DIGESTED]
+        sel = ", ".join(f'"{c}"' for c in cols)
+        h = hashlib.sha256()
+        n = 0
+        for row in con.execute(f"SELECT {sel} FROM {t} ORDER BY ALL").fetchall():
+            h.update(json.dumps(_round(list(row)), default=str).encode())
+            n += 1
+        out[t] = f"{n}:{h.hexdigest()[:16]}"
+    return out
+
+
+def _daily_filter() -> str:
+    return "file_id IN (SELECT file_id FROM ingested_files WHERE path LIKE '%/daily/%')"
+
+
+def _build_base(src: Path, base: Path, samples: bool) -> None:
+    """Scratch copy of the store (or an ingest of data/samples), the day set aside, the rule pack run once."""
+    from rules.engine import detect
+    from transforms.store import connect
+
+    tmp = base.with_suffix(".tmp.duckdb")
+    tmp.unlink(missing_ok=True)
+    t = time.perf_counter()
+    if samples:
+        from transforms.ingest import ingest_paths
+
+        world = ROOT / "data/samples"
+        ingest_paths(tmp, [world])
+    else:
+        shutil.copyfile(src, tmp)
+    con = connect(tmp)
+    try:
+        con.execute("CREATE OR REPLACE TABLE bench_casework_day AS SELECT * FROM transactions WHERE " + _daily_filter())
+        con.execute("DELETE FROM transactions WHERE " + _daily_filter())
+        s = detect(con)
+        con.execute("CREATE OR REPLACE TABLE bench_casework_meta AS SELECT ? AS run_id, ? AS detect_seconds",
+                    [s.run_id, s.seconds])
+        print(f"base: detect {s.seconds:.1f} s, {s.alerts} typology alerts -> {base}", flush=True)
+    finally:
+        con.close()
+    tmp.rename(base)
+    print(f"base built in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def _build(con, run_id: str, label: str) -> dict:
+    from rules import casework
+
+    _reset_hwm()
+    load = os.getloadavg()[0]
+    t = time.perf_counter()
+    s = casework.build(con, run_id)
+    wall = time.perf_counter() - t
+    peak = _hwm_mb()
+    steps = "  ".join(f"{k} {v:.2f}" for k, v in s["timings"].items())
+    print(f"{label}: {wall:.1f} s  peak {peak:.0f} MB  load {load:.1f}->{os.getloadavg()[0]:.1f}  "
+          f"alerts {s.get('alerts')} networks {s.get('networks')} members {s.get('network_members')}", flush=True)
+    print(f"  steps (s): {steps}", flush=True)
+    return {"seconds": round(wall, 2), "peak_rss_mb": round(peak), "load": [round(load, 1), round(os.getloadavg()[0], 1)],
+            "timings": s["timings"], "alerts": s.get("alerts"), "networks": s.get("networks"),
+            "network_members": s.get("network_members")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=str(ROOT / "bench/cache/world_1000000/store/bench.duckdb"))
+    ap.add_argument("--samples", action="store_true", help="data/samples instead of a bench store")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit (SCAMTRACE_MEMORY_LIMIT), e.g. 6GB")
+    ap.add_argument("--daily", action="store_true", help="also time the casework of the incremental day")
+    ap.add_argument("--redetect", action="store_true", help="rebuild the cached detect base")
+    ap.add_argument("--no-digest", action="store_true", help="skip the output digests")
+    ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--compare", help="a --json file of an earlier run: say which digests differ")
+    args = ap.parse_args()
+    if args.memory_limit:
+        os.environ["SCAMTRACE_MEMORY_LIMIT"] = args.memory_limit
+    if args.samples:
+        src = ROOT / "data/samples"
+        base = ROOT / "bench/cache/samples_casework_base.duckdb"
+    else:
+        src = Path(args.db)
+        if not src.exists():
+            sys.exit(f"{src}: no such store; build it with `python bench/run.py --sizes 1M --ingest-only` first")
+        base = src.parent / "casework_base.duckdb"
+    if args.redetect:
+        base.unlink(missing_ok=True)
+    if not base.exists():
+        _build_base(src, base, args.samples)
+
+    from transforms.store import connect
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-casework-", dir=str(base.parent)))
+    res: dict = {"db": str(src), "memory_limit": os.environ.get("SCAMTRACE_MEMORY_LIMIT", "default")}
+    try:
+        db = scratch / "store.duckdb"
+        shutil.copyfile(base, db)
+        con = connect(db)
+        con.execute("SET temp_directory = ?", [str(scratch / "tmp")])
+        run_id = con.execute("SELECT run_id FROM bench_casework_meta").fetchall()[0][0]
+        n = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
+        ta = con.execute("SELECT count(*) FILTER (WHERE is_alert), count(DISTINCT subject_id) FILTER (WHERE is_alert)"
+                         " FROM typology_scores WHERE run_id = ?", [run_id]).fetchall()[0]
+        print(f"{src}: {n:,} transactions, {ta[0]:,} typology alerts on {ta[1]:,} subjects", flush=True)
+        res.update(transactions=n, typology_alerts=ta[0])
+        res["full"] = _build(con, run_id, "casework")
+        if not args.no_digest:
+            res["digests"] = digests(con)
+            for k, v in res["digests"].items():
+                print(f"  {k:<16} {v}")
+        if args.daily:
+            from rules.engine import detect
+
+            day = con.execute("SELECT min(booked_at), max(booked_at), count(*) FROM bench_casework_day").fetchall()[0]
+            con.execute("INSERT INTO transactions SELECT * FROM bench_casework_day")
+            t = time.perf_counter()
+            d = detect(con, since=day[0], until=day[1] + timedelta(microseconds=1))
+            print(f"daily: {day[2]:,} transactions, detect {time.perf_counter() - t:.1f} s, {d.alerts} typology alerts",
+                  flush=True)
+            res["daily"] = _build(con, d.run_id, "daily casework")
+            if not args.no_digest:
+                res["daily_digests"] = digests(con)
+        con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.compare:
+        old = json.loads(Path(args.compare).read_text())
+        for key in ("digests", "daily_digests"):
+            for t, v in res.get(key, {}).items():
+                o = old.get(key, {}).get(t)
+                print(f"{key}.{t}: {'same' if o == v else f'DIFFERS (was {o}, now {v})'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
