@@ -1,6 +1,7 @@
 """Rule, typology and deployment-config specs: loaded from YAML and checked before anything runs.
 
-A rule folder holds rule.yml (this RuleSpec) and rule.sql or rule.py. Checks on load: parameters typed and
+A rule folder holds rule.yml (this RuleSpec) and rule.sql or rule.py (or names a sibling folder whose query it
+reuses with `query_from`, a variant with other parameters). Checks on load: parameters typed and
 their defaults valid, bands contiguous (lower inclusive, upper exclusive, each upper = next lower), every `$name`
 in the SQL declared, evidence column names valid. That every declared evidence column is in the output is
 checked by the engine on each run (the output schema is only known then).
@@ -184,6 +185,9 @@ class RuleSpec(Strict):
     evidence: list[str] = []  # extra output columns stored in rule_hits.evidence
     requires: list[str] = ["transactions"]  # all must be present
     requires_any: list[str] = []  # at least one must be present (when given)
+    # a variant: run the query of a sibling rule folder with this folder's parameters, bands and lookback
+    # (fan_in_7d is fan_in_24h with a longer window), so one query is written and tuned once
+    query_from: str | None = None
 
     folder: Path | None = Field(default=None, exclude=True)
     kind: Literal["sql", "py"] = "sql"
@@ -231,14 +235,18 @@ class RuleSpec(Strict):
         return parse_duration(self.lookback)
 
     @property
-    def sql_path(self) -> Path:
+    def query_folder(self) -> Path:
+        """The folder holding the query: this one, or the sibling named by query_from."""
         assert self.folder is not None
-        return self.folder / "rule.sql"
+        return self.folder.parent / self.query_from if self.query_from else self.folder
+
+    @property
+    def sql_path(self) -> Path:
+        return self.query_folder / "rule.sql"
 
     @property
     def py_path(self) -> Path:
-        assert self.folder is not None
-        return self.folder / "rule.py"
+        return self.query_folder / "rule.py"
 
     def sql(self) -> str:
         return self.sql_path.read_text()
@@ -262,12 +270,20 @@ def load_rule(folder: Path) -> RuleSpec:
     yml = folder / "rule.yml"
     if not yml.exists():
         raise SpecError(f"{folder}: no rule.yml")
-    has_sql, has_py = (folder / "rule.sql").exists(), (folder / "rule.py").exists()
-    if has_sql == has_py:
-        raise SpecError(f"{folder}: needs exactly one of rule.sql or rule.py")
     data = _load_yaml(yml)
     if not isinstance(data, dict):
         raise SpecError(f"{yml}: expected a mapping")
+    query_from = data.get("query_from")
+    query_folder = folder
+    if query_from is not None:
+        query_folder = folder.parent / str(query_from)
+        if (folder / "rule.sql").exists() or (folder / "rule.py").exists():
+            raise SpecError(f"{yml}: has query_from: {query_from} and its own rule.sql/rule.py; keep one")
+        if not _IDENT.match(str(query_from)) or not (query_folder / "rule.yml").exists():
+            raise SpecError(f"{yml}: query_from: {query_from} is not a rule folder beside {folder.name}")
+    has_sql, has_py = (query_folder / "rule.sql").exists(), (query_folder / "rule.py").exists()
+    if has_sql == has_py:
+        raise SpecError(f"{query_folder}: needs exactly one of rule.sql or rule.py")
     try:
         spec = RuleSpec(**data, folder=folder, kind="sql" if has_sql else "py")
     except Exception as exc:  # pydantic ValidationError or ValueError from checks
@@ -277,7 +293,7 @@ def load_rule(folder: Path) -> RuleSpec:
     if has_sql:
         unknown = sql_param_names(spec.sql()) - set(spec.parameters) - set(BUILTIN_PARAMS)
         if unknown:
-            raise SpecError(f"{folder / 'rule.sql'}: parameters {sorted(unknown)} are not declared in rule.yml")
+            raise SpecError(f"{spec.sql_path}: parameters {sorted(unknown)} are not declared in {yml}")
     return spec
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from rules import engine
 from rules.engine import detect
-from rules.spec import CATALOG_DIR, SpecError
+from rules.spec import CATALOG_DIR, SpecError, load_catalog
 from tests.rules.conftest import World, at
 
 
@@ -58,7 +58,7 @@ def test_hit_records_version_hash_and_run(world: World):
     s2 = detect(world.con, only=["fan_in_24h"], config_path=world.config({"rules": {"fan_in_24h": {"parameters": {"strong_senders": 12}}}}))
     rows = world.con.execute("SELECT run_id, rule_version, param_hash FROM rule_hits ORDER BY run_id").fetchall()
     assert {r[0] for r in rows} == {s1.run_id, s2.run_id}
-    assert len({r[2] for r in rows}) == 2 and all(r[1] == "1.1.0" for r in rows)
+    assert len({r[2] for r in rows}) == 2 and all(r[1] == load_catalog()["fan_in_24h"].version for r in rows)
 
 
 def test_since_until_limit_the_windows(world: World):

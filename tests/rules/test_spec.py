@@ -125,3 +125,32 @@ def test_config_overrides_and_typos(tmp_path):
         cfg.write_text(yaml.safe_dump(bad))
         with pytest.raises(SpecError, match=match):
             load_rules(cfg)
+
+
+def test_variant_runs_the_sibling_query(tmp_path):
+    base, variant = _copy(tmp_path, "fan_in_24h"), _copy(tmp_path, "fan_in_7d")
+    spec = load_rule(variant)
+    assert spec.query_from == "fan_in_24h" and spec.sql_path == base / "rule.sql" and spec.kind == "sql"
+    assert spec.sql() == (base / "rule.sql").read_text()
+
+
+def test_variant_with_its_own_query_or_a_missing_sibling_is_refused(tmp_path):
+    _copy(tmp_path, "fan_in_24h")
+    variant = _copy(tmp_path, "fan_in_7d")
+    (variant / "rule.sql").write_text("SELECT 1")
+    with pytest.raises(SpecError, match="keep one"):
+        load_rule(variant)
+    (variant / "rule.sql").unlink()
+    _edit(variant, query_from="fan_in_1h")
+    with pytest.raises(SpecError, match="not a rule folder"):
+        load_rule(variant)
+
+
+def test_variant_parameters_are_checked_against_the_sibling_query(tmp_path):
+    _copy(tmp_path, "fan_in_24h")
+    variant = _copy(tmp_path, "fan_in_7d")
+    data = yaml.safe_load((variant / "rule.yml").read_text())
+    del data["parameters"]["service_kinds"]
+    (variant / "rule.yml").write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match="service_kinds"):
+        load_rule(variant)

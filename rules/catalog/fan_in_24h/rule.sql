@@ -8,22 +8,38 @@ WITH inflow AS (            -- credits from known senders in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-candidates AS (             -- cheap pre-filter: enough distinct senders over the whole range, not a service account
-    SELECT account_id
+buckets AS (                -- distinct senders per account and $window-long time bucket
+    SELECT account_id, st_bucket(booked_at, $window) AS bucket, count(DISTINCT sender_id) AS n_senders
     FROM inflow
-    WHERE account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-    GROUP BY account_id
-    HAVING count(DISTINCT sender_id) >= $min_senders
+    GROUP BY ALL
+),
+candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets, so an account whose
+                            -- adjacent bucket pairs never reach $min_senders cannot reach it; service accounts are out
+    SELECT DISTINCT b1.account_id
+    FROM buckets b1
+    LEFT JOIN buckets b2 ON b2.account_id = b1.account_id AND b2.bucket = b1.bucket + 1
+    WHERE b1.n_senders + coalesce(b2.n_senders, 0) >= $min_senders
+      AND b1.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 cand_in AS (                -- credits of candidate accounts only
-    SELECT i.* FROM inflow i JOIN candidates c ON c.account_id = i.account_id
+    SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_id = i.account_id
+),
+windows AS (                -- distinct senders in [each credit, + $window], as a window aggregate (no self-join)
+    SELECT account_id, booked_at AS anchor_at,
+           count(DISTINCT sender_id) OVER (PARTITION BY account_id ORDER BY booked_at
+                                           RANGE BETWEEN CURRENT ROW AND $window FOLLOWING) AS n_senders
+    FROM cand_in
+),
+best AS (                   -- the window with the most senders per account (evidence is built for it alone)
+    SELECT account_id, anchor_at
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn FROM windows)
+    WHERE rn = 1
 ),
 first_seen AS (             -- first credit from each sender to each candidate (first-time senders)
     SELECT account_id, sender_id, min(booked_at) AS first_at FROM cand_in GROUP BY account_id, sender_id
 ),
-windows AS (                -- one window per credit: credits in [anchor, anchor + $window]
-    SELECT a.account_id,
-           a.booked_at AS anchor_at,
+detail AS (                 -- evidence of the best window
+    SELECT w.account_id,
            count(DISTINCT b.sender_id) AS n_senders,                  -- distinct senders in the window
            count(*) AS n_credits,                                     -- credits in the window
            sum(b.amount_usd) AS total_usd,                            -- USD received in the window
@@ -33,21 +49,17 @@ windows AS (                -- one window per credit: credits in [anchor, anchor
            st_ids(b.sender_id) AS member_ids,
            min(b.booked_at) AS window_start,
            max(b.booked_at) AS window_end
-    FROM cand_in a
+    FROM best w
     JOIN cand_in b
-      ON b.account_id = a.account_id AND b.booked_at >= a.booked_at AND b.booked_at <= a.booked_at + $window
+      ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
     JOIN first_seen f ON f.account_id = b.account_id AND f.sender_id = b.sender_id
-    GROUP BY a.account_id, a.txn_id, a.booked_at
-),
-best AS (                   -- the window with the most senders per account
-    SELECT w.*, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn
-    FROM windows w
+    GROUP BY w.account_id
 )
-SELECT b.account_id AS subject_id,                                    -- the collecting account
-       b.n_senders AS value,                                          -- measured: distinct senders in the window
-       b.txn_ids, b.member_ids, b.window_start, b.window_end,
-       b.n_senders, b.n_credits, b.total_usd, b.amount_cv, b.first_time_share,
-       st_days_between(a.opened_at, b.window_start) AS account_age_days  -- booster: young account (NULL without KYC)
-FROM best b
-LEFT JOIN accounts a ON a.account_id = b.account_id
-WHERE b.rn = 1
+SELECT d.account_id AS subject_id,                                    -- the collecting account
+       d.n_senders AS value,                                          -- measured: distinct senders in the window
+       d.txn_ids, d.member_ids, d.window_start, d.window_end,
+       d.n_senders, d.n_credits, d.total_usd, round(d.amount_cv, 6) AS amount_cv,
+       round(d.first_time_share, 6) AS first_time_share,
+       st_days_between(a.opened_at, d.window_start) AS account_age_days  -- booster: young account (NULL without KYC)
+FROM detail d
+LEFT JOIN accounts a ON a.account_id = d.account_id

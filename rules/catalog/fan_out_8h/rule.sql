@@ -8,34 +8,43 @@ WITH outflow AS (           -- debits to known payees in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-candidates AS (             -- cheap pre-filter: enough distinct payees over the whole range, not a service account
-    SELECT account_id FROM outflow
-    WHERE account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-    GROUP BY account_id HAVING count(DISTINCT payee_id) >= $min_payees
+buckets AS (                -- distinct payees per account and $window-long time bucket
+    SELECT account_id, st_bucket(booked_at, $window) AS bucket, count(DISTINCT payee_id) AS n_payees
+    FROM outflow
+    GROUP BY ALL
 ),
-cand_out AS (
-    SELECT o.* FROM outflow o JOIN candidates c ON c.account_id = o.account_id
+candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets, so an account whose
+                            -- adjacent bucket pairs never reach $min_payees cannot reach it; service accounts are out
+    SELECT DISTINCT b1.account_id
+    FROM buckets b1
+    LEFT JOIN buckets b2 ON b2.account_id = b1.account_id AND b2.bucket = b1.bucket + 1
+    WHERE b1.n_payees + coalesce(b2.n_payees, 0) >= $min_payees
+      AND b1.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-windows AS (                -- one window per debit: debits in [anchor, anchor + $window]
-    SELECT a.account_id,
-           a.booked_at AS anchor_at,
-           count(DISTINCT b.payee_id) AS n_payees,     -- distinct payees in the window
-           count(*) AS n_debits,                       -- debits in the window
-           sum(b.amount_usd) AS total_usd,             -- USD paid out in the window
-           st_ids(b.txn_id) AS txn_ids,
-           st_ids(b.payee_id) AS member_ids,
-           min(b.booked_at) AS window_start,
-           max(b.booked_at) AS window_end
-    FROM cand_out a
-    JOIN cand_out b
-      ON b.account_id = a.account_id AND b.booked_at >= a.booked_at AND b.booked_at <= a.booked_at + $window
-    GROUP BY a.account_id, a.txn_id, a.booked_at
+cand_out AS (               -- debits of candidate accounts only
+    SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_id = o.account_id
 ),
-best AS (
-    SELECT w.*, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn FROM windows w
+windows AS (                -- distinct payees in [each debit, + $window], as a window aggregate (no self-join)
+    SELECT account_id, booked_at AS anchor_at,
+           count(DISTINCT payee_id) OVER (PARTITION BY account_id ORDER BY booked_at
+                                          RANGE BETWEEN CURRENT ROW AND $window FOLLOWING) AS n_payees
+    FROM cand_out
+),
+best AS (                   -- the window with the most payees per account (evidence is built for it alone)
+    SELECT account_id, anchor_at
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn FROM windows)
+    WHERE rn = 1
 )
-SELECT account_id AS subject_id,   -- the dispersing account
-       n_payees AS value,          -- measured: distinct payees in the window
-       txn_ids, member_ids, window_start, window_end, n_payees, n_debits, total_usd
-FROM best
-WHERE rn = 1
+SELECT w.account_id AS subject_id,                     -- the dispersing account
+       count(DISTINCT b.payee_id) AS value,            -- measured: distinct payees in the window
+       st_ids(b.txn_id) AS txn_ids,
+       st_ids(b.payee_id) AS member_ids,
+       min(b.booked_at) AS window_start,
+       max(b.booked_at) AS window_end,
+       count(DISTINCT b.payee_id) AS n_payees,
+       count(*) AS n_debits,                           -- debits in the window
+       sum(b.amount_usd) AS total_usd                  -- USD paid out in the window
+FROM best w
+JOIN cand_out b
+  ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
+GROUP BY w.account_id
