@@ -298,14 +298,20 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
     # the flow graph of a network: its alerts' evidence transactions, plus payments made by its alerted accounts
     # to other members (consolidator -> organiser's or legal person's account). Background payments between two
     # members that no alert cites and no alerted account made do not shape the ranking.
-    nm = [(n.network_id, a, a in n.core) for n in nets for a in n.accounts]
-    con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_members (network_id VARCHAR, account_id VARCHAR, is_core BOOLEAN)")
-    if nm:
+    nm = {"network_id": [], "account_id": [], "is_core": []}
+    for n in nets:
+        for a in n.accounts:
+            nm["network_id"].append(n.network_id)
+            nm["account_id"].append(a)
+            nm["is_core"].append(a in n.core)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_members (network_id VARCHAR, account_id VARCHAR, is_core BOOLEAN,"
+                " net_account VARCHAR)")
+    if nm["network_id"]:
         con.register("_cw_nm_frame", pl.DataFrame(nm, schema={"network_id": pl.Utf8, "account_id": pl.Utf8,
-                                                               "is_core": pl.Boolean}, orient="row").to_arrow())
-        con.execute("INSERT INTO _cw_net_members SELECT * FROM _cw_nm_frame")
+                                                               "is_core": pl.Boolean}).to_arrow())
+        con.execute("INSERT INTO _cw_net_members SELECT *, network_id || '|' || account_id FROM _cw_nm_frame")
         con.unregister("_cw_nm_frame")
-    flows_by_src = _member_flows(con, nets)
+    flows, flow_places = _member_flows(con)
     alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
                         " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
     alert_rows = {a[0]: a for a in alerts}
@@ -354,15 +360,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         accts = n.accounts
         dg = nx.DiGraph()
         dg.add_nodes_from(accts)
-        countries, institutions = set(), set()
-        for a in accts:
-            for f in flows_by_src.get((n.network_id, a), ()):
-                if f[1] in accts:
-                    dg.add_edge(f[0], f[1], usd=max(f[2] or 0.0, 0.01))
-                    countries |= {c for c in f[7] if c}
-                    institutions |= {c for c in f[8] if c}
-                    edge_rows.append((n.network_id, "account", f[0], "account", f[1], "flow", round(f[2] or 0, 2), f[3],
-                                      f[4], f[5], ",".join(f[6])))
+        countries, institutions = set(flow_places[n.network_id][0]), set(flow_places[n.network_id][1])
+        dg.add_weighted_edges_from(flows.get(n.network_id, ()), weight="usd")
         pr = nx.pagerank(dg, weight="usd") if dg.number_of_edges() else {a: 1.0 / max(len(accts), 1) for a in accts}
         in_usd = {a: sum(d["usd"] for _, _, d in dg.in_edges(a, data=True)) for a in accts}
         out_usd = {a: sum(d["usd"] for _, _, d in dg.out_edges(a, data=True)) for a in accts}
@@ -513,53 +512,62 @@ def _strongly_linked(account_links) -> bool:
     return len(weak) >= 2
 
 
-def _member_flows(con, nets: list[Net]) -> dict[tuple, list]:
-    """The flow graph of each network, aggregated per (network, payer, payee): (network, payer) -> rows of
-    (payer, payee, usd, n_txns, first_at, last_at, up to 20 txn_ids by time, countries, institutions).
+def _member_flows(con) -> tuple[dict, dict]:
+    """The flow graph of each network, aggregated per (network, payer, payee) into the temp table _cw_net_flows
+    (network_id, from_account_id, to_account_id, usd, n_txns, first_at, last_at, evidence: up to 20 txn_ids by
+    time, countries, institutions), from which network_edges gets its flow edges. Returns the weighted edges per
+    network for the ranking, and the countries and institutions on each network's flows.
 
     A network's flows are every payment from one of its alerted (core) accounts to another member, plus its alerts'
     evidence transactions between two members. The first part is one selective scan of the transactions: payments
-    from any core account to any member account, aggregated per account pair before they are matched to networks
-    (here, by set lookups), so that an account that is a member of many networks (an exchange, a merchant hub) or a
-    network with many members never multiplies transactions. The second part reads the staged evidence only."""
-    core_pairs = _rows(con, f"""
-        SELECT t.from_account_id, t.to_account_id, {_FLOW_AGG}
+    from any core account to any member account (semi-joins on the member table), aggregated per account pair
+    before the pairs are matched to networks, so that an account in many networks (an exchange, a merchant hub) or
+    a network with many members never multiplies transactions. The second part reads the staged evidence only."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _cw_pair_flows AS
+        SELECT t.from_account_id, t.to_account_id, {agg}
         FROM transactions t
         WHERE t.from_account_id IN (SELECT account_id FROM _cw_net_members WHERE is_core)
           AND t.to_account_id IN (SELECT account_id FROM _cw_net_members)
           AND t.from_account_id <> t.to_account_id
-        GROUP BY 1, 2""")
-    by_from: dict[str, list] = defaultdict(list)
-    for row in core_pairs:
-        by_from[row[0]].append(row)
-    flows_by_src: dict[tuple, list] = defaultdict(list)
-    for n in nets:
-        for c in n.core:
-            for row in by_from.get(c, ()):
-                if row[1] in n.accounts:
-                    flows_by_src[(n.network_id, c)].append(row)
-    # evidence transactions whose payer is a member but not a core account of the network (a victim's payment, a
-    # leg between two pattern members): from the staged evidence, no scan of the transactions
-    for row in _rows(con, f"""
-            WITH ev AS (
-                SELECT DISTINCT an.network_id, e.txn_id, e.from_account_id, e.to_account_id,
-                       e.amount_usd, e.booked_at, e.from_country, e.to_country, e.from_institution, e.to_institution
-                FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id)
-            )
-            SELECT t.network_id, t.from_account_id, t.to_account_id, {_FLOW_AGG}
-            FROM ev t
-            JOIN _cw_net_members a ON a.network_id = t.network_id AND a.account_id = t.from_account_id AND NOT a.is_core
-            JOIN _cw_net_members b ON b.network_id = t.network_id AND b.account_id = t.to_account_id
-            WHERE t.from_account_id <> t.to_account_id
-            GROUP BY 1, 2, 3"""):
-        flows_by_src[(row[0], row[1])].append(row[1:])
-    return flows_by_src
+        GROUP BY 1, 2""".format(agg=_FLOW_AGG))
+    # the payee's membership is matched on one key that needs the pair's row: no member x member join
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _cw_net_flows AS
+        SELECT a.network_id, f.* FROM _cw_pair_flows f
+        JOIN _cw_net_members a ON a.account_id = f.from_account_id AND a.is_core
+        JOIN _cw_net_members b ON b.net_account = a.network_id || '|' || f.to_account_id
+        UNION ALL
+        -- evidence transactions whose payer is a member but not a core account of the network (a victim's
+        -- payment, a leg between two pattern members)
+        SELECT t.network_id, t.from_account_id, t.to_account_id, {agg}
+        FROM (
+            SELECT DISTINCT an.network_id, e.txn_id, e.from_account_id, e.to_account_id,
+                   e.amount_usd, e.booked_at, e.from_country, e.to_country, e.from_institution, e.to_institution
+            FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id)
+        ) t
+        JOIN _cw_net_members a ON a.net_account = t.network_id || '|' || t.from_account_id AND NOT a.is_core
+        JOIN _cw_net_members b ON b.net_account = t.network_id || '|' || t.to_account_id
+        WHERE t.from_account_id <> t.to_account_id
+        GROUP BY 1, 2, 3""".format(agg=_FLOW_AGG))
+    flows: dict[str, list] = defaultdict(list)
+    cols = con.execute("SELECT network_id, from_account_id, to_account_id, greatest(coalesce(usd, 0.0), 0.01)"
+                       " FROM _cw_net_flows").fetchnumpy()
+    for nid, frm, to, usd in zip(*(cols[k].tolist() for k in cols)):
+        flows[nid].append((frm, to, usd))
+    places: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for nid, countries, institutions in _rows(con, """
+            SELECT network_id, list_distinct(flatten(list(countries))), list_distinct(flatten(list(institutions)))
+            FROM _cw_net_flows GROUP BY 1"""):
+        places[nid] = ([c for c in countries if c], [i for i in institutions if i])
+    return flows, places
 
 
-_FLOW_AGG = """sum(t.amount_usd)::DOUBLE, count(*), min(t.booked_at), max(t.booked_at),
-               list(t.txn_id ORDER BY t.booked_at, t.txn_id)[1:20],
-               list_distinct(list(t.from_country) || list(t.to_country)),
-               list_distinct(list(t.from_institution) || list(t.to_institution))"""
+_FLOW_AGG = """sum(t.amount_usd)::DOUBLE AS usd, count(*) AS n_txns, min(t.booked_at) AS first_at,
+               max(t.booked_at) AS last_at,
+               array_to_string(list(t.txn_id ORDER BY t.booked_at, t.txn_id)[1:20], ',') AS evidence,
+               list_distinct(list(t.from_country) || list(t.to_country)) AS countries,
+               list_distinct(list(t.from_institution) || list(t.to_institution)) AS institutions"""
 
 
 def _network_compounds(members: list, links: dict) -> list[str]:
@@ -622,6 +630,12 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     con.execute("DELETE FROM network_members WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
     con.execute("INSERT INTO network_members SELECT * FROM _cw_mem_new")
     con.execute("DELETE FROM network_edges WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
+    con.execute("""
+        INSERT INTO network_edges (network_id, src_type, src_id, dst_type, dst_id, kind, usd, n_txns, first_at, last_at,
+                                   evidence)
+        SELECT network_id, 'account', from_account_id, 'account', to_account_id, 'flow', round(coalesce(usd, 0), 2),
+               n_txns, first_at, last_at, evidence
+        FROM _cw_net_flows WHERE network_id IN (SELECT network_id FROM _cw_net_new)""")
     if edge_rows:
         con.register("_cw_ef", pl.DataFrame(edge_rows, schema=eschema, orient="row").to_arrow())
         con.execute("INSERT INTO network_edges SELECT * FROM _cw_ef")
@@ -630,7 +644,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
     for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members",
-              "_cw_member_parties"):
+              "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 
