@@ -24,7 +24,10 @@ Measures (on alerts: typology_scores rows with is_alert in the run):
     matched networks, how many are linked to it (networks.compound_ids), the share (target >= 0.9), and the best
     rank of each planted organiser (role organiser: the party holding the organiser account, or any account that
     party's resolved cluster holds) in its networks (target <= 3). Legitimate networks linked to a compound:
-    target 0.
+    target 0. Organisers come from operations.csv (the cast of every operation, organiser role) when the truth
+    has it, so that every operation's organiser is checked, not only those a pattern (a cycle) names; and an
+    alert on a cast account (organiser, legal person, consolidator, the operation's OTC desk and wallets) is
+    right for account precision even when no pattern lists it (recall still counts pattern targets only).
 Returned as a dict; print_table() renders it with rich, json_path= writes it as JSON.
 """
 
@@ -94,6 +97,8 @@ def evaluate(
     patterns = _read(truth_dir, "patterns.csv", ("pattern_id", "typology"))
     p_accounts = _read(truth_dir, "pattern_accounts.csv", ("pattern_id", "account_id"))
     p_txns = _read(truth_dir, "pattern_transactions.csv", ("pattern_id", "txn_id"))
+    operations = (_read(truth_dir, "operations.csv", ("compound_id", "role", "account_id"))
+                  if (truth_dir / "operations.csv").exists() else None)
 
     from rules.tables import ensure_tables
 
@@ -138,6 +143,9 @@ def evaluate(
     victim_alerts = set(alerts.filter(pl.col("typology_id").is_in(list(victim_typologies)))["subject_id"].to_list())
     # a victim named by a victim typology is right even when it is not the target of its own pattern
     right_accounts = all_truth_accounts | (victim_alerts & all_victims)
+    cast = set(operations["account_id"].to_list()) if operations is not None else set()
+    right_suspects = all_truth_accounts | cast  # an alert on an operation's organiser or wallet is right
+    right_accounts |= cast
     all_truth_txns = set(p_txns["txn_id"].to_list())
 
     def found(pid: str, cov: set[str]) -> bool:
@@ -154,7 +162,7 @@ def evaluate(
         t_accounts = set().union(*(members_of.get(p, set()) for p in pids)) if pids else set()
         t_txns = set().union(*(txns_of.get(p, set()) for p in pids)) if pids else set()
         acc = _prf(subjects_by[t], t_accounts)
-        right = right_accounts if t in victim_typologies else all_truth_accounts
+        right = right_accounts if t in victim_typologies else right_suspects
         acc["precision"] = round(len(subjects_by[t] & right) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
         txn = _prf(txns_by[t], t_txns)
         txn["precision"] = round(len(txns_by[t] & all_truth_txns) / len(txns_by[t]), 4) if txns_by[t] else 0.0
@@ -191,7 +199,7 @@ def evaluate(
         "transactions": _prf(flagged_txns, all_truth_txns),
         "per_typology": per_typology,
         "missed_patterns": missed,
-        "networks": network_scores(con, patterns, p_accounts),
+        "networks": network_scores(con, patterns, p_accounts, operations),
     }
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +219,8 @@ def _is_compound(cid: str | None) -> bool:
     return bool(cid) and not str(cid).startswith("list:")  # 'list:<name>' ids are sanctions lists, not compounds
 
 
-def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame) -> dict:
+def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame,
+                   operations: pl.DataFrame | None = None) -> dict:
     """Networks and compound links against the truth's compound operations (current networks of the store).
 
     Returns {"compounds": {compound_id: {...}}, "legitimate": {...}, "compoundless": {...}, "targets": {...}}.
@@ -232,6 +241,10 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
         suspects.setdefault(c, set()).add(acc)
         if role == "organiser" and c:
             organisers.setdefault(c, set()).add(acc)
+    if operations is not None:  # every operation's organiser, whether or not a pattern names it
+        for c, role, acc in operations.select("compound_id", "role", "account_id").iter_rows():
+            if role == "organiser" and c and acc and c in suspects:
+                organisers.setdefault(c, set()).add(acc)
     planted = {c: s for c, s in suspects.items() if c}
     all_suspects = set().union(*suspects.values()) if suspects else set()
 

@@ -75,6 +75,54 @@ def test_truth_labels_are_well_formed(tiny):
     assert summary["patterns"] == len(patterns)
 
 
+def test_every_operation_has_a_cast_and_its_patterns_carry_linking_facts(tiny):
+    """operations.csv names each operation's organiser; every exposure chain's first wallet is tied to its compound
+    by a planted fact (registry entry or payments into the listed wallet), as compound_facts.csv says."""
+    out, _ = tiny
+    patterns = {p["pattern_id"]: p for p in read_csv(out / "truth" / "patterns.csv")}
+    ops = read_csv(out / "truth" / "operations.csv")
+    compounds = {p["compound_id"] for p in patterns.values()}
+    assert {o["compound_id"] for o in ops if o["role"] == "organiser"} == compounds
+    organisers = {o["account_id"] for o in ops if o["role"] == "organiser"}
+    assert all(o["party_id"] for o in ops if o["role"] == "organiser")
+    facts: dict[tuple[str, str], set[str]] = {}
+    for f in read_csv(out / "truth" / "compound_facts.csv"):
+        assert f["compound_id"] == patterns[f["pattern_id"]]["compound_id"] and f["detail"]
+        facts.setdefault((f["pattern_id"], f["account_id"]), set()).add(f["fact"])
+    accounts = read_csv(out / "truth" / "pattern_accounts.csv")
+    starts = [a for a in accounts if patterns[a["pattern_id"]]["typology"] == "exposure" and a["role"] == "compound_wallet"]
+    assert starts
+    for a in starts:
+        assert facts.get((a["pattern_id"], a["account_id"]), set()) & {"registry_account", "wallet_hops"}, a
+    # the organisers receive the operation's takings (truth/operation_transactions.csv)
+    flows = read_csv(out / "truth" / "operation_transactions.csv")
+    assert flows and {f["compound_id"] for f in flows} <= compounds
+
+
+def test_exposure_start_wallets_pay_into_the_listed_wallet_within_two_hops(tiny):
+    """An unlisted start wallet reaches a registry wallet of its compound in <= 2 transfers of the extracts."""
+    import yaml
+
+    out, _ = tiny
+    registry = {c["id"]: set(c["wallets"]) for c in yaml.safe_load((out / "reference" / "compounds.yml").read_text())["compounds"]}
+    patterns = {p["pattern_id"]: p for p in read_csv(out / "truth" / "patterns.csv")}
+    edges: dict[str, set[str]] = {}
+    for f in sorted((out / "crypto").glob("*.csv")):
+        for row in read_csv(f):
+            if "from" in row:
+                edges.setdefault("tron:" + row["from"], set()).add("tron:" + row["to"])
+            else:
+                edges.setdefault("ethereum:" + row["From"].lower(), set()).add("ethereum:" + row["To"].lower())
+    for a in read_csv(out / "truth" / "pattern_accounts.csv"):
+        p = patterns[a["pattern_id"]]
+        if p["typology"] != "exposure" or a["role"] != "compound_wallet":
+            continue
+        listed = registry[p["compound_id"]]
+        one = edges.get(a["account_id"], set())
+        two = set().union(*(edges.get(x, set()) for x in one)) if one else set()
+        assert a["account_id"] in listed or (one | two) & listed, a
+
+
 def quarantine_matches_planted(world: Path, db: Path, reports) -> None:
     """Every file loads and reconciles; exactly the planted bad rows are quarantined, each with its reason."""
     for r in reports:
@@ -100,6 +148,10 @@ def quarantine_matches_planted(world: Path, db: Path, reports) -> None:
                AND t.source_txn_id NOT IN (SELECT source_txn_id FROM pt WHERE pt.txn_id = t.txn_id)"""
         ).fetchall()[0][0]
         assert mismatched == 0
+        ops_file = world / "truth" / "operation_transactions.csv"
+        if ops_file.exists():  # the operations' own flows are loaded under the ids the truth gives
+            con.execute(f"CREATE TEMP TABLE ot AS SELECT * FROM read_csv('{ops_file}', all_varchar=true)")
+            assert con.execute("SELECT count(*) FROM ot WHERE txn_id NOT IN (SELECT txn_id FROM transactions)").fetchall() == [(0,)]
         # every labelled account takes part in the stored flows
         con.execute(f"CREATE TEMP TABLE pa AS SELECT * FROM read_csv('{world / 'truth' / 'pattern_accounts.csv'}', all_varchar=true)")
         orphan = con.execute(

@@ -72,10 +72,8 @@ def test_networks_linked_to_their_compounds_and_organisers_on_top(built):
     for cid, m in nw["compounds"].items():
         assert m["networks"] >= 1 and m["linked_elsewhere"] == 0, (cid, m)
         assert all(o["rank"] is not None and o["rank"] <= 3 for o in m["organisers"]), (cid, m["organisers"])
-        # the only unlinked networks are exposure chains starting at an operation's unlisted wallet: no registry
-        # entry, event, KYC or inbound payment ties that wallet to its compound
-        for nid in m["unlinked_network_ids"]:
-            typ = con.execute("SELECT typologies FROM networks WHERE network_id = ?", [nid]).fetchall()[0][0]
-            assert "exposure" in typ and set(typ) <= {"exposure", "pass_through", "rapid_layering"}, (cid, nid, typ)
-    assert sum(m["linked"] for m in nw["compounds"].values()) >= 13  # 13 of 15 networks on seed 7
-    assert sum(len(m["organisers"]) for m in nw["compounds"].values()) == 2
+        # every planted network carries a fact that ties it to its compound (exposure chains too: their first
+        # wallet is listed or pays into the listed wallet)
+        assert m["share"] >= 0.9 and not m["unlinked_network_ids"], (cid, m)
+    # every operation's organiser is checked (truth/operations.csv), not only those a cycle pattern names
+    assert sum(len(m["organisers"]) for m in nw["compounds"].values()) == 5

@@ -95,7 +95,7 @@ class Engine:
         n_fx = W.write_fx(self.out, w.fx)
         W.write_yaml(self.out / "reference" / "compounds.yml", self.truth.registry(),
                      "# Suspected scam compounds (synthetic registry; docs/layouts.md). Lists only what is 'known':\n"
-                     "# one wallet, the shell company's account and the company names of each operation.\n")
+                     "# a TRON and an ETH wallet, the shell company's account and the company names of each operation.\n")
         self.truth.lookalikes(w.lookalikes)
         self.truth.close()
         by_typ: dict[str, int] = {}
@@ -134,8 +134,8 @@ class Engine:
             self.n_rows += 1
             if tx.bad:
                 self.truth.bad_row(rel, row, tx.bad)
-            elif tx.pids:
-                self.truth.txn(tx.pids, key, sid, rel)
+            elif tx.pids or tx.op_flow:
+                self.truth.txn(tx, key, sid, rel)
             return
         sb = src.bank if src is not None else None
         db = dst.bank if dst is not None else None
@@ -154,15 +154,15 @@ class Engine:
             self.n_rows += 1
             if tx.bad:
                 self.truth.bad_row(rel, row, tx.bad)
-            elif tx.pids:
-                self.truth.txn(tx.pids, key, sid, rel)
+            elif tx.pids or tx.op_flow:
+                self.truth.txn(tx, key, sid, rel)
         if db is not None and (sb is None or (sb.e2e and db.e2e)):
             amount = tx.amount if src is None else self.world.fx.convert(tx.amount, src.currency, dst.currency, day,
                                                                          dst.decimals)
             rel, row, sid, key = self.banks[db.code].entry(tx, dst, src, False, amount)
             self.n_rows += 1
-            if tx.pids:
-                self.truth.txn(tx.pids, key, sid, rel)
+            if tx.pids or tx.op_flow:
+                self.truth.txn(tx, key, sid, rel)
 
     def month(self, ts: int) -> str:
         day = ts // 86400
@@ -198,8 +198,8 @@ class Engine:
             dst.institution if dst else None, src.country if src else None, dst.country if dst else None,
             tx.e2e or None, tx.uetr or None, None, None, None, None))
         self.n_rows += 1
-        if tx.pids:
-            self.truth.txn(tx.pids, key, native, rel)
+        if tx.pids or tx.op_flow:
+            self.truth.txn(tx, key, native, rel)
 
     def parquet_crypto(self, tx: Tx, h: str) -> None:
         from transforms.ids import txn_id_from_key
@@ -214,8 +214,8 @@ class Engine:
             int(round(tx.amount / 10_000 * self.world.fx.rate("USDT", (tx.ts - self.world.t0) // 86400))), "onchain", "",
             None, None, None, None, None, None, chain, h, None, contract))
         self.n_rows += 1
-        if tx.pids:
-            self.truth.txn(tx.pids, key, h, rel)
+        if tx.pids or tx.op_flow:
+            self.truth.txn(tx, key, h, rel)
 
     # ------------------------------------------------------------------ events and planted rows
 

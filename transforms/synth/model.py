@@ -62,6 +62,7 @@ class Tx:
     channel: str = "transfer"
     ref: str = ""
     pids: tuple = ()  # planted pattern ids this transfer belongs to
+    op_flow: str = ""  # an operation's own flow outside any pattern (truth/operation_transactions.csv): its compound
     e2e: str = ""
     uetr: str = ""
     bad: str = ""  # a deliberately malformed row: which defect

@@ -44,7 +44,9 @@ class Op:
     wallet_listed: Account
     wallet_hidden: Account
     wallet_eth: Account
+    wallet_eth_listed: Account
     companies: list = field(default_factory=list)
+    takings: float = 0.0  # USD the consolidator collected since it last paid the organiser
 
 
 class Scams:
@@ -53,6 +55,7 @@ class Scams:
         self.truth = truth
         self.knobs = knobs
         self.pending: dict[int, list[Tx]] = {}
+        self.facts: dict[str, dict[str, str]] = {}  # account id -> link kind -> the planted fact behind it
         self.ops: dict[int, Op] = {}
         self.n_patterns = 0
         self.used_victims: set[str] = set()
@@ -111,7 +114,20 @@ class Scams:
         listed = w.wallet("tron", "compound_wallet", None, f"{comp.name} wallet", export=True, kyc=False)
         hidden = w.wallet("tron", "unknown", None, "", export=True, kyc=False)
         eth = w.wallet("ethereum", "unknown", None, "", export=True, kyc=False)
-        op = Op(k, comp, org, shell, casino, cons, otc_bank, otc_wallet, listed, hidden, eth, names)
+        eth_listed = w.wallet("ethereum", "compound_wallet", None, f"{comp.name} ETH wallet", export=True, kyc=False)
+        op = Op(k, comp, org, shell, casino, cons, otc_bank, otc_wallet, listed, hidden, eth, eth_listed, names)
+        # what ties the cast to the compound in the data (truth/compound_facts.csv)
+        cidr = comp.cidr
+        for a in (org, shell, casino, cons, otc_bank):
+            self.fact(a, "ip_cidr", f"account opened from the compound's network {cidr}")
+        for a in (org, shell, casino, cons):
+            self.fact(a, "geo_radius", f"account opened within {comp.radius_km} km of the compound")
+        for a in (org, shell, casino, otc_bank) + ((cons,) if self.diff < 2 else ()):
+            self.fact(a, "phone_prefix", f"holder's KYC phone starts with a compound prefix ({a.holder.phone})")
+        for a in (shell, casino):
+            self.fact(a, "company_name", f"{a.holder.latin_name} is named in the compound's registry entry")
+        for a in (listed, eth_listed, shell):
+            self.fact(a, "registry_account", "listed in the compound's registry entry (compounds.yml)")
         self.ops[k] = op
         self.truth.op(op)
         return op
@@ -175,10 +191,17 @@ class Scams:
         a = w.open_bank(p, BANK_BY_COUNTRY[country], "customer", opened,
                         ip=ip or (comp.ip(r) if use_compound else w.cgnat_ip(country)),
                         device=device, where=comp.point(r) if use_compound else None)
+        if ip or use_compound:
+            self.fact(a, "ip_cidr", f"account opened from the compound's network {comp.cidr}")
+        if use_compound:
+            self.fact(a, "geo_radius", f"account opened within {comp.radius_km} km of the compound")
+            self.fact(a, "phone_prefix", f"holder's KYC phone starts with a compound prefix ({p.phone})")
         for j in range(r.randint(1, 3)):  # mules are run from the compound: logins from its network
             t = opened + (j + 1) * r.randint(3, 9) * 86400
             if t < w.t0 + w.days * 86400:
                 w.sink.event(t, "login", a, p, comp.ip(r), device or w.device_of(p), p.phone, comp.point(r))
+                self.fact(a, "ip_cidr", f"logins from the compound's network {comp.cidr}")
+                self.fact(a, "geo_radius", f"logins located within {comp.radius_km} km of the compound")
         return a
 
     def near(self, r: random.Random, lo: float, hi: float) -> float:
@@ -191,8 +214,19 @@ class Scams:
             return min(2500.0, max(20.0, r.lognormvariate(3.9, 0.9)))  # indistinguishable from everyday payments
         return similar_to * r.uniform(0.9, 1.1)
 
+    def fact(self, acct: Account, kind: str, detail: str) -> None:
+        """Record a planted fact that ties `acct` to its operation's compound (first fact of each kind is kept)."""
+        self.facts.setdefault(acct.acct_id, {}).setdefault(kind, detail)
+
     def finish(self, p: Pattern) -> None:
         self.truth.pattern(p)
+        seen = set()
+        for acct, role in p.accounts:
+            if role in ("victim", "off_ramp") or acct.acct_id in seen:
+                continue
+            seen.add(acct.acct_id)
+            for kind, detail in self.facts.get(acct.acct_id, {}).items():
+                self.truth.fact(p.pattern_id, p.compound_id, acct.acct_id, kind, detail)
 
     # ------------------------------------------------------------------ engine
 
@@ -201,7 +235,27 @@ class Scams:
             r = random.Random(f"{self.w.seed}:{typ}:{i}")
             op = self.op(i * 7 + len(typ))
             getattr(self, typ)(op, r, d)
-        return self.pending.pop(d, [])
+        txs = self.pending.pop(d, [])
+        self.hand_up(d, txs)
+        return txs
+
+    def hand_up(self, d: int, txs: list[Tx]) -> None:
+        """The consolidator hands most of the week's takings up to the organiser (the top of the operation: where
+        the proceeds end, besides the shell company). An operation's own flow, outside any pattern: listed in
+        truth/operation_transactions.csv."""
+        by_cons = {op.consolidator.acct_id: op for op in self.ops.values()}
+        for t in txs:
+            op = by_cons.get(t.dst.acct_id) if t.dst is not None else None
+            if op is not None and t.src is not op.organiser:
+                op.takings += self.usd_of(t)
+        for op in self.ops.values():
+            if (d - op.k) % 7 == 6 and op.takings >= 500:
+                r = random.Random(f"{self.w.seed}:hand_up:{op.k}:{d}")
+                t = self.tx([], d + 1, r.uniform(9, 17), op.consolidator, op.organiser, op.takings * r.uniform(0.55, 0.75),
+                            channel="wire" if op.consolidator.country != op.organiser.country else "transfer",
+                            ref=r.choice(("LOAN REPAYMENT", "INVESTMENT", "CONSULTING FEE")))
+                t.op_flow = f"{op.compound.compound_id}:hand_up"
+                op.takings = 0.0
 
     # ------------------------------------------------------------------ typologies
 
@@ -388,6 +442,8 @@ class Scams:
         # the rented account is logged into from the compound at wake-up
         w.sink.event(w.t0 + wake * 86400 - 3 * 3600, "login", a, a.holder, op.compound.ip(r), "dev-" + f"{r.getrandbits(64):016x}",
                      a.holder.phone, op.compound.point(r))
+        self.fact(a, "ip_cidr", f"login at wake-up from the compound's network {op.compound.cidr}")
+        self.fact(a, "geo_radius", f"login at wake-up located within {op.compound.radius_km} km of the compound")
         total = 0.0
         for j in range(n):
             v = self.victim(r)
@@ -475,6 +531,8 @@ class Scams:
         hops = (8, 6, 5)[self.diff]
         src = op.wallet_hidden
         p.add(src, "compound_wallet")
+        self.fact(src, "operation_otc_desk", f"funded by the operation's OTC desk wallet {op.otc_wallet.acct_id}, whose "
+                                             f"holder opened its bank account {op.otc_bank.acct_id} from {op.compound.cidr}")
         usd = r.uniform(20000, 90000)
         self.tx([p], d, 6, op.otc_wallet, src, usd, subject=op.otc_wallet.number)
         cur = src
@@ -492,23 +550,32 @@ class Scams:
         self.finish(p)
 
     def exposure(self, op: Op, r: random.Random, d: int) -> None:
+        """An operation's wallet pays a sanctioned address in 1-3 hops.
+
+        The chain starts at one of the operation's wallets, and the data always holds a fact that ties that wallet
+        to its compound: either it is the wallet listed in the registry, or it is an unlisted wallet that also sweeps
+        what is left into the listed wallet of the same chain, directly or through a fresh relay address (how an
+        investigator would attribute it: on-chain flows into a known compound wallet). Without such a fact the chain
+        would be a pattern "of compound X" that nothing in the extracts connects to X."""
         p = self.pattern("exposure", op)
         hops = (1, 2, 3)[self.diff]
         eth = r.random() < 0.35
         if eth:
             ofac = self.ofac[2]
-            start = op.wallet_eth
+            listed, unlisted = op.wallet_eth_listed, op.wallet_eth
             chain = "ethereum"
         else:
             ofac = self.ofac[r.randrange(2)]
-            start = op.wallet_hidden if r.random() < 0.5 else op.wallet_listed
+            listed, unlisted = op.wallet_listed, op.wallet_hidden
             chain = "tron"
+        start = unlisted if r.random() < 0.6 else listed
         p.add(start, "compound_wallet")
         p.add(ofac, "layer")
         usd = self.normal_usd(r, r.uniform(3000, 12000)) if self.diff == 2 else r.uniform(3000, 12000)
-        if eth:  # fund the operation's ETH wallet from an exchange so its export shows where money came from
-            ex = self.w.exchanges[op.k % len(self.w.exchanges)]
-            self.tx([p], d, 7, ex.hot_eth, start, usd * 1.05, subject=start.number)
+        keep = r.uniform(0.3, 0.8)  # what the start wallet holds beyond the exposure payment
+        # funding: an ETH wallet from an exchange withdrawal, a TRON wallet from the operation's OTC desk
+        fund = self.w.exchanges[op.k % len(self.w.exchanges)].hot_eth if eth else op.otc_wallet
+        self.tx([p], d, 7, fund, start, usd * (1.05 + keep), subject=start.number)
         path = [start]
         for j in range(hops - 1):
             mid = self.w.wallet(chain, "unknown", None, "", export=False, kyc=False)
@@ -517,6 +584,22 @@ class Scams:
         path.append(ofac)
         for j in range(len(path) - 1):
             self.tx([p], d, 9 + j * 2, path[j], path[j + 1], usd * (0.99 ** j), subject=start.number if j == 0 else path[j].number)
+        if start is unlisted:
+            # the sweep into the listed wallet, before or after the exposure payment; through a relay the two legs
+            # are hours apart (the relay forwards what it got)
+            p.add(listed, "compound_wallet")
+            at = r.choice((8.0, 9.5 + 2 * hops, 30.0 + r.uniform(0, 72)))
+            amount = usd * keep * r.uniform(0.9, 0.99)
+            if r.random() < 0.5:
+                self.tx([p], d, at, start, listed, amount, subject=start.number)
+                self.fact(start, "wallet_hops", f"pays the listed wallet {listed.acct_id} directly (1 hop)")
+            else:
+                relay = self.w.wallet(chain, "unknown", None, "", export=False, kyc=False)
+                p.add(relay, "layer")
+                self.tx([p], d, at, start, relay, amount, subject=start.number)
+                self.tx([p], d, at + r.uniform(0.5, 20), relay, listed, amount * 0.998, subject=listed.number)
+                self.fact(start, "wallet_hops", f"pays the listed wallet {listed.acct_id} through relay {relay.acct_id} (2 hops)")
+                self.fact(relay, "wallet_hops", f"pays the listed wallet {listed.acct_id} directly (1 hop)")
         self.finish(p)
 
 

@@ -31,6 +31,8 @@ class Truth:
             ("pattern_accounts", ["pattern_id", "account_id", "role"]),
             ("pattern_transactions", ["pattern_id", "txn_id", "source_txn_id", "file"]),
             ("planted_bad_rows", ["file", "row_no", "defect", "expected_reason"]),
+            ("compound_facts", ["pattern_id", "compound_id", "account_id", "fact", "detail"]),
+            ("operation_transactions", ["compound_id", "flow", "txn_id", "source_txn_id", "file"]),
         ):
             fh = open(self.dir / f"{name}.csv", "w", encoding="utf-8", newline="")
             self._fh[name] = fh
@@ -56,9 +58,16 @@ class Truth:
         if p.note:
             self.notes[p.pattern_id] = p.note
 
-    def txn(self, pids, key: str, source_txn_id: str, rel: str) -> None:
+    def fact(self, pattern_id: str, compound_id: str, account_id: str, kind: str, detail: str) -> None:
+        """A planted fact that ties a pattern's account to its compound (kinds as the compound links name them)."""
+        self._w["compound_facts"].writerow((pattern_id, compound_id, account_id, kind, detail))
+
+    def txn(self, tx, key: str, source_txn_id: str, rel: str) -> None:
         tid = txn_id_from_key(key)
-        for pid in pids:
+        if tx.op_flow:
+            compound, flow = tx.op_flow.split(":", 1)
+            self._w["operation_transactions"].writerow((compound, flow, tid, source_txn_id, rel))
+        for pid in tx.pids:
             self.n_txn_rows += 1
             self._w["pattern_transactions"].writerow((pid, tid, source_txn_id, rel))
 
@@ -73,12 +82,29 @@ class Truth:
             for x in items:
                 w.writerow([x.account_id, x.typology, x.description, x.measured, x.threshold])
 
+    def operations(self) -> None:
+        """operations.csv: the cast of every operation, whether or not a pattern names them (the organiser of an
+        operation without a cycle pattern is still its organiser)."""
+        with open(self.dir / "operations.csv", "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["compound_id", "operation", "role", "account_id", "party_id", "name"])
+            for o in sorted(self.ops, key=lambda o: o.k):
+                cast = (("organiser", o.organiser), ("legal_person", o.shell), ("legal_person", o.casino),
+                        ("consolidator", o.consolidator), ("otc_desk", o.otc_bank), ("otc_desk", o.otc_wallet),
+                        ("listed_wallet", o.wallet_listed), ("listed_wallet", o.wallet_eth_listed),
+                        ("unlisted_wallet", o.wallet_hidden), ("unlisted_wallet", o.wallet_eth))
+                for role, a in cast:
+                    w.writerow([o.compound.compound_id, o.k, role, a.acct_id, a.holder.party_id if a.holder else "",
+                                a.latin_name])
+
     def close(self) -> None:
+        self.operations()
         for fh in self._fh.values():
             fh.close()
 
     def registry(self) -> dict:
-        """compounds.yml: what an investigator already knows (one wallet, one account, the companies per operation)."""
+        """compounds.yml: what an investigator already knows (a TRON and an ETH wallet, one account, the companies
+        per operation)."""
         out = []
         for c in COMPOUNDS:
             ops = [o for o in self.ops if o.compound.compound_id == c.compound_id]
@@ -86,7 +112,7 @@ class Truth:
                 "id": c.compound_id, "name": c.name, "aliases": list(c.aliases), "country": c.country,
                 "lat": c.lat, "lon": c.lon, "radius_km": c.radius_km, "ip_cidrs": [c.cidr],
                 "phone_prefixes": list(c.phone_prefixes),
-                "wallets": [o.wallet_listed.acct_id for o in ops],
+                "wallets": [w.acct_id for o in ops for w in (o.wallet_listed, o.wallet_eth_listed)],
                 "accounts": [o.shell.acct_id for o in ops],
                 "companies": [n for o in ops for n in o.companies[:2]],
                 "sources": [c.source], "confidence": c.confidence,
@@ -140,14 +166,19 @@ def readme(root: Path, title: str, summary: dict, truth: Truth, lookalikes, seed
         note = f" *{truth.notes[pid]}*" if pid in truth.notes else ""
         lines.append(f"| {pid} | {typ}{note} | {comp} | {diff} | {shown} |")
     lines += ["", "## Operations (compound casts)", "", "| compound | organiser | legal persons | consolidator | "
-              "OTC desk | listed wallet (in compounds.yml) | unlisted wallet |", "|---|---|---|---|---|---|---|"]
+              "OTC desk | listed wallets (in compounds.yml) | unlisted wallets |", "|---|---|---|---|---|---|---|"]
     for o in truth.ops:
         lines.append(f"| {o.compound.compound_id} | `{o.organiser.acct_id}` ({o.organiser.latin_name}) | "
                      f"`{o.shell.acct_id}` ({o.companies[0]}), `{o.casino.acct_id}` ({o.companies[1]}) | "
                      f"`{o.consolidator.acct_id}` | `{o.otc_bank.acct_id}`, `{o.otc_wallet.acct_id}` | "
-                     f"`{o.wallet_listed.acct_id}` | `{o.wallet_hidden.acct_id}` |")
+                     f"`{o.wallet_listed.acct_id}`, `{o.wallet_eth_listed.acct_id}` | `{o.wallet_hidden.acct_id}`, "
+                     f"`{o.wallet_eth.acct_id}` |")
     lines += ["", "The legal persons are registered at the organiser's address with the organiser's phone "
-              "(parties.csv), which is how they link to the people behind them.", "",
+              "(parties.csv), which is how they link to the people behind them. `truth/operations.csv` lists each "
+              "operation's cast; `truth/compound_facts.csv` lists, per pattern account, the planted facts that tie it "
+              "to its compound (opening or login IP in the compound's CIDR, position, phone prefix, registry entry, "
+              "payments into a listed wallet, the operation's OTC desk). An unlisted wallet that starts an exposure "
+              "chain also sweeps into the listed wallet of its chain, directly or through a relay address.", "",
               "## Rows planted as bad (each must be quarantined with this reason)", "",
               "| file | row | defect | expected reason |", "|---|---|---|---|"]
     for rel, row, defect in truth.bad:
