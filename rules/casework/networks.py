@@ -363,8 +363,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         countries, institutions = set(flow_places[n.network_id][0]), set(flow_places[n.network_id][1])
         dg.add_weighted_edges_from(flows.get(n.network_id, ()), weight="usd")
         pr = nx.pagerank(dg, weight="usd") if dg.number_of_edges() else {a: 1.0 / max(len(accts), 1) for a in accts}
-        in_usd = {a: sum(d["usd"] for _, _, d in dg.in_edges(a, data=True)) for a in accts}
-        out_usd = {a: sum(d["usd"] for _, _, d in dg.out_edges(a, data=True)) for a in accts}
+        in_usd = dict(dg.in_degree(weight="usd"))
+        out_usd = dict(dg.out_degree(weight="usd"))
         # ---- account roles
         roles: dict[str, set[str]] = {a: set() for a in accts}
         net_alerts = set(n.alert_ids)
@@ -596,8 +596,6 @@ def _network_compounds(members: list, links: dict) -> list[str]:
 def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:
     from rules.alert_tables import NETWORK_EDGES, NETWORK_MEMBERS, NETWORKS
 
-    mschema = {c.name: _pl_type(c.type) for c in NETWORK_MEMBERS.columns}
-    eschema = {c.name: _pl_type(c.type) for c in NETWORK_EDGES.columns}
     nschema = {c: _pl_type(t.type) for c, t in ((c.name, c) for c in NETWORKS.columns) if c in (net_rows[0] if net_rows else {})}
     changed = """(o.alert_ids IS DISTINCT FROM n.alert_ids OR o.n_accounts IS DISTINCT FROM n.n_accounts
                OR o.n_parties IS DISTINCT FROM n.n_parties OR o.total_usd IS DISTINCT FROM CAST(n.total_usd AS DECIMAL(18,2))
@@ -621,7 +619,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
         con.unregister("_cw_nf")
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_mem_new AS SELECT * FROM network_members WHERE false")
     if member_rows:
-        con.register("_cw_mf", pl.DataFrame(member_rows, schema=mschema, orient="row").to_arrow())
+        con.register("_cw_mf", _arrow(member_rows, NETWORK_MEMBERS))
         con.execute("INSERT INTO _cw_mem_new SELECT * FROM _cw_mf")
         con.unregister("_cw_mf")
     con.execute("UPDATE networks SET is_current = false WHERE network_id NOT IN (SELECT network_id FROM _cw_net_new)")
@@ -637,7 +635,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
                n_txns, first_at, last_at, evidence
         FROM _cw_net_flows WHERE network_id IN (SELECT network_id FROM _cw_net_new)""")
     if edge_rows:
-        con.register("_cw_ef", pl.DataFrame(edge_rows, schema=eschema, orient="row").to_arrow())
+        con.register("_cw_ef", _arrow(edge_rows, NETWORK_EDGES))
         con.execute("INSERT INTO network_edges SELECT * FROM _cw_ef")
         con.unregister("_cw_ef")
     counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
@@ -647,6 +645,31 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
               "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
+
+
+def _arrow(rows: list, table) -> "pa.Table":
+    """An Arrow table with `table`'s columns from row tuples, built column by column by pyarrow (polars' and
+    pyarrow's row-wise construction is slow on list columns: ~50 us a row)."""
+    import pyarrow as pa
+
+    return pa.table({c.name: pa.array([r[i] for r in rows], type=_pa_type(c.type)) for i, c in enumerate(table.columns)})
+
+
+def _pa_type(sql_type: str):
+    import pyarrow as pa
+
+    t = sql_type.upper()
+    if t.endswith("[]"):
+        return pa.list_(pa.string())
+    if t.startswith("DECIMAL") or t == "DOUBLE":
+        return pa.float64()
+    if t in ("BIGINT", "INTEGER"):
+        return pa.int64()
+    if t == "BOOLEAN":
+        return pa.bool_()
+    if t == "TIMESTAMPTZ":
+        return pa.timestamp("us", tz="UTC")
+    return pa.string()
 
 
 def _pl_type(sql_type: str):
