@@ -3,6 +3,7 @@
     python bench/bench_rules.py                                   # whole pack on the cached 10M bench store
     python bench/bench_rules.py --db bench/cache/world_1000000/store/bench.duckdb --rules fan_in_7d,fan_out_8h
     python bench/bench_rules.py --memory-limit 6GB --json out.json
+    python bench/bench_rules.py --with-daily --since 2026-11-15      # the incremental day on top of the history
 
 The store is copied to a scratch file first, so the cached bench store (bench/run.py) stays as it was. Per rule it
 prints seconds, hits, the process's peak RSS so far, and a digest of the hits (subject, value, band, evidence ids,
@@ -64,6 +65,8 @@ def main() -> None:
     ap.add_argument("--rules", help="comma-separated rule ids (default: the whole pack)")
     ap.add_argument("--memory-limit", help="DuckDB memory_limit (SCAMTRACE_MEMORY_LIMIT), e.g. 6GB")
     ap.add_argument("--with-daily", action="store_true", help="keep the incremental day bench/run.py added")
+    ap.add_argument("--since", help="detect over [since, end of data) only, as the daily batch does (with --with-daily: "
+                                    "the day bench/run.py added, e.g. 2026-11-15)")
     ap.add_argument("--dump", help="write each rule's hits to DIR/<rule>.parquet (to diff two versions)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -103,7 +106,7 @@ def main() -> None:
         print(f"{n:,} transactions; floor (one scan with a group-by) {floor:.2f} s")
         total = 0.0
         for rid in rule_ids:  # one rule per detect call, so each peak RSS is read right after its rule
-            s = detect(con, only=[rid], run_id=f"bench-{rid}")
+            s = detect(con, only=[rid], run_id=f"bench-{rid}", since=args.since)
             r = s.rules[0]
             d = digest(con, f"bench-{rid}", rid)
             if args.dump:
