@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import networkx as nx
+import numpy as np
 import polars as pl
 
 from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql, sha16
@@ -298,20 +299,27 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
     # the flow graph of a network: its alerts' evidence transactions, plus payments made by its alerted accounts
     # to other members (consolidator -> organiser's or legal person's account). Background payments between two
     # members that no alert cites and no alerted account made do not shape the ranking.
-    nm = {"network_id": [], "account_id": [], "is_core": []}
+    # each (network, member account) is a node numbered contiguously per network: node_start[i] + position in
+    # nodes[i]; the flow edges come back from DuckDB as node numbers
+    nm = {"network_id": [], "account_id": [], "is_core": [], "node": []}
+    nodes: list[list[str]] = []
+    node_start: list[int] = []
     for n in nets:
-        for a in n.accounts:
+        node_start.append(len(nm["node"]))
+        nodes.append(sorted(n.accounts))
+        for a in nodes[-1]:
             nm["network_id"].append(n.network_id)
             nm["account_id"].append(a)
             nm["is_core"].append(a in n.core)
+            nm["node"].append(len(nm["node"]))
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_members (network_id VARCHAR, account_id VARCHAR, is_core BOOLEAN,"
-                " net_account VARCHAR)")
+                " node BIGINT, net_account VARCHAR)")
     if nm["network_id"]:
         con.register("_cw_nm_frame", pl.DataFrame(nm, schema={"network_id": pl.Utf8, "account_id": pl.Utf8,
-                                                               "is_core": pl.Boolean}).to_arrow())
+                                                               "is_core": pl.Boolean, "node": pl.Int64}).to_arrow())
         con.execute("INSERT INTO _cw_net_members SELECT *, network_id || '|' || account_id FROM _cw_nm_frame")
         con.unregister("_cw_nm_frame")
-    flows, flow_places = _member_flows(con)
+    edges, flow_places = _member_flows(con)
     alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
                         " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
     alert_rows = {a[0]: a for a in alerts}
@@ -356,15 +364,17 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             ident_of[a].append(j)
 
     member_rows, edge_rows, net_rows = [], [], []
-    for n in nets:
+    e_src, e_dst, e_usd = edges
+    for i, n in enumerate(nets):
         accts = n.accounts
-        dg = nx.DiGraph()
-        dg.add_nodes_from(accts)
+        order = nodes[i]
+        num = len(order)
+        lo, hi = np.searchsorted(e_src, [node_start[i], node_start[i] + num])
+        src, dst, w = e_src[lo:hi] - node_start[i], e_dst[lo:hi] - node_start[i], e_usd[lo:hi]
         countries, institutions = set(flow_places[n.network_id][0]), set(flow_places[n.network_id][1])
-        dg.add_weighted_edges_from(flows.get(n.network_id, ()), weight="usd")
-        pr = nx.pagerank(dg, weight="usd") if dg.number_of_edges() else {a: 1.0 / max(len(accts), 1) for a in accts}
-        in_usd = dict(dg.in_degree(weight="usd"))
-        out_usd = dict(dg.out_degree(weight="usd"))
+        pr = dict(zip(order, pagerank(num, src, dst, w).tolist())) if len(src) else {a: 1.0 / max(num, 1) for a in accts}
+        in_usd = dict(zip(order, np.bincount(dst, weights=w, minlength=num).tolist()))
+        out_usd = dict(zip(order, np.bincount(src, weights=w, minlength=num).tolist()))
         # ---- account roles
         roles: dict[str, set[str]] = {a: set() for a in accts}
         net_alerts = set(n.alert_ids)
@@ -381,15 +391,22 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                 roles[a].add("victim")
             if _strongly_linked(links.get(("account", a), ())):
                 roles[a].add("compound_linked")
-        for a in accts:
+        # per payee: payers that are not victims (edges are distinct payer -> payee pairs), of which alerted, and
+        # whether any payer is a victim; per payer: whether it pays anyone
+        is_victim = np.array(["victim" in roles[a] for a in order], dtype=bool)
+        is_alerted = np.array([a in alerted for a in order], dtype=bool)
+        payers_n = np.bincount(dst, weights=~is_victim[src], minlength=num)
+        payers_alerted = np.bincount(dst, weights=~is_victim[src] & is_alerted[src], minlength=num)
+        victim_payers = np.bincount(dst, weights=is_victim[src], minlength=num)
+        pays = np.bincount(src, minlength=num)
+        for k, a in enumerate(order):
             if roles[a] & {"victim", "off_ramp"}:
                 continue
             if a in alerted:
                 roles[a].add("mule")
-            payers = {p for p in dg.predecessors(a) if "victim" not in roles[p]}
-            if len(payers) >= 2 and (payers & alerted or len(payers) >= 3):
+            if payers_n[k] >= 2 and (payers_alerted[k] > 0 or payers_n[k] >= 3):
                 roles[a].add("consolidator")
-            elif a not in alerted and any("victim" in roles[p] for p in dg.predecessors(a)) and dg.out_degree(a):
+            elif a not in alerted and victim_payers[k] > 0 and pays[k]:
                 roles[a].add("mule")
         primary = {}
         for a in accts:
@@ -515,8 +532,9 @@ def _strongly_linked(account_links) -> bool:
 def _member_flows(con) -> tuple[dict, dict]:
     """The flow graph of each network, aggregated per (network, payer, payee) into the temp table _cw_net_flows
     (network_id, from_account_id, to_account_id, usd, n_txns, first_at, last_at, evidence: up to 20 txn_ids by
-    time, countries, institutions), from which network_edges gets its flow edges. Returns the weighted edges per
-    network for the ranking, and the countries and institutions on each network's flows.
+    time, countries, institutions, src_node, dst_node), from which network_edges gets its flow edges. Returns the
+    edges for the ranking as arrays (payer node, payee node, USD weight) sorted by payer node, and the countries and
+    institutions on each network's flows.
 
     A network's flows are every payment from one of its alerted (core) accounts to another member, plus its alerts'
     evidence transactions between two members. The first part is one selective scan of the transactions: payments
@@ -534,13 +552,13 @@ def _member_flows(con) -> tuple[dict, dict]:
     # the payee's membership is matched on one key that needs the pair's row: no member x member join
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_net_flows AS
-        SELECT a.network_id, f.* FROM _cw_pair_flows f
+        SELECT a.network_id, f.*, a.node AS src_node, b.node AS dst_node FROM _cw_pair_flows f
         JOIN _cw_net_members a ON a.account_id = f.from_account_id AND a.is_core
         JOIN _cw_net_members b ON b.net_account = a.network_id || '|' || f.to_account_id
         UNION ALL
         -- evidence transactions whose payer is a member but not a core account of the network (a victim's
         -- payment, a leg between two pattern members)
-        SELECT t.network_id, t.from_account_id, t.to_account_id, {agg}
+        SELECT t.network_id, t.from_account_id, t.to_account_id, {agg}, any_value(a.node), any_value(b.node)
         FROM (
             SELECT DISTINCT an.network_id, e.txn_id, e.from_account_id, e.to_account_id,
                    e.amount_usd, e.booked_at, e.from_country, e.to_country, e.from_institution, e.to_institution
@@ -550,17 +568,16 @@ def _member_flows(con) -> tuple[dict, dict]:
         JOIN _cw_net_members b ON b.net_account = t.network_id || '|' || t.to_account_id
         WHERE t.from_account_id <> t.to_account_id
         GROUP BY 1, 2, 3""".format(agg=_FLOW_AGG))
-    flows: dict[str, list] = defaultdict(list)
-    cols = con.execute("SELECT network_id, from_account_id, to_account_id, greatest(coalesce(usd, 0.0), 0.01)"
-                       " FROM _cw_net_flows").fetchnumpy()
-    for nid, frm, to, usd in zip(*(cols[k].tolist() for k in cols)):
-        flows[nid].append((frm, to, usd))
+    cols = con.execute("SELECT src_node, dst_node, greatest(coalesce(usd, 0.0), 0.01) AS w FROM _cw_net_flows"
+                       " ORDER BY src_node, dst_node").fetchnumpy()
+    edges = (np.asarray(cols["src_node"], dtype=np.int64), np.asarray(cols["dst_node"], dtype=np.int64),
+             np.asarray(cols["w"], dtype=np.float64))
     places: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for nid, countries, institutions in _rows(con, """
             SELECT network_id, list_distinct(flatten(list(countries))), list_distinct(flatten(list(institutions)))
             FROM _cw_net_flows GROUP BY 1"""):
         places[nid] = ([c for c in countries if c], [i for i in institutions if i])
-    return flows, places
+    return edges, places
 
 
 _FLOW_AGG = """sum(t.amount_usd)::DOUBLE AS usd, count(*) AS n_txns, min(t.booked_at) AS first_at,
@@ -568,6 +585,30 @@ _FLOW_AGG = """sum(t.amount_usd)::DOUBLE AS usd, count(*) AS n_txns, min(t.booke
                array_to_string(list(t.txn_id ORDER BY t.booked_at, t.txn_id)[1:20], ',') AS evidence,
                list_distinct(list(t.from_country) || list(t.to_country)) AS countries,
                list_distinct(list(t.from_institution) || list(t.to_institution)) AS institutions"""
+
+
+def pagerank(num: int, src, dst, weight, alpha: float = 0.85, max_iter: int = 100, tol: float = 1.0e-6):
+    """PageRank of nodes 0..num-1 on the weighted directed edges src -> dst (distinct pairs), as an array.
+
+    The power iteration of networkx.pagerank (scipy variant, same defaults: uniform start and teleport, dangling
+    nodes spread uniformly, l1 convergence < num x tol), on a sparse matrix built straight from the edge arrays:
+    a network of millions of flows never becomes a networkx graph."""
+    import scipy.sparse as sparse
+
+    a = sparse.csr_array((np.asarray(weight, dtype=float), (src, dst)), shape=(num, num))
+    s = np.asarray(a.sum(axis=1)).ravel()
+    nz = s != 0
+    s[nz] = 1.0 / s[nz]
+    a = sparse.dia_array((s, 0), shape=(num, num)).tocsr() @ a
+    x = np.repeat(1.0 / num, num)
+    p = np.repeat(1.0 / num, num)
+    dangling = np.where(~nz)[0]
+    for _ in range(max_iter):
+        xlast = x
+        x = alpha * (x @ a + sum(x[dangling]) * p) + (1 - alpha) * p
+        if np.absolute(x - xlast).sum() < num * tol:
+            return x
+    raise nx.PowerIterationFailedConvergence(max_iter)
 
 
 def _network_compounds(members: list, links: dict) -> list[str]:
