@@ -362,3 +362,90 @@ def test_network_link_not_through_services_or_victims(case):
     case.alert("run-2", "pass_through", "X2", [t2, t3], rule="pass_through")
     case.build("run-2")
     assert case.rows("SELECT compound_ids FROM networks WHERE is_current") == [(["kk_park"],)]
+
+
+# --------------------------------------------------------------------------------------------- scale: bounded networks
+
+
+def test_pagerank_on_edge_arrays_matches_networkx():
+    """The ranking's PageRank on edge arrays is networkx's power iteration (weights, dangling nodes, isolated nodes)."""
+    import networkx as nx
+    import numpy as np
+
+    from rules.casework.networks import pagerank
+
+    edges = [(0, 1, 400.0), (2, 1, 400.0), (1, 3, 750.0), (3, 4, 5000.0), (3, 5, 0.01), (6, 3, 20.0)]  # 7: isolated
+    g = nx.DiGraph()
+    g.add_nodes_from(range(8))
+    g.add_weighted_edges_from(edges, weight="usd")
+    want = nx.pagerank(g, weight="usd")
+    src, dst, w = (np.array(c) for c in zip(*edges))
+    got = pagerank(8, src, dst, w)
+    assert got.tolist() == pytest.approx([want[i] for i in range(8)], abs=1e-12)
+    assert got[4] == max(got)  # the rank accumulates where the money ends
+
+
+def test_flows_of_a_member_shared_by_networks_are_counted_once_per_network(case):
+    """An off-ramp that two separate networks pay is a member of both; each network's flow edges hold its own
+    payments (all payments of its alerted accounts to members, aggregated per pair, txn ids in time order), and
+    payments that neither an alert cites nor an alerted account made stay out."""
+    for a in ("A", "B", "VA", "VB", "X"):
+        case.party("P" + a, "Person " + a)
+        case.account(a, "P" + a)
+    case.party("PEX", "Quick Swap Exchange Ltd.", ptype="legal")
+    case.account("EX", "PEX", kind="exchange_hot_wallet", rail="crypto", institution="tron", country=None)
+    ta = case.txn("VA", "A", 500, 1)
+    tb = case.txn("VB", "B", 700, 2)
+    a1 = case.txn("A", "EX", 300, 5)
+    a2 = case.txn("A", "EX", 150, 4)  # earlier: first in the edge's evidence
+    b1 = case.txn("B", "EX", 650, 6)
+    case.txn("VA", "EX", 99, 7)  # a member's background payment: no alert cites it, VA is not alerted
+    case.txn("A", "X", 10, 8)  # X is not a member: no edge
+    case.alert("r1", "pass_through", "A", [ta, a1], rule="pass_through")
+    case.alert("r1", "pass_through", "B", [tb, b1], rule="pass_through")
+    s = build(case.con, "r1")
+    assert s["networks"] == 2  # the exchange relays both, it does not join them
+    flows = case.rows("""
+        SELECT n.alert_ids, e.src_id, e.dst_id, e.usd, e.n_txns, e.evidence FROM network_edges e
+        JOIN networks n USING (network_id) WHERE e.kind = 'flow' ORDER BY e.src_id, e.dst_id""")
+    al = {r[0]: (r[0], r[1]) for r in case.rows("SELECT alert_id, subject_id FROM alerts")}
+    got = sorted((al[ids[0]][1], src, dst, float(usd), n, ev) for ids, src, dst, usd, n, ev in flows)
+    assert got == [
+        ("A", "A", "EX", 450.0, 2, f"{a2},{a1}"),  # A is alerted: both its payments to the member count
+        ("A", "VA", "A", 500.0, 1, ta),
+        ("B", "B", "EX", 650.0, 1, b1),
+        ("B", "VB", "B", 700.0, 1, tb),
+    ]
+    m = {(r[0], r[1]): r[2] for r in case.rows(
+        "SELECT a.subject_id, m.member_id, m.role FROM network_members m JOIN alerts a USING (network_id)")}
+    assert m[("A", "EX")] == "off_ramp" and m[("B", "EX")] == "off_ramp" and m[("A", "VA")] == "victim"
+
+
+def test_identifier_shared_by_a_crowd_joins_nobody(case):
+    """A device or IP shared by more than MAX_SHARERS accounts (a shop's tablet, public Wi-Fi) does not join two
+    alerts, while one shared by a few accounts does."""
+    from rules.casework.networks import MAX_SHARERS
+
+    for a in ("A", "B", "C", "D"):
+        case.party("P" + a, "Person " + a)
+        case.account(a, "P" + a)
+        case.party("S" + a, "Sender " + a)
+        case.account("S" + a, "S" + a)
+    t = {a: case.txn("S" + a, a, 500, 1) for a in ("A", "B", "C", "D")}
+    for i in range(MAX_SHARERS):  # the crowd: A, B and MAX_SHARERS others on one device
+        case.party(f"Q{i}", f"Customer {i}")
+        case.account(f"Y{i}", f"Q{i}")
+        case.event(f"Y{i}", 1, device="shop-tablet", ip="198.51.100.7")
+    for a in ("A", "B"):
+        case.event(a, 2, device="shop-tablet", ip="198.51.100.7")
+    case.event("C", 2, device="dev-cd")
+    case.event("D", 3, device="dev-cd")
+    for a in ("A", "B", "C", "D"):
+        case.alert("r1", "mule_fan_in", a, [t[a]], rule="fan_in_24h")
+    s = build(case.con, "r1")
+    nets = sorted(sorted(case.rows(f"SELECT subject_id FROM alerts WHERE network_id = '{nid}'"))
+                  for (nid,) in case.rows("SELECT network_id FROM networks"))
+    assert s["networks"] == 3
+    assert nets == [[("A",)], [("B",)], [("C",), ("D",)]]
+    assert case.rows("SELECT DISTINCT kind, evidence FROM network_edges WHERE kind IN ('device', 'ip')") == [
+        ("device", "dev-cd")]
