@@ -152,11 +152,13 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
                       FROM holder h JOIN parties p ON p.party_id = h.holder_id WHERE nullif(trim(p.address), '') IS NOT NULL
             UNION ALL SELECT account_id, 'holder', cluster, NULL FROM holder WHERE cluster IS NOT NULL
         ),
-        shared AS (
-            SELECT kind, value FROM ids GROUP BY kind, value
+        core_values AS (   -- identifiers of alerted accounts: only these can join two alerts
+            SELECT DISTINCT kind, value FROM ids WHERE account_id IN (SELECT account_id FROM _cw_core)
+        ),
+        shared AS (        -- counted over the accounts that share a value of an alerted account only
+            SELECT kind, value FROM ids SEMI JOIN core_values USING (kind, value) GROUP BY kind, value
             HAVING count(DISTINCT account_id) >= 2
                AND (kind = 'holder' OR count(DISTINCT account_id) <= {MAX_SHARERS})
-               AND count(DISTINCT account_id) FILTER (WHERE account_id IN (SELECT account_id FROM _cw_core)) >= 1
         )
         SELECT i.kind, i.value, i.account_id, min(i.at) AS first_at, max(i.at) AS last_at
         FROM ids i JOIN shared s USING (kind, value)
