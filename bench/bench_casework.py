@@ -177,7 +177,9 @@ def main() -> None:
             res["digests"] = digests(con)
             for k, v in res["digests"].items():
                 print(f"  {k:<16} {v}")
-        if args.daily:
+        if args.daily and not con.execute("SELECT count(*) FROM bench_casework_day").fetchall()[0][0]:
+            print("daily: the store has no incremental day")
+        elif args.daily:
             from rules.engine import detect
 
             day = con.execute("SELECT min(booked_at), max(booked_at), count(*) FROM bench_casework_day").fetchall()[0]

@@ -643,7 +643,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     changed = """(o.alert_ids IS DISTINCT FROM n.alert_ids OR o.n_accounts IS DISTINCT FROM n.n_accounts
                OR o.n_parties IS DISTINCT FROM n.n_parties OR o.total_usd IS DISTINCT FROM CAST(n.total_usd AS DECIMAL(18,2))
                OR o.top_member_id IS DISTINCT FROM n.top_member_id
-               OR EXISTS (SELECT 1 FROM alerts a WHERE list_contains(n.alert_ids, a.alert_id) AND a.status <> 'unchanged'))"""
+               OR n.network_id IN (SELECT network_id FROM _cw_net_changed))"""
     computed = {
         "status": f"CASE WHEN o.network_id IS NULL THEN 'new' WHEN {changed} THEN 'updated' ELSE 'unchanged' END",
         "is_current": "true",
@@ -657,6 +657,11 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     if net_rows:
         nf = pl.DataFrame(net_rows, schema=nschema)
         con.register("_cw_nf", nf.to_arrow())
+        # networks with an alert that is not unchanged (a join on the unnested alert ids, not a scan per network)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _cw_net_changed AS
+            SELECT DISTINCT x.network_id FROM (SELECT network_id, unnest(alert_ids) AS alert_id FROM _cw_nf) x
+            JOIN alerts a ON a.alert_id = x.alert_id WHERE a.status <> 'unchanged'""")
         con.execute(f"INSERT INTO _cw_net_new SELECT {select} FROM _cw_nf n LEFT JOIN networks o ON o.network_id = n.network_id",
                     {"run_id": run_id})
         con.unregister("_cw_nf")
@@ -685,7 +690,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
     for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members",
-              "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows"):
+              "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows", "_cw_net_changed"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 
