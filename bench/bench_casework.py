@@ -100,6 +100,7 @@ def _build_base(src: Path, base: Path, samples: bool) -> None:
     else:
         shutil.copyfile(src, tmp)
     con = connect(tmp)
+    con.execute("SET max_temp_directory_size = '20GB'")
     try:
         con.execute("CREATE OR REPLACE TABLE bench_casework_day AS SELECT * FROM transactions WHERE " + _daily_filter())
         con.execute("DELETE FROM transactions WHERE " + _daily_filter())
@@ -139,6 +140,7 @@ def main() -> None:
     ap.add_argument("--daily", action="store_true", help="also time the casework of the incremental day")
     ap.add_argument("--redetect", action="store_true", help="rebuild the cached detect base")
     ap.add_argument("--no-digest", action="store_true", help="skip the output digests")
+    ap.add_argument("--max-temp", default="20GB", help="DuckDB max_temp_directory_size (default 20GB)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--compare", help="a --json file of an earlier run: say which digests differ")
     args = ap.parse_args()
@@ -166,6 +168,7 @@ def main() -> None:
         shutil.copyfile(base, db)
         con = connect(db)
         con.execute("SET temp_directory = ?", [str(scratch / "tmp")])
+        con.execute("SET max_temp_directory_size = ?", [args.max_temp])  # a runaway spill fails, not the disk
         run_id = con.execute("SELECT run_id FROM bench_casework_meta").fetchall()[0][0]
         n = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
         ta = con.execute("SELECT count(*) FILTER (WHERE is_alert), count(DISTINCT subject_id) FILTER (WHERE is_alert)"
