@@ -15,19 +15,24 @@ candidates AS (             -- pre-filter: payers with enough payments at all, n
     GROUP BY payer_id HAVING count(*) >= $min_payments
 ),
 firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
-    SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at
+    SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at,
+           count(*) AS n_paid                                   -- payments to this payee
     FROM pay p JOIN candidates c ON c.payer_id = p.payer_id
     GROUP BY p.payer_id, p.payee_id
     HAVING min(p.booked_at) > $window_start
 ),
-grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
-    SELECT p.*, p.payee_id AS grouping FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*'),
+    SELECT p.*, p.payee_id AS grouping                          -- only those with enough payments for a run
+    FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+    WHERE f.n_paid >= $min_payments
     UNION ALL
-    SELECT p.*, '*' AS grouping
-    FROM pay p
-    JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
-    JOIN accounts a ON a.account_id = p.payee_id
-    WHERE st_list_has($vasp_kinds, a.kind)
+    SELECT v.txn_id, v.payer_id, v.payee_id, v.booked_at, v.amount_usd, '*' AS grouping
+    FROM (SELECT p.*, count(*) OVER (PARTITION BY p.payer_id) AS n_vasp   -- payments to new VASP payees
+          FROM pay p
+          JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+          JOIN accounts a ON a.account_id = p.payee_id
+          WHERE st_list_has($vasp_kinds, a.kind)) v
+    WHERE v.n_vasp >= $min_payments
 ),
 steps AS (                  -- is each payment an escalation of the previous one in its sequence?
     SELECT g.*,
@@ -41,23 +46,29 @@ runs AS (                   -- run number = running count of run starts
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_no
     FROM steps s
 ),
-run_stats AS (
+run_stats AS (              -- runs long enough to hit, within the window
     SELECT payer_id, grouping, run_no,
            count(*) AS n_payments,                        -- payments in the escalating run
            min(amount_usd) AS first_usd, max(amount_usd) AS last_usd, sum(amount_usd) AS total_usd,
-           st_ids(txn_id) AS txn_ids, st_ids(payee_id) AS member_ids,
            min(booked_at) AS window_start, max(booked_at) AS window_end
     FROM runs
     GROUP BY payer_id, grouping, run_no
-    HAVING max(booked_at) <= min(booked_at) + $window
+    HAVING max(booked_at) <= min(booked_at) + $window AND count(*) >= $min_payments
 ),
-best AS (
+best AS (                   -- per payer the longest run
     SELECT r.*, row_number() OVER (PARTITION BY payer_id ORDER BY n_payments DESC, grouping DESC, window_start) AS rn
     FROM run_stats r
+),
+evidence AS (               -- the payments of the best run only
+    SELECT b.payer_id, st_ids(r.txn_id) AS txn_ids, st_ids(r.payee_id) AS member_ids
+    FROM best b JOIN runs r ON r.payer_id = b.payer_id AND r.grouping = b.grouping AND r.run_no = b.run_no
+    WHERE b.rn = 1
+    GROUP BY b.payer_id
 )
-SELECT payer_id AS subject_id,   -- the paying (likely victim) account
-       n_payments AS value,      -- measured: payments in the longest escalating run
-       txn_ids, member_ids, window_start, window_end,
-       CASE WHEN grouping = '*' THEN 'new VASP payees' ELSE 'one payee' END AS grouping,
-       first_usd, last_usd, total_usd
-FROM best WHERE rn = 1
+SELECT b.payer_id AS subject_id,   -- the paying (likely victim) account
+       b.n_payments AS value,      -- measured: payments in the longest escalating run
+       e.txn_ids, e.member_ids, b.window_start, b.window_end,
+       CASE WHEN b.grouping = '*' THEN 'new VASP payees' ELSE 'one payee' END AS grouping,
+       b.first_usd, b.last_usd, b.total_usd
+FROM best b JOIN evidence e ON e.payer_id = b.payer_id
+WHERE b.rn = 1
