@@ -17,7 +17,9 @@ each casework step, the process's peak RSS (VmHWM) and the load average, then a 
 alert_evidence, networks, network_members, network_edges, compound_links, party_clusters; columns that name the
 run or the wall clock left out, floats rounded to 9 significant digits): two versions of the casework that give
 the same digests built the same cases. `--daily` then puts the day back, detects over it (as bench/run.py's daily
-batch does) and times a second build on top of the first. Scratch copies and DuckDB temp files are removed.
+batch does) on top of a first build, keeps that as `<store dir>/casework_daily_base.duckdb`, and times the build
+of the day from it (once that base exists, `--daily` times the day only). Scratch copies and DuckDB temp files are
+removed; DuckDB's spill is capped (--max-temp).
 """
 
 from __future__ import annotations
@@ -163,38 +165,60 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-casework-", dir=str(base.parent)))
     res: dict = {"db": str(src), "memory_limit": os.environ.get("SCAMTRACE_MEMORY_LIMIT", "default")}
-    try:
+    daily_base = base.parent / base.name.replace("casework_base", "casework_daily_base")
+
+    def open_copy(path: Path):
         db = scratch / "store.duckdb"
-        shutil.copyfile(base, db)
+        shutil.copyfile(path, db)
         con = connect(db)
         con.execute("SET temp_directory = ?", [str(scratch / "tmp")])
         con.execute("SET max_temp_directory_size = ?", [args.max_temp])  # a runaway spill fails, not the disk
-        run_id = con.execute("SELECT run_id FROM bench_casework_meta").fetchall()[0][0]
-        n = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
-        ta = con.execute("SELECT count(*) FILTER (WHERE is_alert), count(DISTINCT subject_id) FILTER (WHERE is_alert)"
-                         " FROM typology_scores WHERE run_id = ?", [run_id]).fetchall()[0]
-        print(f"{src}: {n:,} transactions, {ta[0]:,} typology alerts on {ta[1]:,} subjects", flush=True)
-        res.update(transactions=n, typology_alerts=ta[0])
-        res["full"] = _build(con, run_id, "casework")
-        if not args.no_digest:
-            res["digests"] = digests(con)
-            for k, v in res["digests"].items():
-                print(f"  {k:<16} {v}")
-        if args.daily and not con.execute("SELECT count(*) FROM bench_casework_day").fetchall()[0][0]:
-            print("daily: the store has no incremental day")
-        elif args.daily:
-            from rules.engine import detect
+        return con
 
-            day = con.execute("SELECT min(booked_at), max(booked_at), count(*) FROM bench_casework_day").fetchall()[0]
-            con.execute("INSERT INTO transactions SELECT * FROM bench_casework_day")
-            t = time.perf_counter()
-            d = detect(con, since=day[0], until=day[1] + timedelta(microseconds=1))
-            print(f"daily: {day[2]:,} transactions, detect {time.perf_counter() - t:.1f} s, {d.alerts} typology alerts",
-                  flush=True)
-            res["daily"] = _build(con, d.run_id, "daily casework")
+    def alerts_of(con, run_id: str):
+        return con.execute("SELECT count(*) FILTER (WHERE is_alert), count(DISTINCT subject_id) FILTER (WHERE is_alert)"
+                           " FROM typology_scores WHERE run_id = ?", [run_id]).fetchall()[0]
+
+    try:
+        if not (args.daily and daily_base.exists()):
+            con = open_copy(base)
+            run_id = con.execute("SELECT run_id FROM bench_casework_meta").fetchall()[0][0]
+            n = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
+            ta = alerts_of(con, run_id)
+            print(f"{src}: {n:,} transactions, {ta[0]:,} typology alerts on {ta[1]:,} subjects", flush=True)
+            res.update(transactions=n, typology_alerts=ta[0])
+            res["full"] = _build(con, run_id, "casework")
+            if not args.no_digest:
+                res["digests"] = digests(con)
+                for k, v in res["digests"].items():
+                    print(f"  {k:<16} {v}")
+            if args.daily and not con.execute("SELECT count(*) FROM bench_casework_day").fetchall()[0][0]:
+                print("daily: the store has no incremental day")
+            elif args.daily:  # the day detected once on top of this build, kept as the daily base
+                from rules.engine import detect
+
+                day = con.execute("SELECT min(booked_at), max(booked_at), count(*) FROM bench_casework_day").fetchall()[0]
+                con.execute("INSERT INTO transactions SELECT * FROM bench_casework_day")
+                t = time.perf_counter()
+                d = detect(con, since=day[0], until=day[1] + timedelta(microseconds=1))
+                print(f"daily: {day[2]:,} transactions, detect {time.perf_counter() - t:.1f} s, {d.alerts} typology"
+                      f" alerts -> {daily_base}", flush=True)
+                con.execute("CREATE OR REPLACE TABLE bench_casework_daily AS SELECT ? AS run_id", [d.run_id])
+                con.execute("CHECKPOINT")
+                con.close()
+                shutil.copyfile(scratch / "store.duckdb", daily_base)
+            con.close()
+        if args.daily and daily_base.exists():
+            con = open_copy(daily_base)
+            run_id = con.execute("SELECT run_id FROM bench_casework_daily").fetchall()[0][0]
+            ta = alerts_of(con, run_id)
+            print(f"daily: {ta[0]:,} typology alerts on {ta[1]:,} subjects", flush=True)
+            res["daily"] = _build(con, run_id, "daily casework")
             if not args.no_digest:
                 res["daily_digests"] = digests(con)
-        con.close()
+                for k, v in res["daily_digests"].items():
+                    print(f"  {k:<16} {v}")
+            con.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.compare:

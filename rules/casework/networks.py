@@ -77,25 +77,38 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         con.execute("INSERT INTO _cw_core SELECT account_id FROM _cw_core_frame")
         con.unregister("_cw_core_frame")
 
-    g = nx.Graph()
-    g.add_nodes_from(set(alert_subject.values()))
-    kinds_between: dict[tuple, set[str]] = defaultdict(set)
+    # alert subjects are numbered; the joins below are collected as account pairs (_cw_joins), turned into subject
+    # pairs in SQL and put into connected components by scipy (no Python loop per pair)
+    subjects_all = sorted(set(alert_subject.values()))
+    sid_of = {sj: i for i, sj in enumerate(subjects_all)}
+    acct_sid = {"account_id": [], "sid": []}
+    for acct, ss in acct_subjects.items():
+        for sj in ss:
+            acct_sid["account_id"].append(acct)
+            acct_sid["sid"].append(sid_of[sj])
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_acct_subject (account_id VARCHAR, sid BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_joins (kind VARCHAR, a VARCHAR, b VARCHAR)")
+    if acct_sid["sid"]:
+        con.register("_cw_as_frame", pl.DataFrame(acct_sid, schema={"account_id": pl.Utf8, "sid": pl.Int64}).to_arrow())
+        con.execute("INSERT INTO _cw_acct_subject SELECT * FROM _cw_as_frame")
+        con.unregister("_cw_as_frame")
+    star: dict[str, list] = {"kind": [], "a": [], "b": []}
 
-    def join(a: str, b: str, kind: str) -> None:
-        for sa_ in acct_subjects.get(a, ()):
-            for sb in acct_subjects.get(b, ()):
-                if sa_ != sb:
-                    g.add_edge(sa_, sb)
-                    kinds_between[tuple(sorted((sa_, sb)))].add(kind)
+    def join_all(accounts: list[str], kind: str) -> None:
+        """Join the subjects of these accounts (a star from the first: the same components as all pairs)."""
+        for i in range(1, len(accounts)):
+            star["kind"].append(kind)
+            star["a"].append(accounts[0])
+            star["b"].append(accounts[i])
 
     # (a) flows between alerted accounts that are part of an alert's evidence (background payments between two
     #     flagged accounts do not join them)
-    for a, b in _rows(con, """
-            SELECT DISTINCT s.account_id, e.counterparty_id FROM _cw_evidence e
-            JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
-            WHERE e.direction IN ('in', 'out') AND e.counterparty_id IN (SELECT account_id FROM _cw_core)
-              AND e.counterparty_id <> s.account_id"""):
-        join(a, b, "flow")
+    con.execute("""
+        INSERT INTO _cw_joins
+        SELECT DISTINCT 'flow', s.account_id, e.counterparty_id FROM _cw_evidence e
+        JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
+        WHERE e.direction IN ('in', 'out') AND e.counterparty_id IN (SELECT account_id FROM _cw_core)
+          AND e.counterparty_id <> s.account_id""")
     # (b) two alerted accounts and one small, non-service counterparty in both their evidence
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_touch AS
@@ -125,8 +138,7 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     bridge_of: dict[str, list[str]] = {}
     for other, cores in bridges:
         bridge_of[other] = cores
-        for i in range(1, len(cores)):
-            join(cores[0], cores[i], "flow_2hop")
+        join_all(cores, "flow_2hop")
     # (c) shared identifiers
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cw_ident AS
@@ -168,26 +180,34 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     for kind, value, accts, _, _ in ident:
         if kind in CONTEXT_ONLY:
             continue
-        cores = [a for a in accts if a in core_accounts]
-        for i in range(1, len(cores)):
-            join(cores[0], cores[i], kind)
+        join_all([a for a in accts if a in core_accounts], kind)
+    if star["kind"]:
+        con.register("_cw_star_frame", pl.DataFrame(star, schema={"kind": pl.Utf8, "a": pl.Utf8, "b": pl.Utf8}).to_arrow())
+        con.execute("INSERT INTO _cw_joins SELECT * FROM _cw_star_frame")
+        con.unregister("_cw_star_frame")
+    # subject pairs joined, and how (two different subjects only: an account is not joined to itself)
+    e = con.execute("""
+        SELECT DISTINCT least(x.sid, y.sid) AS u, greatest(x.sid, y.sid) AS v, j.kind
+        FROM _cw_joins j JOIN _cw_acct_subject x ON x.account_id = j.a JOIN _cw_acct_subject y ON y.account_id = j.b
+        WHERE x.sid <> y.sid""").fetchnumpy()
+    u, v = np.asarray(e["u"], dtype=np.int64), np.asarray(e["v"], dtype=np.int64)
+    n_comp, label = _components(len(subjects_all), u, v)
 
     nets: list[Net] = []
     subj_alerts: dict[tuple, list[str]] = defaultdict(list)
     for alert_id, subj in alert_subject.items():
         subj_alerts[subj].append(alert_id)
-    comp_of: dict[tuple, int] = {}
-    for i, comp in enumerate(nx.connected_components(g)):
-        subjects = sorted(comp)
-        alert_ids = sorted(a for s in subjects for a in subj_alerts[s])
-        nets.append(Net(subjects, alert_ids, set()))
-        for s in subjects:
-            comp_of[s] = i
+    members_of: list[list[tuple]] = [[] for _ in range(n_comp)]
+    for i, sj in enumerate(subjects_all):  # subjects_all is sorted: each component's subjects stay sorted
+        members_of[label[i]].append(sj)
+    for subjects in members_of:
+        nets.append(Net(subjects, sorted(a for sj in subjects for a in subj_alerts[sj]), set()))
     for acct, ss in acct_subjects.items():  # an account of subjects in several networks is core in each
-        for s in ss:
-            nets[comp_of[s]].core.add(acct)
-    for (a, _b), kinds in kinds_between.items():  # both ends are in one component (they are joined)
-        nets[comp_of[a]].link_kinds |= kinds
+        for sj in ss:
+            nets[label[sid_of[sj]]].core.add(acct)
+    kinds = np.asarray(e["kind"], dtype=object)
+    for c, k in set(zip(label[u].tolist(), kinds.tolist())):  # both ends of a join are in one component
+        nets[c].link_kinds.add(k)
     state = _members(con, nets, bridge_of, ident, core_accounts)
     _assign_ids(con, nets)
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
@@ -199,6 +219,15 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     state["nets"] = nets
     state["ident"] = ident
     return state
+
+
+def _components(n: int, u, v) -> tuple[int, "np.ndarray"]:
+    """Connected components of nodes 0..n-1 joined by the undirected edges u - v: (count, label per node)."""
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_array((np.ones(len(u), dtype=np.int32), (u, v)), shape=(n, n)).tocsr()
+    return connected_components(graph, directed=False)
 
 
 def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: set[str]) -> dict:
@@ -689,7 +718,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
-    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members",
+    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members", "_cw_joins", "_cw_acct_subject",
               "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows", "_cw_net_changed"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
