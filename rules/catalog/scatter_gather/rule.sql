@@ -18,14 +18,22 @@ sources AS (                -- pre-filter: accounts paying at least k distinct a
 sinks AS (                  -- pre-filter: accounts paid by at least k distinct accounts
     SELECT dst FROM t GROUP BY dst HAVING count(DISTINCT src) >= $min_intermediaries
 ),
+hop_in AS (                 -- source -> intermediary legs, with the buckets (of length window + clock_slack) in
+    SELECT t.*, st_bucket(t.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- which the onward
+    FROM t JOIN sources s ON s.src = t.src                                        -- leg can lie: at most two
+    CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k
+),
+hop_out AS (                -- intermediary -> sink legs, with their bucket
+    SELECT t.*, st_bucket(t.booked_at, $window + $clock_slack) AS bucket
+    FROM t JOIN sinks k ON k.dst = t.dst
+),
 legs AS (                   -- source -> intermediary then intermediary -> sink within the window, passing most of it on
     SELECT a.src AS source_id, a.dst AS mid_id, b.dst AS sink_id, a.txn_id AS t1, b.txn_id AS t2,
            a.booked_at AS t1_at, b.booked_at AS t2_at, b.amount_usd
-    FROM t a
-    JOIN sources s ON s.src = a.src
-    JOIN t b ON b.src = a.dst AND b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
-    JOIN sinks k ON k.dst = b.dst
-    WHERE b.dst <> a.src AND b.txn_id <> a.txn_id
+    FROM hop_in a
+    JOIN hop_out b ON b.src = a.dst AND b.bucket = a.bucket
+    WHERE b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
+      AND b.dst <> a.src AND b.txn_id <> a.txn_id
       AND b.amount_usd >= $min_pass_share * a.amount_usd
       AND b.amount_usd <= $max_hop_growth * a.amount_usd
 ),
