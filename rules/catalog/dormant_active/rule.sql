@@ -16,12 +16,18 @@ legs AS (              -- every transaction seen from each known account, with i
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
 ),
+activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in
+    SELECT account_id,      -- one bucket are less than `dormant` apart, so only a bucket's first can be a wake-up
+           st_bucket(booked_at, $dormant) AS bucket, min(booked_at) AS first_at, max(booked_at) AS last_at
+    FROM legs
+    WHERE account_id NOT IN (SELECT account_id FROM service)
+    GROUP BY account_id, st_bucket(booked_at, $dormant)
+),
 seq AS (                    -- previous activity: the previous transaction, else the opening date if the data covers it
-    SELECT l.account_id, l.booked_at,
-           coalesce(lag(l.booked_at) OVER (PARTITION BY l.account_id ORDER BY l.booked_at),
+    SELECT v.account_id, v.first_at AS booked_at,
+           coalesce(lag(v.last_at) OVER (PARTITION BY v.account_id ORDER BY v.bucket),
                     CASE WHEN a.opened_at >= o.data_start THEN a.opened_at END) AS prev_at
-    FROM legs l LEFT JOIN accounts a ON a.account_id = l.account_id CROSS JOIN observed o
-    WHERE l.account_id NOT IN (SELECT account_id FROM service)
+    FROM activity v LEFT JOIN accounts a ON a.account_id = v.account_id CROSS JOIN observed o
 ),
 wakes AS (                  -- first transaction after a quiet spell, inside the detection range
     SELECT DISTINCT account_id, booked_at AS wake_at, prev_at
