@@ -232,24 +232,44 @@ def _components(n: int, u, v) -> tuple[int, "np.ndarray"]:
 
 def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: set[str]) -> dict:
     """Add the non-alerted member accounts to each network; return lookups for roles and ranking."""
-    ev = _rows(con, "SELECT alert_id, counterparty_id, direction FROM _cw_evidence WHERE direction IN ('in', 'out')")
-    ev_by_alert: dict[str, set[str]] = defaultdict(set)
-    for alert_id, cp, _d in ev:
-        if cp and cp != "cash" and not cp.startswith("unknown:"):
-            ev_by_alert[alert_id].add(cp)
-    member_ids = _rows(con, "SELECT alert_id, member_ids FROM _cw_alerts")
-    mem_by_alert = {a: set(m or []) - {"cash"} for a, m in member_ids}
-    # direct payees of alerted accounts that are off-ramps or compound registry / listed accounts
-    endpoints: dict[str, set[str]] = defaultdict(set)
-    for frm, to in _rows(con, f"""
-            SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
-            LEFT JOIN accounts a ON a.account_id = t.to_account_id
-            WHERE t.from_account_id IN (SELECT account_id FROM _cw_core)
-              AND (list_contains({offramp_list_sql()}, a.kind)
-                   OR t.to_account_id IN (SELECT account_id FROM listed_addresses)
-                   OR t.to_account_id IN (SELECT subject_id FROM compound_links
-                                          WHERE is_current AND link_kind = 'registry_account'))"""):
-        endpoints[frm].add(to)
+    # evidence counterparties and pattern members of each network's alerts, and the direct payees of its alerted
+    # accounts that are off-ramps or compound registry / listed accounts: in SQL, one row per (network, account)
+    an = {"alert_id": [], "net": []}
+    cn = {"account_id": [], "net": []}
+    for i, n in enumerate(nets):
+        an["alert_id"] += n.alert_ids
+        an["net"] += [i] * len(n.alert_ids)
+        cn["account_id"] += sorted(n.core)
+        cn["net"] += [i] * len(n.core)
+    con.register("_cw_alert_net", pl.DataFrame(an, schema={"alert_id": pl.Utf8, "net": pl.Int64}).to_arrow())
+    con.register("_cw_core_net", pl.DataFrame(cn, schema={"account_id": pl.Utf8, "net": pl.Int64}).to_arrow())
+    try:
+        found = _rows(con, f"""
+            WITH endpoints AS (
+                SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
+                LEFT JOIN accounts a ON a.account_id = t.to_account_id
+                WHERE t.from_account_id IN (SELECT account_id FROM _cw_core)
+                  AND (list_contains({offramp_list_sql()}, a.kind)
+                       OR t.to_account_id IN (SELECT account_id FROM listed_addresses)
+                       OR t.to_account_id IN (SELECT subject_id FROM compound_links
+                                              WHERE is_current AND link_kind = 'registry_account'))
+            ),
+            x AS (
+                SELECT an.net, e.counterparty_id AS account_id FROM _cw_evidence e JOIN _cw_alert_net an USING (alert_id)
+                WHERE e.direction IN ('in', 'out')
+                UNION ALL
+                SELECT an.net, unnest(a.member_ids) FROM _cw_alerts a JOIN _cw_alert_net an USING (alert_id)
+                UNION ALL
+                SELECT cn.net, ep.to_account_id FROM endpoints ep JOIN _cw_core_net cn ON cn.account_id = ep.from_account_id
+            )
+            SELECT DISTINCT net, account_id FROM x
+            WHERE account_id IS NOT NULL AND account_id <> '' AND account_id <> 'cash' AND NOT starts_with(account_id, 'unknown:')""")
+    finally:
+        con.unregister("_cw_alert_net")
+        con.unregister("_cw_core_net")
+    outside: dict[int, set[str]] = defaultdict(set)
+    for i, acct in found:
+        outside[i].add(acct)
     holder_sharers: dict[str, set[str]] = defaultdict(set)  # core account -> other accounts of the same holder / device
     for kind, _value, accts, _f, _l in ident:
         if kind in ("holder", "device"):
@@ -270,12 +290,9 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
             if k >= 2:
                 bridges_of_net[i].add(other)
     for i, n in enumerate(nets):
-        accts = set(n.core)
-        for a in n.alert_ids:
-            accts |= ev_by_alert.get(a, set()) | mem_by_alert.get(a, set())
-        accts |= bridges_of_net.get(i, set())
+        accts = set(n.core) | outside.get(i, set()) | bridges_of_net.get(i, set())
         for c in n.core:
-            accts |= endpoints.get(c, set()) | holder_sharers.get(c, set())
+            accts |= holder_sharers.get(c, set())
         n.accounts = {a for a in accts if a and a != "cash" and not a.startswith("unknown:")}
     return {}
 
