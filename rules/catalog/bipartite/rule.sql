@@ -17,26 +17,36 @@ links AS (                  -- (common counterparty, member, side): payees share
     UNION ALL
     SELECT dst AS common_id, src AS member_id, 'sender' AS side, txn_id, booked_at FROM t
 ),
+pairs AS (                  -- each (payer, payee) pair and its first transfer in the range
+    SELECT src, dst, min(booked_at) AS first_at FROM t GROUP BY src, dst
+),
+all_links AS (              -- each (common, member) link and when it was first used in the range
+    SELECT src AS common_id, dst AS member_id, 'payee' AS side, first_at AS link_at FROM pairs
+    UNION ALL
+    SELECT dst AS common_id, src AS member_id, 'sender' AS side, first_at AS link_at FROM pairs
+),
 degree AS (                 -- pre-filter: commons with 2..max_degree members
-    SELECT common_id, side FROM links GROUP BY common_id, side
-    HAVING count(DISTINCT member_id) BETWEEN 2 AND $max_degree
+    SELECT common_id, side FROM all_links GROUP BY common_id, side
+    HAVING count(*) BETWEEN 2 AND $max_degree
 ),
 first_link AS (             -- each usable (common, member) link and when it was first used in the range
-    SELECT l.common_id, l.member_id, l.side, min(l.booked_at) AS link_at
-    FROM links l JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
-    GROUP BY l.common_id, l.member_id, l.side
+    SELECT l.* FROM all_links l JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
 ),
 members AS (                -- pre-filter: members with at least min_shared usable commons
     SELECT member_id, side FROM first_link GROUP BY member_id, side HAVING count(*) >= $min_shared
 ),
-usable AS (
-    SELECT f.* FROM first_link f JOIN members m ON m.member_id = f.member_id AND m.side = f.side
+usable AS (                 -- with the window-long time bucket of the first use
+    SELECT f.*, st_bucket(f.link_at, $window) AS bucket
+    FROM first_link f JOIN members m ON m.member_id = f.member_id AND m.side = f.side
 ),
-pair_commons AS (           -- commons two members started using within `window` of each other
-    SELECT a.member_id, b.member_id AS peer_id, a.side, a.common_id,
+pair_commons AS (           -- commons two members started using within `window` of each other (so in the same or
+    SELECT a.member_id, b.member_id AS peer_id, a.side, a.common_id,            -- an adjacent bucket)
            least(a.link_at, b.link_at) AS lo, greatest(a.link_at, b.link_at) AS hi
-    FROM usable a JOIN usable b ON b.common_id = a.common_id AND b.side = a.side AND b.member_id <> a.member_id
-    WHERE b.link_at BETWEEN a.link_at - $window AND a.link_at + $window
+    FROM usable a
+    CROSS JOIN (SELECT -1 AS k UNION ALL SELECT 0 AS k UNION ALL SELECT 1 AS k) k
+    JOIN usable b ON b.common_id = a.common_id AND b.side = a.side AND b.bucket = a.bucket + k.k
+    WHERE b.member_id <> a.member_id
+      AND b.link_at BETWEEN a.link_at - $window AND a.link_at + $window
 ),
 shared AS (                 -- pairs of members, the commons they share, all first used within one window
     SELECT member_id, peer_id, side, count(*) AS n_shared, st_ids(common_id) AS commons
