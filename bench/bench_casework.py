@@ -15,8 +15,8 @@ rebuilds it). The cached bench store itself is never written.
 Each run copies the base to a scratch file, calls rules.casework.build on the detect run, and prints the seconds of
 each casework step, the process's peak RSS (VmHWM) and the load average, then a digest per output table (alerts,
 alert_evidence, networks, network_members, network_edges, compound_links, party_clusters; columns that name the
-run or the wall clock left out, floats rounded to 9 significant digits): two versions of the casework that give
-the same digests built the same cases. `--daily` then puts the day back, detects over it (as bench/run.py's daily
+run or the wall clock left out, doubles rounded to 10 decimals; an order-free sum of DuckDB row hashes): two
+versions of the casework that give the same digests built the same cases. `--daily` then puts the day back, detects over it (as bench/run.py's daily
 batch does) on top of a first build, keeps that as `<store dir>/casework_daily_base.duckdb`, and times the build
 of the day from it (once that base exists, `--daily` times the day only). Scratch copies and DuckDB temp files are
 removed; DuckDB's spill is capped (--max-temp).
@@ -25,7 +25,6 @@ removed; DuckDB's spill is capped (--max-temp).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -57,28 +56,16 @@ def _reset_hwm() -> None:
         pass
 
 
-def _round(v):
-    if isinstance(v, float):
-        return float(f"{v:.9g}")
-    if isinstance(v, (list, tuple)):
-        return [_round(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _round(x) for k, x in sorted(v.items())}
-    return v
-
-
 def digests(con) -> dict[str, str]:
-    """sha256 (16 hex) per casework output table, over the rows sorted, without run ids and wall-clock times."""
+    """Per casework output table: rows and an order-free digest (sum of DuckDB row hashes) over the columns that
+    do not name the run or the wall clock, doubles rounded to 10 decimals. Computed in SQL: millions of evidence
+    rows or edges digest in seconds."""
     out = {}
     for t in DIGEST_TABLES:
-        cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] not in NOT_DIGESTED]
-        sel = ", ".join(f'"{c}"' for c in cols)
-        h = hashlib.sha256()
-        n = 0
-        for row in con.execute(f"SELECT {sel} FROM {t} ORDER BY ALL").fetchall():
-            h.update(json.dumps(_round(list(row)), default=str).encode())
-            n += 1
-        out[t] = f"{n}:{h.hexdigest()[:16]}"
+        cols = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] not in NOT_DIGESTED]
+        sel = ", ".join(f'round("{c}", 10)' if ty == "DOUBLE" else f'"{c}"' for c, ty in cols)
+        n, h = con.execute(f"SELECT count(*), sum(hash({sel})::HUGEINT) % 18446744073709551616 FROM {t}").fetchall()[0]
+        out[t] = f"{n}:{int(h or 0):016x}"
     return out
 
 
