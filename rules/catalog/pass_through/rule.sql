@@ -39,17 +39,24 @@ marked AS (                 -- time of the latest credit at or before each leg
 kept AS (                   -- credits, and debits that follow a credit within $window
     SELECT * FROM marked
     WHERE is_in = 1 OR (last_in_at IS NOT NULL AND booked_at <= last_in_at + $window)
+),
+passing AS (                -- the legs of accounts that pass on min_share of their inflow (evidence lists for hits only)
+    SELECT k.*, t.inflow_usd, t.outflow_usd, t.n_credits
+    FROM (SELECT kept.*, sum(CASE WHEN is_in = 0 THEN amount_usd ELSE 0 END) OVER (PARTITION BY account_id) AS passed_usd
+          FROM kept) k
+    JOIN totals t ON t.account_id = k.account_id
+    WHERE least(k.passed_usd / t.inflow_usd, 1.0) >= $min_share
 )
 SELECT k.account_id AS subject_id,                                             -- the pass-through account
-       least(sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) / t.inflow_usd, 1.0) AS value,  -- measured: share passed on
+       least(sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) / k.inflow_usd, 1.0) AS value,  -- measured: share passed on
        st_ids(k.txn_id) AS txn_ids,
        st_ids(CASE WHEN k.is_in = 0 THEN k.cp_id END) AS member_ids,               -- the payees it passed the money to
        min(k.booked_at) AS window_start,
        max(k.booked_at) AS window_end,
-       t.inflow_usd,                                                            -- USD received
+       k.inflow_usd,                                                            -- USD received
        sum(CASE WHEN k.is_in = 0 THEN k.amount_usd ELSE 0 END) AS passed_on_usd,  -- USD sent on within the window
-       t.inflow_usd - t.outflow_usd AS retained_usd,                             -- inflow minus all outflow in the range
-       t.n_credits,
+       k.inflow_usd - k.outflow_usd AS retained_usd,                             -- inflow minus all outflow in the range
+       k.n_credits,
        sum(1 - k.is_in) AS n_debits
-FROM kept k JOIN totals t ON t.account_id = k.account_id
-GROUP BY k.account_id, t.inflow_usd, t.outflow_usd, t.n_credits
+FROM passing k
+GROUP BY k.account_id, k.inflow_usd, k.outflow_usd, k.n_credits
