@@ -2,56 +2,67 @@
 WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS (                      -- transfers between known accounts in the read range
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+t AS (                      -- transfers between known accounts in the read range, with their window-long time bucket
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
+           st_bucket(booked_at, $window) AS bucket
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
 ),
-ev AS (                     -- each transfer as seen by a non-service hub: credits (is_in = 1) and debits (is_in = 0)
-    SELECT dst AS hub, src AS cp, txn_id, booked_at, amount_usd, 1 AS is_in,
-           st_bucket(booked_at, $window) AS bucket                   -- window-long time bucket
-    FROM t WHERE dst NOT IN (SELECT account_id FROM service)
-    UNION ALL
-    SELECT src AS hub, dst AS cp, txn_id, booked_at, amount_usd, 0 AS is_in, st_bucket(booked_at, $window) AS bucket
-    FROM t WHERE src NOT IN (SELECT account_id FROM service)
+per_bucket AS (             -- credits and debits per account and bucket
+    SELECT hub, bucket, sum(is_in) AS n_in, sum(1 - is_in) AS n_out
+    FROM (SELECT dst AS hub, bucket, 1 AS is_in FROM t UNION ALL SELECT src AS hub, bucket, 0 AS is_in FROM t) x
+    GROUP BY hub, bucket
 ),
-per_bucket AS (             -- credits and debits per hub and bucket
-    SELECT hub, bucket, sum(is_in) AS n_in, sum(1 - is_in) AS n_out FROM ev GROUP BY hub, bucket
-),
-live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, so both
-    SELECT c.hub, c.bucket AS start_bucket  -- together must hold min_each credits and min_each debits
+live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
+    SELECT c.hub, c.bucket AS start_bucket   -- need min_each credits and min_each debits; services are not hubs
     FROM per_bucket c LEFT JOIN per_bucket d ON d.hub = c.hub AND d.bucket = c.bucket + 1
     WHERE c.n_in + coalesce(d.n_in, 0) >= $min_each AND c.n_out + coalesce(d.n_out, 0) >= $min_each
+      AND c.hub NOT IN (SELECT account_id FROM service)
 ),
 need AS (                   -- the live buckets and the bucket after each
     SELECT DISTINCT hub, bucket
-    FROM (SELECT hub, start_bucket AS bucket FROM live UNION ALL SELECT hub, start_bucket + 1 AS bucket FROM live)
+    FROM (SELECT hub, start_bucket AS bucket FROM live UNION ALL SELECT hub, start_bucket + 1 AS bucket FROM live) x
 ),
-near AS (                   -- the hub's transfers in those buckets: every window that can hit lies in them
-    SELECT e.* FROM ev e JOIN need n ON n.hub = e.hub AND n.bucket = e.bucket
+near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets
+    SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
+    FROM t JOIN need n ON n.hub = t.dst AND n.bucket = t.bucket
+    UNION ALL
+    SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
+    FROM t JOIN need n ON n.hub = t.src AND n.bucket = t.bucket
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
-    SELECT n.hub, n.txn_id AS anchor_id, n.booked_at AS anchor_at, n.is_in AS anchor_is_in, n.bucket,
-           count(DISTINCT CASE WHEN is_in = 1 THEN cp END) OVER w AS n_senders,     -- distinct senders
-           count(DISTINCT CASE WHEN is_in = 0 THEN cp END) OVER w AS n_payees,      -- distinct payees
+    SELECT hub, txn_id AS anchor_id, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,
+           sum(is_in) OVER w AS n_credits, sum(1 - is_in) OVER w AS n_debits,
            sum(CASE WHEN is_in = 1 THEN amount_usd END) OVER w AS in_usd,          -- USD gathered
            sum(CASE WHEN is_in = 0 THEN amount_usd END) OVER w AS out_usd,         -- USD paid out
            max(CASE WHEN is_in = 0 THEN booked_at END) OVER w AS last_out_at       -- last debit in the window
-    FROM near n
+    FROM near
     WINDOW w AS (PARTITION BY hub ORDER BY booked_at RANGE BETWEEN CURRENT ROW AND $window FOLLOWING)
 ),
-best AS (                   -- per hub the window with most of min(senders, payees), among those starting at a credit
-    SELECT a.*, least(a.n_senders, a.n_payees) AS measure,           -- in a live bucket, passing most of it on
-           row_number() OVER (PARTITION BY a.hub ORDER BY least(a.n_senders, a.n_payees) DESC, a.anchor_at) AS rn
+candidates AS (             -- windows starting at a credit in a live bucket, with enough transfers each way,
+    SELECT a.*                                                       -- passing most of the gathered money on
     FROM anchored a
     JOIN live l ON l.hub = a.hub AND l.start_bucket = a.bucket
-    WHERE a.anchor_is_in = 1
-      AND least(a.n_senders, a.n_payees) >= $min_each
+    WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)
+),
+measured AS (               -- distinct senders and payees of the candidate windows
+    SELECT c.hub, c.anchor_id, c.anchor_at, c.in_usd, c.out_usd, c.last_out_at,
+           count(DISTINCT CASE WHEN n.is_in = 1 THEN n.cp END) AS n_senders,
+           count(DISTINCT CASE WHEN n.is_in = 0 THEN n.cp END) AS n_payees
+    FROM candidates c
+    JOIN near n ON n.hub = c.hub AND n.booked_at >= c.anchor_at AND n.booked_at <= c.anchor_at + $window
+    GROUP BY c.hub, c.anchor_id, c.anchor_at, c.in_usd, c.out_usd, c.last_out_at
+),
+best AS (                   -- per hub the window with most of min(senders, payees)
+    SELECT m.*, least(m.n_senders, m.n_payees) AS measure,
+           row_number() OVER (PARTITION BY m.hub ORDER BY least(m.n_senders, m.n_payees) DESC, m.anchor_at) AS rn
+    FROM measured m
+    WHERE least(m.n_senders, m.n_payees) >= $min_each
 ),
 evidence AS (               -- the transfers of the best window only
     SELECT b.hub, st_ids(n.txn_id) AS txn_ids, st_ids(n.cp) AS member_ids
