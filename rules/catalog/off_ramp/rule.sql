@@ -2,13 +2,20 @@
 WITH service AS (           -- accounts of service kinds are not hubs (an OTC desk converting clients' money is its trade)
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-inflow AS (                 -- credits from known senders to non-service accounts
+payers AS (                 -- accounts with a debit that can be an off-ramp (an off-ramp kind, or on the crypto rail)
+    SELECT DISTINCT t.from_account_id AS account_id
+    FROM transactions t LEFT JOIN accounts a ON a.account_id = t.to_account_id
+    WHERE t.booked_at >= $window_start AND t.booked_at < $until
+      AND (st_list_has($offramp_kinds, a.kind) OR t.rail = 'crypto')
+),
+inflow AS (                 -- credits from known senders to non-service accounts that can off-ramp
     SELECT to_account_id AS account_id, from_account_id AS sender_id, txn_id, booked_at, amount_usd, rail
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
       AND to_account_id NOT IN (SELECT account_id FROM service)
+      AND to_account_id IN (SELECT account_id FROM payers)
 ),
 hubs AS (                   -- cheap pre-filter: enough senders and inflow over the range
     SELECT account_id, max(CASE WHEN rail = 'bank' THEN 1 ELSE 0 END) AS bank_funded
