@@ -77,7 +77,7 @@ PRESETS: dict[str, dict] = {
     "10m": {"customers": 130_000, "days": 365, "activity": 0.18, "start": "2024-11-04", "logins_per_customer_day": 0.01,
             "monthly_files": True},
     # fewer, busier customers: the population is what stays in memory (~3-4 KB per customer)
-    "100m": {"customers": 450_000, "days": 365, "activity": 0.52, "start": "2024-11-04", "logins_per_customer_day": 0.005,
+    "100m": {"customers": 450_000, "days": 365, "activity": 0.60, "start": "2024-11-04", "logins_per_customer_day": 0.005,
              "max_instances": 1000, "monthly_files": True},
 }
 
