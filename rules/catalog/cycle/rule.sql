@@ -16,21 +16,24 @@ deg AS (                    -- counterparties per account, in and out
 walkable AS (               -- pre-filter: on a cycle an account both receives and pays; hubs are skipped
     SELECT account_id FROM deg WHERE has_in = 1 AND has_out = 1 AND n_cp <= $max_degree
 ),
-e AS (                      -- edges between walkable accounts
-    SELECT t.* FROM t
+e AS (                      -- edges between walkable accounts, with their window-long time bucket
+    SELECT t.*, st_bucket(t.booked_at, $window) AS bucket FROM t
     JOIN walkable a ON a.account_id = t.src
     JOIN walkable b ON b.account_id = t.dst
 ),
 paths AS (                  -- time-respecting simple paths from each edge, closed when they reach the origin
     SELECT src AS origin_id, dst AS cur, booked_at AS first_at, booked_at AS last_at,
            amount_usd AS first_usd, amount_usd AS last_usd, 1 AS hops,
-           st_list(txn_id) AS txn_ids, st_list_append(st_list(src), dst) AS nodes
+           st_list(txn_id) AS txn_ids, st_list_append(st_list(src), dst) AS nodes,
+           bucket AS first_bucket   -- every later hop lies in the first hop's bucket or the next one
     FROM e
     UNION ALL
     SELECT p.origin_id, e.dst, p.first_at, e.booked_at, p.first_usd, e.amount_usd, p.hops + 1,
-           st_list_append(p.txn_ids, e.txn_id), st_list_append(p.nodes, e.dst)
+           st_list_append(p.txn_ids, e.txn_id), st_list_append(p.nodes, e.dst), p.first_bucket
     FROM paths p
-    JOIN e ON e.src = p.cur AND e.booked_at > p.last_at AND e.booked_at <= p.first_at + $window
+    CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k
+    JOIN e ON e.src = p.cur AND e.bucket = p.first_bucket + k.k
+          AND e.booked_at > p.last_at AND e.booked_at <= p.first_at + $window
     WHERE p.hops < $max_length
       AND p.cur <> p.origin_id
       AND (e.dst = p.origin_id OR NOT st_list_has(p.nodes, e.dst))
