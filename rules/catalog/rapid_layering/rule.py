@@ -6,7 +6,8 @@ through an account of a service kind (an exchange's hot wallet pays out other cl
 Step 2 (polars): depth(e) = longest chain ending with e, by iterating depth(e2) = max(depth(e1) + 1) over the
 pairs until stable (at most max_hops rounds); the best predecessor of each edge is kept.
 Step 3 (polars): for maximal chain ends with depth >= min_hops, walk predecessors back (vectorised, max_hops
-rounds) to get the path; each intermediate account gets the longest path through it.
+rounds) to get the path; each intermediate account gets the longest path through it (ties: the earliest, then
+the one ending with the smallest transfer id, so that reruns report the same path).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def run(con, params: dict) -> pl.DataFrame:
     ).sort(["path_no", "booked_at"])
     paths = hops.group_by("path_no", maintain_order=True).agg(
         pl.col("d").first().alias("value"),
+        pl.col("end").first().alias("end_id"),  # the path's last transfer: names the path, breaks ties
         pl.col("path").alias("txn_ids"),
         pl.col("src").first().alias("path_start_id"),
         pl.col("dst").last().alias("path_end_id"),
@@ -125,7 +127,7 @@ def run(con, params: dict) -> pl.DataFrame:
         paths.explode("subjects")
         .rename({"subjects": "subject_id"})
         .filter(pl.col("subject_id").is_not_null())
-        .sort(["subject_id", "value", "window_start"], descending=[False, True, False])
+        .sort(["subject_id", "value", "window_start", "end_id"], descending=[False, True, False, False])
         .group_by("subject_id", maintain_order=True)
         .first()
     )
