@@ -14,7 +14,9 @@ See docs/casework.md.
 
 from __future__ import annotations
 
+import gc
 import time
+from contextlib import contextmanager
 
 import duckdb
 
@@ -39,25 +41,45 @@ def build(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         return out
 
     summary: dict = {"run_id": run_id}
+    _steps(con, run_id, step, summary)
+    summary["timings"] = timings
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return summary
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for a step: the networks hold hundreds of thousands of small objects
+    (members, roles, rows) that live until the step ends and form no cycles, and the collector would walk all of
+    them again and again (about a third of the networks' time at 10M). Reference counting still frees memory."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict) -> None:
     with store.transaction(con):
         summary["parties"] = step("parties", parties.resolve, con, run_id)
         summary["compound_links"] = step("compound_links", compounds.build_links, con, run_id)
         n = step("alerts_stage", alerts.stage, con, run_id)
-        state = step("networks_compute", networks.compute, con, run_id) if n else None
+        with _collector_paused():
+            state = step("networks_compute", networks.compute, con, run_id) if n else None
         if not n:
             con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
         summary.update(step("alerts_write", alerts.write, con, run_id))
         if state is not None:
-            summary.update(step("networks_write", networks.write, con, run_id, state))
+            with _collector_paused():
+                summary.update(step("networks_write", networks.write, con, run_id, state))
         else:
             summary.update({"networks": 0, "network_members": 0})
             con.execute("UPDATE networks SET is_current = false")
         for t in ("_cw_alerts", "_cw_evidence", "_cw_alert_facts", "_cw_alert_rows", "_cw_subject_accounts",
                   "_cw_alert_network", "_cw_reg"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-    summary["timings"] = timings
-    summary["seconds"] = round(time.perf_counter() - t0, 3)
-    return summary
 
 
 __all__ = ["build"]

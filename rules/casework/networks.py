@@ -122,17 +122,27 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
             WHERE NOT {NOT_ACCOUNTS_SQL.format(col='other_id')}
             GROUP BY other_id HAVING count(DISTINCT core_id) >= 2
         ),
-        degree AS (
-            SELECT acct, count(DISTINCT cp) AS n FROM (
-                SELECT from_account_id AS acct, to_account_id AS cp FROM transactions WHERE from_account_id IN (SELECT other_id FROM cand)
-                UNION ALL
-                SELECT to_account_id, from_account_id FROM transactions WHERE to_account_id IN (SELECT other_id FROM cand)
-            ) GROUP BY acct
+        legs AS (
+            SELECT from_account_id AS acct, to_account_id AS cp FROM transactions WHERE from_account_id IN (SELECT other_id FROM cand)
+            UNION ALL
+            SELECT to_account_id, from_account_id FROM transactions WHERE to_account_id IN (SELECT other_id FROM cand)
+        ),
+        bounds AS (   -- cheap bounds first: transactions (>= distinct counterparties) and an HLL estimate
+            SELECT acct, count(*) AS n_legs, approx_count_distinct(cp) AS n_est FROM legs GROUP BY acct
+        ),
+        open AS (     -- the exact count only where the bounds leave it open (a busy account is dropped by its estimate)
+            SELECT acct FROM bounds WHERE n_legs > {HUB_COUNTERPARTIES} AND n_est <= {2 * HUB_COUNTERPARTIES}
+        ),
+        small AS (    -- at most HUB_COUNTERPARTIES distinct counterparties
+            SELECT acct FROM bounds WHERE n_legs <= {HUB_COUNTERPARTIES}
+            UNION ALL
+            SELECT acct FROM legs WHERE acct IN (SELECT acct FROM open) GROUP BY acct
+            HAVING count(DISTINCT cp) <= {HUB_COUNTERPARTIES}
         )
         SELECT t.other_id, list(DISTINCT t.core_id) FROM _cw_touch t
-        JOIN degree d ON d.acct = t.other_id
+        JOIN small d ON d.acct = t.other_id
         LEFT JOIN accounts a ON a.account_id = t.other_id
-        WHERE d.n <= {HUB_COUNTERPARTIES} AND NOT coalesce(list_contains({offramp_list_sql()}, a.kind), false)
+        WHERE NOT coalesce(list_contains({offramp_list_sql()}, a.kind), false)
         GROUP BY t.other_id
     """)
     bridge_of: dict[str, list[str]] = {}
