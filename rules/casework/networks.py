@@ -16,6 +16,13 @@
    (1 + 0.5 per extra account held): the holder of the consolidator and of several mule accounts outranks them.
 4. Network ids: a network keeps the id of the stored network it overlaps most (by alert ids); otherwise
    'NW-' + sha256(sorted alerted subjects)[:16].
+
+Scale: the work follows the alerts, not the store. Joins, members and flows come from the staged evidence and from
+a few selective scans of `transactions` with the alerted (core) or member accounts as a semi-join filter: the
+payments of alerted accounts to members, aggregated per account pair before they meet the networks (never a
+member x member or transaction x network join), the off-ramp payees of alerted accounts, and the degree of
+candidate bridge counterparties. Shared identifiers are counted only for the values of alerted accounts. Python
+sees alert subjects, members and edge arrays: components by scipy, PageRank as a sparse power iteration.
 """
 
 from __future__ import annotations
