@@ -55,7 +55,9 @@ roles AS (                  -- one row for the sink and one for the source
     SELECT source_id AS subject_id, 'source' AS role, * FROM pairs
 ),
 best AS (
-    SELECT r.*, row_number() OVER (PARTITION BY subject_id ORDER BY n_intermediaries DESC, window_start) AS rn FROM roles r
+    SELECT r.*, row_number() OVER (PARTITION BY subject_id           -- ties: earliest, then by role, source, sink
+                                         ORDER BY n_intermediaries DESC, window_start, role, source_id, sink_id) AS rn
+    FROM roles r
 )
 SELECT subject_id,
        n_intermediaries AS value,                             -- measured: distinct intermediaries
