@@ -55,7 +55,7 @@ shared AS (                 -- pairs of members, the commons they share, all fir
     HAVING count(*) >= $min_shared AND max(hi) <= min(lo) + $window
 ),
 best AS (
-    SELECT s.*, row_number() OVER (PARTITION BY member_id ORDER BY n_shared DESC, peer_id) AS rn FROM shared s
+    SELECT s.*, row_number() OVER (PARTITION BY member_id ORDER BY n_shared DESC, peer_id, side) AS rn FROM shared s
 ),
 best_commons AS (           -- the shared commons of each member's best pair, one row each
     SELECT member_id, peer_id, side, st_unnest(commons) AS common_id FROM best WHERE rn = 1
