@@ -49,7 +49,8 @@ members AS (                -- every account on a cycle (the closing node is the
     SELECT st_unnest(nodes) AS account_id, c.* FROM cycles c
 ),
 best AS (
-    SELECT m.*, row_number() OVER (PARTITION BY account_id ORDER BY returned_share DESC, hops, first_at) AS rn
+    SELECT m.*, row_number() OVER (PARTITION BY account_id       -- ties: by origin, then transfers
+                                      ORDER BY returned_share DESC, hops, first_at, origin_id, txn_ids) AS rn
     FROM members m
 )
 SELECT account_id AS subject_id,
