@@ -384,7 +384,8 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
                                                                "is_core": pl.Boolean, "node": pl.Int64}).to_arrow())
         con.execute("INSERT INTO _cw_net_members SELECT *, network_id || '|' || account_id FROM _cw_nm_frame")
         con.unregister("_cw_nm_frame")
-    edges, flow_places = _member_flows(con)
+    since = con.execute("SELECT min(since) FROM rule_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    edges, flow_places = _member_flows(con, since)
     alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
                         " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
     alert_rows = {a[0]: a for a in alerts}
@@ -594,7 +595,7 @@ def _strongly_linked(account_links) -> bool:
     return len(weak) >= 2
 
 
-def _member_flows(con) -> tuple[dict, dict]:
+def _member_flows(con, since=None) -> tuple[dict, dict]:
     """The flow graph of each network, aggregated per (network, payer, payee) into the temp table _cw_net_flows
     (network_id, from_account_id, to_account_id, usd, n_txns, first_at, last_at, evidence: up to 20 txn_ids by
     time, countries, institutions, src_node, dst_node), from which network_edges gets its flow edges. Returns the
@@ -605,15 +606,28 @@ def _member_flows(con) -> tuple[dict, dict]:
     evidence transactions between two members. The first part is one selective scan of the transactions: payments
     from any core account to any member account (semi-joins on the member table), aggregated per account pair
     before the pairs are matched to networks, so that an account in many networks (an exchange, a merchant hub) or
-    a network with many members never multiplies transactions. The second part reads the staged evidence only."""
+    a network with many members never multiplies transactions. The second part reads the staged evidence only.
+
+    `since` is the start of the detect run's range: an incremental run ranks on the payments of its own range (and
+    its alerts' evidence from the rules' lookback before it), not on the whole history of every alerted account.
+    A full run's range starts at the first transaction, so it sees them all."""
+    pair = """t.from_account_id IN (SELECT account_id FROM _cw_net_members WHERE is_core)
+              AND t.to_account_id IN (SELECT account_id FROM _cw_net_members)
+              AND t.from_account_id <> t.to_account_id"""
+    cols = ("t.txn_id, t.from_account_id, t.to_account_id, t.amount_usd, t.booked_at, t.from_country, t.to_country,"
+            " t.from_institution, t.to_institution")
+    if since is None:
+        source = f"SELECT {cols} FROM transactions t WHERE {pair}"
+    else:  # the run's range, plus the alerts' own evidence from before it (the rules' lookback)
+        source = f"""
+            SELECT {cols} FROM transactions t WHERE t.booked_at >= $since AND {pair}
+            UNION ALL
+            SELECT DISTINCT {cols} FROM _cw_evidence t WHERE t.booked_at < $since AND {pair}"""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_pair_flows AS
         SELECT t.from_account_id, t.to_account_id, {agg}
-        FROM transactions t
-        WHERE t.from_account_id IN (SELECT account_id FROM _cw_net_members WHERE is_core)
-          AND t.to_account_id IN (SELECT account_id FROM _cw_net_members)
-          AND t.from_account_id <> t.to_account_id
-        GROUP BY 1, 2""".format(agg=_FLOW_AGG))
+        FROM ({source}) t
+        GROUP BY 1, 2""".format(agg=_FLOW_AGG, source=source), {} if since is None else {"since": since})
     # the payee's membership is matched on one key that needs the pair's row: no member x member join
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_net_flows AS

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.casework.casebook import OFAC, W_KK, raise_alerts
+from tests.casework.casebook import OFAC, W_KK, at, raise_alerts
 from rules.casework import build
 from rules.casework.common import sha16
 
@@ -449,3 +449,33 @@ def test_identifier_shared_by_a_crowd_joins_nobody(case):
     assert nets == [[("A",)], [("B",)], [("C",), ("D",)]]
     assert case.rows("SELECT DISTINCT kind, evidence FROM network_edges WHERE kind IN ('device', 'ip')") == [
         ("device", "dev-cd")]
+
+
+def test_incremental_run_ranks_on_its_own_range(case):
+    """An incremental detect run (rule_runs.since after the start of the data) builds the flow graph from the
+    payments of its range and its alerts' evidence, however old: an alerted account's earlier background payments
+    do not make the build read its whole history. A run without a recorded range sees every payment."""
+    for a in ("A", "V", "B"):
+        case.party("P" + a, "Person " + a)
+        case.account(a, "P" + a)
+    case.party("PEX", "Quick Swap Exchange Ltd.", ptype="legal")
+    case.account("EX", "PEX", kind="exchange_hot_wallet", rail="crypto", institution="tron", country=None)
+    old_bg = case.txn("A", "EX", 100, 1)  # background, before the run's range
+    old_ev = case.txn("V", "A", 500, 2)  # evidence from the rule's lookback
+    new_bg = case.txn("A", "EX", 200, 50)  # background, inside the range
+    new_ev = case.txn("A", "B", 450, 51)  # evidence inside the range
+
+    def flows():
+        return {(s, d): (float(u), n, ev) for s, d, u, n, ev in case.rows(
+            "SELECT src_id, dst_id, usd, n_txns, evidence FROM network_edges WHERE kind = 'flow'")}
+
+    case.alert("r1", "pass_through", "A", [old_ev, new_ev], rule="pass_through")
+    build(case.con, "r1")  # no rule_runs row: the whole history
+    assert flows()[("A", "EX")] == (300.0, 2, f"{old_bg},{new_bg}")
+    case.alert("r2", "pass_through", "A", [old_ev, new_ev], rule="pass_through")
+    case.con.execute("INSERT INTO rule_runs (run_id, rule_id, since, until) VALUES ('r2', 'pass_through', ?, ?)",
+                     [at(40), at(60)])
+    build(case.con, "r2")
+    f = flows()
+    assert f[("A", "EX")] == (200.0, 1, new_bg)  # the payment before the range is not read
+    assert f[("V", "A")] == (500.0, 1, old_ev) and f[("A", "B")] == (450.0, 1, new_ev)  # evidence always is
