@@ -22,7 +22,9 @@ a few selective scans of `transactions` with the alerted (core) or member accoun
 payments of alerted accounts to members, aggregated per account pair before they meet the networks (never a
 member x member or transaction x network join), the off-ramp payees of alerted accounts, and the degree of
 candidate bridge counterparties. Shared identifiers are counted only for the values of alerted accounts. Python
-sees alert subjects, members and edge arrays: components by scipy, PageRank as a sparse power iteration.
+sees alert subjects, members and edge arrays: components by scipy, PageRank as a sparse power iteration. An
+incremental run (rule_runs.since after the first transaction) reads the alerted accounts' payments of its own
+range plus its alerts' evidence, so a daily build does not re-aggregate every alerted account's history.
 """
 
 from __future__ import annotations
