@@ -37,7 +37,12 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql, sha16
+from rules.casework.common import (
+    NOT_ACCOUNTS_SQL,
+    OFFRAMP_KINDS,
+    offramp_list_sql,
+    sha16,
+)
 
 MAX_SHARERS = 25  # an identifier shared by more accounts than this links nobody (public Wi-Fi, a shop's device)
 HUB_COUNTERPARTIES = 30  # a counterparty with more distinct counterparties than this does not join two alerts
@@ -240,7 +245,7 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     return state
 
 
-def _components(n: int, u, v) -> tuple[int, "np.ndarray"]:
+def _components(n: int, u, v) -> tuple[int, np.ndarray]:
     """Connected components of nodes 0..n-1 joined by the undirected edges u - v: (count, label per node)."""
     from scipy.sparse import coo_array
     from scipy.sparse.csgraph import connected_components
@@ -625,13 +630,14 @@ def _member_flows(con, since=None) -> tuple[dict, dict]:
             SELECT {cols} FROM transactions t WHERE t.booked_at >= $since AND {pair}
             UNION ALL
             SELECT DISTINCT {cols} FROM _cw_evidence t WHERE t.booked_at < $since AND {pair}"""
-    con.execute("""
+    agg = _FLOW_AGG
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cw_pair_flows AS
         SELECT t.from_account_id, t.to_account_id, {agg}
         FROM ({source}) t
-        GROUP BY 1, 2""".format(agg=_FLOW_AGG, source=source), {} if since is None else {"since": since})
+        GROUP BY 1, 2""", {} if since is None else {"since": since})
     # the payee's membership is matched on one key that needs the pair's row: no member x member join
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cw_net_flows AS
         SELECT a.network_id, f.*, a.node AS src_node, b.node AS dst_node FROM _cw_pair_flows f
         JOIN _cw_net_members a ON a.account_id = f.from_account_id AND a.is_core
@@ -648,7 +654,7 @@ def _member_flows(con, since=None) -> tuple[dict, dict]:
         JOIN _cw_net_members a ON a.net_account = t.network_id || '|' || t.from_account_id AND NOT a.is_core
         JOIN _cw_net_members b ON b.net_account = t.network_id || '|' || t.to_account_id
         WHERE t.from_account_id <> t.to_account_id
-        GROUP BY 1, 2, 3""".format(agg=_FLOW_AGG))
+        GROUP BY 1, 2, 3""")
     cols = con.execute("SELECT src_node, dst_node, greatest(coalesce(usd, 0.0), 0.01) AS w FROM _cw_net_flows"
                        " ORDER BY src_node, dst_node").fetchnumpy()
     edges = (np.asarray(cols["src_node"], dtype=np.int64), np.asarray(cols["dst_node"], dtype=np.int64),
@@ -674,7 +680,7 @@ def pagerank(num: int, src, dst, weight, alpha: float = 0.85, max_iter: int = 10
     The power iteration of networkx.pagerank (scipy variant, same defaults: uniform start and teleport, dangling
     nodes spread uniformly, l1 convergence < num x tol), on a sparse matrix built straight from the edge arrays:
     a network of millions of flows never becomes a networkx graph."""
-    import scipy.sparse as sparse
+    from scipy import sparse
 
     a = sparse.csr_array((np.asarray(weight, dtype=float), (src, dst)), shape=(num, num))
     s = np.asarray(a.sum(axis=1)).ravel()
@@ -774,7 +780,7 @@ def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows:
     return out
 
 
-def _arrow(rows: list, table) -> "pa.Table":
+def _arrow(rows: list, table):
     """An Arrow table with `table`'s columns from row tuples, built column by column by pyarrow (polars' and
     pyarrow's row-wise construction is slow on list columns: ~50 us a row)."""
     import pyarrow as pa
