@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--db", default=str(ROOT / "bench/cache/world_10000000/store/bench.duckdb"))
     ap.add_argument("--rules", help="comma-separated rule ids (default: the whole pack)")
     ap.add_argument("--memory-limit", help="DuckDB memory_limit (SCAMTRACE_MEMORY_LIMIT), e.g. 6GB")
+    ap.add_argument("--max-temp", default="20GB",
+                    help="cap on DuckDB's spill (max_temp_directory_size): a runaway rule fails instead of filling the disk")
     ap.add_argument("--with-daily", action="store_true", help="keep the incremental day bench/run.py added")
     ap.add_argument("--since", help="detect over [since, end of data) only, as the daily batch does (with --with-daily: "
                                     "the day bench/run.py added, e.g. 2026-11-15)")
@@ -79,7 +81,8 @@ def main() -> None:
     from rules.engine import detect
     from transforms.store import connect
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still removes its scratch copy
+    # a killed run removes its scratch copy, once the statement running in DuckDB returns (kill -9 leaves it behind)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scratch = Path(tempfile.mkdtemp(prefix="bench-rules-", dir=str(src.parent)))
     try:
         db = scratch / "store.duckdb"
@@ -88,6 +91,7 @@ def main() -> None:
         from rules import tables
 
         tables.ensure_tables(con)
+        con.execute(f"SET max_temp_directory_size = '{args.max_temp}'")
         con.execute("DELETE FROM rule_hits")  # the bench store may hold an earlier run's hits
         if not args.with_daily:  # bench/run.py adds its incremental day to the cached store: measure the history
             con.execute("DELETE FROM transactions WHERE file_id IN "

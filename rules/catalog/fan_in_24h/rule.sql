@@ -8,21 +8,23 @@ WITH inflow AS (            -- credits from known senders in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-buckets AS (                -- distinct senders per account and $window-long time bucket
-    SELECT account_id, st_bucket(booked_at, $window) AS bucket, count(DISTINCT sender_id) AS n_senders
+buckets AS (                -- credits per account and $window-long time bucket, keyed by a hash of the account so
+                            -- that this one aggregate over every credit stays small (a collision only merges counts)
+    SELECT st_hash(account_id) AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_credits
     FROM inflow
     GROUP BY ALL
 ),
-candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets, so an account whose
-                            -- adjacent bucket pairs never reach $min_senders cannot reach it; service accounts are out
-    SELECT DISTINCT b1.account_id
+candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets and has no more senders
+                            -- than credits, so an account whose adjacent bucket pairs never reach $min_senders
+                            -- credits cannot hit
+    SELECT DISTINCT b1.account_key
     FROM buckets b1
-    LEFT JOIN buckets b2 ON b2.account_id = b1.account_id AND b2.bucket = b1.bucket + 1
-    WHERE b1.n_senders + coalesce(b2.n_senders, 0) >= $min_senders
-      AND b1.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
+    WHERE b1.n_credits + coalesce(b2.n_credits, 0) >= $min_senders
 ),
-cand_in AS (                -- credits of candidate accounts only
-    SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_id = i.account_id
+cand_in AS (                -- credits of candidate accounts only; service accounts are not subjects
+    SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_key = st_hash(i.account_id)
+    WHERE i.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 windows AS (                -- distinct senders in [each credit, + $window], as a window aggregate (no self-join)
     SELECT account_id, booked_at AS anchor_at,

@@ -8,21 +8,23 @@ WITH outflow AS (           -- debits to known payees in the read range
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-buckets AS (                -- distinct payees per account and $window-long time bucket
-    SELECT account_id, st_bucket(booked_at, $window) AS bucket, count(DISTINCT payee_id) AS n_payees
+buckets AS (                -- debits per account and $window-long time bucket, keyed by a hash of the account so
+                            -- that this one aggregate over every debit stays small (a collision only merges counts)
+    SELECT st_hash(account_id) AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_debits
     FROM outflow
     GROUP BY ALL
 ),
-candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets, so an account whose
-                            -- adjacent bucket pairs never reach $min_payees cannot reach it; service accounts are out
-    SELECT DISTINCT b1.account_id
+candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets and has no more payees
+                            -- than debits, so an account whose adjacent bucket pairs never reach $min_payees debits
+                            -- cannot hit
+    SELECT DISTINCT b1.account_key
     FROM buckets b1
-    LEFT JOIN buckets b2 ON b2.account_id = b1.account_id AND b2.bucket = b1.bucket + 1
-    WHERE b1.n_payees + coalesce(b2.n_payees, 0) >= $min_payees
-      AND b1.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
+    WHERE b1.n_debits + coalesce(b2.n_debits, 0) >= $min_payees
 ),
-cand_out AS (               -- debits of candidate accounts only
-    SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_id = o.account_id
+cand_out AS (               -- debits of candidate accounts only; service accounts are not subjects
+    SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_key = st_hash(o.account_id)
+    WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 windows AS (                -- distinct payees in [each debit, + $window], as a window aggregate (no self-join)
     SELECT account_id, booked_at AS anchor_at,
