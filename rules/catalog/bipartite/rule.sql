@@ -2,7 +2,7 @@
 WITH service AS (           -- accounts whose KYC kind is a business that many unrelated customers pay or are paid by
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS (                      -- transfers between known, non-service accounts in the read range
+t AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the read range
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
@@ -20,24 +20,31 @@ links AS (                  -- (common counterparty, member, side): payees share
 pairs AS (                  -- each (payer, payee) pair and its first transfer in the range
     SELECT src, dst, min(booked_at) AS first_at FROM t GROUP BY src, dst
 ),
-all_links AS (              -- each (common, member) link and when it was first used in the range
-    SELECT src AS common_id, dst AS member_id, 'payee' AS side, first_at AS link_at FROM pairs
+commons AS (                -- usable commons: payers of 2..max_degree payees, payees of 2..max_degree payers
+    SELECT src AS common_id, 'payee' AS side FROM pairs GROUP BY src HAVING count(*) BETWEEN 2 AND $max_degree
     UNION ALL
-    SELECT dst AS common_id, src AS member_id, 'sender' AS side, first_at AS link_at FROM pairs
+    SELECT dst AS common_id, 'sender' AS side FROM pairs GROUP BY dst HAVING count(*) BETWEEN 2 AND $max_degree
 ),
-degree AS (                 -- pre-filter: commons with 2..max_degree members
-    SELECT common_id, side FROM all_links GROUP BY common_id, side
-    HAVING count(*) BETWEEN 2 AND $max_degree
+first_link AS (             -- each usable (common, member) link, when it was first used in the range, and the
+    SELECT p.src AS common_id, p.dst AS member_id, 'payee' AS side, p.first_at AS link_at,   -- window-long bucket of that
+           st_bucket(p.first_at, $window) AS bucket
+    FROM pairs p JOIN commons c ON c.common_id = p.src AND c.side = 'payee'
+    UNION ALL
+    SELECT p.dst AS common_id, p.src AS member_id, 'sender' AS side, p.first_at AS link_at,
+           st_bucket(p.first_at, $window) AS bucket
+    FROM pairs p JOIN commons c ON c.common_id = p.dst AND c.side = 'sender'
 ),
-first_link AS (             -- each usable (common, member) link and when it was first used in the range
-    SELECT l.* FROM all_links l JOIN degree d ON d.common_id = l.common_id AND d.side = l.side
+member_buckets AS (         -- usable links per member and bucket
+    SELECT member_id, side, bucket, count(*) AS n_links FROM first_link GROUP BY member_id, side, bucket
 ),
-members AS (                -- pre-filter: members with at least min_shared usable commons
-    SELECT member_id, side FROM first_link GROUP BY member_id, side HAVING count(*) >= $min_shared
+members AS (                -- pre-filter: a member's shared links all began within one window, so in two adjacent
+    SELECT DISTINCT a.member_id, a.side                          -- buckets that need min_shared links together
+    FROM member_buckets a
+    LEFT JOIN member_buckets b ON b.member_id = a.member_id AND b.side = a.side AND b.bucket = a.bucket + 1
+    WHERE a.n_links + coalesce(b.n_links, 0) >= $min_shared
 ),
-usable AS (                 -- with the window-long time bucket of the first use
-    SELECT f.*, st_bucket(f.link_at, $window) AS bucket
-    FROM first_link f JOIN members m ON m.member_id = f.member_id AND m.side = f.side
+usable AS (
+    SELECT f.* FROM first_link f JOIN members m ON m.member_id = f.member_id AND m.side = f.side
 ),
 pair_commons AS (           -- commons two members started using within `window` of each other (so in the same or
     SELECT a.member_id, b.member_id AS peer_id, a.side, a.common_id,            -- an adjacent bucket)

@@ -1,5 +1,5 @@
 -- Cycle: time-respecting simple cycles that bring most of the amount back to the origin.
-WITH RECURSIVE t AS (       -- transfers between known accounts in the read range, above the floor
+WITH RECURSIVE t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

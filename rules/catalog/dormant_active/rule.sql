@@ -5,7 +5,7 @@ WITH observed AS (          -- first transaction loaded at all: before it, silen
 service AS (                -- accounts of service kinds (merchants, payroll, exchanges, ...): not mules
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-legs AS (              -- every transaction seen from each known account, with its counterparty
+legs AS NOT MATERIALIZED (  -- every transaction seen from each known account, with its counterparty
     SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

@@ -1,5 +1,5 @@
 -- Mule fan-in: the most distinct senders into one account within any window of $window.
-WITH inflow AS (            -- credits from known senders in the read range
+WITH inflow AS NOT MATERIALIZED (  -- credits from known senders in the read range
     SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

@@ -1,5 +1,5 @@
 -- Fan-out: the most distinct payees paid from one account within any window of $window.
-WITH outflow AS (           -- debits to known payees in the read range
+WITH outflow AS NOT MATERIALIZED (  -- debits to known payees in the read range
     SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

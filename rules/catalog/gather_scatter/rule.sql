@@ -2,7 +2,7 @@
 WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS (                      -- transfers between known accounts in the read range, with their window-long time bucket
+t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, with their window-long time bucket
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
            st_bucket(booked_at, $window) AS bucket
     FROM transactions
@@ -11,27 +11,30 @@ t AS (                      -- transfers between known accounts in the read rang
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
 ),
-per_bucket AS (             -- credits and debits per account and bucket
-    SELECT hub, bucket, sum(is_in) AS n_in, sum(1 - is_in) AS n_out
-    FROM (SELECT dst AS hub, bucket, 1 AS is_in FROM t UNION ALL SELECT src AS hub, bucket, 0 AS is_in FROM t) x
-    GROUP BY hub, bucket
+per_bucket AS (             -- credits and debits per account and bucket, keyed by a hash of the account so that this
+    SELECT hub_key, bucket, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- one aggregate over every transfer stays
+    FROM (SELECT st_hash(dst) AS hub_key, bucket, 1 AS is_in FROM t        -- small (a collision only merges counts)
+          UNION ALL
+          SELECT st_hash(src) AS hub_key, bucket, 0 AS is_in FROM t) x
+    GROUP BY hub_key, bucket
 ),
 live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
-    SELECT c.hub, c.bucket AS start_bucket   -- need min_each credits and min_each debits; services are not hubs
-    FROM per_bucket c LEFT JOIN per_bucket d ON d.hub = c.hub AND d.bucket = c.bucket + 1
+    SELECT c.hub_key, c.bucket AS start_bucket   -- need min_each credits and min_each debits
+    FROM per_bucket c LEFT JOIN per_bucket d ON d.hub_key = c.hub_key AND d.bucket = c.bucket + 1
     WHERE c.n_in + coalesce(d.n_in, 0) >= $min_each AND c.n_out + coalesce(d.n_out, 0) >= $min_each
-      AND c.hub NOT IN (SELECT account_id FROM service)
 ),
 need AS (                   -- the live buckets and the bucket after each
-    SELECT DISTINCT hub, bucket
-    FROM (SELECT hub, start_bucket AS bucket FROM live UNION ALL SELECT hub, start_bucket + 1 AS bucket FROM live) x
+    SELECT DISTINCT hub_key, bucket
+    FROM (SELECT hub_key, start_bucket AS bucket FROM live UNION ALL SELECT hub_key, start_bucket + 1 AS bucket FROM live) x
 ),
-near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets
+near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
     SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
-    FROM t JOIN need n ON n.hub = t.dst AND n.bucket = t.bucket
+    FROM t JOIN need n ON n.hub_key = st_hash(t.dst) AND n.bucket = t.bucket
+    WHERE t.dst NOT IN (SELECT account_id FROM service)
     UNION ALL
     SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
-    FROM t JOIN need n ON n.hub = t.src AND n.bucket = t.bucket
+    FROM t JOIN need n ON n.hub_key = st_hash(t.src) AND n.bucket = t.bucket
+    WHERE t.src NOT IN (SELECT account_id FROM service)
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
     SELECT hub, txn_id AS anchor_id, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,
@@ -45,7 +48,7 @@ anchored AS (               -- per transfer: the window [booked_at, booked_at + 
 candidates AS (             -- windows starting at a credit in a live bucket, with enough transfers each way,
     SELECT a.*                                                       -- passing most of the gathered money on
     FROM anchored a
-    JOIN live l ON l.hub = a.hub AND l.start_bucket = a.bucket
+    JOIN live l ON l.hub_key = st_hash(a.hub) AND l.start_bucket = a.bucket
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)

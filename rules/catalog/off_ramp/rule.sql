@@ -8,7 +8,7 @@ payers AS (                 -- accounts with a debit that can be an off-ramp (an
     WHERE t.booked_at >= $window_start AND t.booked_at < $until
       AND (st_list_has($offramp_kinds, a.kind) OR t.rail = 'crypto')
 ),
-inflow AS (                 -- credits from known senders to non-service accounts that can off-ramp
+inflow AS NOT MATERIALIZED (  -- credits from known senders to non-service accounts that can off-ramp
     SELECT to_account_id AS account_id, from_account_id AS sender_id, txn_id, booked_at, amount_usd, rail
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

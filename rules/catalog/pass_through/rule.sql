@@ -2,7 +2,7 @@
 WITH service AS (           -- accounts of service kinds (merchants, payroll, exchanges...) move money by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-legs AS (                   -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
+legs AS NOT MATERIALIZED (  -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
     SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in, to_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until

@@ -1,5 +1,5 @@
 -- Victim escalation: runs of payments to new payees, each >= $growth x the previous.
-WITH pay AS (               -- outgoing payments to known payees
+WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
     SELECT txn_id, from_account_id AS payer_id, to_account_id AS payee_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
