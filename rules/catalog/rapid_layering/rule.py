@@ -17,7 +17,7 @@ import polars as pl
 from rules.dialect import DIALECT
 
 EDGES_SQL = """
-WITH t AS (                 -- transfers between known accounts in the read range, above the floor
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
@@ -42,6 +42,7 @@ WHERE booked_at >= $window_start AND booked_at < $until AND amount_usd >= $min_u
   AND from_account_id <> to_account_id
   AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
   AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+  AND txn_id IN (SELECT txn_id FROM _st_path_txns)   -- the transfers on the reported paths only
 """
 
 OUTPUT_SCHEMA = {
@@ -104,7 +105,12 @@ def run(con, params: dict) -> pl.DataFrame:
             pl.coalesce(pl.col("pred"), pl.col("cur")).alias("cur"),
         ).drop("pred")
 
-    info = DIALECT.fetch_polars(con, EDGE_INFO_SQL, _bind(EDGE_INFO_SQL, params, names))
+    # details of the paths' transfers only (all transfers of the range would not fit in memory at 100M rows)
+    DIALECT.register(con, "_st_path_txns", walk.select(pl.col("path").explode().unique().alias("txn_id")))
+    try:
+        info = DIALECT.fetch_polars(con, EDGE_INFO_SQL, _bind(EDGE_INFO_SQL, params, names))
+    finally:
+        DIALECT.unregister(con, "_st_path_txns")
     hops = walk.select("end", "d", "path").with_row_index("path_no").explode("path").join(
         info, left_on="path", right_on="txn_id"
     ).sort(["path_no", "booked_at"])

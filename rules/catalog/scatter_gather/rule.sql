@@ -12,34 +12,35 @@ t AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the
       AND from_account_id NOT IN (SELECT account_id FROM service)
       AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
-sources AS (                -- pre-filter: accounts paying at least k times, keyed by a hash of the account (a count
-    SELECT st_hash(src) AS src_key FROM t GROUP BY st_hash(src)    -- of transfers bounds the distinct payees from
-    HAVING count(*) >= $min_intermediaries                         -- above; a collision only merges counts)
+hops AS NOT MATERIALIZED (  -- every transfer with hashed account keys: narrow enough to join over the whole range
+    SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key, booked_at, amount_usd FROM t
 ),
-sinks AS (                  -- pre-filter: accounts paid at least k times
-    SELECT st_hash(dst) AS dst_key FROM t GROUP BY st_hash(dst) HAVING count(*) >= $min_intermediaries
+candidates AS (             -- pre-filter: (source, sink) keys with at least k two-hop legs passing most of the money
+    SELECT a.src_key, b.dst_key                                    -- on in time (legs bound the distinct intermediaries
+    FROM (SELECT h.*, st_bucket(h.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- from above; a
+          FROM hops h CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k) a    -- key collision only lets more through)
+    JOIN (SELECT h.*, st_bucket(h.booked_at, $window + $clock_slack) AS bucket FROM hops h) b
+      ON b.src_key = a.dst_key AND b.bucket = a.bucket
+    WHERE b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
+      AND b.amount_usd >= $min_pass_share * a.amount_usd
+      AND b.amount_usd <= $max_hop_growth * a.amount_usd
+    GROUP BY a.src_key, b.dst_key
+    HAVING count(*) >= $min_intermediaries
 ),
-hop_in AS NOT MATERIALIZED (  -- source -> intermediary legs, with the buckets (of length window + clock_slack) in
-    SELECT t.*, st_bucket(t.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- which the onward
-    FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k             -- leg can lie: at most two
-    WHERE st_hash(t.src) IN (SELECT src_key FROM sources)
+hop_in AS (                 -- candidate sources' legs, with the buckets (of length window + clock_slack) in which the
+    SELECT t.*, st_bucket(t.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- onward leg can lie:
+    FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k                                 -- at most two
+    WHERE st_hash(t.src) IN (SELECT src_key FROM candidates)
 ),
-hop_out AS NOT MATERIALIZED (  -- intermediary -> sink legs, with their bucket
+hop_out AS (                -- candidate sinks' legs, with their bucket
     SELECT t.*, st_bucket(t.booked_at, $window + $clock_slack) AS bucket
-    FROM t WHERE st_hash(t.dst) IN (SELECT dst_key FROM sinks)
-),
-mids AS (                   -- pre-filter: (intermediary, bucket) with a leg in and a leg out, keyed by a hash
-    SELECT st_hash(dst) AS mid_key, bucket FROM hop_in
-    INTERSECT
-    SELECT st_hash(src) AS mid_key, bucket FROM hop_out
+    FROM t WHERE st_hash(t.dst) IN (SELECT dst_key FROM candidates)
 ),
 legs AS (                   -- source -> intermediary then intermediary -> sink within the window, passing most of it on
     SELECT a.src AS source_id, a.dst AS mid_id, b.dst AS sink_id, a.txn_id AS t1, b.txn_id AS t2,
            a.booked_at AS t1_at, b.booked_at AS t2_at, b.amount_usd
     FROM hop_in a
-    JOIN mids ma ON ma.mid_key = st_hash(a.dst) AND ma.bucket = a.bucket     -- (mids is distinct: no duplicates)
-    JOIN (SELECT o.* FROM hop_out o JOIN mids mb ON mb.mid_key = st_hash(o.src) AND mb.bucket = o.bucket) b
-      ON b.src = a.dst AND b.bucket = a.bucket
+    JOIN hop_out b ON b.src = a.dst AND b.bucket = a.bucket
     WHERE b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
       AND b.dst <> a.src AND b.txn_id <> a.txn_id
       AND b.amount_usd >= $min_pass_share * a.amount_usd
