@@ -37,23 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from peak_memory import hwm_mb, reset_hwm  # bench/, the script's folder
+
 DIGEST_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "network_edges", "compound_links",
                  "party_clusters")
 NOT_DIGESTED = {"run_id", "first_run_id", "created_at", "updated_at"}
-
-
-def _hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _reset_hwm() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def digests(con) -> dict[str, str]:
@@ -106,12 +94,12 @@ def _build_base(src: Path, base: Path, samples: bool) -> None:
 def _build(con, run_id: str, label: str) -> dict:
     from rules import casework
 
-    _reset_hwm()
+    reset_hwm()
     load = os.getloadavg()[0]
     t = time.perf_counter()
     s = casework.build(con, run_id)
     wall = time.perf_counter() - t
-    peak = _hwm_mb()
+    peak = hwm_mb()
     steps = "  ".join(f"{k} {v:.2f}" for k, v in s["timings"].items())
     print(f"{label}: {wall:.1f} s  peak {peak:.0f} MB  load {load:.1f}->{os.getloadavg()[0]:.1f}  "
           f"alerts {s.get('alerts')} networks {s.get('networks')} members {s.get('network_members')}", flush=True)

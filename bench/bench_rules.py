@@ -27,12 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from peak_memory import hwm_mb  # bench/, the script's folder
 
 
 def _round(v):
@@ -119,15 +114,15 @@ def main() -> None:
                 con.execute(f"COPY (SELECT * EXCLUDE (run_id) FROM rule_hits WHERE run_id = 'bench-{rid}' "
                             f"ORDER BY subject_id) TO '{Path(args.dump) / rid}.parquet' (FORMAT parquet)")
             results[rid] = {"seconds": round(r.seconds, 2), "hits": r.hits, "status": r.status,
-                            "peak_rss_mb": round(_hwm_mb()), "digest": d}
+                            "peak_rss_mb": round(hwm_mb()), "digest": d}
             total += r.seconds
-            print(f"{rid:<20} {r.seconds:8.2f} s  {r.hits:>7} hits  {r.status:<8} peak {_hwm_mb():7.0f} MB  {d}",
+            print(f"{rid:<20} {r.seconds:8.2f} s  {r.hits:>7} hits  {r.status:<8} peak {hwm_mb():7.0f} MB  {d}",
                   flush=True)
-        print(f"{'pack':<20} {total:8.2f} s  ({total / floor:.0f}x the floor)  peak {_hwm_mb():.0f} MB; "
+        print(f"{'pack':<20} {total:8.2f} s  ({total / floor:.0f}x the floor)  peak {hwm_mb():.0f} MB; "
               f"wall {time.perf_counter() - t:.1f} s")
         if args.json:
             Path(args.json).write_text(json.dumps({"transactions": n, "floor": floor, "rules": results,
-                                                   "pack_seconds": total, "peak_rss_mb": _hwm_mb()}, indent=2))
+                                                   "pack_seconds": total, "peak_rss_mb": hwm_mb()}, indent=2))
         con.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

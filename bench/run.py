@@ -27,7 +27,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,8 @@ CACHE = ROOT / "bench" / "cache"
 RESULTS = CACHE / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 
+from peak_memory import hwm_mb, peak_mb, reset_hwm
+
 STAGES = ["ingest", "validate", "floor", "detect", "casework", "export", "end_to_end"]
 
 
@@ -51,28 +52,6 @@ def parse_size(text: str) -> int:
 
 def label(n: int) -> str:
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n / 1e6:g}M"
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> None:
-    """Reset the kernel's high-water mark of this process (VmHWM), so that each stage's peak is its own."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def _hwm_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return _peak_mb()
 
 
 # ---------------------------------------------------------------------------------------------- the child process
@@ -121,7 +100,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
     res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
 
     def stage(name: str, fn, may_fail: bool = False):
-        _reset_peak()
+        reset_hwm()
         t = time.perf_counter()
         try:
             value = fn()
@@ -132,9 +111,9 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             print(f"  {name}: FAILED {res['failed'][name]}", flush=True)
             value = None
         res["stages"][name] = round(time.perf_counter() - t, 3)
-        res["stage_peak_mb"][name] = round(_hwm_mb())
+        res["stage_peak_mb"][name] = round(hwm_mb())
         res.setdefault("stage_load", {})[name] = round(os.getloadavg()[0], 1)
-        res["peak_rss_mb"] = round(_peak_mb())
+        res["peak_rss_mb"] = round(peak_mb())
         out.write_text(json.dumps(res, indent=2, default=str))  # partial results survive a kill
         print(f"  {name}: {res['stages'][name]:.1f} s, peak {res['stage_peak_mb'][name]:.0f} MB", flush=True)
         return value
@@ -223,7 +202,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
         res["counts"]["daily_rows"] = sum(r.rows_read for r in d_reports)
         res["counts"]["daily_loaded"] = sum(r.rows_loaded for r in d_reports)
 
-    res["peak_rss_mb"] = round(_peak_mb())
+    res["peak_rss_mb"] = round(peak_mb())
     res["wall_seconds"] = round(time.perf_counter() - t_all, 1)
     res["db_bytes"] = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
     out.write_text(json.dumps(res, indent=2, default=str))
