@@ -3,6 +3,7 @@
     python bench/run.py                          # 1M and 10M (the default sizes)
     python bench/run.py --sizes 1M,10M,30M,100M  # all four; results of earlier runs are kept and merged
     python bench/run.py --sizes 100M --daily 1M  # also the incremental day of 1M rows on top of the history
+    python bench/run.py --sizes 100M --daily 1M --resume   # a run that stopped after casework: export, then the day
     python bench/run.py --report-only            # rewrite BENCHMARKS.md from bench/cache/results/*.json
 
 Per size: the world is generated once (bench/gen_canonical.py, cached under bench/cache/world_<N>/, git-ignored),
@@ -95,9 +96,13 @@ class Watched:
 
 
 def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None,
-          ingest_only: bool = False) -> None:
+          ingest_only: bool = False, resume: bool = False) -> None:
     t_all = time.perf_counter()
     res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
+    if resume:  # the store already holds ingest, detect and casework: keep their figures, run what is missing
+        res = json.loads(out.read_text())
+        res["resumed_at"] = "export"  # export and the day ran in a second process (their figures are their own)
+        res["failed"].pop("export", None)
 
     def stage(name: str, fn, may_fail: bool = False):
         reset_hwm()
@@ -124,52 +129,57 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
         import rules.engine  # noqa: F401
         import transforms.exports  # noqa: F401
 
-    stage("startup", startup)
+    if resume:
+        startup()  # imported again, not timed: the first run's start-up figure stands
+    else:
+        stage("startup", startup)
 
     from rules import casework
     from rules.engine import detect
     from transforms import exports, store
     from transforms.ingest import ingest_paths, new_data_period
 
-    inputs = [world / "reference", world / "kyc", world / "transactions", world / "events"]
-    reports = stage("ingest", lambda: ingest_paths(db, inputs))
-    tx = [r for r in reports if r.table == "transactions"]
-    bad = [r for r in reports if r.status != "loaded"]
-    if bad:
-        raise SystemExit(f"ingest refused files: {[(r.path, r.message) for r in bad]}")
-    sums: dict[str, float] = {}
-    for r in tx:
-        for k, v in r.seconds.items():
-            sums[k] = sums.get(k, 0) + v
-    res["ingest_parts"] = {k: round(v, 3) for k, v in sums.items()}
-    res["stages"]["validate"] = round(sums.get("validate", 0), 3)
-    res["counts"]["rows_read"] = sum(r.rows_read for r in tx)
-    res["counts"]["rows_loaded"] = sum(r.rows_loaded for r in tx)
-    res["counts"]["rows_quarantined"] = sum(r.rows_quarantined for r in tx)
-    res["counts"]["rows_duplicate"] = sum(r.rows_duplicate for r in tx)
-    res["counts"]["reconciles"] = all(r.reconciles for r in reports)
+    if not resume:  # a resumed run starts at the export
+        inputs = [world / "reference", world / "kyc", world / "transactions", world / "events"]
+        reports = stage("ingest", lambda: ingest_paths(db, inputs))
+        tx = [r for r in reports if r.table == "transactions"]
+        bad = [r for r in reports if r.status != "loaded"]
+        if bad:
+            raise SystemExit(f"ingest refused files: {[(r.path, r.message) for r in bad]}")
+        sums: dict[str, float] = {}
+        for r in tx:
+            for k, v in r.seconds.items():
+                sums[k] = sums.get(k, 0) + v
+        res["ingest_parts"] = {k: round(v, 3) for k, v in sums.items()}
+        res["stages"]["validate"] = round(sums.get("validate", 0), 3)
+        res["counts"]["rows_read"] = sum(r.rows_read for r in tx)
+        res["counts"]["rows_loaded"] = sum(r.rows_loaded for r in tx)
+        res["counts"]["rows_quarantined"] = sum(r.rows_quarantined for r in tx)
+        res["counts"]["rows_duplicate"] = sum(r.rows_duplicate for r in tx)
+        res["counts"]["reconciles"] = all(r.reconciles for r in reports)
 
     con = Watched(store.connect(db), budget)
     try:
-        floor_sql = ("SELECT count(*), sum(n), sum(usd) FROM (SELECT to_account_id, count(*) AS n, "
-                     "sum(amount_usd) AS usd FROM transactions GROUP BY to_account_id)")
-        stage("floor", lambda: con.execute(floor_sql).fetchall())
-        if ingest_only:
-            res["not_run"] = "detect, casework, export (--ingest-only)"
-            out.write_text(json.dumps(res, indent=2, default=str))
-            if daily:
-                day_files = sorted((world / "daily").glob("*.parquet"))
-                con.close()
-                stage("daily_ingest", lambda: ingest_paths(db, day_files))
-            return
-        summary = stage("detect", lambda: detect(con))
-        res["rules"] = {r.rule_id: {"seconds": r.seconds, "status": r.status, "hits": r.hits, "note": r.note}
-                        for r in summary.rules}
-        res["counts"]["alerts_typology"] = summary.alerts
-        cw = stage("casework", lambda: casework.build(con, summary.run_id), may_fail=True) or {}
-        res["casework"] = cw.get("timings", {})
-        res["counts"]["alerts"] = cw.get("alerts")
-        res["counts"]["networks"] = cw.get("networks")
+        if not resume:
+            floor_sql = ("SELECT count(*), sum(n), sum(usd) FROM (SELECT to_account_id, count(*) AS n, "
+                         "sum(amount_usd) AS usd FROM transactions GROUP BY to_account_id)")
+            stage("floor", lambda: con.execute(floor_sql).fetchall())
+            if ingest_only:
+                res["not_run"] = "detect, casework, export (--ingest-only)"
+                out.write_text(json.dumps(res, indent=2, default=str))
+                if daily:
+                    day_files = sorted((world / "daily").glob("*.parquet"))
+                    con.close()
+                    stage("daily_ingest", lambda: ingest_paths(db, day_files))
+                return
+            summary = stage("detect", lambda: detect(con))
+            res["rules"] = {r.rule_id: {"seconds": r.seconds, "status": r.status, "hits": r.hits, "note": r.note}
+                            for r in summary.rules}
+            res["counts"]["alerts_typology"] = summary.alerts
+            cw = stage("casework", lambda: casework.build(con, summary.run_id), may_fail=True) or {}
+            res["casework"] = cw.get("timings", {})
+            res["counts"]["alerts"] = cw.get("alerts")
+            res["counts"]["networks"] = cw.get("networks")
         out_dir = db.parent / "export"
         shutil.rmtree(out_dir, ignore_errors=True)
         ex = stage("export", lambda: exports.export(con, out_dir, full=export_full), may_fail=True) or {}
@@ -213,7 +223,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
 
 def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
              hubs: bool = False, timeout: float | None = None, budget: float | None = None,
-             ingest_only: bool = False) -> dict:
+             ingest_only: bool = False, resume: bool = False) -> dict:
     from gen_canonical import generate
 
     world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
@@ -221,9 +231,15 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
     manifest = generate(n, world, daily=daily_rows, hubs=hubs)
     gen_seconds = time.perf_counter() - t
     db = world / "store" / "bench.duckdb"
-    shutil.rmtree(db.parent, ignore_errors=True)
-    db.parent.mkdir(parents=True)
     out = db.parent / "result.json"
+    if resume:
+        done = json.loads(out.read_text()).get("stages", {}) if out.exists() else {}
+        if not db.exists() or "casework" not in done or "daily_ingest" in done:
+            raise SystemExit(f"--resume needs {db} from a run that got past casework and has not ingested its day: "
+                             "run this size again without --resume")
+    else:
+        shutil.rmtree(db.parent, ignore_errors=True)
+        db.parent.mkdir(parents=True)
     env = dict(os.environ)
     if memory_limit:
         env["SCAMTRACE_MEMORY_LIMIT"] = memory_limit
@@ -236,7 +252,8 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
     cmd += ["--export-full"] if export_full else []
     cmd += ["--statement-budget", str(budget)] if budget else []
     cmd += ["--ingest-only"] if ingest_only else []
-    with open(db.parent / "run.log", "w") as log:
+    cmd += ["--resume"] if resume else []
+    with open(db.parent / "run.log", "a" if resume else "w") as log:
         try:
             subprocess.run(cmd, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
         except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
@@ -425,18 +442,20 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, help="give up a size after this many seconds")
     ap.add_argument("--statement-budget", type=float, help="interrupt any one SQL statement after this many seconds")
     ap.add_argument("--ingest-only", action="store_true", help="ingest and floor only (and the day's ingest with --daily)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue a run that stopped after casework (e.g. killed in the export): export and the day")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--with-daily", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         world, db, out = map(Path, args.child)
-        child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only)
+        child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only, args.resume)
         return
     if not args.report_only:
         for s in args.sizes.split(","):
             run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
-                     args.hubs, args.timeout, args.statement_budget, args.ingest_only)
+                     args.hubs, args.timeout, args.statement_budget, args.ingest_only, args.resume)
     results = load_results()
     text = tables(results) + "\n\n" + ingest_table()
     print(text)
