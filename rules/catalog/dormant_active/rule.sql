@@ -5,16 +5,33 @@ WITH observed AS (          -- first transaction loaded at all: before it, silen
 service AS (                -- accounts of service kinds (merchants, payroll, exchanges, ...): not mules
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-legs AS NOT MATERIALIZED (  -- every transaction seen from each known account, with its counterparty
-    SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
-    FROM transactions
+live AS (                   -- accounts with a transaction in the detection range (hashed: a collision only lets more
+    SELECT DISTINCT st_hash(account_id) AS account_key         -- through): only they can wake up in it
+    FROM (SELECT from_account_id AS account_id FROM transactions WHERE booked_at >= $since AND booked_at < $until
+          UNION ALL
+          SELECT to_account_id AS account_id FROM transactions WHERE booked_at >= $since AND booked_at < $until) x
+),
+recent AS (                 -- accounts active in [until - dormant, since): a wake-up in the range would end a spell
+    SELECT from_account_id AS account_id FROM transactions     -- shorter than `dormant`. Empty for a range longer
+    WHERE booked_at >= $until - $dormant AND booked_at < $since                    -- than `dormant` (a full run)
+    UNION
+    SELECT to_account_id AS account_id FROM transactions
+    WHERE booked_at >= $until - $dormant AND booked_at < $since
+),
+legs AS NOT MATERIALIZED (  -- every transaction seen from each account that can wake up, with its counterparty (a
+    SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd   -- daily run reads
+    FROM transactions                                                              -- the long lookback for these alone)
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND st_hash(from_account_id) IN (SELECT account_key FROM live)
+      AND from_account_id NOT IN (SELECT account_id FROM recent)
     UNION ALL
     SELECT to_account_id, from_account_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_hash(to_account_id) IN (SELECT account_key FROM live)
+      AND to_account_id NOT IN (SELECT account_id FROM recent)
 ),
 activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in
     SELECT account_id,      -- one bucket are less than `dormant` apart, so only a bucket's first can be a wake-up
