@@ -47,3 +47,26 @@ def test_service_accounts_are_not_subjects(world: World):
     wake(world, 90, 6)
     _, hits = world.run("dormant_active")
     assert hits == {}
+
+
+def _daily_hits(world: World, day_hours: float) -> set[str]:
+    """Detect over one day (a daily batch: the rule reads its 400-day lookback before it)."""
+    from rules.engine import detect
+    from tests.rules.conftest import at
+
+    s = detect(world.con, since=at(day_hours), until=at(day_hours + 24), only=["dormant_active"])
+    rows = world.con.execute("SELECT subject_id FROM rule_hits WHERE run_id = ?", [s.run_id]).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_daily_run_finds_a_wake_up_in_its_day_and_skips_accounts_active_in_the_quiet_spell(world: World):
+    day = 24 * 120
+    for acc, last_seen_days_before in (("QUIET", 100), ("BUSY", 30)):
+        world.txn("OLD", acc, 50, day - 24 * last_seen_days_before)
+        for i in range(5):
+            world.txn(f"{acc}-C{i}", acc, 700, day + 1 + i)
+    world.txn("OLD", "LATER", 50, 0)  # wakes up the day after: outside the range
+    for i in range(5):
+        world.txn(f"L{i}", "LATER", 700, day + 30 + i)
+    assert _daily_hits(world, day) == {"QUIET"}
+    assert _daily_hits(world, day + 24) == {"LATER"}
