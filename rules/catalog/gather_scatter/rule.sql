@@ -41,25 +41,19 @@ anchored AS (               -- per transfer: the window [booked_at, booked_at + 
            sum(is_in) OVER w AS n_credits, sum(1 - is_in) OVER w AS n_debits,
            sum(CASE WHEN is_in = 1 THEN amount_usd END) OVER w AS in_usd,          -- USD gathered
            sum(CASE WHEN is_in = 0 THEN amount_usd END) OVER w AS out_usd,         -- USD paid out
-           max(CASE WHEN is_in = 0 THEN booked_at END) OVER w AS last_out_at       -- last debit in the window
+           max(CASE WHEN is_in = 0 THEN booked_at END) OVER w AS last_out_at,      -- last debit in the window
+           count(DISTINCT CASE WHEN is_in = 1 THEN cp END) OVER w AS n_senders,    -- distinct senders
+           count(DISTINCT CASE WHEN is_in = 0 THEN cp END) OVER w AS n_payees      -- distinct payees
     FROM near
     WINDOW w AS (PARTITION BY hub ORDER BY booked_at RANGE BETWEEN CURRENT ROW AND $window FOLLOWING)
 ),
-candidates AS (             -- windows starting at a credit in a live bucket, with enough transfers each way,
+measured AS (               -- windows starting at a credit in a live bucket, with enough transfers each way,
     SELECT a.*                                                       -- passing most of the gathered money on
     FROM anchored a
     JOIN live l ON l.hub_key = st_hash(a.hub) AND l.start_bucket = a.bucket
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)
-),
-measured AS (               -- distinct senders and payees of the candidate windows
-    SELECT c.hub, c.anchor_id, c.anchor_at, c.in_usd, c.out_usd, c.last_out_at,
-           count(DISTINCT CASE WHEN n.is_in = 1 THEN n.cp END) AS n_senders,
-           count(DISTINCT CASE WHEN n.is_in = 0 THEN n.cp END) AS n_payees
-    FROM candidates c
-    JOIN near n ON n.hub = c.hub AND n.booked_at >= c.anchor_at AND n.booked_at <= c.anchor_at + $window
-    GROUP BY c.hub, c.anchor_id, c.anchor_at, c.in_usd, c.out_usd, c.last_out_at
 ),
 best AS (                   -- per hub the window with most of min(senders, payees)
     SELECT m.*, least(m.n_senders, m.n_payees) AS measure,
