@@ -30,6 +30,8 @@ from transforms.exports.safe import atomic_write, ensure_dir, inside, safe_count
 TABLE_FORMATS = T.TABLE_FORMATS
 ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
 DEFAULT_FORMATS = ALL_FORMATS
+# Alerts per goAML batch: one batch's alerts, evidence, accounts and parties are in memory at a time.
+GOAML_CHUNK = 2_000
 REQUIRED_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "network_edges", "compound_links",
                    "transactions", "ingested_files")
 
@@ -112,30 +114,28 @@ def export(
     filters = T.Filters.make(status=status, min_score=min_score, typology=typology, network=network,
                              jurisdiction=jurisdiction, since=since, until=until)
     sel = T.select(con, filters)
+    try:
+        return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0)
+    finally:
+        sel.drop(con)
+
+
+def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None, *, full: bool, filters: T.Filters,
+            previous: list[Path], run_id: str | None, t0: float) -> dict:
     table_fmts = [f for f in fmts if f in TABLE_FORMATS]
     written: list[Path] = []
     now = datetime.now(timezone.utc)
     export_id = str(uuid.uuid4())
 
-    # ---- tables
-    alerts = T.alerts_frame(con, sel.alert_ids)
-    evidence = T.alert_transactions_frame(con, sel.alert_ids)
-    networks = T.networks_frame(con, sel.network_ids)
-    members = T.network_members_frame(con, sel.network_ids)
-    links = T.compound_links_frame(con, sel.alert_ids, sel.network_ids)
-    for name, frame in (("alerts", alerts), ("alert_transactions", evidence), ("networks", networks),
-                        ("network_members", members), ("compound_links", links)):
-        written += T.write_table(frame, out, name, table_fmts)
-
-    edges = T.network_edges_frame(con, sel.network_ids)
-    net_evidence = T.network_evidence_frame(con, sel.network_ids) if (full or "goaml" in fmts) else None
-    members_by = _group(members.rows, "network_id")
-    edges_by = _group(edges.rows, "network_id")
-    links_by_subject = _group([{**l, "_k": f"{l['subject_type']}|{l['subject_id']}"} for l in links.rows], "_k")
-    links_by = {nid: [l for m in ms for l in links_by_subject.get(f"{m['member_type']}|{m['member_id']}", [])]
-                for nid, ms in members_by.items()}
-    ev_by_net = _group(net_evidence.rows, "network_id") if net_evidence is not None else {}
-    compounds = {r["compound_id"]: r for r in T.rows(con, "SELECT compound_id, name, country, confidence FROM compounds")}
+    # ---- tables, streamed from DuckDB batch by batch
+    tables = {"alerts": T.alerts_query(sel), "alert_transactions": T.alert_transactions_query(sel),
+              "networks": T.networks_query(sel), "network_members": T.network_members_query(sel),
+              "compound_links": T.compound_links_query(sel)}
+    xlsx_sheets: dict[str, int] = {}
+    for name, q in tables.items():
+        if table_fmts:
+            written += T.write_table(T.stream(con, q), out, name, table_fmts, sheets=xlsx_sheets)
+    counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
     used_names: dict[str, set[str]] = defaultdict(set)
 
     def fname(folder: str, prefix: str, ident: str, ext: str) -> Path:
@@ -147,50 +147,56 @@ def export(
         used_names[folder].add(name)
         return inside(out, out / folder / f"{name}.{ext}")
 
+    networks = T.frame(con, tables["networks"]).rows  # one row per network: small whatever the store holds
+
     # ---- goAML
     goaml_summary: dict[str, Any] = {}
     if "goaml" in fmts:
-        goaml_summary = _write_goaml(con, cfg, out, fname, alerts.rows, _group(evidence.rows, "alert_id"),
-                                     networks.rows if full else [], members_by, ev_by_net, written, now)
+        goaml_summary = _write_goaml(con, cfg, out, fname, sel, networks if full else [], written, now)
 
     # ---- GraphML
     if "graphml" in fmts:
-        g = graphml_mod.build(sel.network_ids, members_by, edges_by, links_by, compounds)
-        written.append(graphml_mod.write_graphml(g, out / "network.graphml"))
-        written += graphml_mod.write_lists(g, out / "graph_nodes.csv", out / "graph_edges.csv")
+        written += graphml_mod.write_streamed(con, sel.networks_table, out / "network.graphml",
+                                              out / "graph_nodes.csv", out / "graph_edges.csv")
         if full:
             for nid in sel.network_ids:
-                gn = graphml_mod.build([nid], members_by, edges_by, links_by, compounds)
-                written.append(graphml_mod.write_graphml(gn, fname("graphml", "", nid, "graphml")))
+                written += graphml_mod.write_streamed(con, sel.networks_table, fname("graphml", "", nid, "graphml"),
+                                                      network_id=nid)
 
-    # ---- HTML case reports
+    # ---- HTML case reports, one network in memory at a time
     if "html" in fmts and full:
-        alerts_by_net = _group([a for a in alerts.rows if a.get("network_id")], "network_id")
+        compounds = {r["compound_id"]: r for r in T.rows(con, "SELECT compound_id, name, country, confidence FROM compounds")}
         entries = []
-        for n in networks.rows:
+        for n in networks:
             nid = n["network_id"]
-            page = report_mod.render(n, members_by.get(nid, []), edges_by.get(nid, []), links_by.get(nid, []),
-                                     alerts_by_net.get(nid, []), ev_by_net.get(nid, []), compounds, now)
+            one = lambda q: T.frame(con, q).rows  # noqa: E731
+            page = report_mod.render(n, one(T.network_members_query(sel, nid)), one(T.network_edges_query(sel, nid)),
+                                     one(T.network_links_query(sel, nid)), one(T.network_alerts_query(sel, nid)),
+                                     one(T.network_evidence_query(sel, nid)), compounds, now)
             path = fname("report", "", nid, "html")
             written.append(atomic_write(path, page))
             entries.append((nid, path.name, n))
         written.append(atomic_write(out / "report" / "index.html", report_mod.index_page(entries, now)))
 
-    # ---- jurisdiction packages
+    # ---- jurisdiction packages (these still hold every selected network's rows at once)
     juris_counts: dict[str, int] = {}
-    if full and table_fmts and net_evidence is not None:
+    if full and table_fmts:
         # For MLA requests: the spreadsheet formats (CSV, XLSX) when asked for, else what was asked for.
         juris_fmts = [f for f in table_fmts if f in ("csv", "xlsx")] or table_fmts
-        juris_counts = _write_jurisdictions(out, juris_fmts, networks, members, net_evidence, links, written)
+        juris_counts = _write_jurisdictions(out, juris_fmts, T.frame(con, tables["networks"]),
+                                            T.frame(con, tables["network_members"]),
+                                            T.frame(con, T.network_evidence_query(sel)),
+                                            T.frame(con, tables["compound_links"]), written)
 
     # ---- stale files of the previous export in this folder, then the manifest
     keep = {p.resolve() for p in written}
     for old in previous:
         if old.resolve() not in keep and old.is_file():
             old.unlink()
-    counts = {"alerts": len(alerts), "alert_transactions": len(evidence), "networks": len(networks),
-              "network_members": len(members), "compound_links": len(links), "jurisdictions": juris_counts}
-    detect_runs = sorted({r for r in ([a.get("run_id") for a in alerts.rows] + [n.get("run_id") for n in networks.rows]) if r})
+    counts["jurisdictions"] = juris_counts
+    if xlsx_sheets:
+        counts["xlsx_sheets"] = xlsx_sheets  # tables longer than one XLSX sheet, continued on further sheets
+    detect_runs = _detect_runs(con, sel)
     params = {"formats": fmts, "full": full, "filters": filters.as_dict(),
               "goaml_config": (cfg or {}).get("_path", "default" if cfg else None)}
     seconds = time.perf_counter() - t0
@@ -201,6 +207,13 @@ def export(
         "counts": counts, "files": sorted(p.relative_to(out).as_posix() for p in written),
         "manifest": str(mpath), "goaml": goaml_summary, "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def _detect_runs(con, sel: T.Selection) -> list[str]:
+    found = con.execute(f"""
+        SELECT run_id FROM alerts WHERE alert_id IN (SELECT alert_id FROM {sel.alerts_table})
+        UNION SELECT run_id FROM networks WHERE network_id IN (SELECT network_id FROM {sel.networks_table})""").fetchall()
+    return sorted({r[0] for r in found if r[0]})
 
 
 def _previous_outputs(out: Path) -> list[Path]:
@@ -222,9 +235,9 @@ def _previous_outputs(out: Path) -> list[Path]:
     return paths
 
 
-def _write_goaml(con, cfg, out: Path, fname, alerts: list[dict], evidence_by_alert: dict, networks: list[dict],
-                 members_by: dict, ev_by_net: dict, written: list[Path], now: datetime) -> dict:
-    writer = goaml_mod.GoamlWriter(con, cfg)
+def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[dict], written: list[Path],
+                 now: datetime) -> dict:
+    writer = goaml_mod.GoamlWriter(con, cfg, preload=False)
     schema_path = cfg.get("schema")
     valid, invalid, skipped = [], [], []
 
@@ -249,14 +262,30 @@ def _write_goaml(con, cfg, out: Path, fname, alerts: list[dict], evidence_by_ale
             written.append(path)
             valid.append(path.relative_to(out).as_posix())
 
-    for a in alerts:
-        emit("alert", a["alert_id"], lambda a=a: goaml_mod.alert_report(writer, a, evidence_by_alert.get(a["alert_id"], [])))
+    # Alerts a chunk at a time, in export order: only one chunk's alerts and evidence are in memory.
+    for lo in range(0, len(sel.alert_ids), GOAML_CHUNK):
+        alerts = T.frame(con, T.alerts_query(sel, lo, lo + GOAML_CHUNK)).rows
+        evidence = T.frame(con, T.alert_transactions_query(sel, lo, lo + GOAML_CHUNK)).rows
+        _scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts])
+        by_alert = _group(evidence, "alert_id")
+        for a in alerts:
+            emit("alert", a["alert_id"], lambda a=a: goaml_mod.alert_report(writer, a, by_alert.get(a["alert_id"], [])))
     for n in networks:
         nid = n["network_id"]
-        emit("network", nid, lambda n=n, nid=nid: goaml_mod.network_report(writer, n, members_by.get(nid, []), ev_by_net.get(nid, [])))
+        members = T.frame(con, T.network_members_query(sel, nid)).rows
+        evidence = T.frame(con, T.network_evidence_query(sel, nid)).rows
+        _scope(writer, evidence, [(m["member_type"], m["member_id"]) for m in members])
+        emit("network", nid, lambda n=n, m=members, e=evidence: goaml_mod.network_report(writer, n, m, e))
     return {"schema": schema_path or "packaged goAMLSchema_5.0.1.xsd", "target_version": str(cfg.get("target_version")),
             "validator": str(cfg.get("validator") or "auto"),
             "valid": valid, "invalid": invalid, "skipped": skipped}
+
+
+def _scope(writer, evidence: list[dict], subjects: list[tuple[str, str]]) -> None:
+    """Load the accounts, parties and IPs that these reports can cite (their transactions and subjects)."""
+    accounts = {t.get(k) for t in evidence for k in ("from_account_id", "to_account_id")}
+    accounts |= {i for kind, i in subjects if kind == "account"}
+    writer.scope(accounts, {i for kind, i in subjects if kind != "account"})
 
 
 def _write_jurisdictions(out: Path, fmts: list[str], networks: T.Frame, members: T.Frame, evidence: T.Frame,

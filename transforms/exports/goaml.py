@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import duckdb
+import pyarrow as pa
 import yaml
 from lxml import etree
 
@@ -357,23 +358,53 @@ class Builder:
 class GoamlWriter:
     """Reads the store once per export and writes goAML reports for alerts and networks."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, cfg: dict):
+    def __init__(self, con: duckdb.DuckDBPyConnection, cfg: dict, *, preload: bool = True):
+        """preload: read every account, party and login IP now; False: read them per batch of reports
+        with scope() (what a large store needs: memory then follows the batch, not the store)."""
         from transforms.exports.tables import rows
 
         self.con = con
         self.cfg = cfg
         self.b = Builder(cfg)
         self.local = str(cfg["report"]["currency_code_local"])
-        self.accounts = {r["account_id"]: r for r in rows(con, "SELECT * FROM accounts")}
-        self.parties = {r["party_id"]: r for r in rows(con, "SELECT * FROM parties")}
         self.rates = rows(con, "SELECT rate_date, usd_per_unit FROM fx_rates WHERE currency = ? ORDER BY rate_date",
                           [self.local])
-        ips = rows(con, """
-            SELECT account_id, party_id, ip, occurred_at FROM events
-            WHERE ip IS NOT NULL AND (account_id IS NOT NULL OR party_id IS NOT NULL)
-            ORDER BY occurred_at""")
-        self._account_cache: dict[tuple, Any] = {}
+        self.accounts: dict[str, dict] = {}
+        self.parties: dict[str, dict] = {}
         self.ip_by_account: dict[str, list[dict]] = {}
+        self._account_cache: dict[tuple, Any] = {}
+        if preload:
+            self._load("TRUE", "TRUE", "account_id IS NOT NULL", [])
+
+    def scope(self, account_ids: Iterable[str], party_ids: Iterable[str]) -> None:
+        """Hold only these accounts, their holders, these parties and these accounts' login IPs."""
+        from transforms.exports.tables import _temp_name
+
+        accounts = pa.table({"id": pa.array(sorted({a for a in account_ids if a}), pa.string())})
+        parties = pa.table({"id": pa.array(sorted({p for p in party_ids if p}), pa.string())})
+        acc_view, party_view = _temp_name("acc"), _temp_name("party")
+        self.con.register(acc_view, accounts)
+        self.con.register(party_view, parties)
+        try:
+            self._load(f"account_id IN (SELECT id FROM {acc_view})",
+                       f"party_id IN (SELECT id FROM {party_view}) OR party_id IN "
+                       f"(SELECT holder_id FROM accounts WHERE account_id IN (SELECT id FROM {acc_view}))",
+                       f"account_id IN (SELECT id FROM {acc_view})", [])
+        finally:
+            self.con.unregister(acc_view)
+            self.con.unregister(party_view)
+        self._account_cache = {}  # its blocks were built from the previous scope's rows
+
+    def _load(self, acc_cond: str, party_cond: str, ip_cond: str, params: list) -> None:
+        from transforms.exports.tables import rows
+
+        self.accounts = {r["account_id"]: r for r in rows(self.con, f"SELECT * FROM accounts WHERE {acc_cond}", params)}
+        self.parties = {r["party_id"]: r for r in rows(self.con, f"SELECT * FROM parties WHERE {party_cond}", params)}
+        ips = rows(self.con, f"""
+            SELECT account_id, party_id, ip, occurred_at FROM events
+            WHERE ip IS NOT NULL AND (account_id IS NOT NULL OR party_id IS NOT NULL) AND {ip_cond}
+            ORDER BY occurred_at""", params)
+        self.ip_by_account = {}
         for r in ips:
             if r["account_id"]:
                 self.ip_by_account.setdefault(r["account_id"], []).append(r)

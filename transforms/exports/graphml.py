@@ -8,8 +8,13 @@ string, int or float (GraphML has no null and no list): lists are joined with ';
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import shutil
+import tempfile
+import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +22,7 @@ from typing import Any, Iterable
 
 import networkx as nx
 
-from transforms.exports.safe import atomic_path, atomic_write, neutralise
+from transforms.exports.safe import atomic_path, atomic_write, ensure_dir, neutralise
 
 CRYPTO_PREFIXES = ("tron:", "ethereum:", "bitcoin:", "bsc:", "polygon:", "solana:", "arbitrum:")
 
@@ -151,3 +156,273 @@ def build(networks: Iterable[str], members_by: dict[str, list[dict]], edges_by: 
     for nid in networks:
         add_network(g, nid, members_by.get(nid, []), edges_by.get(nid, []), links_by.get(nid, []), compounds)
     return g
+
+
+# --------------------------------------------------------------------------------------------- streaming
+# The same graph as build() + write_graphml() + write_lists(), written from DuckDB without holding it:
+# DuckDB orders nodes and edges the way networkx would iterate them (node insertion order; edges by
+# source node, then target in first-insertion order, then key), Python replays one node's events at a time.
+
+NODE_COLS = ["id", "label", "type", "role", "roles", "rank", "institution", "country", "kind", "in_usd",
+             "out_usd", "network_ids", "compound_ids"]
+EDGE_COLS = ["source", "target", "kind", "usd", "n_txns", "first_at", "last_at", "link_kind", "confidence",
+             "network_id", "evidence"]
+GRAPHML_BATCH = 5_000
+
+
+def _graph_tables(con, networks_table: str, network_id: str | None, tag: str) -> dict[str, str]:
+    """Temp tables: members, edges and links with their insertion order, and each node's first event."""
+    names = {k: f"_gx_{k}_{tag}" for k in ("nets", "mem", "edg", "lnk", "nodes")}
+    n = names
+    cond, params = ("TRUE", []) if network_id is None else ("network_id = ?", [network_id])
+    con.execute(f"CREATE TEMP TABLE {n['nets']} AS SELECT network_id, ord AS _net FROM {networks_table} WHERE {cond}",
+                params)
+    con.execute(f"""
+        CREATE TEMP TABLE {n['mem']} AS
+        SELECT m.*, s._net, m.member_type || ':' || m.member_id AS _node,
+               row_number() OVER (PARTITION BY m.network_id ORDER BY m.rank NULLS LAST, m.member_type, m.member_id) AS _seq
+        FROM network_members m JOIN {n['nets']} s ON s.network_id = m.network_id""")
+    con.execute(f"""
+        CREATE TEMP TABLE {n['edg']} AS
+        SELECT e.*, s._net, row_number() OVER (PARTITION BY e.network_id ORDER BY e.kind, e.src_id, e.dst_id) AS _seq
+        FROM network_edges e JOIN {n['nets']} s ON s.network_id = e.network_id""")
+    # links_by in export(): each member's current links, member by member, in the links table's order.
+    con.execute(f"""
+        CREATE TEMP TABLE {n['lnk']} AS
+        SELECT l.*, m.network_id AS _net_id, m._net,
+               row_number() OVER (PARTITION BY m.network_id ORDER BY m._seq, l.compound_id,
+                                  l.confidence DESC NULLS LAST, l.link_id) AS _seq
+        FROM {n['mem']} m JOIN compound_links l ON l.subject_type = m.member_type AND l.subject_id = m.member_id
+        WHERE l.is_current IS NOT FALSE""")
+    # A node is created by its first event: as a member (phase 0), an edge end (1) or a linked compound (2).
+    con.execute(f"""
+        CREATE TEMP TABLE {n['nodes']} AS
+        WITH ev AS (
+            SELECT _node, _net, 0 AS _phase, _seq, 0 AS _sub, 'm' AS _kind, network_id, member_type AS _t, member_id AS _i
+            FROM {n['mem']}
+            UNION ALL SELECT src_type || ':' || src_id, _net, 1, _seq, 0, 'e', network_id, src_type, src_id FROM {n['edg']}
+            UNION ALL SELECT dst_type || ':' || dst_id, _net, 1, _seq, 1, 'e', network_id, dst_type, dst_id FROM {n['edg']}
+            UNION ALL SELECT 'compound:' || compound_id, _net, 2, _seq, 0, 'c', _net_id, 'compound', compound_id FROM {n['lnk']}
+        ), first AS (
+            SELECT *, row_number() OVER (PARTITION BY _node ORDER BY _net, _phase, _seq, _sub) AS _rn FROM ev
+        )
+        SELECT _node, _kind, network_id AS _first_net, _t, _i,
+               row_number() OVER (ORDER BY _net, _phase, _seq, _sub) AS _pos
+        FROM first WHERE _rn = 1""")
+    return names
+
+
+def _drop(con, names: dict[str, str]) -> None:
+    for name in names.values():
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _node_rows(con, names: dict[str, str], order: str):
+    """(node id, attrs) per node, nodes in `order` ('pos' = insertion order, 'id' = sorted by id)."""
+    n = names
+    sort = "n._pos" if order == "pos" else "n._node"
+    reader = con.sql(f"""
+        SELECT n._node AS _id, n._kind AS _first, n._first_net, n._t, n._i,
+               c.name AS _c_name, c.country AS _c_country, c.confidence AS _c_confidence, m.*
+        FROM {n['nodes']} n
+        LEFT JOIN {n['mem']} m ON m._node = n._node
+        LEFT JOIN compounds c ON n._kind = 'c' AND c.compound_id = n._i
+        ORDER BY {sort}, m._net, m._seq""").to_arrow_reader(GRAPHML_BATCH)  # relation API: streams
+    current, state = None, None
+    for batch in reader:
+        for r in batch.to_pylist():
+            if r["_id"] != current:
+                if current is not None:
+                    yield current, state
+                current, state = r["_id"], _first_state(r)
+            if r.get("_node") is not None:
+                state = _member_event(state, r)
+    if current is not None:
+        yield current, state
+
+
+def _first_state(r: dict) -> dict | None:
+    """The node as add_network creates it from an edge end or a compound link (members: see _member_event)."""
+    if r["_first"] == "e":
+        t, i = r["_t"], r["_i"]
+        return {"label": i, "type": "party" if t == "party" else ("wallet" if is_wallet(i) else "account"),
+                "member_id": i, "role": "counterparty", "network_ids": r["_first_net"]}
+    if r["_first"] == "c":
+        return _clean({"label": r["_c_name"] or r["_i"], "type": "compound", "member_id": r["_i"],
+                       "role": "compound", "country": r["_c_country"], "confidence": r["_c_confidence"],
+                       "network_ids": r["_first_net"]})
+    return None
+
+
+def _member_attrs(m: dict) -> dict:
+    mtype = m["member_type"]
+    ntype = "party" if mtype == "party" else ("wallet" if is_wallet(m["member_id"], m.get("kind")) else "account")
+    return _clean({
+        "label": m.get("name") or m["member_id"], "type": ntype, "member_id": m["member_id"],
+        "role": m.get("role"), "roles": m.get("roles"), "rank": m.get("rank"),
+        "rank_score": m.get("rank_score"), "centrality": m.get("centrality"),
+        "is_alerted": bool(m.get("is_alerted")), "alert_ids": m.get("alert_ids"),
+        "in_usd": m.get("in_usd"), "out_usd": m.get("out_usd"), "party_type": m.get("party_type"),
+        "kind": m.get("kind"), "institution": m.get("institution"), "country": m.get("country"),
+        "compound_ids": m.get("compound_ids"), "holder_id": m.get("holder_id"),
+    })
+
+
+def _member_event(state: dict | None, m: dict) -> dict:
+    """add_network's merge of a member into an existing node (or its creation)."""
+    attrs = _member_attrs(m)
+    if state is None:
+        return {"network_ids": m["network_id"], **attrs}
+    nets = set(str(state.get("network_ids", "")).split("; ")) | {m["network_id"]}
+    state["network_ids"] = "; ".join(sorted(x for x in nets if x))
+    if "rank" in attrs and ("rank" not in state or attrs["rank"] < state["rank"]):
+        state.update(attrs)  # keep the role where the member ranks highest
+    return state
+
+
+def _edge_rows(con, names: dict[str, str]):
+    """(source, target, key, attrs) in MultiDiGraph.edges(keys=True) order."""
+    n = names
+    reader = con.sql(f"""
+        WITH u AS (
+            SELECT src_type || ':' || src_id AS _src, dst_type || ':' || dst_id AS _dst, _net, 1 AS _phase, _seq,
+                   network_id AS _net_id, kind AS f_kind, usd AS f_usd, n_txns AS f_n_txns, first_at AS f_first_at,
+                   last_at AS f_last_at, evidence AS f_evidence
+            FROM {n['edg']}
+            UNION ALL BY NAME
+            SELECT subject_type || ':' || subject_id AS _src, 'compound:' || compound_id AS _dst, _net, 2 AS _phase,
+                   _seq, _net_id, link_kind AS l_link_kind, confidence AS l_confidence, first_seen_at AS l_first_at,
+                   last_seen_at AS l_last_at, evidence_text AS l_evidence, link_id AS l_link_id
+            FROM {n['lnk']}
+        ), o AS (SELECT *, row_number() OVER (ORDER BY _net, _phase, _seq) AS _ord FROM u)
+        SELECT o.*, row_number() OVER (PARTITION BY _src, _dst ORDER BY _ord) - 1 AS _key,
+               min(_ord) OVER (PARTITION BY _src, _dst) AS _pair, p._pos AS _src_pos
+        FROM o JOIN {n['nodes']} p ON p._node = o._src
+        ORDER BY _src_pos, _pair, _ord""").to_arrow_reader(GRAPHML_BATCH)
+    for batch in reader:
+        for r in batch.to_pylist():
+            yield r["_src"], r["_dst"], r["_key"], _edge_attrs(r)
+
+
+def _edge_attrs(r: dict) -> dict:
+    if r["_phase"] == 1:
+        label = f"USD {float(r['f_usd']):,.2f}" if r.get("f_usd") is not None else r.get("f_kind")
+        return _clean({"label": label, "kind": r.get("f_kind"), "network_id": r["_net_id"], "usd": r.get("f_usd"),
+                       "n_txns": r.get("f_n_txns"), "first_at": r.get("f_first_at"), "last_at": r.get("f_last_at"),
+                       "evidence": r.get("f_evidence")})
+    return _clean({
+        "label": f"{r.get('l_link_kind')} ({r.get('l_confidence') or 0:.2f})", "kind": "compound_link",
+        "network_id": r["_net_id"], "link_kind": r.get("l_link_kind"), "confidence": r.get("l_confidence"),
+        "first_at": r.get("l_first_at"), "last_at": r.get("l_last_at"), "evidence": r.get("l_evidence"),
+        "link_id": r.get("l_link_id")})
+
+
+class _Keys:
+    """GraphML <key> declarations as networkx's lxml writer makes them (named ids, newest first)."""
+
+    def __init__(self):
+        from networkx.readwrite.graphml import GraphML
+
+        self._types = GraphML()
+        self._types.construct_types()
+        self.seen: dict[tuple, str] = {}
+        self.elements: list = []
+
+    def data(self, name: str, value: Any, scope: str):
+        from lxml import etree
+
+        xml_type = self._types.get_xml_type(type(value))
+        if (name, xml_type, scope) not in self.seen:
+            self.seen[(name, xml_type, scope)] = name
+            self.elements.insert(0, etree.Element("key", id=name, **{"for": scope, "attr.name": name,
+                                                                     "attr.type": xml_type}))
+        el = etree.Element("data", key=name)
+        el.text = str(value)
+        return el
+
+
+def _element(tag: str, attrs: dict, data: dict, scope: str, keys: _Keys) -> bytes:
+    from lxml import etree
+
+    el = etree.Element(tag, **attrs)
+    for k, v in data.items():
+        el.append(keys.data(str(k), v, scope))
+    return etree.tostring(el, pretty_print=True, encoding="utf-8", xml_declaration=False)
+
+
+def _graphml_frame(keys: _Keys) -> tuple[bytes, bytes]:
+    """The bytes before and after the nodes and edges, from lxml's incremental writer as networkx uses it."""
+    import io as _io
+
+    from lxml import etree
+
+    from networkx.readwrite.graphml import GraphML
+
+    buf = _io.BytesIO()
+    with etree.xmlfile(buf, encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element("graphml", {"xmlns": GraphML.NS_GRAPHML, "xmlns:xsi": GraphML.NS_XSI,
+                                    "xsi:schemaLocation": GraphML.SCHEMALOCATION}):
+            for key in keys.elements:
+                xf.write(key, pretty_print=True)
+            with xf.element("graph", edgedefault="directed"):
+                xf.write(etree.Element("body_placeholder"), pretty_print=True)
+    head, tail = buf.getvalue().split(b"<body_placeholder/>\n")
+    return head, tail
+
+
+def _csv_line(w, item: dict, cols: list[str]) -> None:
+    w.writerow([neutralise("" if item.get(c) is None else str(item.get(c))) for c in cols])
+
+
+def _write_body(con, names: dict[str, str], body: Path, edges_csv: Path | None, keys: _Keys) -> None:
+    """Node and edge elements into body (and the edge list into edges_csv), collecting the keys."""
+    with open(body, "wb") as fh, (open(edges_csv, "w", encoding="utf-8-sig", newline="") if edges_csv
+                                  else contextlib.nullcontext()) as efh:
+        ew = csv.writer(efh, lineterminator="\r\n") if efh else None
+        if ew:
+            ew.writerow(EDGE_COLS)
+        for nid, attrs in _node_rows(con, names, "pos"):
+            fh.write(_element("node", {"id": nid}, attrs, "node", keys))
+        for u, v, k, attrs in _edge_rows(con, names):
+            fh.write(_element("edge", {"source": u, "target": v, "id": str(k)}, attrs, "edge", keys))
+            if ew:
+                _csv_line(ew, {"source": u, "target": v, **attrs}, EDGE_COLS)
+
+
+def write_streamed(con, networks_table: str, graphml_path: Path, nodes_path: Path | None = None,
+                   edges_path: Path | None = None, network_id: str | None = None) -> list[Path]:
+    """network.graphml (and graph_nodes.csv / graph_edges.csv) of the selected networks, or of one of them,
+    identical to build() + write_graphml() + write_lists(), holding one batch of rows at a time.
+
+    The <key> declarations come first in GraphML but are known only after every node and edge, so the
+    nodes and edges go to a temp file beside the output, then header + keys + that file are joined."""
+    ensure_dir(graphml_path.parent)
+    names = _graph_tables(con, networks_table, network_id, uuid.uuid4().hex)
+    fd, body_name = tempfile.mkstemp(prefix=f".{graphml_path.name}.body.", suffix=".tmp", dir=graphml_path.parent)
+    os.close(fd)
+    body = Path(body_name)
+    try:
+        keys = _Keys()
+        with contextlib.ExitStack() as stack:
+            edges_tmp = stack.enter_context(atomic_path(edges_path)) if edges_path else None
+            _write_body(con, names, body, edges_tmp, keys)
+        head, tail = _graphml_frame(keys)
+        with atomic_path(graphml_path) as tmp, open(tmp, "wb") as out, open(body, "rb") as src:
+            out.write(head)
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.write(tail)
+        written = [graphml_path]
+        if nodes_path:
+            with atomic_path(nodes_path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\r\n")
+                w.writerow(NODE_COLS)
+                for nid, attrs in _node_rows(con, names, "id"):
+                    _csv_line(w, {"id": nid, **attrs}, NODE_COLS)
+            written += [nodes_path]
+        if edges_path:
+            written += [edges_path]
+    finally:
+        body.unlink(missing_ok=True)
+        _drop(con, names)
+    return written

@@ -7,22 +7,28 @@ Every query takes its values as parameters; ids never reach SQL text or file nam
 from __future__ import annotations
 
 import csv
-import io
 import json
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.exports.safe import atomic_path, atomic_write, neutralise
+from transforms.exports.safe import atomic_path, ensure_dir, neutralise
 
 TABLE_FORMATS = ("csv", "xlsx", "parquet", "jsonl")
+# Rows per Arrow batch read from DuckDB and written out: what a table costs in memory at any time.
+BATCH_ROWS = 10_000
+# Rows per Parquet row group (a group is gathered in memory before it is written).
+PARQUET_ROW_GROUP = 131_072
+# Rows an XLSX sheet can hold, header included (Excel's limit); more continue on further sheets.
+XLSX_MAX_ROWS = 1_048_576
 
 
 # --------------------------------------------------------------------------------------------- frames
@@ -140,13 +146,41 @@ class Filters:
 
 @dataclass
 class Selection:
+    """The selected ids, also held in connection-local temp tables that the export's queries join on.
+
+    alerts_table (alert_id, network_id, ord) and networks_table (network_id, ord): ord is the export order,
+    so a chunk of alerts is a range of ord. The ids never go into SQL text, only the generated table names.
+    """
+
     alert_ids: list[str]
     network_ids: list[str]
     filters: Filters = field(default_factory=Filters)
+    alerts_table: str = ""
+    networks_table: str = ""
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        for name in (self.alerts_table, self.networks_table):
+            if name:
+                con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _temp_name(kind: str) -> str:
+    return f"_export_{kind}_{uuid.uuid4().hex}"
+
+
+def _ids_table(con: duckdb.DuckDBPyConnection, name: str, ids: list[str]) -> None:
+    """A temp table (network_id, ord) from a Python list, passed as Arrow data (never as SQL text)."""
+    data = pa.table({"network_id": pa.array(ids, pa.string()), "ord": pa.array(range(len(ids)), pa.int64())})
+    view = f"{name}_src"
+    con.register(view, data)
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT network_id, ord FROM {view}")
+    finally:
+        con.unregister(view)
 
 
 def select(con: duckdb.DuckDBPyConnection, filters: Filters) -> Selection:
-    """Alert ids matching the filters, and the networks they belong to."""
+    """Alert ids matching the filters, and the networks they belong to (call .drop(con) when done)."""
     where, params = ["TRUE"], []
     if filters.status:
         where.append("list_contains(?::VARCHAR[], a.status)")
@@ -169,22 +203,28 @@ def select(con: duckdb.DuckDBPyConnection, filters: Filters) -> Selection:
     if filters.until is not None:
         where.append("coalesce(a.first_activity_at, a.updated_at) < ?")
         params.append(filters.until)
-    sql = f"""
-        SELECT a.alert_id, a.network_id
+    alerts_table, networks_table = _temp_name("alerts"), _temp_name("networks")
+    con.execute(f"""
+        CREATE TEMP TABLE {alerts_table} AS
+        SELECT a.alert_id, a.network_id,
+               row_number() OVER (ORDER BY a.priority_score DESC NULLS LAST, a.alert_id) - 1 AS ord
         FROM alerts a LEFT JOIN networks n ON n.network_id = a.network_id
-        WHERE {' AND '.join(where)}
-        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id
-    """
-    found = con.execute(sql, params).fetchall()
-    alert_ids = [r[0] for r in found]
-    network_ids = sorted({r[1] for r in found if r[1]})
-    if filters.is_empty():
-        # Everything: current networks too, even one whose alerts were all filtered to nothing.
-        extra = con.execute("SELECT network_id FROM networks WHERE is_current IS NOT FALSE").fetchall()
-        network_ids = sorted(set(network_ids) | {r[0] for r in extra if r[0]})
-    elif filters.network:
-        network_ids = [n for n in network_ids if n in set(filters.network)]
-    return Selection(alert_ids, network_ids, filters)
+        WHERE {' AND '.join(where)}""", params)
+    try:
+        alert_ids = [r[0] for r in con.execute(f"SELECT alert_id FROM {alerts_table} ORDER BY ord").fetchall()]
+        found = {r[0] for r in con.execute(f"SELECT DISTINCT network_id FROM {alerts_table} WHERE network_id IS NOT NULL").fetchall()}
+        if filters.is_empty():
+            # Everything: current networks too, even one whose alerts were all filtered to nothing.
+            extra = con.execute("SELECT network_id FROM networks WHERE is_current IS NOT FALSE").fetchall()
+            found |= {r[0] for r in extra if r[0]}
+        elif filters.network:
+            found &= set(filters.network)
+        network_ids = sorted(found)
+        _ids_table(con, networks_table, network_ids)
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS temp.{alerts_table}")
+        raise
+    return Selection(alert_ids, network_ids, filters, alerts_table, networks_table)
 
 
 # --------------------------------------------------------------------------------------------- queries
@@ -202,62 +242,107 @@ EVIDENCE_COLUMNS = """
 """
 
 
-def alerts_frame(con, alert_ids: list[str]) -> Frame:
-    return query(con, """
-        SELECT a.* FROM alerts a WHERE list_contains(?::VARCHAR[], a.alert_id)
-        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", [alert_ids])
+@dataclass(frozen=True)
+class Query:
+    """SQL over the selection's temp tables with its parameters; run whole (frame) or in batches (stream)."""
+
+    sql: str
+    params: tuple = ()
 
 
-def alert_transactions_frame(con, alert_ids: list[str]) -> Frame:
-    return query(con, f"""
+def _range(column: str, lo: int | None, hi: int | None) -> tuple[str, tuple]:
+    """An ord range [lo, hi) as SQL with parameters (no range: everything)."""
+    if lo is None:
+        return "TRUE", ()
+    return f"{column} >= ? AND {column} < ?", (lo, hi)
+
+
+def alerts_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
+    cond, params = _range("s.ord", lo, hi)
+    return Query(f"""
+        SELECT a.* FROM alerts a JOIN {sel.alerts_table} s ON s.alert_id = a.alert_id
+        WHERE {cond}
+        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", params)
+
+
+def alert_transactions_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
+    cond, params = _range("s.ord", lo, hi)
+    return Query(f"""
         SELECT {EVIDENCE_COLUMNS}
         FROM alert_evidence e
         LEFT JOIN transactions t ON t.txn_id = e.txn_id
         LEFT JOIN {_FILES} f ON f.file_id = t.file_id
-        WHERE list_contains(?::VARCHAR[], e.alert_id)
-        ORDER BY e.alert_id, t.booked_at, e.txn_id""", [alert_ids])
+        WHERE e.alert_id IN (SELECT s.alert_id FROM {sel.alerts_table} s WHERE {cond})
+        ORDER BY e.alert_id, t.booked_at, e.txn_id""", params)
 
 
-def networks_frame(con, network_ids: list[str]) -> Frame:
-    return query(con, """
-        SELECT * FROM networks WHERE list_contains(?::VARCHAR[], network_id)
-        ORDER BY score DESC NULLS LAST, network_id""", [network_ids])
+def network_alerts_query(sel: Selection, network_id: str) -> Query:
+    """The selected alerts of one network, in export order."""
+    return Query(f"""
+        SELECT a.* FROM alerts a JOIN {sel.alerts_table} s ON s.alert_id = a.alert_id
+        WHERE s.network_id = ?
+        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", (network_id,))
 
 
-def network_members_frame(con, network_ids: list[str]) -> Frame:
-    return query(con, """
-        SELECT * FROM network_members WHERE list_contains(?::VARCHAR[], network_id)
-        ORDER BY network_id, rank NULLS LAST, member_type, member_id""", [network_ids])
+def _networks_cond(sel: Selection, column: str, network_id: str | None) -> tuple[str, tuple]:
+    """Rows of every selected network, or of one of them."""
+    if network_id is None:
+        return f"{column} IN (SELECT network_id FROM {sel.networks_table})", ()
+    return f"{column} = ?", (network_id,)
 
 
-def network_edges_frame(con, network_ids: list[str]) -> Frame:
-    return query(con, """
-        SELECT * FROM network_edges WHERE list_contains(?::VARCHAR[], network_id)
-        ORDER BY network_id, kind, src_id, dst_id""", [network_ids])
+def networks_query(sel: Selection) -> Query:
+    cond, params = _networks_cond(sel, "network_id", None)
+    return Query(f"SELECT * FROM networks WHERE {cond} ORDER BY score DESC NULLS LAST, network_id", params)
 
 
-def compound_links_frame(con, alert_ids: list[str], network_ids: list[str]) -> Frame:
+def network_members_query(sel: Selection, network_id: str | None = None) -> Query:
+    cond, params = _networks_cond(sel, "network_id", network_id)
+    return Query(f"""
+        SELECT * FROM network_members WHERE {cond}
+        ORDER BY network_id, rank NULLS LAST, member_type, member_id""", params)
+
+
+def network_edges_query(sel: Selection, network_id: str | None = None) -> Query:
+    cond, params = _networks_cond(sel, "network_id", network_id)
+    return Query(f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, kind, src_id, dst_id", params)
+
+
+def compound_links_query(sel: Selection) -> Query:
     """Current links of the exported alerts' subjects and the exported networks' members."""
-    return query(con, """
+    return Query(f"""
         WITH subjects AS (
-            SELECT subject_type AS st, subject_id AS sid FROM alerts WHERE list_contains(?::VARCHAR[], alert_id)
+            SELECT subject_type AS st, subject_id AS sid FROM alerts
+            WHERE alert_id IN (SELECT alert_id FROM {sel.alerts_table})
             UNION
-            SELECT member_type, member_id FROM network_members WHERE list_contains(?::VARCHAR[], network_id)
+            SELECT member_type, member_id FROM network_members
+            WHERE network_id IN (SELECT network_id FROM {sel.networks_table})
         )
         SELECT l.* FROM compound_links l
         WHERE l.is_current IS NOT FALSE
           AND EXISTS (SELECT 1 FROM subjects s WHERE s.st = l.subject_type AND s.sid = l.subject_id)
-        ORDER BY l.compound_id, l.confidence DESC NULLS LAST, l.link_id""", [alert_ids, network_ids])
+        ORDER BY l.compound_id, l.confidence DESC NULLS LAST, l.link_id""")
 
 
-def network_evidence_frame(con, network_ids: list[str]) -> Frame:
+def network_links_query(sel: Selection, network_id: str) -> Query:
+    """Current links of one network's members, member by member (the order the graph and report use)."""
+    return Query("""
+        SELECT l.* FROM network_members m
+        JOIN compound_links l ON l.subject_type = m.member_type AND l.subject_id = m.member_id
+        WHERE m.network_id = ? AND l.is_current IS NOT FALSE
+        ORDER BY m.rank NULLS LAST, m.member_type, m.member_id,
+                 l.compound_id, l.confidence DESC NULLS LAST, l.link_id""", (network_id,))
+
+
+def network_evidence_query(sel: Selection, network_id: str | None = None) -> Query:
     """Distinct evidence transactions of every alert in each network, with the alerts and roles citing them."""
-    return query(con, f"""
+    cond, params = _networks_cond(sel, "a.network_id", network_id)
+    return Query(f"""
         WITH ev AS (
             SELECT a.network_id, e.txn_id, list(DISTINCT e.alert_id ORDER BY e.alert_id) AS alert_ids,
                    list(DISTINCT e.role ORDER BY e.role) AS roles
             FROM alert_evidence e JOIN alerts a ON a.alert_id = e.alert_id
-            WHERE list_contains(?::VARCHAR[], a.network_id)
+            WHERE {cond}
             GROUP BY a.network_id, e.txn_id
         )
         SELECT ev.network_id, ev.txn_id, ev.alert_ids, ev.roles, t.source, t.source_txn_id, t.booked_at,
@@ -267,7 +352,38 @@ def network_evidence_frame(con, network_ids: list[str]) -> Frame:
                t.file_id, f.path AS source_path, t.row_no
         FROM ev LEFT JOIN transactions t ON t.txn_id = ev.txn_id
         LEFT JOIN {_FILES} f ON f.file_id = t.file_id
-        ORDER BY ev.network_id, t.booked_at, ev.txn_id""", [network_ids])
+        ORDER BY ev.network_id, t.booked_at, ev.txn_id""", params)
+
+
+def frame(con: duckdb.DuckDBPyConnection, q: Query) -> Frame:
+    """A query's whole result in memory: only for results bounded by one chunk or one network."""
+    return query(con, q.sql, list(q.params))
+
+
+@dataclass
+class Stream:
+    """A query's result as Arrow record batches of at most batch_rows rows, read as they are written."""
+
+    schema: pa.Schema
+    json_cols: frozenset[str]
+    batches: Iterator[pa.RecordBatch]
+
+
+def stream(con: duckdb.DuckDBPyConnection, q: Query, batch_rows: int | None = None) -> Stream:
+    """Run q and read it batch by batch. Run no other query on con until the batches are consumed:
+    DuckDB closes an open result when the connection executes something else."""
+    rel = con.sql(q.sql, params=list(q.params))
+    json_cols = frozenset(c for c, t in zip(rel.columns, rel.types) if str(t) == "JSON")
+    reader = rel.to_arrow_reader(batch_rows or BATCH_ROWS)  # the relation API streams; DB-API output is copied
+    return Stream(reader.schema, json_cols, iter(reader))
+
+
+def frame_stream(f: Frame, batch_rows: int | None = None) -> Stream:
+    return Stream(f.table.schema, f.json_cols, iter(f.table.to_batches(max_chunksize=batch_rows or BATCH_ROWS)))
+
+
+def count(con: duckdb.DuckDBPyConnection, q: Query) -> int:
+    return con.execute(f"SELECT count(*) FROM ({q.sql})", list(q.params)).fetchall()[0][0]
 
 
 # --------------------------------------------------------------------------------------------- writers
@@ -303,49 +419,113 @@ def cell_text(value: Any) -> str:
     return neutralise(text)
 
 
-def write_csv(frame: Frame, path: Path) -> Path:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in frame.columns])
-    for row in frame.rows:
-        writer.writerow([cell_text(row[c]) for c in frame.columns])
-    # BOM: Excel opens UTF-8 CSV (Thai, Chinese, Khmer names) correctly only with it.
-    return atomic_write(path, buf.getvalue().encode("utf-8-sig"))
+class CsvWriter:
+    """UTF-8 with BOM (Excel opens UTF-8 CSV with Thai, Chinese, Khmer names correctly only with it), CRLF."""
+
+    def __init__(self, path: Path, columns: list[str], json_cols: frozenset[str]):
+        self.path, self.columns = path, columns
+        self._ctx = atomic_path(path)
+        self._fh = open(self._ctx.__enter__(), "w", encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._fh, lineterminator="\r\n")
+        self._csv.writerow([neutralise(c) for c in columns])
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._csv.writerows([cell_text(row[c]) for c in self.columns] for row in batch.to_pylist())
+
+    def close(self, error: BaseException | None = None) -> list[Path]:
+        self._fh.close()
+        self._ctx.__exit__(type(error) if error else None, error, None)
+        return [self.path]
 
 
-def write_xlsx(frames: dict[str, Frame], path: Path) -> Path:
-    """One workbook, one sheet per frame. Every text cell is written as a string, never as a formula."""
-    import xlsxwriter
+class XlsxWriter:
+    """One workbook per table. Every text cell is written as a string, never as a formula.
 
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False, "constant_memory": True})
-        bold = wb.add_format({"bold": True})
-        for sheet_name, frame in frames.items():
-            ws = wb.add_worksheet(sheet_name[:31])
-            for j, col in enumerate(frame.columns):
-                ws.write_string(0, j, neutralise(col), bold)
-            for i, row in enumerate(frame.rows, start=1):
-                for j, col in enumerate(frame.columns):
-                    value = row[col]
-                    if value is None:
-                        continue
-                    if isinstance(value, bool):
-                        ws.write_boolean(i, j, value)
-                    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                        ws.write_number(i, j, value)
-                    else:
-                        # Decimals stay text so no precision is lost (18-decimal token amounts).
-                        ws.write_string(i, j, cell_text(value))
-            ws.freeze_panes(1, 0)
-        wb.close()
-    return path
+    constant_memory keeps one row in memory (rows are written in order). A sheet holds at most
+    max_rows rows with its header (the XLSX limit, 1,048,576): the rows after that continue on
+    "<name> (2)", "<name> (3)", ... each with the header again, and `sheets` says how many were used.
+    """
+
+    def __init__(self, path: Path, name: str, columns: list[str], json_cols: frozenset[str],
+                 max_rows: int | None = None):
+        import xlsxwriter
+
+        self.path, self.name, self.columns = path, name, columns
+        self.max_rows = max_rows or XLSX_MAX_ROWS
+        self._ctx = atomic_path(path)
+        self._wb = xlsxwriter.Workbook(str(self._ctx.__enter__()), {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "constant_memory": True})
+        self._bold = self._wb.add_format({"bold": True})
+        self.sheets = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self.sheets += 1
+        suffix = "" if self.sheets == 1 else f" ({self.sheets})"
+        self._ws = self._wb.add_worksheet(self.name[: 31 - len(suffix)] + suffix)
+        for j, col in enumerate(self.columns):
+            self._ws.write_string(0, j, neutralise(col), self._bold)
+        self._ws.freeze_panes(1, 0)
+        self._row = 1
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        ws = self._ws
+        for row in batch.to_pylist():
+            if self._row >= self.max_rows:
+                self._new_sheet()
+                ws = self._ws
+            i = self._row
+            for j, col in enumerate(self.columns):
+                value = row[col]
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    ws.write_boolean(i, j, value)
+                elif isinstance(value, (int, float)):
+                    ws.write_number(i, j, value)
+                else:
+                    # Decimals stay text so no precision is lost (18-decimal token amounts).
+                    ws.write_string(i, j, cell_text(value))
+            self._row += 1
+
+    def close(self, error: BaseException | None = None) -> list[Path]:
+        self._wb.close()
+        self._ctx.__exit__(type(error) if error else None, error, None)
+        return [self.path]
 
 
-def write_parquet(frame: Frame, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        pq.write_table(frame.table, str(tmp), compression="zstd")
-    return path
+class ParquetWriter:
+    """zstd Parquet with the DuckDB types. Batches are gathered into row groups of PARQUET_ROW_GROUP rows,
+    so a table of up to that many rows is one row group, as pyarrow.parquet.write_table writes it."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.schema = path, schema
+        self._ctx = atomic_path(path)
+        self._pq = pq.ParquetWriter(str(self._ctx.__enter__()), schema, compression="zstd")
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._flushed = False
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        while self._pending_rows >= PARQUET_ROW_GROUP:
+            self._flush(PARQUET_ROW_GROUP)  # full groups only, so group boundaries do not follow batch sizes
+
+    def _flush(self, rows: int | None = None) -> None:
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        rows = table.num_rows if rows is None else rows
+        self._pq.write_table(table.slice(0, rows), row_group_size=PARQUET_ROW_GROUP)
+        rest = table.slice(rows)
+        self._pending, self._pending_rows, self._flushed = rest.to_batches(), rest.num_rows, True
+
+    def close(self, error: BaseException | None = None) -> list[Path]:
+        if error is None and (self._pending or not self._flushed):
+            self._flush()  # an empty table still gets its (empty) row group, as write_table writes it
+        self._pq.close()
+        self._ctx.__exit__(type(error) if error else None, error, None)
+        return [self.path]
 
 
 def _json_value(value: Any, is_json: bool) -> Any:
@@ -361,26 +541,71 @@ def _json_value(value: Any, is_json: bool) -> Any:
     return _plain(value)
 
 
-def write_jsonl(frame: Frame, path: Path) -> Path:
-    lines = []
-    for row in frame.rows:
-        obj = {c: _json_value(row[c], c in frame.json_cols) for c in frame.columns}
-        lines.append(json.dumps(obj, ensure_ascii=False, default=str))
-    return atomic_write(path, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
+class JsonlWriter:
+    """One JSON object per line; JSON columns as objects, decimals as strings."""
+
+    def __init__(self, path: Path, columns: list[str], json_cols: frozenset[str]):
+        self.path, self.columns, self.json_cols = path, columns, json_cols
+        self._ctx = atomic_path(path)
+        self._fh = open(self._ctx.__enter__(), "w", encoding="utf-8", newline="")
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        cols, jc = self.columns, self.json_cols
+        self._fh.writelines(
+            json.dumps({c: _json_value(row[c], c in jc) for c in cols}, ensure_ascii=False, default=str) + "\n"
+            for row in batch.to_pylist())
+
+    def close(self, error: BaseException | None = None) -> list[Path]:
+        self._fh.close()
+        self._ctx.__exit__(type(error) if error else None, error, None)
+        return [self.path]
 
 
-def write_table(frame: Frame, folder: Path, name: str, formats: Iterable[str]) -> list[Path]:
-    """Write one table in each requested table format; returns the paths written."""
+def _writer(fmt: str, folder: Path, name: str, src: Stream, xlsx_max_rows: int | None):
+    columns = src.schema.names
+    if fmt == "csv":
+        return CsvWriter(folder / f"{name}.csv", columns, src.json_cols)
+    if fmt == "xlsx":
+        return XlsxWriter(folder / f"{name}.xlsx", name, columns, src.json_cols, xlsx_max_rows)
+    if fmt == "parquet":
+        return ParquetWriter(folder / f"{name}.parquet", src.schema)
+    if fmt == "jsonl":
+        return JsonlWriter(folder / f"{name}.jsonl", columns, src.json_cols)
+    raise ValueError(f"unknown table format {fmt}")
+
+
+def write_table(src: Stream | Frame, folder: Path, name: str, formats: Iterable[str], *,
+                xlsx_max_rows: int | None = None, sheets: dict[str, int] | None = None) -> list[Path]:
+    """Write one table in each requested table format, batch by batch; returns the paths written.
+
+    Every format is fed from the same pass over the batches, so a query runs once whatever the formats.
+    sheets, when given, gets name -> number of XLSX sheets for a table that needed more than one.
+    """
+    if isinstance(src, Frame):
+        src = frame_stream(src)
+    fmts = list(dict.fromkeys(formats))
+    if not fmts:
+        return []
+    ensure_dir(folder)
+    writers = []
+    try:
+        for fmt in fmts:
+            writers.append(_writer(fmt, folder, name, src, xlsx_max_rows))
+        for batch in src.batches:
+            for w in writers:
+                w.write(batch)
+    except BaseException as exc:
+        for w in writers:
+            try:
+                w.close(exc)
+            except Exception:  # the first error is the one to report
+                pass
+        raise
     written = []
-    for fmt in formats:
-        if fmt == "csv":
-            written.append(write_csv(frame, folder / f"{name}.csv"))
-        elif fmt == "xlsx":
-            written.append(write_xlsx({name: frame}, folder / f"{name}.xlsx"))
-        elif fmt == "parquet":
-            written.append(write_parquet(frame, folder / f"{name}.parquet"))
-        elif fmt == "jsonl":
-            written.append(write_jsonl(frame, folder / f"{name}.jsonl"))
+    for w in writers:
+        written += w.close()
+        if isinstance(w, XlsxWriter) and w.sheets > 1 and sheets is not None:
+            sheets[name] = w.sheets
     return written
 
 

@@ -1,0 +1,123 @@
+"""Bounded-memory export: tables stream in batches, goAML goes a chunk of alerts at a time, GraphML is written
+from DuckDB; with tiny batch, chunk, row-group and sheet sizes the outputs equal those of the default sizes."""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from transforms import store
+from transforms.exports import export
+from transforms.exports import graphml as G
+from transforms.exports import tables as T
+
+
+def _export(store_path: Path, out: Path, **kw) -> dict:
+    con = store.connect(store_path, read_only=True)
+    try:
+        result = export(con, out, **kw)
+        left = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    finally:
+        con.close()
+    assert left == []  # the selection's and the graph's temp tables are dropped
+    return result
+
+
+@pytest.fixture(scope="module")
+def default_out(tmp_path_factory, store_path) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("default") / "out"
+    return out, _export(store_path, out)
+
+
+@pytest.fixture
+def tiny_out(tmp_path, store_path, monkeypatch) -> tuple[Path, dict]:
+    import transforms.exports as E
+
+    monkeypatch.setattr(T, "BATCH_ROWS", 2)
+    monkeypatch.setattr(T, "PARQUET_ROW_GROUP", 3)
+    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
+    monkeypatch.setattr(E, "GOAML_CHUNK", 1)
+    monkeypatch.setattr(G, "GRAPHML_BATCH", 2)
+    out = tmp_path / "out"
+    return out, _export(store_path, out)
+
+
+def _text(path: Path) -> bytes:
+    data = path.read_bytes()
+    return re.sub(rb"<(submission_date|report_date)>[^<]*<", rb"<\1>X<", data) if path.suffix == ".xml" else data
+
+
+def test_small_batches_give_the_same_files(default_out, tiny_out):
+    (a, ra), (b, rb) = default_out, tiny_out
+    assert rb["counts"]["alert_transactions"] > 2  # more rows than one tiny batch
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.suffix in
+                   (".csv", ".jsonl", ".xml", ".graphml", ".txt"))
+    assert files and sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.suffix in
+                            (".csv", ".jsonl", ".xml", ".graphml", ".txt")) == files
+    for rel in files:
+        assert _text(a / rel) == _text(b / rel), rel
+    assert ra["goaml"]["valid"] == rb["goaml"]["valid"] and ra["goaml"]["skipped"] == rb["goaml"]["skipped"]
+
+
+def test_parquet_streams_into_row_groups(default_out, tiny_out):
+    (a, _), (b, _) = default_out, tiny_out
+    for path in sorted(a.glob("*.parquet")):
+        ta, tb = pq.read_table(path), pq.read_table(b / path.name)
+        assert ta.equals(tb), path.name
+        assert pq.ParquetFile(path).metadata.num_row_groups == 1
+        n = ta.num_rows
+        assert pq.ParquetFile(b / path.name).metadata.num_row_groups == max(1, -(-n // 3)), path.name
+
+
+def _sheets(path: Path) -> list[tuple[str, list[dict]]]:
+    """(sheet name, rows as {column letter: text}) per sheet, from the workbook's XML."""
+    from lxml import etree
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    out = []
+    with zipfile.ZipFile(path) as z:
+        names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+        for i, name in enumerate(names, start=1):
+            root = etree.fromstring(z.read(f"xl/worksheets/sheet{i}.xml"))
+            rows = [{re.sub(r"[0-9]+", "", c.get("r")): "".join(c.itertext()) for c in row.findall("m:c", ns)}
+                    for row in root.iterfind(".//m:sheetData/m:row", ns)]
+            out.append((name, rows))
+    return out
+
+
+def test_xlsx_continues_on_further_sheets_past_the_row_limit(default_out, tiny_out):
+    (a, ra), (b, rb) = default_out, tiny_out
+    n = rb["counts"]["alert_transactions"]
+    one = _sheets(a / "alert_transactions.xlsx")
+    many = _sheets(b / "alert_transactions.xlsx")
+    assert [t for t, _ in one] == ["alert_transactions"]
+    assert [t for t, _ in many] == ["alert_transactions"] + [f"alert_transactions ({i})" for i in range(2, len(many) + 1)]
+    assert len(many) == -(-n // 2) and all(len(rows) <= 3 for _, rows in many)
+    header = one[0][1][0]
+    assert all(rows[0] == header for _, rows in many)  # every sheet repeats the header
+    assert [r for _, rows in many for r in rows[1:]] == one[0][1][1:]  # same rows, same order
+    assert "xlsx_sheets" not in ra["counts"]
+    assert rb["counts"]["xlsx_sheets"]["alert_transactions"] == len(many)
+    with open(b / "alert_transactions.csv", encoding="utf-8-sig", newline="") as fh:
+        assert len(list(csv.reader(fh))) == n + 1  # CSV has no limit: one file, every row
+
+
+def test_long_sheet_names_keep_their_suffix_within_31_characters(tmp_path):
+    f = T.Frame(__import__("pyarrow").table({"x": list(range(5))}))
+    T.write_table(f, tmp_path, "a_table_name_longer_than_thirty_one", ["xlsx"], xlsx_max_rows=2)
+    with zipfile.ZipFile(tmp_path / "a_table_name_longer_than_thirty_one.xlsx") as z:
+        names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+    assert len(names) == 5 and all(len(n) <= 31 for n in names) and names[-1].endswith(" (5)")
+
+
+def test_goaml_chunked_equals_unchunked(default_out, tiny_out):
+    (a, _), (b, _) = default_out, tiny_out
+    xa = sorted(p.name for p in (a / "goaml").glob("*.xml"))
+    assert xa and xa == sorted(p.name for p in (b / "goaml").glob("*.xml"))
+    for name in xa:
+        assert _text(a / "goaml" / name) == _text(b / "goaml" / name), name
