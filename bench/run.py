@@ -96,7 +96,7 @@ class Watched:
 
 
 def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None,
-          ingest_only: bool = False, resume: bool = False) -> None:
+          ingest_only: bool = False, resume: bool = False, skip_export: bool = False) -> None:
     t_all = time.perf_counter()
     res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
     if resume:  # the store already holds ingest, detect and casework: keep their figures, run what is missing
@@ -180,15 +180,19 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             res["casework"] = cw.get("timings", {})
             res["counts"]["alerts"] = cw.get("alerts")
             res["counts"]["networks"] = cw.get("networks")
-        out_dir = db.parent / "export"
-        shutil.rmtree(out_dir, ignore_errors=True)
-        ex = stage("export", lambda: exports.export(con, out_dir, full=export_full), may_fail=True) or {}
-        res["counts"]["export_files"] = len(ex.get("files", []) or [])
-        res["export_full"] = export_full
+        if skip_export:
+            res["not_run"] = "export of the history (--skip-export)"
+        else:
+            out_dir = db.parent / "export"
+            shutil.rmtree(out_dir, ignore_errors=True)
+            ex = stage("export", lambda: exports.export(con, out_dir, full=export_full), may_fail=True) or {}
+            res["counts"]["export_files"] = len(ex.get("files", []) or [])
+            res["export_full"] = export_full
         res["interrupted"] = con.interrupted
     finally:
         con.close()
-    res["stages"]["end_to_end"] = round(sum(res["stages"][s] for s in ("startup", "ingest", "detect", "casework", "export")), 3)
+    if "export" in res["stages"]:
+        res["stages"]["end_to_end"] = round(sum(res["stages"][s] for s in ("startup", "ingest", "detect", "casework", "export")), 3)
 
     if daily:
         day_files = sorted((world / "daily").glob("*.parquet"))
@@ -223,7 +227,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
 
 def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
              hubs: bool = False, timeout: float | None = None, budget: float | None = None,
-             ingest_only: bool = False, resume: bool = False) -> dict:
+             ingest_only: bool = False, resume: bool = False, skip_export: bool = False) -> dict:
     from gen_canonical import generate
 
     world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
@@ -253,6 +257,7 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
     cmd += ["--statement-budget", str(budget)] if budget else []
     cmd += ["--ingest-only"] if ingest_only else []
     cmd += ["--resume"] if resume else []
+    cmd += ["--skip-export"] if skip_export else []
     with open(db.parent / "run.log", "a" if resume else "w") as log:
         try:
             subprocess.run(cmd, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
@@ -444,18 +449,21 @@ def main() -> None:
     ap.add_argument("--ingest-only", action="store_true", help="ingest and floor only (and the day's ingest with --daily)")
     ap.add_argument("--resume", action="store_true",
                     help="continue a run that stopped after casework (e.g. killed in the export): export and the day")
+    ap.add_argument("--skip-export", action="store_true",
+                    help="no export of the history (the day's quick export still runs with --daily)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--with-daily", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         world, db, out = map(Path, args.child)
-        child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only, args.resume)
+        child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only, args.resume,
+              args.skip_export)
         return
     if not args.report_only:
         for s in args.sizes.split(","):
             run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
-                     args.hubs, args.timeout, args.statement_budget, args.ingest_only, args.resume)
+                     args.hubs, args.timeout, args.statement_budget, args.ingest_only, args.resume, args.skip_export)
     results = load_results()
     text = tables(results) + "\n\n" + ingest_table()
     print(text)
