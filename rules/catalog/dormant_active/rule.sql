@@ -5,33 +5,36 @@ WITH observed AS (          -- first transaction loaded at all: before it, silen
 service AS (                -- accounts of service kinds (merchants, payroll, exchanges, ...): not mules
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-live AS (                   -- accounts with a transaction in the detection range: only they can wake up in it
-    SELECT from_account_id AS account_id FROM transactions WHERE booked_at >= $since AND booked_at < $until
+live AS (                   -- accounts with a transaction in a detection range shorter than `dormant` (a daily run):
+    SELECT from_account_id AS account_id FROM transactions     -- only they can wake up in it. A longer range (a full
+    WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $dormant   -- run) reads every account
     UNION
-    SELECT to_account_id AS account_id FROM transactions WHERE booked_at >= $since AND booked_at < $until
+    SELECT to_account_id AS account_id FROM transactions
+    WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $dormant
 ),
 recent AS (                 -- accounts active in [until - dormant, since): a wake-up in the range would end a spell
-    SELECT from_account_id AS account_id FROM transactions     -- shorter than `dormant`. Empty for a range longer
-    WHERE booked_at >= $until - $dormant AND booked_at < $since                    -- than `dormant` (a full run)
+    SELECT from_account_id AS account_id FROM transactions     -- shorter than `dormant`
+    WHERE booked_at >= $until - $dormant AND booked_at < $since
     UNION
     SELECT to_account_id AS account_id FROM transactions
     WHERE booked_at >= $until - $dormant AND booked_at < $since
 ),
-waking AS (                 -- the accounts that can wake up in the range: for a daily run a small set, so that the
-    SELECT account_id FROM live                                -- scan of the long lookback below probes it cheaply
+waking AS (                 -- the accounts that can wake up in a short range: a small set, so that the scan of the
+    SELECT account_id FROM live                                -- long lookback below probes it cheaply
     WHERE account_id NOT IN (SELECT account_id FROM recent)
-      AND account_id <> 'cash' AND account_id NOT LIKE 'unknown:%'
 ),
-legs AS NOT MATERIALIZED (  -- every transaction seen from each account that can wake up, with its counterparty
+legs AS NOT MATERIALIZED (  -- every transaction seen from each known account that can wake up, with its counterparty
     SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id IN (SELECT account_id FROM waking)
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND ($until - $since > $dormant OR from_account_id IN (SELECT account_id FROM waking))
     UNION ALL
     SELECT to_account_id, from_account_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND to_account_id IN (SELECT account_id FROM waking)
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
 ),
 activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in
     SELECT account_id,      -- one bucket are less than `dormant` apart, so only a bucket's first can be a wake-up
