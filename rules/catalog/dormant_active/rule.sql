@@ -21,7 +21,7 @@ recent AS (                 -- accounts active in [until - dormant, since): a wa
 ),
 waking AS (                 -- the accounts that can wake up in a short range: a small set, so that the scan of the
     SELECT account_id FROM live                                -- long lookback below probes it cheaply
-    WHERE account_id NOT IN (SELECT account_id FROM recent)
+    WHERE account_id NOT IN (SELECT account_id FROM recent WHERE account_id IS NOT NULL)
 ),
 legs AS NOT MATERIALIZED (  -- every transaction seen from each known account that can wake up, with its counterparty
     SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
