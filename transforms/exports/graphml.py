@@ -18,11 +18,10 @@ import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-import networkx as nx
 
-from transforms.exports.safe import atomic_path, atomic_write, ensure_dir, neutralise
+from transforms.exports.safe import atomic_path, ensure_dir, neutralise
 
 CRYPTO_PREFIXES = ("tron:", "ethereum:", "bitcoin:", "bsc:", "polygon:", "solana:", "arbitrum:")
 
@@ -67,100 +66,9 @@ def is_wallet(account_id: str, kind: str | None = None) -> bool:
     return account_id.startswith(CRYPTO_PREFIXES)
 
 
-def add_network(g: nx.MultiDiGraph, network_id: str, members: list[dict], edges: list[dict], links: list[dict],
-                compounds: dict[str, dict]) -> None:
-    """Add one network's members, edges and compound links to g (nodes shared across networks merge)."""
-    for m in members:
-        mtype = m["member_type"]
-        nid = node_id(mtype, m["member_id"])
-        ntype = "party" if mtype == "party" else ("wallet" if is_wallet(m["member_id"], m.get("kind")) else "account")
-        attrs = _clean({
-            "label": m.get("name") or m["member_id"], "type": ntype, "member_id": m["member_id"],
-            "role": m.get("role"), "roles": m.get("roles"), "rank": m.get("rank"),
-            "rank_score": m.get("rank_score"), "centrality": m.get("centrality"),
-            "is_alerted": bool(m.get("is_alerted")), "alert_ids": m.get("alert_ids"),
-            "in_usd": m.get("in_usd"), "out_usd": m.get("out_usd"), "party_type": m.get("party_type"),
-            "kind": m.get("kind"), "institution": m.get("institution"), "country": m.get("country"),
-            "compound_ids": m.get("compound_ids"), "holder_id": m.get("holder_id"),
-        })
-        if nid in g:
-            prev = g.nodes[nid]
-            nets = set(str(prev.get("network_ids", "")).split("; ")) | {network_id}
-            prev["network_ids"] = "; ".join(sorted(n for n in nets if n))
-            if "rank" in attrs and ("rank" not in prev or attrs["rank"] < prev["rank"]):
-                prev.update(attrs)  # keep the role where the member ranks highest
-        else:
-            g.add_node(nid, network_ids=network_id, **attrs)
-    for e in edges:
-        src = node_id(e["src_type"], e["src_id"])
-        dst = node_id(e["dst_type"], e["dst_id"])
-        for n, t, i in ((src, e["src_type"], e["src_id"]), (dst, e["dst_type"], e["dst_id"])):
-            if n not in g:
-                g.add_node(n, label=i, type="party" if t == "party" else ("wallet" if is_wallet(i) else "account"),
-                           member_id=i, role="counterparty", network_ids=network_id)
-        label = f"USD {float(e['usd']):,.2f}" if e.get("usd") is not None else e.get("kind")
-        g.add_edge(src, dst, **_clean({
-            "label": label, "kind": e.get("kind"), "network_id": network_id, "usd": e.get("usd"),
-            "n_txns": e.get("n_txns"), "first_at": e.get("first_at"), "last_at": e.get("last_at"),
-            "evidence": e.get("evidence"),
-        }))
-    for link in links:
-        subj = node_id(link["subject_type"], link["subject_id"])
-        comp = node_id("compound", link["compound_id"])
-        if comp not in g:
-            c = compounds.get(link["compound_id"], {})
-            g.add_node(comp, **_clean({"label": c.get("name") or link["compound_id"], "type": "compound",
-                                       "member_id": link["compound_id"], "role": "compound",
-                                       "country": c.get("country"), "confidence": c.get("confidence"),
-                                       "network_ids": network_id}))
-        if subj not in g:
-            g.add_node(subj, label=link["subject_id"], type=link["subject_type"], member_id=link["subject_id"],
-                       role="compound_linked", network_ids=network_id)
-        g.add_edge(subj, comp, **_clean({
-            "label": f"{link.get('link_kind')} ({link.get('confidence') or 0:.2f})", "kind": "compound_link",
-            "network_id": network_id, "link_kind": link.get("link_kind"), "confidence": link.get("confidence"),
-            "first_at": link.get("first_seen_at"), "last_at": link.get("last_seen_at"),
-            "evidence": link.get("evidence_text"), "link_id": link.get("link_id"),
-        }))
-
-
-def write_graphml(g: nx.MultiDiGraph, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        nx.write_graphml(g, str(tmp), encoding="utf-8", prettyprint=True, named_key_ids=True)
-    return path
-
-
-def write_lists(g: nx.MultiDiGraph, nodes_path: Path, edges_path: Path) -> list[Path]:
-    """graph_nodes.csv / graph_edges.csv: one row per node / edge, for i2 Analyst's Notebook's importer."""
-    node_cols = ["id", "label", "type", "role", "roles", "rank", "institution", "country", "kind", "in_usd",
-                 "out_usd", "network_ids", "compound_ids"]
-    edge_cols = ["source", "target", "kind", "usd", "n_txns", "first_at", "last_at", "link_kind", "confidence",
-                 "network_id", "evidence"]
-    out = []
-    for path, cols, items in (
-        (nodes_path, node_cols, ({"id": n, **d} for n, d in sorted(g.nodes(data=True)))),
-        (edges_path, edge_cols, ({"source": u, "target": v, **d} for u, v, d in g.edges(data=True))),
-    ):
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(cols)
-        for item in items:
-            w.writerow([neutralise("" if item.get(c) is None else str(item.get(c))) for c in cols])
-        out.append(atomic_write(path, buf.getvalue().encode("utf-8-sig")))
-    return out
-
-
-def build(networks: Iterable[str], members_by: dict[str, list[dict]], edges_by: dict[str, list[dict]],
-          links_by: dict[str, list[dict]], compounds: dict[str, dict]) -> nx.MultiDiGraph:
-    g = nx.MultiDiGraph()
-    for nid in networks:
-        add_network(g, nid, members_by.get(nid, []), edges_by.get(nid, []), links_by.get(nid, []), compounds)
-    return g
-
-
 # --------------------------------------------------------------------------------------------- streaming
-# The same graph as build() + write_graphml() + write_lists(), written from DuckDB without holding it:
-# DuckDB orders nodes and edges the way networkx would iterate them (node insertion order; edges by
+# The graph is written from DuckDB without holding it (it was a networkx MultiDiGraph before; the files are
+# unchanged): DuckDB orders nodes and edges the way networkx iterated them (node insertion order; edges by
 # source node, then target in first-insertion order, then key), Python replays one node's events at a time.
 
 NODE_COLS = ["id", "label", "type", "role", "roles", "rank", "institution", "country", "kind", "in_usd",
@@ -242,7 +150,7 @@ def _node_rows(con, names: dict[str, str], order: str):
 
 
 def _first_state(r: dict) -> dict | None:
-    """The node as add_network creates it from an edge end or a compound link (members: see _member_event)."""
+    """The node an edge end or a compound link creates (members: see _member_event)."""
     if r["_first"] == "e":
         t, i = r["_t"], r["_i"]
         return {"label": i, "type": "party" if t == "party" else ("wallet" if is_wallet(i) else "account"),
@@ -269,7 +177,7 @@ def _member_attrs(m: dict) -> dict:
 
 
 def _member_event(state: dict | None, m: dict) -> dict:
-    """add_network's merge of a member into an existing node (or its creation)."""
+    """A member merged into an existing node (or creating it): the node keeps the role where it ranks highest."""
     attrs = _member_attrs(m)
     if state is None:
         return {"network_ids": m["network_id"], **attrs}
@@ -352,13 +260,11 @@ def _element(tag: str, attrs: dict, data: dict, scope: str, keys: _Keys) -> byte
 
 def _graphml_frame(keys: _Keys) -> tuple[bytes, bytes]:
     """The bytes before and after the nodes and edges, from lxml's incremental writer as networkx uses it."""
-    import io as _io
-
     from lxml import etree
 
     from networkx.readwrite.graphml import GraphML
 
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     with etree.xmlfile(buf, encoding="utf-8") as xf:
         xf.write_declaration()
         with xf.element("graphml", {"xmlns": GraphML.NS_GRAPHML, "xmlns:xsi": GraphML.NS_XSI,
@@ -393,7 +299,7 @@ def _write_body(con, names: dict[str, str], body: Path, edges_csv: Path | None, 
 def write_streamed(con, networks_table: str, graphml_path: Path, nodes_path: Path | None = None,
                    edges_path: Path | None = None, network_id: str | None = None) -> list[Path]:
     """network.graphml (and graph_nodes.csv / graph_edges.csv) of the selected networks, or of one of them,
-    identical to build() + write_graphml() + write_lists(), holding one batch of rows at a time.
+    holding one batch of rows at a time.
 
     The <key> declarations come first in GraphML but are known only after every node and edge, so the
     nodes and edges go to a temp file beside the output, then header + keys + that file are joined."""
