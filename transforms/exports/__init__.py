@@ -115,6 +115,10 @@ def export(
                              jurisdiction=jurisdiction, since=since, until=until)
     sel = T.select(con, filters)
     try:
+        per_alert = any(f in fmts for f in (*TABLE_FORMATS, "goaml"))
+        per_network = full and any(f in fmts for f in (*TABLE_FORMATS, "goaml", "html"))
+        if per_alert or per_network:
+            T.with_evidence(con, sel, networks=per_network)
         return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0)
     finally:
         sel.drop(con)
@@ -285,7 +289,7 @@ def _scope(writer, evidence: list[dict], subjects: list[tuple[str, str]]) -> Non
     """Load the accounts, parties and IPs that these reports can cite (their transactions and subjects)."""
     accounts = {t.get(k) for t in evidence for k in ("from_account_id", "to_account_id")}
     accounts |= {i for kind, i in subjects if kind == "account"}
-    writer.scope(accounts, {i for kind, i in subjects if kind != "account"})
+    writer.scope(accounts, {i for kind, i in subjects if kind != "account"}, subjects)
 
 
 def _write_jurisdictions(out: Path, fmts: list[str], networks: T.Frame, members: T.Frame, evidence: T.Frame,

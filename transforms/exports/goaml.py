@@ -373,27 +373,46 @@ class GoamlWriter:
         self.parties: dict[str, dict] = {}
         self.ip_by_account: dict[str, list[dict]] = {}
         self._account_cache: dict[tuple, Any] = {}
+        # (subject_type, subject_id) -> current compound links, held for the subjects in scope
+        self.links: dict[tuple[str, str], list[tuple]] = {}
         if preload:
             self._load("TRUE", "TRUE", "account_id IS NOT NULL", [])
+            self._load_links("TRUE")
 
-    def scope(self, account_ids: Iterable[str], party_ids: Iterable[str]) -> None:
-        """Hold only these accounts, their holders, these parties and these accounts' login IPs."""
+    def scope(self, account_ids: Iterable[str], party_ids: Iterable[str],
+              subjects: Iterable[tuple[str, str]] = ()) -> None:
+        """Hold only these accounts, their holders, these parties, these accounts' login IPs, and the
+        compound links of these (subject_type, subject_id) subjects."""
         from transforms.exports.tables import _temp_name
 
         accounts = pa.table({"id": pa.array(sorted({a for a in account_ids if a}), pa.string())})
         parties = pa.table({"id": pa.array(sorted({p for p in party_ids if p}), pa.string())})
         acc_view, party_view = _temp_name("acc"), _temp_name("party")
+        subj = sorted(set(subjects))
+        subj_table = pa.table({"st": pa.array([t for t, _ in subj], pa.string()),
+                               "sid": pa.array([i for _, i in subj], pa.string())})
+        subj_view = _temp_name("subj")
         self.con.register(acc_view, accounts)
         self.con.register(party_view, parties)
+        self.con.register(subj_view, subj_table)
         try:
             self._load(f"account_id IN (SELECT id FROM {acc_view})",
                        f"party_id IN (SELECT id FROM {party_view}) OR party_id IN "
                        f"(SELECT holder_id FROM accounts WHERE account_id IN (SELECT id FROM {acc_view}))",
                        f"account_id IN (SELECT id FROM {acc_view})", [])
+            self._load_links(f"EXISTS (SELECT 1 FROM {subj_view} v WHERE v.st = subject_type AND v.sid = subject_id)")
         finally:
             self.con.unregister(acc_view)
             self.con.unregister(party_view)
+            self.con.unregister(subj_view)
         self._account_cache = {}  # its blocks were built from the previous scope's rows
+
+    def _load_links(self, cond: str) -> None:
+        self.links = {}
+        for row in self.con.execute(f"""
+                SELECT subject_type, subject_id, compound_id, link_kind, evidence_text, confidence, link_id
+                FROM compound_links WHERE is_current IS NOT FALSE AND {cond}""").fetchall():
+            self.links.setdefault((row[0], row[1]), []).append(row[2:])
 
     def _load(self, acc_cond: str, party_cond: str, ip_cond: str, params: list) -> None:
         from transforms.exports.tables import rows
@@ -742,15 +761,13 @@ NON_BANK_KINDS = {"vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_mercha
 # --------------------------------------------------------------------------------------------- per alert / network
 
 
-def _compound_sentences(con, subjects: list[tuple[str, str]]) -> list[str]:
-    if not subjects:
-        return []
-    found = con.execute("""
-        SELECT compound_id, subject_id, link_kind, evidence_text, confidence FROM compound_links
-        WHERE is_current IS NOT FALSE AND list_contains(?::VARCHAR[], subject_type || '|' || subject_id)
-        ORDER BY confidence DESC NULLS LAST, link_id""", [[f"{a}|{b}" for a, b in subjects]]).fetchall()
+def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> list[str]:
+    """One sentence per current compound link of the subjects (held by the writer's scope), the most
+    confident first."""
+    found = [(sid, *link) for st, sid in dict.fromkeys(subjects) for link in writer.links.get((st, sid), ())]
+    found.sort(key=lambda r: (r[4] is None, -(r[4] or 0), r[5]))
     return [f"compound {c} ({k}, confidence {conf:.2f}) via {s}: {txt}" if conf is not None else
-            f"compound {c} ({k}) via {s}: {txt}" for c, s, k, txt, conf in found]
+            f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
 
 
 def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> bytes:
@@ -762,7 +779,7 @@ def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> byte
         f"Evidence: {len(evidence)} transactions, USD {alert.get('total_usd')}, "
         f"{sql_date(alert.get('first_activity_at'))} to {sql_date(alert.get('last_activity_at'))}.",
         *[f"- {r}" for r in reasons],
-        *_compound_sentences(writer.con, [(alert.get("subject_type"), alert.get("subject_id"))]),
+        *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
     ]
     if alert.get("network_id"):
         lines.append(f"Part of network {alert['network_id']}.")
@@ -792,7 +809,7 @@ def network_report(writer: GoamlWriter, network: dict, members: list[dict], evid
         f"Activity {sql_date(network.get('first_activity_at'))} to {sql_date(network.get('last_activity_at'))}.",
         "Highest-ranked members:",
         *[f"{m['rank']}. {m.get('role')}: {m.get('member_type')} {m.get('member_id')} ({m.get('name') or '-'})" for m in top],
-        *_compound_sentences(writer.con, [(m["member_type"], m["member_id"]) for m in members]),
+        *_compound_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
     ]
     roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
     suspects = {m["member_id"] for m in members if m.get("role") not in ("victim", "counterparty")}

@@ -150,6 +150,8 @@ class Selection:
 
     alerts_table (alert_id, network_id, ord) and networks_table (network_id, ord): ord is the export order,
     so a chunk of alerts is a range of ord. The ids never go into SQL text, only the generated table names.
+    evidence_table and network_evidence_table (with_evidence) hold the evidence rows already joined with their
+    transactions: the transactions table is scanned once per export, not once per table, chunk or network.
     """
 
     alert_ids: list[str]
@@ -157,9 +159,11 @@ class Selection:
     filters: Filters = field(default_factory=Filters)
     alerts_table: str = ""
     networks_table: str = ""
+    evidence_table: str = ""
+    network_evidence_table: str = ""
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
-        for name in (self.alerts_table, self.networks_table):
+        for name in (self.alerts_table, self.networks_table, self.evidence_table, self.network_evidence_table):
             if name:
                 con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
@@ -265,15 +269,56 @@ def alerts_query(sel: Selection, lo: int | None = None, hi: int | None = None) -
         ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", params)
 
 
+def with_evidence(con: duckdb.DuckDBPyConnection, sel: Selection, *, networks: bool = False) -> Selection:
+    """Join the selection's evidence with its transactions once, into temp tables (see Selection).
+
+    networks: also the evidence of every alert of the selected networks (the case reports, goAML per network
+    and jurisdiction packages of a full export use it). Queries below read these tables."""
+    if not sel.evidence_table:
+        name = _temp_name("evidence")
+        con.execute(f"""
+            CREATE TEMP TABLE {name} AS
+            SELECT s.ord AS _ord, {EVIDENCE_COLUMNS}
+            FROM alert_evidence e
+            JOIN {sel.alerts_table} s ON s.alert_id = e.alert_id
+            LEFT JOIN transactions t ON t.txn_id = e.txn_id
+            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""")
+        sel.evidence_table = name
+    if networks and not sel.network_evidence_table:
+        name = _temp_name("network_evidence")
+        con.execute(f"""
+            CREATE TEMP TABLE {name} AS
+            WITH ev AS (
+                SELECT a.network_id, e.txn_id, list(DISTINCT e.alert_id ORDER BY e.alert_id) AS alert_ids,
+                       list(DISTINCT e.role ORDER BY e.role) AS roles
+                FROM alert_evidence e JOIN alerts a ON a.alert_id = e.alert_id
+                WHERE a.network_id IN (SELECT network_id FROM {sel.networks_table})
+                GROUP BY a.network_id, e.txn_id
+            )
+            SELECT ev.network_id, ev.txn_id, ev.alert_ids, ev.roles, t.source, t.source_txn_id, t.booked_at,
+                   t.from_account_id, t.to_account_id, t.from_name, t.to_name, t.from_institution, t.to_institution,
+                   t.from_country, t.to_country, t.amount, t.currency, t.amount_usd, t.channel, t.reference, t.rail,
+                   t.chain, t.tx_hash, t.block_number, t.token_contract, t.value_date,
+                   t.file_id, f.path AS source_path, t.row_no
+            FROM ev LEFT JOIN transactions t ON t.txn_id = ev.txn_id
+            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""")
+        sel.network_evidence_table = name
+    return sel
+
+
+def _needs(table: str, what: str) -> str:
+    if not table:
+        raise ValueError(f"{what}: call with_evidence(con, selection) first")
+    return table
+
+
 def alert_transactions_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
-    cond, params = _range("s.ord", lo, hi)
+    cond, params = _range("_ord", lo, hi)
+    table = _needs(sel.evidence_table, "alert_transactions_query")
     return Query(f"""
-        SELECT {EVIDENCE_COLUMNS}
-        FROM alert_evidence e
-        LEFT JOIN transactions t ON t.txn_id = e.txn_id
-        LEFT JOIN {_FILES} f ON f.file_id = t.file_id
-        WHERE e.alert_id IN (SELECT s.alert_id FROM {sel.alerts_table} s WHERE {cond})
-        ORDER BY e.alert_id, t.booked_at, e.txn_id""", params)
+        SELECT * EXCLUDE (_ord) FROM {table}
+        WHERE {cond}
+        ORDER BY alert_id, booked_at, txn_id""", params)
 
 
 def network_alerts_query(sel: Selection, network_id: str) -> Query:
@@ -336,23 +381,9 @@ def network_links_query(sel: Selection, network_id: str) -> Query:
 
 def network_evidence_query(sel: Selection, network_id: str | None = None) -> Query:
     """Distinct evidence transactions of every alert in each network, with the alerts and roles citing them."""
-    cond, params = _networks_cond(sel, "a.network_id", network_id)
-    return Query(f"""
-        WITH ev AS (
-            SELECT a.network_id, e.txn_id, list(DISTINCT e.alert_id ORDER BY e.alert_id) AS alert_ids,
-                   list(DISTINCT e.role ORDER BY e.role) AS roles
-            FROM alert_evidence e JOIN alerts a ON a.alert_id = e.alert_id
-            WHERE {cond}
-            GROUP BY a.network_id, e.txn_id
-        )
-        SELECT ev.network_id, ev.txn_id, ev.alert_ids, ev.roles, t.source, t.source_txn_id, t.booked_at,
-               t.from_account_id, t.to_account_id, t.from_name, t.to_name, t.from_institution, t.to_institution,
-               t.from_country, t.to_country, t.amount, t.currency, t.amount_usd, t.channel, t.reference, t.rail,
-               t.chain, t.tx_hash, t.block_number, t.token_contract, t.value_date,
-               t.file_id, f.path AS source_path, t.row_no
-        FROM ev LEFT JOIN transactions t ON t.txn_id = ev.txn_id
-        LEFT JOIN {_FILES} f ON f.file_id = t.file_id
-        ORDER BY ev.network_id, t.booked_at, ev.txn_id""", params)
+    table = _needs(sel.network_evidence_table, "network_evidence_query")
+    cond, params = ("TRUE", ()) if network_id is None else ("network_id = ?", (network_id,))
+    return Query(f"SELECT * FROM {table} WHERE {cond} ORDER BY network_id, booked_at, txn_id", params)
 
 
 def frame(con: duckdb.DuckDBPyConnection, q: Query) -> Frame:
