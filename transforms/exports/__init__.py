@@ -98,7 +98,7 @@ def export(
     goaml_config: YAML with the reporting entity and the FIU's code lists (default: goaml_default.yml).
     run_id: the calling run's id, recorded in manifest.json.
 
-    Returns a summary: export_id, counts, the files written, goAML validity, seconds.
+    Returns a summary: export_id, counts, the files written, goAML validity, seconds (and per part: parts).
     """
     t0 = time.perf_counter()
     fmts = _formats(formats)
@@ -130,6 +130,13 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
     written: list[Path] = []
     now = datetime.now(timezone.utc)
     export_id = str(uuid.uuid4())
+    parts: dict[str, float] = {"select": round(time.perf_counter() - t0, 3)}  # seconds per part, for benchmarks
+    lap = [time.perf_counter()]
+
+    def done(part: str) -> None:
+        t = time.perf_counter()
+        parts[part] = round(parts.get(part, 0) + t - lap[0], 3)
+        lap[0] = t
 
     # ---- tables, streamed from DuckDB batch by batch
     tables = {"alerts": T.alerts_query(sel), "alert_transactions": T.alert_transactions_query(sel),
@@ -140,6 +147,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
         if table_fmts:
             written += T.write_table(T.stream(con, q), out, name, table_fmts, sheets=xlsx_sheets)
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
+    done("tables")
     used_names: dict[str, set[str]] = defaultdict(set)
 
     def fname(folder: str, prefix: str, ident: str, ext: str) -> Path:
@@ -157,6 +165,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
     goaml_summary: dict[str, Any] = {}
     if "goaml" in fmts:
         goaml_summary = _write_goaml(con, cfg, out, fname, sel, networks if full else [], written, now)
+        done("goaml")
 
     # ---- GraphML
     if "graphml" in fmts:
@@ -166,6 +175,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
             for nid in sel.network_ids:
                 written += graphml_mod.write_streamed(con, sel.networks_table, fname("graphml", "", nid, "graphml"),
                                                       network_id=nid)
+        done("graphml")
 
     # ---- HTML case reports, one network in memory at a time
     if "html" in fmts and full:
@@ -181,6 +191,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
             written.append(atomic_write(path, page))
             entries.append((nid, path.name, n))
         written.append(atomic_write(out / "report" / "index.html", report_mod.index_page(entries, now)))
+        done("html")
 
     # ---- jurisdiction packages (these still hold every selected network's rows at once)
     juris_counts: dict[str, int] = {}
@@ -191,6 +202,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
                                             T.frame(con, tables["network_members"]),
                                             T.frame(con, T.network_evidence_query(sel)),
                                             T.frame(con, tables["compound_links"]), written)
+        done("jurisdictions")
 
     # ---- stale files of the previous export in this folder, then the manifest
     keep = {p.resolve() for p in written}
@@ -210,6 +222,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
         "out_dir": str(out), "export_id": export_id, "run_id": run_id, "detect_run_ids": detect_runs,
         "counts": counts, "files": sorted(p.relative_to(out).as_posix() for p in written),
         "manifest": str(mpath), "goaml": goaml_summary, "seconds": round(time.perf_counter() - t0, 3),
+        "parts": {**parts, "manifest": round(time.perf_counter() - lap[0], 3)},
     }
 
 
