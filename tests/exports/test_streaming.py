@@ -41,7 +41,7 @@ def tiny_out(tmp_path, store_path, monkeypatch) -> tuple[Path, dict]:
     monkeypatch.setattr(T, "BATCH_ROWS", 2)
     monkeypatch.setattr(T, "PARQUET_ROW_GROUP", 3)
     monkeypatch.setattr(T, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
-    monkeypatch.setattr(E, "GOAML_CHUNK", 1)
+    monkeypatch.setattr(E.G, "GOAML_CHUNK", 1)
     monkeypatch.setattr(G, "GRAPHML_BATCH", 2)
     out = tmp_path / "out"
     return out, _export(store_path, out)
@@ -121,3 +121,30 @@ def test_goaml_chunked_equals_unchunked(default_out, tiny_out):
     assert xa and xa == sorted(p.name for p in (b / "goaml").glob("*.xml"))
     for name in xa:
         assert _text(a / "goaml" / name) == _text(b / "goaml" / name), name
+
+
+def test_goaml_from_worker_processes_equals_in_process(default_out, tmp_path, store_path, monkeypatch):
+    """Reports written by worker processes (spawned, fed batch by batch) are the files written in process."""
+    import transforms.exports.goaml_files as GF
+
+    monkeypatch.setattr(GF, "GOAML_CHUNK", 7)  # several batches in flight
+    monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "2")
+    assert GF.workers_wanted(1) == 2
+    a, ra = default_out
+    b = tmp_path / "out"
+    rb = _export(store_path, b, formats="goaml")
+    xa = sorted(p.relative_to(a).as_posix() for p in (a / "goaml").rglob("*") if p.is_file())
+    assert xa and xa == sorted(p.relative_to(b).as_posix() for p in (b / "goaml").rglob("*") if p.is_file())
+    for rel in xa:
+        assert _text(a / rel) == _text(b / rel), rel
+    assert ra["goaml"]["valid"] == rb["goaml"]["valid"] and ra["goaml"]["skipped"] == rb["goaml"]["skipped"]
+
+
+def test_export_workers_setting_is_checked(monkeypatch):
+    import transforms.exports.goaml_files as GF
+
+    monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "two")
+    with pytest.raises(ValueError, match="SCAMTRACE_EXPORT_WORKERS"):
+        GF.workers_wanted(10)
+    monkeypatch.delenv("SCAMTRACE_EXPORT_WORKERS")
+    assert GF.workers_wanted(GF.PARALLEL_MIN - 1) == 1

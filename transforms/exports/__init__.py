@@ -10,6 +10,7 @@ The connection may be read-only: export never writes to the store.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -21,6 +22,7 @@ from typing import Any, Iterable
 import duckdb
 
 from transforms.exports import goaml as goaml_mod
+from transforms.exports import goaml_files as G
 from transforms.exports import graphml as graphml_mod
 from transforms.exports import manifest as manifest_mod
 from transforms.exports import report as report_mod
@@ -30,8 +32,6 @@ from transforms.exports.safe import atomic_write, ensure_dir, inside, safe_count
 TABLE_FORMATS = T.TABLE_FORMATS
 ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
 DEFAULT_FORMATS = ALL_FORMATS
-# Alerts per goAML batch: one batch's alerts, evidence, accounts and parties are in memory at a time.
-GOAML_CHUNK = 2_000
 REQUIRED_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "network_edges", "compound_links",
                    "transactions", "ingested_files")
 
@@ -60,13 +60,6 @@ def _formats(formats: str | Iterable[str] | None) -> list[str]:
     if bad:
         raise ExportError(f"unknown export format {', '.join(bad)}: use {', '.join(ALL_FORMATS)} (or all)")
     return list(dict.fromkeys(items))
-
-
-def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        out[r[key]].append(r)
-    return out
 
 
 def export(
@@ -255,54 +248,24 @@ def _previous_outputs(out: Path) -> list[Path]:
 def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[dict], written: list[Path],
                  now: datetime) -> dict:
     writer = goaml_mod.GoamlWriter(con, cfg, preload=False)
-    schema_path = cfg.get("schema")
-    valid, invalid, skipped = [], [], []
 
-    def emit(kind: str, ident: str, build) -> None:
-        try:
-            xml = build()
-        except ValueError as exc:  # e.g. an alert without evidence transactions
-            skipped.append({"id": ident, "reason": str(exc)})
-            return
-        path = fname("goaml", f"{kind}_", ident, "xml")
-        atomic_write(path, xml)
-        errors = goaml_mod.validate_file(path, schema_path, validator=str(cfg.get("validator") or "auto"))
-        if errors:
-            # Never leave an invalid report where it could be submitted: move it aside with its errors.
-            bad = fname("goaml/invalid", f"{kind}_", ident, "xml")
-            atomic_write(bad, xml)
-            path.unlink()
-            atomic_write(bad.with_suffix(".errors.txt"), "\n".join(errors) + "\n")
-            written.extend([bad, bad.with_suffix(".errors.txt")])
-            invalid.append({"id": ident, "file": bad.relative_to(out).as_posix(), "errors": errors[:20]})
-        else:
-            written.append(path)
-            valid.append(path.relative_to(out).as_posix())
+    def alert_rows(lo: int, hi: int) -> tuple[list[dict], list[dict]]:
+        return T.frame(con, T.alerts_query(sel, lo, hi)).rows, T.frame(con, T.alert_transactions_query(sel, lo, hi)).rows
 
-    # Alerts a chunk at a time, in export order: only one chunk's alerts and evidence are in memory.
-    for lo in range(0, len(sel.alert_ids), GOAML_CHUNK):
-        alerts = T.frame(con, T.alerts_query(sel, lo, lo + GOAML_CHUNK)).rows
-        evidence = T.frame(con, T.alert_transactions_query(sel, lo, lo + GOAML_CHUNK)).rows
-        _scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts])
-        by_alert = _group(evidence, "alert_id")
-        for a in alerts:
-            emit("alert", a["alert_id"], lambda a=a: goaml_mod.alert_report(writer, a, by_alert.get(a["alert_id"], [])))
-    for n in networks:
-        nid = n["network_id"]
-        members = T.frame(con, T.network_members_query(sel, nid)).rows
-        evidence = T.frame(con, T.network_evidence_query(sel, nid)).rows
-        _scope(writer, evidence, [(m["member_type"], m["member_id"]) for m in members])
-        emit("network", nid, lambda n=n, m=members, e=evidence: goaml_mod.network_report(writer, n, m, e))
-    return {"schema": schema_path or "packaged goAMLSchema_5.0.1.xsd", "target_version": str(cfg.get("target_version")),
-            "validator": str(cfg.get("validator") or "auto"),
-            "valid": valid, "invalid": invalid, "skipped": skipped}
+    def network_rows(nid: str) -> tuple[list[dict], list[dict]]:
+        return (T.frame(con, T.network_members_query(sel, nid)).rows,
+                T.frame(con, T.network_evidence_query(sel, nid)).rows)
 
+    def path_of(kind: str, ident: str) -> Path:
+        return fname("goaml", f"{kind}_", ident, "xml")
 
-def _scope(writer, evidence: list[dict], subjects: list[tuple[str, str]]) -> None:
-    """Load the accounts, parties and IPs that these reports can cite (their transactions and subjects)."""
-    accounts = {t.get(k) for t in evidence for k in ("from_account_id", "to_account_id")}
-    accounts |= {i for kind, i in subjects if kind == "account"}
-    writer.scope(accounts, {i for kind, i in subjects if kind != "account"}, subjects)
+    batches = itertools.chain(G.alert_batches(alert_rows, writer, len(sel.alert_ids), path_of),
+                              G.network_batches(network_rows, writer, networks, path_of))
+    res = G.write_all(writer, batches, len(sel.alert_ids) + len(networks), out)
+    written += res["written"]
+    return {"schema": cfg.get("schema") or "packaged goAMLSchema_5.0.1.xsd",
+            "target_version": str(cfg.get("target_version")), "validator": str(cfg.get("validator") or "auto"),
+            "valid": res["valid"], "invalid": res["invalid"], "skipped": res["skipped"]}
 
 
 def _write_jurisdictions(out: Path, fmts: list[str], networks: T.Frame, members: T.Frame, evidence: T.Frame,

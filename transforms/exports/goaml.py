@@ -358,24 +358,26 @@ class Builder:
 class GoamlWriter:
     """Reads the store once per export and writes goAML reports for alerts and networks."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, cfg: dict, *, preload: bool = True):
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, cfg: dict, *, preload: bool = True,
+                 rates: list[dict] | None = None):
         """preload: read every account, party and login IP now; False: read them per batch of reports
-        with scope() (what a large store needs: memory then follows the batch, not the store)."""
+        with scope() (what a large store needs: memory then follows the batch, not the store).
+        con None (a worker process, goaml_files.py): no store; rates and each batch's ScopeState are given."""
         from transforms.exports.tables import rows
 
         self.con = con
         self.cfg = cfg
         self.b = Builder(cfg)
         self.local = str(cfg["report"]["currency_code_local"])
-        self.rates = rows(con, "SELECT rate_date, usd_per_unit FROM fx_rates WHERE currency = ? ORDER BY rate_date",
-                          [self.local])
+        self.rates = rates if rates is not None else rows(
+            con, "SELECT rate_date, usd_per_unit FROM fx_rates WHERE currency = ? ORDER BY rate_date", [self.local])
         self.accounts: dict[str, dict] = {}
         self.parties: dict[str, dict] = {}
         self.ip_by_account: dict[str, list[dict]] = {}
         self._account_cache: dict[tuple, Any] = {}
         # (subject_type, subject_id) -> current compound links, held for the subjects in scope
         self.links: dict[tuple[str, str], list[tuple]] = {}
-        if preload:
+        if preload and con is not None:
             self._load("TRUE", "TRUE", "account_id IS NOT NULL", [])
             self._load_links("TRUE")
 
@@ -406,6 +408,16 @@ class GoamlWriter:
             self.con.unregister(party_view)
             self.con.unregister(subj_view)
         self._account_cache = {}  # its blocks were built from the previous scope's rows
+
+    def state(self) -> dict:
+        """What scope() loaded, as plain data a worker process can be given (use())."""
+        return {"accounts": self.accounts, "parties": self.parties, "ip_by_account": self.ip_by_account,
+                "links": self.links}
+
+    def use(self, state: dict) -> None:
+        self.accounts, self.parties = state["accounts"], state["parties"]
+        self.ip_by_account, self.links = state["ip_by_account"], state["links"]
+        self._account_cache = {}
 
     def _load_links(self, cond: str) -> None:
         self.links = {}
