@@ -269,6 +269,18 @@ def alerts_query(sel: Selection, lo: int | None = None, hi: int | None = None) -
         ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", params)
 
 
+def _period(con: duckdb.DuckDBPyConnection, source_sql: str) -> tuple[str, list]:
+    """A filter on transactions.booked_at covering the booked_at values of source_sql's rows (TRUE when one
+    is missing). alert_evidence.booked_at is the transaction's (casework copies it), and the range lets DuckDB
+    skip the transactions table's row groups outside the evidence's period: a day's export reads days."""
+    lo, hi, undated = con.execute(f"""
+        SELECT min(booked_at), max(booked_at), count(*) FILTER (WHERE booked_at IS NULL)
+        FROM ({source_sql})""").fetchall()[0]
+    if lo is None or undated:
+        return "TRUE", []
+    return "booked_at BETWEEN ? AND ?", [lo, hi]
+
+
 def with_evidence(con: duckdb.DuckDBPyConnection, sel: Selection, *, networks: bool = False) -> Selection:
     """Join the selection's evidence with its transactions once, into temp tables (see Selection).
 
@@ -276,32 +288,36 @@ def with_evidence(con: duckdb.DuckDBPyConnection, sel: Selection, *, networks: b
     and jurisdiction packages of a full export use it). Queries below read these tables."""
     if not sel.evidence_table:
         name = _temp_name("evidence")
+        source = f"SELECT e.* FROM alert_evidence e JOIN {sel.alerts_table} s ON s.alert_id = e.alert_id"
+        period, params = _period(con, source)
         con.execute(f"""
             CREATE TEMP TABLE {name} AS
             SELECT s.ord AS _ord, {EVIDENCE_COLUMNS}
             FROM alert_evidence e
             JOIN {sel.alerts_table} s ON s.alert_id = e.alert_id
-            LEFT JOIN transactions t ON t.txn_id = e.txn_id
-            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""")
+            LEFT JOIN (SELECT * FROM transactions WHERE {period}) t ON t.txn_id = e.txn_id
+            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""", params)
         sel.evidence_table = name
     if networks and not sel.network_evidence_table:
         name = _temp_name("network_evidence")
+        source = f"""
+            SELECT a.network_id, e.* FROM alert_evidence e JOIN alerts a ON a.alert_id = e.alert_id
+            WHERE a.network_id IN (SELECT network_id FROM {sel.networks_table})"""
+        period, params = _period(con, source)
         con.execute(f"""
             CREATE TEMP TABLE {name} AS
             WITH ev AS (
-                SELECT a.network_id, e.txn_id, list(DISTINCT e.alert_id ORDER BY e.alert_id) AS alert_ids,
-                       list(DISTINCT e.role ORDER BY e.role) AS roles
-                FROM alert_evidence e JOIN alerts a ON a.alert_id = e.alert_id
-                WHERE a.network_id IN (SELECT network_id FROM {sel.networks_table})
-                GROUP BY a.network_id, e.txn_id
+                SELECT network_id, txn_id, list(DISTINCT alert_id ORDER BY alert_id) AS alert_ids,
+                       list(DISTINCT role ORDER BY role) AS roles
+                FROM ({source}) GROUP BY network_id, txn_id
             )
             SELECT ev.network_id, ev.txn_id, ev.alert_ids, ev.roles, t.source, t.source_txn_id, t.booked_at,
                    t.from_account_id, t.to_account_id, t.from_name, t.to_name, t.from_institution, t.to_institution,
                    t.from_country, t.to_country, t.amount, t.currency, t.amount_usd, t.channel, t.reference, t.rail,
                    t.chain, t.tx_hash, t.block_number, t.token_contract, t.value_date,
                    t.file_id, f.path AS source_path, t.row_no
-            FROM ev LEFT JOIN transactions t ON t.txn_id = ev.txn_id
-            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""")
+            FROM ev LEFT JOIN (SELECT * FROM transactions WHERE {period}) t ON t.txn_id = ev.txn_id
+            LEFT JOIN {_FILES} f ON f.file_id = t.file_id""", params)
         sel.network_evidence_table = name
     return sel
 
