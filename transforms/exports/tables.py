@@ -436,34 +436,14 @@ def count(con: duckdb.DuckDBPyConnection, q: Query) -> int:
 # --------------------------------------------------------------------------------------------- writers
 
 
-def _plain(value: Any) -> Any:
-    """A value for the text formats: decimals without exponent or trailing zeros, ISO times."""
-    if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
-        return text
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-            return value.strftime("%Y-%m-%dT%H:%M:%S") + ("." + f"{value.microsecond:06d}" if value.microsecond else "") + "Z"
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+# The per-value conversions live with their column-wise forms; these names stay importable from here.
+from transforms.exports import text_cells  # noqa: E402
+from transforms.exports.text_cells import _json_value, _plain, cell_text  # noqa: E402,F401
 
 
-def cell_text(value: Any) -> str:
-    """Text of one CSV / XLSX cell: lists joined with '; ', JSON kept as its text, formulas neutralised."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        text = "; ".join("" if v is None else str(_plain(v)) for v in value)
-    elif isinstance(value, dict):
-        text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(_plain(value))
-    return neutralise(text)
+def _columns(batch: pa.RecordBatch) -> dict[str, pa.Array]:
+    """Columns by name; a repeated name means its last column, as batch.to_pylist() rows have it."""
+    return dict(zip(batch.schema.names, batch.columns))
 
 
 class CsvWriter:
@@ -472,12 +452,12 @@ class CsvWriter:
     def __init__(self, path: Path, columns: list[str], json_cols: frozenset[str]):
         self.path, self.columns = path, columns
         self._ctx = atomic_path(path)
-        self._fh = open(self._ctx.__enter__(), "w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._fh, lineterminator="\r\n")
-        self._csv.writerow([neutralise(c) for c in columns])
+        self._fh = open(self._ctx.__enter__(), "wb")
+        self._fh.write(b"\xef\xbb\xbf" + text_cells.csv_header(columns).encode("utf-8"))
 
     def write(self, batch: pa.RecordBatch) -> None:
-        self._csv.writerows([cell_text(row[c]) for c in self.columns] for row in batch.to_pylist())
+        cols = _columns(batch)
+        self._fh.write(text_cells.csv_lines([cols[c] for c in self.columns], batch.num_rows))
 
     def close(self, error: BaseException | None = None) -> list[Path]:
         self._fh.close()
@@ -517,24 +497,33 @@ class XlsxWriter:
         self._row = 1
 
     def write(self, batch: pa.RecordBatch) -> None:
-        ws = self._ws
-        for row in batch.to_pylist():
+        # Numbers and bools stay cells of their type; decimals stay text so no precision is lost
+        # (18-decimal token amounts). None: nothing written.
+        cols = _columns(batch)
+        cells = [text_cells.xlsx_cells(cols[c]) for c in self.columns]
+        writes = self._writes(cells)
+        for i in range(batch.num_rows):
             if self._row >= self.max_rows:
                 self._new_sheet()
-                ws = self._ws
-            i = self._row
-            for j, col in enumerate(self.columns):
-                value = row[col]
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    ws.write_boolean(i, j, value)
-                elif isinstance(value, (int, float)):
-                    ws.write_number(i, j, value)
-                else:
-                    # Decimals stay text so no precision is lost (18-decimal token amounts).
-                    ws.write_string(i, j, cell_text(value))
+                writes = self._writes(cells)
+            r = self._row
+            for j, (write, values) in enumerate(writes):
+                value = values[i]
+                if value is not None:
+                    write(r, j, value)
             self._row += 1
+
+    def _writes(self, cells: list[tuple[str | None, list]]) -> list[tuple[Any, list]]:
+        """Each column's values with the current sheet's method that writes them."""
+        return [(getattr(self._ws, method) if method else self._write_any, values) for method, values in cells]
+
+    def _write_any(self, i: int, j: int, value: Any) -> None:
+        if isinstance(value, bool):
+            self._ws.write_boolean(i, j, value)
+        elif isinstance(value, (int, float)):
+            self._ws.write_number(i, j, value)
+        else:
+            self._ws.write_string(i, j, value)
 
     def close(self, error: BaseException | None = None) -> list[Path]:
         self._wb.close()
@@ -575,32 +564,18 @@ class ParquetWriter:
         return [self.path]
 
 
-def _json_value(value: Any, is_json: bool) -> Any:
-    if is_json and isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v, False) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_value(v, False) for k, v in value.items()}
-    return _plain(value)
-
-
 class JsonlWriter:
     """One JSON object per line; JSON columns as objects, decimals as strings."""
 
     def __init__(self, path: Path, columns: list[str], json_cols: frozenset[str]):
         self.path, self.columns, self.json_cols = path, columns, json_cols
         self._ctx = atomic_path(path)
-        self._fh = open(self._ctx.__enter__(), "w", encoding="utf-8", newline="")
+        self._fh = open(self._ctx.__enter__(), "wb")
 
     def write(self, batch: pa.RecordBatch) -> None:
-        cols, jc = self.columns, self.json_cols
-        self._fh.writelines(
-            json.dumps({c: _json_value(row[c], c in jc) for c in cols}, ensure_ascii=False, default=str) + "\n"
-            for row in batch.to_pylist())
+        cols = _columns(batch)
+        names = list(dict.fromkeys(self.columns))  # a row is a dict: a repeated name is one key
+        self._fh.write(text_cells.jsonl_lines(names, [cols[c] for c in names], self.json_cols, batch.num_rows))
 
     def close(self, error: BaseException | None = None) -> list[Path]:
         self._fh.close()
