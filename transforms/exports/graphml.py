@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -236,25 +237,46 @@ class _Keys:
         self.seen: dict[tuple, str] = {}
         self.elements: list = []
 
-    def data(self, name: str, value: Any, scope: str):
-        from lxml import etree
-
+    def declare(self, name: str, value: Any, scope: str) -> None:
         xml_type = self._types.get_xml_type(type(value))
         if (name, xml_type, scope) not in self.seen:
+            from lxml import etree
+
             self.seen[(name, xml_type, scope)] = name
             self.elements.insert(0, etree.Element("key", id=name, **{"for": scope, "attr.name": name,
                                                                      "attr.type": xml_type}))
-        el = etree.Element("data", key=name)
-        el.text = str(value)
-        return el
+
+
+# Nodes and edges are hundreds of thousands of small elements: they are formatted as text, escaped the way
+# libxml2 serialises (what lxml wrote here before; tests/exports compare the two on arbitrary text). Text
+# that XML cannot hold goes through lxml, which refuses it with its own message.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ESC = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESC = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
+                           "\t": "&#9;"})
 
 
 def _element(tag: str, attrs: dict, data: dict, scope: str, keys: _Keys) -> bytes:
+    """`<tag a="..">` with one `<data key="k">value</data>` per item, as lxml's pretty-printed tostring."""
+    texts = [(str(k), v, str(v)) for k, v in data.items()]
+    for k, v, _ in texts:
+        keys.declare(k, v, scope)
+    if any(_NOT_XML.search(t) or _NOT_XML.search(k) for k, _, t in texts) or any(
+            _NOT_XML.search(str(v)) for v in attrs.values()):
+        return _element_lxml(tag, attrs, texts)
+    head = f"<{tag}" + "".join(f' {a}="{str(v).translate(_ATTR_ESC)}"' for a, v in attrs.items())
+    if not texts:
+        return (head + "/>\n").encode("utf-8")
+    body = "".join(f'  <data key="{k.translate(_ATTR_ESC)}">{t.translate(_TEXT_ESC)}</data>\n' for k, _, t in texts)
+    return f"{head}>\n{body}</{tag}>\n".encode("utf-8")
+
+
+def _element_lxml(tag: str, attrs: dict, texts: list[tuple[str, Any, str]]) -> bytes:
     from lxml import etree
 
     el = etree.Element(tag, **attrs)
-    for k, v in data.items():
-        el.append(keys.data(str(k), v, scope))
+    for k, _, t in texts:
+        etree.SubElement(el, "data", key=k).text = t
     return etree.tostring(el, pretty_print=True, encoding="utf-8", xml_declaration=False)
 
 
