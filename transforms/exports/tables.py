@@ -6,13 +6,10 @@ Every query takes its values as parameters; ids never reach SQL text or file nam
 
 from __future__ import annotations
 
-import csv
-import json
 import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
