@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +30,31 @@ sys.path.insert(0, str(ROOT))
 from peak_memory import hwm_mb, reset_hwm  # bench/, the script's folder
 
 DEFAULT_DB = ROOT / "bench" / "cache" / "world_1000000" / "store" / "bench.duckdb"
+
+
+class ChildrenPeak(threading.Thread):
+    """Largest RSS of any child process (the goAML workers), sampled every 0.2 s. (getrusage's children
+    figure would count the parent's pages a worker had before exec.)"""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb, self._done = 0.0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._done.wait(0.2):
+            for child in me.children(recursive=True):
+                try:
+                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
+                except psutil.Error:
+                    pass
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak_mb
 
 
 def main() -> None:
@@ -59,6 +84,8 @@ def main() -> None:
     con = duckdb.connect(str(args.db), read_only=True)
     con.execute(f"SET memory_limit = '{args.memory_limit}'")
     reset_hwm()
+    children = ChildrenPeak()
+    children.start()
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     try:
@@ -68,7 +95,8 @@ def main() -> None:
         sys.exit(f"{args.db}: {exc} (bench/run.py leaves the casework tables in its store)")
     finally:
         con.close()
-        get_reusable_executor().shutdown(wait=True)  # so that the workers' peak RSS is counted below
+        worker_peak = children.stop()
+        get_reusable_executor().shutdown(wait=True)
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     seconds = time.perf_counter() - t0
@@ -79,7 +107,7 @@ def main() -> None:
         "files": len(res["files"]), "goaml_reports": n_goaml,
         "goaml_per_s": round(n_goaml / res["parts"]["goaml"], 1) if res["parts"].get("goaml") else None,
         "peak_mb": round(hwm_mb()),
-        "worker_peak_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "worker_peak_mb": round(worker_peak),
         "workers": os.environ.get("SCAMTRACE_EXPORT_WORKERS") or "default",
         "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
     }

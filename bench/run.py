@@ -187,6 +187,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             shutil.rmtree(out_dir, ignore_errors=True)
             ex = stage("export", lambda: exports.export(con, out_dir, full=export_full), may_fail=True) or {}
             res["counts"]["export_files"] = len(ex.get("files", []) or [])
+            res["export_parts"] = ex.get("parts", {})
             res["export_full"] = export_full
         res["interrupted"] = con.interrupted
     finally:
@@ -208,7 +209,9 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             res["daily_casework"] = d_cw.get("timings", {})
             d_out = db.parent / "export_daily"
             shutil.rmtree(d_out, ignore_errors=True)
-            stage("daily_export", lambda: exports.export(con, d_out, full=False, since=since, until=until), may_fail=True)
+            d_ex = stage("daily_export", lambda: exports.export(con, d_out, full=False, since=since, until=until),
+                         may_fail=True) or {}
+            res["daily_export_parts"] = d_ex.get("parts", {})
             res["daily_interrupted"] = con.interrupted
         finally:
             con.close()
