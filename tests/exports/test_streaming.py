@@ -4,6 +4,7 @@ from DuckDB; with tiny batch, chunk, row-group and sheet sizes the outputs equal
 from __future__ import annotations
 
 import csv
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -90,8 +91,26 @@ def _sheets(path: Path) -> list[tuple[str, list[dict]]]:
     return out
 
 
-def test_xlsx_continues_on_further_sheets_past_the_row_limit(default_out, tiny_out):
+def test_xlsx_past_a_sheet_is_left_to_the_other_formats(default_out, tiny_out):
+    """With CSV or Parquet written too, a table longer than a sheet gets no workbook; the manifest says so."""
     (a, ra), (b, rb) = default_out, tiny_out
+    n = rb["counts"]["alert_transactions"]
+    assert (a / "alert_transactions.xlsx").is_file() and not (b / "alert_transactions.xlsx").exists()
+    assert rb["counts"]["xlsx_left_out"]["alert_transactions"] == n and "xlsx_left_out" not in ra["counts"]
+    small = [t for t in ("alerts", "networks", "network_members", "compound_links") if rb["counts"][t] < 3]
+    for t in small:
+        assert (b / f"{t}.xlsx").is_file() and t not in rb["counts"]["xlsx_left_out"]
+    manifest = json.loads((b / "manifest.json").read_text())
+    assert manifest["counts"]["xlsx_left_out"] == rb["counts"]["xlsx_left_out"]
+    with open(b / "alert_transactions.csv", encoding="utf-8-sig", newline="") as fh:
+        assert len(list(csv.reader(fh))) == n + 1  # every row is in the CSV
+
+
+def test_xlsx_alone_continues_on_further_sheets_past_the_row_limit(default_out, tmp_path, store_path, monkeypatch):
+    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
+    (a, ra) = default_out
+    b = tmp_path / "out"
+    rb = _export(store_path, b, formats="xlsx")
     n = rb["counts"]["alert_transactions"]
     one = _sheets(a / "alert_transactions.xlsx")
     many = _sheets(b / "alert_transactions.xlsx")
@@ -101,10 +120,8 @@ def test_xlsx_continues_on_further_sheets_past_the_row_limit(default_out, tiny_o
     header = one[0][1][0]
     assert all(rows[0] == header for _, rows in many)  # every sheet repeats the header
     assert [r for _, rows in many for r in rows[1:]] == one[0][1][1:]  # same rows, same order
-    assert "xlsx_sheets" not in ra["counts"]
+    assert "xlsx_sheets" not in ra["counts"] and "xlsx_left_out" not in rb["counts"]
     assert rb["counts"]["xlsx_sheets"]["alert_transactions"] == len(many)
-    with open(b / "alert_transactions.csv", encoding="utf-8-sig", newline="") as fh:
-        assert len(list(csv.reader(fh))) == n + 1  # CSV has no limit: one file, every row
 
 
 def test_long_sheet_names_keep_their_suffix_within_31_characters(tmp_path):

@@ -136,10 +136,19 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
               "networks": T.networks_query(sel), "network_members": T.network_members_query(sel),
               "compound_links": T.compound_links_query(sel)}
     xlsx_sheets: dict[str, int] = {}
-    for name, q in tables.items():
-        if table_fmts:
-            written += T.write_table(T.stream(con, q), out, name, table_fmts, sheets=xlsx_sheets)
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
+    xlsx_left_out = {}
+    for name, q in tables.items():
+        fmts_here = table_fmts
+        if "xlsx" in fmts_here and counts[name] >= T.XLSX_MAX_ROWS and set(fmts_here) - {"xlsx"}:
+            # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
+            # The other formats hold every row; with XLSX alone the rows continue on further sheets.
+            fmts_here = [f for f in fmts_here if f != "xlsx"]
+            xlsx_left_out[name] = counts[name]
+        if fmts_here:
+            written += T.write_table(T.stream(con, q), out, name, fmts_here, sheets=xlsx_sheets)
+    if xlsx_left_out:
+        counts["xlsx_left_out"] = xlsx_left_out
     done("tables")
     used_names: dict[str, set[str]] = defaultdict(set)
 
