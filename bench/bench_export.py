@@ -76,7 +76,7 @@ def main() -> None:
         os.environ["SCAMTRACE_EXPORT_WORKERS"] = str(args.workers)
 
     import duckdb
-    from joblib.externals.loky import get_reusable_executor
+    from loky import get_reusable_executor
 
     from transforms import exports
 

@@ -140,28 +140,43 @@ def test_goaml_chunked_equals_unchunked(default_out, tiny_out):
         assert _text(a / "goaml" / name) == _text(b / "goaml" / name), name
 
 
-def test_goaml_from_worker_processes_equals_in_process(default_out, tmp_path, store_path, monkeypatch):
-    """Reports written by worker processes (spawned, fed batch by batch) are the files written in process."""
+def _sheet_xml(path: Path) -> list[bytes]:
+    with zipfile.ZipFile(path) as z:
+        return [z.read(n) for n in sorted(z.namelist()) if n.startswith("xl/worksheets/")]
+
+
+def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path, monkeypatch):
+    """goAML reports and workbooks written by worker processes (fed batch by batch, XLSX from a spool)
+    are the files written in process."""
+    import transforms.exports as E
     import transforms.exports.goaml_files as GF
 
     monkeypatch.setattr(GF, "GOAML_CHUNK", 7)  # several batches in flight
+    monkeypatch.setattr(E, "XLSX_WORKER_MIN", 0)  # every table's workbook from a worker
     monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "2")
-    assert GF.workers_wanted(1) == 2
     a, ra = default_out
     b = tmp_path / "out"
-    rb = _export(store_path, b, formats="goaml")
+    rb = _export(store_path, b, formats="goaml,xlsx")
     xa = sorted(p.relative_to(a).as_posix() for p in (a / "goaml").rglob("*") if p.is_file())
     assert xa and xa == sorted(p.relative_to(b).as_posix() for p in (b / "goaml").rglob("*") if p.is_file())
     for rel in xa:
         assert _text(a / rel) == _text(b / rel), rel
     assert ra["goaml"]["valid"] == rb["goaml"]["valid"] and ra["goaml"]["skipped"] == rb["goaml"]["skipped"]
+    books = sorted(p.name for p in a.glob("*.xlsx"))
+    assert books and books == sorted(p.name for p in b.glob("*.xlsx"))
+    for name in books:
+        assert _sheet_xml(a / name) == _sheet_xml(b / name), name
+    assert not list(b.glob(".*"))  # no spool or temp file left
+    assert "xlsx_wait" in rb["parts"]
 
 
 def test_export_workers_setting_is_checked(monkeypatch):
-    import transforms.exports.goaml_files as GF
+    from transforms.exports import workers as W
 
     monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "two")
     with pytest.raises(ValueError, match="SCAMTRACE_EXPORT_WORKERS"):
-        GF.workers_wanted(10)
+        W.wanted(True)
+    monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "3")
+    assert W.wanted(False) == 3
     monkeypatch.delenv("SCAMTRACE_EXPORT_WORKERS")
-    assert GF.workers_wanted(GF.PARALLEL_MIN - 1) == 1
+    assert W.wanted(False) == 1 and W.executor(1) is None

@@ -23,6 +23,7 @@ import duckdb
 
 from transforms.exports import goaml as goaml_mod
 from transforms.exports import goaml_files as G
+from transforms.exports import workers as W
 from transforms.exports import graphml as graphml_mod
 from transforms.exports import manifest as manifest_mod
 from transforms.exports import report as report_mod
@@ -32,6 +33,8 @@ from transforms.exports.safe import atomic_write, ensure_dir, inside, safe_count
 TABLE_FORMATS = T.TABLE_FORMATS
 ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
 DEFAULT_FORMATS = ALL_FORMATS
+# Rows from which a table's XLSX is written by a worker process (when the export has workers).
+XLSX_WORKER_MIN = 20_000
 REQUIRED_TABLES = ("alerts", "alert_evidence", "networks", "network_members", "network_edges", "compound_links",
                    "transactions", "ingested_files")
 
@@ -138,6 +141,11 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
     xlsx_sheets: dict[str, int] = {}
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
     xlsx_left_out = {}
+    n_reports = (len(sel.alert_ids) + (len(sel.network_ids) if full else 0)) if "goaml" in fmts else 0
+    big_xlsx = "xlsx" in table_fmts and max(counts.values()) >= XLSX_WORKER_MIN
+    n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or big_xlsx)
+    pool = W.executor(n_workers)
+    xlsx_jobs: list = []  # (table, future) of workbooks written by workers
     for name, q in tables.items():
         fmts_here = table_fmts
         if "xlsx" in fmts_here and counts[name] >= T.XLSX_MAX_ROWS and set(fmts_here) - {"xlsx"}:
@@ -146,7 +154,9 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
             fmts_here = [f for f in fmts_here if f != "xlsx"]
             xlsx_left_out[name] = counts[name]
         if fmts_here:
-            written += T.write_table(T.stream(con, q), out, name, fmts_here, sheets=xlsx_sheets)
+            spooled: list | None = [] if pool is not None and counts[name] >= XLSX_WORKER_MIN else None
+            written += T.write_table(T.stream(con, q), out, name, fmts_here, sheets=xlsx_sheets, spooled=spooled)
+            xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job)) for job in spooled or []]
     if xlsx_left_out:
         counts["xlsx_left_out"] = xlsx_left_out
     done("tables")
@@ -166,7 +176,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
     # ---- goAML
     goaml_summary: dict[str, Any] = {}
     if "goaml" in fmts:
-        goaml_summary = _write_goaml(con, cfg, out, fname, sel, networks if full else [], written, now)
+        goaml_summary = _write_goaml(con, cfg, out, fname, sel, networks if full else [], written, pool, n_workers)
         done("goaml")
 
     # ---- GraphML
@@ -205,6 +215,15 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
                                             T.frame(con, T.network_evidence_query(sel)),
                                             T.frame(con, tables["compound_links"]), written)
         done("jurisdictions")
+
+    # ---- workbooks from the workers
+    for name, job in xlsx_jobs:
+        paths, n_sheets = job.result()
+        written += paths
+        if n_sheets > 1:
+            xlsx_sheets[name] = n_sheets
+    if xlsx_jobs:
+        done("xlsx_wait")
 
     # ---- stale files of the previous export in this folder, then the manifest
     keep = {p.resolve() for p in written}
@@ -255,7 +274,7 @@ def _previous_outputs(out: Path) -> list[Path]:
 
 
 def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[dict], written: list[Path],
-                 now: datetime) -> dict:
+                 pool, n_workers: int) -> dict:
     writer = goaml_mod.GoamlWriter(con, cfg, preload=False)
 
     def alert_rows(lo: int, hi: int) -> tuple[list[dict], list[dict]]:
@@ -270,7 +289,7 @@ def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[di
 
     batches = itertools.chain(G.alert_batches(alert_rows, writer, len(sel.alert_ids), path_of),
                               G.network_batches(network_rows, writer, networks, path_of))
-    res = G.write_all(writer, batches, len(sel.alert_ids) + len(networks), out)
+    res = G.write_all(writer, batches, out, pool, n_workers)
     written += res["written"]
     return {"schema": cfg.get("schema") or "packaged goAMLSchema_5.0.1.xsd",
             "target_version": str(cfg.get("target_version")), "validator": str(cfg.get("validator") or "auto"),

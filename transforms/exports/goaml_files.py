@@ -1,32 +1,25 @@
 """The goAML files of an export: reports built, validated and written in batches, in worker processes
-when there are many.
+(workers.py) when the export is large.
 
-Building and validating a report is Python and libxml2 work that holds the GIL (~150 reports/s on one
-core), so with more than one core the batches go to worker processes while this process reads the next
-batch from the store. A batch carries its reports' rows and the accounts, parties, IPs and compound links
-they cite (GoamlWriter.state()); workers never open the store. Files, their names and their order are the
-same whichever way a batch was written.
-
-Workers: one per core (at most MAX_WORKERS), or $SCAMTRACE_EXPORT_WORKERS; 1 writes in this process.
-Exports of fewer than PARALLEL_MIN reports are written here: starting a worker costs about a second.
+A batch carries its reports' rows and the accounts, parties, IPs and compound links they cite
+(GoamlWriter.state()), so a worker needs no store. Files, their names and their order are the same
+whichever way a batch was written.
 """
 
 from __future__ import annotations
 
-import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
-
-from joblib import Parallel, delayed
 
 from transforms.exports import goaml
 from transforms.exports.safe import atomic_write
 
 # Alerts per batch: one batch's alerts, evidence, accounts and parties are in memory at a time (per worker).
 GOAML_CHUNK = 2_000
+# Reports from which an export is worth worker processes (about 10 s of work on one core).
 PARALLEL_MIN = 2_000
-MAX_WORKERS = 8
 
 
 @dataclass
@@ -43,18 +36,6 @@ class Item:
 class Batch:
     state: dict  # GoamlWriter.state() of the reports' scope
     items: list[Item]
-
-
-def workers_wanted(n_reports: int) -> int:
-    env = os.environ.get("SCAMTRACE_EXPORT_WORKERS", "").strip()
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ValueError(f"SCAMTRACE_EXPORT_WORKERS={env!r}: give a whole number of worker processes (1 = none)")
-    if n_reports < PARALLEL_MIN:
-        return 1
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def write_batch(writer: goaml.GoamlWriter, items: list[Item], out: Path, schema_path: str | None,
@@ -98,30 +79,34 @@ def _run_batch(cfg: dict, rates: list[dict], batch: Batch, out: Path, schema_pat
     return write_batch(writer, batch.items, out, schema_path, validator)
 
 
-def _in_process(writer: goaml.GoamlWriter, batches: Iterable[Batch], out: Path, schema_path: str | None,
-                validator: str) -> Iterator[dict]:
-    for b in batches:
-        writer.use(b.state)
-        yield write_batch(writer, b.items, out, schema_path, validator)
-
-
-def write_all(writer: goaml.GoamlWriter, batches: Iterable[Batch], n_reports: int, out: Path) -> dict:
-    """Write every batch (in this process or in workers); results in batch order."""
+def write_all(writer: goaml.GoamlWriter, batches: Iterable[Batch], out: Path, pool=None, workers: int = 1) -> dict:
+    """Write every batch, in this process or (pool: workers.executor(workers)) in workers; results in
+    batch order."""
     cfg = writer.cfg
     schema_path, validator = cfg.get("schema"), str(cfg.get("validator") or "auto")
     total: dict = {"valid": [], "invalid": [], "skipped": [], "written": []}
-    workers = workers_wanted(n_reports)
-    if workers == 1:
-        results: Iterable[dict] = _in_process(writer, batches, out, schema_path, validator)
-    else:
-        # loky workers (joblib): started without re-running the caller's script, unlike multiprocessing's
-        # spawn, so a script that calls export() needs no __main__ guard. The batches are read lazily,
-        # two per worker ahead, so memory stays bounded; results come back in batch order.
-        results = Parallel(n_jobs=workers, backend="loky", return_as="generator", pre_dispatch="2*n_jobs")(
-            delayed(_run_batch)(cfg, writer.rates, b, out, schema_path, validator) for b in batches)
-    for res in results:
+
+    def add(res: dict) -> None:
         for k in total:
             total[k] += res[k]
+
+    if pool is None:
+        for b in batches:
+            writer.use(b.state)
+            add(write_batch(writer, b.items, out, schema_path, validator))
+        return total
+    pending: deque = deque()
+    try:
+        for b in batches:  # read lazily: at most two batches per worker are held at a time
+            pending.append(pool.submit(_run_batch, cfg, writer.rates, b, out, schema_path, validator))
+            while len(pending) > 2 * workers:
+                add(pending.popleft().result())
+        while pending:
+            add(pending.popleft().result())
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
     return total
 
 

@@ -6,6 +6,8 @@ Every query takes its values as parameters; ids never reach SQL text or file nam
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
 import pyarrow.parquet as pq
 
 from transforms.exports.safe import atomic_path, ensure_dir, neutralise
@@ -561,6 +564,46 @@ class ParquetWriter:
         return [self.path]
 
 
+class SpoolWriter:
+    """A table's batches into an Arrow IPC file beside the target, for a writer that runs later in a worker
+    process (xlsx_from_spool). The file is a dot-named .tmp: an interrupted export's leftovers are removed
+    by the next export into the folder."""
+
+    def __init__(self, target: Path, schema: pa.Schema):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".spool.tmp", dir=target.parent)
+        os.close(fd)
+        self.path = Path(tmp)
+        self._w = pa.ipc.new_file(str(self.path), schema)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._w.write_batch(batch)
+
+    def close(self, error: BaseException | None = None) -> list[Path]:
+        self._w.close()
+        if error is not None:
+            self.path.unlink(missing_ok=True)
+        return []  # the output is written by the job
+
+
+def xlsx_from_spool(spool: Path, path: Path, name: str, json_cols: frozenset[str],
+                    max_rows: int | None = None) -> tuple[list[Path], int]:
+    """The workbook of a spooled table (run in a worker process): (paths written, sheets used). The spool
+    is removed."""
+    try:
+        with pa.memory_map(str(spool)) as src:
+            reader = pa.ipc.open_file(src)
+            w = XlsxWriter(path, name, reader.schema.names, json_cols, max_rows)
+            try:
+                for i in range(reader.num_record_batches):
+                    w.write(reader.get_batch(i))
+            except BaseException as exc:
+                w.close(exc)
+                raise
+            return w.close(), w.sheets
+    finally:
+        spool.unlink(missing_ok=True)
+
+
 class JsonlWriter:
     """One JSON object per line; JSON columns as objects, decimals as strings."""
 
@@ -594,11 +637,14 @@ def _writer(fmt: str, folder: Path, name: str, src: Stream, xlsx_max_rows: int |
 
 
 def write_table(src: Stream | Frame, folder: Path, name: str, formats: Iterable[str], *,
-                xlsx_max_rows: int | None = None, sheets: dict[str, int] | None = None) -> list[Path]:
+                xlsx_max_rows: int | None = None, sheets: dict[str, int] | None = None,
+                spooled: list[tuple] | None = None) -> list[Path]:
     """Write one table in each requested table format, batch by batch; returns the paths written.
 
     Every format is fed from the same pass over the batches, so a query runs once whatever the formats.
     sheets, when given, gets name -> number of XLSX sheets for a table that needed more than one.
+    spooled, when given: the XLSX is not written here; the table goes to a spool file and
+    (spool, path, name, json_cols, max_rows) is appended: the arguments of xlsx_from_spool.
     """
     if isinstance(src, Frame):
         src = frame_stream(src)
@@ -609,7 +655,10 @@ def write_table(src: Stream | Frame, folder: Path, name: str, formats: Iterable[
     writers = []
     try:
         for fmt in fmts:
-            writers.append(_writer(fmt, folder, name, src, xlsx_max_rows))
+            if fmt == "xlsx" and spooled is not None:
+                writers.append(SpoolWriter(folder / f"{name}.xlsx", src.schema))
+            else:
+                writers.append(_writer(fmt, folder, name, src, xlsx_max_rows))
         for batch in src.batches:
             for w in writers:
                 w.write(batch)
@@ -623,6 +672,8 @@ def write_table(src: Stream | Frame, folder: Path, name: str, formats: Iterable[
     written = []
     for w in writers:
         written += w.close()
+        if isinstance(w, SpoolWriter):
+            spooled.append((w.path, folder / f"{name}.xlsx", name, src.json_cols, xlsx_max_rows))
         if isinstance(w, XlsxWriter) and w.sheets > 1 and sheets is not None:
             sheets[name] = w.sheets
     return written
