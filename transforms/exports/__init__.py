@@ -140,22 +140,24 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
               "compound_links": T.compound_links_query(sel)}
     xlsx_sheets: dict[str, int] = {}
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
+    plan: dict[str, list[str]] = {}  # the formats each table is written in
     xlsx_left_out = {}
+    for name in tables:
+        plan[name] = table_fmts
+        if "xlsx" in table_fmts and counts[name] >= T.XLSX_MAX_ROWS and set(table_fmts) - {"xlsx"}:
+            # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
+            # The other formats hold every row; with XLSX alone the rows continue on further sheets.
+            plan[name] = [f for f in table_fmts if f != "xlsx"]
+            xlsx_left_out[name] = counts[name]
+    big_books = {name for name, f in plan.items() if "xlsx" in f and counts[name] >= XLSX_WORKER_MIN}
     n_reports = (len(sel.alert_ids) + (len(sel.network_ids) if full else 0)) if "goaml" in fmts else 0
-    big_xlsx = "xlsx" in table_fmts and max(counts.values()) >= XLSX_WORKER_MIN
-    n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or big_xlsx)
+    n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or bool(big_books))
     pool = W.executor(n_workers)
     xlsx_jobs: list = []  # (table, future) of workbooks written by workers
     for name, q in tables.items():
-        fmts_here = table_fmts
-        if "xlsx" in fmts_here and counts[name] >= T.XLSX_MAX_ROWS and set(fmts_here) - {"xlsx"}:
-            # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
-            # The other formats hold every row; with XLSX alone the rows continue on further sheets.
-            fmts_here = [f for f in fmts_here if f != "xlsx"]
-            xlsx_left_out[name] = counts[name]
-        if fmts_here:
-            spooled: list | None = [] if pool is not None and counts[name] >= XLSX_WORKER_MIN else None
-            written += T.write_table(T.stream(con, q), out, name, fmts_here, sheets=xlsx_sheets, spooled=spooled)
+        if plan[name]:
+            spooled: list | None = [] if pool is not None and name in big_books else None
+            written += T.write_table(T.stream(con, q), out, name, plan[name], sheets=xlsx_sheets, spooled=spooled)
             xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job)) for job in spooled or []]
     if xlsx_left_out:
         counts["xlsx_left_out"] = xlsx_left_out
