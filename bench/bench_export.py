@@ -20,41 +20,15 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from peak_memory import hwm_mb, reset_hwm  # bench/, the script's folder
+from peak_memory import ChildrenPeak, hwm_mb, reset_hwm  # bench/, the script's folder
 
 DEFAULT_DB = ROOT / "bench" / "cache" / "world_1000000" / "store" / "bench.duckdb"
-
-
-class ChildrenPeak(threading.Thread):
-    """Largest RSS of any child process (the goAML workers), sampled every 0.2 s. (getrusage's children
-    figure would count the parent's pages a worker had before exec.)"""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.peak_mb, self._done = 0.0, threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        me = psutil.Process()
-        while not self._done.wait(0.2):
-            for child in me.children(recursive=True):
-                try:
-                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
-                except psutil.Error:
-                    pass
-
-    def stop(self) -> float:
-        self._done.set()
-        self.join()
-        return self.peak_mb
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import threading
 from pathlib import Path
 
 
@@ -28,3 +29,28 @@ def hwm_mb() -> float:
     except OSError:
         pass
     return peak_mb()
+
+
+class ChildrenPeak(threading.Thread):
+    """Largest RSS of any child process (the export's worker processes), sampled every 0.2 s while running.
+    (getrusage's children figure would count the parent's pages a worker had before it exec'ed.)"""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb, self._done = 0.0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._done.wait(0.2):
+            for child in me.children(recursive=True):
+                try:
+                    self.peak_mb = max(self.peak_mb, child.memory_info().rss / 2**20)
+                except psutil.Error:
+                    pass
+
+    def stop(self) -> float:
+        self._done.set()
+        self.join()
+        return self.peak_mb

@@ -40,7 +40,7 @@ CACHE = ROOT / "bench" / "cache"
 RESULTS = CACHE / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from peak_memory import hwm_mb, peak_mb, reset_hwm
+from peak_memory import ChildrenPeak, hwm_mb, peak_mb, reset_hwm
 
 STAGES = ["ingest", "validate", "floor", "detect", "casework", "export", "end_to_end"]
 
@@ -106,6 +106,8 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
 
     def stage(name: str, fn, may_fail: bool = False):
         reset_hwm()
+        children = ChildrenPeak()  # the export's worker processes
+        children.start()
         t = time.perf_counter()
         try:
             value = fn()
@@ -117,6 +119,9 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
             value = None
         res["stages"][name] = round(time.perf_counter() - t, 3)
         res["stage_peak_mb"][name] = round(hwm_mb())
+        worker_mb = children.stop()
+        if worker_mb:
+            res.setdefault("stage_worker_peak_mb", {})[name] = round(worker_mb)
         res.setdefault("stage_load", {})[name] = round(os.getloadavg()[0], 1)
         res["peak_rss_mb"] = round(peak_mb())
         out.write_text(json.dumps(res, indent=2, default=str))  # partial results survive a kill
@@ -353,7 +358,7 @@ def tables(results: list[dict]) -> str:
         e = exponent(ok[0][0], ok[-1][0], lambda r: dict((id(a), b) for a, b in ok)[id(r)]) if exp and len(ok) > 1 else None
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {_f(e, 2)} |")
 
-    lines.append(f"| stage (seconds; x = ratio to the floor) | " + " | ".join(heads) + f" | exponent {span} |")
+    lines.append("| stage (seconds; x = ratio to the floor) | " + " | ".join(heads) + f" | exponent {span} |")
     lines.append("|---|" + "---|" * len(heads) + "---|")
     st = lambda k: (lambda r: r["stages"].get(k))  # noqa: E731
     row("floor: one scan + group-by", st("floor"), 2, ratio=False)
@@ -372,12 +377,16 @@ def tables(results: list[dict]) -> str:
     row("export", st("export"), stage="export")
     row("end to end (start-up + ingest + detect + casework + export)", st("end_to_end"), stage="end_to_end")
     lines.append("")
-    lines.append(f"| figure | " + " | ".join(heads) + f" | exponent {span} |")
+    lines.append("| figure | " + " | ".join(heads) + f" | exponent {span} |")
     lines.append("|---|" + "---|" * len(heads) + "---|")
     row("ingest rows/s (transactions)", lambda r: r["counts"]["rows_read"] / r["stages"]["ingest"], 0, exp=False, ratio=False)
     row("peak RSS, whole run (MB)", lambda r: r.get("peak_rss_mb"), 0, ratio=False)
     for k in ("ingest", "detect", "casework", "export"):
         row(f"  peak RSS during {k} (MB)", lambda r, k=k: r.get("stage_peak_mb", {}).get(k), 0, exp=False, ratio=False)
+    row("  export: largest worker process (MB)", lambda r: r.get("stage_worker_peak_mb", {}).get("export"), 0,
+        exp=False, ratio=False)
+    for part in ("select", "tables", "goaml", "graphml", "xlsx_wait", "manifest"):
+        row(f"  export: {part} (s)", lambda r, p=part: r.get("export_parts", {}).get(p), exp=False, ratio=False)
     row("store size (GB)", lambda r: r.get("db_bytes", 0) / 1e9, 2, ratio=False)
     row("Parquet input (GB)", lambda r: r.get("world_bytes", 0) / 1e9, 2, ratio=False)
     row("rows loaded", lambda r: r["counts"].get("rows_loaded"), 0, exp=False, ratio=False)
@@ -387,6 +396,9 @@ def tables(results: list[dict]) -> str:
         for k in ("daily_ingest", "daily_detect", "daily_casework", "daily_export", "daily_total"):
             row(f"incremental day: {k.removeprefix('daily_')}", st(k), exp=False, ratio=False, stage=k)
         row("incremental day: rows", lambda r: r["counts"].get("daily_rows"), 0, exp=False, ratio=False)
+        for part in ("select", "tables", "goaml", "graphml", "xlsx_wait"):
+            row(f"incremental day: export {part} (s)", lambda r, p=part: r.get("daily_export_parts", {}).get(p),
+                exp=False, ratio=False)
     lines.append("")
     lines.append("| run | " + " | ".join(heads) + " |")
     lines.append("|---|" + "---|" * len(heads))
