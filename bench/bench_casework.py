@@ -64,7 +64,7 @@ def _daily_filter() -> str:
 def _build_base(src: Path, base: Path, samples: bool) -> None:
     """Scratch copy of the store (or an ingest of data/samples), the day set aside, the rule pack run once."""
     from rules.engine import detect
-    from transforms.store import connect
+    from transforms.store import connect, delete_facts
 
     tmp = base.with_suffix(".tmp.duckdb")
     tmp.unlink(missing_ok=True)
@@ -80,7 +80,7 @@ def _build_base(src: Path, base: Path, samples: bool) -> None:
     con.execute("SET max_temp_directory_size = '20GB'")
     try:
         con.execute("CREATE OR REPLACE TABLE bench_casework_day AS SELECT * FROM transactions WHERE " + _daily_filter())
-        con.execute("DELETE FROM transactions WHERE " + _daily_filter())
+        delete_facts(con, "transactions", _daily_filter())  # transactions_keys too (see transforms/store.py)
         s = detect(con)
         con.execute("CREATE OR REPLACE TABLE bench_casework_meta AS SELECT ? AS run_id, ? AS detect_seconds",
                     [s.run_id, s.seconds])
@@ -171,9 +171,10 @@ def main() -> None:
                 print("daily: the store has no incremental day")
             elif args.daily:  # the day detected once on top of this build, kept as the daily base
                 from rules.engine import detect
+                from transforms.store import insert_facts
 
                 day = con.execute("SELECT min(booked_at), max(booked_at), count(*) FROM bench_casework_day").fetchall()[0]
-                con.execute("INSERT INTO transactions SELECT * FROM bench_casework_day")
+                insert_facts(con, "transactions", "SELECT * FROM bench_casework_day")  # and transactions_keys
                 t = time.perf_counter()
                 d = detect(con, since=day[0], until=day[1] + timedelta(microseconds=1))
                 print(f"daily: {day[2]:,} transactions, detect {time.perf_counter() - t:.1f} s, {d.alerts} typology"

@@ -74,7 +74,7 @@ def main() -> None:
         sys.exit(f"{src}: no such store; build it with `python bench/run.py --sizes 10M` first")
 
     from rules.engine import detect
-    from transforms.store import connect
+    from transforms.store import connect, delete_facts
 
     # a killed run removes its scratch copy, once the statement running in DuckDB returns (kill -9 leaves it behind)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -89,8 +89,8 @@ def main() -> None:
         con.execute(f"SET max_temp_directory_size = '{args.max_temp}'")
         con.execute("DELETE FROM rule_hits")  # the bench store may hold an earlier run's hits
         if not args.with_daily:  # bench/run.py adds its incremental day to the cached store: measure the history
-            con.execute("DELETE FROM transactions WHERE file_id IN "
-                        "(SELECT file_id FROM ingested_files WHERE path LIKE '%/daily/%')")
+            delete_facts(con, "transactions",  # transactions_keys too (see transforms/store.py)
+                         "file_id IN (SELECT file_id FROM ingested_files WHERE path LIKE '%/daily/%')")
             con.execute("CHECKPOINT")  # rules then read a compacted table, not one carrying the delete
         n = con.execute("SELECT count(*) FROM transactions").fetchone()[0]
         t = time.perf_counter()

@@ -237,7 +237,7 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
     staged = f"{STAGING_DB}.{stg}"
     cols = [c.name for c in table.columns if c.name not in ("source", "file_id", "row_no")]
     with store.transaction(con):
-        if table.replaceable or len(table.key) != 1:
+        if table.keys_table is None:
             _classify_generic(con, table, staged, cols)
         else:
             _classify_facts(con, table, staged)
@@ -254,6 +254,9 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
                 SELECT {col_list}, ?, ?, row_no FROM {picked} ORDER BY row_no""",
             [report.source, report.file_id],
         )
+        if table.keys_table is not None:  # in the same transaction: the keys table never misses a stored row
+            con.execute(f"INSERT INTO {table.keys_table} SELECT h, ? FROM _classified WHERE outcome IN ('new', 'changed')",
+                        [report.file_id])
         # A reader may leave `raw` empty for rows it accepted (bulk Parquet): the canonical values are the record.
         record = "CAST(to_json(struct_pack(" + ", ".join(f"s.{c}" for c in cols) + ")) AS VARCHAR)"
         con.execute(
@@ -282,6 +285,7 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
             ],
         )
     con.execute("DROP TABLE IF EXISTS _classified")
+    con.execute("DROP TABLE IF EXISTS _fact_known")
 
 
 _ERRORS = """CASE WHEN len(s.errors) > 0 THEN s.errors ELSE coalesce(f.reasons, []) END"""  # the first stage that failed explains
@@ -321,19 +325,39 @@ def _classify_generic(con, table: schema.Table, staged: str, cols: list[str]) ->
     )
 
 
+CONFIRM_MAX_FILES = 1000  # beyond, a confirmation scans the whole key column (a literal IN list gets long)
+
+
 def _classify_facts(con, table: schema.Table, staged: str) -> None:
-    """_classified(row_no, all_errors, outcome) for immutable facts with one key column (transactions, events),
+    """_classified(row_no, all_errors, outcome, h) for immutable facts with one key column (transactions, events),
     computed on narrow columns so that it stays cheap next to a table of hundreds of millions of rows:
     - a key repeated inside the file: the first error-free row is new, the later ones are duplicates (the window
       runs only over keys that do repeat, found by a hash aggregate);
-    - a key already in the store is a duplicate: the stored keys are probed with a semi-join against the file's
-      keys (one scan of the key column, no index)."""
+    - a key already in the store is a duplicate. The file's key hashes are probed against the table's keys table
+      (store.fact_keys: 8-byte hashes and the file_id of each stored row; checked, and if need be rebuilt, first).
+      Nothing found (the normal case): the stored key strings are never read. Hashes found (a file delivered
+      again, overlapping extracts, or a 64-bit collision): the file's keys are looked up in the key column itself,
+      in the rows of the files those hashes came from only (row groups of other files are skipped by their
+      file_id statistics), or in the whole table when a matching row has no file_id or too many files match."""
     k = table.key[0]
+    keys = store.fact_keys(con, table)
+    # every key of the file, quarantined rows' too: a stored key among them changes nothing (quarantine comes first)
+    file_keys = f"SELECT {k} AS k, {store.key_hash(k)} AS h FROM {staged} WHERE {k} IS NOT NULL"
+    probe = f"SELECT DISTINCT s.file_id FROM {keys} s SEMI JOIN ({file_keys}) g ON s.h = g.h"
+    files = [r[0] for r in con.execute(probe).fetchall()]  # the files holding a stored key of the same hash
+    if not files:
+        known = "SELECT CAST(NULL AS VARCHAR) AS k LIMIT 0"
+    else:
+        where = ""
+        if None not in files and len(files) <= CONFIRM_MAX_FILES:
+            where = "WHERE t.file_id IN (" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + ")"
+        known = f"SELECT DISTINCT t.{k} AS k FROM {table.name} t SEMI JOIN ({file_keys}) g ON t.{k} = g.k {where}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fact_known AS {known}")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _classified AS
         WITH base AS (
-            SELECT s.row_no, s.{k} AS k, {_ERRORS} AS all_errors
+            SELECT s.row_no, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
             FROM {staged} s
             LEFT JOIN {_FAILS} f USING (row_no)
         ),
@@ -344,9 +368,6 @@ def _classify_facts(con, table: schema.Table, staged: str) -> None:
                 SELECT g.row_no, row_number() OVER (PARTITION BY g.k ORDER BY g.row_no) AS occurrence
                 FROM good g SEMI JOIN repeated r ON g.k IS NOT DISTINCT FROM r.k
             ) WHERE occurrence > 1
-        ),
-        known AS (
-            SELECT DISTINCT t.{k} AS k FROM {table.name} t SEMI JOIN good g ON t.{k} = g.k
         )
         SELECT b.row_no,
                CASE WHEN len(b.all_errors) > 0 THEN b.all_errors END AS all_errors,
@@ -354,10 +375,11 @@ def _classify_facts(con, table: schema.Table, staged: str) -> None:
                     WHEN l.row_no IS NOT NULL THEN 'duplicate'
                     WHEN n.k IS NOT NULL THEN 'duplicate'
                     ELSE 'new'
-               END AS outcome
+               END AS outcome,
+               b.h
         FROM base b
         LEFT JOIN later l ON l.row_no = b.row_no
-        LEFT JOIN known n ON n.k = b.k
+        LEFT JOIN _fact_known n ON n.k = b.k
         """
     )
 

@@ -31,6 +31,14 @@ class Table:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def keys_table(self) -> str | None:
+        """Immutable facts with one key column (transactions, events) have a side table
+        `<name>_keys(h UBIGINT, file_id VARCHAR)` holding a 64-bit hash of every stored row's key and its file: the
+        loader's "already stored?" probe reads these 8 bytes per row instead of the key strings. Maintained and
+        checked by transforms/store.py (fact_keys), not by DDL."""
+        return f"{self.name}_keys" if not self.replaceable and len(self.key) == 1 else None
+
     def ddl(self) -> str:
         cols = ",\n  ".join(f"{c.name} {c.type}" for c in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"

@@ -134,5 +134,88 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary
     )
 
 
+# ------------------------------------------------------------------------------------ key hashes of the facts
+# transactions_keys / events_keys (schema.Table.keys_table): one row (h = key_hash(key), file_id) per stored fact
+# row, so that the loader asks "already stored?" of 8-byte hashes, not of every stored key string. A hash only ever
+# says "maybe": the loader confirms matches against the key column itself, in the rows of the files named next to
+# the matching hashes (file_id compresses to almost nothing: rows arrive file by file). What must hold is that no
+# stored row's (hash, file_id) is missing: `fact_keys` checks that before every probe and rebuilds the side table
+# (one scan) when it is absent (a store made before it existed), was made with another hash function (DuckDB does
+# not promise `hash` is stable across versions) or layout, or holds a different number of rows than its table
+# (facts inserted or deleted by anything but the loader; both counts come from DuckDB's metadata). Code that
+# writes facts outside the loader should use delete_facts / insert_facts, which keep the side table in step.
+KEYS_LAYOUT = 1  # part of the mark: bump it when the keys tables' columns or meaning change
+
+
+def key_hash(column: str) -> str:
+    """SQL expression of the hash stored in a keys table (a function so that tests can force collisions)."""
+    return f"hash({column})"
+
+
+def _keys_mark(con: duckdb.DuckDBPyConnection) -> str:
+    """What a keys table was built with, kept as its table comment: a different mark means rebuild."""
+    probes = con.execute(
+        f"SELECT {key_hash('p')} FROM (VALUES ('k'), ('scamtrace key hashes: a probe longer than inlined')) v(p)"
+    ).fetchall()
+    mark = f"scamtrace keys v{KEYS_LAYOUT}; {key_hash('key')}; duckdb {duckdb.__version__}; {[p[0] for p in probes]}"
+    return mark.replace("'", "")
+
+
+def _keys_table_comment(con: duckdb.DuckDBPyConnection, name: str) -> tuple[bool, str | None]:
+    rows = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = ? AND NOT temporary",
+        [name],
+    ).fetchall()
+    return (bool(rows), rows[0][0] if rows else None)
+
+
+def fact_keys(con: duckdb.DuckDBPyConnection, table: schema.Table) -> str:
+    """The name of `table`'s keys table, (re)built first unless it exists, carries the current mark and has as
+    many rows as `table`. Call it inside the transaction that then inserts into `table`."""
+    name = ident(table.keys_table or "")
+    mark = _keys_mark(con)
+    exists, comment = _keys_table_comment(con, name)
+    if exists and comment == mark:
+        counts = f"SELECT (SELECT count(*) FROM {table.name}), (SELECT count(*) FROM {name})"  # from metadata
+        facts, keys = con.execute(counts).fetchone()
+        if facts == keys:
+            return name
+    rebuild_fact_keys(con, table, mark)
+    return name
+
+
+def rebuild_fact_keys(con: duckdb.DuckDBPyConnection, table: schema.Table, mark: str | None = None) -> None:
+    name = ident(table.keys_table or "")
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT {key_hash(table.key[0])} AS h, file_id FROM {table.name}")
+    con.execute(f"COMMENT ON TABLE {name} IS '{mark or _keys_mark(con)}'")
+
+
+def delete_facts(con: duckdb.DuckDBPyConnection, table_name: str, where: str) -> None:
+    """DELETE FROM a fact table WHERE `where`, and the deleted rows' hashes from its keys table, in one transaction
+    (the caller must not be in one). A hash another kept row shares goes too: the counts then differ and the next
+    probe rebuilds the keys table, which is safe."""
+    table = schema.LOADED_TABLES[table_name]
+    name = table.keys_table
+    with transaction(con):
+        if name and _keys_table_comment(con, name)[0]:
+            h = key_hash(table.key[0])
+            con.execute(f"DELETE FROM {name} WHERE h IN (SELECT {h} FROM {table.name} WHERE {where})")
+        con.execute(f"DELETE FROM {table.name} WHERE {where}")
+
+
+def insert_facts(con: duckdb.DuckDBPyConnection, table_name: str, select: str) -> None:
+    """INSERT INTO a fact table the rows of `select` (all columns, in table order), and their hashes into its keys
+    table, in one transaction (the caller must not be in one). No duplicate check: the caller's rows are new."""
+    table = schema.LOADED_TABLES[table_name]
+    name = table.keys_table
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _insert_facts AS {select}")
+        con.execute(f"INSERT INTO {table.name} SELECT * FROM _insert_facts")
+        if name and _keys_table_comment(con, name)[0]:
+            con.execute(f"INSERT INTO {name} SELECT {key_hash(table.key[0])}, file_id FROM _insert_facts")
+        con.execute("DROP TABLE _insert_facts")
+
+
 def file_already_ingested(con: duckdb.DuckDBPyConnection, file_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM ingested_files WHERE file_id = ?", [file_id]).fetchall()[0][0])
