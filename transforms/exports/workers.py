@@ -38,4 +38,7 @@ def executor(workers: int):
         return None
     from loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=workers)
+    # A goAML batch legitimately takes a few hundred MB that Python keeps after it: loky's leak guard (300 MB)
+    # would restart the worker after nearly every batch. Idle workers stay a minute, not loky's 10 s, so a
+    # pause while this process streams a large table does not cost their start-up again.
+    return get_reusable_executor(max_workers=workers, timeout=60, env={"LOKY_MAX_MEMORY_LEAK_SIZE": str(4 * 2**30)})
