@@ -342,8 +342,10 @@ def tables(results: list[dict]) -> str:
     first, last = results[0], results[-1]
     span = f"{first['label']}->{last['label']}"
 
-    def row(name, get, digits=1, exp=True, ratio=True, stage=None):
+    def row(name, get, digits=1, exp=True, ratio=True, stage=None, optional=False):
         vals = [get(r) for r in results]
+        if optional and all(v is None for v in vals):
+            return  # a figure that runs before it did not record
         cells = [_f(v, digits) for v in vals]
         if stage:  # a stage that failed, or ran on the output of one that failed, has no figure to compare
             for i, r in enumerate(results):
@@ -384,9 +386,10 @@ def tables(results: list[dict]) -> str:
     for k in ("ingest", "detect", "casework", "export"):
         row(f"  peak RSS during {k} (MB)", lambda r, k=k: r.get("stage_peak_mb", {}).get(k), 0, exp=False, ratio=False)
     row("  export: largest worker process (MB)", lambda r: r.get("stage_worker_peak_mb", {}).get("export"), 0,
-        exp=False, ratio=False)
+        exp=False, ratio=False, optional=True)
     for part in ("select", "tables", "goaml", "graphml", "xlsx_wait", "manifest"):
-        row(f"  export: {part} (s)", lambda r, p=part: r.get("export_parts", {}).get(p), exp=False, ratio=False)
+        row(f"  export: {part} (s)", lambda r, p=part: r.get("export_parts", {}).get(p), exp=False, ratio=False,
+            optional=True)
     row("store size (GB)", lambda r: r.get("db_bytes", 0) / 1e9, 2, ratio=False)
     row("Parquet input (GB)", lambda r: r.get("world_bytes", 0) / 1e9, 2, ratio=False)
     row("rows loaded", lambda r: r["counts"].get("rows_loaded"), 0, exp=False, ratio=False)
@@ -398,7 +401,7 @@ def tables(results: list[dict]) -> str:
         row("incremental day: rows", lambda r: r["counts"].get("daily_rows"), 0, exp=False, ratio=False)
         for part in ("select", "tables", "goaml", "graphml", "xlsx_wait"):
             row(f"incremental day: export {part} (s)", lambda r, p=part: r.get("daily_export_parts", {}).get(p),
-                exp=False, ratio=False)
+                exp=False, ratio=False, optional=True)
     lines.append("")
     lines.append("| run | " + " | ".join(heads) + " |")
     lines.append("|---|" + "---|" * len(heads))
