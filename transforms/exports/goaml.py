@@ -362,7 +362,7 @@ class GoamlWriter:
                  rates: list[dict] | None = None):
         """preload: read every account, party and login IP now; False: read them per batch of reports
         with scope() (what a large store needs: memory then follows the batch, not the store).
-        con None (a worker process, goaml_files.py): no store; rates and each batch's ScopeState are given."""
+        con None (a worker process, goaml_files.py): no store; rates are given, and each batch's state() via use()."""
         from transforms.exports.tables import rows
 
         self.con = con
