@@ -170,6 +170,30 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
     assert "xlsx_wait" in rb["parts"]
 
 
+def test_a_failed_export_leaves_no_worker_writing(tmp_path, store_path, monkeypatch):
+    """An error after workbooks went to workers: the error is raised, and once export() returns nothing is
+    still being written and no spool file is left."""
+    import transforms.exports as E
+
+    monkeypatch.setattr(E, "XLSX_WORKER_MIN", 0)
+    monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "2")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(E.G, "write_all", broken)
+    out = tmp_path / "out"
+    con = store.connect(store_path, read_only=True)
+    try:
+        with pytest.raises(OSError, match="simulated"):
+            export(con, out, formats="csv,xlsx,goaml")
+    finally:
+        con.close()
+    seen = sorted(p.name for p in out.rglob("*"))
+    assert not [n for n in seen if n.endswith(".tmp")], seen
+    assert sorted(p.name for p in out.rglob("*")) == seen  # nothing appears afterwards
+
+
 def test_export_workers_setting_is_checked(monkeypatch):
     from transforms.exports import workers as W
 
@@ -180,3 +204,29 @@ def test_export_workers_setting_is_checked(monkeypatch):
     assert W.wanted(False) == 3
     monkeypatch.delenv("SCAMTRACE_EXPORT_WORKERS")
     assert W.wanted(False) == 1 and W.executor(1) is None
+
+
+def test_settle_waits_for_running_jobs_and_removes_spools(tmp_path):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import transforms.exports as E
+
+    started, written = threading.Event(), tmp_path / "book.xlsx"
+
+    def slow():
+        started.set()
+        time.sleep(0.5)
+        written.write_text("done")
+
+    spools = [tmp_path / ".a.spool.tmp", tmp_path / ".b.spool.tmp"]
+    for p in spools:
+        p.write_text("x")
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(slow)
+        queued = pool.submit(written.write_text, "queued ran")  # waits behind the running job
+        started.wait()
+        E._settle([("a", running, spools[0]), ("b", queued, spools[1])])
+        assert written.read_text() == "done"  # the running job finished before _settle returned
+        assert queued.cancelled() and not any(p.exists() for p in spools)

@@ -110,18 +110,36 @@ def export(
     filters = T.Filters.make(status=status, min_score=min_score, typology=typology, network=network,
                              jurisdiction=jurisdiction, since=since, until=until)
     sel = T.select(con, filters)
+    xlsx_jobs: list = []  # (table, future, spool) of workbooks written by worker processes
     try:
         per_alert = any(f in fmts for f in (*TABLE_FORMATS, "goaml"))
         per_network = full and any(f in fmts for f in (*TABLE_FORMATS, "goaml", "html"))
         if per_alert or per_network:
             T.with_evidence(con, sel, networks=per_network)
-        return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0)
+        return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0,
+                       xlsx_jobs=xlsx_jobs)
+    except BaseException:
+        _settle(xlsx_jobs)
+        raise
     finally:
         sel.drop(con)
 
 
+def _settle(xlsx_jobs: list) -> None:
+    """After a failure: no worker is left writing into the folder, and no spool file is left in it."""
+    for _, job, spool in xlsx_jobs:
+        job.cancel()
+    for _, job, spool in xlsx_jobs:
+        if not job.cancelled():
+            try:
+                job.result()
+            except BaseException:  # the export's own error is the one to report
+                pass
+        spool.unlink(missing_ok=True)
+
+
 def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None, *, full: bool, filters: T.Filters,
-            previous: list[Path], run_id: str | None, t0: float) -> dict:
+            previous: list[Path], run_id: str | None, t0: float, xlsx_jobs: list) -> dict:
     table_fmts = [f for f in fmts if f in TABLE_FORMATS]
     written: list[Path] = []
     now = datetime.now(timezone.utc)
@@ -153,12 +171,11 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
     n_reports = (len(sel.alert_ids) + (len(sel.network_ids) if full else 0)) if "goaml" in fmts else 0
     n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or bool(big_books))
     pool = W.executor(n_workers)
-    xlsx_jobs: list = []  # (table, future) of workbooks written by workers
     for name, q in tables.items():
         if plan[name]:
             spooled: list | None = [] if pool is not None and name in big_books else None
             written += T.write_table(T.stream(con, q), out, name, plan[name], sheets=xlsx_sheets, spooled=spooled)
-            xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job)) for job in spooled or []]
+            xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job), job[0]) for job in spooled or []]
     if xlsx_left_out:
         counts["xlsx_left_out"] = xlsx_left_out
     done("tables")
@@ -219,7 +236,7 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
         done("jurisdictions")
 
     # ---- workbooks from the workers
-    for name, job in xlsx_jobs:
+    for name, job, _ in xlsx_jobs:
         paths, n_sheets = job.result()
         written += paths
         if n_sheets > 1:
