@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 import pyarrow.parquet as pq
 
+from transforms.exports import text_cells
 from transforms.exports.safe import atomic_path, ensure_dir, neutralise
 
 TABLE_FORMATS = ("csv", "xlsx", "parquet", "jsonl")
@@ -435,10 +436,6 @@ def count(con: duckdb.DuckDBPyConnection, q: Query) -> int:
 
 # --------------------------------------------------------------------------------------------- writers
 
-
-# The per-value conversions live with their column-wise forms; these names stay importable from here.
-from transforms.exports import text_cells  # noqa: E402
-from transforms.exports.text_cells import _json_value, _plain, cell_text  # noqa: E402,F401
 
 
 def _columns(batch: pa.RecordBatch) -> dict[str, pa.Array]:
