@@ -215,3 +215,51 @@ def test_max_transactions_keeps_the_largest_and_says_so(store_path, tmp_path):
     root = etree.parse(str(tmp_path / "out" / "goaml" / "network_NW-1.xml")).getroot()
     assert [t.findtext("internal_ref_number") for t in root.findall("transaction")] == ["T3", "T4"]
     assert root.findtext("reason").startswith("This report holds the 2 largest of 5 evidence transactions")
+
+
+def test_validation_in_memory_agrees_with_the_written_file(exported, tmp_path):
+    """write_batch validates the built tree instead of parsing the file again: same verdict, same errors."""
+    out, _ = exported
+    good = out / "goaml" / "network_NW-1.xml"
+    cases = {"good": lambda r: None,
+             "missing_header": lambda r: r.remove(r.find("rentity_id")),
+             "bad_code": lambda r: setattr(r.find("transaction/transmode_code"), "text", "NOT-A-CODE"),
+             "control_text": lambda r: setattr(r.find("transaction/comments"), "text", "line\r\nnext\ttab <&>")}
+    for name, change in cases.items():
+        root = etree.parse(str(good)).getroot()
+        change(root)
+        path = tmp_path / f"{name}.xml"
+        path.write_bytes(goaml.to_bytes(root))
+        from_file = goaml.validate_file(path)
+        assert goaml.validate_tree(root, path) == from_file, name
+        assert (from_file == []) is (name in ("good", "control_text")), name
+
+
+def test_every_goaml_file_is_fsynced_before_the_manifest(store_path, tmp_path, monkeypatch):
+    """Reports are written without a per-file fsync and synced per batch: each one must still be synced, and
+    before the manifest is written."""
+    import os
+
+    from transforms.exports import safe
+
+    order: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        order.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(safe.os, "fsync", recording_fsync)
+    con = store.connect(store_path, read_only=True)
+    try:
+        export(con, tmp_path / "out", full=False)
+    finally:
+        con.close()
+    reports = sorted(str(p.resolve()) for p in (tmp_path / "out" / "goaml").glob("*.xml"))
+    assert reports
+    synced = {p: i for i, p in enumerate(order)}
+    manifest_tmp = [i for i, p in enumerate(order) if os.path.basename(p).startswith(".manifest.json.")]
+    assert manifest_tmp, "the manifest is written through safe.atomic_write"
+    for report in reports:
+        assert report in synced, f"{report} was never fsynced"
+        assert synced[report] < manifest_tmp[0]

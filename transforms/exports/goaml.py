@@ -107,6 +107,20 @@ def load_fast_schema(path: str | None = None):
         return None
 
 
+def validate_tree(root, path: Path | str, schema_path: str | None = None, *, validator: str = "auto") -> list[str]:
+    """Schema errors of a report built as `root` and written to `path` as to_bytes(root).
+
+    With the "auto" validator libxml2 checks the tree in memory (a report's serialisation parses back to the
+    same tree, so this saves parsing the file again: 3 of its 8 ms); anything it rejects, and any other
+    validator, goes through validate_file, whose verdict stands.
+    """
+    if validator == "auto":
+        fast = load_fast_schema(schema_path)
+        if fast is not None and fast.validate(root.getroottree()):
+            return []
+    return validate_file(path, schema_path, validator=validator)
+
+
 def validate_file(path: Path | str, schema_path: str | None = None, *, validator: str = "auto") -> list[str]:
     """Schema errors of one goAML file (empty when valid).
 
@@ -320,25 +334,35 @@ class Builder:
         self.countries = enumeration(schema, "country_type") or set()
         self.currencies = enumeration(schema, "currency_type") or set()
         self.level = str(cfg.get("target_version", "5.2"))
+        self._tag_facts: dict[str, tuple[bool, int | None, int]] = {}
 
     def allowed(self, tag: str) -> bool:
-        need = self.supported.get(tag)
-        return need is None or need <= self.level
+        return self._facts(tag)[0]
+
+    def _facts(self, tag: str) -> tuple[bool, int | None, int]:
+        """(allowed at the target level, max length, min length) of a tag; looked up once per tag, as a report
+        calls el() ~20 times per transaction."""
+        facts = self._tag_facts.get(tag)
+        if facts is None:
+            need = self.supported.get(tag)
+            facts = self._tag_facts[tag] = (need is None or need <= self.level, self.max_len.get(tag),
+                                            self.min_len.get(tag, 0))
+        return facts
 
     def el(self, parent, tag: str, value: Any = None, *, required: bool = False):
         """Sub-element with text; skipped when empty (unless required: then '-') or above the feature level."""
-        if not self.allowed(tag):
+        allowed, limit, min_len = self._facts(tag)
+        if not allowed:
             return None
         if value is None or (isinstance(value, str) and not value.strip()):
             if not required:
                 return None
             value = "-"
         text = xml_text(value)
-        limit = self.max_len.get(tag)
         if limit is not None and len(text) > limit:
             text = text[: max(limit - 1, 1)] + "…" if limit > 1 else text[:limit]
-        if len(text) < self.min_len.get(tag, 0):
-            text = text.ljust(self.min_len[tag], "-")
+        if len(text) < min_len:
+            text = text.ljust(min_len, "-")
         node = etree.SubElement(parent, tag)
         node.text = text
         return node
@@ -538,7 +562,7 @@ class GoamlWriter:
             holder = etree.Element("holder")
             self._account(holder, tag, account_id, t, side, role_note)
             cached = self._account_cache[key] = holder[0]
-        parent.append(copy.deepcopy(cached))
+        parent.append(cached.__copy__())  # lxml copies the subtree; copy.deepcopy only adds its memo
 
     def _account(self, parent, tag: str, account_id: str, t: dict, side: str, role_note: str):
         b = self.b
@@ -701,9 +725,14 @@ class GoamlWriter:
 
     # ---- reports
 
-    def report(self, *, reference: str, reason: str, transactions: list[dict], typologies: Iterable[str],
-               suspects: set[str], roles: dict[str, str], extra_info: list[tuple[str, str]] | None = None,
-               now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None) -> bytes:
+    def report(self, **kw: Any) -> bytes:
+        """The report's file content (see document)."""
+        return to_bytes(self.document(**kw))
+
+    def document(self, *, reference: str, reason: str, transactions: list[dict], typologies: Iterable[str],
+                 suspects: set[str], roles: dict[str, str], extra_info: list[tuple[str, str]] | None = None,
+                 now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None):
+        """The report as an lxml tree (its root element)."""
         cfg, b = self.cfg, self.b
         rep_cfg = cfg["report"]
         transactions, note = cap_transactions(transactions, int(cfg.get("max_transactions") or 0))
@@ -764,7 +793,12 @@ class GoamlWriter:
                 item = etree.SubElement(add, "additional_info")
                 b.el(item, "info_subject", subject, required=True)
                 b.el(item, "info_text", text)
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        return root
+
+
+def to_bytes(root) -> bytes:
+    """A report tree as its file content."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 NON_BANK_KINDS = {"vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket", "ewallet"}
@@ -783,6 +817,10 @@ def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) ->
 
 
 def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> bytes:
+    return to_bytes(alert_document(writer, alert, evidence))
+
+
+def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
     reasons = alert.get("reasons") or []
     lines = [
         f"Alert {alert['alert_id']}: typology {alert.get('typology_id')} on {alert.get('subject_type')} "
@@ -803,7 +841,7 @@ def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> byte
         roles[alert["subject_id"]] = "alert subject"
     suspects = {alert["subject_id"]} | set(alert.get("member_ids") or [])
     txns = _distinct_txns(evidence)
-    return writer.report(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
+    return writer.document(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
                          typologies=[alert.get("typology_id"), *(alert.get("typologies") or [])],
                          suspects=suspects, roles=roles,
                          activity_subjects=[(alert["subject_type"], alert["subject_id"], "; ".join(reasons) or "alert subject")],
@@ -812,6 +850,10 @@ def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> byte
 
 
 def network_report(writer: GoamlWriter, network: dict, members: list[dict], evidence: list[dict]) -> bytes:
+    return to_bytes(network_document(writer, network, members, evidence))
+
+
+def network_document(writer: GoamlWriter, network: dict, members: list[dict], evidence: list[dict]):
     top = [m for m in members if m.get("rank") is not None][:10]
     lines = [
         f"Network {network['network_id']}: {network.get('n_alerts')} alerts, {network.get('n_accounts')} accounts, "
@@ -825,7 +867,7 @@ def network_report(writer: GoamlWriter, network: dict, members: list[dict], evid
     ]
     roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
     suspects = {m["member_id"] for m in members if m.get("role") not in ("victim", "counterparty")}
-    return writer.report(reference=str(network["network_id"]), reason="\n".join(lines),
+    return writer.document(reference=str(network["network_id"]), reason="\n".join(lines),
                          transactions=_distinct_txns(evidence), typologies=network.get("typologies") or [],
                          suspects=suspects, roles=roles,
                          activity_subjects=[(m["member_type"], m["member_id"], f"network role: {m.get('role')} (rank {m.get('rank')})")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from transforms.exports import goaml
-from transforms.exports.safe import atomic_write
+from transforms.exports.safe import atomic_write, sync_files
 
 # Alerts per batch: one batch's alerts, evidence, accounts and parties are in memory at a time (per worker;
 # ~0.5 GB for 1,000 alerts of ~30 evidence transactions each, the bench world's day).
@@ -25,7 +25,7 @@ PARALLEL_MIN = 2_000
 
 @dataclass
 class Item:
-    """One report to write: alert_report(writer, *args) or network_report(writer, *args) into path."""
+    """One report to write: alert_document(writer, *args) or network_document(writer, *args) into path."""
 
     kind: str  # "alert" or "network"
     ident: str
@@ -41,27 +41,31 @@ class Batch:
 
 def write_batch(writer: goaml.GoamlWriter, items: list[Item], out: Path, schema_path: str | None,
                 validator: str) -> dict:
-    """Build, write and validate each report; an invalid one is moved to goaml/invalid/ with its errors."""
+    """Build, write and validate each report; an invalid one is moved to goaml/invalid/ with its errors.
+    The batch's files are fsync'ed together at its end (safe.sync_files), before the manifest can name them."""
     res: dict = {"valid": [], "invalid": [], "skipped": [], "written": []}
     for it in items:
         try:
-            xml = (goaml.alert_report if it.kind == "alert" else goaml.network_report)(writer, *it.args)
+            build = goaml.alert_document if it.kind == "alert" else goaml.network_document
+            root = build(writer, *it.args)
         except ValueError as exc:  # e.g. an alert without evidence transactions
             res["skipped"].append({"id": it.ident, "reason": str(exc)})
             continue
-        atomic_write(it.path, xml)
-        errors = goaml.validate_file(it.path, schema_path, validator=validator)
+        xml = goaml.to_bytes(root)
+        atomic_write(it.path, xml, sync=False)
+        errors = goaml.validate_tree(root, it.path, schema_path, validator=validator)
         if errors:
             # Never leave an invalid report where it could be submitted: move it aside with its errors.
             bad = it.path.parent / "invalid" / it.path.name
-            atomic_write(bad, xml)
+            atomic_write(bad, xml, sync=False)
             it.path.unlink()
-            atomic_write(bad.with_suffix(".errors.txt"), "\n".join(errors) + "\n")
+            atomic_write(bad.with_suffix(".errors.txt"), "\n".join(errors) + "\n", sync=False)
             res["written"] += [bad, bad.with_suffix(".errors.txt")]
             res["invalid"].append({"id": it.ident, "file": bad.relative_to(out).as_posix(), "errors": errors[:20]})
         else:
             res["written"].append(it.path)
             res["valid"].append(it.path.relative_to(out).as_posix())
+    sync_files(res["written"])
     return res
 
 
