@@ -725,14 +725,10 @@ class GoamlWriter:
 
     # ---- reports
 
-    def report(self, **kw: Any) -> bytes:
-        """The report's file content (see document)."""
-        return to_bytes(self.document(**kw))
-
     def document(self, *, reference: str, reason: str, transactions: list[dict], typologies: Iterable[str],
                  suspects: set[str], roles: dict[str, str], extra_info: list[tuple[str, str]] | None = None,
                  now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None):
-        """The report as an lxml tree (its root element)."""
+        """The report as an lxml tree (its root element); to_bytes gives the file."""
         cfg, b = self.cfg, self.b
         rep_cfg = cfg["report"]
         transactions, note = cap_transactions(transactions, int(cfg.get("max_transactions") or 0))
@@ -816,10 +812,6 @@ def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) ->
             f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
 
 
-def alert_report(writer: GoamlWriter, alert: dict, evidence: list[dict]) -> bytes:
-    return to_bytes(alert_document(writer, alert, evidence))
-
-
 def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
     reasons = alert.get("reasons") or []
     lines = [
@@ -847,10 +839,6 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
                          activity_subjects=[(alert["subject_type"], alert["subject_id"], "; ".join(reasons) or "alert subject")],
                          extra_info=[("scamtrace alert", f"alert_id={alert['alert_id']}; rules={', '.join(alert.get('rule_ids') or [])}; "
                                                          f"run_id={alert.get('run_id')}")])
-
-
-def network_report(writer: GoamlWriter, network: dict, members: list[dict], evidence: list[dict]) -> bytes:
-    return to_bytes(network_document(writer, network, members, evidence))
 
 
 def network_document(writer: GoamlWriter, network: dict, members: list[dict], evidence: list[dict]):
