@@ -43,3 +43,13 @@ def test_longest_path_and_top_band(world: World):
     world.txn("X", "L3", 50000, 1)  # unrelated large credit does not extend the path
     _, hits = world.run("rapid_layering")
     assert hits["L3"]["value"] == 6 and hits["L3"]["score"] == 1.0
+
+
+def test_onward_transfer_exactly_hop_window_later_in_the_next_bucket(world: World):
+    """The onward leg is joined on the credit's hop_window-long bucket or the next: one booked exactly hop_window
+    later, at the start of the next bucket, still counts."""
+    path(world, 3, gap_hours=24)
+    _, hits = world.run("rapid_layering")
+    assert hits["L1"]["value"] == 3 and hits["L2"]["value"] == 3
+    _, hits = world.run("rapid_layering", hop_window="23h")
+    assert hits == {}

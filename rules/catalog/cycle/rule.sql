@@ -8,25 +8,42 @@ WITH RECURSIVE t AS NOT MATERIALIZED (  -- transfers between known accounts in t
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
 ),
-deg AS (                    -- counterparties per account, in and out
-    SELECT account_id, count(DISTINCT cp) AS n_cp, max(is_in) AS has_in, max(1 - is_in) AS has_out
-    FROM (SELECT dst AS account_id, src AS cp, 1 AS is_in FROM t UNION ALL SELECT src, dst, 0 FROM t) x
+legs AS NOT MATERIALIZED (  -- each account's counterparties, in and out
+    SELECT dst AS account_id, src AS cp, 1 AS is_in FROM t UNION ALL SELECT src, dst, 0 FROM t
+),
+deg AS (                    -- legs per account, in and out (a count bounds the distinct counterparties)
+    SELECT account_id, count(*) AS n_legs, max(is_in) AS has_in, max(1 - is_in) AS has_out
+    FROM legs GROUP BY account_id
+),
+busy AS (                   -- distinct counterparties, counted only where the legs exceed max_degree
+    SELECT account_id, count(DISTINCT cp) AS n_cp
+    FROM legs WHERE account_id IN (SELECT account_id FROM deg WHERE n_legs > $max_degree)
     GROUP BY account_id
 ),
 walkable AS (               -- pre-filter: on a cycle an account both receives and pays; hubs are skipped
-    SELECT account_id FROM deg WHERE has_in = 1 AND has_out = 1 AND n_cp <= $max_degree
+    SELECT d.account_id FROM deg d LEFT JOIN busy b ON b.account_id = d.account_id
+    WHERE d.has_in = 1 AND d.has_out = 1 AND (d.n_legs <= $max_degree OR b.n_cp <= $max_degree)
 ),
 e AS (                      -- edges between walkable accounts, with their window-long time bucket
     SELECT t.*, st_bucket(t.booked_at, $window) AS bucket FROM t
     JOIN walkable a ON a.account_id = t.src
     JOIN walkable b ON b.account_id = t.dst
 ),
+starts AS (                 -- edges with a second hop (the paths' first step below, without their lists): a path
+    SELECT a.txn_id                                  -- from any other edge ends at one hop, and no cycle has one
+    FROM e a CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k
+    SEMI JOIN e b ON b.src = a.dst AND b.bucket = a.bucket + k.k
+          AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $window
+          AND b.amount_usd >= $min_return_share * a.amount_usd
+          AND b.amount_usd <= $max_hop_growth * a.amount_usd
+    WHERE $max_length > 1
+),
 paths AS (                  -- time-respecting simple paths from each edge, closed when they reach the origin
     SELECT src AS origin_id, dst AS cur, booked_at AS first_at, booked_at AS last_at,
            amount_usd AS first_usd, amount_usd AS last_usd, 1 AS hops,
            st_list(txn_id) AS txn_ids, st_list_append(st_list(src), dst) AS nodes,
            bucket AS first_bucket   -- every later hop lies in the first hop's bucket or the next one
-    FROM e
+    FROM e WHERE txn_id IN (SELECT txn_id FROM starts)
     UNION ALL
     SELECT p.origin_id, e.dst, p.first_at, e.booked_at, p.first_usd, e.amount_usd, p.hops + 1,
            st_list_append(p.txn_ids, e.txn_id), st_list_append(p.nodes, e.dst), p.first_bucket

@@ -11,29 +11,29 @@ t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, 
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
 ),
-per_bucket AS (             -- credits and debits per account and bucket, keyed by a hash of the account so that this
-    SELECT hub_key, bucket, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- one aggregate over every transfer stays
-    FROM (SELECT st_hash(dst) AS hub_key, bucket, 1 AS is_in FROM t        -- small (a collision only merges counts)
-          UNION ALL
-          SELECT st_hash(src) AS hub_key, bucket, 0 AS is_in FROM t) x
-    GROUP BY hub_key, bucket
+per_bucket AS (             -- credits and debits per account and bucket, under one 64-bit key: a hash of the account
+    SELECT slot, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- plus the bucket, so that the next bucket of the same
+    FROM (SELECT CAST(st_hash(dst) >> 2 AS BIGINT) + bucket AS slot, 1 AS is_in FROM t   -- account is slot + 1. One aggregate over every
+          UNION ALL                                                 -- transfer stays small this way; a collision only
+          SELECT CAST(st_hash(src) >> 2 AS BIGINT) + bucket AS slot, 0 AS is_in FROM t) x   -- merges counts (lets more through)
+    GROUP BY slot
 ),
 live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
-    SELECT c.hub_key, c.bucket AS start_bucket   -- need min_each credits and min_each debits
-    FROM per_bucket c LEFT JOIN per_bucket d ON d.hub_key = c.hub_key AND d.bucket = c.bucket + 1
+    SELECT c.slot AS start_slot                  -- need min_each credits and min_each debits
+    FROM per_bucket c LEFT JOIN per_bucket d ON d.slot = c.slot + 1
     WHERE c.n_in + coalesce(d.n_in, 0) >= $min_each AND c.n_out + coalesce(d.n_out, 0) >= $min_each
 ),
 need AS (                   -- the live buckets and the bucket after each
-    SELECT DISTINCT hub_key, bucket
-    FROM (SELECT hub_key, start_bucket AS bucket FROM live UNION ALL SELECT hub_key, start_bucket + 1 AS bucket FROM live) x
+    SELECT DISTINCT slot
+    FROM (SELECT start_slot AS slot FROM live UNION ALL SELECT start_slot + 1 AS slot FROM live) x
 ),
 near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
     SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
-    FROM t JOIN need n ON n.hub_key = st_hash(t.dst) AND n.bucket = t.bucket
+    FROM t JOIN need n ON n.slot = CAST(st_hash(t.dst) >> 2 AS BIGINT) + t.bucket
     WHERE t.dst NOT IN (SELECT account_id FROM service)
     UNION ALL
     SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
-    FROM t JOIN need n ON n.hub_key = st_hash(t.src) AND n.bucket = t.bucket
+    FROM t JOIN need n ON n.slot = CAST(st_hash(t.src) >> 2 AS BIGINT) + t.bucket
     WHERE t.src NOT IN (SELECT account_id FROM service)
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
@@ -50,7 +50,7 @@ anchored AS (               -- per transfer: the window [booked_at, booked_at + 
 measured AS (               -- windows starting at a credit in a live bucket, with enough transfers each way,
     SELECT a.*                                                       -- passing most of the gathered money on
     FROM anchored a
-    JOIN live l ON l.hub_key = st_hash(a.hub) AND l.start_bucket = a.bucket
+    JOIN live l ON l.start_slot = CAST(st_hash(a.hub) >> 2 AS BIGINT) + a.bucket
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)

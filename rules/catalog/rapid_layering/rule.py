@@ -17,8 +17,9 @@ import polars as pl
 from rules.dialect import DIALECT
 
 EDGES_SQL = """
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor, with their
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,   -- hop_window-long bucket
+           st_bucket(booked_at, $hop_window) AS bucket
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
@@ -26,9 +27,10 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read ra
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
 )
-SELECT a.txn_id AS e1, b.txn_id AS e2
-FROM t a
-JOIN t b ON b.src = a.dst
+SELECT a.txn_id AS e1, b.txn_id AS e2   -- the onward transfer lies in a's bucket or the next: joined on (account,
+FROM (SELECT t.*, t.bucket + k.k AS next_bucket                   -- bucket), not on the account alone, which
+      FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k) a   -- checked every credit of an account
+JOIN t b ON b.src = a.dst AND b.bucket = a.next_bucket               -- against all its debits of the range
         AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $hop_window
         AND b.amount_usd >= $min_share * a.amount_usd AND b.amount_usd <= $max_share * a.amount_usd
         AND b.dst <> a.src

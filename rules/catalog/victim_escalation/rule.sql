@@ -9,15 +9,10 @@ WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
       AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
       AND amount_usd >= $min_first_usd
 ),
-live AS (                   -- payers with a payment in the detection range (hashed: a collision only lets more
-    SELECT DISTINCT st_hash(payer_id) AS payer_key FROM pay    -- through): a run without one ends before the range
-    WHERE booked_at >= $since
-),
-candidates AS (             -- pre-filter: live payers with enough payments at all, not services (they pay clients by
-    SELECT payer_id FROM pay                                                                       -- trade)
-    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-      AND st_hash(payer_id) IN (SELECT payer_key FROM live)
-    GROUP BY payer_id HAVING count(*) >= $min_payments
+candidates AS (             -- pre-filter: payers with enough payments, one of them in the detection range (a run
+    SELECT payer_id FROM pay                      -- without one ends before the range), not services (they pay
+    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))   -- clients by trade)
+    GROUP BY payer_id HAVING count(*) >= $min_payments AND max(booked_at) >= $since
 ),
 firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
     SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at,
