@@ -230,3 +230,33 @@ def test_settle_waits_for_running_jobs_and_removes_spools(tmp_path):
         E._settle([("a", running, spools[0]), ("b", queued, spools[1])])
         assert written.read_text() == "done"  # the running job finished before _settle returned
         assert queued.cancelled() and not any(p.exists() for p in spools)
+
+
+def test_goaml_batches_are_cut_by_alerts_and_by_evidence_rows():
+    from transforms.exports.goaml_files import batch_ranges
+
+    sizes = [3, 60, 2, 2, 2, 0, 0, 200, 1]
+    ranges = list(batch_ranges(sizes, max_alerts=3, max_rows=10))
+    assert ranges == [(0, 1), (1, 2), (2, 5), (5, 7), (7, 8), (8, 9)]
+    assert [i for lo, hi in ranges for i in range(lo, hi)] == list(range(len(sizes)))  # every alert once, in order
+    assert list(batch_ranges([], max_alerts=3, max_rows=10)) == []
+
+
+def test_evidence_row_budget_gives_the_same_files(default_out, tmp_path, store_path, monkeypatch):
+    """A year's export cuts goAML batches by evidence rows (the 100M bench export ran out of memory on batches
+    of 1,000 heavy alerts): with a budget of 3 rows the reports are the same files."""
+    import transforms.exports.goaml_files as GF
+
+    cuts: list[list[tuple[int, int]]] = []
+    real = GF.batch_ranges
+    monkeypatch.setattr(GF, "GOAML_BATCH_ROWS", 3)
+    monkeypatch.setattr(GF, "batch_ranges", lambda sizes, *a, **k: cuts.append(list(real(sizes, *a, **k))) or real(sizes, *a, **k))
+    a, ra = default_out
+    b = tmp_path / "out"
+    rb = _export(store_path, b, formats="goaml")
+    assert cuts and len(cuts[0]) > 1  # the budget did cut the alerts into several batches
+    xa = sorted(p.relative_to(a).as_posix() for p in (a / "goaml").rglob("*") if p.is_file())
+    assert xa and xa == sorted(p.relative_to(b).as_posix() for p in (b / "goaml").rglob("*") if p.is_file())
+    for rel in xa:
+        assert _text(a / rel) == _text(b / rel), rel
+    assert ra["goaml"]["valid"] == rb["goaml"]["valid"]

@@ -306,7 +306,7 @@ def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[di
     def path_of(kind: str, ident: str) -> Path:
         return fname("goaml", f"{kind}_", ident, "xml")
 
-    batches = itertools.chain(G.alert_batches(alert_rows, writer, len(sel.alert_ids), path_of),
+    batches = itertools.chain(G.alert_batches(alert_rows, writer, T.evidence_counts(con, sel), path_of),
                               G.network_batches(network_rows, writer, networks, path_of))
     res = G.write_all(writer, batches, out, pool, n_workers)
     written += res["written"]

@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from transforms.exports import goaml
 from transforms.exports.safe import atomic_write, sync_files
 
-# Alerts per batch: one batch's alerts, evidence, accounts and parties are in memory at a time (per worker;
-# ~0.5 GB for 1,000 alerts of ~30 evidence transactions each, the bench world's day).
+# Alerts per batch, and evidence rows per batch: one batch's alerts, evidence, accounts and parties are in memory
+# at a time in a worker, and a few batches wait in this process (~4 KB per evidence row as Python dicts). The row
+# budget matters on a year's export, where the first batches hold the highest-priority alerts with thousands of
+# evidence rows each: 1,000 of them (2M rows) ran the 100M bench export out of memory. An alert with more rows than
+# the budget is a batch of its own.
 GOAML_CHUNK = 1_000
+GOAML_BATCH_ROWS = 50_000
 # Reports from which an export is worth worker processes (about 10 s of work on one core).
 PARALLEL_MIN = 2_000
 
@@ -120,11 +124,11 @@ def write_all(writer: goaml.GoamlWriter, batches: Iterable[Batch], out: Path, po
 
 
 def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict]]], writer: goaml.GoamlWriter,
-                  n_alerts: int, path_of: Callable[[str, str], Path]) -> Iterator[Batch]:
-    """Batches of GOAML_CHUNK alerts in export order. rows_of(lo, hi) -> (alerts, evidence) of that ord range;
-    path_of(kind, ident) -> the report's file."""
-    for lo in range(0, n_alerts, GOAML_CHUNK):
-        alerts, evidence = rows_of(lo, lo + GOAML_CHUNK)
+                  sizes: Sequence[int], path_of: Callable[[str, str], Path]) -> Iterator[Batch]:
+    """Batches of alerts in export order. rows_of(lo, hi) -> (alerts, evidence) of that ord range; sizes[ord] ->
+    the alert's evidence rows; path_of(kind, ident) -> the report's file."""
+    for lo, hi in batch_ranges(sizes):
+        alerts, evidence = rows_of(lo, hi)
         scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts])
         by_alert: dict[str, list[dict]] = {}
         for e in evidence:
@@ -132,6 +136,20 @@ def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict]]], 
         items = [Item("alert", a["alert_id"], path_of("alert", a["alert_id"]), (a, by_alert.get(a["alert_id"], [])))
                  for a in alerts]
         yield Batch(writer.state(), items)
+
+
+def batch_ranges(sizes: Sequence[int], max_alerts: int | None = None, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
+    """[lo, hi) ord ranges of at most max_alerts alerts and, unless one alert alone exceeds it, max_rows rows."""
+    max_alerts = max_alerts or GOAML_CHUNK
+    max_rows = max_rows or GOAML_BATCH_ROWS
+    lo, rows = 0, 0
+    for i, n in enumerate(sizes):
+        if i > lo and (i - lo >= max_alerts or rows + n > max_rows):
+            yield lo, i
+            lo, rows = i, 0
+        rows += n
+    if lo < len(sizes):
+        yield lo, len(sizes)
 
 
 def network_batches(rows_of: Callable[[str], tuple[list[dict], list[dict]]], writer: goaml.GoamlWriter,

@@ -329,6 +329,15 @@ def _needs(table: str, what: str) -> str:
     return table
 
 
+def evidence_counts(con: duckdb.DuckDBPyConnection, sel: Selection) -> list[int]:
+    """Evidence rows of each selected alert, by export order (ord)."""
+    table = _needs(sel.evidence_table, "evidence_counts")
+    counts = [0] * len(sel.alert_ids)
+    for ord_, n in con.execute(f"SELECT _ord, count(*) FROM {table} GROUP BY _ord").fetchall():
+        counts[ord_] = n
+    return counts
+
+
 def alert_transactions_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
     cond, params = _range("_ord", lo, hi)
     table = _needs(sel.evidence_table, "alert_transactions_query")
