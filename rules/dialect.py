@@ -34,6 +34,8 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_days_between": ("a, b", "date_diff('second', a, b) / 86400.0"),
     # strings
     "st_hash": ("x", "hash(x)"),  # 64-bit hash (compact grouping keys for pre-filters; Spark: xxhash64)
+    # one BIGINT key for (x, bucket b) whose next bucket is the key + 1 (a collision only merges pre-filter counts)
+    "st_slot": ("x, b", "CAST(hash(x) >> 2 AS BIGINT) + b"),
     "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
     # IPv4 in a range many unrelated people share (carrier-grade NAT 100.64/10, RFC 1918 private, loopback)
     "st_shared_ip": (

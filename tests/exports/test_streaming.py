@@ -249,8 +249,13 @@ def test_evidence_row_budget_gives_the_same_files(default_out, tmp_path, store_p
 
     cuts: list[list[tuple[int, int]]] = []
     real = GF.batch_ranges
+
+    def recording(sizes, *args, **kw):
+        cuts.append(list(real(sizes, *args, **kw)))
+        return iter(cuts[-1])
+
     monkeypatch.setattr(GF, "GOAML_BATCH_ROWS", 3)
-    monkeypatch.setattr(GF, "batch_ranges", lambda sizes, *a, **k: cuts.append(list(real(sizes, *a, **k))) or real(sizes, *a, **k))
+    monkeypatch.setattr(GF, "batch_ranges", recording)
     a, ra = default_out
     b = tmp_path / "out"
     rb = _export(store_path, b, formats="goaml")

@@ -138,7 +138,8 @@ def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict]]], 
         yield Batch(writer.state(), items)
 
 
-def batch_ranges(sizes: Sequence[int], max_alerts: int | None = None, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
+def batch_ranges(sizes: Sequence[int], max_alerts: int | None = None,
+                 max_rows: int | None = None) -> Iterator[tuple[int, int]]:
     """[lo, hi) ord ranges of at most max_alerts alerts and, unless one alert alone exceeds it, max_rows rows."""
     max_alerts = max_alerts or GOAML_CHUNK
     max_rows = max_rows or GOAML_BATCH_ROWS

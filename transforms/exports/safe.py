@@ -92,8 +92,7 @@ def atomic_path(target: Path, *, sync: bool = True) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
         if sync:
-            with open(tmp_path, "rb+") as fh:
-                os.fsync(fh.fileno())
+            _fsync(tmp_path)
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -109,16 +108,13 @@ def atomic_write(target: Path, data: bytes | str, *, sync: bool = True) -> Path:
 
 def sync_files(paths: list[Path]) -> None:
     """fsync files written with sync=False, then their folders (the renames)."""
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    for folder in dict.fromkeys(p.parent for p in paths):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    for path in [*paths, *dict.fromkeys(p.parent for p in paths)]:
+        _fsync(path)
 
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

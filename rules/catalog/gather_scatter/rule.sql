@@ -11,11 +11,11 @@ t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, 
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
 ),
-per_bucket AS (             -- credits and debits per account and bucket, under one 64-bit key: a hash of the account
-    SELECT slot, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- plus the bucket, so that the next bucket of the same
-    FROM (SELECT CAST(st_hash(dst) >> 2 AS BIGINT) + bucket AS slot, 1 AS is_in FROM t   -- account is slot + 1. One aggregate over every
-          UNION ALL                                                 -- transfer stays small this way; a collision only
-          SELECT CAST(st_hash(src) >> 2 AS BIGINT) + bucket AS slot, 0 AS is_in FROM t) x   -- merges counts (lets more through)
+per_bucket AS (             -- credits and debits per account and bucket, under one key (st_slot: a hash of the
+    SELECT slot, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- account plus the bucket, so that the account's next
+    FROM (SELECT st_slot(dst, bucket) AS slot, 1 AS is_in FROM t   -- bucket is slot + 1): one aggregate over every
+          UNION ALL                                                -- transfer stays small; a collision only merges
+          SELECT st_slot(src, bucket) AS slot, 0 AS is_in FROM t) x   -- counts (lets more through)
     GROUP BY slot
 ),
 live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
@@ -29,11 +29,11 @@ need AS (                   -- the live buckets and the bucket after each
 ),
 near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
     SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
-    FROM t JOIN need n ON n.slot = CAST(st_hash(t.dst) >> 2 AS BIGINT) + t.bucket
+    FROM t JOIN need n ON n.slot = st_slot(t.dst, t.bucket)
     WHERE t.dst NOT IN (SELECT account_id FROM service)
     UNION ALL
     SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
-    FROM t JOIN need n ON n.slot = CAST(st_hash(t.src) >> 2 AS BIGINT) + t.bucket
+    FROM t JOIN need n ON n.slot = st_slot(t.src, t.bucket)
     WHERE t.src NOT IN (SELECT account_id FROM service)
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
@@ -50,7 +50,7 @@ anchored AS (               -- per transfer: the window [booked_at, booked_at + 
 measured AS (               -- windows starting at a credit in a live bucket, with enough transfers each way,
     SELECT a.*                                                       -- passing most of the gathered money on
     FROM anchored a
-    JOIN live l ON l.start_slot = CAST(st_hash(a.hub) >> 2 AS BIGINT) + a.bucket
+    JOIN live l ON l.start_slot = st_slot(a.hub, a.bucket)
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)

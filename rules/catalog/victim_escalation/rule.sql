@@ -10,8 +10,8 @@ WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
       AND amount_usd >= $min_first_usd
 ),
 candidates AS (             -- pre-filter: payers with enough payments, one of them in the detection range (a run
-    SELECT payer_id FROM pay                      -- without one ends before the range), not services (they pay
-    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))   -- clients by trade)
+    SELECT payer_id FROM pay                      -- without one ends before the range); not services, which pay
+    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
     GROUP BY payer_id HAVING count(*) >= $min_payments AND max(booked_at) >= $since
 ),
 firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
