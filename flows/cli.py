@@ -281,6 +281,10 @@ def print_export(summary: dict, quiet: bool) -> int:
         counts = summary.get("counts", {})
         facts = ", ".join(f"{k} {v}" for k, v in counts.items() if isinstance(v, (int, float)))
         console.print(f"exported to {summary.get('out_dir')}: {facts}", highlight=False)
+        cut = counts.get("graph_cut") or {}
+        for nid, n in (cut.get("networks") or {}).items():
+            console.print(f"graph files: network {nid} charted by its {cut['max_members']:,} best-ranked of {n:,} "
+                          "members (all are in the network_members table)", highlight=False)
         bad = [f for f, ok in (summary.get("goaml_valid") or {}).items() if not ok] if isinstance(summary.get("goaml_valid"), dict) else []
         for f in bad:
             err_console.print(f"[red]invalid goAML:[/red] {f}", highlight=False)
@@ -299,6 +303,10 @@ def export(
     since: Optional[str] = typer.Option(None, "--since", help="alerts active on or after this date"),
     until: Optional[str] = typer.Option(None, "--until", help="alerts active before this date"),
     goaml_config: Optional[Path] = typer.Option(None, "--goaml-config", help="reporting entity and code lists of your FIU"),
+    graph_max_members: Optional[int] = typer.Option(
+        None, "--graph-max-members", min=0,
+        help="members per network in the graph files (default 10000; a larger network is charted by its "
+             "best-ranked members; 0 = no limit)"),
     db: Optional[Path] = DbOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -314,6 +322,8 @@ def export(
             "goaml_config": str(goaml_config) if goaml_config else None,
         }
         options = {k: v for k, v in options.items() if v is not None}
+        if graph_max_members is not None:
+            options["graph_max_members"] = graph_max_members or None
         return print_export(export_flow(db=str(_db(db)), out=str(out), options=options), quiet)
 
     _guard(body)

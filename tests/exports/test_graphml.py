@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import networkx as nx
+import pytest
 from lxml import etree
 
 from .conftest import W_KH, W_OTC
@@ -51,3 +52,68 @@ def test_i2_node_and_edge_lists(exported):
     legal = next(n for n in nodes if n["id"] == "party:P-LEGAL")
     assert legal["label"].startswith("'=")  # neutralised for spreadsheets
     assert sum(1 for e in edges if e["kind"] == "flow") == 5
+
+
+def _graph_export(store_path, out, **kw):
+    from transforms import store
+    from transforms.exports import export
+
+    con = store.connect(store_path, read_only=True)
+    try:
+        return export(con, out, formats=["graphml", "csv"], **kw)
+    finally:
+        con.close()
+
+
+def test_a_network_larger_than_the_limit_is_charted_by_its_top_members(tmp_path, store_path):
+    import json
+
+    res = _graph_export(store_path, tmp_path / "cut", graph_max_members=4)
+    out = tmp_path / "cut"
+    assert res["counts"]["graph_cut"] == {"max_members": 4, "networks": {"NW-1": 9}}
+    assert json.loads((out / "manifest.json").read_text())["counts"]["graph_cut"] == res["counts"]["graph_cut"]
+    top4 = {"party:P-BOSS", "party:P-LEGAL", "account:ABAAKHPP:444", f"account:{W_KH}"}  # ranks 1-4
+    for path in (out / "network.graphml", out / "graphml" / "NW-1.graphml"):
+        g = nx.read_graphml(path, force_multigraph=True)
+        assert set(g.nodes) == top4 | {"compound:KKPARK"}  # W_KH's compound link stays with it
+        assert {(u, v, d["kind"]) for u, v, d in g.edges(data=True)} == {
+            ("party:P-BOSS", "party:P-LEGAL", "phone"), ("party:P-LEGAL", "account:ABAAKHPP:444", "holder"),
+            ("account:ABAAKHPP:444", f"account:{W_KH}", "flow"), (f"account:{W_KH}", "compound:KKPARK", "compound_link")}
+    nodes = list(csv.DictReader(open(out / "graph_nodes.csv", encoding="utf-8-sig", newline="")))
+    edges = list(csv.DictReader(open(out / "graph_edges.csv", encoding="utf-8-sig", newline="")))
+    assert {n["id"] for n in nodes} == top4 | {"compound:KKPARK"} and len(edges) == 4
+    members = list(csv.DictReader(open(out / "network_members.csv", encoding="utf-8-sig", newline="")))
+    assert len(members) == 9  # the tables keep every member
+
+
+def test_graph_limit_at_the_network_size_changes_nothing(tmp_path, store_path):
+    at = _graph_export(store_path, tmp_path / "at", graph_max_members=9)
+    unlimited = _graph_export(store_path, tmp_path / "none", graph_max_members=None)
+    assert "graph_cut" not in at["counts"] and "graph_cut" not in unlimited["counts"]
+    for name in ("network.graphml", "graph_nodes.csv", "graph_edges.csv", "graphml/NW-1.graphml"):
+        assert (tmp_path / "at" / name).read_bytes() == (tmp_path / "none" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "10"])
+def test_graph_limit_must_be_a_positive_whole_number(tmp_path, store_path, bad):
+    from transforms.exports import ExportError
+
+    with pytest.raises(ExportError, match="graph_max_members"):
+        _graph_export(store_path, tmp_path / "bad", graph_max_members=bad)
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_cli_graph_limit_says_which_networks_were_cut(tmp_path, store_copy):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    cut = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "a"), "--format", "graphml",
+                                   "--graph-max-members", "4", "--db", str(store_copy)])
+    assert cut.exit_code == 0, cut.output
+    assert "network NW-1 charted by its 4 best-ranked of 9 members" in " ".join(cut.output.split())
+    whole = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "b"), "--format", "graphml",
+                                     "--graph-max-members", "0", "--db", str(store_copy)])
+    assert whole.exit_code == 0 and "charted" not in whole.output, whole.output
+    assert len(nx.read_graphml(tmp_path / "b" / "network.graphml").nodes) == 10  # 9 members and the compound

@@ -80,6 +80,7 @@ def export(
     full: bool = True,
     goaml_config: Path | str | None = None,
     run_id: str | None = None,
+    graph_max_members: int | None = graphml_mod.GRAPH_MAX_MEMBERS,
 ) -> dict:
     """Write the investigator outputs for the alerts matching the filters into out_dir.
 
@@ -93,11 +94,17 @@ def export(
     manifest only (the quick incremental export of a batch run).
     goaml_config: YAML with the reporting entity and the FIU's code lists (default: goaml_default.yml).
     run_id: the calling run's id, recorded in manifest.json.
+    graph_max_members: members per network in the graph files (GraphML, graph_nodes.csv, graph_edges.csv);
+    a larger network is charted by its best-ranked members and listed under counts.graph_cut. None: no limit.
 
     Returns a summary: export_id, counts, the files written, goAML validity, seconds (and per part: parts).
     """
     t0 = time.perf_counter()
     fmts = _formats(formats)
+    if graph_max_members is not None and (isinstance(graph_max_members, bool) or not isinstance(graph_max_members, int)
+                                          or graph_max_members < 1):
+        raise ExportError(f"graph_max_members {graph_max_members!r}: use a whole number of members from 1 "
+                          "(or None for no limit)")
     missing = [t for t in REQUIRED_TABLES if not T.table_exists(con, t)]
     if missing:
         raise ExportError(f"the store has no {', '.join(missing)} table(s): run `scamtrace detect` before exporting")
@@ -117,7 +124,7 @@ def export(
         if per_alert or per_network:
             T.with_evidence(con, sel, networks=per_network)
         return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0,
-                       xlsx_jobs=xlsx_jobs)
+                       xlsx_jobs=xlsx_jobs, graph_max_members=graph_max_members)
     except BaseException:
         _settle(xlsx_jobs)
         raise
@@ -139,7 +146,8 @@ def _settle(xlsx_jobs: list) -> None:
 
 
 def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None, *, full: bool, filters: T.Filters,
-            previous: list[Path], run_id: str | None, t0: float, xlsx_jobs: list) -> dict:
+            previous: list[Path], run_id: str | None, t0: float, xlsx_jobs: list,
+            graph_max_members: int | None) -> dict:
     table_fmts = [f for f in fmts if f in TABLE_FORMATS]
     written: list[Path] = []
     now = datetime.now(timezone.utc)
@@ -153,9 +161,10 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
         lap[0] = t
 
     # ---- tables, streamed from DuckDB batch by batch
-    tables = {"alerts": T.alerts_query(sel), "alert_transactions": T.alert_transactions_query(sel),
-              "networks": T.networks_query(sel), "network_members": T.network_members_query(sel),
-              "compound_links": T.compound_links_query(sel)}
+    tables = {"alerts": T.alerts_query(sel), "networks": T.networks_query(sel),
+              "network_members": T.network_members_query(sel), "compound_links": T.compound_links_query(sel)}
+    if sel.evidence_table:  # staged only when a format needs the evidence (not for GraphML or HTML alone)
+        tables = {"alerts": tables.pop("alerts"), "alert_transactions": T.alert_transactions_query(sel), **tables}
     xlsx_sheets: dict[str, int] = {}
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
     plan: dict[str, list[str]] = {}  # the formats each table is written in
@@ -200,12 +209,16 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
 
     # ---- GraphML
     if "graphml" in fmts:
+        cut: dict[str, int] = {}
         written += graphml_mod.write_streamed(con, sel.networks_table, out / "network.graphml",
-                                              out / "graph_nodes.csv", out / "graph_edges.csv")
+                                              out / "graph_nodes.csv", out / "graph_edges.csv",
+                                              max_members=graph_max_members, cut=cut)
         if full:
             for nid in sel.network_ids:
                 written += graphml_mod.write_streamed(con, sel.networks_table, fname("graphml", "", nid, "graphml"),
-                                                      network_id=nid)
+                                                      network_id=nid, max_members=graph_max_members)
+        if cut:
+            counts["graph_cut"] = {"max_members": graph_max_members, "networks": cut}
         done("graphml")
 
     # ---- HTML case reports, one network in memory at a time

@@ -77,24 +77,45 @@ NODE_COLS = ["id", "label", "type", "role", "roles", "rank", "institution", "cou
 EDGE_COLS = ["source", "target", "kind", "usd", "n_txns", "first_at", "last_at", "link_kind", "confidence",
              "network_id", "evidence"]
 GRAPHML_BATCH = 5_000
+# Members per network in the graph files. Chart tools slow to a crawl well before this (i2 and yEd at a few
+# thousand items, Gephi at about 100,000 nodes), and a network this large is charted from its top anyway.
+GRAPH_MAX_MEMBERS = 10_000
 
 
-def _graph_tables(con, networks_table: str, network_id: str | None, tag: str) -> dict[str, str]:
-    """Temp tables: members, edges and links with their insertion order, and each node's first event."""
+def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
+                  max_members: int | None) -> dict[str, str]:
+    """Temp tables: members, edges and links with their insertion order, and each node's first event.
+
+    A network with more than max_members members keeps its max_members best-ranked ones and the edges
+    among them (_gx_nets._cut): the top of a network is what an investigator charts."""
     names = {k: f"_gx_{k}_{tag}" for k in ("nets", "mem", "edg", "lnk", "nodes")}
     n = names
-    cond, params = ("TRUE", []) if network_id is None else ("network_id = ?", [network_id])
-    con.execute(f"CREATE TEMP TABLE {n['nets']} AS SELECT network_id, ord AS _net FROM {networks_table} WHERE {cond}",
-                params)
+    cond, params = ("TRUE", []) if network_id is None else ("s.network_id = ?", [network_id])
+    cap = "NULL" if max_members is None else str(int(max_members))
+    con.execute(f"""
+        CREATE TEMP TABLE {n['nets']} AS
+        SELECT s.network_id, s.ord AS _net, coalesce(c.n, 0) AS _members, coalesce(c.n > {cap}, FALSE) AS _cut
+        FROM {networks_table} s
+        LEFT JOIN (SELECT network_id, count(*) AS n FROM network_members GROUP BY ALL) c USING (network_id)
+        WHERE {cond}""", params)
     con.execute(f"""
         CREATE TEMP TABLE {n['mem']} AS
-        SELECT m.*, s._net, m.member_type || ':' || m.member_id AS _node,
-               row_number() OVER (PARTITION BY m.network_id ORDER BY m.rank NULLS LAST, m.member_type, m.member_id) AS _seq
-        FROM network_members m JOIN {n['nets']} s ON s.network_id = m.network_id""")
+        SELECT * FROM (
+            SELECT m.*, s._net, m.member_type || ':' || m.member_id AS _node,
+                   row_number() OVER (PARTITION BY m.network_id
+                                      ORDER BY m.rank NULLS LAST, m.member_type, m.member_id) AS _seq
+            FROM network_members m JOIN {n['nets']} s ON s.network_id = m.network_id)
+        WHERE _seq <= coalesce({cap}, _seq)""")
+    # In a cut network an edge stays when both its ends are kept members.
     con.execute(f"""
         CREATE TEMP TABLE {n['edg']} AS
         SELECT e.*, s._net, row_number() OVER (PARTITION BY e.network_id ORDER BY e.kind, e.src_id, e.dst_id) AS _seq
-        FROM network_edges e JOIN {n['nets']} s ON s.network_id = e.network_id""")
+        FROM network_edges e JOIN {n['nets']} s ON s.network_id = e.network_id
+        WHERE NOT s._cut OR (
+            EXISTS (SELECT 1 FROM {n['mem']} k
+                    WHERE k.network_id = e.network_id AND k.member_type = e.src_type AND k.member_id = e.src_id)
+            AND EXISTS (SELECT 1 FROM {n['mem']} k
+                        WHERE k.network_id = e.network_id AND k.member_type = e.dst_type AND k.member_id = e.dst_id))""")
     # links_by in export(): each member's current links, member by member, in the links table's order.
     con.execute(f"""
         CREATE TEMP TABLE {n['lnk']} AS
@@ -319,18 +340,24 @@ def _write_body(con, names: dict[str, str], body: Path, edges_csv: Path | None, 
 
 
 def write_streamed(con, networks_table: str, graphml_path: Path, nodes_path: Path | None = None,
-                   edges_path: Path | None = None, network_id: str | None = None) -> list[Path]:
+                   edges_path: Path | None = None, network_id: str | None = None,
+                   max_members: int | None = GRAPH_MAX_MEMBERS, cut: dict[str, int] | None = None) -> list[Path]:
     """network.graphml (and graph_nodes.csv / graph_edges.csv) of the selected networks, or of one of them,
     holding one batch of rows at a time.
+
+    max_members: a larger network is charted by its max_members best-ranked members (None: no limit); cut,
+    when given, gets network id -> its number of members for each network charted so.
 
     The <key> declarations come first in GraphML but are known only after every node and edge, so the
     nodes and edges go to a temp file beside the output, then header + keys + that file are joined."""
     ensure_dir(graphml_path.parent)
-    names = _graph_tables(con, networks_table, network_id, uuid.uuid4().hex)
+    names = _graph_tables(con, networks_table, network_id, uuid.uuid4().hex, max_members)
     fd, body_name = tempfile.mkstemp(prefix=f".{graphml_path.name}.body.", suffix=".tmp", dir=graphml_path.parent)
     os.close(fd)
     body = Path(body_name)
     try:
+        if cut is not None:
+            cut.update(con.execute(f"SELECT network_id, _members FROM {names['nets']} WHERE _cut").fetchall())
         keys = _Keys()
         with contextlib.ExitStack() as stack:
             edges_tmp = stack.enter_context(atomic_path(edges_path)) if edges_path else None
