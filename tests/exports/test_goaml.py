@@ -263,3 +263,37 @@ def test_every_goaml_file_is_fsynced_before_the_manifest(store_path, tmp_path, m
     for report in reports:
         assert report in synced, f"{report} was never fsynced"
         assert synced[report] < manifest_tmp[0]
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_capped_evidence_gives_the_report_the_whole_evidence_gives(store_path, tmp_path, cap):
+    """Reports of alerts with more evidence than max_transactions are built from the rows of their largest
+    transactions plus facts about the rest (tables.capped_evidence): byte for byte the report that all the
+    rows give."""
+    import re
+
+    from transforms.exports import goaml_files as G
+    from transforms.exports import tables as T
+
+    cfg = tmp_path / "cap.yml"
+    cfg.write_text(f"max_transactions: {cap}\n", encoding="utf-8")
+    con = store.connect(store_path, read_only=True)
+    try:
+        writer = goaml.GoamlWriter(con, goaml.load_config(cfg), preload=False)
+        sel = T.with_evidence(con, T.select(con, T.Filters.make()))
+        alerts = T.frame(con, T.alerts_query(sel)).rows
+        full = T.frame(con, T.alert_transactions_query(sel)).rows
+        capped, facts = T.capped_evidence(con, sel, 0, len(alerts), cap)
+        assert facts and len(capped) < len(full)
+        stamp = re.compile(rb"<submission_date>[^<]*</submission_date>")
+
+        def report(alert, evidence, fact=None):
+            mine = [e for e in evidence if e["alert_id"] == alert["alert_id"]]
+            G.scope(writer, mine, [(alert["subject_type"], alert["subject_id"])])
+            return stamp.sub(b"", goaml.to_bytes(goaml.alert_document(writer, alert, mine, fact)))
+
+        for a in alerts:
+            if any(e["alert_id"] == a["alert_id"] for e in full):
+                assert report(a, capped, facts.get(a["alert_id"])) == report(a, full), a["alert_id"]
+    finally:
+        con.close()

@@ -309,8 +309,13 @@ def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[di
                  pool, n_workers: int) -> dict:
     writer = goaml_mod.GoamlWriter(con, cfg, preload=False)
 
-    def alert_rows(lo: int, hi: int) -> tuple[list[dict], list[dict]]:
-        return T.frame(con, T.alerts_query(sel, lo, hi)).rows, T.frame(con, T.alert_transactions_query(sel, lo, hi)).rows
+    cap = int(cfg.get("max_transactions") or 0)
+
+    def alert_rows(lo: int, hi: int) -> tuple[list[dict], list[dict], dict[str, dict]]:
+        alerts = T.frame(con, T.alerts_query(sel, lo, hi)).rows
+        if cap:
+            return alerts, *T.capped_evidence(con, sel, lo, hi, cap)
+        return alerts, T.frame(con, T.alert_transactions_query(sel, lo, hi)).rows, {}
 
     def network_rows(nid: str) -> tuple[list[dict], list[dict]]:
         return (T.frame(con, T.network_members_query(sel, nid)).rows,

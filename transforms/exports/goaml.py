@@ -727,11 +727,12 @@ class GoamlWriter:
 
     def document(self, *, reference: str, reason: str, transactions: list[dict], typologies: Iterable[str],
                  suspects: set[str], roles: dict[str, str], extra_info: list[tuple[str, str]] | None = None,
-                 now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None):
-        """The report as an lxml tree (its root element); to_bytes gives the file."""
+                 now: datetime | None = None, activity_subjects: list[tuple[str, str, str]] | None = None,
+                 whole: tuple[int, Decimal] | None = None):
+        """The report as an lxml tree (its root element); to_bytes gives the file. whole: see cap_transactions."""
         cfg, b = self.cfg, self.b
         rep_cfg = cfg["report"]
-        transactions, note = cap_transactions(transactions, int(cfg.get("max_transactions") or 0))
+        transactions, note = cap_transactions(transactions, int(cfg.get("max_transactions") or 0), whole)
         if note:
             reason = note + "\n" + reason  # first, so a cut to the schema's length keeps it
         root = etree.Element("report")
@@ -812,13 +813,14 @@ def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) ->
             f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
 
 
-def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
+def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts: dict | None = None):
+    """facts: for evidence cut to the largest transactions, what the whole evidence holds (tables.capped_evidence)."""
     reasons = alert.get("reasons") or []
     lines = [
         f"Alert {alert['alert_id']}: typology {alert.get('typology_id')} on {alert.get('subject_type')} "
         f"{alert.get('subject_id')} ({alert.get('subject_name') or 'name unknown'}), score {alert.get('score')} "
         f"(threshold {alert.get('threshold')}), priority {alert.get('priority')}, status {alert.get('status')}.",
-        f"Evidence: {len(evidence)} transactions, USD {alert.get('total_usd')}, "
+        f"Evidence: {facts['n_rows'] if facts else len(evidence)} transactions, USD {alert.get('total_usd')}, "
         f"{sql_date(alert.get('first_activity_at'))} to {sql_date(alert.get('last_activity_at'))}.",
         *[f"- {r}" for r in reasons],
         *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
@@ -826,6 +828,8 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
     if alert.get("network_id"):
         lines.append(f"Part of network {alert['network_id']}.")
     roles = {}
+    if facts:
+        roles = {cp: f"counterparty ({role})" for cp, role in facts["roles"].items()}
     for e in evidence:
         if e.get("counterparty_id") and e.get("role"):
             roles.setdefault(e["counterparty_id"], f"counterparty ({e['role']})")
@@ -834,6 +838,7 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict]):
     suspects = {alert["subject_id"]} | set(alert.get("member_ids") or [])
     txns = _distinct_txns(evidence)
     return writer.document(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
+                         whole=(facts["n_txns"], facts["total_usd"]) if facts else None,
                          typologies=[alert.get("typology_id"), *(alert.get("typologies") or [])],
                          suspects=suspects, roles=roles,
                          activity_subjects=[(alert["subject_type"], alert["subject_id"], "; ".join(reasons) or "alert subject")],
@@ -863,15 +868,21 @@ def network_document(writer: GoamlWriter, network: dict, members: list[dict], ev
                          extra_info=[("scamtrace network", f"network_id={network['network_id']}; alerts={', '.join(network.get('alert_ids') or [])}")])
 
 
-def cap_transactions(txns: list[dict], limit: int) -> tuple[list[dict], str | None]:
-    """At most `limit` transactions (the largest by USD, then in time order), with a sentence saying so."""
-    if limit <= 0 or len(txns) <= limit:
+def cap_transactions(txns: list[dict], limit: int,
+                     whole: tuple[int, Decimal] | None = None) -> tuple[list[dict], str | None]:
+    """At most `limit` transactions (the largest by USD, then in time order), with a sentence saying so.
+
+    whole: (number, USD total) of all the evidence transactions when txns holds only the largest of them
+    (tables.capped_evidence)."""
+    n_all = whole[0] if whole else len(txns)
+    if limit <= 0 or n_all <= limit:
         return txns, None
-    keep = sorted(txns, key=lambda t: (-(float(t.get("amount_usd") or 0)), t["txn_id"]))[:limit]
+    keep = sorted(txns, key=lambda t: (-(Decimal(t.get("amount_usd") or 0)), t["txn_id"]))[:limit]
     keep.sort(key=lambda t: (t["booked_at"], t["txn_id"]))
-    total = sum(float(t.get("amount_usd") or 0) for t in txns)
-    kept = sum(float(t.get("amount_usd") or 0) for t in keep)
-    return keep, (f"This report holds the {limit} largest of {len(txns)} evidence transactions "
+    # exact sums: amounts are DECIMAL(18,2)
+    total = whole[1] if whole else sum((Decimal(t.get("amount_usd") or 0) for t in txns), Decimal(0))
+    kept = sum((Decimal(t.get("amount_usd") or 0) for t in keep), Decimal(0))
+    return keep, (f"This report holds the {limit} largest of {n_all} evidence transactions "
                   f"(USD {kept:,.2f} of {total:,.2f}); every transaction is listed with its source file and row in "
                   f"alert_transactions.csv of the same export package (goAML config max_transactions).")
 

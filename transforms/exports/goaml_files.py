@@ -123,18 +123,19 @@ def write_all(writer: goaml.GoamlWriter, batches: Iterable[Batch], out: Path, po
     return total
 
 
-def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict]]], writer: goaml.GoamlWriter,
-                  sizes: Sequence[int], path_of: Callable[[str, str], Path]) -> Iterator[Batch]:
-    """Batches of alerts in export order. rows_of(lo, hi) -> (alerts, evidence) of that ord range; sizes[ord] ->
-    the alert's evidence rows; path_of(kind, ident) -> the report's file."""
+def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict], dict[str, dict]]],
+                  writer: goaml.GoamlWriter, sizes: Sequence[int], path_of: Callable[[str, str], Path]) -> Iterator[Batch]:
+    """Batches of alerts in export order. rows_of(lo, hi) -> (alerts, evidence, facts) of that ord range (facts:
+    alert id -> what its whole evidence holds, for evidence cut to the largest transactions; see
+    tables.capped_evidence); sizes[ord] -> the alert's evidence rows; path_of(kind, ident) -> the report's file."""
     for lo, hi in batch_ranges(sizes):
-        alerts, evidence = rows_of(lo, hi)
+        alerts, evidence, facts = rows_of(lo, hi)
         scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts])
         by_alert: dict[str, list[dict]] = {}
         for e in evidence:
             by_alert.setdefault(e["alert_id"], []).append(e)
-        items = [Item("alert", a["alert_id"], path_of("alert", a["alert_id"]), (a, by_alert.get(a["alert_id"], [])))
-                 for a in alerts]
+        items = [Item("alert", a["alert_id"], path_of("alert", a["alert_id"]),
+                      (a, by_alert.get(a["alert_id"], []), facts.get(a["alert_id"]))) for a in alerts]
         yield Batch(writer.state(), items)
 
 

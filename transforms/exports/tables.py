@@ -12,6 +12,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -345,6 +346,49 @@ def alert_transactions_query(sel: Selection, lo: int | None = None, hi: int | No
         SELECT * EXCLUDE (_ord) FROM {table}
         WHERE {cond}
         ORDER BY alert_id, booked_at, txn_id""", params)
+
+
+def capped_evidence(con: duckdb.DuckDBPyConnection, sel: Selection, lo: int, hi: int,
+                    cap: int) -> tuple[list[dict], dict[str, dict]]:
+    """The evidence rows of the alerts in [lo, hi) for goAML reports that hold at most `cap` transactions.
+
+    An alert with more than `cap` evidence rows gets only the rows of its `cap` largest transactions (by USD,
+    then txn_id: goaml.cap_transactions' choice), plus facts about all of them: n_rows, n_txns, total_usd and
+    roles (counterparty -> the role of its first evidence row). A year's top alerts hold thousands of rows
+    each, and fetching them all into Python cost more than the reports. Rows in alert_transactions_query's order."""
+    table = _needs(sel.evidence_table, "capped_evidence")
+    cond, params = _range("_ord", lo, hi)
+    name = _temp_name("goaml_heavy")
+    con.execute(f"""
+        CREATE TEMP TABLE {name} AS
+        SELECT alert_id, count(*) AS n_rows FROM {table} WHERE {cond} GROUP BY alert_id HAVING count(*) > ?""",
+                [*params, cap])
+    try:
+        heavy = f"(SELECT alert_id FROM {name})"
+        txns = f"""
+            SELECT DISTINCT alert_id, txn_id, coalesce(amount_usd, 0) AS usd FROM {table}
+            WHERE {cond} AND alert_id IN {heavy} AND txn_id <> '' AND booked_at IS NOT NULL"""
+        rows_ = query(con, f"""
+            WITH kept AS (
+                SELECT alert_id, txn_id FROM ({txns})
+                QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY usd DESC, txn_id) <= ?
+            )
+            SELECT * EXCLUDE (_ord) FROM {table}
+            WHERE {cond} AND (alert_id NOT IN {heavy} OR (alert_id, txn_id) IN (SELECT (alert_id, txn_id) FROM kept))
+            ORDER BY alert_id, booked_at, txn_id""", [*params, cap, *params]).rows
+        facts: dict[str, dict] = {a: {"n_rows": n, "n_txns": 0, "total_usd": Decimal(0), "roles": {}}
+                                  for a, n in con.execute(f"SELECT alert_id, n_rows FROM {name}").fetchall()}
+        for a, n, usd in con.execute(f"SELECT alert_id, count(*), sum(usd) FROM ({txns}) GROUP BY alert_id",
+                                     list(params)).fetchall():
+            facts[a].update(n_txns=n, total_usd=usd)
+        for a, cp, role in con.execute(f"""
+                SELECT alert_id, counterparty_id, first(role ORDER BY booked_at, txn_id) FROM {table}
+                WHERE {cond} AND alert_id IN {heavy} AND counterparty_id <> '' AND role <> ''
+                GROUP BY ALL""", list(params)).fetchall():
+            facts[a]["roles"][cp] = role
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    return rows_, facts
 
 
 def network_alerts_query(sel: Selection, network_id: str) -> Query:
