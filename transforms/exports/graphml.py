@@ -96,8 +96,10 @@ def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
         CREATE TEMP TABLE {n['nets']} AS
         SELECT s.network_id, s.ord AS _net, coalesce(c.n, 0) AS _members, coalesce(c.n > {cap}, FALSE) AS _cut
         FROM {networks_table} s
-        LEFT JOIN (SELECT network_id, count(*) AS n FROM network_members GROUP BY ALL) c USING (network_id)
-        WHERE {cond}""", params)
+        LEFT JOIN (SELECT network_id, count(*) AS n FROM network_members
+                   WHERE network_id IN (SELECT s.network_id FROM {networks_table} s WHERE {cond})
+                   GROUP BY ALL) c USING (network_id)
+        WHERE {cond}""", params + params)
     con.execute(f"""
         CREATE TEMP TABLE {n['mem']} AS
         SELECT * FROM (

@@ -17,24 +17,34 @@ import polars as pl
 from rules.dialect import DIALECT
 
 EDGES_SQL = """
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor, with their
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,   -- hop_window-long bucket
-           st_bucket(booked_at, $hop_window) AS bucket
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor: row ids,
+    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst,  -- hashed accounts and
+           booked_at, amount_usd, st_bucket(booked_at, $hop_window) AS bucket,              -- the hop_window-long
+           to_account_id NOT IN (SELECT account_id FROM accounts                            -- bucket: narrow rows,
+                                 WHERE st_list_has($service_kinds, kind)) AS to_plain       -- so that the join's
+    FROM transactions                                                                       -- hash table fits in
+    WHERE booked_at >= $window_start AND booked_at < $until                                 -- memory at 100M rows
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
+),
+linked AS (                 -- the onward transfer lies in a's bucket or the next: joined on (account, bucket), not
+    SELECT a.rid AS r1, b.rid AS r2                                   -- on the account alone, which checked every
+    FROM (SELECT t.*, t.bucket + k.k AS next_bucket                   -- credit of an account against all its
+          FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k -- debits of the range; services pool
+          WHERE t.to_plain) a                                         -- clients' money
+    JOIN t b ON b.src = a.dst AND b.bucket = a.next_bucket
+            AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $hop_window
+            AND b.amount_usd >= $min_share * a.amount_usd AND b.amount_usd <= $max_share * a.amount_usd
+),
+ids AS (                    -- the linked transfers' ids and accounts, to check the pairs on the accounts themselves
+    SELECT rowid AS rid, txn_id, from_account_id, to_account_id FROM transactions
+    WHERE rowid IN (SELECT r1 FROM linked UNION ALL SELECT r2 FROM linked)
 )
-SELECT a.txn_id AS e1, b.txn_id AS e2   -- the onward transfer lies in a's bucket or the next: joined on (account,
-FROM (SELECT t.*, t.bucket + k.k AS next_bucket                   -- bucket), not on the account alone, which
-      FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k) a   -- checked every credit of an account
-JOIN t b ON b.src = a.dst AND b.bucket = a.next_bucket               -- against all its debits of the range
-        AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $hop_window
-        AND b.amount_usd >= $min_share * a.amount_usd AND b.amount_usd <= $max_share * a.amount_usd
-        AND b.dst <> a.src
-WHERE a.dst NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- services pool clients' money
+SELECT i1.txn_id AS e1, i2.txn_id AS e2
+FROM linked l JOIN ids i1 ON i1.rid = l.r1 JOIN ids i2 ON i2.rid = l.r2
+WHERE i2.from_account_id = i1.to_account_id AND i2.to_account_id <> i1.from_account_id
 """
 
 EDGE_INFO_SQL = """
