@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--since", help="alerts whose evidence overlaps [since, until)")
     ap.add_argument("--until")
     ap.add_argument("--status", help="e.g. new,updated (what a batch run exports)")
+    ap.add_argument("--min-score", type=float, help="alerts with at least this priority score (the top of a year)")
     ap.add_argument("--formats", default=None, help="default: every format")
     ap.add_argument("--full", action="store_true", help="also the per-network files (reports, jurisdictions)")
     ap.add_argument("--workers", type=int, help="goAML worker processes (default: one per core)")
@@ -64,7 +65,7 @@ def main() -> None:
     t0 = time.perf_counter()
     try:
         res = exports.export(con, out, formats=args.formats, full=args.full, since=args.since, until=args.until,
-                             status=args.status)
+                             status=args.status, min_score=args.min_score)
     except exports.ExportError as exc:
         sys.exit(f"{args.db}: {exc} (bench/run.py leaves the casework tables in its store)")
     finally:
