@@ -4,8 +4,8 @@ Rule SQL is written in a portable subset plus a handful of `st_*` functions defi
 temporary macros created on the connection before rules run (macros expand at bind time, so the aggregate ones
 work inside GROUP BY). A Spark dialect would register the same names as SQL functions / UDFs.
 Everything else DuckDB-specific that the engine itself emits (JSON building, Arrow hand-over) is a method here.
-Rule SQL may mark a CTE `AS NOT MATERIALIZED` (PostgreSQL 12+ syntax, also DuckDB's and SQLite's): a dialect
-whose engine lacks it (Spark) drops those two words before running the query.
+Rule SQL may mark a CTE `AS NOT MATERIALIZED` or `AS MATERIALIZED` (PostgreSQL 12+ syntax, also DuckDB's and
+SQLite's): a dialect whose engine lacks them (Spark) drops those words before running the query.
 """
 
 from __future__ import annotations
