@@ -161,10 +161,11 @@ def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None,
         lap[0] = t
 
     # ---- tables, streamed from DuckDB batch by batch
-    tables = {"alerts": T.alerts_query(sel), "networks": T.networks_query(sel),
-              "network_members": T.network_members_query(sel), "compound_links": T.compound_links_query(sel)}
+    tables = {"alerts": T.alerts_query(sel)}
     if sel.evidence_table:  # staged only when a format needs the evidence (not for GraphML or HTML alone)
-        tables = {"alerts": tables.pop("alerts"), "alert_transactions": T.alert_transactions_query(sel), **tables}
+        tables["alert_transactions"] = T.alert_transactions_query(sel)
+    tables.update(networks=T.networks_query(sel), network_members=T.network_members_query(sel),
+                  compound_links=T.compound_links_query(sel))
     xlsx_sheets: dict[str, int] = {}
     counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
     plan: dict[str, list[str]] = {}  # the formats each table is written in

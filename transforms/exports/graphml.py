@@ -87,25 +87,20 @@ def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
     """Temp tables: members, edges and links with their insertion order, and each node's first event.
 
     A network with more than max_members members keeps its max_members best-ranked ones and the edges
-    among them (_gx_nets._cut): the top of a network is what an investigator charts."""
+    among them (_gx_mem._members: the network's size): the top of a network is what an investigator charts."""
     names = {k: f"_gx_{k}_{tag}" for k in ("nets", "mem", "edg", "lnk", "nodes")}
     n = names
-    cond, params = ("TRUE", []) if network_id is None else ("s.network_id = ?", [network_id])
+    cond, params = ("TRUE", []) if network_id is None else ("network_id = ?", [network_id])
     cap = "NULL" if max_members is None else str(int(max_members))
-    con.execute(f"""
-        CREATE TEMP TABLE {n['nets']} AS
-        SELECT s.network_id, s.ord AS _net, coalesce(c.n, 0) AS _members, coalesce(c.n > {cap}, FALSE) AS _cut
-        FROM {networks_table} s
-        LEFT JOIN (SELECT network_id, count(*) AS n FROM network_members
-                   WHERE network_id IN (SELECT s.network_id FROM {networks_table} s WHERE {cond})
-                   GROUP BY ALL) c USING (network_id)
-        WHERE {cond}""", params + params)
+    con.execute(f"CREATE TEMP TABLE {n['nets']} AS SELECT network_id, ord AS _net FROM {networks_table} WHERE {cond}",
+                params)
     con.execute(f"""
         CREATE TEMP TABLE {n['mem']} AS
         SELECT * FROM (
             SELECT m.*, s._net, m.member_type || ':' || m.member_id AS _node,
                    row_number() OVER (PARTITION BY m.network_id
-                                      ORDER BY m.rank NULLS LAST, m.member_type, m.member_id) AS _seq
+                                      ORDER BY m.rank NULLS LAST, m.member_type, m.member_id) AS _seq,
+                   count(*) OVER (PARTITION BY m.network_id) AS _members
             FROM network_members m JOIN {n['nets']} s ON s.network_id = m.network_id)
         WHERE _seq <= coalesce({cap}, _seq)""")
     # In a cut network an edge stays when both its ends are kept members.
@@ -113,7 +108,7 @@ def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
         CREATE TEMP TABLE {n['edg']} AS
         SELECT e.*, s._net, row_number() OVER (PARTITION BY e.network_id ORDER BY e.kind, e.src_id, e.dst_id) AS _seq
         FROM network_edges e JOIN {n['nets']} s ON s.network_id = e.network_id
-        WHERE NOT s._cut OR (
+        WHERE e.network_id NOT IN (SELECT network_id FROM {n['mem']} WHERE _members > {cap}) OR (
             EXISTS (SELECT 1 FROM {n['mem']} k
                     WHERE k.network_id = e.network_id AND k.member_type = e.src_type AND k.member_id = e.src_id)
             AND EXISTS (SELECT 1 FROM {n['mem']} k
@@ -359,7 +354,9 @@ def write_streamed(con, networks_table: str, graphml_path: Path, nodes_path: Pat
     body = Path(body_name)
     try:
         if cut is not None:
-            cut.update(con.execute(f"SELECT network_id, _members FROM {names['nets']} WHERE _cut").fetchall())
+            cut.update(con.execute(f"SELECT network_id, any_value(_members) FROM {names['mem']} "
+                                   f"WHERE _members > {int(max_members)} GROUP BY network_id ORDER BY min(_net)"
+                                   ).fetchall() if max_members else [])
         keys = _Keys()
         with contextlib.ExitStack() as stack:
             edges_tmp = stack.enter_context(atomic_path(edges_path)) if edges_path else None
