@@ -47,3 +47,20 @@ def test_rotating_ordinary_payees_do_not(world: World):
         world.txn("VICTIM", f"SHOP{i}", usd, i * 24 * 7)
     _, hits = world.run("victim_escalation")
     assert hits == {}
+
+
+def test_steady_payments_to_a_usual_payee_do_not_fire(world: World):
+    # the pair's largest payment is under growth^(min_payments-1) x its smallest: skipped before any window
+    for i in range(12):
+        world.txn("TENANT", "LANDLORD", 100 + 10 * (i % 3), i * 24 * 7)
+    _, hits = world.run("victim_escalation")
+    assert hits == {}
+    _, hits = world.run("victim_escalation", growth=1.05)
+    assert hits["TENANT"]["value"] == 3  # 100 -> 110 -> 120, repeated: 1.2 >= 1.05^2, so the pair is read
+
+
+def test_an_escalation_after_steady_payments_fires(world: World):
+    for i, usd in enumerate((100, 100, 100, 100, 150, 225, 340)):
+        world.txn("VICTIM", "SCAM", usd, i * 24 * 7)
+    _, hits = world.run("victim_escalation")
+    assert hits["VICTIM"]["value"] == 4 and hits["VICTIM"]["score"] == 0.8

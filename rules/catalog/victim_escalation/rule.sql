@@ -16,15 +16,20 @@ candidates AS (             -- pre-filter: payers with enough payments, one of t
 ),
 firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
     SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at,
-           count(*) AS n_paid                                   -- payments to this payee
+           count(*) AS n_paid,                                  -- payments to this payee
+           max(p.amount_usd) >= min(p.amount_usd) * power($growth, $min_payments - 1) * (1 - 1e-9) AS may_escalate
     FROM pay p JOIN candidates c ON c.payer_id = p.payer_id
     GROUP BY p.payer_id, p.payee_id
     HAVING min(p.booked_at) > $window_start
 ),
 grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*'),
-    SELECT p.*, p.payee_id AS grouping                          -- only those with enough payments for a run
-    FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
-    WHERE f.n_paid >= $min_payments
+    SELECT p.*, p.payee_id AS grouping                          -- only those with enough payments for a run, and
+    FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id  -- amounts far enough apart
+    WHERE f.n_paid >= $min_payments AND f.may_escalate          -- for one (a run's last payment is at least
+                                                                -- growth^(min_payments-1) x its first; the 1e-9
+                                                                -- spares a rounding of the product). Customers
+                                                                -- paying their usual payees their usual amounts
+                                                                -- stop here.
     UNION ALL
     SELECT v.txn_id, v.payer_id, v.payee_id, v.booked_at, v.amount_usd, '*' AS grouping
     FROM (SELECT p.*, count(*) OVER (PARTITION BY p.payer_id) AS n_vasp   -- payments to new VASP payees
