@@ -12,34 +12,51 @@ live AS (                   -- accounts with a transaction in a detection range 
     SELECT to_account_id AS account_id FROM transactions
     WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $dormant
 ),
-recent AS (                 -- accounts active in [until - dormant, since): a wake-up in the range would end a spell
-    SELECT from_account_id AS account_id FROM transactions     -- shorter than `dormant`
-    WHERE booked_at >= $until - $dormant AND booked_at < $since
+recent AS (                 -- those of them active in [until - dormant, since): a wake-up in the range would end a
+    SELECT t.from_account_id AS account_id FROM transactions t  -- spell shorter than `dormant`. A join with the
+    JOIN live l ON l.account_id = t.from_account_id             -- (small) live set costs far less than the
+    WHERE t.booked_at >= $until - $dormant AND t.booked_at < $since  -- distinct accounts of a quarter's rows
     UNION
-    SELECT to_account_id AS account_id FROM transactions
-    WHERE booked_at >= $until - $dormant AND booked_at < $since
+    SELECT t.to_account_id FROM transactions t
+    JOIN live l ON l.account_id = t.to_account_id
+    WHERE t.booked_at >= $until - $dormant AND t.booked_at < $since
 ),
 waking AS (                 -- the accounts that can wake up in a short range: a small set, so that the scan of the
     SELECT account_id FROM live                                -- long lookback below probes it cheaply
     WHERE account_id NOT IN (SELECT account_id FROM recent WHERE account_id IS NOT NULL)
 ),
-legs AS NOT MATERIALIZED (  -- every transaction seen from each known account that can wake up, with its counterparty
-    SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd
+times AS NOT MATERIALIZED (  -- when each known account that can wake up had a transaction, over the lookback; in a
+    SELECT from_account_id AS account_id, booked_at           -- short range they have none in [until - dormant,
+    FROM transactions                                          -- since), and that stretch is not read
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND ($until - $since > $dormant OR booked_at < $until - $dormant OR booked_at >= $since)
+      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND ($until - $since > $dormant OR from_account_id IN (SELECT account_id FROM waking))
+    UNION ALL
+    SELECT to_account_id, booked_at
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
+      AND ($until - $since > $dormant OR booked_at < $until - $dormant OR booked_at >= $since)
+      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
+),
+legs AS NOT MATERIALIZED (  -- the same transactions in the detection range, with counterparty, id and amount: a
+    SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd  -- burst starts at
+    FROM transactions                                                                             -- a wake-up in it
+    WHERE booked_at >= $since AND booked_at < $until
       AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
       AND ($until - $since > $dormant OR from_account_id IN (SELECT account_id FROM waking))
     UNION ALL
     SELECT to_account_id, from_account_id, txn_id, booked_at, amount_usd
     FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+    WHERE booked_at >= $since AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
       AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
 ),
 activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in
     SELECT account_id,      -- one bucket are less than `dormant` apart, so only a bucket's first can be a wake-up
            st_bucket(booked_at, $dormant) AS bucket, min(booked_at) AS first_at, max(booked_at) AS last_at
-    FROM legs
+    FROM times
     WHERE account_id NOT IN (SELECT account_id FROM service)
     GROUP BY account_id, st_bucket(booked_at, $dormant)
 ),

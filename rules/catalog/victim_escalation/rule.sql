@@ -9,35 +9,40 @@ WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
       AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
       AND amount_usd >= $min_first_usd
 ),
-candidates AS (             -- pre-filter: payers with enough payments, one of them in the detection range (a run
-    SELECT payer_id FROM pay                      -- without one ends before the range); not services, which pay
-    WHERE payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
-    GROUP BY payer_id HAVING count(*) >= $min_payments AND max(booked_at) >= $since
+pairs AS (                  -- per payer and payee: first payment, count, and whether the amounts are far enough
+    SELECT payer_id, payee_id, min(booked_at) AS first_at,     -- apart for a run (its last payment is at least
+           count(*) AS n_paid,                                  -- growth^(min_payments-1) x its first; the 1e-9
+           max(amount_usd) >= min(amount_usd) * power($growth, $min_payments - 1) * (1 - 1e-9) AS may_escalate,
+           max(max(booked_at)) OVER (PARTITION BY payer_id) AS payer_last,  -- spares a rounding of the product)
+           sum(count(*)) OVER (PARTITION BY payer_id) AS payer_n
+    FROM (SELECT * FROM pay WHERE $until - $since > $window
+          UNION ALL                                     -- a short range (a day): only payers who paid in it can hit,
+          SELECT p.* FROM pay p                         -- and they are few (a join with them: DuckDB would build
+          JOIN (SELECT DISTINCT from_account_id AS payer_id FROM transactions   -- an IN's hash table on pay)
+                WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window) d
+            ON d.payer_id = p.payer_id)
+    GROUP BY payer_id, payee_id
 ),
-firsts AS (                 -- first payment to each payee within the read range: later ones are to a "new" payee
-    SELECT p.payer_id, p.payee_id, min(p.booked_at) AS first_at,
-           count(*) AS n_paid,                                  -- payments to this payee
-           max(p.amount_usd) >= min(p.amount_usd) * power($growth, $min_payments - 1) * (1 - 1e-9) AS may_escalate
-    FROM pay p JOIN candidates c ON c.payer_id = p.payer_id
-    GROUP BY p.payer_id, p.payee_id
-    HAVING min(p.booked_at) > $window_start
+firsts AS (                 -- payees first paid within the read range (later payments go to a "new" payee), of payers
+    SELECT payer_id, payee_id, n_paid, may_escalate            -- with enough payments, one of them in the detection
+    FROM pairs                                                 -- range (a run without one ends before the range);
+    WHERE first_at > $window_start AND payer_last >= $since AND payer_n >= $min_payments  -- not services, which pay
+      AND payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
 ),
-grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*'),
-    SELECT p.*, p.payee_id AS grouping                          -- only those with enough payments for a run, and
-    FROM pay p JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id  -- amounts far enough apart
-    WHERE f.n_paid >= $min_payments AND f.may_escalate          -- for one (a run's last payment is at least
-                                                                -- growth^(min_payments-1) x its first; the 1e-9
-                                                                -- spares a rounding of the product). Customers
-                                                                -- paying their usual payees their usual amounts
-                                                                -- stop here.
+picked AS (                 -- the payments that can make a run: to a new payee paid often enough, with amounts apart
+    SELECT p.*, f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp  -- enough (customers paying
+    FROM pay p                                                 -- their usual payees their usual amounts stop here),
+    JOIN (SELECT *, payee_id IN (SELECT account_id FROM accounts WHERE st_list_has($vasp_kinds, kind)) AS is_vasp
+          FROM firsts) f                                       -- or to a new VASP / OTC / P2P payee
+      ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+    WHERE (f.n_paid >= $min_payments AND f.may_escalate) OR f.is_vasp
+),
+grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
+    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, payee_id AS grouping FROM picked WHERE own_run
     UNION ALL
-    SELECT v.txn_id, v.payer_id, v.payee_id, v.booked_at, v.amount_usd, '*' AS grouping
-    FROM (SELECT p.*, count(*) OVER (PARTITION BY p.payer_id) AS n_vasp   -- payments to new VASP payees
-          FROM pay p
-          JOIN firsts f ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
-          JOIN accounts a ON a.account_id = p.payee_id
-          WHERE st_list_has($vasp_kinds, a.kind)) v
-    WHERE v.n_vasp >= $min_payments
+    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, '*' AS grouping
+    FROM (SELECT *, count(*) OVER (PARTITION BY payer_id) AS n_vasp FROM picked WHERE is_vasp)  -- payments to new
+    WHERE n_vasp >= $min_payments                                                                -- VASP payees
 ),
 steps AS (                  -- is each payment an escalation of the previous one in its sequence?
     SELECT g.*,
