@@ -13,6 +13,8 @@ then a child process (so that its peak RSS is measured alone) runs on a fresh st
   -> detect (every rule of the pack, timed per rule) -> casework (alerts, networks, compound links) -> export
   -> optionally the incremental day: ingest 1 day of new rows, detect over it (with each rule's lookback),
      casework, quick export.
+After each detect, the planted accounts of the world (truth.json) are looked up among the hits of the rules meant
+to find them: "planted found" in the table, with the number of accounts those rules hit in all.
 Prefect's start-up is not included (the flow calls these same functions). Results go to
 bench/cache/results/<N>.json; the table is printed and BENCHMARKS.md written with the machine, versions, the ratio
 of each stage to the floor and each stage's scaling exponent (log t2/t1 / log n2/n1, smallest to largest size).
