@@ -420,7 +420,9 @@ def tables(results: list[dict]) -> str:
     lines.append("| figure | " + " | ".join(heads) + f" | exponent {span} |")
     lines.append("|---|" + "---|" * len(heads) + "---|")
     row("ingest rows/s (transactions)", lambda r: r["counts"]["rows_read"] / r["stages"]["ingest"], 0, exp=False, ratio=False)
-    row("peak RSS, whole run (MB)", lambda r: r.get("peak_rss_mb"), 0, ratio=False)
+    # the high-water mark is reset at each stage (peak_memory.reset_hwm): the run's peak is the largest stage's
+    row("peak RSS, whole run (MB)", lambda r: max(r.get("stage_peak_mb", {}).values(), default=r.get("peak_rss_mb")),
+        0, ratio=False)
     for k in ("ingest", "detect", "casework", "export"):
         row(f"  peak RSS during {k} (MB)", lambda r, k=k: r.get("stage_peak_mb", {}).get(k), 0, exp=False, ratio=False)
     row("  export: largest worker process (MB)", lambda r: r.get("stage_worker_peak_mb", {}).get("export"), 0,
