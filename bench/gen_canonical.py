@@ -311,8 +311,13 @@ def _write_span(path: Path, rng, acc: Accounts, n: int, t0: float, t1: float, tr
 _ACC: Accounts | None = None
 
 
+def _init_worker(rows: int, seed: int, hubs: bool, background: str) -> None:
+    global _ACC
+    _ACC = Accounts(rows, seed, hubs, background)
+
+
 def _month(job: tuple) -> None:
-    """Write one month's file and its plants (truth/<month>.json); runs in a forked worker."""
+    """Write one month's file and its plants (truth/<month>.json), in this process or a worker."""
     path, truth_path, seed_key, n, a, b = job
     truth: dict = {"fan_in": [], "structuring": [], "scatter_gather": []}
     _write_span(path, np.random.default_rng(seed_key), _ACC, n, a, b, truth)
@@ -355,10 +360,13 @@ def generate(rows: int, out: Path, seed: int = 1, daily: int = 0, hubs: bool = F
         n = round(rows * (b - start) / total_secs) - round(rows * (a - start) / total_secs)
         jobs.append((tx_dir / f"month={label}" / "part-00000.parquet", out / "truth" / f"{label}.json", [seed, 2, i], n, a, b))
     global _ACC
-    _ACC = acc  # the workers are forked: they share the account population instead of building it again
+    _ACC = acc
     todo = [j for j in jobs if not (j[0].exists() and j[1].exists())]
     if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("fork")) as pool:
+        # spawned, not forked: the caller may hold DuckDB or Arrow threads, which a fork would copy mid-state. Each
+        # worker builds the same population from the seed (a few seconds at 100M).
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(rows, seed, hubs, background)) as pool:
             list(pool.map(_month, todo))
     else:
         for job in todo:
