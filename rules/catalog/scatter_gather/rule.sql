@@ -27,14 +27,21 @@ candidates AS (             -- pre-filter: (source, sink) keys with at least k t
     GROUP BY a.src_key, b.dst_key
     HAVING count(*) >= $min_intermediaries
 ),
+cand_legs AS MATERIALIZED (  -- the transfers out of candidate sources and into candidate sinks, in one read of t
+    SELECT t.*, st_hash(t.src) IN (SELECT src_key FROM candidates) AS from_source,
+           st_hash(t.dst) IN (SELECT dst_key FROM candidates) AS to_sink
+    FROM t
+    WHERE st_hash(t.src) IN (SELECT src_key FROM candidates) OR st_hash(t.dst) IN (SELECT dst_key FROM candidates)
+),
 hop_in AS (                 -- candidate sources' legs, with the buckets (of length window + clock_slack) in which the
-    SELECT t.*, st_bucket(t.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- onward leg can lie:
-    FROM t CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k                                 -- at most two
-    WHERE st_hash(t.src) IN (SELECT src_key FROM candidates)
+    SELECT c.* EXCLUDE (from_source, to_sink),                                                  -- onward leg can lie:
+           st_bucket(c.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket        -- at most two
+    FROM cand_legs c CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) k
+    WHERE c.from_source
 ),
 hop_out AS (                -- candidate sinks' legs, with their bucket
-    SELECT t.*, st_bucket(t.booked_at, $window + $clock_slack) AS bucket
-    FROM t WHERE st_hash(t.dst) IN (SELECT dst_key FROM candidates)
+    SELECT c.* EXCLUDE (from_source, to_sink), st_bucket(c.booked_at, $window + $clock_slack) AS bucket
+    FROM cand_legs c WHERE c.to_sink
 ),
 legs AS (                   -- source -> intermediary then intermediary -> sink within the window, passing most of it on
     SELECT a.src AS source_id, a.dst AS mid_id, b.dst AS sink_id, a.txn_id AS t1, b.txn_id AS t2,
