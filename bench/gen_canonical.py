@@ -78,6 +78,7 @@ GENERATOR = 2  # bump when the same arguments would write a different world (cac
 MERCHANT_SHARE = 0.015  # of bank accounts (regular background)
 MERCHANT_SLOT = 0.5  # chance that a slot of a payee book is a merchant
 ONE_OFF = 0.08  # payments to someone outside the payer's book
+PLANTS = ("fan_in", "structuring", "scatter_gather")  # the planted patterns, the keys of truth.json's lists
 
 
 class Accounts:
@@ -99,9 +100,7 @@ class Accounts:
         wc = rng.lognormal(0.0, 1.5, self.n_crypto)
         self.crypto_cdf = np.cumsum(wc) / wc.sum()
         self.regular = background == "regular"
-        self.merchant = np.zeros(self.n_bank, bool)
-        if self.regular:
-            self.merchant = rng.random(self.n_bank) < MERCHANT_SHARE
+        self.merchant = rng.random(self.n_bank) < MERCHANT_SHARE if self.regular else np.zeros(self.n_bank, bool)
         self.person_idx = np.flatnonzero(~self.merchant)  # plants and one-off payees are never merchants
         if self.regular:
             merchants = np.flatnonzero(self.merchant)
@@ -219,7 +218,7 @@ def _plants(rng, acc: Accounts, n_rows: int, t0: float, t1: float) -> tuple[dict
     """Planted laundering patterns in [t0, t1): fan-in + pass-through mules, structuring, scatter-gather."""
     per = max(1, round(n_rows / 1_000_000 * 40))
     parts: list[dict] = []
-    truth = {"fan_in": [], "structuring": [], "scatter_gather": []}
+    truth: dict = {k: [] for k in PLANTS}
 
     def add(src, dst, amount, secs, channel):
         k = len(secs)
@@ -319,7 +318,7 @@ def _init_worker(rows: int, seed: int, hubs: bool, background: str) -> None:
 def _month(job: tuple) -> None:
     """Write one month's file and its plants (truth/<month>.json), in this process or a worker."""
     path, truth_path, seed_key, n, a, b = job
-    truth: dict = {"fan_in": [], "structuring": [], "scatter_gather": []}
+    truth: dict = {k: [] for k in PLANTS}
     _write_span(path, np.random.default_rng(seed_key), _ACC, n, a, b, truth)
     truth_path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.write_text(json.dumps(truth))
@@ -344,7 +343,7 @@ def generate(rows: int, out: Path, seed: int = 1, daily: int = 0, hubs: bool = F
             manifest_path.unlink()
     t_start = time.perf_counter()
     acc = Accounts(rows, seed, hubs, background)
-    truth: dict = {"fan_in": [], "structuring": [], "scatter_gather": []}
+    truth: dict = {k: [] for k in PLANTS}
     start = START.timestamp()
     months: list[tuple[str, float, float]] = []
     day = START
@@ -374,7 +373,7 @@ def generate(rows: int, out: Path, seed: int = 1, daily: int = 0, hubs: bool = F
     for _, truth_path, *_ in jobs:  # each month's plants, also of months written by an earlier, interrupted run
         for k, v in json.loads(truth_path.read_text()).items():
             truth[k] += v
-    day_truth: dict = {k: [] for k in truth}
+    day_truth: dict = {k: [] for k in PLANTS}
     if daily:
         d0 = end.timestamp()
         _write_span(out / "daily" / f"day={end.date()}.parquet", np.random.default_rng([seed, 3]), acc, daily, d0, d0 + 86400, day_truth)

@@ -245,10 +245,8 @@ def planted_found(con, world: Path, run_id: str, span: str) -> dict:
     truth_path = world / "truth.json"
     if not truth_path.exists():
         return {}
-    truth = json.loads(truth_path.read_text())
-    truth = truth.get(span, {}) if "history" in truth else (truth if span == "history" else {})
     found: dict = {}
-    for kind, ids in truth.items():
+    for kind, ids in json.loads(truth_path.read_text()).get(span, {}).items():
         rule_ids = PLANTED_RULES.get(kind, [])
         if not ids or not rule_ids:
             continue

@@ -28,10 +28,10 @@ candidates AS (             -- pre-filter: (source, sink) keys with at least k t
     HAVING count(*) >= $min_intermediaries
 ),
 cand_legs AS MATERIALIZED (  -- the transfers out of candidate sources and into candidate sinks, in one read of t
-    SELECT t.*, st_hash(t.src) IN (SELECT src_key FROM candidates) AS from_source,
-           st_hash(t.dst) IN (SELECT dst_key FROM candidates) AS to_sink
-    FROM t
-    WHERE st_hash(t.src) IN (SELECT src_key FROM candidates) OR st_hash(t.dst) IN (SELECT dst_key FROM candidates)
+    SELECT * FROM (SELECT t.*, st_hash(t.src) IN (SELECT src_key FROM candidates) AS from_source,
+                          st_hash(t.dst) IN (SELECT dst_key FROM candidates) AS to_sink
+                   FROM t)
+    WHERE from_source OR to_sink
 ),
 hop_in AS (                 -- candidate sources' legs, with the buckets (of length window + clock_slack) in which the
     SELECT c.* EXCLUDE (from_source, to_sink),                                                  -- onward leg can lie:
