@@ -91,14 +91,11 @@ def evaluate(
     is also written there as JSON; with `show` (or a console) it is printed as a rich table (print_table does
     the same for callers such as the CLI, which prints and writes itself).
     """
-    truth_dir = Path(truth_dir)
-    if not (truth_dir / "patterns.csv").exists() and (truth_dir / "truth" / "patterns.csv").exists():
-        truth_dir = truth_dir / "truth"
-    patterns = _read(truth_dir, "patterns.csv", ("pattern_id", "typology"))
-    p_accounts = _read(truth_dir, "pattern_accounts.csv", ("pattern_id", "account_id"))
-    p_txns = _read(truth_dir, "pattern_transactions.csv", ("pattern_id", "txn_id"))
-    operations = (_read(truth_dir, "operations.csv", ("compound_id", "role", "account_id"))
-                  if (truth_dir / "operations.csv").exists() else None)
+    from rules.truth_formats import load_truth
+
+    truth = load_truth(Path(truth_dir))
+    patterns, p_accounts, p_txns, operations = (truth.patterns, truth.pattern_accounts, truth.pattern_transactions,
+                                                truth.operations)
 
     from rules.tables import ensure_tables
 
@@ -113,16 +110,17 @@ def evaluate(
         orient="row",
     )
 
-    typologies = sorted(set(patterns["typology"].to_list()) | set(alerts["typology_id"].to_list()))
-    if "role" not in p_accounts.columns:
-        p_accounts = p_accounts.with_columns(role=pl.lit(None, pl.Utf8))
+    # typologies as the world names them (reporting), and the scamtrace typology expected to find each pattern
     typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
+    finder_of = dict(zip(patterns["pattern_id"].to_list(), patterns["detected_by"].to_list()))
+    alert_typologies = set(alerts["typology_id"].to_list())
+    typologies = sorted(set(typ_of.values())) + sorted(alert_typologies - set(typ_of.values()))
     members_of: dict[str, set[str]] = {}
     victims_of: dict[str, set[str]] = {}
     for pid, acc, role in p_accounts.select("pattern_id", "account_id", "role").iter_rows():
         (victims_of if role == "victim" else members_of).setdefault(pid, set()).add(acc)
     for pid, vs in victims_of.items():  # targets: suspects, or the victims for victim typologies / victim-only patterns
-        if typ_of.get(pid) in victim_typologies or not members_of.get(pid):
+        if finder_of.get(pid) in victim_typologies or not members_of.get(pid):
             members_of[pid] = vs
     txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
     difficulty_of = dict(zip(patterns["pattern_id"].to_list(), patterns["difficulty"].to_list())) if "difficulty" in patterns.columns else {}
@@ -133,10 +131,15 @@ def evaluate(
             out |= set(m or [])
         return out
 
-    covered_by = {t: covered(alerts.filter(pl.col("typology_id") == t)) for t in typologies}
+    covered_by = {t: covered(alerts.filter(pl.col("typology_id") == t)) for t in alert_typologies | set(finder_of.values()) if t}
     covered_any = covered(alerts)
-    subjects_by = {t: set(alerts.filter(pl.col("typology_id") == t)["subject_id"].to_list()) for t in typologies}
-    txns_by = {t: {x for l in alerts.filter(pl.col("typology_id") == t)["txn_ids"].to_list() for x in (l or [])} for t in typologies}
+    # a row of the report reads the alerts of the typology that finds its patterns (a world's 'fan_in' row reads
+    # mule_fan_in alerts); a typology with alerts and no pattern reads its own
+    row_finder = {t: t for t in typologies}
+    row_finder.update({t: f for p, t in typ_of.items() if (f := finder_of.get(p))})
+    subjects_by = {t: set(alerts.filter(pl.col("typology_id") == row_finder[t])["subject_id"].to_list()) for t in typologies}
+    txns_by = {t: {x for l in alerts.filter(pl.col("typology_id") == row_finder[t])["txn_ids"].to_list() for x in (l or [])}
+               for t in typologies}
 
     all_truth_accounts = set().union(*members_of.values()) if members_of else set()  # every pattern's targets
     all_victims = set().union(*victims_of.values()) if victims_of else set()
@@ -156,13 +159,13 @@ def evaluate(
     missed: list[dict] = []
     for t in typologies:
         pids = [p for p, pt in typ_of.items() if pt == t]
-        n_found = sum(found(p, covered_by[t]) for p in pids)
+        n_found = sum(found(p, covered_by.get(finder_of[p], set())) for p in pids)
         n_found_any = sum(found(p, covered_any) for p in pids)
         missed += [{"pattern_id": p, "typology": t, "difficulty": difficulty_of.get(p)} for p in pids if not found(p, covered_any)]
         t_accounts = set().union(*(members_of.get(p, set()) for p in pids)) if pids else set()
         t_txns = set().union(*(txns_of.get(p, set()) for p in pids)) if pids else set()
         acc = _prf(subjects_by[t], t_accounts)
-        right = right_accounts if t in victim_typologies else right_suspects
+        right = right_accounts if row_finder[t] in victim_typologies else right_suspects
         acc["precision"] = round(len(subjects_by[t] & right) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
         txn = _prf(txns_by[t], t_txns)
         txn["precision"] = round(len(txns_by[t] & all_truth_txns) / len(txns_by[t]), 4) if txns_by[t] else 0.0
@@ -189,6 +192,7 @@ def evaluate(
     result = {
         "run_id": run_id,
         "truth_dir": str(truth_dir),
+        "truth_format": truth.format,
         "coverage": coverage,
         "patterns": {"total": n_patterns, "found": n_found, "recall": round(n_found / n_patterns, 4) if n_patterns else None,
                      "found_any": n_found_any,

@@ -163,6 +163,7 @@ class CsvLayout:
     encoding: str = "utf-8"
     header_row: int = 1  # 1-based line holding the column names; lines above it are skipped
     quote_char: str = '"'
+    number_duplicates: bool = False  # a repeated column name gets a suffix (_2, _3) instead of refusing the file
 
 
 def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[list[str], pl.DataFrame]]:
@@ -179,6 +180,8 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
             raise InputError("empty file or no header line", path=path)
         # unnamed columns (trailing delimiters of spreadsheet exports) get a name of their own
         header = [h if h else f"_column{i + 1}" for i, h in enumerate(header)]
+        if layout.number_duplicates:
+            header = _numbered(header)
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise InputError(f"duplicated column name(s) {dupes} in the header; rename them in the export", path=path)
@@ -258,6 +261,15 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
     finally:
         if utf8 is not None:
             utf8.unlink(missing_ok=True)
+
+
+def _numbered(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        seen[h] = seen.get(h, 0) + 1
+        out.append(h if seen[h] == 1 else f"{h}_{seen[h]}")
+    return out
 
 
 def _flag_swallowed_records(chunk: pl.DataFrame, names: list[str], delimiter: str) -> pl.DataFrame:
