@@ -243,7 +243,7 @@ def _require_db(path: Path) -> None:
 
 @app.command(name="eval")
 def evaluate_cmd(
-    truth: Path = typer.Option(..., "--truth", help="truth folder of a synthetic world (patterns.csv, ...)"),
+    truth: Path = typer.Option(..., "--truth", help="truth folder: ours (patterns.csv, ...) or a simulator's (AMLSim, AMLGentex, AMLworld)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the scores as JSON here"),
     db: Optional[Path] = DbOption,
 ) -> None:
@@ -251,6 +251,7 @@ def evaluate_cmd(
 
     def body() -> int:
         from rules.evaluate import evaluate, print_table
+        from rules.truth_formats import TruthError
         from transforms import store
 
         _require_db(_db(db))
@@ -259,6 +260,8 @@ def evaluate_cmd(
         con = store.connect(_db(db))
         try:
             report = evaluate(con, truth)
+        except TruthError as exc:
+            raise ScamtraceError(str(exc)) from None
         finally:
             con.close()
         print_table(report, console)

@@ -1,7 +1,8 @@
-"""Score a detect run against truth labels written by the synthetic generator (DIR/truth/).
+"""Score a detect run against truth labels: our generator's (DIR/truth/) or a public simulator's native truth.
 
-Truth files: patterns.csv (pattern_id, typology, compound_id, difficulty), pattern_accounts.csv (pattern_id,
-account_id, role), pattern_transactions.csv (pattern_id, txn_id). Typology ids are the ones in rules/typologies.
+rules/truth_formats.py reads the truth as patterns (pattern_id, typology as the world names it, detected_by: the
+scamtrace typology whose alerts should find it, compound_id, difficulty), pattern_accounts (pattern_id,
+account_id, role) and pattern_transactions (pattern_id, txn_id).
 
 Measures (on alerts: typology_scores rows with is_alert in the run):
   - a pattern's *targets* are the accounts an alert should name: its suspects (every role other than victim:
