@@ -47,17 +47,6 @@ from rich.table import Table as RichTable
 VICTIM_TYPOLOGIES = ("victim_escalation",)  # typologies whose subject is the victim
 
 
-def _read(truth_dir: Path, name: str, columns: tuple[str, ...]) -> pl.DataFrame:
-    path = truth_dir / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: truth file missing (expected columns {', '.join(columns)})")
-    df = pl.read_csv(path, infer_schema=False)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    return df
-
-
 def _prf(flagged: set, truth: set) -> dict[str, Any]:
     tp = len(flagged & truth)
     p = tp / len(flagged) if flagged else 0.0

@@ -60,7 +60,9 @@ def _find(folder: Path, *names: str) -> Path | None:
     return None
 
 
-def _csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
+def _csv(path: Path | None, columns: tuple[str, ...], name: str = "") -> pl.DataFrame:
+    if path is None:
+        raise TruthError(f"{name}: truth file missing (expected columns {', '.join(columns)})")
     df = pl.read_csv(path, infer_schema=False)
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -90,10 +92,10 @@ def load_truth(folder: Path) -> Truth:
 def _scamtrace(folder: Path) -> Truth:
     patterns = _csv(_find(folder, "patterns.csv"), ("pattern_id", "typology"))
     patterns = patterns.with_columns(detected_by=pl.col("typology"))
-    accounts = _csv(_find(folder, "pattern_accounts.csv"), ("pattern_id", "account_id"))
+    accounts = _csv(_find(folder, "pattern_accounts.csv"), ("pattern_id", "account_id"), str(folder / "pattern_accounts.csv"))
     if "role" not in accounts.columns:
         accounts = accounts.with_columns(role=pl.lit(None, pl.Utf8))
-    txns = _csv(_find(folder, "pattern_transactions.csv"), ("pattern_id", "txn_id"))
+    txns = _csv(_find(folder, "pattern_transactions.csv"), ("pattern_id", "txn_id"), str(folder / "pattern_transactions.csv"))
     ops_path = _find(folder, "operations.csv")
     ops = _csv(ops_path, ("compound_id", "role", "account_id")) if ops_path else None
     return Truth("scamtrace", patterns, accounts, txns, ops)

@@ -133,3 +133,10 @@ def test_eval_scores_a_detect_run_on_simulator_truth(db):
     # the stack row reads the alerts of the typology that finds stacks (bipartite)
     assert result["per_typology"]["stack"]["alerts"] == result["per_typology"]["bipartite"]["alerts"] > 0
     assert result["transactions"]["truth"] == 228
+
+
+def test_scamtrace_truth_missing_a_file_names_it(write, tmp_path):
+    write("patterns.csv", "pattern_id,typology\np1,cycle\n")
+    write("pattern_accounts.csv", "pattern_id,account_id\np1,A\n")
+    with pytest.raises(TruthError, match="pattern_transactions.csv: truth file missing"):
+        load_truth(tmp_path / "in")

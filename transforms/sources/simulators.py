@@ -14,6 +14,7 @@ transactions through account_id() and txn_key() below.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import date
 from pathlib import Path
 from typing import Iterator
@@ -81,8 +82,9 @@ class SimulatorReader(Reader):
         for header, frame in csv_chunks(path, self.layout):
             yield self.convert(frame, header)
 
+    @abstractmethod
     def fields(self, header: list[str]) -> dict[str, pl.Expr]:
-        raise NotImplementedError
+        """Expressions and field names for the transfer: see _steps() for the keys."""
 
     def convert(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
         f = self.fields(header)
