@@ -1,3 +1,5 @@
+import json
+
 from tests.rules.conftest import World
 
 
@@ -14,7 +16,7 @@ def test_fires_at_five_senders_in_24h(world: World):
     h = hits["MULE"]
     assert h["value"] == 5 and h["score"] == 0.7
     assert len(h["txn_ids"]) == 5 and sorted(h["member_ids"]) == [f"V{i}" for i in range(5)]
-    assert "5 distinct senders" in h["reason"] and "24h" in h["reason"]
+    assert "5 distinct one-time senders" in h["reason"] and "24h" in h["reason"]
 
 
 def test_four_senders_is_below_the_band(world: World):
@@ -53,3 +55,25 @@ def test_merchant_is_not_a_mule(world: World):
     assert hits == {}
     _, hits = world.run("fan_in_24h", service_kinds=[])
     assert hits["SHOP"]["value"] == 8
+
+
+def test_repeat_payers_do_not_count(world: World):
+    # five senders in a day, but three of them pay the account every week: trade or family, not victims
+    fan_in(world, 5)
+    for week in range(1, 4):
+        for i in range(3):
+            world.txn(f"V{i}", "MULE", 500, 24 * 7 * week + i)
+    _, hits = world.run("fan_in_24h")
+    assert hits == {}
+    _, hits = world.run("fan_in_24h", max_payments_per_sender=4)
+    assert hits["MULE"]["value"] == 5
+
+
+def test_evidence_is_the_one_time_senders_credits(world: World):
+    fan_in(world, 6)
+    world.txn("RENT", "MULE", 900, 3)  # a regular payer in the same window
+    world.txn("RENT", "MULE", 900, 24 * 30)
+    _, hits = world.run("fan_in_24h")
+    h = hits["MULE"]
+    assert h["value"] == 6 and len(h["txn_ids"]) == 6 and "RENT" not in h["member_ids"]
+    assert abs(json.loads(h["evidence"])["one_time_share"] - 6 / 7) < 1e-6

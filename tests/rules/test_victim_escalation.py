@@ -55,8 +55,19 @@ def test_steady_payments_to_a_usual_payee_do_not_fire(world: World):
         world.txn("TENANT", "LANDLORD", 100 + 10 * (i % 3), i * 24 * 7)
     _, hits = world.run("victim_escalation")
     assert hits == {}
-    _, hits = world.run("victim_escalation", growth=1.05)
+    _, hits = world.run("victim_escalation", growth=1.05, min_run_share=0)
     assert hits["TENANT"]["value"] == 3  # 100 -> 110 -> 120, repeated: 1.2 >= 1.05^2, so the pair is read
+
+
+def test_chance_escalation_inside_a_long_relationship_does_not_fire(world: World):
+    # 4 escalating payments among 12 to a usual payee: the run is a third of the relationship
+    amounts = [300, 120, 90, 100, 150, 225, 340, 80, 95, 110, 70, 130]
+    for i, usd in enumerate(amounts):
+        world.txn("CUSTOMER", "SUPPLIER", usd, i * 24 * 5)
+    _, hits = world.run("victim_escalation")
+    assert hits == {}
+    _, hits = world.run("victim_escalation", min_run_share=0.3)
+    assert hits["CUSTOMER"]["value"] == 4
 
 
 def test_an_escalation_after_steady_payments_fires(world: World):

@@ -1,4 +1,7 @@
--- Mule fan-in: the most distinct senders into one account within any window of $window.
+-- Mule fan-in: the most distinct one-time senders into one account within any window of $window.
+-- A one-time sender paid the account at most $max_payments_per_sender time(s) in the whole read range (lookback
+-- and detection range): victims and layering hops pay a collection account once, while salaries, rents, trade
+-- and family transfers repeat. Counting every sender flags the busy accounts of any payment graph.
 WITH inflow AS NOT MATERIALIZED (  -- credits from known senders in the read range
     SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd
     FROM transactions
@@ -26,42 +29,55 @@ cand_in AS (                -- credits of candidate accounts only; service accou
     SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_key = st_hash(i.account_id)
     WHERE i.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-windows AS (                -- distinct senders in [each credit, + $window], as a window aggregate (no self-join)
+pair_credits AS (           -- how often each sender paid each candidate in the read range
+    SELECT account_id, sender_id, count(*) AS n_paid FROM cand_in GROUP BY account_id, sender_id
+),
+once_in AS (                -- credits from one-time senders: the fan-in's own transactions
+    SELECT i.* FROM cand_in i
+    JOIN pair_credits p ON p.account_id = i.account_id AND p.sender_id = i.sender_id
+    WHERE p.n_paid <= $max_payments_per_sender
+),
+windows AS (                -- distinct one-time senders in [each credit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,
            count(DISTINCT sender_id) OVER (PARTITION BY account_id ORDER BY booked_at
                                            RANGE BETWEEN CURRENT ROW AND $window FOLLOWING) AS n_senders
-    FROM cand_in
+    FROM once_in
 ),
 best AS (                   -- the window with the most senders per account (evidence is built for it alone)
     SELECT account_id, anchor_at
-    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn FROM windows)
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn
+          FROM windows
+          WHERE anchor_at + $window >= $since)   -- the longer lookback is history for one-time-ness, not for windows
     WHERE rn = 1
 ),
-first_seen AS (             -- first credit from each sender to each candidate (first-time senders)
-    SELECT account_id, sender_id, min(booked_at) AS first_at FROM cand_in GROUP BY account_id, sender_id
+all_in_window AS (          -- every sender of the best window, for context: how much of the traffic is one-time
+    SELECT w.account_id, count(DISTINCT b.sender_id) AS n_all_senders
+    FROM best w
+    JOIN cand_in b
+      ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
+    GROUP BY w.account_id
 ),
-detail AS (                 -- evidence of the best window
+detail AS (                 -- evidence of the best window: the one-time senders' credits only
     SELECT w.account_id,
-           count(DISTINCT b.sender_id) AS n_senders,                  -- distinct senders in the window
-           count(*) AS n_credits,                                     -- credits in the window
-           sum(b.amount_usd) AS total_usd,                            -- USD received in the window
+           count(DISTINCT b.sender_id) AS n_senders,                  -- distinct one-time senders in the window
+           count(*) AS n_credits,                                     -- their credits in the window
+           sum(b.amount_usd) AS total_usd,                            -- USD they paid in the window
            stddev_pop(b.amount_usd) / nullif(avg(b.amount_usd), 0) AS amount_cv,  -- low = similar amounts
-           avg(CASE WHEN f.first_at = b.booked_at THEN 1.0 ELSE 0.0 END) AS first_time_share,
            st_ids(b.txn_id) AS txn_ids,
            st_ids(b.sender_id) AS member_ids,
            min(b.booked_at) AS window_start,
            max(b.booked_at) AS window_end
     FROM best w
-    JOIN cand_in b
+    JOIN once_in b
       ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
-    JOIN first_seen f ON f.account_id = b.account_id AND f.sender_id = b.sender_id
     GROUP BY w.account_id
 )
 SELECT d.account_id AS subject_id,                                    -- the collecting account
        d.n_senders AS value,                                          -- measured: distinct senders in the window
        d.txn_ids, d.member_ids, d.window_start, d.window_end,
        d.n_senders, d.n_credits, d.total_usd, round(d.amount_cv, 6) AS amount_cv,
-       round(d.first_time_share, 6) AS first_time_share,
+       round(d.n_senders / a_w.n_all_senders, 6) AS one_time_share,  -- one-time senders over all senders of the window
        st_days_between(a.opened_at, d.window_start) AS account_age_days  -- booster: young account (NULL without KYC)
 FROM detail d
+JOIN all_in_window a_w ON a_w.account_id = d.account_id
 LEFT JOIN accounts a ON a.account_id = d.account_id

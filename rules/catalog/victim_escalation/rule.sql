@@ -30,7 +30,7 @@ firsts AS (                 -- payees first paid within the read range (later pa
       AND payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
 ),
 picked AS (                 -- the payments that can make a run: to a new payee paid often enough, with amounts apart
-    SELECT p.*, f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp  -- enough (customers paying
+    SELECT p.*, f.n_paid, f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp  -- enough (customers paying
     FROM pay p                                                 -- their usual payees their usual amounts stop here),
     JOIN (SELECT *, payee_id IN (SELECT account_id FROM accounts WHERE st_list_has($vasp_kinds, kind)) AS is_vasp
           FROM firsts) f                                       -- or to a new VASP / OTC / P2P payee
@@ -38,9 +38,10 @@ picked AS (                 -- the payments that can make a run: to a new payee 
     WHERE (f.n_paid >= $min_payments AND f.may_escalate) OR f.is_vasp
 ),
 grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
-    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, payee_id AS grouping FROM picked WHERE own_run
+    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, payee_id AS grouping, n_paid AS n_grouping
+    FROM picked WHERE own_run
     UNION ALL
-    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, '*' AS grouping
+    SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, '*' AS grouping, n_vasp AS n_grouping
     FROM (SELECT *, count(*) OVER (PARTITION BY payer_id) AS n_vasp FROM picked WHERE is_vasp)  -- payments to new
     WHERE n_vasp >= $min_payments                                                                -- VASP payees
 ),
@@ -56,14 +57,16 @@ runs AS (                   -- run number = running count of run starts
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_no
     FROM steps s
 ),
-run_stats AS (              -- runs long enough to hit, within the window
-    SELECT payer_id, grouping, run_no,
+run_stats AS (              -- runs long enough to hit, within the window, that are most of the relationship: a victim's
+    SELECT payer_id, grouping, run_no,                         -- payments to the scam's account are the escalation,
+                                                               -- a customer's long relationship escalates by chance
            count(*) AS n_payments,                        -- payments in the escalating run
            min(amount_usd) AS first_usd, max(amount_usd) AS last_usd, sum(amount_usd) AS total_usd,
            min(booked_at) AS window_start, max(booked_at) AS window_end
     FROM runs
     GROUP BY payer_id, grouping, run_no
     HAVING max(booked_at) <= min(booked_at) + $window AND count(*) >= $min_payments
+       AND count(*) >= $min_run_share * any_value(n_grouping)
 ),
 best AS (                   -- per payer the longest run
     SELECT r.*, row_number() OVER (PARTITION BY payer_id ORDER BY n_payments DESC, grouping DESC, window_start) AS rn
