@@ -24,10 +24,16 @@ walkable AS (               -- pre-filter: on a cycle an account both receives a
     SELECT d.account_id FROM deg d LEFT JOIN busy b ON b.account_id = d.account_id
     WHERE d.has_in = 1 AND d.has_out = 1 AND (d.n_legs <= $max_degree OR b.n_cp <= $max_degree)
 ),
-e AS (                      -- edges between walkable accounts, with their window-long time bucket
+e_all AS (                  -- edges between walkable accounts, with their window-long time bucket
     SELECT t.*, st_bucket(t.booked_at, $window) AS bucket FROM t
     JOIN walkable a ON a.account_id = t.src
     JOIN walkable b ON b.account_id = t.dst
+),
+e AS (                      -- on one-time relationships only (the payer paid the payee at most
+    SELECT e_all.* FROM e_all                        -- $max_payments_per_pair time(s) in the read range): money
+    SEMI JOIN (SELECT src, dst FROM e_all GROUP BY src, dst   -- sent round goes through accounts that meet
+               HAVING count(*) <= $max_payments_per_pair) p    -- for it; households and firms that pay each other
+         ON p.src = e_all.src AND p.dst = e_all.dst            -- back and forth repeat
 ),
 starts AS (                 -- edges with a second hop (the paths' first step below, without their lists): a path
     SELECT a.txn_id                                  -- from any other edge ends at one hop, and no cycle has one

@@ -1,4 +1,6 @@
--- Fan-out: the most distinct payees paid from one account within any window of $window.
+-- Fan-out: the most distinct one-time payees paid from one account within any window of $window.
+-- A one-time payee was paid by the account at most $max_payments_per_payee time(s) in the whole read range
+-- (lookback and detection range): a mule disperses to next hops it pays once; bills, wages and family repeat.
 WITH outflow AS NOT MATERIALIZED (  -- debits to known payees in the read range
     SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd
     FROM transactions
@@ -26,19 +28,29 @@ cand_out AS (               -- debits of candidate accounts only; service accoun
     SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_key = st_hash(o.account_id)
     WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-windows AS (                -- distinct payees in [each debit, + $window], as a window aggregate (no self-join)
+pair_debits AS (            -- how often each candidate paid each payee in the read range
+    SELECT account_id, payee_id, count(*) AS n_paid FROM cand_out GROUP BY account_id, payee_id
+),
+once_out AS (               -- debits to one-time payees: the fan-out's own transactions
+    SELECT o.* FROM cand_out o
+    JOIN pair_debits p ON p.account_id = o.account_id AND p.payee_id = o.payee_id
+    WHERE p.n_paid <= $max_payments_per_payee
+),
+windows AS (                -- distinct one-time payees in [each debit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,
            count(DISTINCT payee_id) OVER (PARTITION BY account_id ORDER BY booked_at
                                           RANGE BETWEEN CURRENT ROW AND $window FOLLOWING) AS n_payees
-    FROM cand_out
+    FROM once_out
 ),
 best AS (                   -- the window with the most payees per account (evidence is built for it alone)
     SELECT account_id, anchor_at
-    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn FROM windows)
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn
+          FROM windows
+          WHERE anchor_at + $window >= $since)   -- the longer lookback is history for one-time-ness, not for windows
     WHERE rn = 1
 )
 SELECT w.account_id AS subject_id,                     -- the dispersing account
-       count(DISTINCT b.payee_id) AS value,            -- measured: distinct payees in the window
+       count(DISTINCT b.payee_id) AS value,            -- measured: distinct one-time payees in the window
        st_ids(b.txn_id) AS txn_ids,
        st_ids(b.payee_id) AS member_ids,
        min(b.booked_at) AS window_start,
@@ -47,6 +59,6 @@ SELECT w.account_id AS subject_id,                     -- the dispersing account
        count(*) AS n_debits,                           -- debits in the window
        sum(b.amount_usd) AS total_usd                  -- USD paid out in the window
 FROM best w
-JOIN cand_out b
+JOIN once_out b
   ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
 GROUP BY w.account_id

@@ -1,4 +1,6 @@
--- Gather-scatter: many senders into a hub, then many payees out of it, in one window.
+-- Gather-scatter: many one-time senders into a hub, then many one-time payees out of it, in one window.
+-- One-time: the pair (sender to hub, or hub to payee) has at most $max_payments_per_counterparty transfer(s) in the
+-- whole read range (lookback and detection range); trade, wages and family repeat, laundering hops do not.
 WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
@@ -27,7 +29,7 @@ need AS (                   -- the live buckets and the bucket after each
     SELECT DISTINCT slot
     FROM (SELECT start_slot AS slot FROM live UNION ALL SELECT start_slot + 1 AS slot FROM live) x
 ),
-near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
+near_all AS (               -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
     SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
     FROM t JOIN need n ON n.slot = st_slot(t.dst, t.bucket)
     WHERE t.dst NOT IN (SELECT account_id FROM service)
@@ -35,6 +37,17 @@ near AS (                   -- the hubs' credits (is_in = 1) and debits (is_in =
     SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
     FROM t JOIN need n ON n.slot = st_slot(t.src, t.bucket)
     WHERE t.src NOT IN (SELECT account_id FROM service)
+),
+pair_n AS (                 -- transfers per hub, counterparty and direction over the whole read range
+    SELECT hub, cp, is_in, count(*) AS n
+    FROM (SELECT t.dst AS hub, t.src AS cp, 1 AS is_in FROM t SEMI JOIN (SELECT DISTINCT hub FROM near_all) h ON h.hub = t.dst
+          UNION ALL
+          SELECT t.src AS hub, t.dst AS cp, 0 AS is_in FROM t SEMI JOIN (SELECT DISTINCT hub FROM near_all) h ON h.hub = t.src) x
+    GROUP BY ALL
+),
+near AS (                   -- the one-time transfers of the hubs: the pattern's own
+    SELECT n.* FROM near_all n JOIN pair_n p ON p.hub = n.hub AND p.cp = n.cp AND p.is_in = n.is_in
+    WHERE p.n <= $max_payments_per_counterparty
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
     SELECT hub, txn_id AS anchor_id, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,
@@ -52,6 +65,7 @@ measured AS (               -- windows starting at a credit in a live bucket, wi
     FROM anchored a
     JOIN live l ON l.start_slot = st_slot(a.hub, a.bucket)
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
+      AND a.anchor_at + $window >= $since               -- the longer lookback is history for one-time-ness
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)
 ),
