@@ -60,3 +60,14 @@ def test_service_kinds_are_not_subjects(world: World):
     setup(world, 900)
     _, hits = world.run("pass_through")
     assert hits == {}
+
+
+def test_forwarding_to_a_usual_payee_is_not_passing_through(world: World):
+    # salary in, most of it to the same savings account every month: a household, not a mule
+    for month in range(3):
+        world.txn("EMPLOYER", "EARNER", 1000, month * 24 * 30)
+        world.txn("EARNER", "SAVINGS", 950, month * 24 * 30 + 5)
+    _, hits = world.run("pass_through")
+    assert "EARNER" not in hits
+    _, hits = world.run("pass_through", max_payments_per_payee=3)
+    assert hits["EARNER"]["value"] == 0.95

@@ -1,9 +1,12 @@
--- Pass-through: share of an account's inflow debited again within $window of a credit.
+-- Pass-through: share of an account's inflow debited again within $window of a credit, to one-time payees.
+-- A one-time payee was paid by the account at most $max_payments_per_payee time(s) in the read range: a mule
+-- passes the money to the next hop once, while an account that forwards to the same payees again and again
+-- (rent, savings, a household moving money between its accounts) is not a mule. The share is of all inflow.
 WITH service AS (           -- accounts of service kinds (merchants, payroll, exchanges...) move money by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
 legs AS NOT MATERIALIZED (  -- each known account's credits (is_in = 1) and debits (is_in = 0) in the read range
-    SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in, to_account_id AS cp_id
+    SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in, from_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
@@ -36,9 +39,17 @@ marked AS (                 -- time of the latest credit at or before each leg
                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_in_at
     FROM legs l JOIN totals t ON t.account_id = l.account_id
 ),
-kept AS (                   -- credits, and debits that follow a credit within $window
-    SELECT * FROM marked
-    WHERE is_in = 1 OR (last_in_at IS NOT NULL AND booked_at <= last_in_at + $window)
+repeat_payees AS (          -- payees the candidates paid more than $max_payments_per_payee time(s)
+    SELECT l.account_id, l.cp_id
+    FROM legs l SEMI JOIN totals t ON t.account_id = l.account_id
+    WHERE l.is_in = 0
+    GROUP BY l.account_id, l.cp_id
+    HAVING count(*) > $max_payments_per_payee
+),
+kept AS (                   -- credits, and debits to one-time payees that follow a credit within $window
+    SELECT m.* FROM marked m
+    ANTI JOIN repeat_payees r ON m.is_in = 0 AND r.account_id = m.account_id AND r.cp_id = m.cp_id
+    WHERE m.is_in = 1 OR (m.last_in_at IS NOT NULL AND m.booked_at <= m.last_in_at + $window)
 ),
 passing AS (                -- the legs of accounts that pass on min_share of their inflow (evidence lists for hits only)
     SELECT k.*, t.inflow_usd, t.outflow_usd, t.n_credits
