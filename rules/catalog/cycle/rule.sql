@@ -1,4 +1,6 @@
--- Cycle: time-respecting simple cycles that bring most of the amount back to the origin.
+-- Cycle: time-respecting simple cycles of one-time relationships that take funds round back to their origin.
+-- Amounts are not required to be conserved (hops take fees, split and merge, and simulators draw them afresh);
+-- $min_return_share > 0 asks each hop to carry at least that share of the first amount.
 WITH RECURSIVE t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
@@ -41,7 +43,6 @@ starts AS (                 -- edges with a second hop (the paths' first step be
     SEMI JOIN e b ON b.src = a.dst AND b.bucket = a.bucket + k.k
           AND b.booked_at > a.booked_at AND b.booked_at <= a.booked_at + $window
           AND b.amount_usd >= $min_return_share * a.amount_usd
-          AND b.amount_usd <= $max_hop_growth * a.amount_usd
     WHERE $max_length > 1
 ),
 paths AS (                  -- time-respecting simple paths from each edge, closed when they reach the origin
@@ -61,7 +62,6 @@ paths AS (                  -- time-respecting simple paths from each edge, clos
       AND p.cur <> p.origin_id
       AND (e.dst = p.origin_id OR NOT st_list_has(p.nodes, e.dst))
       AND e.amount_usd >= $min_return_share * p.first_usd
-      AND e.amount_usd <= $max_hop_growth * p.last_usd    -- a hop passes on what it got, it does not add to it
 ),
 cycles AS (                 -- closed cycles long enough
     SELECT *, last_usd / first_usd AS returned_share
@@ -72,12 +72,13 @@ members AS (                -- every account on a cycle (the closing node is the
     SELECT st_unnest(nodes) AS account_id, c.* FROM cycles c
 ),
 best AS (
-    SELECT m.*, row_number() OVER (PARTITION BY account_id       -- ties: by origin, then transfers
-                                      ORDER BY returned_share DESC, hops, first_at, origin_id, txn_ids) AS rn
+    SELECT m.*, row_number() OVER (PARTITION BY account_id       -- the cycle that returned most, then the
+                                      ORDER BY returned_share DESC, hops, first_at, origin_id, txn_ids) AS rn  -- shortest
     FROM members m
 )
 SELECT account_id AS subject_id,
-       returned_share AS value,        -- measured: share of the first amount that came back
+       hops AS value,                  -- measured: transfers on the cycle
+       round(returned_share, 6) AS returned_share,   -- share of the first amount that came back
        txn_ids, nodes AS member_ids, first_at AS window_start, last_at AS window_end,
        origin_id, hops, first_usd, last_usd AS returned_usd
 FROM best WHERE rn = 1
