@@ -23,20 +23,42 @@ def test_two_intermediaries_do_not(world: World):
 
 
 def test_forwarding_after_window_does_not_count_unless_overridden(world: World):
-    scatter(world, 3, forward_after=80)
+    scatter(world, 3, forward_after=24 * 31)
     _, hits = world.run("scatter_gather")
     assert hits == {}
-    _, hits = world.run("scatter_gather", window="4d")
+    _, hits = world.run("scatter_gather", window="32d")
     assert hits["SINK"]["value"] == 3
 
 
-def test_intermediaries_passing_on_a_sliver_do_not(world: World):
-    for i in range(3):  # payroll -> employees -> a shop: each passes on 3 % of what it got
+def test_amounts_need_not_be_conserved_unless_asked(world: World):
+    for i in range(3):  # each intermediary passes on a third of what it got (fees, splits, simulators' amounts)
         world.txn("SRC", f"M{i}", 1000, i)
-        world.txn(f"M{i}", "SINK", 30, i + 10)
+        world.txn(f"M{i}", "SINK", 330, i + 10)
+    _, hits = world.run("scatter_gather")
+    assert hits["SINK"]["value"] == 3
+    _, hits = world.run("scatter_gather", min_pass_share=0.8)
+    assert hits == {}
+
+
+def test_repeat_relationships_do_not_count(world: World):
+    # payroll -> staff -> the same landlord, every month: standing relationships, not layering
+    for month in range(3):
+        for i in range(3):
+            world.txn("SRC", f"M{i}", 1000, month * 24 * 30 + i)
+            world.txn(f"M{i}", "SINK", 400, month * 24 * 30 + i + 10)
     _, hits = world.run("scatter_gather")
     assert hits == {}
-    _, hits = world.run("scatter_gather", min_pass_share=0.01)
+    _, hits = world.run("scatter_gather", max_payments_per_pair=3)
+    assert hits["SINK"]["value"] == 3
+
+
+def test_scatter_legs_months_apart_are_not_one_episode(world: World):
+    for i in range(3):  # one intermediary every two months: accounts that meet now and then
+        world.txn("SRC", f"M{i}", 1000, i * 24 * 60)
+        world.txn(f"M{i}", "SINK", 950, i * 24 * 60 + 24)
+    _, hits = world.run("scatter_gather")
+    assert hits == {}
+    _, hits = world.run("scatter_gather", scatter_window="130d")
     assert hits["SINK"]["value"] == 3
 
 

@@ -1,8 +1,9 @@
--- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window.
+-- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window, over one-time
+-- relationships (the payer paid the payee at most $max_payments_per_pair time(s) in the read range).
 WITH service AS (           -- accounts of service kinds: payroll paying staff who pay a shop is not layering
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the read range
+t_all AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the read range
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
@@ -11,6 +12,11 @@ t AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the
       AND from_account_id <> to_account_id
       AND from_account_id NOT IN (SELECT account_id FROM service)
       AND to_account_id NOT IN (SELECT account_id FROM service)
+),
+t AS NOT MATERIALIZED (     -- on one-time relationships: layering hops are, a staff member paid monthly by the
+    SELECT t_all.* FROM t_all                        -- source who pays rent to the sink is not
+    SEMI JOIN (SELECT src, dst FROM t_all GROUP BY src, dst HAVING count(*) <= $max_payments_per_pair) p
+      ON p.src = t_all.src AND p.dst = t_all.dst
 ),
 hops AS NOT MATERIALIZED (  -- every transfer with hashed account keys: narrow enough to join over the whole range
     SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key, booked_at, amount_usd FROM t
@@ -23,7 +29,6 @@ candidates AS (             -- pre-filter: (source, sink) keys with at least k t
       ON b.src_key = a.dst_key AND b.bucket = a.bucket
     WHERE b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
       AND b.amount_usd >= $min_pass_share * a.amount_usd
-      AND b.amount_usd <= $max_hop_growth * a.amount_usd
     GROUP BY a.src_key, b.dst_key
     HAVING count(*) >= $min_intermediaries
 ),
@@ -51,9 +56,20 @@ legs AS (                   -- source -> intermediary then intermediary -> sink 
     WHERE b.booked_at >= a.booked_at - $clock_slack AND b.booked_at <= a.booked_at + $window
       AND b.dst <> a.src AND b.txn_id <> a.txn_id
       AND b.amount_usd >= $min_pass_share * a.amount_usd
-      AND b.amount_usd <= $max_hop_growth * a.amount_usd
 ),
-pairs AS (                  -- per source and sink: distinct intermediaries
+windowed AS (               -- per source and sink: intermediaries whose scatter leg lies within $scatter_window of each
+    SELECT source_id, sink_id, t1_at,
+           count(DISTINCT mid_id) OVER (PARTITION BY source_id, sink_id ORDER BY t1_at
+                                        RANGE BETWEEN CURRENT ROW AND $scatter_window FOLLOWING) AS n_from_here
+    FROM legs
+),
+episode AS (                -- per source and sink, the one episode with most intermediaries (legs months apart
+    SELECT source_id, sink_id, t1_at AS start_at     -- between two accounts that meet now and then are not one)
+    FROM (SELECT *, row_number() OVER (PARTITION BY source_id, sink_id ORDER BY n_from_here DESC, t1_at) AS rn
+          FROM windowed WHERE n_from_here >= $min_intermediaries)
+    WHERE rn = 1
+),
+pairs AS (                  -- per source and sink: distinct intermediaries of the episode
     SELECT source_id, sink_id,
            count(DISTINCT mid_id) AS n_intermediaries,
            st_union_ids(st_ids(t1), st_ids(t2)) AS txn_ids,
@@ -61,7 +77,8 @@ pairs AS (                  -- per source and sink: distinct intermediaries
            sum(amount_usd) AS total_usd,       -- USD reaching the sink through the intermediaries
            min(t1_at) AS window_start,
            max(t2_at) AS window_end
-    FROM legs
+    FROM legs l JOIN episode e USING (source_id, sink_id)
+    WHERE l.t1_at >= e.start_at AND l.t1_at <= e.start_at + $scatter_window
     GROUP BY source_id, sink_id
     HAVING count(DISTINCT mid_id) >= $min_intermediaries
 ),
