@@ -45,3 +45,15 @@ def test_service_accounts_are_neither_members_nor_commons(world: World):
     complete(world, 3, 2)
     _, hits = world.run("bipartite")
     assert hits == {}
+
+
+def test_links_that_repeat_do_not_count(world: World):
+    # three flatmates paying the same two landlords every month: standing relationships, not a layer
+    for month in range(3):
+        for s in range(3):
+            for p in range(2):
+                world.txn(f"S{s}", f"R{p}", 100, month * 24 * 30 + s + p)
+    _, hits = world.run("bipartite")
+    assert hits == {}
+    _, hits = world.run("bipartite", max_payments_per_pair=3, window="70d")
+    assert hits["R0"]["value"] == 3

@@ -17,8 +17,9 @@ links AS (                  -- (common counterparty, member, side): payees share
     UNION ALL
     SELECT dst AS common_id, src AS member_id, 'sender' AS side, txn_id, booked_at FROM t
 ),
-pairs AS (                  -- each (payer, payee) pair and its first transfer in the range
-    SELECT src, dst, min(booked_at) AS first_at FROM t GROUP BY src, dst
+pairs AS (                  -- each one-time (payer, payee) pair (at most $max_payments_per_pair transfers in the read
+    SELECT src, dst, min(booked_at) AS first_at FROM t GROUP BY src, dst   -- range) and its first transfer: a
+    HAVING count(*) <= $max_payments_per_pair      -- layer pays the next once; customers pay their usual payees again
 ),
 commons AS (                -- usable commons: payers of 2..max_degree payees, payees of 2..max_degree payers
     SELECT src AS common_id, 'payee' AS side FROM pairs GROUP BY src HAVING count(*) BETWEEN 2 AND $max_degree
