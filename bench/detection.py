@@ -5,7 +5,8 @@
     python bench/detection.py --world /data/worlds/x       # add a world folder (its truth in any known format)
     python bench/detection.py --only amlsim_dev_a --no-write --json out.json
 
-Worlds: data/samples (ours), each folder of ../shared/benchmarks/third_party, each folder of $SCAMTRACE_WORLDS
+Worlds: data/samples (ours), each folder of ../shared/benchmarks/third_party and of bench/worlds (worlds generated
+here from the simulators' public code, with their READMEs), each folder of $SCAMTRACE_WORLDS
 (':'-separated list of folders of world folders), and --world. A third-party world's transaction file (tx_log.csv,
 transactions.csv or transfers.csv, gzip or not) is ingested through its simulator reader; its native truth
 is read by rules/truth_formats.py. Ingested stores are cached in bench/cache (keyed by the file's content), so a
@@ -44,7 +45,7 @@ SUMMARY_START, SUMMARY_END, HISTORY = "<!-- summary:start -->", "<!-- summary:en
 
 def worlds(extra: list[Path]) -> list[Path]:
     found = [ROOT / "data" / "samples"]
-    roots = [THIRD_PARTY] + [Path(p) for p in os.environ.get("SCAMTRACE_WORLDS", "").split(":") if p]
+    roots = [THIRD_PARTY, ROOT / "bench" / "worlds"] + [Path(p) for p in os.environ.get("SCAMTRACE_WORLDS", "").split(":") if p]
     for root in roots:
         if root.is_dir():
             found += sorted(p for p in root.iterdir() if p.is_dir() and _tx_file(p))

@@ -30,16 +30,28 @@ def _scores(db: Path, world: str, log: str) -> tuple[dict, int]:
 
 
 def test_amlgentex_slice_floor(db):
-    res, _ = _scores(db, "amlgentex_slice", "transactions.csv")
-    assert res["patterns"]["recall_any"] >= 0.5
-    assert res["accounts"]["precision"] >= 0.9
-    assert res["transactions"]["f1"] >= 0.5
-    assert res["per_typology"]["bipartite"]["pattern_recall"] == 1.0
+    res, accounts = _scores(db, "amlgentex_slice", "transactions.csv")
+    assert res["patterns"]["recall"] >= 0.4 and res["patterns"]["recall_any"] >= 0.7
+    assert res["accounts"]["precision"] >= 0.95
+    assert res["transactions"]["f1"] >= 0.7
+    for typology in ("bipartite", "scatter_gather"):  # one-time links, any amounts
+        assert res["per_typology"][typology]["pattern_recall"] == 1.0, typology
+    assert res["per_typology"]["cycle"]["found"] >= 2
+    assert 1000 * res["accounts"]["flagged"] / accounts <= 60
 
 
 def test_amlsim_slice_floor(db):
     res, accounts = _scores(db, "amlsim_slice", "tx_log.csv")
     cycle = res["per_typology"]["cycle"]
     assert cycle["found"] >= 1 and cycle["accounts"]["precision"] == 1.0  # the ring rule's isolated rings
-    assert res["accounts"]["precision"] >= 0.35
-    assert 1000 * res["accounts"]["flagged"] / accounts <= 80  # and the pack does not flood the slice
+    assert res["accounts"]["precision"] >= 0.9
+    assert 1000 * res["accounts"]["flagged"] / accounts <= 40  # and the pack does not flood the slice
+
+
+def test_amlsim_scatter_gather_slice_floor(db):
+    # scatter-gather over several days with amounts drawn afresh at each hop (AMLSim, seed 311)
+    res, accounts = _scores(db, "amlsim_s311_slice", "tx_log.csv")
+    assert res["per_typology"]["scatter_gather"]["pattern_recall"] == 1.0
+    assert res["per_typology"]["cycle"]["pattern_recall"] == 1.0
+    assert res["accounts"]["precision"] >= 0.9 and res["transactions"]["precision"] >= 0.9
+    assert 1000 * res["accounts"]["flagged"] / accounts <= 120

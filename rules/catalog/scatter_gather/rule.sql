@@ -13,10 +13,13 @@ t_all AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in
       AND from_account_id NOT IN (SELECT account_id FROM service)
       AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
+once AS (                  -- one-time relationships, on hashed accounts (narrow keys; a collision only merges two
+    SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key     -- pairs' counts, which drops them)
+    FROM t_all GROUP BY ALL HAVING count(*) <= $max_payments_per_pair
+),
 t AS NOT MATERIALIZED (     -- on one-time relationships: layering hops are, a staff member paid monthly by the
     SELECT t_all.* FROM t_all                        -- source who pays rent to the sink is not
-    SEMI JOIN (SELECT src, dst FROM t_all GROUP BY src, dst HAVING count(*) <= $max_payments_per_pair) p
-      ON p.src = t_all.src AND p.dst = t_all.dst
+    SEMI JOIN once o ON o.src_key = st_hash(t_all.src) AND o.dst_key = st_hash(t_all.dst)
 ),
 hops AS NOT MATERIALIZED (  -- every transfer with hashed account keys: narrow enough to join over the whole range
     SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key, booked_at, amount_usd FROM t
