@@ -36,7 +36,8 @@ def _default(value) -> str:
 
 def _kind(spec: RuleSpec) -> str:
     query = f", query of `{spec.query_from}`" if spec.query_from else ""
-    return f"{spec.kind}{query}, v{spec.version}, lookback {spec.lookback.split('#')[0].strip()}"
+    history = f", history {spec.history}" if spec.history else ""
+    return f"{spec.kind}{query}, v{spec.version}, lookback {spec.lookback}{history}"
 
 
 def rule_section(spec: RuleSpec) -> list[str]:

@@ -190,7 +190,8 @@ def run_rule(
         return rr
 
     t0 = time.perf_counter()
-    builtins = {"since": since, "until": until, "window_start": since - spec.lookback_td}
+    builtins = {"since": since, "until": until, "window_start": since - spec.lookback_td,
+                "history_start": since - spec.history_td}
     values = {**rule.params, **builtins}
     try:
         if spec.kind == "sql":

@@ -24,7 +24,7 @@ CATALOG_DIR = Path(__file__).parent / "catalog"
 TYPOLOGY_DIR = Path(__file__).parent / "typologies"
 
 # Bound by the engine for every rule (never declared in rule.yml).
-BUILTIN_PARAMS = ("since", "until", "window_start")
+BUILTIN_PARAMS = ("since", "until", "window_start", "history_start")
 # Columns every rule output has; evidence columns come on top.
 STANDARD_OUTPUT = ("subject_id", "value", "txn_ids", "window_start", "window_end")
 OPTIONAL_OUTPUT = ("member_ids",)
@@ -180,6 +180,9 @@ class RuleSpec(Strict):
     subject: Literal["account", "party"] = "account"
     sources: list[str] = []
     lookback: str  # duration read before `since` so windows that start earlier are complete
+    # duration of history before `since` that the rule reads for the accounts or pairs it already picked (is this
+    # relationship one-time?), bound as $history_start; the pattern itself is searched over the lookback only
+    history: str | None = None
     parameters: dict[str, Param] = {}
     bands: list[Band]
     evidence: list[str] = []  # extra output columns stored in rule_hits.evidence
@@ -199,10 +202,11 @@ class RuleSpec(Strict):
             raise ValueError(f"rule id {v!r} must be lower_snake_case")
         return v
 
-    @field_validator("lookback")
+    @field_validator("lookback", "history")
     @classmethod
-    def _lookback(cls, v: str) -> str:
-        parse_duration(v)
+    def _lookback(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
         return v
 
     @field_validator("requires", "requires_any")
@@ -233,6 +237,11 @@ class RuleSpec(Strict):
     @property
     def lookback_td(self) -> timedelta:
         return parse_duration(self.lookback)
+
+    @property
+    def history_td(self) -> timedelta:
+        """How far before `since` the rule's history reaches: its `history`, never less than its lookback."""
+        return max(self.lookback_td, parse_duration(self.history)) if self.history else self.lookback_td
 
     @property
     def query_folder(self) -> Path:

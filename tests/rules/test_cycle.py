@@ -1,6 +1,7 @@
 import json
 
-from tests.rules.conftest import World
+from rules.engine import detect
+from tests.rules.conftest import World, at
 
 
 def loop(world: World, nodes: list[str], amounts: list[float], gap_hours: float = 24) -> None:
@@ -82,3 +83,15 @@ def test_two_transfer_round_trip_is_below_min_length(world: World):
     assert hits == {}
     _, hits = world.run("cycle", min_length=2)
     assert set(hits) == {"A", "B"}
+
+
+def test_a_daily_run_sees_older_history_of_the_relationships(world: World):
+    world.txn("B", "C", 500, 0)  # B paid C two months before the day
+    day = 24 * 60
+    for i, (a, b) in enumerate([("A", "B"), ("B", "C"), ("C", "D"), ("D", "A")]):
+        world.txn(a, b, 1000 - 50 * i, day + i)
+    summary = detect(world.con, since=at(day), until=at(day + 24), only=["cycle"])
+    assert world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0] == 0
+    world.con.execute("DELETE FROM transactions WHERE booked_at < ?", [at(day)])
+    summary = detect(world.con, since=at(day), until=at(day + 24), only=["cycle"])
+    assert world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0] == 4

@@ -1,6 +1,7 @@
 import json
 
-from tests.rules.conftest import World
+from rules.engine import detect
+from tests.rules.conftest import World, at
 
 
 def fan_in(world: World, n: int, *, spread_hours: float = 20, to: str = "MULE") -> None:
@@ -77,3 +78,21 @@ def test_evidence_is_the_one_time_senders_credits(world: World):
     h = hits["MULE"]
     assert h["value"] == 6 and len(h["txn_ids"]) == 6 and "RENT" not in h["member_ids"]
     assert abs(json.loads(h["evidence"])["one_time_share"] - 6 / 7) < 1e-6
+
+
+def test_a_daily_run_judges_senders_on_the_rules_history(world: World):
+    # V0..V2 paid MULE weekly two months ago; on day 60 five senders pay: a daily run (since = day 60) reads only
+    # 24 h of credits for the fan-in, but 90 days of history to see that V0..V2 are repeat payers
+    for week in range(3):
+        for i in range(3):
+            world.txn(f"V{i}", "MULE", 500, 24 * 7 * week + i)
+    for i in range(5):
+        world.txn(f"V{i}", "MULE", 500, 24 * 60 + i)
+    summary = detect(world.con, since=at(24 * 60), until=at(24 * 61), only=["fan_in_24h"])
+    n = world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0]
+    assert n == 0
+    for i in range(5, 8):
+        world.txn(f"V{i}", "MULE", 500, 24 * 60 + i)  # three new senders: five one-time senders in the day
+    summary = detect(world.con, since=at(24 * 60), until=at(24 * 61), only=["fan_in_24h"])
+    row = world.con.execute("SELECT measured_value, member_ids FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()
+    assert row[0] == 5 and sorted(row[1]) == ["V3", "V4", "V5", "V6", "V7"]

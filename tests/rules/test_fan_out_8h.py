@@ -20,3 +20,14 @@ def test_payee_outside_window_and_override(world: World):
     assert hits == {}
     _, hits = world.run("fan_out_8h", window="12h")
     assert hits["HUB"]["value"] == 5
+
+
+def test_payees_paid_again_and_again_do_not_count(world: World):
+    # a household paying the same five people (rent, school, family) every month: not a mule dispersing
+    for month in range(3):
+        for i in range(5):
+            world.txn("HOME", f"P{i}", 300, month * 24 * 30 + i)
+    _, hits = world.run("fan_out_8h")
+    assert hits == {}
+    _, hits = world.run("fan_out_8h", max_payments_per_payee=3)
+    assert hits["HOME"]["value"] == 5

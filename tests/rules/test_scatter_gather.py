@@ -1,4 +1,5 @@
-from tests.rules.conftest import World
+from rules.engine import detect
+from tests.rules.conftest import World, at
 
 
 def scatter(world: World, k: int, forward_after: float = 10) -> None:
@@ -70,3 +71,18 @@ def test_date_only_onward_leg_booked_before_the_incoming_one_counts(world: World
     assert hits["SINK"]["value"] == 3
     _, hits = world.run("scatter_gather", clock_slack="1h")
     assert hits == {}
+
+
+def test_a_daily_run_sees_older_history_of_the_relationships(world: World):
+    # the source paid M0..M2 two months before the day; the day's scatter-gather through them is not one-time
+    for i in range(3):
+        world.txn("SRC", f"M{i}", 1000, i)
+    day = 24 * 60
+    for i in range(3):
+        world.txn("SRC", f"M{i}", 1000, day + i)
+        world.txn(f"M{i}", "SINK", 950, day + i + 10)
+    summary = detect(world.con, since=at(day), until=at(day + 24), only=["scatter_gather"])
+    assert world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0] == 0
+    summary = detect(world.con, since=at(day), until=at(day + 24), only=["scatter_gather"],
+                     config_path=world.config({"rules": {"scatter_gather": {"parameters": {"max_payments_per_pair": 2}}}}))
+    assert world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0] == 2

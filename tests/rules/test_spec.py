@@ -154,3 +154,16 @@ def test_variant_parameters_are_checked_against_the_sibling_query(tmp_path):
     (variant / "rule.yml").write_text(yaml.safe_dump(data))
     with pytest.raises(SpecError, match="service_kinds"):
         load_rule(variant)
+
+
+def test_history_reaches_at_least_the_lookback_and_must_be_a_duration(tmp_path):
+    f = _copy(tmp_path)
+    spec = load_rule(f)
+    assert spec.lookback == "8h" and spec.history == "90d" and spec.history_td.days == 90
+    _edit(f, history="1h")  # shorter than the lookback: the history is the lookback
+    assert load_rule(f).history_td == load_rule(f).lookback_td
+    _edit(f, history=None)
+    assert load_rule(f).history_td == load_rule(f).lookback_td
+    _edit(f, history="ninety days")
+    with pytest.raises(SpecError, match="duration"):
+        load_rule(f)

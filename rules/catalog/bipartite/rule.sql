@@ -17,9 +17,16 @@ links AS (                  -- (common counterparty, member, side): payees share
     UNION ALL
     SELECT dst AS common_id, src AS member_id, 'sender' AS side, txn_id, booked_at FROM t
 ),
-pairs AS (                  -- each one-time (payer, payee) pair (at most $max_payments_per_pair transfers in the read
-    SELECT src, dst, min(booked_at) AS first_at FROM t GROUP BY src, dst   -- range) and its first transfer: a
-    HAVING count(*) <= $max_payments_per_pair      -- layer pays the next once; customers pay their usual payees again
+older AS (                  -- transfers per pair in the rule's history before the read range (none in a full run)
+    SELECT from_account_id AS src, to_account_id AS dst, count(*) AS n FROM transactions
+    WHERE booked_at >= $history_start AND booked_at < $window_start
+    GROUP BY ALL
+),
+pairs AS (                  -- each one-time (payer, payee) pair (at most $max_payments_per_pair transfers over the
+    SELECT p.src, p.dst, p.first_at                 -- history) and its first transfer: a layer pays the next once;
+    FROM (SELECT src, dst, min(booked_at) AS first_at, count(*) AS n FROM t GROUP BY src, dst) p   -- customers pay
+    LEFT JOIN older o ON o.src = p.src AND o.dst = p.dst                                          -- their usual
+    WHERE p.n + coalesce(o.n, 0) <= $max_payments_per_pair                                        -- payees again
 ),
 commons AS (                -- usable commons: payers of 2..max_degree payees, payees of 2..max_degree payers
     SELECT src AS common_id, 'payee' AS side FROM pairs GROUP BY src HAVING count(*) BETWEEN 2 AND $max_degree

@@ -31,11 +31,16 @@ e_all AS (                  -- edges between walkable accounts, with their windo
     JOIN walkable a ON a.account_id = t.src
     JOIN walkable b ON b.account_id = t.dst
 ),
-e AS (                      -- on one-time relationships only (the payer paid the payee at most
-    SELECT e_all.* FROM e_all                        -- $max_payments_per_pair time(s) in the read range): money
-    SEMI JOIN (SELECT src, dst FROM e_all GROUP BY src, dst   -- sent round goes through accounts that meet
-               HAVING count(*) <= $max_payments_per_pair) p    -- for it; households and firms that pay each other
-         ON p.src = e_all.src AND p.dst = e_all.dst            -- back and forth repeat
+pair_n AS (                 -- transfers of each walkable pair over the rule's history (one join on the pairs)
+    SELECT tr.from_account_id AS src, tr.to_account_id AS dst, count(*) AS n
+    FROM transactions tr JOIN (SELECT DISTINCT src, dst FROM e_all) p ON p.src = tr.from_account_id AND p.dst = tr.to_account_id
+    WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
+    GROUP BY ALL
+),
+e AS (                      -- on one-time relationships only (at most $max_payments_per_pair transfers): money sent
+    SELECT e_all.* FROM e_all                       -- round goes through accounts that meet for it; households
+    JOIN pair_n p ON p.src = e_all.src AND p.dst = e_all.dst   -- and firms that pay each other back and forth repeat
+    WHERE p.n <= $max_payments_per_pair
 ),
 starts AS (                 -- edges with a second hop (the paths' first step below, without their lists): a path
     SELECT a.txn_id                                  -- from any other edge ends at one hop, and no cycle has one

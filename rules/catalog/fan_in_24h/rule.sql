@@ -1,6 +1,6 @@
 -- Mule fan-in: the most distinct one-time senders into one account within any window of $window.
--- A one-time sender paid the account at most $max_payments_per_sender time(s) in the whole read range (lookback
--- and detection range): victims and layering hops pay a collection account once, while salaries, rents, trade
+-- A one-time sender paid the account at most $max_payments_per_sender time(s) from $history_start (the rule's
+-- history) to $until: victims and layering hops pay a collection account once, while salaries, rents, trade
 -- and family transfers repeat. Counting every sender flags the busy accounts of any payment graph.
 WITH inflow AS NOT MATERIALIZED (  -- credits from known senders in the read range
     SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd
@@ -29,8 +29,13 @@ cand_in AS (                -- credits of candidate accounts only; service accou
     SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_key = st_hash(i.account_id)
     WHERE i.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-pair_credits AS (           -- how often each sender paid each candidate in the read range
-    SELECT account_id, sender_id, count(*) AS n_paid FROM cand_in GROUP BY account_id, sender_id
+pair_credits AS (           -- how often each sender of a candidate paid it over the history (one join on the pairs)
+    SELECT t.to_account_id AS account_id, t.from_account_id AS sender_id, count(*) AS n_paid
+    FROM transactions t
+    JOIN (SELECT DISTINCT account_id, sender_id FROM cand_in) p
+      ON p.account_id = t.to_account_id AND p.sender_id = t.from_account_id
+    WHERE t.booked_at >= $history_start AND t.booked_at < $until
+    GROUP BY ALL
 ),
 once_in AS (                -- credits from one-time senders: the fan-in's own transactions
     SELECT i.* FROM cand_in i
@@ -45,9 +50,7 @@ windows AS (                -- distinct one-time senders in [each credit, + $win
 ),
 best AS (                   -- the window with the most senders per account (evidence is built for it alone)
     SELECT account_id, anchor_at
-    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn
-          FROM windows
-          WHERE anchor_at + $window >= $since)   -- the longer lookback is history for one-time-ness, not for windows
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_senders DESC, anchor_at) AS rn FROM windows)
     WHERE rn = 1
 ),
 all_in_window AS (          -- every sender of the best window, for context: how much of the traffic is one-time

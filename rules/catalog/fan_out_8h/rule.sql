@@ -1,6 +1,6 @@
 -- Fan-out: the most distinct one-time payees paid from one account within any window of $window.
--- A one-time payee was paid by the account at most $max_payments_per_payee time(s) in the whole read range
--- (lookback and detection range): a mule disperses to next hops it pays once; bills, wages and family repeat.
+-- A one-time payee was paid by the account at most $max_payments_per_payee time(s) from $history_start (the
+-- rule's history) to $until: a mule disperses to next hops it pays once; bills, wages and family repeat.
 WITH outflow AS NOT MATERIALIZED (  -- debits to known payees in the read range
     SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd
     FROM transactions
@@ -28,8 +28,13 @@ cand_out AS (               -- debits of candidate accounts only; service accoun
     SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_key = st_hash(o.account_id)
     WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-pair_debits AS (            -- how often each candidate paid each payee in the read range
-    SELECT account_id, payee_id, count(*) AS n_paid FROM cand_out GROUP BY account_id, payee_id
+pair_debits AS (            -- how often each candidate paid each of its payees over the history (one join on the pairs)
+    SELECT t.from_account_id AS account_id, t.to_account_id AS payee_id, count(*) AS n_paid
+    FROM transactions t
+    JOIN (SELECT DISTINCT account_id, payee_id FROM cand_out) p
+      ON p.account_id = t.from_account_id AND p.payee_id = t.to_account_id
+    WHERE t.booked_at >= $history_start AND t.booked_at < $until
+    GROUP BY ALL
 ),
 once_out AS (               -- debits to one-time payees: the fan-out's own transactions
     SELECT o.* FROM cand_out o
@@ -44,9 +49,7 @@ windows AS (                -- distinct one-time payees in [each debit, + $windo
 ),
 best AS (                   -- the window with the most payees per account (evidence is built for it alone)
     SELECT account_id, anchor_at
-    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn
-          FROM windows
-          WHERE anchor_at + $window >= $since)   -- the longer lookback is history for one-time-ness, not for windows
+    FROM (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY n_payees DESC, anchor_at) AS rn FROM windows)
     WHERE rn = 1
 )
 SELECT w.account_id AS subject_id,                     -- the dispersing account

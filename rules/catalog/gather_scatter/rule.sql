@@ -1,6 +1,6 @@
 -- Gather-scatter: many one-time senders into a hub, then many one-time payees out of it, in one window.
--- One-time: the pair (sender to hub, or hub to payee) has at most $max_payments_per_counterparty transfer(s) in the
--- whole read range (lookback and detection range); trade, wages and family repeat, laundering hops do not.
+-- One-time: the pair (sender to hub, or hub to payee) has at most $max_payments_per_counterparty transfer(s) from
+-- $history_start (the rule's history) to $until; trade, wages and family repeat, laundering hops do not.
 WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
@@ -38,11 +38,15 @@ near_all AS (               -- the hubs' credits (is_in = 1) and debits (is_in =
     FROM t JOIN need n ON n.slot = st_slot(t.src, t.bucket)
     WHERE t.src NOT IN (SELECT account_id FROM service)
 ),
-pair_n AS (                 -- transfers per hub, counterparty and direction over the whole read range
-    SELECT hub, cp, is_in, count(*) AS n
-    FROM (SELECT t.dst AS hub, t.src AS cp, 1 AS is_in FROM t SEMI JOIN (SELECT DISTINCT hub FROM near_all) h ON h.hub = t.dst
-          UNION ALL
-          SELECT t.src AS hub, t.dst AS cp, 0 AS is_in FROM t SEMI JOIN (SELECT DISTINCT hub FROM near_all) h ON h.hub = t.src) x
+hub_pairs AS (              -- the hubs' relationships in those buckets, as (payer, payee)
+    SELECT DISTINCT hub, cp, is_in,
+           CASE WHEN is_in = 1 THEN cp ELSE hub END AS src, CASE WHEN is_in = 1 THEN hub ELSE cp END AS dst
+    FROM near_all
+),
+pair_n AS (                 -- transfers per hub, counterparty and direction over the history (one join on the pairs)
+    SELECT hp.hub, hp.cp, hp.is_in, count(*) AS n
+    FROM transactions tr JOIN hub_pairs hp ON hp.src = tr.from_account_id AND hp.dst = tr.to_account_id
+    WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
     GROUP BY ALL
 ),
 near AS (                   -- the one-time transfers of the hubs: the pattern's own
@@ -65,7 +69,6 @@ measured AS (               -- windows starting at a credit in a live bucket, wi
     FROM anchored a
     JOIN live l ON l.start_slot = st_slot(a.hub, a.bucket)
     WHERE a.anchor_is_in = 1 AND a.n_credits >= $min_each AND a.n_debits >= $min_each
-      AND a.anchor_at + $window >= $since               -- the longer lookback is history for one-time-ness
       AND a.out_usd >= $min_pass_share * a.in_usd       -- scatters most of what it gathered ...
       AND a.out_usd * $min_pass_share <= a.in_usd       -- ... and not far more (a business paying from its balance)
 ),

@@ -1,5 +1,5 @@
 -- Pass-through: share of an account's inflow debited again within $window of a credit, to one-time payees.
--- A one-time payee was paid by the account at most $max_payments_per_payee time(s) in the read range: a mule
+-- A one-time payee was paid by the account at most $max_payments_per_payee time(s) over the rule's history: a mule
 -- passes the money to the next hop once, while an account that forwards to the same payees again and again
 -- (rent, savings, a household moving money between its accounts) is not a mule. The share is of all inflow.
 WITH service AS (           -- accounts of service kinds (merchants, payroll, exchanges...) move money by trade
@@ -39,11 +39,15 @@ marked AS (                 -- time of the latest credit at or before each leg
                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_in_at
     FROM legs l JOIN totals t ON t.account_id = l.account_id
 ),
-repeat_payees AS (          -- payees the candidates paid more than $max_payments_per_payee time(s)
-    SELECT l.account_id, l.cp_id
-    FROM legs l SEMI JOIN totals t ON t.account_id = l.account_id
-    WHERE l.is_in = 0
-    GROUP BY l.account_id, l.cp_id
+repeat_payees AS (          -- payees the candidates paid more than $max_payments_per_payee time(s) over the rule's
+    SELECT account_id, cp_id                        -- history: the read range, and the history before it for the
+    FROM (SELECT l.account_id, l.cp_id FROM legs l SEMI JOIN totals t ON t.account_id = l.account_id  -- candidates
+          WHERE l.is_in = 0                                                                            -- (none in
+          UNION ALL                                                                                    -- a full run)
+          SELECT tr.from_account_id, tr.to_account_id FROM transactions tr
+          SEMI JOIN totals t ON t.account_id = tr.from_account_id
+          WHERE tr.booked_at >= $history_start AND tr.booked_at < $window_start) x
+    GROUP BY account_id, cp_id
     HAVING count(*) > $max_payments_per_payee
 ),
 kept AS (                   -- credits, and debits to one-time payees that follow a credit within $window

@@ -3,7 +3,8 @@
 Step 1 (DuckDB, named parameters): transfers between known accounts that both receive and pay, and the linked
 pairs (e1 into an account, e2 out of it within hop_window, e2 amount in [min_share, max_share] x e1 amount), never
 through an account of a service kind (an exchange's hot wallet pays out other clients' money, not the same funds),
-and only over one-time relationships (the payer paid the payee at most max_payments_per_pair times in the read range).
+and only over one-time relationships (the payer paid the payee at most max_payments_per_pair times over the rule's
+history, from history_start to until).
 Step 2 (polars): depth(e) = longest chain ending with e, by iterating depth(e2) = max(depth(e1) + 1) over the
 pairs until stable (at most max_hops rounds); the best predecessor of each edge is kept.
 Step 3 (polars): for maximal chain ends with depth >= min_hops, walk predecessors back (vectorised, max_hops
@@ -42,11 +43,14 @@ linked AS (                 -- the onward transfer lies in a's bucket or the nex
 hop_pairs AS (               -- the (payer, payee) pairs of the linked transfers ...
     SELECT DISTINCT src, dst FROM t WHERE rid IN (SELECT r1 FROM linked UNION ALL SELECT r2 FROM linked)
 ),
-one_time AS (               -- ... that transact at most $max_payments_per_pair time(s) in the whole read range:
-    SELECT t.rid                                        -- a layering hop is a one-time relationship, while wages,
-    FROM t JOIN (SELECT t.src, t.dst FROM t SEMI JOIN hop_pairs h ON h.src = t.src AND h.dst = t.dst  -- rent and
-                 GROUP BY t.src, t.dst HAVING count(*) <= $max_payments_per_pair) p  -- family transfers that
-         ON p.src = t.src AND p.dst = t.dst              -- happen to pass money on repeat
+one_time AS (               -- ... that transact at most $max_payments_per_pair time(s) over the rule's history: a
+    SELECT t.rid                                        -- layering hop is a one-time relationship, while wages, rent
+    FROM t JOIN (SELECT h.src, h.dst                    -- and family transfers that happen to pass money on repeat
+                 FROM transactions tr
+                 JOIN hop_pairs h ON h.src = st_hash(tr.from_account_id) AND h.dst = st_hash(tr.to_account_id)
+                 WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
+                 GROUP BY h.src, h.dst HAVING count(*) <= $max_payments_per_pair) p
+         ON p.src = t.src AND p.dst = t.dst
     WHERE t.rid IN (SELECT r1 FROM linked UNION ALL SELECT r2 FROM linked)
 ),
 ids AS (                    -- the linked transfers' ids and accounts, to check the pairs on the accounts themselves
@@ -80,8 +84,8 @@ def _bind(sql: str, params: dict, names: tuple[str, ...]) -> dict:
 
 
 def run(con, params: dict) -> pl.DataFrame:
-    names = ("window_start", "until", "min_usd", "hop_window", "min_share", "max_share", "service_kinds",
-             "max_payments_per_pair")
+    names = ("window_start", "history_start", "until", "min_usd", "hop_window", "min_share", "max_share",
+             "service_kinds", "max_payments_per_pair")
     pairs = DIALECT.fetch_polars(con, EDGES_SQL, _bind(EDGES_SQL, params, names))
     if pairs.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)

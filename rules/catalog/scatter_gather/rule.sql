@@ -1,5 +1,5 @@
 -- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window, over one-time
--- relationships (the payer paid the payee at most $max_payments_per_pair time(s) in the read range).
+-- relationships (the payer paid the payee at most $max_payments_per_pair time(s) over the rule's history).
 WITH service AS (           -- accounts of service kinds: payroll paying staff who pay a shop is not layering
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
@@ -13,9 +13,13 @@ t_all AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in
       AND from_account_id NOT IN (SELECT account_id FROM service)
       AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
-once AS (                  -- one-time relationships, on hashed accounts (narrow keys; a collision only merges two
-    SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key     -- pairs' counts, which drops them)
-    FROM t_all GROUP BY ALL HAVING count(*) <= $max_payments_per_pair
+once AS (                  -- one-time relationships over the rule's history: the read range, plus the history before
+    SELECT src_key, dst_key                         -- it (empty in a full run); on hashed accounts (narrow keys; a
+    FROM (SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key FROM t_all   -- collision only merges two pairs'
+          UNION ALL                                                            -- counts, which drops them)
+          SELECT st_hash(from_account_id), st_hash(to_account_id) FROM transactions
+          WHERE booked_at >= $history_start AND booked_at < $window_start) x
+    GROUP BY ALL HAVING count(*) <= $max_payments_per_pair
 ),
 t AS NOT MATERIALIZED (     -- on one-time relationships: layering hops are, a staff member paid monthly by the
     SELECT t_all.* FROM t_all                        -- source who pays rent to the sink is not
