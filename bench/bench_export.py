@@ -1,4 +1,4 @@
-"""Time the export (transforms.exports.export) of a bench store: seconds per part, rows, peak RSS.
+"""Time the export (exports.export) of a bench store: seconds per part, rows, peak RSS.
 
     python bench/bench_export.py                                    # the cached 1M bench store, every alert
     python bench/bench_export.py --db bench/cache/world_100000000/store/bench.duckdb \\
@@ -53,7 +53,7 @@ def main() -> None:
     import duckdb
     from loky import get_reusable_executor
 
-    from transforms import exports
+    import exports
 
     out = args.keep or Path(tempfile.mkdtemp(prefix="bench_export_"))
     con = duckdb.connect(str(args.db), read_only=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 def one_run(out: str, scale: str, fmt: str, seed: int) -> dict:
-    from transforms.synth import generate_world
+    from worlds.synth import generate_world
 
     t = time.perf_counter()
     s = generate_world(Path(out), seed=seed, scale=scale, fmt=fmt)

@@ -9,7 +9,7 @@ Worlds: data/samples (ours), each folder of ../shared/benchmarks/third_party and
 here from the simulators' public code, with their READMEs), each folder of $SCAMTRACE_WORLDS
 (':'-separated list of folders of world folders), and --world. A third-party world's transaction file (tx_log.csv,
 transactions.csv or transfers.csv, gzip or not) is ingested through its simulator reader; its native truth
-is read by rules/truth_formats.py. Ingested stores are cached in bench/cache (keyed by the file's content), so a
+is read by worlds/truth_formats.py. Ingested stores are cached in bench/cache (keyed by the file's content), so a
 second run only detects.
 
 Per world: pattern recall per typology (found by the typology expected to find it), account precision and recall,
@@ -133,8 +133,8 @@ def true_group_max(pattern_accounts) -> int:
 def run_world(world: Path, cache: Path) -> dict:
     from rules import casework
     from rules.engine import detect
-    from rules.evaluate import evaluate
-    from rules.truth_formats import load_truth
+    from worlds.evaluate import evaluate
+    from worlds.truth_formats import load_truth
     from transforms.store import connect
 
     src, t_ingest = _store_for(world, cache)
@@ -229,7 +229,7 @@ def write_doc(results: list[dict], label: str, path: Path = DOC) -> None:
         "(`../shared/benchmarks/third_party/`, and `bench/worlds/` generated here; see bench/detection.py). The simulators have dates",
         "only and no KYC, events or service-account kinds: only the transaction rules can fire there.",
         "",
-        "Measures: a pattern is *found* when the alerts of the typology expected to find it (`rules/truth_formats.py`:",
+        "Measures: a pattern is *found* when the alerts of the typology expected to find it (`worlds/truth_formats.py`:",
         "stack -> bipartite, fan_in -> mule_fan_in, ...) name at least half of its accounts as subjects or members;",
         "*any* counts alerts of every typology. Account precision is alert subjects in a pattern over alert subjects;",
         "account recall is pattern accounts raised as subjects. Transaction P / R / F1 compare the alerts' evidence",

@@ -8,7 +8,7 @@ Prints per-typology pattern recall, account precision / recall (suspects: roles 
 victims of victim-typology patterns), transaction precision / recall, alerts per rule, the number of networks, the
 size of the largest one, and whether the top-ranked member of each network is an upper-level account from the
 truth (organiser, legal person, consolidator, compound wallet) or the party holding one, and the networks-and-
-compounds table of rules.evaluate (links per compound, legitimate networks linked, organiser ranks). The ingested store is
+compounds table of worlds.evaluate (links per compound, legitimate networks linked, organiser ranks). The ingested store is
 cached (bench/cache/<world>-<hash>.duckdb) and copied before each run, so the world is ingested once.
 """
 
@@ -100,7 +100,7 @@ def network_figures(con, truth_dir: Path) -> dict:
 def run(world: Path, *, cache: Path, json_path: Path | None = None, misses: bool = False, keep: Path | None = None) -> dict:
     from rules import casework
     from rules.engine import detect
-    from rules.evaluate import evaluate
+    from worlds.evaluate import evaluate
     from transforms.store import connect
 
     src = _store_for(world, cache)

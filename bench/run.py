@@ -6,7 +6,7 @@
     python bench/run.py --sizes 100M --daily 1M --resume   # a run that stopped after casework: export, then the day
     python bench/run.py --report-only            # rewrite BENCHMARKS.md from bench/cache/results/*.json
 
-Per size: the world is generated once (bench/gen_canonical.py, cached under bench/cache/world_<N>/, git-ignored),
+Per size: the world is generated once (worlds/canonical.py, cached under bench/cache/world_<N>/, git-ignored),
 then a child process (so that its peak RSS is measured alone) runs on a fresh store:
   ingest (canonical Parquet + KYC accounts + events + FX rates, with Great Expectations validation)
   -> floor (one DuckDB scan with a group-by over the transactions: the cost of touching the data once)
@@ -134,7 +134,7 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
         import great_expectations  # noqa: F401  (imported by the validator; a fixed cost of any ingest)
 
         import rules.engine  # noqa: F401
-        import transforms.exports  # noqa: F401
+        import exports  # noqa: F401
 
     if resume:
         startup()  # imported again, not timed: the first run's start-up figure stands
@@ -143,7 +143,8 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
 
     from rules import casework
     from rules.engine import detect
-    from transforms import exports, store
+    import exports
+    from transforms import store
     from transforms.ingest import ingest_paths, new_data_period
 
     if not resume:  # a resumed run starts at the export
@@ -267,7 +268,7 @@ def planted_found(con, world: Path, run_id: str, span: str) -> dict:
 def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
              hubs: bool = False, timeout: float | None = None, budget: float | None = None,
              ingest_only: bool = False, resume: bool = False, skip_export: bool = False) -> dict:
-    from gen_canonical import generate
+    from worlds.canonical import generate
 
     world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
     t = time.perf_counter()
@@ -545,7 +546,7 @@ def write_benchmarks_md(results: list[dict], text: str) -> None:
         f"Machine: {machine()}. The machine was shared with other jobs during the runs: the load average is given "
         "with each size (2 cores: a load of 4 roughly halves the speed of everything).",
         "",
-        "World: bench/gen_canonical.py (canonical-transaction Parquet, one file per month over 365 days, account "
+        "World: worlds/canonical.py (canonical-transaction Parquet, one file per month over 365 days, account "
         "activity log-normally skewed, each account paying mostly its own book of regular payees, 1.5 % of accounts "
         "merchants, planted fan-in / pass-through / structuring / scatter-gather), plus KYC for up to 50k accounts "
         "and every merchant, up to 200k login events and daily FX rates. Export: "

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import progress
-from rules.spec import SpecError
 from transforms.errors import ScamtraceError
 from transforms.store import default_db_path
 
@@ -58,19 +57,9 @@ def _guard(fn: Callable[[], int]) -> None:
 def _known_errors(fn: Callable[[], int]) -> None:
     try:
         code = fn()
-    except ScamtraceError as exc:
+    except ScamtraceError as exc:  # every user-actionable error (transforms.errors): one line, its exit code
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
-    except SpecError as exc:  # a rule, typology or deployment config file is wrong: usage-level
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ValueError as exc:
-        from transforms.exports import ExportError, GoamlConfigError
-
-        if not isinstance(exc, (ExportError, GoamlConfigError)):
-            raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2 if isinstance(exc, GoamlConfigError) else 1) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing half-written was committed")
         raise typer.Exit(1) from None
@@ -250,8 +239,8 @@ def evaluate_cmd(
     """Score the current alerts against truth labels: recall per typology, precision and recall per account and transaction."""
 
     def body() -> int:
-        from rules.evaluate import evaluate, print_table
-        from rules.truth_formats import TruthError
+        from worlds.evaluate import evaluate, print_table
+        from worlds.truth_formats import TruthError
         from transforms import store
 
         _require_db(_db(db))
@@ -337,7 +326,7 @@ def verify(out: Path = typer.Argument(..., help="an export folder with manifest.
     """Re-check an export against its manifest: every output and its sha256."""
 
     def body() -> int:
-        from transforms.exports import verify as verify_export
+        from exports import verify as verify_export
 
         if not (out / "manifest.json").is_file():
             raise ScamtraceError("no manifest.json here: not a scamtrace export folder", path=out)
@@ -434,7 +423,7 @@ def synth(
     """Write a synthetic scam-economy world with truth labels."""
 
     def body() -> int:
-        from transforms.synth import generate_world
+        from worlds.synth import generate_world
 
         summary = generate_world(out, seed=seed, scale=scale, fmt=fmt)
         console.print(summary, highlight=False)

@@ -56,7 +56,7 @@ def detect_task(db: str, since: str | None, until: str | None, config: str | Non
 
 @task(name="export", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
 def export_task(db: str, out: str, options: dict) -> dict:
-    from transforms.exports import export
+    from exports import export
 
     con = open_store(db)
     try:

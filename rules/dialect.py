@@ -6,11 +6,29 @@ work inside GROUP BY). A Spark dialect would register the same names as SQL func
 Everything else DuckDB-specific that the engine itself emits (JSON building, Arrow hand-over) is a method here.
 Rule SQL may mark a CTE `AS NOT MATERIALIZED` or `AS MATERIALIZED` (PostgreSQL 12+ syntax, also DuckDB's and
 SQLite's): a dialect whose engine lacks them (Spark) drops those words before running the query.
+
+Beyond the `st_*` functions, rule SQL uses the DuckDB syntax listed in SECOND_ENGINE_SYNTAX: that is what a second
+engine must translate (tests/rules/test_dialect_syntax.py fails when a rule uses DuckDB-only syntax not listed
+there). Casework (rules/casework) runs on DuckDB only: it reads the rule hits in the store and hands polars / Arrow
+frames to DuckDB directly (`register`), so an engine that runs the rules brings the hits back to DuckDB first.
 """
 
 from __future__ import annotations
 
 import duckdb
+
+# DuckDB syntax in rule SQL that is not in the portable subset -> what a second engine (Spark SQL) does instead.
+SECOND_ENGINE_SYNTAX: dict[str, str] = {
+    "SEMI JOIN": "LEFT SEMI JOIN (Spark has it)",
+    "ANTI JOIN": "LEFT ANTI JOIN (Spark has it)",
+    "GROUP BY ALL": "GROUP BY ALL (Spark 3.4+), or the listed non-aggregate columns",
+    "rowid": "a row number or monotonically_increasing_id() over the scanned table",
+    "AS NOT MATERIALIZED": "dropped (a plain CTE)",
+    "AS MATERIALIZED": "dropped, or the CTE cached as a temporary view",
+    "EXCLUDE (": "SELECT * EXCEPT (...) or the columns listed",
+    "count(DISTINCT) OVER": "size(collect_set(x) OVER (...))",
+    "WITH RECURSIVE": "Spark 4 recursive CTEs, or the walk unrolled to max_length joins",
+}
 
 # name(args) -> DuckDB body. Keep the list short and each function obvious.
 DUCKDB_MACROS: dict[str, tuple[str, str]] = {

@@ -26,7 +26,6 @@ import duckdb
 from rules import lists, tables
 from rules.dialect import DIALECT
 from rules.spec import (
-    OPTIONAL_OUTPUT,
     STANDARD_OUTPUT,
     ResolvedRule,
     SpecError,
@@ -140,15 +139,17 @@ def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, dateti
         " SELECT max(booked_at) FROM transactions UNION ALL SELECT min(occurred_at) FROM events UNION ALL"
         " SELECT max(occurred_at) FROM events)"
     ).fetchall()[0]
-    if lo is None:
+    start, end = as_utc(lo), as_utc(hi)
+    if start is None or end is None:
         return None, None
-    return as_utc(lo), as_utc(hi) + timedelta(microseconds=1)
+    return start, end + timedelta(microseconds=1)
 
 
 def _load_py_rule(path: Path):
     mod_spec = importlib.util.spec_from_file_location(f"scamtrace_rule_{path.parent.name}", path)
+    if mod_spec is None or mod_spec.loader is None:
+        raise SpecError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(mod_spec)
-    assert mod_spec.loader is not None
     mod_spec.loader.exec_module(module)
     if not hasattr(module, "run"):
         raise SpecError(f"{path}: defines no run(con, params) function")
@@ -371,7 +372,7 @@ def detect(
     s = s or lo or datetime.now(timezone.utc)
     u = u or hi or s + timedelta(microseconds=1)
     own_run = run_id is None
-    if own_run:
+    if run_id is None:
         run_id = store.start_run(con, "detect", {"since": s, "until": u, "config": str(config_path) if config_path else None})
     summary = DetectSummary(run_id=run_id, since=s, until=u)
     status = "failed"

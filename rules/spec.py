@@ -20,6 +20,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.errors import ConfigError
+
 CATALOG_DIR = Path(__file__).parent / "catalog"
 TYPOLOGY_DIR = Path(__file__).parent / "typologies"
 
@@ -37,8 +39,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class SpecError(ValueError):
-    """A rule, typology or config file is invalid; the message names the file and the field."""
+class SpecError(ConfigError, ValueError):
+    """A rule, typology or config file is invalid; the message names the file and the field (usage-level, exit 2)."""
 
 
 def parse_duration(text: str | int | float | timedelta) -> timedelta:

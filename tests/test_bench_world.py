@@ -1,18 +1,15 @@
-"""The benchmark's synthetic world (bench/gen_canonical.py): reproducible, merchants known to KYC, plants where
+"""The benchmark's synthetic world (worlds/canonical.py): reproducible, merchants known to KYC, plants where
 the rules can find them, a background of regular payees."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-import gen_canonical  # noqa: E402
+from worlds import canonical as gen_canonical
 
 ROWS = 60_000
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rules import casework
 from rules.engine import detect
-from rules.evaluate import evaluate
+from worlds.evaluate import evaluate
 from tests.helpers import ingest
 from transforms import store
 

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from rules.engine import detect
-from rules.evaluate import evaluate
-from rules.truth_formats import TruthError, load_truth
+from worlds.evaluate import evaluate
+from worlds.truth_formats import TruthError, load_truth
 from tests.helpers import ingest, rows
 from transforms import store
-from transforms.sources.base import ReadContext, read_head
+from transforms.sources.base import ReadContext
 from transforms.sources.registry import detect as detect_reader
 
 WORLDS = Path(__file__).resolve().parent / "fixtures" / "worlds"

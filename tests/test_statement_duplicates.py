@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 
+from tests.helpers import reference_dir
 from transforms.ingest import ingest_paths
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "statements"
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "swift_mt940"
+REF = reference_dir("swift_mt940")
 
 
 def by_name(reports):
@@ -72,8 +72,6 @@ def test_same_file_twice_is_skipped(tmp_path):
 
 
 def test_mt942_interim_report_then_mt940_statement(tmp_path):
-    if not REF.is_dir():
-        pytest.skip(f"reference folder {REF} is absent")
     db = tmp_path / "db.duckdb"
     fx = tmp_path / "fx.csv"
     fx.write_text("date,currency,usd_per_unit\n2017-01-19,PLN,0.24\n")

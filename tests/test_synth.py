@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms.ingest import ingest_paths
-from transforms.synth import TYPOLOGIES, generate_world, resolve
+from worlds.synth import TYPOLOGIES, generate_world, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -83,8 +83,8 @@ def test_every_operation_has_a_cast_and_its_patterns_carry_linking_facts(tiny):
     ops = read_csv(out / "truth" / "operations.csv")
     compounds = {p["compound_id"] for p in patterns.values()}
     assert {o["compound_id"] for o in ops if o["role"] == "organiser"} == compounds
-    organisers = {o["account_id"] for o in ops if o["role"] == "organiser"}
-    assert all(o["party_id"] for o in ops if o["role"] == "organiser")
+    organisers = [o for o in ops if o["role"] == "organiser"]
+    assert all(o["party_id"] and o["account_id"] for o in organisers)
     facts: dict[tuple[str, str], set[str]] = {}
     for f in read_csv(out / "truth" / "compound_facts.csv"):
         assert f["compound_id"] == patterns[f["pattern_id"]]["compound_id"] and f["detail"]

@@ -64,7 +64,7 @@ def ingest_paths(
     reports: list[FileReport] = []
     own_run = run_id is None
     try:
-        if own_run:
+        if run_id is None:
             run_id = store.start_run(con, "ingest", {"paths": [str(p) for p in paths]})
         validator = BatchValidator(Path(db_path))
         try:

@@ -178,8 +178,8 @@ def fact_keys(con: duckdb.DuckDBPyConnection, table: schema.Table) -> str:
     exists, comment = _keys_table_comment(con, name)
     if exists and comment == mark:
         counts = f"SELECT (SELECT count(*) FROM {table.name}), (SELECT count(*) FROM {name})"  # from metadata
-        facts, keys = con.execute(counts).fetchone()
-        if facts == keys:
+        row = con.execute(counts).fetchone()
+        if row is not None and row[0] == row[1]:
             return name
     rebuild_fact_keys(con, table, mark)
     return name

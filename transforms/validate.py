@@ -112,7 +112,7 @@ def _register_duckdb_dialect() -> None:
             return hash("duckdb")
 
     if not any(getattr(d, "value", None) == "duckdb" for d in engine_mod._PERSISTED_CONNECTION_DIALECTS):
-        engine_mod._PERSISTED_CONNECTION_DIALECTS = (*engine_mod._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect())
+        engine_mod._PERSISTED_CONNECTION_DIALECTS = (*engine_mod._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect())  # type: ignore[assignment]  # GX types the tuple by its length
 
 
 def _expectation(check: Check):

@@ -24,7 +24,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
-from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql, sha16, to_json
+from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql
 from rules.lists import account_ids
 
 BASE_CONFIDENCE = {

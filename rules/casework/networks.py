@@ -95,7 +95,7 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     # pairs in SQL and put into connected components by scipy (no Python loop per pair)
     subjects_all = sorted(set(alert_subject.values()))
     sid_of = {sj: i for i, sj in enumerate(subjects_all)}
-    acct_sid = {"account_id": [], "sid": []}
+    acct_sid: dict[str, list] = {"account_id": [], "sid": []}
     for acct, ss in acct_subjects.items():
         for sj in ss:
             acct_sid["account_id"].append(acct)
@@ -258,8 +258,8 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
     """Add the non-alerted member accounts to each network; return lookups for roles and ranking."""
     # evidence counterparties and pattern members of each network's alerts, and the direct payees of its alerted
     # accounts that are off-ramps or compound registry / listed accounts: in SQL, one row per (network, account)
-    an = {"alert_id": [], "net": []}
-    cn = {"account_id": [], "net": []}
+    an: dict[str, list] = {"alert_id": [], "net": []}
+    cn: dict[str, list] = {"account_id": [], "net": []}
     for i, n in enumerate(nets):
         an["alert_id"] += n.alert_ids
         an["net"] += [i] * len(n.alert_ids)
@@ -353,7 +353,7 @@ def _assign_ids(con, nets: list[Net]) -> None:
 # ----------------------------------------------------------------------------------------------- members and ranks
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
+def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:  # noqa: C901 -- split pending
     nets: list[Net] = state["nets"]
     ident = state["ident"]
     all_accounts = sorted({a for n in nets for a in n.accounts})
@@ -373,7 +373,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
     # members that no alert cites and no alerted account made do not shape the ranking.
     # each (network, member account) is a node numbered contiguously per network: node_start[i] + position in
     # nodes[i]; the flow edges come back from DuckDB as node numbers
-    nm = {"network_id": [], "account_id": [], "is_core": [], "node": []}
+    nm: dict[str, list] = {"network_id": [], "account_id": [], "is_core": [], "node": []}
     nodes: list[list[str]] = []
     node_start: list[int] = []
     for n in nets:
@@ -496,7 +496,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
             info = acct_info.get(a)
             if info and info[5] and primary[a] != "victim":
                 held[info[5]].append(a)
-        party_members = []
+        party_members: list[list] = []
         legal_contacts = set()
         member_contacts = []  # (index in party_members, party_type, is beneficial owner, contacts)
         for cluster, acs in held.items():
@@ -602,7 +602,7 @@ def _strongly_linked(account_links) -> bool:
     return len(weak) >= 2
 
 
-def _member_flows(con, since=None) -> tuple[dict, dict]:
+def _member_flows(con, since=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, tuple[list, list]]]:
     """The flow graph of each network, aggregated per (network, payer, payee) into the temp table _cw_net_flows
     (network_id, from_account_id, to_account_id, usd, n_txns, first_at, last_at, evidence: up to 20 txn_ids by
     time, countries, institutions, src_node, dst_node), from which network_edges gets its flow edges. Returns the

@@ -1,10 +1,10 @@
-"""rules.evaluate with truth/operations.csv: every operation's organiser is ranked, and alerts on cast accounts that
+"""worlds.evaluate with truth/operations.csv: every operation's organiser is ranked, and alerts on cast accounts that
 no pattern names are not false positives (hand-made truth and store, real DuckDB)."""
 
 from __future__ import annotations
 
 from rules import alert_tables, tables
-from rules.evaluate import evaluate
+from worlds.evaluate import evaluate
 from transforms.store import connect
 
 

@@ -16,10 +16,11 @@ import pytest
 
 from rules import alert_tables
 from rules import tables as rule_tables
+from tests.helpers import reference_dir
 from transforms import store
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_GOAML = ROOT.parent / "shared" / "reference" / "goaml"
+REFERENCE_GOAML = reference_dir("goaml")  # ../shared/reference/goaml, or the copy in tests/fixtures
 
 RUN = "run-0001"
 F_TH, F_KH, F_TRON, F_KYC = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
@@ -191,7 +192,7 @@ def store_copy(tmp_path, store_path) -> Path:
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory, store_path) -> tuple[Path, dict]:
     """One full export of the literal store, shared by the read-only checks."""
-    from transforms.exports import export
+    from exports import export
 
     out = tmp_path_factory.mktemp("export") / "out"
     con = store.connect(store_path, read_only=True)

@@ -56,7 +56,7 @@ def test_i2_node_and_edge_lists(exported):
 
 def _graph_export(store_path, out, **kw):
     from transforms import store
-    from transforms.exports import export
+    from exports import export
 
     con = store.connect(store_path, read_only=True)
     try:
@@ -96,7 +96,7 @@ def test_graph_limit_at_the_network_size_changes_nothing(tmp_path, store_path):
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "10"])
 def test_graph_limit_must_be_a_positive_whole_number(tmp_path, store_path, bad):
-    from transforms.exports import ExportError
+    from exports import ExportError
 
     with pytest.raises(ExportError, match="graph_max_members"):
         _graph_export(store_path, tmp_path / "bad", graph_max_members=bad)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.exports import graphml as G
+from exports import graphml as G
 
 # any character, including markup, quotes, whitespace, control characters, surrogates and non-BMP
 text = st.text(st.characters(codec=None), max_size=30)

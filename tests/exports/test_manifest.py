@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from transforms.exports import verify
+from exports import verify
 
 from .conftest import F_TRON, RUN
 

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms import store
-from transforms.exports import export
-from transforms.exports import graphml as G
-from transforms.exports import tables as T
+from exports import export
+from exports import graphml as G
+from exports import tables as T
 
 
 def _export(store_path: Path, out: Path, **kw) -> dict:
@@ -37,7 +37,7 @@ def default_out(tmp_path_factory, store_path) -> tuple[Path, dict]:
 
 @pytest.fixture
 def tiny_out(tmp_path, store_path, monkeypatch) -> tuple[Path, dict]:
-    import transforms.exports as E
+    import exports.package as E
 
     monkeypatch.setattr(T, "BATCH_ROWS", 2)
     monkeypatch.setattr(T, "PARQUET_ROW_GROUP", 3)
@@ -148,8 +148,8 @@ def _sheet_xml(path: Path) -> list[bytes]:
 def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path, monkeypatch):
     """goAML reports and workbooks written by worker processes (fed batch by batch, XLSX from a spool)
     are the files written in process."""
-    import transforms.exports as E
-    import transforms.exports.goaml_files as GF
+    import exports.package as E
+    import exports.goaml_files as GF
 
     monkeypatch.setattr(GF, "GOAML_CHUNK", 7)  # several batches in flight
     monkeypatch.setattr(E, "XLSX_WORKER_MIN", 0)  # every table's workbook from a worker
@@ -173,7 +173,7 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
 def test_a_failed_export_leaves_no_worker_writing(tmp_path, store_path, monkeypatch):
     """An error after workbooks went to workers: the error is raised, and once export() returns nothing is
     still being written and no spool file is left."""
-    import transforms.exports as E
+    import exports.package as E
 
     monkeypatch.setattr(E, "XLSX_WORKER_MIN", 0)
     monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "2")
@@ -195,7 +195,7 @@ def test_a_failed_export_leaves_no_worker_writing(tmp_path, store_path, monkeypa
 
 
 def test_export_workers_setting_is_checked(monkeypatch):
-    from transforms.exports import workers as W
+    from exports import workers as W
 
     monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "two")
     with pytest.raises(ValueError, match="SCAMTRACE_EXPORT_WORKERS"):
@@ -211,7 +211,7 @@ def test_settle_waits_for_running_jobs_and_removes_spools(tmp_path):
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    import transforms.exports as E
+    import exports.package as E
 
     started, written = threading.Event(), tmp_path / "book.xlsx"
 
@@ -233,7 +233,7 @@ def test_settle_waits_for_running_jobs_and_removes_spools(tmp_path):
 
 
 def test_goaml_batches_are_cut_by_alerts_and_by_evidence_rows():
-    from transforms.exports.goaml_files import batch_ranges
+    from exports.goaml_files import batch_ranges
 
     sizes = [3, 60, 2, 2, 2, 0, 0, 200, 1]
     ranges = list(batch_ranges(sizes, max_alerts=3, max_rows=10))
@@ -245,7 +245,7 @@ def test_goaml_batches_are_cut_by_alerts_and_by_evidence_rows():
 def test_evidence_row_budget_gives_the_same_files(default_out, tmp_path, store_path, monkeypatch):
     """A year's export cuts goAML batches by evidence rows (the 100M bench export ran out of memory on batches
     of 1,000 heavy alerts): with a budget of 3 rows the reports are the same files."""
-    import transforms.exports.goaml_files as GF
+    import exports.goaml_files as GF
 
     cuts: list[list[tuple[int, int]]] = []
     real = GF.batch_ranges

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms import store
-from transforms.exports import ExportError, export, verify
-from transforms.exports.safe import neutralise, safe_name
+from exports import ExportError, export, verify
+from exports.safe import neutralise, safe_name
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -1,4 +1,4 @@
-"""The column-wise cell text (transforms/exports/text_cells.py) against the per-value reference.
+"""The column-wise cell text (exports/text_cells.py) against the per-value reference.
 
 The oracle is the writers as they were before: rows from batch.to_pylist(), cell_text + csv.writer for CSV,
 _json_value + json.dumps for JSON lines, cell_text / write_number / write_boolean for XLSX. Every file the
@@ -23,10 +23,10 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.exports import tables as T
-from transforms.exports import text_cells
-from transforms.exports.safe import neutralise
-from transforms.exports.text_cells import _json_value, cell_text
+from exports import tables as T
+from exports import text_cells
+from exports.safe import neutralise
+from exports.text_cells import _json_value, cell_text
 
 N = 23  # rows of the nasty batch; every column's values are cycled to this length
 

@@ -2,7 +2,7 @@
 
 Importing scamtrace (DuckDB, polars, Great Expectations) costs seconds per process, so stages do not start as new
 interpreters: a *zygote* process imports everything once, then for each job forks a child that runs the plain
-function (transforms.ingest.ingest_paths, rules.engine.detect + rules.casework.build, transforms.exports.export)
+function (transforms.ingest.ingest_paths, rules.engine.detect + rules.casework.build, exports.export)
 and, when asked, SIGKILLs the child after a delay. The zygote itself never runs a query, so forking is safe.
 
     python tests/reliability/crashkit.py --kills 100      # a longer run than CI's (see test_crash.py)
@@ -111,7 +111,7 @@ def run_job(job: dict) -> dict:
             con.close()
         return {"run_id": summary.run_id, "alerts": summary.alerts}
     if stage == "export":
-        from transforms.exports import export
+        from exports import export
 
         con = store.connect(Path(job["db"]), read_only=True, wait_seconds=30)
         try:
@@ -150,7 +150,7 @@ def zygote_main() -> None:
     import great_expectations  # noqa: F401
 
     try:
-        import transforms.exports  # noqa: F401
+        import exports  # noqa: F401
     except ImportError:
         pass
     out = sys.stdout
@@ -354,7 +354,7 @@ def campaign(work: Path, kills: int, seed: int = 1, export_formats: str | None =
                 problems.append(f"#{i} {stage}: failed without a kill: {r}")
                 continue
             if stage == "export":
-                from transforms.exports import verify
+                from exports import verify
 
                 after_kill = verify(out)
                 if not after_kill and export_fingerprint(out, stable) != ref_export:
@@ -374,7 +374,7 @@ def campaign(work: Path, kills: int, seed: int = 1, export_formats: str | None =
                     problems.append(f"#{i} {stage} killed at {delay:.2f}s: alert tables differ: "
                                     f"{ {k: (v, ref_detect[k]) for k, v in fp.items() if v != ref_detect[k]} }")
             if stage == "export":
-                from transforms.exports import verify
+                from exports import verify
 
                 v = verify(out)
                 if v:
@@ -391,7 +391,7 @@ def campaign(work: Path, kills: int, seed: int = 1, export_formats: str | None =
 
 def _has_exports() -> bool:
     try:
-        from transforms.exports import export, verify  # noqa: F401
+        from exports import export, verify  # noqa: F401
     except ImportError:
         return False
     return True

@@ -131,7 +131,7 @@ def test_export_files_are_owner_only_and_inside_the_folder(hostile_export):
 
 
 def test_export_names_from_the_data_are_sanitised(hostile_export):
-    from transforms.exports.safe import inside, safe_name
+    from exports.safe import inside, safe_name
 
     _, _, out = hostile_export
     for p in out.rglob("*"):

@@ -1,7 +1,7 @@
 import json
 
 from rules.engine import detect
-from rules.evaluate import evaluate
+from worlds.evaluate import evaluate
 from tests.rules.conftest import World
 
 

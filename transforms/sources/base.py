@@ -246,7 +246,7 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
                     )
                 )
                 invalid.clear()
-            good = pl.from_arrow(batch) if batch is not None and batch.num_rows else None
+            good = pl.DataFrame(pl.from_arrow(batch)) if batch is not None and batch.num_rows else None
             if good is not None or frames:
                 chunk, next_no = _number_rows(good, frames[0] if frames else None, names, next_no)
                 chunk = _flag_swallowed_records(chunk, names, layout.delimiter)

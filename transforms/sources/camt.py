@@ -21,7 +21,7 @@ import json
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -115,7 +115,7 @@ def clean_bic(value: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------- frame builder shared with mt940.py
-ROW_SCHEMA = {
+ROW_SCHEMA: dict[str, Any] = {
     "row_no": pl.Int64,
     "raw": pl.Utf8,
     "errors": pl.List(pl.Utf8),
@@ -295,7 +295,7 @@ class CamtReader(Reader):
 
     def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:
         m = DOC_RE.search(head)
-        return bool(m) and m.group(1) == self.message
+        return m is not None and m.group(1) == self.message
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         kind = f"camt.{self.message}"
@@ -425,7 +425,7 @@ def _entry_rows(ntry, p: _Paths, stmt: dict) -> list[dict]:
     elif booked_at is None:
         errors.append(f"booked_at: not an ISO date or date-time: '{booked_raw[:40]}'")
     val_raw = _get(e, "ValDt/Dt", "ValDt/DtTm")
-    value_date = date.fromisoformat(val_raw[:10]) if to_utc(val_raw) is not None else None  # the bank's calendar day
+    value_date = date.fromisoformat(val_raw[:10]) if val_raw and to_utc(val_raw) is not None else None  # bank's day
     if stmt.get("no") is None:
         errors.append("account: the statement has no account identification (Acct/Id)")
     reversal = (_get(e, "RvslInd") or "").lower() in ("true", "1")

@@ -3,7 +3,7 @@
 A Parquet file (magic bytes PAR1) whose columns carry the canonical names of the `transactions` table
 (transforms/schema.py) is read as it is: no mapping, no parsing of text. Required columns: booked_at,
 from_account_id, to_account_id, amount, currency. Optional: every other canonical column (txn_id, rail, channel,
-...); unknown columns are ignored. `transforms.synth` (fmt="parquet") and bench/gen_canonical.py write this layout.
+...); unknown columns are ignored. `worlds.synth` (fmt="parquet") and worlds/canonical.py write this layout.
 
 - txn_id: kept when given (the store's stable id); a row without one gets a key like every other reader: the
   source_txn_id scoped by the institution, else the natural key (time, accounts, amount, currency).

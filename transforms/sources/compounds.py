@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import polars as pl
 import yaml
@@ -43,7 +43,7 @@ class CompoundRegistryReader(Reader):
         yield pl.DataFrame(rows, schema=_SCHEMA)
 
 
-_SCHEMA = {
+_SCHEMA: dict[str, Any] = {
     "row_no": pl.Int64,
     "raw": pl.Utf8,
     "errors": pl.List(pl.Utf8),

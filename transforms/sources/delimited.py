@@ -105,6 +105,9 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
 
     # --- amount and direction ---
     thousands = m.thousands or None
+    is_out: pl.Expr
+    dir_err: pl.Expr
+    amount_abs: pl.Expr
     if c.amount:
         amount_raw = col(c.amount)
         amount_txt = decimal_text(amount_raw, m.decimal, thousands)

@@ -220,7 +220,8 @@ def _parse_block(block: str):
     previous = _MT940_LOG.level
     _MT940_LOG.setLevel(logging.CRITICAL)  # the library logs every failed pattern fragment at ERROR
     try:
-        for tags in (None, {61: mt940.tags.StatementASNB()}):
+        asnb: dict[int | str, mt940.tags.Tag] = {61: mt940.tags.StatementASNB()}
+        for tags in (None, asnb):
             stmt = mt940.models.Transactions(tags=tags, options=mt940.Options.all())
             try:
                 stmt.parse(block)

@@ -8,7 +8,7 @@
 The simulators have no time of day (AMLSim and AMLGentex count days in `step` from their configured base date; the
 upstream defaults are used) and no currency (AMLSim and AMLGentex amounts are unit-less, loaded as USD so that the
 USD rules read them as they are). The truth columns (isSAR, alertID, patternID, Is Laundering) are kept only in the
-raw record: rules never see them. rules/truth_formats.py reads the truth and names the same accounts and
+raw record: rules never see them. worlds/truth_formats.py reads the truth and names the same accounts and
 transactions through account_id() and txn_key() below.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import polars as pl
 
@@ -83,8 +83,8 @@ class SimulatorReader(Reader):
             yield self.convert(frame, header)
 
     @abstractmethod
-    def fields(self, header: list[str]) -> dict[str, pl.Expr]:
-        """Expressions and field names for the transfer: see _steps() for the keys."""
+    def fields(self, header: list[str]) -> dict[str, Any]:
+        """Expressions (pl.Expr) and field names (str) for the transfer: see _steps() for the keys."""
 
     def convert(self, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
         f = self.fields(header)
@@ -115,7 +115,7 @@ class SimulatorReader(Reader):
         )
 
     def _steps(self, simulator: str, step_col: str, orig: str, dest: str, from_inst: pl.Expr | str,
-               to_inst: pl.Expr | str, native_id: pl.Expr) -> dict:
+               to_inst: pl.Expr | str, native_id: pl.Expr) -> dict[str, Any]:
         step = c(step_col).cast(pl.Int32, strict=False)
         fi = pl.lit(from_inst) if isinstance(from_inst, str) else from_inst
         ti = pl.lit(to_inst) if isinstance(to_inst, str) else to_inst

@@ -14,6 +14,8 @@ the one ending with the smallest transfer id, so that reruns report the same pat
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from rules.dialect import DIALECT
@@ -72,7 +74,7 @@ WHERE booked_at >= $window_start AND booked_at < $until AND amount_usd >= $min_u
   AND txn_id IN (SELECT txn_id FROM _st_path_txns)   -- the transfers on the reported paths only
 """
 
-OUTPUT_SCHEMA = {
+OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "path_start_id": pl.Utf8, "path_end_id": pl.Utf8, "first_usd": pl.Float64, "last_usd": pl.Float64,

@@ -12,6 +12,8 @@ the rings' transfers are read back in full.
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import timedelta
 
 import numpy as np
@@ -61,7 +63,7 @@ FROM transactions
 WHERE rowid IN (SELECT rid FROM _st_ring_rows)   -- the transfers left after trimming only
 """
 
-OUTPUT_SCHEMA = {
+OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "origin_id": pl.Utf8, "first_usd": pl.Float64, "total_usd": pl.Float64,

@@ -1,8 +1,8 @@
 """Fast synthetic world of canonical transactions for the national-scale benchmark (bench/run.py).
 
-    python bench/gen_canonical.py --rows 10000000 --out bench/cache/world_10000000
+    python -m worlds.canonical --rows 10000000 --out bench/cache/world_10000000
 
-transforms/synth writes realistic bank extracts at ~20k tx/s; this writes canonical-transaction Parquet (the
+worlds/synth writes realistic bank extracts at ~20k tx/s; this writes canonical-transaction Parquet (the
 layout of transforms/sources/canonical_parquet.py) at ~130k tx/s per core with numpy and pyarrow, one month per
 worker process (--workers, default: one per core), in chunks, so that 100M rows fit in a few GB of memory. What it
 writes under OUT:

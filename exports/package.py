@@ -21,14 +21,15 @@ from typing import Any, Iterable
 
 import duckdb
 
-from transforms.exports import goaml as goaml_mod
-from transforms.exports import goaml_files as G
-from transforms.exports import workers as W
-from transforms.exports import graphml as graphml_mod
-from transforms.exports import manifest as manifest_mod
-from transforms.exports import report as report_mod
-from transforms.exports import tables as T
-from transforms.exports.safe import atomic_write, ensure_dir, inside, safe_country, safe_name
+from exports import goaml as goaml_mod
+from exports import goaml_files as G
+from exports import workers as W
+from exports import graphml as graphml_mod
+from exports import manifest as manifest_mod
+from exports import report as report_mod
+from exports import tables as T
+from exports.safe import atomic_write, ensure_dir, inside, safe_country, safe_name
+from transforms.errors import ScamtraceError
 
 TABLE_FORMATS = T.TABLE_FORMATS
 ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
@@ -43,8 +44,8 @@ __all__ = ["export", "verify", "ExportError", "ALL_FORMATS", "DEFAULT_FORMATS", 
 GoamlConfigError = goaml_mod.GoamlConfigError
 
 
-class ExportError(ValueError):
-    """Bad export arguments or a store without the casework tables: one line saying what to do."""
+class ExportError(ScamtraceError, ValueError):
+    """Bad export arguments or a store without the casework tables: one line saying what to do (exit 1)."""
 
 
 def verify(out_dir: Path | str) -> list[str]:

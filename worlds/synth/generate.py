@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.synth.actors import World
-from transforms.synth.background import Background, usdt
+from worlds.synth.actors import World
+from worlds.synth.background import Background, usdt
 from transforms.errors import InputError
-from transforms.synth.config import PRESETS, TYPOLOGIES, KnobError, Knobs, resolve
-from transforms.synth.model import Tx
-from transforms.synth.scams import Scams
-from transforms.synth.truth import Truth, readme
-from transforms.synth.world import BANK_BY_COUNTRY, BANKS
-from transforms.synth import writers as W
+from worlds.synth.config import PRESETS, TYPOLOGIES, KnobError, Knobs, resolve
+from worlds.synth.model import Tx
+from worlds.synth.scams import Scams
+from worlds.synth.truth import Truth, readme
+from worlds.synth.world import BANK_BY_COUNTRY, BANKS
+from worlds.synth import writers as W
 
 __all__ = ["generate_world", "PRESETS", "TYPOLOGIES", "Knobs", "resolve"]
 

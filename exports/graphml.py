@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 
-from transforms.exports.safe import atomic_path, ensure_dir, neutralise
+from exports.safe import atomic_path, ensure_dir, neutralise
 
 CRYPTO_PREFIXES = ("tron:", "ethereum:", "bitcoin:", "bsc:", "polygon:", "solana:", "arbitrum:")
 

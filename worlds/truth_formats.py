@@ -1,4 +1,4 @@
-"""Truth labels in the formats that worlds come with, as the three tables that rules/evaluate.py scores against.
+"""Truth labels in the formats that worlds come with, as the three tables that worlds/evaluate.py scores against.
 
   patterns             pattern_id, typology (as the world names it), detected_by (the scamtrace typology whose
                        alerts should find it), compound_id, difficulty (when the world has them)
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.errors import InputError
 from transforms.ids import txn_id_from_key
 from transforms.sources import simulators as sims
 
@@ -48,8 +49,8 @@ class Truth:
     operations: pl.DataFrame | None = None
 
 
-class TruthError(ValueError):
-    """A truth folder that cannot be read: the message names the file and what is missing."""
+class TruthError(InputError, ValueError):
+    """A truth folder that cannot be read: the message names the file and what is missing (exit 1)."""
 
 
 def _find(folder: Path, *names: str) -> Path | None:

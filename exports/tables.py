@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 import pyarrow.parquet as pq
 
-from transforms.exports import text_cells
-from transforms.exports.safe import atomic_path, ensure_dir, neutralise
+from exports import text_cells
+from exports.safe import atomic_path, ensure_dir, neutralise
 
 TABLE_FORMATS = ("csv", "xlsx", "parquet", "jsonl")
 # Rows per Arrow batch read from DuckDB and written out: what a table costs in memory at any time.

@@ -1,6 +1,6 @@
 """Score a detect run against truth labels: our generator's (DIR/truth/) or a public simulator's native truth.
 
-rules/truth_formats.py reads the truth as patterns (pattern_id, typology as the world names it, detected_by: the
+worlds/truth_formats.py reads the truth as patterns (pattern_id, typology as the world names it, detected_by: the
 scamtrace typology whose alerts should find it, compound_id, difficulty), pattern_accounts (pattern_id,
 account_id, role) and pattern_transactions (pattern_id, txn_id).
 
@@ -81,7 +81,7 @@ def evaluate(
     is also written there as JSON; with `show` (or a console) it is printed as a rich table (print_table does
     the same for callers such as the CLI, which prints and writes itself).
     """
-    from rules.truth_formats import load_truth
+    from worlds.truth_formats import load_truth
 
     truth = load_truth(Path(truth_dir))
     patterns, p_accounts, p_txns, operations = (truth.patterns, truth.pattern_accounts, truth.pattern_transactions,
@@ -213,7 +213,7 @@ def _is_compound(cid: str | None) -> bool:
     return bool(cid) and not str(cid).startswith("list:")  # 'list:<name>' ids are sanctions lists, not compounds
 
 
-def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame,
+def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame,  # noqa: C901 -- split pending
                    operations: pl.DataFrame | None = None) -> dict:
     """Networks and compound links against the truth's compound operations (current networks of the store).
 

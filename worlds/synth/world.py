@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from transforms.synth.model import MICRO, Account, Party
+from worlds.synth.model import MICRO, Party
 
 # --------------------------------------------------------------------------------------------------- banks
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from transforms.synth.model import MICRO, Account, Party, Tx
-from transforms.synth.world import USDT_ETH, USDT_TRON, BankSpec
+from worlds.synth.model import MICRO, Account, Party, Tx
+from worlds.synth.world import USDT_ETH, USDT_TRON, BankSpec
 
 UTC = timezone.utc
 MAX_OPEN = 200

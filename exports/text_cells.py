@@ -21,7 +21,7 @@ from typing import Any, Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.exports.safe import _FORMULA_LEAD, neutralise
+from exports.safe import _FORMULA_LEAD, neutralise
 
 # --------------------------------------------------------------------------------- per value (the reference)
 

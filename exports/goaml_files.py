@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from transforms.exports import goaml
-from transforms.exports.safe import atomic_write, sync_files
+from exports import goaml
+from exports.safe import atomic_write, sync_files
 
 # Alerts per batch, and evidence rows per batch: one batch's alerts, evidence, accounts and parties are in memory
 # at a time in a worker, and a few batches wait in this process (~4 KB per evidence row as Python dicts). The row

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from transforms.synth.config import Knobs
-from transforms.synth.model import Account, Lookalike, Party
-from transforms.synth.world import (
+from worlds.synth.config import Knobs
+from worlds.synth.model import Account, Lookalike, Party
+from worlds.synth.world import (
     BANK_BY_COUNTRY,
     BANK_WEIGHTS,
     BANKS,
@@ -164,7 +164,7 @@ class World:
 
     # ------------------------------------------------------------------ population
 
-    def build(self) -> None:
+    def build(self) -> None:  # noqa: C901 -- split pending
         k = self.knobs
         la = k.lookalikes
         for _ in range(k.customers):

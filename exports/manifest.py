@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from transforms.exports.safe import atomic_write
+from exports.safe import atomic_write
 from transforms.sources.base import sha256_file
 
 MANIFEST = "manifest.json"
@@ -64,7 +64,7 @@ def write(out_dir: Path, outputs: list[Path], *, export_id: str, detect_run_ids:
         files.append({"path": rel, "sha256": sha256_file(p), "bytes": p.stat().st_size})
     doc = {
         "format_version": FORMAT_VERSION,
-        "generator": "scamtrace.transforms.exports",
+        "generator": "scamtrace.exports",
         "export_id": export_id,
         "run_id": run_id,
         "detect_run_ids": detect_run_ids,

@@ -27,14 +27,16 @@ import pyarrow as pa
 import yaml
 from lxml import etree
 
+from transforms.errors import ConfigError
+
 PACKAGE_XSD = Path(__file__).resolve().parent / "xsd" / "goAMLSchema_5.0.1.xsd"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "goaml_default.yml"
 XS = "{http://www.w3.org/2001/XMLSchema}"
 GOAML_NS = "{http://www.unodc.org/goaml}"
 
 
-class GoamlConfigError(ValueError):
-    """The goAML config file is unreadable or names a code the schema does not know."""
+class GoamlConfigError(ConfigError, ValueError):
+    """The goAML config file is unreadable or names a code the schema does not know (usage-level, exit 2)."""
 
 
 # --------------------------------------------------------------------------------------------- schema
@@ -387,7 +389,7 @@ class GoamlWriter:
         """preload: read every account, party and login IP now; False: read them per batch of reports
         with scope() (what a large store needs: memory then follows the batch, not the store).
         con None (a worker process, goaml_files.py): no store; rates are given, and each batch's state() via use()."""
-        from transforms.exports.tables import rows
+        from exports.tables import rows
 
         self.con = con
         self.cfg = cfg
@@ -409,7 +411,7 @@ class GoamlWriter:
               subjects: Iterable[tuple[str, str]] = ()) -> None:
         """Hold only these accounts, their holders, these parties, these accounts' login IPs, and the
         compound links of these (subject_type, subject_id) subjects."""
-        from transforms.exports.tables import _temp_name
+        from exports.tables import _temp_name
 
         accounts = pa.table({"id": pa.array(sorted({a for a in account_ids if a}), pa.string())})
         parties = pa.table({"id": pa.array(sorted({p for p in party_ids if p}), pa.string())})
@@ -451,7 +453,7 @@ class GoamlWriter:
             self.links.setdefault((row[0], row[1]), []).append(row[2:])
 
     def _load(self, acc_cond: str, party_cond: str, ip_cond: str, params: list) -> None:
-        from transforms.exports.tables import rows
+        from exports.tables import rows
 
         self.accounts = {r["account_id"]: r for r in rows(self.con, f"SELECT * FROM accounts WHERE {acc_cond}", params)}
         self.parties = {r["party_id"]: r for r in rows(self.con, f"SELECT * FROM parties WHERE {party_cond}", params)}

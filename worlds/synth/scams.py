@@ -16,9 +16,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from transforms.synth.background import usdt
-from transforms.synth.model import MICRO, Account, Pattern, Tx
-from transforms.synth.world import (
+from worlds.synth.background import usdt
+from worlds.synth.model import MICRO, Account, Pattern, Tx
+from worlds.synth.world import (
     BANK_BY_COUNTRY,
     COMPOUNDS,
     OFAC_ADDRESSES,
@@ -68,7 +68,7 @@ class Scams:
     # ------------------------------------------------------------------ planning
 
     def _plan(self) -> dict[int, list[tuple[str, int]]]:
-        from transforms.synth.config import TYPOLOGIES
+        from worlds.synth.config import TYPOLOGIES
 
         plan: dict[int, list[tuple[str, int]]] = {}
         days = self.knobs.days

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from transforms.synth.model import Account, Tx
+from worlds.synth.model import Account, Tx
 
 
 class Background:
@@ -30,7 +30,7 @@ class Background:
     def amt(self, usd: float, acct: Account, d: int) -> int:
         return self.w.fx.usd_to(usd, acct.currency, d, acct.decimals)
 
-    def day(self, d: int) -> list[Tx]:
+    def day(self, d: int) -> list[Tx]:  # noqa: C901 -- split pending
         w = self.w
         rng = np.random.default_rng([w.seed, 100, d])
         out: list[Tx] = []
