@@ -28,6 +28,7 @@ import yaml
 from lxml import etree
 
 from transforms.errors import ConfigError
+from transforms.schema import KIND_GROUPS
 
 PACKAGE_XSD = Path(__file__).resolve().parent / "xsd" / "goAMLSchema_5.0.1.xsd"
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "goaml_default.yml"
@@ -800,7 +801,7 @@ def to_bytes(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-NON_BANK_KINDS = {"vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket", "ewallet"}
+NON_BANK_KINDS = set(KIND_GROUPS["non_bank"])  # transforms/schema.py
 
 
 # --------------------------------------------------------------------------------------------- per alert / network

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from rules.spec import Band, RuleSpec, TypologySpec, load_catalog, load_typologies
+from transforms.schema import KIND_GROUPS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 START, END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
@@ -29,6 +30,8 @@ def _band(b: Band) -> str:
 
 
 def _default(value) -> str:
+    if isinstance(value, list) and any(str(v).startswith("@") for v in value):  # a group of account kinds
+        return ", ".join(f"{v} ({', '.join(KIND_GROUPS[v[1:]])})" if str(v).startswith("@") else str(v) for v in value)
     if isinstance(value, list) and len(value) > 4:
         return f"{len(value)} values: {', '.join(map(str, value[:3]))}, ..."
     return str(value)

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from transforms.errors import ConfigError
+from transforms.schema import KIND_GROUPS
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 TYPOLOGY_DIR = Path(__file__).parent / "typologies"
@@ -95,8 +96,22 @@ def coerce(ptype: str, value: Any) -> Any:
     if ptype == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{value!r} is not a list of strings")
-        return list(value)
+        return expand_groups(value)
     raise ValueError(f"unknown parameter type {ptype!r}")
+
+
+def expand_groups(values: list[str]) -> list[str]:
+    """'@services' and the other names of transforms.schema.KIND_GROUPS stand for their account kinds (in the
+    group's order, each once), so that a kind is added to a group in one place."""
+    out: list[str] = []
+    for v in values:
+        if v.startswith("@"):
+            if v[1:] not in KIND_GROUPS:
+                raise ValueError(f"{v!r} names no group of account kinds; known: {', '.join('@' + g for g in KIND_GROUPS)}")
+            out += [k for k in KIND_GROUPS[v[1:]] if k not in out]
+        elif v not in out:
+            out.append(v)
+    return out
 
 
 def _jsonable(value: Any) -> Any:

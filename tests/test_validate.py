@@ -33,3 +33,24 @@ def test_every_canonical_table_has_a_suite():
         checks = suite_for(name, ["USD"])
         assert checks, name
         assert {c.column for c in checks} <= set(table.names), name
+
+
+def test_an_unknown_account_kind_is_quarantined_with_the_kinds_to_use(tmp_path):
+    from transforms.ingest import ingest_paths
+
+    kyc = tmp_path / "accounts.csv"
+    kyc.write_text("rail,account,institution,chain,holder_id,opened_at,country,kind,label\n"
+                   "bank,111,BANKTH,,P1,2024-01-01T00:00:00Z,TH,customer,\n"
+                   "bank,222,BANKTH,,P2,2024-01-01T00:00:00Z,TH,,\n"
+                   "bank,333,BANKTH,,P3,2024-01-01T00:00:00Z,TH,Savings,\n")
+    db = tmp_path / "s.duckdb"
+    (report,) = ingest_paths(db, [kyc])
+    assert report.rows_loaded == 2 and report.rows_quarantined == 1
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (reason,) = con.execute("SELECT reasons[1] FROM quarantine").fetchone()
+        kinds = sorted(str(k) for (k,) in con.execute("SELECT kind FROM accounts").fetchall())
+    finally:
+        con.close()
+    assert reason.startswith("kind: not an account kind; use one of customer, corporate, merchant") and "savings" not in kinds
+    assert kinds == ["None", "customer"]

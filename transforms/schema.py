@@ -9,6 +9,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# ---------------------------------------------------------------------------------------------- vocabulary
+# transactions.channel
+CHANNELS = ("transfer", "wire", "cash_deposit", "cash_withdrawal", "card", "ewallet", "cheque", "fee", "onchain", "other")
+CASH_CHANNELS = ("cash_deposit", "cash_withdrawal")
+
+# accounts.kind (KYC): what an account is, which decides whether a rule may take it for a customer
+ACCOUNT_KINDS = (
+    "customer",             # a person's or a small business's ordinary account
+    "corporate",            # a company's account
+    "merchant",             # takes payments from many customers for goods and services
+    "payroll",              # pays many employees
+    "ewallet",              # an e-money wallet at a non-bank
+    "vasp_deposit",         # a deposit address or account of a virtual-asset service (exchange, broker)
+    "exchange_hot_wallet",  # an exchange's pooled hot wallet
+    "otc_desk",             # an over-the-counter crypto / cash desk
+    "p2p_merchant",         # a peer-to-peer crypto merchant
+    "casino",               # a casino's account
+    "junket",               # a junket operator's account
+    "sanctioned",           # on a sanctions list (as labelled by the data provider)
+    "external",             # held at another institution; known only as a counterparty
+)
+# Named groups of kinds: a rule.yml parameter of type list[str] names one as "@<group>" (rules/spec.py expands it).
+KIND_GROUPS: dict[str, tuple[str, ...]] = {
+    # services that many unrelated customers pay or are paid by in trade: not mules, victims or layers by their flows
+    "services": ("merchant", "payroll", "exchange_hot_wallet", "vasp_deposit", "otc_desk", "p2p_merchant", "casino",
+                 "junket"),
+    # where value turns into crypto or is taken out of the banking system's view
+    "vasps": ("vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant"),
+    "off_ramps": ("vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket"),
+    # reported to goAML as non-bank institutions
+    "non_bank": ("vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket", "ewallet"),
+}
+
 
 @dataclass(frozen=True)
 class Column:
@@ -98,7 +131,7 @@ ACCOUNTS = Table(
         Column("holder_id", "VARCHAR", "party_id of the holder"),
         Column("opened_at", "TIMESTAMPTZ", "account opening time, UTC"),
         Column("country", "VARCHAR", "ISO 3166 alpha-2"),
-        Column("kind", "VARCHAR", "customer, merchant, payroll, vasp_deposit, exchange_hot_wallet, otc_desk, p2p_merchant, casino, ..."),
+        Column("kind", "VARCHAR", "one of ACCOUNT_KINDS (customer, corporate, merchant, payroll, vasp_deposit, ...), or empty"),
         Column("label", "VARCHAR", "free label (e.g. exchange name)"),
         *PROVENANCE,
     ),

@@ -23,7 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import pycountry  # noqa: E402
 
-CHANNELS = ("transfer", "wire", "cash_deposit", "cash_withdrawal", "card", "ewallet", "cheque", "fee", "onchain", "other")
+from transforms.schema import ACCOUNT_KINDS, CHANNELS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
         return [
             *_not_null(cols, "account_id", "rail"),
             Check("rail_known", "in_set", "rail", "rail: must be bank or crypto", (("bank", "crypto"),)),
+            Check("kind_known", "in_set", "kind",
+                  f"kind: not an account kind; use one of {', '.join(ACCOUNT_KINDS)}, or leave it empty", (ACCOUNT_KINDS,)),
             Check("opened_at_not_future", "between", "opened_at", "opened_at: in the future", (None, tomorrow, False)),
             Check("opened_at_not_ancient", "between", "opened_at", "opened_at: before 1900", ("1900-01-01 00:00:00", None, False)),
         ]

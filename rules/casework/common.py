@@ -8,9 +8,11 @@ from typing import Any, Iterable
 
 import duckdb
 
+from transforms.schema import KIND_GROUPS
+
 # accounts.kind values that are services through which proceeds leave the banking system (VASPs, OTC, P2P,
 # casinos/junkets). They are off-ramps in networks, never organisers, and they are hubs that do not join networks.
-OFFRAMP_KINDS = ("vasp_deposit", "exchange_hot_wallet", "otc_desk", "p2p_merchant", "casino", "junket")
+OFFRAMP_KINDS = KIND_GROUPS["off_ramps"]  # transforms/schema.py: where money leaves the banks' view
 
 # Pseudo accounts used by readers for cash and unknown counterparties.
 NOT_ACCOUNTS_SQL = "({col} IS NULL OR {col} = 'cash' OR {col} LIKE 'unknown:%')"

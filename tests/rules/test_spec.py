@@ -167,3 +167,19 @@ def test_history_reaches_at_least_the_lookback_and_must_be_a_duration(tmp_path):
     _edit(f, history="ninety days")
     with pytest.raises(SpecError, match="duration"):
         load_rule(f)
+
+
+def test_a_list_parameter_names_a_group_of_account_kinds(tmp_path):
+    from rules.spec import expand_groups
+    from transforms.schema import KIND_GROUPS
+
+    assert expand_groups(["@vasps"]) == list(KIND_GROUPS["vasps"])
+    assert expand_groups(["casino", "@vasps", "otc_desk"]) == ["casino", *KIND_GROUPS["vasps"]]  # each kind once
+    f = _copy(tmp_path)
+    data = yaml.safe_load((f / "rule.yml").read_text())
+    assert data["parameters"]["service_kinds"]["default"] == ["@services"]
+    assert load_rule(f).defaults()["service_kinds"] == list(KIND_GROUPS["services"])
+    data["parameters"]["service_kinds"]["default"] = ["@shops"]
+    (f / "rule.yml").write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match="names no group of account kinds"):
+        load_rule(f)

@@ -27,12 +27,12 @@ import polars as pl
 
 from transforms import ids
 from transforms.errors import InputError
+from transforms.schema import CASH_CHANNELS
 from transforms.sources import xml_safety
 from transforms.sources.base import ReadContext, Reader
 
 CHUNK_ENTRIES = 50_000
 CASH_ACCOUNT = "cash"  # same pseudo-account as delimited.CASH_ACCOUNT
-CASH_CHANNELS = ("cash_deposit", "cash_withdrawal")
 NS_RE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d{2})")
 # the root <Document> (or a prefixed ns:Document) in a camt namespace; an XSD naming the namespace is not one
 DOC_RE = re.compile(r"<(?:[\w.-]+:)?Document\b[^>]*?xmlns(?::[\w.-]+)?\s*=\s*[\"']urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d{2})")

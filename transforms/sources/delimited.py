@@ -28,10 +28,10 @@ from transforms.sources.base import (
     required_error,
 )
 from transforms.sources.fields import decimal_problem, decimal_text, in_dst_gap, timestamp_utc, upper_code
-from transforms.sources.mapping import CHANNELS, Mapping, load_mapping
+from transforms.schema import CASH_CHANNELS, CHANNELS
+from transforms.sources.mapping import Mapping, load_mapping
 
 CASH_ACCOUNT = "cash"  # the other side of a cash deposit or withdrawal
-CASH_CHANNELS = ("cash_deposit", "cash_withdrawal")
 
 
 class DelimitedReader(Reader):

@@ -16,19 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from transforms.errors import ConfigError
+from transforms.schema import CHANNELS
 
-CHANNELS = (
-    "transfer",
-    "wire",
-    "cash_deposit",
-    "cash_withdrawal",
-    "card",
-    "ewallet",
-    "cheque",
-    "fee",
-    "onchain",
-    "other",
-)
 
 
 class Columns(BaseModel):
