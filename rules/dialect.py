@@ -51,15 +51,24 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_bucket": ("t, w", "CAST(floor(epoch(t) / epoch(w)) AS BIGINT)"),  # index of the w-long time bucket holding t
     "st_days_between": ("a, b", "date_diff('second', a, b) / 86400.0"),
     # strings
+    # a real account: not cash and not a placeholder for an unknown counterparty ('unknown:<what>')
+    "st_is_account": ("x", "(x <> 'cash' AND x NOT LIKE 'unknown:%')"),
     "st_hash": ("x", "hash(x)"),  # 64-bit hash (compact grouping keys for pre-filters; Spark: xxhash64)
     # one BIGINT key for (x, bucket b) whose next bucket is the key + 1 (a collision only merges pre-filter counts)
     "st_slot": ("x, b", "CAST(hash(x) >> 2 AS BIGINT) + b"),
     "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
-    # IPv4 in a range many unrelated people share (carrier-grade NAT 100.64/10, RFC 1918 private, loopback)
+    # An IP address that identifies nobody: IPv4 in a range many unrelated people share (carrier-grade NAT
+    # 100.64/10, RFC 1918 private, loopback), IPv6 loopback, unspecified, link-local (fe80::/10), unique local
+    # (fc00::/7) or IPv4-mapped into those, and any text that is not an IP address. Rules and casework both use it.
     "st_shared_ip": (
         "ip",
-        "coalesce(regexp_matches(trim(ip), '^(10\\.|127\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|"
-        "100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.)'), false)",
+        "CASE WHEN regexp_full_match(trim(ip), '(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}') "
+        "THEN regexp_matches(trim(ip), '^(10\\.|127\\.|192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|"
+        "100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.)') "
+        "WHEN contains(trim(ip), ':') AND regexp_full_match(lower(trim(ip)), '[0-9a-f:.]{2,45}') "
+        "THEN regexp_matches(lower(trim(ip)), '^(::1?$|fe[89ab][0-9a-f]?:|f[cd][0-9a-f]{0,2}:|::ffff:(10\\.|127\\.|"
+        "192\\.168\\.|172\\.(1[6-9]|2[0-9]|3[01])\\.|100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.))') "
+        "ELSE true END",
     ),
 }
 

@@ -48,17 +48,14 @@ MACROS = {
     ),
     # phone in comparable form: '+' and digits only
     "cw_phone": ("p", "nullif(regexp_replace(trim(p), '[^0-9+]', '', 'g'), '')"),
-    # IPs that identify a carrier NAT, a private network or nothing at all: never a shared identifier
-    "cw_weak_ip": (
-        "n",
-        "(n IS NULL OR n BETWEEN 1681915904 AND 1686110207 OR n BETWEEN 167772160 AND 184549375 "
-        "OR n BETWEEN 2886729728 AND 2887778303 OR n BETWEEN 3232235520 AND 3232301055 "
-        "OR n BETWEEN 2130706432 AND 2147483647)",
-    ),
 }
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Casework's cw_* macros, and the rules' st_* ones (one check of a shared IP for rules and casework)."""
+    from rules.dialect import DIALECT
+
+    DIALECT.install(con)
     for name, (args, body) in MACROS.items():
         con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({args}) AS {body}")
 

@@ -178,7 +178,7 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         ),
         ids AS (
             SELECT account_id, 'device' AS kind, device_id AS value, occurred_at AS at FROM ev WHERE device_id IS NOT NULL
-            UNION ALL SELECT account_id, 'ip', trim(ip), occurred_at FROM ev WHERE ip IS NOT NULL AND NOT cw_weak_ip(cw_ipv4(ip))
+            UNION ALL SELECT account_id, 'ip', trim(ip), occurred_at FROM ev WHERE ip IS NOT NULL AND NOT st_shared_ip(ip)
             UNION ALL SELECT account_id, 'phone', cw_phone(phone), occurred_at FROM ev WHERE cw_phone(phone) IS NOT NULL
             UNION ALL SELECT h.account_id, 'phone', cw_phone(p.phone), NULL FROM holder h JOIN parties p ON p.party_id = h.holder_id
                       WHERE cw_phone(p.phone) IS NOT NULL

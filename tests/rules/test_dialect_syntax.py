@@ -58,3 +58,20 @@ def test_the_scan_catches_an_unlisted_construct():
     sql = _strip_comments("SELECT a FROM t QUALIFY row_number() OVER () = 1 -- GROUP BY ALL in a comment")
     hits = {n for n, p in PATTERNS.items() if re.search(p, sql, re.I)}
     assert hits == {"QUALIFY"} and "QUALIFY" not in SECOND_ENGINE_SYNTAX
+
+
+def test_one_check_of_an_ip_that_identifies_nobody():
+    # rules (shared_device_ip) and casework (network joins) both call st_shared_ip
+    import duckdb
+
+    from rules.casework.common import install_macros
+
+    con = duckdb.connect()
+    install_macros(con)  # casework's connection gets the rules' st_* macros too
+    shared = {"10.1.2.3", "100.64.0.1", "172.20.1.1", "192.168.0.9", "127.0.0.1", "fe80::1", "fd12:3456::1", "::1",
+              "::ffff:10.0.0.1", "not an ip", "1.2.3", ""}
+    specific = {"8.8.8.8", "203.0.113.7", "2001:db8::1", "2400:cb00:2048:1::c629:d7a2", "::ffff:8.8.8.8"}
+    got = {ip: con.execute("SELECT st_shared_ip(?)", [ip]).fetchone()[0] for ip in shared | specific}
+    assert {ip for ip, v in got.items() if v} == shared
+    networks_sql = (CATALOG.parent / "casework" / "networks.py").read_text()
+    assert "st_shared_ip(ip)" in networks_sql and "cw_weak_ip" not in networks_sql

@@ -5,8 +5,8 @@ WITH RECURSIVE t AS NOT MATERIALIZED (  -- transfers between known accounts in t
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
 ),

@@ -30,27 +30,27 @@ times AS NOT MATERIALIZED (  -- when each known account that can wake up had a t
     FROM transactions                                          -- since), and that stretch is not read
     WHERE booked_at >= $window_start AND booked_at < $until
       AND ($until - $since > $dormant OR booked_at < $until - $dormant OR booked_at >= $since)
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
       AND ($until - $since > $dormant OR from_account_id IN (SELECT account_id FROM waking))
     UNION ALL
     SELECT to_account_id, booked_at
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND ($until - $since > $dormant OR booked_at < $until - $dormant OR booked_at >= $since)
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(to_account_id)
       AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
 ),
 legs AS NOT MATERIALIZED (  -- the same transactions in the detection range, with counterparty, id and amount: a
     SELECT from_account_id AS account_id, to_account_id AS cp_id, txn_id, booked_at, amount_usd  -- burst starts at
     FROM transactions                                                                             -- a wake-up in it
     WHERE booked_at >= $since AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
       AND ($until - $since > $dormant OR from_account_id IN (SELECT account_id FROM waking))
     UNION ALL
     SELECT to_account_id, from_account_id, txn_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $since AND booked_at < $until
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(to_account_id)
       AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
 ),
 activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in

@@ -21,8 +21,8 @@ SETUP = [
         FROM transactions
         WHERE booked_at >= $window_start AND booked_at < $until
           AND from_account_id <> to_account_id AND amount_usd >= $min_usd
-          AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-          AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+          AND st_is_account(from_account_id)
+          AND st_is_account(to_account_id)
         GROUP BY from_account_id, to_account_id
         """,
     ),

@@ -6,8 +6,8 @@ WITH inflow AS NOT MATERIALIZED (  -- credits from known senders in the read ran
     SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),

@@ -5,8 +5,8 @@ WITH outflow AS NOT MATERIALIZED (  -- debits to known payees in the read range
     SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),

@@ -9,8 +9,8 @@ t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, 
            st_bucket(booked_at, $window) AS bucket
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
 ),
 per_bucket AS (             -- credits and debits per account and bucket, under one key (st_slot: a hash of the

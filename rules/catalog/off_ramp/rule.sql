@@ -14,8 +14,8 @@ inflow AS MATERIALIZED (      -- credits from known senders to non-service accou
     SELECT t.to_account_id AS account_id, t.from_account_id AS sender_id, t.txn_id, t.booked_at, t.amount_usd, t.rail
     FROM transactions t JOIN payers p ON p.account_id = t.to_account_id
     WHERE t.booked_at >= $window_start AND t.booked_at < $until
-      AND t.to_account_id <> 'cash' AND t.to_account_id NOT LIKE 'unknown:%'
-      AND t.from_account_id <> 'cash' AND t.from_account_id NOT LIKE 'unknown:%' AND t.from_account_id <> t.to_account_id
+      AND st_is_account(t.to_account_id)
+      AND st_is_account(t.from_account_id) AND t.from_account_id <> t.to_account_id
       AND t.to_account_id NOT IN (SELECT account_id FROM service)
 ),
 hubs AS (                   -- cheap pre-filter: enough senders and inflow over the range

@@ -9,13 +9,13 @@ legs AS NOT MATERIALIZED (  -- each known account's credits (is_in = 1) and debi
     SELECT to_account_id AS account_id, txn_id, booked_at, amount_usd, 1 AS is_in, from_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
+      AND st_is_account(to_account_id) AND from_account_id <> to_account_id
       AND channel <> 'fee'
     UNION ALL
     SELECT from_account_id AS account_id, txn_id, booked_at, amount_usd, 0 AS is_in, to_account_id AS cp_id
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%' AND from_account_id <> to_account_id
+      AND st_is_account(from_account_id) AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
 totals AS (                 -- cheap pre-filter: enough inflow, and enough outflow to reach the share at all

@@ -28,8 +28,8 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read ra
                                  WHERE st_list_has($service_kinds, kind)) AS to_plain       -- so that the join's
     FROM transactions                                                                       -- hash table fits in
     WHERE booked_at >= $window_start AND booked_at < $until                                 -- memory at 100M rows
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
 ),
@@ -69,8 +69,8 @@ SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, CAST(amo
 FROM transactions
 WHERE booked_at >= $window_start AND booked_at < $until AND amount_usd >= $min_usd
   AND from_account_id <> to_account_id
-  AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
-  AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
+  AND st_is_account(to_account_id)
+  AND st_is_account(from_account_id)
   AND txn_id IN (SELECT txn_id FROM _st_path_txns)   -- the transfers on the reported paths only
 """
 

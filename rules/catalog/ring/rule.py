@@ -28,8 +28,8 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read ra
     SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst  -- narrow rows so that the
     FROM transactions                                                                    -- pair aggregate over every
     WHERE booked_at >= $window_start AND booked_at < $until                              -- transfer stays small
-      AND from_account_id <> 'cash' AND from_account_id NOT LIKE 'unknown:%'
-      AND to_account_id <> 'cash' AND to_account_id NOT LIKE 'unknown:%'
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND amount_usd >= $min_usd
 ),
