@@ -1,6 +1,7 @@
 """Digests of every table and export of one pipeline run, to show that a refactor changed no output.
 
     python bench/digest_outputs.py data/samples --out /tmp/digests.json        # ingest, detect, casework, export
+    python bench/digest_outputs.py W/transactions W/kyc W/reference W/events --out w.json   # a benchmark world W
     python bench/digest_outputs.py data/samples --compare /tmp/digests.json    # exit 1 and list what differs
 
 Run ids, wall-clock stamps and file ids of the run are masked (they differ on every run by design); everything else
@@ -81,7 +82,7 @@ def file_digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def run(inputs: Path) -> dict:
+def run(inputs: list[Path]) -> dict:
     try:
         import exports
     except ImportError:  # a checkout from before exports/ became a top-level package (to compare with it)
@@ -93,7 +94,7 @@ def run(inputs: Path) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix="digest-"))
     db = work / "store.duckdb"
-    ingest_paths(db, [inputs])
+    ingest_paths(db, list(inputs))
     con = connect(db)
     try:
         summary = detect(con)
@@ -106,7 +107,7 @@ def run(inputs: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("inputs", type=Path)
+    ap.add_argument("inputs", type=Path, nargs="+", help="files or folders to ingest")
     ap.add_argument("--out", type=Path, help="write the digests here")
     ap.add_argument("--compare", type=Path, help="compare with digests written earlier; exit 1 on a difference")
     args = ap.parse_args()

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rules import casework
 from rules.engine import detect
 from worlds.evaluate import evaluate
 from tests.helpers import ingest
 from transforms import store
+
+pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
 
 WORLDS = Path(__file__).resolve().parent / "fixtures" / "worlds"
 

@@ -163,6 +163,7 @@ def quarantine_matches_planted(world: Path, db: Path, reports) -> None:
         con.close()
 
 
+@pytest.mark.slow
 def test_world_ingests_with_truth_in_store(tiny, tiny_store):
     out, summary = tiny
     db, reports = tiny_store
@@ -170,6 +171,7 @@ def test_world_ingests_with_truth_in_store(tiny, tiny_store):
     assert sum(r.rows_read for r in reports if r.table == "transactions") == summary["extract_rows"]
 
 
+@pytest.mark.slow
 def test_bundled_samples_ingest_cleanly(tmp_path):
     assert (SAMPLES / "README.md").is_file()
     db = tmp_path / "samples.duckdb"

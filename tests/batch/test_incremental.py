@@ -29,6 +29,7 @@ def _state(db):
     return alerts, evidence, txns, statuses
 
 
+@pytest.mark.slow
 def test_day_by_day_equals_all_at_once(tmp_path):
     from flows.run_flow import run_flow
 

@@ -17,6 +17,8 @@ import pytest
 from tests.batch.world import write_day, write_reference
 from transforms import store
 
+pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
+
 BIN = Path(sys.executable).parent
 
 

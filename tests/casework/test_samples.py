@@ -12,6 +12,8 @@ from rules.engine import detect
 from transforms.ingest import ingest_paths
 from transforms.store import connect
 
+pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
+
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 

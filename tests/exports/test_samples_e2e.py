@@ -8,10 +8,14 @@ from pathlib import Path
 import networkx as nx
 from lxml import etree
 
+import pytest
+
 from exports import export, goaml, verify
 from rules import casework, engine
 from tests.helpers import reference_dir
 from transforms import store
+
+pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

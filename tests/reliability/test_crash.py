@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.reliability.crashkit import campaign
+
+pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
 
 KILLS = int(os.environ.get("SCAMTRACE_CRASH_KILLS", "21"))
 
