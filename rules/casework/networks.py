@@ -37,23 +37,15 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
+from rules.casework import members as M
 from rules.casework.common import (
     NOT_ACCOUNTS_SQL,
-    OFFRAMP_KINDS,
     offramp_list_sql,
     sha16,
 )
 
 MAX_SHARERS = 25  # an identifier shared by more accounts than this links nobody (public Wi-Fi, a shop's device)
 HUB_COUNTERPARTIES = 30  # a counterparty with more distinct counterparties than this does not join two alerts
-ROLE_FACTOR = {"victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
-VICTIM_TYPOLOGIES = {"victim_escalation"}
-PARTY_EXTRA_ACCOUNT = 0.5
-STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
-ENDPOINT_KINDS = {"registry_account", "sanctions_list"}
-SERVICE_IDENTITY_KINDS = {"registry_account", "ip_cidr", "company_name"}  # links an off-ramp member passes to its network
-WEAK_KINDS = {"geo_radius", "phone_prefix"}  # alone, they do not make an account compound-linked
-NETWORK_LINK = 0.3  # a member's link confidence that links its network to the compound (members' compound_ids too)
 CONTEXT_ONLY = {"address"}  # identifiers that describe members but never join two alerts (strangers share addresses)
 
 
@@ -353,26 +345,41 @@ def _assign_ids(con, nets: list[Net]) -> None:
 # ----------------------------------------------------------------------------------------------- members and ranks
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:  # noqa: C901 -- split pending
+def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
+    """Members, roles, ranks and edges of each network from compute()'s state, stored with the networks."""
     nets: list[Net] = state["nets"]
-    ident = state["ident"]
+    nodes, node_start = _stage_members(con, nets)
+    ctx = M.load_context(con, state["ident"])
+    since = con.execute("SELECT min(since) FROM rule_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    edges, flow_places = _member_flows(con, since)
+    member_rows: list[tuple] = []
+    edge_rows: list[M.EdgeRow] = []
+    net_rows: list[dict] = []
+    for i, n in enumerate(nets):
+        flow = _network_flow(n, nodes[i], node_start[i], edges, flow_places[n.network_id])
+        net_alerts = set(n.alert_ids)
+        roles, primary, alerted = M.account_roles(n.accounts, net_alerts, ctx, flow)
+        score = {a: flow.centrality.get(a, 0.0) * M.ROLE_FACTOR.get(primary[a], 1.0) for a in n.accounts}
+        parties, holder_edges = M.party_members(n.network_id, n.accounts, net_alerts, primary, score, ctx, flow)
+        accounts = M.account_members(n.network_id, n.accounts, net_alerts, roles, primary, score, alerted, ctx, flow)
+        members = M.ranked(accounts + parties)
+        member_rows += [m.as_row() for m in members]
+        edge_rows += holder_edges + M.identifier_edges(n.network_id, n.accounts, ctx)
+        net_rows.append(M.network_row(n, members, len(accounts), parties, ctx, flow))
+    return _store(con, run_id, net_rows, member_rows, edge_rows)
+
+
+def _stage_members(con: duckdb.DuckDBPyConnection, nets: list[Net]) -> tuple[list[list[str]], list[int]]:
+    """_cw_members (every member account) and _cw_net_members (each network's members as numbered nodes).
+
+    Each (network, member account) is a node numbered contiguously per network: node_start[i] + position in
+    nodes[i]; the flow edges come back from DuckDB as node numbers."""
     all_accounts = sorted({a for n in nets for a in n.accounts})
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_members (account_id VARCHAR)")
     if all_accounts:
         con.register("_cw_m_frame", pl.DataFrame({"account_id": all_accounts}).to_arrow())
         con.execute("INSERT INTO _cw_members SELECT account_id FROM _cw_m_frame")
         con.unregister("_cw_m_frame")
-    acct_info = {r[0]: r for r in _rows(con, """
-        SELECT m.account_id, a.kind, a.institution, coalesce(a.country, p.country), a.holder_id,
-               coalesce(pc.cluster_id, a.holder_id), p.party_type, coalesce(p.name, a.label), a.label, a.rail
-        FROM _cw_members m LEFT JOIN accounts a ON a.account_id = m.account_id
-        LEFT JOIN parties p ON p.party_id = a.holder_id
-        LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id""")}
-    # the flow graph of a network: its alerts' evidence transactions, plus payments made by its alerted accounts
-    # to other members (consolidator -> organiser's or legal person's account). Background payments between two
-    # members that no alert cites and no alerted account made do not shape the ranking.
-    # each (network, member account) is a node numbered contiguously per network: node_start[i] + position in
-    # nodes[i]; the flow edges come back from DuckDB as node numbers
     nm: dict[str, list] = {"network_id": [], "account_id": [], "is_core": [], "node": []}
     nodes: list[list[str]] = []
     node_start: list[int] = []
@@ -391,215 +398,22 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:  # 
                                                                "is_core": pl.Boolean, "node": pl.Int64}).to_arrow())
         con.execute("INSERT INTO _cw_net_members SELECT *, network_id || '|' || account_id FROM _cw_nm_frame")
         con.unregister("_cw_nm_frame")
-    since = con.execute("SELECT min(since) FROM rule_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
-    edges, flow_places = _member_flows(con, since)
-    alerts = _rows(con, "SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,"
-                        " first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)")
-    alert_rows = {a[0]: a for a in alerts}
-    # holders of member accounts and the representatives (smallest party_id) of their resolved clusters: the only
-    # parties, clusters and party links the members need
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _cw_member_parties AS
-        WITH h AS (
-            SELECT DISTINCT a.holder_id, pc.cluster_id FROM _cw_members m JOIN accounts a USING (account_id)
-            LEFT JOIN party_clusters pc ON pc.party_id = a.holder_id WHERE a.holder_id IS NOT NULL
-        )
-        SELECT holder_id AS party_id, NULL AS cluster_id FROM h
-        UNION
-        SELECT min(party_id), cluster_id FROM party_clusters
-        WHERE cluster_id IN (SELECT cluster_id FROM h) GROUP BY cluster_id""")
-    links = defaultdict(list)
-    for st, sid, cid, kind, conf in _rows(con, """
-            SELECT subject_type, subject_id, compound_id, link_kind, confidence FROM compound_links
-            WHERE is_current AND ((subject_type = 'account' AND subject_id IN (SELECT account_id FROM _cw_members))
-                                  OR (subject_type = 'party' AND subject_id IN (SELECT party_id FROM _cw_member_parties)))"""):
-        links[(st, sid)].append((cid, kind, conf))
-    cluster_rep = {c: p for p, c in _rows(con, "SELECT party_id, cluster_id FROM _cw_member_parties WHERE cluster_id IS NOT NULL")}
-    parties = {r[0]: r for r in _rows(con, "SELECT party_id, party_type, name, country, nationality, phone, email, address,"
-                                           " id_number FROM parties WHERE party_id IN (SELECT party_id FROM _cw_member_parties)")}
-    sa = defaultdict(set)
-    for alert_id, acct in _rows(con, "SELECT alert_id, account_id FROM _cw_subject_accounts"):
-        sa[acct].add(alert_id)
-    alert_typ = {a[0]: a[3] for a in alerts}
-    evidence_usd = {}
-    ev_stats = _rows(con, """
-        SELECT n.network_id, sum(DISTINCT_USD), min(first_at), max(last_at) FROM (
-            SELECT an.network_id, e.txn_id, any_value(CAST(e.amount_usd AS DOUBLE)) AS DISTINCT_USD,
-                   min(e.booked_at) AS first_at, max(e.booked_at) AS last_at
-            FROM _cw_evidence e JOIN _cw_alert_network an USING (alert_id) GROUP BY an.network_id, e.txn_id
-        ) n GROUP BY n.network_id""")
-    for nid, usd, fa, la in ev_stats:
-        evidence_usd[nid] = (usd or 0.0, fa, la)
+    return nodes, node_start
 
-    ident_of: dict[str, list[int]] = defaultdict(list)  # account -> its shared identifiers (indexes into ident)
-    for j, (_kind, _value, shared, _f, _l) in enumerate(ident):
-        for a in shared:
-            ident_of[a].append(j)
 
-    member_rows, edge_rows, net_rows = [], [], []
+def _network_flow(n: Net, order: list[str], start: int, edges, places: tuple[list, list]) -> M.Flow:
+    """One network's slice of the flow graph (its alerts' evidence and its alerted accounts' payments to members:
+    background payments between members that no alert cites do not shape the ranking), ranked by PageRank."""
     e_src, e_dst, e_usd = edges
-    for i, n in enumerate(nets):
-        accts = n.accounts
-        order = nodes[i]
-        num = len(order)
-        lo, hi = np.searchsorted(e_src, [node_start[i], node_start[i] + num])
-        src, dst, w = e_src[lo:hi] - node_start[i], e_dst[lo:hi] - node_start[i], e_usd[lo:hi]
-        countries, institutions = set(flow_places[n.network_id][0]), set(flow_places[n.network_id][1])
-        pr = dict(zip(order, pagerank(num, src, dst, w).tolist())) if len(src) else {a: 1.0 / max(num, 1) for a in accts}
-        in_usd = dict(zip(order, np.bincount(dst, weights=w, minlength=num).tolist()))
-        out_usd = dict(zip(order, np.bincount(src, weights=w, minlength=num).tolist()))
-        # ---- account roles
-        roles: dict[str, set[str]] = {a: set() for a in accts}
-        net_alerts = set(n.alert_ids)
-        alerted = {a for a in accts if sa.get(a, set()) & net_alerts}
-        for a in accts:
-            info = acct_info.get(a)
-            kind = info[1] if info else None
-            my_typ = {alert_typ.get(x) for x in sa.get(a, set()) & net_alerts}
-            if kind in OFFRAMP_KINDS:
-                roles[a].add("off_ramp")
-            if my_typ and my_typ <= VICTIM_TYPOLOGIES:
-                roles[a].add("victim")
-            elif a not in alerted and out_usd[a] > 0 and in_usd[a] == 0 and kind not in OFFRAMP_KINDS:
-                roles[a].add("victim")
-            if _strongly_linked(links.get(("account", a), ())):
-                roles[a].add("compound_linked")
-        # per payee: payers that are not victims (edges are distinct payer -> payee pairs), of which alerted, and
-        # whether any payer is a victim; per payer: whether it pays anyone
-        is_victim = np.array(["victim" in roles[a] for a in order], dtype=bool)
-        is_alerted = np.array([a in alerted for a in order], dtype=bool)
-        payers_n = np.bincount(dst, weights=~is_victim[src], minlength=num)
-        payers_alerted = np.bincount(dst, weights=~is_victim[src] & is_alerted[src], minlength=num)
-        victim_payers = np.bincount(dst, weights=is_victim[src], minlength=num)
-        pays = np.bincount(src, minlength=num)
-        for k, a in enumerate(order):
-            if roles[a] & {"victim", "off_ramp"}:
-                continue
-            if a in alerted:
-                roles[a].add("mule")
-            if payers_n[k] >= 2 and (payers_alerted[k] > 0 or payers_n[k] >= 3):
-                roles[a].add("consolidator")
-            elif a not in alerted and victim_payers[k] > 0 and pays[k]:
-                roles[a].add("mule")
-        primary = {}
-        for a in accts:
-            r = roles[a]
-            endpoint = any(lk in ENDPOINT_KINDS for _c, lk, _x in links.get(("account", a), ()))
-            order = (["compound_linked"] if endpoint else []) + ["off_ramp", "consolidator", "mule", "compound_linked", "victim"]
-            primary[a] = next((x for x in order if x in r), "counterparty")
-            if not r:
-                roles[a].add("counterparty")
-        score = {a: pr.get(a, 0.0) * ROLE_FACTOR.get(primary[a], 1.0) for a in accts}
-        # ---- parties: one per resolved holder cluster, for accounts that are not victims
-        held: dict[str, list[str]] = defaultdict(list)
-        for a in accts:
-            info = acct_info.get(a)
-            if info and info[5] and primary[a] != "victim":
-                held[info[5]].append(a)
-        party_members: list[list] = []
-        legal_contacts = set()
-        member_contacts = []  # (index in party_members, party_type, is beneficial owner, contacts)
-        for cluster, acs in held.items():
-            rep = cluster_rep.get(cluster, cluster)
-            p = parties.get(rep) or parties.get(acct_info[acs[0]][4])
-            ptype = (p[1] if p else None) or acct_info[acs[0]][6] or "person"
-            if ptype == "legal" and any(primary[a] != "off_ramp" for a in acs) and p:
-                legal_contacts |= {("phone", p[5]), ("email", p[6]), ("address", p[7])} - {("phone", None), ("email", None), ("address", None)}
-        for cluster, acs in held.items():
-            rep = cluster_rep.get(cluster, cluster)
-            p = parties.get(rep) or parties.get(acct_info[acs[0]][4])
-            ptype = (p[1] if p else None) or acct_info[acs[0]][6] or "person"
-            prole = set()
-            service = all(primary[a] == "off_ramp" for a in acs)
-            if ptype == "legal":
-                prole.add("off_ramp" if service else "legal_person")
-            else:
-                functional = [a for a in acs if primary[a] in ("consolidator", "compound_linked", "mule")]
-                if len(functional) >= 2 or any(primary[a] in ("consolidator", "compound_linked") for a in acs):
-                    prole.add("organiser")
-                if p and ({("phone", p[5]), ("email", p[6]), ("address", p[7])} & legal_contacts):
-                    prole.add("beneficial_owner")
-                if not prole:
-                    prole.add("account_holder")
-            order = ["organiser", "beneficial_owner", "legal_person", "off_ramp", "account_holder"]
-            prim = next(x for x in order if x in prole)
-            cent = sum(pr.get(a, 0.0) for a in acs)
-            rs = sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1))
-            comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
-                           for c, _k, conf in links.get(st_id, ()) if conf >= NETWORK_LINK})
-            party_alerts = sorted({x for a in acs for x in sa.get(a, set()) & net_alerts})
-            contacts = ({("phone", p[5]), ("email", p[6]), ("address", p[7])} if p else set()) - \
-                {("phone", None), ("email", None), ("address", None)}
-            member_contacts.append((len(party_members), ptype, "beneficial_owner" in prole, contacts))
-            party_members.append([n.network_id, "party", rep, p[2] if p else None, prim, sorted(prole), None, rs, cent,
-                                  bool(party_alerts), party_alerts, round(sum(in_usd[a] for a in acs), 2),
-                                  round(sum(out_usd[a] for a in acs), 2), cluster, sorted(acs), len(acs), ptype, None,
-                                  None, (p[3] or p[4]) if p else None, comp])
-            for a in acs:
-                edge_rows.append((n.network_id, "party", rep, "account", a, "holder", None, None, None, None, cluster))
-            if p:
-                countries |= {c for c in (p[3], p[4]) if c}
-        # a beneficial owner (shares the phone / e-mail / address of legal persons in the network) carries their weight
-        legal_rs = [(party_members[i][7], c) for i, t, _bo, c in member_contacts if t == "legal"]
-        for i, _t, bo, c in member_contacts:
-            if bo:
-                party_members[i][7] += sum(rs_ for rs_, lc in legal_rs if lc & c)
-        acct_members = []
-        for a in accts:
-            info = acct_info.get(a) or (a, None, None, None, None, None, None, None, None, None)
-            comp = sorted({c for c, _k, conf in links.get(("account", a), ()) if conf >= NETWORK_LINK})
-            acct_members.append([n.network_id, "account", a, info[7], primary[a], sorted(roles[a]), None, score[a],
-                                 pr.get(a, 0.0), a in alerted, sorted(sa.get(a, set()) & net_alerts),
-                                 round(in_usd[a], 2), round(out_usd[a], 2), info[4], None, None, info[6], info[1],
-                                 info[2], info[3], comp])
-            if info[3]:
-                countries.add(info[3])
-            if info[2]:
-                institutions.add(info[2])
-        members = acct_members + party_members
-        members.sort(key=lambda m: (-m[7], m[1], m[2]))
-        for i, m in enumerate(members, 1):
-            m[6] = i
-            m[7] = round(m[7], 8)
-            m[8] = round(m[8], 8)
-        member_rows += members
-        # shared identifier edges among member accounts
-        for j in sorted({j for a in accts for j in ident_of.get(a, ())}):
-            kind, value, shared, f_at, l_at = ident[j]
-            inside = [a for a in shared if a in accts]
-            for i in range(1, len(inside)):
-                edge_rows.append((n.network_id, "account", inside[0], "account", inside[i], kind, None, None, f_at, l_at, value))
-        top = members[0] if members else None
-        n_alerts = [alert_rows[a] for a in n.alert_ids if a in alert_rows]
-        vasps = sorted({(acct_info[a][8] or acct_info[a][2] or a) for a in accts
-                        if acct_info.get(a) and acct_info[a][1] in OFFRAMP_KINDS})
-        usd, fa, la = evidence_usd.get(n.network_id, (0.0, None, None))
-        best = max(n_alerts, key=lambda r: r[4] or 0) if n_alerts else None
-        net_rows.append({
-            "network_id": n.network_id, "core_hash": sha16(*(f"{t}:{s}" for t, s in n.subjects)),
-            "alert_ids": n.alert_ids, "n_alerts": len(n.alert_ids), "n_accounts": len(acct_members),
-            "n_parties": len(party_members), "score": best[4] if best else None, "priority": best[5] if best else None,
-            "total_usd": round(usd, 2), "first_activity_at": fa, "last_activity_at": la,
-            "top_member_type": top[1] if top else None, "top_member_id": top[2] if top else None,
-            "typologies": sorted({r[3] for r in n_alerts}), "link_kinds": sorted(n.link_kinds),
-            "jurisdictions": sorted(c for c in countries if c), "institutions": sorted(institutions), "vasps": vasps,
-            "compound_ids": _network_compounds(members, links),
-            "legal_persons": sorted(m[2] for m in party_members if "legal_person" in m[5]),
-        })
-    return _store(con, run_id, net_rows, member_rows, edge_rows)
-
-
-def _strongly_linked(account_links) -> bool:
-    """An account is 'compound_linked' by an endpoint entry, or a link >= STRONG_LINK that is not only a weak fact
-    (a position near the compound or an operator prefix: residents of Mae Sot and their phones), or weak facts of
-    two kinds that corroborate each other."""
-    weak = set()
-    for _cid, lk, conf in account_links:
-        if lk in ENDPOINT_KINDS or (conf >= STRONG_LINK and lk not in WEAK_KINDS):
-            return True
-        if lk in WEAK_KINDS and conf >= NETWORK_LINK:
-            weak.add(lk)
-    return len(weak) >= 2
+    num = len(order)
+    lo, hi = np.searchsorted(e_src, [start, start + num])
+    src, dst, w = e_src[lo:hi] - start, e_dst[lo:hi] - start, e_usd[lo:hi]
+    centrality = (dict(zip(order, pagerank(num, src, dst, w).tolist())) if len(src)
+                  else {a: 1.0 / max(num, 1) for a in n.accounts})
+    return M.Flow(order, src, dst, w, centrality,
+                  dict(zip(order, np.bincount(dst, weights=w, minlength=num).tolist())),
+                  dict(zip(order, np.bincount(src, weights=w, minlength=num).tolist())),
+                  set(places[0]), set(places[1]))
 
 
 def _member_flows(con, since=None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, tuple[list, list]]]:
@@ -696,29 +510,6 @@ def pagerank(num: int, src, dst, weight, alpha: float = 0.85, max_iter: int = 10
         if np.absolute(x - xlast).sum() < num * tol:
             return x
     raise nx.PowerIterationFailedConvergence(max_iter)
-
-
-def _network_compounds(members: list, links: dict) -> list[str]:
-    """Compounds the network is linked to: links (confidence >= NETWORK_LINK) of its own members.
-
-    Members that are not part of the operation link it only through facts about their identity: an off-ramp
-    service (exchange hot wallet, OTC desk, P2P merchant) is used by several compounds and by ordinary customers,
-    so its wallet_hops links (it relays everyone's money to the compound's wallet), a location near a compound or
-    an operator prefix say that a compound uses the service or is nearby, not that this network belongs to the
-    compound; its account opened from the compound's IP range, or its company name in the compound's registry
-    entry (SERVICE_IDENTITY_KINDS: the operation's own OTC desk) does. A victim's links say where the victim is
-    and never link the network. A registry entry of the account itself always counts."""
-    out: set[str] = set()
-    for m in members:
-        outsider = m[4] in ("off_ramp", "victim")
-        for cid, kind, conf in links.get((m[1], m[2]), ()):
-            if cid.startswith("list:"):  # sanctions-list exposure, not a compound: any member reports it
-                if conf >= NETWORK_LINK:
-                    out.add(cid)
-            elif kind == "registry_account" or (conf >= NETWORK_LINK and (not outsider or (
-                    m[4] == "off_ramp" and kind in SERVICE_IDENTITY_KINDS))):
-                out.add(cid)
-    return sorted(out)
 
 
 def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:
