@@ -7,6 +7,7 @@ import json
 from typing import Any, Iterable
 
 import duckdb
+import polars as pl
 
 from transforms.schema import KIND_GROUPS
 
@@ -71,3 +72,14 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None):
     if params:
         return pl.from_arrow(con.execute(sql, params).to_arrow_table())
     return pl.from_arrow(con.sql(sql).to_arrow_table())
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame, select: str = "*") -> None:
+    """INSERT INTO `table` SELECT `select` FROM a polars frame or Arrow table, registered for that statement only
+    (the register / insert / unregister steps in one place)."""
+    name = f"_cw_frame_{table.lstrip('_')}"
+    con.register(name, frame.to_arrow() if isinstance(frame, pl.DataFrame) else frame)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}")
+    finally:
+        con.unregister(name)

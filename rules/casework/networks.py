@@ -38,8 +38,10 @@ import numpy as np
 import polars as pl
 
 from rules.casework import members as M
+from rules.casework.network_store import store_networks
 from rules.casework.common import (
     NOT_ACCOUNTS_SQL,
+    insert_frame,
     offramp_list_sql,
     sha16,
 )
@@ -63,30 +65,66 @@ def _rows(con, sql, params=None):
     return con.execute(sql, params or []).fetchall()
 
 
-def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+@dataclass
+class NetworkState:
+    """What compute() hands to write(): the networks, and the shared identifiers of their accounts
+    (kind, value, accounts, first_at, last_at)."""
+
+    nets: list[Net]
+    ident: list[tuple]
+
+
+def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> NetworkState:
     """Build networks from the staged alerts (_cw_alerts, _cw_subject_accounts, _cw_evidence).
 
-    Leaves _cw_alert_network (alert_id, network_id) for alerts.write and a Python state for write()."""
-    sa = _rows(con, "SELECT s.alert_id, a.subject_type, a.subject_id, s.account_id FROM _cw_subject_accounts s "
-                    "JOIN _cw_alerts a USING (alert_id)")
-    alert_subject: dict[str, tuple[str, str]] = {}
-    acct_subjects: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for alert_id, st, sid, acct in sa:
-        alert_subject[alert_id] = (st, sid)
-        acct_subjects[acct].add((st, sid))
-    for alert_id, st, sid in _rows(con, "SELECT alert_id, subject_type, subject_id FROM _cw_alerts"):
-        alert_subject[alert_id] = (st, sid)
+    Leaves _cw_alert_network (alert_id, network_id) for alerts.write and the NetworkState for write()."""
+    alert_subject, acct_subjects = _subjects(con)
     core_accounts = set(acct_subjects)
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_core (account_id VARCHAR)")
     if core_accounts:
-        con.register("_cw_core_frame", pl.DataFrame({"account_id": sorted(core_accounts)}).to_arrow())
-        con.execute("INSERT INTO _cw_core SELECT account_id FROM _cw_core_frame")
-        con.unregister("_cw_core_frame")
-
+        insert_frame(con, "_cw_core", pl.DataFrame({"account_id": sorted(core_accounts)}))
     # alert subjects are numbered; the joins below are collected as account pairs (_cw_joins), turned into subject
     # pairs in SQL and put into connected components by scipy (no Python loop per pair)
     subjects_all = sorted(set(alert_subject.values()))
     sid_of = {sj: i for i, sj in enumerate(subjects_all)}
+    _stage_subject_numbers(con, acct_subjects, sid_of)
+    star: dict[str, list] = {"kind": [], "a": [], "b": []}
+    _flow_joins(con)
+    bridge_of = _bridge_joins(con)
+    for cores in bridge_of.values():
+        _join_all(star, cores, "flow_2hop")
+    ident = _shared_identifiers(con)
+    for kind, _value, accts, _, _ in ident:
+        if kind not in CONTEXT_ONLY:
+            _join_all(star, [a for a in accts if a in core_accounts], kind)
+    if star["kind"]:
+        insert_frame(con, "_cw_joins", pl.DataFrame(star, schema={"kind": pl.Utf8, "a": pl.Utf8, "b": pl.Utf8}))
+    nets = _networks_of_joins(con, alert_subject, acct_subjects, subjects_all, sid_of)
+    _members(con, nets, bridge_of, ident, core_accounts)
+    _assign_ids(con, nets)
+    con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
+    pairs = [(a, n.network_id) for n in nets for a in n.alert_ids]
+    if pairs:
+        insert_frame(con, "_cw_alert_network",
+                     pl.DataFrame(pairs, schema={"alert_id": pl.Utf8, "network_id": pl.Utf8}, orient="row"))
+    return NetworkState(nets, ident)
+
+
+def _subjects(con) -> tuple[dict[str, tuple[str, str]], dict[str, set[tuple[str, str]]]]:
+    """Each alert's subject (type, id), and each alerted account's subjects."""
+    alert_subject: dict[str, tuple[str, str]] = {}
+    acct_subjects: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for alert_id, st, sid, acct in _rows(con, "SELECT s.alert_id, a.subject_type, a.subject_id, s.account_id"
+                                              " FROM _cw_subject_accounts s JOIN _cw_alerts a USING (alert_id)"):
+        alert_subject[alert_id] = (st, sid)
+        acct_subjects[acct].add((st, sid))
+    for alert_id, st, sid in _rows(con, "SELECT alert_id, subject_type, subject_id FROM _cw_alerts"):
+        alert_subject[alert_id] = (st, sid)
+    return alert_subject, acct_subjects
+
+
+def _stage_subject_numbers(con, acct_subjects: dict[str, set[tuple[str, str]]], sid_of: dict) -> None:
+    """_cw_acct_subject (account, subject number) and an empty _cw_joins (kind, account a, account b)."""
     acct_sid: dict[str, list] = {"account_id": [], "sid": []}
     for acct, ss in acct_subjects.items():
         for sj in ss:
@@ -95,27 +133,31 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_acct_subject (account_id VARCHAR, sid BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_joins (kind VARCHAR, a VARCHAR, b VARCHAR)")
     if acct_sid["sid"]:
-        con.register("_cw_as_frame", pl.DataFrame(acct_sid, schema={"account_id": pl.Utf8, "sid": pl.Int64}).to_arrow())
-        con.execute("INSERT INTO _cw_acct_subject SELECT * FROM _cw_as_frame")
-        con.unregister("_cw_as_frame")
-    star: dict[str, list] = {"kind": [], "a": [], "b": []}
+        insert_frame(con, "_cw_acct_subject", pl.DataFrame(acct_sid, schema={"account_id": pl.Utf8, "sid": pl.Int64}))
 
-    def join_all(accounts: list[str], kind: str) -> None:
-        """Join the subjects of these accounts (a star from the first: the same components as all pairs)."""
-        for i in range(1, len(accounts)):
-            star["kind"].append(kind)
-            star["a"].append(accounts[0])
-            star["b"].append(accounts[i])
 
-    # (a) flows between alerted accounts that are part of an alert's evidence (background payments between two
-    #     flagged accounts do not join them)
+def _join_all(star: dict[str, list], accounts: list[str], kind: str) -> None:
+    """Join the subjects of these accounts (a star from the first: the same components as all pairs)."""
+    for i in range(1, len(accounts)):
+        star["kind"].append(kind)
+        star["a"].append(accounts[0])
+        star["b"].append(accounts[i])
+
+
+def _flow_joins(con) -> None:
+    """Flows between alerted accounts that are part of an alert's evidence (background payments between two
+    flagged accounts do not join them)."""
     con.execute("""
         INSERT INTO _cw_joins
         SELECT DISTINCT 'flow', s.account_id, e.counterparty_id FROM _cw_evidence e
         JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
         WHERE e.direction IN ('in', 'out') AND e.counterparty_id IN (SELECT account_id FROM _cw_core)
           AND e.counterparty_id <> s.account_id""")
-    # (b) two alerted accounts and one small, non-service counterparty in both their evidence
+
+
+def _bridge_joins(con) -> dict[str, list[str]]:
+    """Two alerted accounts and one small, non-service counterparty in both their evidence: the counterparty
+    (a victim paying two mules, an unflagged consolidator collecting from two mules) -> the alerted accounts."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _cw_touch AS
         SELECT DISTINCT s.account_id AS core_id, e.counterparty_id AS other_id
@@ -151,11 +193,12 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         WHERE NOT coalesce(list_contains({offramp_list_sql()}, a.kind), false)
         GROUP BY t.other_id
     """)
-    bridge_of: dict[str, list[str]] = {}
-    for other, cores in bridges:
-        bridge_of[other] = cores
-        join_all(cores, "flow_2hop")
-    # (c) shared identifiers
+    return {other: cores for other, cores in bridges}
+
+
+def _shared_identifiers(con) -> list[tuple]:
+    """Identifiers (holder cluster, device, IP, phone, e-mail, address) that an alerted account shares with other
+    accounts, at most MAX_SHARERS of them: (kind, value, accounts, first_at, last_at), also left in _cw_ident."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cw_ident AS
         WITH holder AS (
@@ -192,15 +235,13 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         FROM ids i JOIN shared s USING (kind, value)
         GROUP BY i.kind, i.value, i.account_id
     """)
-    ident = _rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at) FROM _cw_ident GROUP BY 1, 2")
-    for kind, value, accts, _, _ in ident:
-        if kind in CONTEXT_ONLY:
-            continue
-        join_all([a for a in accts if a in core_accounts], kind)
-    if star["kind"]:
-        con.register("_cw_star_frame", pl.DataFrame(star, schema={"kind": pl.Utf8, "a": pl.Utf8, "b": pl.Utf8}).to_arrow())
-        con.execute("INSERT INTO _cw_joins SELECT * FROM _cw_star_frame")
-        con.unregister("_cw_star_frame")
+    return _rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at)"
+                      " FROM _cw_ident GROUP BY 1, 2")
+
+
+def _networks_of_joins(con, alert_subject: dict, acct_subjects: dict, subjects_all: list, sid_of: dict) -> list[Net]:
+    """Connected components of the joined subjects: one Net per component, with its alerts, core accounts and
+    the kinds of joins inside it."""
     # subject pairs joined, and how (two different subjects only: an account is not joined to itself)
     e = con.execute("""
         SELECT DISTINCT least(x.sid, y.sid) AS u, greatest(x.sid, y.sid) AS v, j.kind
@@ -224,17 +265,7 @@ def compute(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     kinds = np.asarray(e["kind"], dtype=object)
     for c, k in set(zip(label[u].tolist(), kinds.tolist())):  # both ends of a join are in one component
         nets[c].link_kinds.add(k)
-    state = _members(con, nets, bridge_of, ident, core_accounts)
-    _assign_ids(con, nets)
-    con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
-    pairs = [(a, n.network_id) for n in nets for a in n.alert_ids]
-    if pairs:
-        con.register("_cw_an_frame", pl.DataFrame(pairs, schema={"alert_id": pl.Utf8, "network_id": pl.Utf8}, orient="row").to_arrow())
-        con.execute("INSERT INTO _cw_alert_network SELECT * FROM _cw_an_frame")
-        con.unregister("_cw_an_frame")
-    state["nets"] = nets
-    state["ident"] = ident
-    return state
+    return nets
 
 
 def _components(n: int, u, v) -> tuple[int, np.ndarray]:
@@ -246,7 +277,7 @@ def _components(n: int, u, v) -> tuple[int, np.ndarray]:
     return connected_components(graph, directed=False)
 
 
-def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: set[str]) -> dict:
+def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: set[str]) -> None:
     """Add the non-alerted member accounts to each network; return lookups for roles and ranking."""
     # evidence counterparties and pattern members of each network's alerts, and the direct payees of its alerted
     # accounts that are off-ramps or compound registry / listed accounts: in SQL, one row per (network, account)
@@ -310,7 +341,6 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
         for c in n.core:
             accts |= holder_sharers.get(c, set())
         n.accounts = {a for a in accts if a and a != "cash" and not a.startswith("unknown:")}
-    return {}
 
 
 def _assign_ids(con, nets: list[Net]) -> None:
@@ -345,11 +375,11 @@ def _assign_ids(con, nets: list[Net]) -> None:
 # ----------------------------------------------------------------------------------------------- members and ranks
 
 
-def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
+def write(con: duckdb.DuckDBPyConnection, run_id: str, state: NetworkState) -> dict:
     """Members, roles, ranks and edges of each network from compute()'s state, stored with the networks."""
-    nets: list[Net] = state["nets"]
+    nets = state.nets
     nodes, node_start = _stage_members(con, nets)
-    ctx = M.load_context(con, state["ident"])
+    ctx = M.load_context(con, state.ident)
     since = con.execute("SELECT min(since) FROM rule_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
     edges, flow_places = _member_flows(con, since)
     member_rows: list[tuple] = []
@@ -366,7 +396,7 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: dict) -> dict:
         member_rows += [m.as_row() for m in members]
         edge_rows += holder_edges + M.identifier_edges(n.network_id, n.accounts, ctx)
         net_rows.append(M.network_row(n, members, len(accounts), parties, ctx, flow))
-    return _store(con, run_id, net_rows, member_rows, edge_rows)
+    return store_networks(con, run_id, net_rows, member_rows, edge_rows)
 
 
 def _stage_members(con: duckdb.DuckDBPyConnection, nets: list[Net]) -> tuple[list[list[str]], list[int]]:
@@ -377,9 +407,7 @@ def _stage_members(con: duckdb.DuckDBPyConnection, nets: list[Net]) -> tuple[lis
     all_accounts = sorted({a for n in nets for a in n.accounts})
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_members (account_id VARCHAR)")
     if all_accounts:
-        con.register("_cw_m_frame", pl.DataFrame({"account_id": all_accounts}).to_arrow())
-        con.execute("INSERT INTO _cw_members SELECT account_id FROM _cw_m_frame")
-        con.unregister("_cw_m_frame")
+        insert_frame(con, "_cw_members", pl.DataFrame({"account_id": all_accounts}))
     nm: dict[str, list] = {"network_id": [], "account_id": [], "is_core": [], "node": []}
     nodes: list[list[str]] = []
     node_start: list[int] = []
@@ -394,10 +422,9 @@ def _stage_members(con: duckdb.DuckDBPyConnection, nets: list[Net]) -> tuple[lis
     con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_members (network_id VARCHAR, account_id VARCHAR, is_core BOOLEAN,"
                 " node BIGINT, net_account VARCHAR)")
     if nm["network_id"]:
-        con.register("_cw_nm_frame", pl.DataFrame(nm, schema={"network_id": pl.Utf8, "account_id": pl.Utf8,
-                                                               "is_core": pl.Boolean, "node": pl.Int64}).to_arrow())
-        con.execute("INSERT INTO _cw_net_members SELECT *, network_id || '|' || account_id FROM _cw_nm_frame")
-        con.unregister("_cw_nm_frame")
+        insert_frame(con, "_cw_net_members", pl.DataFrame(nm, schema={"network_id": pl.Utf8, "account_id": pl.Utf8,
+                                                                     "is_core": pl.Boolean, "node": pl.Int64}),
+                     select="*, network_id || '|' || account_id")
     return nodes, node_start
 
 
@@ -510,102 +537,3 @@ def pagerank(num: int, src, dst, weight, alpha: float = 0.85, max_iter: int = 10
         if np.absolute(x - xlast).sum() < num * tol:
             return x
     raise nx.PowerIterationFailedConvergence(max_iter)
-
-
-def _store(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:
-    from rules.alert_tables import NETWORK_EDGES, NETWORK_MEMBERS, NETWORKS
-
-    nschema = {c: _pl_type(t.type) for c, t in ((c.name, c) for c in NETWORKS.columns) if c in (net_rows[0] if net_rows else {})}
-    changed = """(o.alert_ids IS DISTINCT FROM n.alert_ids OR o.n_accounts IS DISTINCT FROM n.n_accounts
-               OR o.n_parties IS DISTINCT FROM n.n_parties OR o.total_usd IS DISTINCT FROM CAST(n.total_usd AS DECIMAL(18,2))
-               OR o.top_member_id IS DISTINCT FROM n.top_member_id
-               OR n.network_id IN (SELECT network_id FROM _cw_net_changed))"""
-    computed = {
-        "status": f"CASE WHEN o.network_id IS NULL THEN 'new' WHEN {changed} THEN 'updated' ELSE 'unchanged' END",
-        "is_current": "true",
-        "run_id": "$run_id",
-        "first_run_id": "coalesce(o.first_run_id, $run_id)",
-        "created_at": "coalesce(o.created_at, now())",
-        "updated_at": f"CASE WHEN o.network_id IS NULL OR {changed} THEN now() ELSE o.updated_at END",
-    }
-    select = ", ".join(f"{computed[c]} AS {c}" if c in computed else f"n.{c}" for c in NETWORKS.names)
-    con.execute("CREATE OR REPLACE TEMP TABLE _cw_net_new AS SELECT * FROM networks WHERE false")
-    if net_rows:
-        nf = pl.DataFrame(net_rows, schema=nschema)
-        con.register("_cw_nf", nf.to_arrow())
-        # networks with an alert that is not unchanged (a join on the unnested alert ids, not a scan per network)
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _cw_net_changed AS
-            SELECT DISTINCT x.network_id FROM (SELECT network_id, unnest(alert_ids) AS alert_id FROM _cw_nf) x
-            JOIN alerts a ON a.alert_id = x.alert_id WHERE a.status <> 'unchanged'""")
-        con.execute(f"INSERT INTO _cw_net_new SELECT {select} FROM _cw_nf n LEFT JOIN networks o ON o.network_id = n.network_id",
-                    {"run_id": run_id})
-        con.unregister("_cw_nf")
-    con.execute("CREATE OR REPLACE TEMP TABLE _cw_mem_new AS SELECT * FROM network_members WHERE false")
-    if member_rows:
-        con.register("_cw_mf", _arrow(member_rows, NETWORK_MEMBERS))
-        con.execute("INSERT INTO _cw_mem_new SELECT * FROM _cw_mf")
-        con.unregister("_cw_mf")
-    con.execute("UPDATE networks SET is_current = false WHERE network_id NOT IN (SELECT network_id FROM _cw_net_new)")
-    con.execute("DELETE FROM networks WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
-    con.execute("INSERT INTO networks SELECT * FROM _cw_net_new")
-    con.execute("DELETE FROM network_members WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
-    con.execute("INSERT INTO network_members SELECT * FROM _cw_mem_new")
-    con.execute("DELETE FROM network_edges WHERE network_id IN (SELECT network_id FROM _cw_net_new)")
-    con.execute("""
-        INSERT INTO network_edges (network_id, src_type, src_id, dst_type, dst_id, kind, usd, n_txns, first_at, last_at,
-                                   evidence)
-        SELECT network_id, 'account', from_account_id, 'account', to_account_id, 'flow', round(coalesce(usd, 0), 2),
-               n_txns, first_at, last_at, evidence
-        FROM _cw_net_flows WHERE network_id IN (SELECT network_id FROM _cw_net_new)""")
-    if edge_rows:
-        con.register("_cw_ef", _arrow(edge_rows, NETWORK_EDGES))
-        con.execute("INSERT INTO network_edges SELECT * FROM _cw_ef")
-        con.unregister("_cw_ef")
-    counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
-    out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
-           "network_members": len(member_rows)}
-    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members", "_cw_joins", "_cw_acct_subject",
-              "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows", "_cw_net_changed"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    return out
-
-
-def _arrow(rows: list, table):
-    """An Arrow table with `table`'s columns from row tuples, built column by column by pyarrow (polars' and
-    pyarrow's row-wise construction is slow on list columns: ~50 us a row)."""
-    import pyarrow as pa
-
-    return pa.table({c.name: pa.array([r[i] for r in rows], type=_pa_type(c.type)) for i, c in enumerate(table.columns)})
-
-
-def _pa_type(sql_type: str):
-    import pyarrow as pa
-
-    t = sql_type.upper()
-    if t.endswith("[]"):
-        return pa.list_(pa.string())
-    if t.startswith("DECIMAL") or t == "DOUBLE":
-        return pa.float64()
-    if t in ("BIGINT", "INTEGER"):
-        return pa.int64()
-    if t == "BOOLEAN":
-        return pa.bool_()
-    if t == "TIMESTAMPTZ":
-        return pa.timestamp("us", tz="UTC")
-    return pa.string()
-
-
-def _pl_type(sql_type: str):
-    t = sql_type.upper()
-    if t.endswith("[]"):
-        return pl.List(pl.Utf8)
-    if t.startswith("DECIMAL") or t == "DOUBLE":
-        return pl.Float64
-    if t in ("BIGINT", "INTEGER"):
-        return pl.Int64
-    if t == "BOOLEAN":
-        return pl.Boolean
-    if t == "TIMESTAMPTZ":
-        return pl.Datetime("us", "UTC")
-    return pl.Utf8
