@@ -63,8 +63,7 @@ def store_networks(con, run_id: str, net_rows: list[dict], member_rows: list, ed
     counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
-    for t in ("_cw_net_new", "_cw_mem_new", "_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members", "_cw_joins", "_cw_acct_subject",
-              "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows", "_cw_net_changed"):
+    for t in ("_cw_net_new", "_cw_mem_new", "_cw_net_changed"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return out
 

@@ -396,7 +396,11 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, state: NetworkState) -> d
         member_rows += [m.as_row() for m in members]
         edge_rows += holder_edges + M.identifier_edges(n.network_id, n.accounts, ctx)
         net_rows.append(M.network_row(n, members, len(accounts), parties, ctx, flow))
-    return store_networks(con, run_id, net_rows, member_rows, edge_rows)
+    out = store_networks(con, run_id, net_rows, member_rows, edge_rows)
+    for table in ("_cw_members", "_cw_core", "_cw_touch", "_cw_ident", "_cw_net_members", "_cw_joins",
+                  "_cw_acct_subject", "_cw_member_parties", "_cw_pair_flows", "_cw_net_flows"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return out
 
 
 def _stage_members(con: duckdb.DuckDBPyConnection, nets: list[Net]) -> tuple[list[list[str]], list[int]]:

@@ -23,6 +23,7 @@ import duckdb
 from rules import alert_tables, tables
 from rules.casework import alerts, compounds, networks, parties
 from rules.casework.common import install_macros
+from rules.casework.staging import STAGED
 from transforms import store
 
 
@@ -77,8 +78,7 @@ def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict) -> 
         else:
             summary.update({"networks": 0, "network_members": 0})
             con.execute("UPDATE networks SET is_current = false")
-        for t in ("_cw_alerts", "_cw_evidence", "_cw_alert_facts", "_cw_alert_rows", "_cw_subject_accounts",
-                  "_cw_alert_network", "_cw_reg"):
+        for t in STAGED:  # rules/casework/staging.py: the tables that carried the build between modules
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
