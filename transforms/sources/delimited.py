@@ -7,7 +7,7 @@ how the direction is expressed, and the reader turns it into a from/to transacti
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import polars as pl
 
@@ -87,33 +87,27 @@ class DelimitedReader(Reader):
             yield to_transactions(frame, header, m)
 
 
-def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.DataFrame:
-    c = m.columns
-    const = m.constants
+def _col(name: str | None) -> pl.Expr:
+    """A mapped column with blanks as NULL, or NULL when the mapping names no column."""
+    return blank_to_null(pl.col(name)) if name else pl.lit(None, dtype=pl.Utf8)
 
-    def col(name: str | None) -> pl.Expr:
-        return blank_to_null(pl.col(name)) if name else pl.lit(None, dtype=pl.Utf8)
 
-    def const_or(colname: str | None, value: str | None) -> pl.Expr:
-        return pl.coalesce([col(colname), pl.lit(value, dtype=pl.Utf8)])
-
-    institution = pl.lit(const.institution.upper() if const.institution else None, dtype=pl.Utf8)
-    stmt_raw = const_or(c.account, const.account)
-    stmt_id = ids.bank_account_id(stmt_raw, institution)
-    cp_inst = pl.coalesce([upper_code(col(c.counterparty_institution)), institution])
-    cp_id = ids.bank_account_id(col(c.counterparty_account), cp_inst)
-
-    # --- amount and direction ---
-    thousands = m.thousands or None
-    is_out: pl.Expr
+class _Amount(NamedTuple):
+    is_out: pl.Expr  # True: the statement's account paid; NULL: undecidable (an error says why)
+    amount: pl.Expr  # unsigned decimal text
+    amount_err: pl.Expr
     dir_err: pl.Expr
-    amount_abs: pl.Expr
+
+
+def _amount_and_direction(m: Mapping) -> _Amount:
+    """One signed amount column (with an optional direction marker column), or a debit and a credit column."""
+    c, thousands = m.columns, m.thousands or None
     if c.amount:
-        amount_raw = col(c.amount)
+        amount_raw = _col(c.amount)
         amount_txt = decimal_text(amount_raw, m.decimal, thousands)
         amount_err = decimal_problem(amount_raw, amount_txt, "amount")
         if c.direction:
-            d = col(c.direction).str.to_uppercase()
+            d = _col(c.direction).str.to_uppercase()
             is_out = (
                 pl.when(d.is_in([v.upper() for v in m.direction_values.debit]))
                 .then(True)
@@ -123,109 +117,123 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
             dir_err = pl.when(is_out.is_null()).then(
                 pl.lit("direction: unknown marker '") + d.fill_null("") + pl.lit("'; list it in direction_values")
             )
-        else:
-            is_out = amount_txt.str.starts_with("-")
-            dir_err = pl.lit(None, dtype=pl.Utf8)
-        amount_abs = amount_txt.str.strip_chars_start("-")
-    else:
-        debit_raw, credit_raw = col(c.debit), col(c.credit)
-        debit_txt = decimal_text(debit_raw, m.decimal, thousands).str.strip_chars_start("-")
-        credit_txt = decimal_text(credit_raw, m.decimal, thousands).str.strip_chars_start("-")
-        has_debit = debit_txt.is_not_null() & debit_txt.str.contains(r"[1-9]")
-        has_credit = credit_txt.is_not_null() & credit_txt.str.contains(r"[1-9]")
-        is_out = pl.when(has_debit & ~has_credit).then(True).when(has_credit & ~has_debit).then(False)
-        amount_abs = pl.when(has_debit & ~has_credit).then(debit_txt).when(has_credit & ~has_debit).then(credit_txt)
-        amount_err = pl.coalesce(
-            [
-                decimal_problem(debit_raw, debit_txt, "debit"),
-                decimal_problem(credit_raw, credit_txt, "credit"),
-                pl.when(has_debit & has_credit).then(pl.lit("debit/credit: both columns hold an amount")),
-                pl.when(~has_debit & ~has_credit).then(pl.lit("amount: no non-zero debit or credit amount")),
-            ]
-        )
-        dir_err = pl.lit(None, dtype=pl.Utf8)
+            return _Amount(is_out, amount_txt.str.strip_chars_start("-"), amount_err, dir_err)
+        return _Amount(amount_txt.str.starts_with("-"), amount_txt.str.strip_chars_start("-"), amount_err,
+                       pl.lit(None, dtype=pl.Utf8))
+    debit_raw, credit_raw = _col(c.debit), _col(c.credit)
+    debit_txt = decimal_text(debit_raw, m.decimal, thousands).str.strip_chars_start("-")
+    credit_txt = decimal_text(credit_raw, m.decimal, thousands).str.strip_chars_start("-")
+    has_debit = debit_txt.is_not_null() & debit_txt.str.contains(r"[1-9]")
+    has_credit = credit_txt.is_not_null() & credit_txt.str.contains(r"[1-9]")
+    amount_err = pl.coalesce(
+        [
+            decimal_problem(debit_raw, debit_txt, "debit"),
+            decimal_problem(credit_raw, credit_txt, "credit"),
+            pl.when(has_debit & has_credit).then(pl.lit("debit/credit: both columns hold an amount")),
+            pl.when(~has_debit & ~has_credit).then(pl.lit("amount: no non-zero debit or credit amount")),
+        ]
+    )
+    return _Amount(
+        pl.when(has_debit & ~has_credit).then(True).when(has_credit & ~has_debit).then(False),
+        pl.when(has_debit & ~has_credit).then(debit_txt).when(has_credit & ~has_debit).then(credit_txt),
+        amount_err, pl.lit(None, dtype=pl.Utf8))
 
-    # --- channel ---
-    if c.channel:
-        raw_channel = col(c.channel).str.to_uppercase()
-        mapped = raw_channel.replace_strict(m.channel_values, default=None, return_dtype=pl.Utf8) if m.channel_values else pl.lit(None, dtype=pl.Utf8)
-        own = pl.when(raw_channel.str.to_lowercase().is_in(list(CHANNELS))).then(raw_channel.str.to_lowercase())
-        channel = pl.coalesce([mapped, own, pl.lit(const.channel, dtype=pl.Utf8), pl.lit("other")])
-    else:
-        channel = pl.lit(const.channel or "transfer")
-    is_cash = channel.is_in(list(CASH_CHANNELS))
-    cp_side = pl.when(cp_id.is_null() & is_cash).then(pl.lit(CASH_ACCOUNT)).otherwise(cp_id)
 
-    # --- time ---
-    when_raw = col(c.booked_at)
+def _channel(m: Mapping) -> pl.Expr:
+    """The bank's channel code mapped by channel_values, or already one of CHANNELS, else the constant or 'other'."""
+    c, const = m.columns, m.constants
+    if not c.channel:
+        return pl.lit(const.channel or "transfer")
+    raw_channel = _col(c.channel).str.to_uppercase()
+    mapped = (raw_channel.replace_strict(m.channel_values, default=None, return_dtype=pl.Utf8) if m.channel_values
+              else pl.lit(None, dtype=pl.Utf8))
+    own = pl.when(raw_channel.str.to_lowercase().is_in(list(CHANNELS))).then(raw_channel.str.to_lowercase())
+    return pl.coalesce([mapped, own, pl.lit(const.channel, dtype=pl.Utf8), pl.lit("other")])
+
+
+def _times(m: Mapping) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The booking time as written (date and optional time column), parsed to UTC, and the value date."""
+    c = m.columns
+    when_raw = _col(c.booked_at)
     if c.booked_time:
-        when_raw = pl.concat_str([when_raw, col(c.booked_time)], separator=" ")
+        when_raw = pl.concat_str([when_raw, _col(c.booked_time)], separator=" ")
     booked_at = timestamp_utc(when_raw, m.datetime_formats, m.timezone)
-    value_date = (
-        timestamp_utc(col(c.value_date), m.datetime_formats, m.timezone).dt.date() if c.value_date else pl.lit(None, dtype=pl.Date)
+    value_date = (timestamp_utc(_col(c.value_date), m.datetime_formats, m.timezone).dt.date() if c.value_date
+                  else pl.lit(None, dtype=pl.Date))
+    return when_raw, booked_at, value_date
+
+
+def _row_errors(header: list[str], m: Mapping, stmt_raw: pl.Expr, when_raw: pl.Expr, booked_at: pl.Expr,
+                amount: _Amount) -> pl.Expr:
+    """Why a row cannot load (only for rows whose fields split correctly)."""
+    c = m.columns
+    fine = pl.col("_invalid").is_null()
+    return collect_errors(
+        invalid_row_error(len(header)),
+        pl.when(fine).then(pl.coalesce([required_error(stmt_raw, "account"), required_error(_col(c.booked_at), "booked_at")])),
+        pl.when(fine).then(
+            pl.when(in_dst_gap(when_raw, m.datetime_formats, m.timezone))
+            .then(pl.lit("booked_at: '") + when_raw.str.slice(0, 40)
+                  + pl.lit(f"' does not exist in {m.timezone} (skipped by a daylight-saving change); check the mapping's timezone"))
+            .otherwise(parse_error(when_raw, booked_at, f"booked_at: does not match {m.datetime_formats}"))
+        ),
+        pl.when(fine).then(amount.amount_err),
+        pl.when(fine).then(amount.dir_err),
     )
 
-    currency = pl.coalesce([upper_code(col(c.currency)), pl.lit(const.currency.upper() if const.currency else None, dtype=pl.Utf8)])
+
+def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.DataFrame:
+    """Canonical transactions from a statement extract read with its mapping: the statement's account on one side,
+    the counterparty (or cash) on the other, by the row's direction."""
+    c, const = m.columns, m.constants
+    institution = pl.lit(const.institution.upper() if const.institution else None, dtype=pl.Utf8)
+    stmt_raw = pl.coalesce([_col(c.account), pl.lit(const.account, dtype=pl.Utf8)])
+    stmt_id = ids.bank_account_id(stmt_raw, institution)
+    cp_inst = pl.coalesce([upper_code(_col(c.counterparty_institution)), institution])
+    cp_id = ids.bank_account_id(_col(c.counterparty_account), cp_inst)
+    amount = _amount_and_direction(m)
+    channel = _channel(m)
+    cp_side = pl.when(cp_id.is_null() & channel.is_in(list(CASH_CHANNELS))).then(pl.lit(CASH_ACCOUNT)).otherwise(cp_id)
+    when_raw, booked_at, value_date = _times(m)
+    currency = pl.coalesce([upper_code(_col(c.currency)),
+                            pl.lit(const.currency.upper() if const.currency else None, dtype=pl.Utf8)])
     country = pl.lit(const.country.upper() if const.country else None, dtype=pl.Utf8)
-    cp_country = upper_code(col(c.counterparty_country))
+    cp_country = upper_code(_col(c.counterparty_country))
 
-    out = frame.with_columns(
-        _out=is_out,
-        _amount=amount_abs,
-        _stmt=stmt_id,
-        _cp=cp_side,
-        _booked=booked_at,
-        _currency=currency,
-        _channel=channel,
-    )
+    out = frame.with_columns(_out=amount.is_out, _amount=amount.amount, _stmt=stmt_id, _cp=cp_side, _booked=booked_at,
+                             _currency=currency, _channel=channel)
     o = pl.col("_out")
-    natural = ids.txn_key_natural(pl.col("_booked"), pl.when(o).then(pl.col("_stmt")).otherwise(pl.col("_cp")),
-                                  pl.when(o).then(pl.col("_cp")).otherwise(pl.col("_stmt")), pl.col("_amount"), pl.col("_currency"))
-    stmt_name, cp_name = col(c.account_name), col(c.counterparty_name)
-    result = out.select(
+    payer = pl.when(o).then(pl.col("_stmt")).otherwise(pl.col("_cp"))
+    payee = pl.when(o).then(pl.col("_cp")).otherwise(pl.col("_stmt"))
+    natural = ids.txn_key_natural(pl.col("_booked"), payer, payee, pl.col("_amount"), pl.col("_currency"))
+    stmt_name, cp_name = _col(c.account_name), _col(c.counterparty_name)
+    cp_bank = pl.when(pl.col("_cp") != CASH_ACCOUNT).then(cp_inst)  # cash has no institution
+    return out.select(
         pl.col("row_no"),
         raw_json(out, header).alias("raw"),
-        collect_errors(
-            invalid_row_error(len(header)),
-            pl.when(pl.col("_invalid").is_null()).then(
-                pl.coalesce(
-                    [
-                        required_error(stmt_raw, "account"),
-                        required_error(col(c.booked_at), "booked_at"),
-                    ]
-                )
-            ),
-            pl.when(pl.col("_invalid").is_null()).then(
-                pl.when(in_dst_gap(when_raw, m.datetime_formats, m.timezone))
-                .then(pl.lit("booked_at: '") + when_raw.str.slice(0, 40)
-                      + pl.lit(f"' does not exist in {m.timezone} (skipped by a daylight-saving change); check the mapping's timezone"))
-                .otherwise(parse_error(when_raw, booked_at, f"booked_at: does not match {m.datetime_formats}"))
-            ),
-            pl.when(pl.col("_invalid").is_null()).then(amount_err),
-            pl.when(pl.col("_invalid").is_null()).then(dir_err),
-        ),
-        ids.txn_key_bank(col(c.uetr), col(c.end_to_end_id), (const.institution or m.name).upper(), col(c.txn_id), natural).alias("txn_key"),
-        col(c.txn_id).alias("source_txn_id"),
+        _row_errors(header, m, stmt_raw, when_raw, booked_at, amount),
+        ids.txn_key_bank(_col(c.uetr), _col(c.end_to_end_id), (const.institution or m.name).upper(), _col(c.txn_id),
+                         natural).alias("txn_key"),
+        _col(c.txn_id).alias("source_txn_id"),
         pl.lit("bank").alias("rail"),
         pl.col("_booked").alias("booked_at"),
         value_date.alias("value_date"),
-        pl.when(o).then(pl.col("_stmt")).otherwise(pl.col("_cp")).alias("from_account_id"),
-        pl.when(o).then(pl.col("_cp")).otherwise(pl.col("_stmt")).alias("to_account_id"),
+        payer.alias("from_account_id"),
+        payee.alias("to_account_id"),
         pl.col("_amount").alias("amount"),
         pl.col("_currency").alias("currency"),
         pl.col("_channel").alias("channel"),
-        col(c.reference).alias("reference"),
+        _col(c.reference).alias("reference"),
         pl.when(o).then(stmt_name).otherwise(cp_name).alias("from_name"),
         pl.when(o).then(cp_name).otherwise(stmt_name).alias("to_name"),
-        pl.when(o).then(institution).otherwise(pl.when(pl.col("_cp") != CASH_ACCOUNT).then(cp_inst)).alias("from_institution"),
-        pl.when(o).then(pl.when(pl.col("_cp") != CASH_ACCOUNT).then(cp_inst)).otherwise(institution).alias("to_institution"),
+        pl.when(o).then(institution).otherwise(cp_bank).alias("from_institution"),
+        pl.when(o).then(cp_bank).otherwise(institution).alias("to_institution"),
         pl.when(o).then(country).otherwise(cp_country).alias("from_country"),
         pl.when(o).then(cp_country).otherwise(country).alias("to_country"),
-        col(c.end_to_end_id).alias("end_to_end_id"),
-        col(c.uetr).str.to_lowercase().alias("uetr"),
-        col(c.bank_tx_code).alias("bank_tx_code"),
+        _col(c.end_to_end_id).alias("end_to_end_id"),
+        _col(c.uetr).str.to_lowercase().alias("uetr"),
+        _col(c.bank_tx_code).alias("bank_tx_code"),
     )
-    return result
 
 
 READERS = [DelimitedReader()]
