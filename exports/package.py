@@ -124,8 +124,8 @@ def export(
         per_network = full and any(f in fmts for f in (*TABLE_FORMATS, "goaml", "html"))
         if per_alert or per_network:
             T.with_evidence(con, sel, networks=per_network)
-        return _export(con, out, sel, fmts, cfg, full=full, filters=filters, previous=previous, run_id=run_id, t0=t0,
-                       xlsx_jobs=xlsx_jobs, graph_max_members=graph_max_members)
+        job = _ExportJob(con, out, sel, fmts, cfg, full, filters, run_id, t0, xlsx_jobs, graph_max_members)
+        return job.run(previous)
     except BaseException:
         _settle(xlsx_jobs)
         raise
@@ -146,139 +146,172 @@ def _settle(xlsx_jobs: list) -> None:
         spool.unlink(missing_ok=True)
 
 
-def _export(con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None, *, full: bool, filters: T.Filters,
-            previous: list[Path], run_id: str | None, t0: float, xlsx_jobs: list,
-            graph_max_members: int | None) -> dict:
-    table_fmts = [f for f in fmts if f in TABLE_FORMATS]
-    written: list[Path] = []
-    now = datetime.now(timezone.utc)
-    export_id = str(uuid.uuid4())
-    parts: dict[str, float] = {"select": round(time.perf_counter() - t0, 3)}  # seconds per part, for benchmarks
-    lap = [time.perf_counter()]
+class _ExportJob:
+    """One export into `out`: the parts in order (tables, goAML, GraphML, HTML, jurisdiction packages, workbooks
+    from the workers, manifest), sharing the files written, the counts and the seconds per part."""
 
-    def done(part: str) -> None:
+    def __init__(self, con, out: Path, sel: T.Selection, fmts: list[str], cfg: dict | None, full: bool,
+                 filters: T.Filters, run_id: str | None, t0: float, xlsx_jobs: list, graph_max_members: int | None):
+        self.con, self.out, self.sel, self.fmts, self.cfg, self.full = con, out, sel, fmts, cfg, full
+        self.filters, self.run_id, self.t0, self.xlsx_jobs = filters, run_id, t0, xlsx_jobs
+        self.graph_max_members = graph_max_members
+        self.table_fmts = [f for f in fmts if f in TABLE_FORMATS]
+        self.written: list[Path] = []
+        self.now = datetime.now(timezone.utc)
+        self.export_id = str(uuid.uuid4())
+        self.parts: dict[str, float] = {"select": round(time.perf_counter() - t0, 3)}  # seconds per part (benchmarks)
+        self.lap = time.perf_counter()
+        self.counts: dict[str, Any] = {}
+        self.xlsx_sheets: dict[str, int] = {}
+        self.used_names: dict[str, set[str]] = defaultdict(set)
+        self.tables: dict[str, Any] = {}  # table name -> its query
+        self.pool = None
+        self.n_workers = 0
+
+    def done(self, part: str) -> None:
         t = time.perf_counter()
-        parts[part] = round(parts.get(part, 0) + t - lap[0], 3)
-        lap[0] = t
+        self.parts[part] = round(self.parts.get(part, 0) + t - self.lap, 3)
+        self.lap = t
 
-    # ---- tables, streamed from DuckDB batch by batch
-    tables = {"alerts": T.alerts_query(sel)}
-    if sel.evidence_table:  # staged only when a format needs the evidence (not for GraphML or HTML alone)
-        tables["alert_transactions"] = T.alert_transactions_query(sel)
-    tables.update(networks=T.networks_query(sel), network_members=T.network_members_query(sel),
-                  compound_links=T.compound_links_query(sel))
-    xlsx_sheets: dict[str, int] = {}
-    counts: dict[str, Any] = {name: T.count(con, q) for name, q in tables.items()}
-    plan: dict[str, list[str]] = {}  # the formats each table is written in
-    xlsx_left_out = {}
-    for name in tables:
-        plan[name] = table_fmts
-        if "xlsx" in table_fmts and counts[name] >= T.XLSX_MAX_ROWS and set(table_fmts) - {"xlsx"}:
-            # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
-            # The other formats hold every row; with XLSX alone the rows continue on further sheets.
-            plan[name] = [f for f in table_fmts if f != "xlsx"]
-            xlsx_left_out[name] = counts[name]
-    big_books = {name for name, f in plan.items() if "xlsx" in f and counts[name] >= XLSX_WORKER_MIN}
-    n_reports = (len(sel.alert_ids) + (len(sel.network_ids) if full else 0)) if "goaml" in fmts else 0
-    n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or bool(big_books))
-    pool = W.executor(n_workers)
-    for name, q in tables.items():
-        if plan[name]:
-            spooled: list | None = [] if pool is not None and name in big_books else None
-            written += T.write_table(T.stream(con, q), out, name, plan[name], sheets=xlsx_sheets, spooled=spooled)
-            xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job), job[0]) for job in spooled or []]
-    if xlsx_left_out:
-        counts["xlsx_left_out"] = xlsx_left_out
-    done("tables")
-    used_names: dict[str, set[str]] = defaultdict(set)
-
-    def fname(folder: str, prefix: str, ident: str, ext: str) -> Path:
+    def fname(self, folder: str, prefix: str, ident: str, ext: str) -> Path:
         base = f"{prefix}{safe_name(ident)}"
         name, i = base, 1
-        while name in used_names[folder]:  # distinct ids that sanitise alike still get distinct files
+        while name in self.used_names[folder]:  # distinct ids that sanitise alike still get distinct files
             i += 1
             name = f"{base}_{i}"
-        used_names[folder].add(name)
-        return inside(out, out / folder / f"{name}.{ext}")
+        self.used_names[folder].add(name)
+        return inside(self.out, self.out / folder / f"{name}.{ext}")
 
-    networks = T.frame(con, tables["networks"]).rows  # one row per network: small whatever the store holds
+    def run(self, previous: list[Path]) -> dict:
+        self.write_tables()
+        networks = T.frame(self.con, self.tables["networks"]).rows  # one row per network: small whatever the store holds
+        goaml_summary = self.write_goaml(networks) if "goaml" in self.fmts else {}
+        if "graphml" in self.fmts:
+            self.write_graphml()
+        if "html" in self.fmts and self.full:
+            self.write_reports(networks)
+        juris_counts = self.write_jurisdictions() if self.full and self.table_fmts else {}
+        self.collect_workbooks()
+        return self.finish(previous, juris_counts, goaml_summary)
 
-    # ---- goAML
-    goaml_summary: dict[str, Any] = {}
-    if "goaml" in fmts:
-        goaml_summary = _write_goaml(con, cfg, out, fname, sel, networks if full else [], written, pool, n_workers)
-        done("goaml")
+    def write_tables(self) -> None:
+        """The tables, streamed from DuckDB batch by batch; big workbooks go to worker processes."""
+        sel, con = self.sel, self.con
+        tables = {"alerts": T.alerts_query(sel)}
+        if sel.evidence_table:  # staged only when a format needs the evidence (not for GraphML or HTML alone)
+            tables["alert_transactions"] = T.alert_transactions_query(sel)
+        tables.update(networks=T.networks_query(sel), network_members=T.network_members_query(sel),
+                      compound_links=T.compound_links_query(sel))
+        self.tables = tables
+        counts = self.counts
+        counts.update({name: T.count(con, q) for name, q in tables.items()})
+        plan: dict[str, list[str]] = {}  # the formats each table is written in
+        xlsx_left_out = {}
+        for name in tables:
+            plan[name] = self.table_fmts
+            if "xlsx" in self.table_fmts and counts[name] >= T.XLSX_MAX_ROWS and set(self.table_fmts) - {"xlsx"}:
+                # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
+                # The other formats hold every row; with XLSX alone the rows continue on further sheets.
+                plan[name] = [f for f in self.table_fmts if f != "xlsx"]
+                xlsx_left_out[name] = counts[name]
+        big_books = {name for name, f in plan.items() if "xlsx" in f and counts[name] >= XLSX_WORKER_MIN}
+        n_reports = (len(sel.alert_ids) + (len(sel.network_ids) if self.full else 0)) if "goaml" in self.fmts else 0
+        self.n_workers = W.wanted(n_reports >= G.PARALLEL_MIN or bool(big_books))
+        self.pool = pool = W.executor(self.n_workers)
+        for name, q in tables.items():
+            if plan[name]:
+                spooled: list | None = [] if pool is not None and name in big_books else None
+                self.written += T.write_table(T.stream(con, q), self.out, name, plan[name], sheets=self.xlsx_sheets,
+                                              spooled=spooled)
+                self.xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job), job[0]) for job in spooled or []]
+        if xlsx_left_out:
+            counts["xlsx_left_out"] = xlsx_left_out
+        self.done("tables")
 
-    # ---- GraphML
-    if "graphml" in fmts:
+    def write_goaml(self, networks: list[dict]) -> dict:
+        summary = _write_goaml(self.con, self.cfg, self.out, self.fname, self.sel, networks if self.full else [],
+                               self.written, self.pool, self.n_workers)
+        self.done("goaml")
+        return summary
+
+    def write_graphml(self) -> None:
         cut: dict[str, int] = {}
-        written += graphml_mod.write_streamed(con, sel.networks_table, out / "network.graphml",
-                                              out / "graph_nodes.csv", out / "graph_edges.csv",
-                                              max_members=graph_max_members, cut=cut)
-        if full:
-            for nid in sel.network_ids:
-                written += graphml_mod.write_streamed(con, sel.networks_table, fname("graphml", "", nid, "graphml"),
-                                                      network_id=nid, max_members=graph_max_members)
+        self.written += graphml_mod.write_streamed(self.con, self.sel.networks_table, self.out / "network.graphml",
+                                                   self.out / "graph_nodes.csv", self.out / "graph_edges.csv",
+                                                   max_members=self.graph_max_members, cut=cut)
+        if self.full:
+            for nid in self.sel.network_ids:
+                self.written += graphml_mod.write_streamed(self.con, self.sel.networks_table,
+                                                           self.fname("graphml", "", nid, "graphml"),
+                                                           network_id=nid, max_members=self.graph_max_members)
         if cut:
-            counts["graph_cut"] = {"max_members": graph_max_members, "networks": cut}
-        done("graphml")
+            self.counts["graph_cut"] = {"max_members": self.graph_max_members, "networks": cut}
+        self.done("graphml")
 
-    # ---- HTML case reports, one network in memory at a time
-    if "html" in fmts and full:
+    def write_reports(self, networks: list[dict]) -> None:
+        """HTML case reports, one network in memory at a time, and their index."""
+        con, sel = self.con, self.sel
         compounds = {r["compound_id"]: r for r in T.rows(con, "SELECT compound_id, name, country, confidence FROM compounds")}
+
+        def one(q):
+            return T.frame(con, q).rows
+
         entries = []
         for n in networks:
             nid = n["network_id"]
-            one = lambda q: T.frame(con, q).rows  # noqa: E731
             page = report_mod.render(n, one(T.network_members_query(sel, nid)), one(T.network_edges_query(sel, nid)),
                                      one(T.network_links_query(sel, nid)), one(T.network_alerts_query(sel, nid)),
-                                     one(T.network_evidence_query(sel, nid)), compounds, now)
-            path = fname("report", "", nid, "html")
-            written.append(atomic_write(path, page))
+                                     one(T.network_evidence_query(sel, nid)), compounds, self.now)
+            path = self.fname("report", "", nid, "html")
+            self.written.append(atomic_write(path, page))
             entries.append((nid, path.name, n))
-        written.append(atomic_write(out / "report" / "index.html", report_mod.index_page(entries, now)))
-        done("html")
+        self.written.append(atomic_write(self.out / "report" / "index.html", report_mod.index_page(entries, self.now)))
+        self.done("html")
 
-    # ---- jurisdiction packages (these still hold every selected network's rows at once)
-    juris_counts: dict[str, int] = {}
-    if full and table_fmts:
-        # For MLA requests: the spreadsheet formats (CSV, XLSX) when asked for, else what was asked for.
-        juris_fmts = [f for f in table_fmts if f in ("csv", "xlsx")] or table_fmts
-        juris_counts = _write_jurisdictions(out, juris_fmts, T.frame(con, tables["networks"]),
-                                            T.frame(con, tables["network_members"]),
-                                            T.frame(con, T.network_evidence_query(sel)),
-                                            T.frame(con, tables["compound_links"]), written)
-        done("jurisdictions")
+    def write_jurisdictions(self) -> dict[str, int]:
+        """Jurisdiction packages for MLA requests: the spreadsheet formats (CSV, XLSX) when asked for, else what
+        was asked for (these still hold every selected network's rows at once)."""
+        con, sel = self.con, self.sel
+        juris_fmts = [f for f in self.table_fmts if f in ("csv", "xlsx")] or self.table_fmts
+        counts = _write_jurisdictions(self.out, juris_fmts, T.frame(con, self.tables["networks"]),
+                                      T.frame(con, self.tables["network_members"]),
+                                      T.frame(con, T.network_evidence_query(sel)),
+                                      T.frame(con, self.tables["compound_links"]), self.written)
+        self.done("jurisdictions")
+        return counts
 
-    # ---- workbooks from the workers
-    for name, job, _ in xlsx_jobs:
-        paths, n_sheets = job.result()
-        written += paths
-        if n_sheets > 1:
-            xlsx_sheets[name] = n_sheets
-    if xlsx_jobs:
-        done("xlsx_wait")
+    def collect_workbooks(self) -> None:
+        for name, job, _ in self.xlsx_jobs:
+            paths, n_sheets = job.result()
+            self.written += paths
+            if n_sheets > 1:
+                self.xlsx_sheets[name] = n_sheets
+        if self.xlsx_jobs:
+            self.done("xlsx_wait")
 
-    # ---- stale files of the previous export in this folder, then the manifest
-    keep = {p.resolve() for p in written}
-    for old in previous:
-        if old.resolve() not in keep and old.is_file():
-            old.unlink()
-    counts["jurisdictions"] = juris_counts
-    if xlsx_sheets:
-        counts["xlsx_sheets"] = xlsx_sheets  # tables longer than one XLSX sheet, continued on further sheets
-    detect_runs = _detect_runs(con, sel)
-    params = {"formats": fmts, "full": full, "filters": filters.as_dict(),
-              "goaml_config": (cfg or {}).get("_path", "default" if cfg else None)}
-    seconds = time.perf_counter() - t0
-    mpath = manifest_mod.write(out, written, export_id=export_id, detect_run_ids=detect_runs, run_id=run_id,
-                               con=con, params=params, counts=counts, goaml=goaml_summary, seconds=seconds)
-    return {
-        "out_dir": str(out), "export_id": export_id, "run_id": run_id, "detect_run_ids": detect_runs,
-        "counts": counts, "files": sorted(p.relative_to(out).as_posix() for p in written),
-        "manifest": str(mpath), "goaml": goaml_summary, "seconds": round(time.perf_counter() - t0, 3),
-        "parts": {**parts, "manifest": round(time.perf_counter() - lap[0], 3)},
-    }
+    def finish(self, previous: list[Path], juris_counts: dict[str, int], goaml_summary: dict) -> dict:
+        """Stale files of the previous export in this folder go; then the manifest."""
+        out, counts = self.out, self.counts
+        keep = {p.resolve() for p in self.written}
+        for old in previous:
+            if old.resolve() not in keep and old.is_file():
+                old.unlink()
+        counts["jurisdictions"] = juris_counts
+        if self.xlsx_sheets:
+            counts["xlsx_sheets"] = self.xlsx_sheets  # tables longer than one XLSX sheet, continued on further sheets
+        detect_runs = _detect_runs(self.con, self.sel)
+        params = {"formats": self.fmts, "full": self.full, "filters": self.filters.as_dict(),
+                  "goaml_config": (self.cfg or {}).get("_path", "default" if self.cfg else None)}
+        seconds = time.perf_counter() - self.t0
+        mpath = manifest_mod.write(out, self.written, export_id=self.export_id, detect_run_ids=detect_runs,
+                                   run_id=self.run_id, con=self.con, params=params, counts=counts,
+                                   goaml=goaml_summary, seconds=seconds)
+        return {
+            "out_dir": str(out), "export_id": self.export_id, "run_id": self.run_id, "detect_run_ids": detect_runs,
+            "counts": counts, "files": sorted(p.relative_to(out).as_posix() for p in self.written),
+            "manifest": str(mpath), "goaml": goaml_summary, "seconds": round(time.perf_counter() - self.t0, 3),
+            "parts": {**self.parts, "manifest": round(time.perf_counter() - self.lap, 3)},
+        }
 
 
 def _detect_runs(con, sel: T.Selection) -> list[str]:
