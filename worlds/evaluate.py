@@ -34,6 +34,8 @@ Returned as a dict; print_table() renders it with rich, json_path= writes it as 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import json
 from pathlib import Path
 from typing import Any
@@ -213,7 +215,7 @@ def _is_compound(cid: str | None) -> bool:
     return bool(cid) and not str(cid).startswith("list:")  # 'list:<name>' ids are sanctions lists, not compounds
 
 
-def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame,  # noqa: C901 -- split pending
+def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_accounts: pl.DataFrame,
                    operations: pl.DataFrame | None = None) -> dict:
     """Networks and compound links against the truth's compound operations (current networks of the store).
 
@@ -223,6 +225,34 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
     compound_link to it at any confidence (context: weak single facts on victims or counterparties), and
     `linked_elsewhere` the compound's networks that are also linked to a compound none of whose suspects they
     hold (wrong links; a network merging two operations is rightly linked to both)."""
+    planted, all_suspects, organisers = _operation_suspects(patterns, p_accounts, operations)
+    from rules import alert_tables
+
+    alert_tables.ensure_tables(con)
+    view = _StoredNetworks.read(con)
+    comp, legit, less, matched_to = _match_networks(view, planted, all_suspects)
+    _rank_organisers(con, organisers, view, matched_to, comp)
+    orgs = [o for m in comp.values() for o in m["organisers"]]
+    return {
+        "networks": len(view.nets),
+        "compounds": comp,
+        "legitimate": legit,
+        "compoundless": less,
+        "targets": {
+            "link_share": LINK_SHARE_TARGET,
+            "organiser_rank": ORGANISER_RANK_TARGET,
+            "compounds_linked_ok": sum(1 for m in comp.values() if m["share"] is not None and m["share"] >= LINK_SHARE_TARGET),
+            "compounds_with_networks": sum(1 for m in comp.values() if m["networks"]),
+            "legitimate_linked": legit["linked"],
+            "organisers_top": sum(1 for o in orgs if o["rank"] is not None and o["rank"] <= ORGANISER_RANK_TARGET),
+            "organisers": len(orgs),
+        },
+    }
+
+
+def _operation_suspects(patterns: pl.DataFrame, p_accounts: pl.DataFrame, operations: pl.DataFrame | None
+                        ) -> tuple[dict[str, set[str]], set[str], dict[str, set[str]]]:
+    """Per compound, the accounts of its operation (suspects, not victims), every suspect, and its organisers."""
     compound_of = {}
     if "compound_id" in patterns.columns:
         compound_of = {p: (c or "").strip() for p, c in zip(patterns["pattern_id"].to_list(), patterns["compound_id"].to_list())}
@@ -240,44 +270,55 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
             if role == "organiser" and c and acc and c in suspects:
                 organisers.setdefault(c, set()).add(acc)
     planted = {c: s for c, s in suspects.items() if c}
-    all_suspects = set().union(*suspects.values()) if suspects else set()
+    return planted, set().union(*suspects.values()) if suspects else set(), organisers
 
-    from rules import alert_tables
 
-    alert_tables.ensure_tables(con)
-    nets = con.execute(
-        "SELECT network_id, coalesce(compound_ids, []), n_accounts, n_alerts, top_member_type, top_member_id"
-        " FROM networks WHERE is_current ORDER BY network_id"
-    ).fetchall()
-    members = con.execute(
-        "SELECT m.network_id, m.member_type, m.member_id, m.rank, m.holder_id, m.role FROM network_members m"
-        " JOIN networks n USING (network_id) WHERE n.is_current"
-    ).fetchall()
-    accts_of: dict[str, set[str]] = {}
-    parties_of: dict[str, set[str]] = {}
-    rank_of: dict[tuple[str, str, str], int] = {}  # (network, type, id) -> rank; parties also under their cluster id
-    n_members: dict[str, int] = {}
-    for nid, mtype, mid, rank, holder, _role in members:
-        n_members[nid] = n_members.get(nid, 0) + 1
-        (accts_of if mtype == "account" else parties_of).setdefault(nid, set()).add(mid)
-        rank_of[(nid, mtype, mid)] = rank
-        if mtype == "party" and holder:
-            rank_of[(nid, "cluster", holder)] = min(rank, rank_of.get((nid, "cluster", holder), rank))
-    member_link: dict[tuple[str, str], set[str]] = {}
-    for st, sid, cid in con.execute(
-        "SELECT DISTINCT subject_type, subject_id, compound_id FROM compound_links WHERE is_current"
-    ).fetchall():
-        if _is_compound(cid):
-            member_link.setdefault((st, sid), set()).add(cid)
+@dataclass
+class _StoredNetworks:
+    """The current networks, their member accounts and parties with ranks, and the members' compound links."""
 
-    def member_compounds(nid: str) -> set[str]:
+    nets: list[tuple]  # (network_id, compound_ids, n_accounts, n_alerts, top_member_type, top_member_id)
+    accts_of: dict[str, set[str]]
+    parties_of: dict[str, set[str]]
+    rank_of: dict[tuple[str, str, str], int]  # (network, type, id) -> rank; parties also under their cluster id
+    n_members: dict[str, int]
+    member_link: dict[tuple[str, str], set[str]]
+
+    @classmethod
+    def read(cls, con) -> "_StoredNetworks":
+        nets = con.execute(
+            "SELECT network_id, coalesce(compound_ids, []), n_accounts, n_alerts, top_member_type, top_member_id"
+            " FROM networks WHERE is_current ORDER BY network_id"
+        ).fetchall()
+        view = cls(nets, {}, {}, {}, {}, {})
+        for nid, mtype, mid, rank, holder, _role in con.execute(
+            "SELECT m.network_id, m.member_type, m.member_id, m.rank, m.holder_id, m.role FROM network_members m"
+            " JOIN networks n USING (network_id) WHERE n.is_current"
+        ).fetchall():
+            view.n_members[nid] = view.n_members.get(nid, 0) + 1
+            (view.accts_of if mtype == "account" else view.parties_of).setdefault(nid, set()).add(mid)
+            view.rank_of[(nid, mtype, mid)] = rank
+            if mtype == "party" and holder:
+                view.rank_of[(nid, "cluster", holder)] = min(rank, view.rank_of.get((nid, "cluster", holder), rank))
+        for st, sid, cid in con.execute(
+            "SELECT DISTINCT subject_type, subject_id, compound_id FROM compound_links WHERE is_current"
+        ).fetchall():
+            if _is_compound(cid):
+                view.member_link.setdefault((st, sid), set()).add(cid)
+        return view
+
+    def member_compounds(self, nid: str) -> set[str]:
         out: set[str] = set()
-        for a in accts_of.get(nid, ()):
-            out |= member_link.get(("account", a), set())
-        for p in parties_of.get(nid, ()):
-            out |= member_link.get(("party", p), set())
+        for a in self.accts_of.get(nid, ()):
+            out |= self.member_link.get(("account", a), set())
+        for p in self.parties_of.get(nid, ()):
+            out |= self.member_link.get(("party", p), set())
         return out
 
+
+def _match_networks(view: _StoredNetworks, planted: dict[str, set[str]], all_suspects: set[str]
+                    ) -> tuple[dict, dict, dict, dict[str, str]]:
+    """Each network to the compound whose suspects it holds most of (or to none: compound-less or legitimate)."""
     comp = {c: {"suspects": len(s), "suspects_in_networks": 0, "networks": 0, "linked": 0, "share": None,
                 "member_links": 0, "linked_elsewhere": 0, "network_ids": [], "unlinked_network_ids": [],
                 "organisers": []}
@@ -286,8 +327,8 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
     less = {"networks": 0, "linked": 0, "network_ids": []}
     matched_to: dict[str, str] = {}
     in_nets: dict[str, set[str]] = {c: set() for c in planted}
-    for nid, cids, n_acc, n_al, _tt, _ti in nets:
-        accs = accts_of.get(nid, set())
+    for nid, cids, n_acc, n_al, _tt, _ti in view.nets:
+        accs = view.accts_of.get(nid, set())
         linked = {c for c in cids if _is_compound(c)}
         cover = sorted(((len(accs & s), c) for c, s in planted.items() if accs & s), key=lambda x: (-x[0], x[1]))
         for _k, c in cover:
@@ -302,7 +343,7 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
                 m["linked"] += 1
             else:
                 m["unlinked_network_ids"].append(nid)
-            m["member_links"] += c in member_compounds(nid)
+            m["member_links"] += c in view.member_compounds(nid)
             # also linked to a compound none of whose suspects is in the network (a wrong link)
             m["linked_elsewhere"] += bool({x for x in linked - {c} if not (accs & planted.get(x, set()))})
         elif accs & all_suspects:
@@ -311,12 +352,20 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
             less["linked"] += bool(linked)
         else:
             legit["networks"] += 1
-            legit["member_links"] += bool(member_compounds(nid))
+            legit["member_links"] += bool(view.member_compounds(nid))
             if linked:
                 legit["linked"] += 1
                 legit["linked_networks"].append({"network_id": nid, "compound_ids": sorted(linked), "accounts": n_acc, "alerts": n_al})
+    for c, m in comp.items():
+        m["suspects_in_networks"] = len(in_nets[c])
+        m["share"] = round(m["linked"] / m["networks"], 4) if m["networks"] else None
+    return comp, legit, less, matched_to
 
-    # organisers: the party holding the organiser account (its resolved cluster) and every account it holds
+
+def _rank_organisers(con, organisers: dict[str, set[str]], view: _StoredNetworks, matched_to: dict[str, str],
+                     comp: dict) -> None:
+    """Each organiser's best rank: the party holding the organiser account (its resolved cluster) and every account
+    it holds, in the compound's own networks first."""
     holder_of = dict(con.execute("SELECT account_id, holder_id FROM accounts WHERE holder_id IS NOT NULL").fetchall())
     cluster_of = dict(con.execute("SELECT party_id, cluster_id FROM party_clusters").fetchall())
     held_by: dict[str, set[str]] = {}
@@ -328,10 +377,10 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
             cluster = cluster_of.get(party, party) if party else None
             own = held_by.get(cluster, set()) | {o} if cluster else {o}
             best = None
-            for nid in sorted(set(accts_of) | set(parties_of)):
-                ranks = [rank_of[(nid, "account", a)] for a in own if (nid, "account", a) in rank_of]
+            for nid in sorted(set(view.accts_of) | set(view.parties_of)):
+                ranks = [view.rank_of[(nid, "account", a)] for a in own if (nid, "account", a) in view.rank_of]
                 if party:
-                    ranks += [r for r in (rank_of.get((nid, "party", party)), rank_of.get((nid, "cluster", cluster))) if r]
+                    ranks += [r for r in (view.rank_of.get((nid, "party", party)), view.rank_of.get((nid, "cluster", cluster))) if r]
                 if not ranks:
                     continue
                 cand = (matched_to.get(nid) != c, min(ranks), nid)  # prefer the compound's own networks
@@ -339,28 +388,9 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
                     best = cand
             entry = {"account_id": o, "party_id": party, "rank": None, "network_id": None, "network_members": None}
             if best is not None:
-                entry.update(rank=best[1], network_id=best[2], network_members=n_members.get(best[2]))
+                entry.update(rank=best[1], network_id=best[2], network_members=view.n_members.get(best[2]))
             if c in comp:
                 comp[c]["organisers"].append(entry)
-    for c, m in comp.items():
-        m["suspects_in_networks"] = len(in_nets[c])
-        m["share"] = round(m["linked"] / m["networks"], 4) if m["networks"] else None
-    orgs = [o for m in comp.values() for o in m["organisers"]]
-    return {
-        "networks": len(nets),
-        "compounds": comp,
-        "legitimate": legit,
-        "compoundless": less,
-        "targets": {
-            "link_share": LINK_SHARE_TARGET,
-            "organiser_rank": ORGANISER_RANK_TARGET,
-            "compounds_linked_ok": sum(1 for m in comp.values() if m["share"] is not None and m["share"] >= LINK_SHARE_TARGET),
-            "compounds_with_networks": sum(1 for m in comp.values() if m["networks"]),
-            "legitimate_linked": legit["linked"],
-            "organisers_top": sum(1 for o in orgs if o["rank"] is not None and o["rank"] <= ORGANISER_RANK_TARGET),
-            "organisers": len(orgs),
-        },
-    }
 
 
 def print_table(result: dict, console: Console | None = None) -> None:
