@@ -13,313 +13,34 @@ so a text from hostile input is cut to fit and an FIU's own XSD can be swapped i
 
 from __future__ import annotations
 
-import copy
-import functools
-import ipaddress
-import re
-from datetime import date, datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 import duckdb
 import pyarrow as pa
-import yaml
 from lxml import etree
 
-from transforms.errors import ConfigError
+from exports.goaml_documents import alert_document, network_document
+from exports.goaml_values import BIC_RE, IBAN_RE, number_text, decimal_text, ip_elements, split_name, split_phone, sql_date, xml_text
+from exports.goaml_config import CODE_LISTS, DEFAULT_CONFIG, GoamlConfigError, check_config, load_config
+from exports.goaml_schema import (
+    GOAML_NS,
+    PACKAGE_XSD,
+    XS,
+    _schema_facts,
+    enumeration,
+    load_fast_schema,
+    load_schema,
+    validate_file,
+    validate_tree,
+)
 from transforms.schema import KIND_GROUPS
 
-PACKAGE_XSD = Path(__file__).resolve().parent / "xsd" / "goAMLSchema_5.0.1.xsd"
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "goaml_default.yml"
-XS = "{http://www.w3.org/2001/XMLSchema}"
-GOAML_NS = "{http://www.unodc.org/goaml}"
-
-
-class GoamlConfigError(ConfigError, ValueError):
-    """The goAML config file is unreadable or names a code the schema does not know (usage-level, exit 2)."""
-
-
-# --------------------------------------------------------------------------------------------- schema
-
-
-@functools.lru_cache(maxsize=4)
-def load_schema(path: str | None = None):
-    """The goAML schema as xmlschema.XMLSchema11 (loaded once per process per path)."""
-    import xmlschema
-
-    return xmlschema.XMLSchema11(str(path or PACKAGE_XSD))
-
-
-@functools.lru_cache(maxsize=4)
-def _schema_facts(path: str) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
-    """(max length per element name, min length per element name, supportedIn per element name).
-
-    Per name the smallest maxLength over every declaration of that name, so a cut text fits wherever the
-    element appears. Named simple types (email_address, iban_type, comments_type) are resolved.
-    """
-    doc = etree.parse(path)
-    root = doc.getroot()
-
-    def facets(simple) -> tuple[int | None, int | None]:
-        mx = simple.find(f"{XS}restriction/{XS}maxLength")
-        mn = simple.find(f"{XS}restriction/{XS}minLength")
-        return (int(mx.get("value")) if mx is not None else None, int(mn.get("value")) if mn is not None else None)
-
-    named = {st.get("name"): facets(st) for st in root.iter(f"{XS}simpleType") if st.get("name")}
-    max_len: dict[str, int] = {}
-    min_len: dict[str, int] = {}
-    supported: dict[str, str] = {}
-    for el in root.iter(f"{XS}element"):
-        name = el.get("name")
-        if not name:
-            continue
-        simple = el.find(f"{XS}simpleType")
-        mx, mn = facets(simple) if simple is not None else named.get((el.get("type") or "").split(":")[-1], (None, None))
-        if mx is not None:
-            max_len[name] = min(mx, max_len.get(name, mx))
-        if mn is not None:
-            min_len[name] = max(mn, min_len.get(name, mn))
-        level = el.get(f"{GOAML_NS}supportedIn")
-        if level:
-            supported[name] = max(level, supported.get(name, level))
-    return max_len, min_len, supported
-
-
-def enumeration(schema, type_name: str) -> set[str] | None:
-    t = schema.types.get(type_name)
-    values = getattr(t, "enumeration", None) if t is not None else None
-    return set(values) if values else None
-
-
-# Constructs that only XSD 1.1 has: a schema without them means the same to an XSD 1.0 processor (libxml2).
-XSD11_ONLY = ("xs:assert", "xs:alternative", "openContent", "xs:override", "defaultAttributes", "notQName",
-              "notNamespace", "explicitTimezone", "dateTimeStamp", "inheritable")
-
-
-@functools.lru_cache(maxsize=4)
-def load_fast_schema(path: str | None = None):
-    """The schema in libxml2 (lxml), or None when it uses XSD 1.1 constructs or libxml2 cannot load it."""
-    p = Path(path or PACKAGE_XSD)
-    text = p.read_text(encoding="utf-8")
-    if any(k in text for k in XSD11_ONLY):
-        return None
-    try:
-        return etree.XMLSchema(etree.parse(str(p), etree.XMLParser(resolve_entities=False, no_network=True)))
-    except (etree.XMLSchemaParseError, etree.XMLSyntaxError):
-        return None
-
-
-def validate_tree(root, path: Path | str, schema_path: str | None = None, *, validator: str = "auto") -> list[str]:
-    """Schema errors of a report built as `root` and written to `path` as to_bytes(root).
-
-    With the "auto" validator libxml2 checks the tree in memory (a report's serialisation parses back to the
-    same tree, so this saves parsing the file again: 3 of its 8 ms); anything it rejects, and any other
-    validator, goes through validate_file, whose verdict stands.
-    """
-    if validator == "auto":
-        fast = load_fast_schema(schema_path)
-        if fast is not None and fast.validate(root.getroottree()):
-            return []
-    return validate_file(path, schema_path, validator=validator)
-
-
-def validate_file(path: Path | str, schema_path: str | None = None, *, validator: str = "auto") -> list[str]:
-    """Schema errors of one goAML file (empty when valid).
-
-    validator "xmlschema": the XSD 1.1 processor (xmlschema.XMLSchema11), authoritative and slow (~1 s/MB).
-    "auto" (default): libxml2 first, which is ~100x faster and equivalent for a schema without XSD 1.1-only
-    constructs (checked; the goAML 5.0.1 schema has none, only vc:minVersion="1.1"); a file libxml2 rejects
-    is re-checked with xmlschema, whose verdict stands. tests/exports check that both agree.
-    """
-    if validator == "auto":
-        fast = load_fast_schema(schema_path)
-        if fast is not None:
-            doc = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-            if fast.validate(doc):
-                return []
-    schema = load_schema(schema_path)
-    import xmlschema
-
-    resource = xmlschema.XMLResource(str(path), lazy=True)  # lazy: no element-count limit on large reports
-    return [f"{e.path}: {e.reason}" for e in schema.iter_errors(resource)]
-
-
-# --------------------------------------------------------------------------------------------- config
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in (over or {}).items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-CODE_LISTS = ("transmode", "funds", "indicators", "currency")
-
-
-def load_config(path: Path | str | None = None) -> dict:
-    """The packaged defaults overlaid with the user's file; codes checked against the schema."""
-    cfg = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
-    if path is not None:
-        p = Path(path)
-        try:
-            user = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise GoamlConfigError(f"{p}: cannot read the goAML config ({str(exc).splitlines()[0]})") from None
-        if not isinstance(user, dict):
-            raise GoamlConfigError(f"{p}: the goAML config must be a mapping of settings")
-        cfg = _merge(cfg, user)
-        # A code list given by the user replaces the packaged one whole: its `default` then applies to every
-        # channel / typology it does not name (a merge would keep the packaged "-" entries).
-        for key in CODE_LISTS:
-            if isinstance((user.get("codes") or {}).get(key), dict):
-                cfg["codes"][key] = dict(user["codes"][key])
-        if cfg.get("schema"):
-            sp = Path(cfg["schema"])
-            cfg["schema"] = str(sp if sp.is_absolute() else (p.parent / sp).resolve())
-        cfg["_path"] = str(p)
-    problems = check_config(cfg)
-    if problems:
-        where = cfg.get("_path", str(DEFAULT_CONFIG))
-        raise GoamlConfigError("\n".join(f"{where}: {msg}" for msg in problems))
-    return cfg
-
-
-def check_config(cfg: dict) -> list[str]:
-    problems: list[str] = []
-    schema_path = cfg.get("schema")
-    if schema_path and not Path(schema_path).is_file():
-        return [f"schema: no such file {schema_path}"]
-    schema = load_schema(schema_path)
-
-    def check(key: str, value: Any, type_name: str, *, allow_null: bool = False) -> None:
-        allowed = enumeration(schema, type_name)
-        if value is None and allow_null:
-            return
-        if allowed is not None and str(value) not in allowed:
-            sample = ", ".join(sorted(allowed)[:12])
-            problems.append(f"{key}: {value!r} is not a {type_name} code of the schema (known: {sample}, ...)")
-
-    rep = cfg.get("report", {})
-    try:
-        if int(rep.get("rentity_id", 0)) < 1:
-            problems.append("report.rentity_id: must be an integer >= 1")
-    except (TypeError, ValueError):
-        problems.append("report.rentity_id: must be an integer >= 1")
-    if not str(rep.get("rentity_branch") or "").strip():
-        problems.append("report.rentity_branch: must not be empty")
-    if rep.get("date_element") not in ("submission_date", "report_date"):
-        problems.append("report.date_element: submission_date or report_date")
-    check("report.submission_code", rep.get("submission_code"), "submission_type")
-    check("report.report_code", rep.get("report_code"), "report_type")
-    check("report.currency_code_local", rep.get("currency_code_local"), "currency_type")
-    check("location.country_code", cfg.get("location", {}).get("country_code"), "country_type")
-    check("location.address_type", cfg.get("location", {}).get("address_type"), "contact_type")
-    codes = cfg.get("codes", {})
-    for channel, code in (codes.get("transmode") or {}).items():
-        check(f"codes.transmode.{channel}", code, "conduction_type")
-    for channel, code in (codes.get("funds") or {}).items():
-        check(f"codes.funds.{channel}", code, "funds_type")
-    for typ, items in (codes.get("indicators") or {}).items():
-        for code in items if isinstance(items, list) else [items]:
-            check(f"codes.indicators.{typ}", code, "report_indicator_type")
-    check("codes.address_type", codes.get("address_type"), "contact_type")
-    check("codes.contact_type", codes.get("contact_type"), "contact_type")
-    check("codes.communication_type", codes.get("communication_type"), "communication_type")
-    for token, code in (codes.get("currency") or {}).items():
-        check(f"codes.currency.{token}", code, "currency_type", allow_null=True)
-    check("codes.unknown_country", codes.get("unknown_country"), "country_type")
-    for key in ("first_name", "last_name"):
-        if not str(cfg.get("reporting_person", {}).get(key) or "").strip():
-            problems.append(f"reporting_person.{key}: must not be empty")
-    try:
-        if int(cfg.get("max_transactions") or 0) < 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append("max_transactions: an integer >= 0 (0 = no limit)")
-    if str(cfg.get("validator") or "auto") not in ("auto", "xmlschema"):
-        problems.append("validator: auto (libxml2, re-checked with xmlschema on failure) or xmlschema (XSD 1.1 only)")
-    if str(cfg.get("target_version")) not in ("5.0", "5.1", "5.2"):
-        problems.append("target_version: one of 5.0, 5.1, 5.2")
-    return problems
-
-
-# --------------------------------------------------------------------------------------------- values
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
-# ITU calling codes of one or two digits; every other code has three.
-_CC1 = {"1", "7"}
-_CC2 = {"20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
-        "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66", "81", "82", "84",
-        "86", "90", "91", "92", "93", "94", "95", "98"}
-
-
-def xml_text(value: Any) -> str:
-    return _XML_BAD.sub("", str(value))
-
-
-def sql_date(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.replace(microsecond=0).isoformat()
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00"
-    return None
-
-
-def decimal_text(value: Any, places: int = 2) -> str:
-    d = value if isinstance(value, Decimal) else Decimal(str(value))
-    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    text = format(q, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return "-" if value is None else str(value)
-
-
-def split_name(name: str | None) -> tuple[str, str]:
-    """(first_name, last_name): last word is taken as the last name; the full name is kept elsewhere."""
-    words = (name or "").split()
-    if not words:
-        return "-", "unknown"
-    if len(words) == 1:
-        return "-", words[0]
-    return " ".join(words[:-1]), words[-1]
-
-
-def split_phone(phone: str | None) -> tuple[str, str] | None:
-    if not phone:
-        return None
-    digits = re.sub(r"[^0-9]", "", phone)
-    if not digits:
-        return None
-    if phone.strip().startswith("+"):
-        for n in (1, 2, 3):
-            if (n == 1 and digits[:1] in _CC1) or (n == 2 and digits[:2] in _CC2) or n == 3:
-                return digits[:n], digits[n:] or digits
-    return "-", digits
-
-
-def ip_elements(ip: str | None) -> tuple[str, str] | None:
-    try:
-        addr = ipaddress.ip_address((ip or "").strip())
-    except ValueError:
-        return None
-    return ("ipv4", str(addr)) if addr.version == 4 else ("ipv6", addr.exploded)
+# the schema and config functions are part of this module's interface (exports.goaml.load_schema, ...)
+__all__ = ["CODE_LISTS", "DEFAULT_CONFIG", "GOAML_NS", "PACKAGE_XSD", "XS", "GoamlConfigError", "check_config",
+           "enumeration", "load_config", "load_fast_schema", "load_schema", "validate_file", "validate_tree",
+           "Builder", "GoamlWriter", "alert_document", "network_document", "cap_transactions", "to_bytes"]
 
 
 # --------------------------------------------------------------------------------------------- builder
@@ -579,7 +300,7 @@ class GoamlWriter:
             inst_name = institution or "unknown institution"
         b.el(a, "institution_name", acc.get("label") or inst_name, required=True)
         code = (institution or "").strip().upper()
-        if code and _BIC.match(code):
+        if code and BIC_RE.match(code):
             b.el(a, "swift", code)
         else:
             b.el(a, "institution_code", institution or (t.get("chain") if is_crypto else None), required=True)
@@ -596,7 +317,7 @@ class GoamlWriter:
         holder = self.parties.get(acc.get("holder_id") or "")
         b.el(a, "account_name", (holder or {}).get("name") or t.get(f"{side}_name"))
         compact = account_id.replace(" ", "").upper()
-        if _IBAN.match(compact):
+        if IBAN_RE.match(compact):
             b.el(a, "iban", compact)
         if holder and holder.get("party_type") == "legal":
             self.entity(a, "t_entity", holder, None)
@@ -626,7 +347,7 @@ class GoamlWriter:
         rail = t.get("rail") or ("crypto" if t.get("chain") else "bank")
         loc = str((self.cfg.get("transaction_location") or {}).get(rail, rail)).replace("{chain}", str(t.get("chain") or "-"))
         b.el(tx, "transaction_location", loc, required=True)
-        desc = [f"{t.get('channel') or 'transfer'}: {_num(t.get('amount'))} {t.get('currency')}"]
+        desc = [f"{t.get('channel') or 'transfer'}: {number_text(t.get('amount'))} {t.get('currency')}"]
         if t.get("reference"):
             desc.append(f"reference: {t['reference']}")
         desc.append(f"source: {t.get('source_path') or '-'} row {t.get('row_no')} ({t.get('source')}; file sha256 {t.get('file_id')})")
@@ -646,7 +367,7 @@ class GoamlWriter:
             comments.append("alerts: " + ", ".join(t["alert_ids"]))
         if t.get("chain"):
             comments.append(f"chain {t['chain']}, tx_hash {t.get('tx_hash')}, block {t.get('block_number')}, "
-                            f"token {t.get('currency')} contract {t.get('token_contract')}, amount {_num(t.get('amount'))}")
+                            f"token {t.get('currency')} contract {t.get('token_contract')}, amount {number_text(t.get('amount'))}")
         if note:
             comments.append(note)
         b.el(tx, "comments", "; ".join(comments))
@@ -786,7 +507,7 @@ class GoamlWriter:
                 infos.append((f"virtual asset transfer {t.get('source_txn_id') or t['txn_id']}",
                               f"chain={t.get('chain')}; tx_hash={t.get('tx_hash')}; block={t.get('block_number')}; "
                               f"token={t.get('currency')}; token_contract={t.get('token_contract')}; "
-                              f"amount={_num(t.get('amount'))}; from={t.get('from_account_id')}; to={t.get('to_account_id')}"))
+                              f"amount={number_text(t.get('amount'))}; from={t.get('from_account_id')}; to={t.get('to_account_id')}"))
         if infos and b.allowed("additional_information"):
             add = etree.SubElement(root, "additional_information")
             for subject, text in infos:
@@ -807,70 +528,6 @@ NON_BANK_KINDS = set(KIND_GROUPS["non_bank"])  # transforms/schema.py
 # --------------------------------------------------------------------------------------------- per alert / network
 
 
-def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> list[str]:
-    """One sentence per current compound link of the subjects (held by the writer's scope), the most
-    confident first."""
-    found = [(sid, *link) for st, sid in dict.fromkeys(subjects) for link in writer.links.get((st, sid), ())]
-    found.sort(key=lambda r: (r[4] is None, -(r[4] or 0), r[5]))
-    return [f"compound {c} ({k}, confidence {conf:.2f}) via {s}: {txt}" if conf is not None else
-            f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
-
-
-def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts: dict | None = None):
-    """facts: for evidence cut to the largest transactions, what the whole evidence holds (tables.capped_evidence)."""
-    reasons = alert.get("reasons") or []
-    lines = [
-        f"Alert {alert['alert_id']}: typology {alert.get('typology_id')} on {alert.get('subject_type')} "
-        f"{alert.get('subject_id')} ({alert.get('subject_name') or 'name unknown'}), score {alert.get('score')} "
-        f"(threshold {alert.get('threshold')}), priority {alert.get('priority')}, status {alert.get('status')}.",
-        f"Evidence: {facts['n_rows'] if facts else len(evidence)} transactions, USD {alert.get('total_usd')}, "
-        f"{sql_date(alert.get('first_activity_at'))} to {sql_date(alert.get('last_activity_at'))}.",
-        *[f"- {r}" for r in reasons],
-        *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
-    ]
-    if alert.get("network_id"):
-        lines.append(f"Part of network {alert['network_id']}.")
-    roles = {}
-    if facts:
-        roles = {cp: f"counterparty ({role})" for cp, role in facts["roles"].items()}
-    for e in evidence:
-        if e.get("counterparty_id") and e.get("role"):
-            roles.setdefault(e["counterparty_id"], f"counterparty ({e['role']})")
-    if alert.get("subject_type") == "account":
-        roles[alert["subject_id"]] = "alert subject"
-    suspects = {alert["subject_id"]} | set(alert.get("member_ids") or [])
-    txns = _distinct_txns(evidence)
-    return writer.document(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
-                         whole=(facts["n_txns"], facts["total_usd"]) if facts else None,
-                         typologies=[alert.get("typology_id"), *(alert.get("typologies") or [])],
-                         suspects=suspects, roles=roles,
-                         activity_subjects=[(alert["subject_type"], alert["subject_id"], "; ".join(reasons) or "alert subject")],
-                         extra_info=[("scamtrace alert", f"alert_id={alert['alert_id']}; rules={', '.join(alert.get('rule_ids') or [])}; "
-                                                         f"run_id={alert.get('run_id')}")])
-
-
-def network_document(writer: GoamlWriter, network: dict, members: list[dict], evidence: list[dict]):
-    top = [m for m in members if m.get("rank") is not None][:10]
-    lines = [
-        f"Network {network['network_id']}: {network.get('n_alerts')} alerts, {network.get('n_accounts')} accounts, "
-        f"{network.get('n_parties')} parties, USD {network.get('total_usd')}, priority {network.get('priority')}, "
-        f"status {network.get('status')}.",
-        f"Typologies: {', '.join(network.get('typologies') or [])}. Jurisdictions: {', '.join(network.get('jurisdictions') or [])}.",
-        f"Activity {sql_date(network.get('first_activity_at'))} to {sql_date(network.get('last_activity_at'))}.",
-        "Highest-ranked members:",
-        *[f"{m['rank']}. {m.get('role')}: {m.get('member_type')} {m.get('member_id')} ({m.get('name') or '-'})" for m in top],
-        *_compound_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
-    ]
-    roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
-    suspects = {m["member_id"] for m in members if m.get("role") not in ("victim", "counterparty")}
-    return writer.document(reference=str(network["network_id"]), reason="\n".join(lines),
-                         transactions=_distinct_txns(evidence), typologies=network.get("typologies") or [],
-                         suspects=suspects, roles=roles,
-                         activity_subjects=[(m["member_type"], m["member_id"], f"network role: {m.get('role')} (rank {m.get('rank')})")
-                                            for m in members if m.get("role") not in ("victim", "counterparty")][:50],
-                         extra_info=[("scamtrace network", f"network_id={network['network_id']}; alerts={', '.join(network.get('alert_ids') or [])}")])
-
-
 def cap_transactions(txns: list[dict], limit: int,
                      whole: tuple[int, Decimal] | None = None) -> tuple[list[dict], str | None]:
     """At most `limit` transactions (the largest by USD, then in time order), with a sentence saying so.
@@ -888,11 +545,3 @@ def cap_transactions(txns: list[dict], limit: int,
     return keep, (f"This report holds the {limit} largest of {n_all} evidence transactions "
                   f"(USD {kept:,.2f} of {total:,.2f}); every transaction is listed with its source file and row in "
                   f"alert_transactions.csv of the same export package (goAML config max_transactions).")
-
-
-def _distinct_txns(evidence: list[dict]) -> list[dict]:
-    seen: dict[str, dict] = {}
-    for e in evidence:
-        if e.get("txn_id") and e["txn_id"] not in seen and e.get("booked_at") is not None:
-            seen[e["txn_id"]] = e
-    return sorted(seen.values(), key=lambda r: (r["booked_at"], r["txn_id"]))
