@@ -27,6 +27,7 @@ from exports import workers as W
 from exports import graphml as graphml_mod
 from exports import manifest as manifest_mod
 from exports import report as report_mod
+from exports import table_writers as TW
 from exports import tables as T
 from exports.safe import atomic_write, ensure_dir, inside, safe_country, safe_name
 from transforms.errors import ScamtraceError
@@ -209,7 +210,7 @@ class _ExportJob:
         xlsx_left_out = {}
         for name in tables:
             plan[name] = self.table_fmts
-            if "xlsx" in self.table_fmts and counts[name] >= T.XLSX_MAX_ROWS and set(self.table_fmts) - {"xlsx"}:
+            if "xlsx" in self.table_fmts and counts[name] >= TW.XLSX_MAX_ROWS and set(self.table_fmts) - {"xlsx"}:
                 # More rows than a sheet holds: nobody reads that in a spreadsheet, and writing it costs minutes.
                 # The other formats hold every row; with XLSX alone the rows continue on further sheets.
                 plan[name] = [f for f in self.table_fmts if f != "xlsx"]
@@ -221,9 +222,9 @@ class _ExportJob:
         for name, q in tables.items():
             if plan[name]:
                 spooled: list | None = [] if pool is not None and name in big_books else None
-                self.written += T.write_table(T.stream(con, q), self.out, name, plan[name], sheets=self.xlsx_sheets,
+                self.written += TW.write_table(T.stream(con, q), self.out, name, plan[name], sheets=self.xlsx_sheets,
                                               spooled=spooled)
-                self.xlsx_jobs += [(name, pool.submit(T.xlsx_from_spool, *job), job[0]) for job in spooled or []]
+                self.xlsx_jobs += [(name, pool.submit(TW.xlsx_from_spool, *job), job[0]) for job in spooled or []]
         if xlsx_left_out:
             counts["xlsx_left_out"] = xlsx_left_out
         self.done("tables")
@@ -407,6 +408,6 @@ def _write_jurisdictions(out: Path, fmts: list[str], networks: T.Frame, members:
         folder = inside(out, out / "jurisdictions" / cc)
         for name, frame, keep in (("transactions", evidence, keep_tx), ("members", members, keep_members),
                                   ("compound_links", links, keep_links), ("networks", networks, keep_nets)):
-            written += T.write_table(T.subset(frame, keep), folder, name, fmts)
+            written += TW.write_table(TW.subset(frame, keep), folder, name, fmts)
         counts[cc] = sum(keep_tx)
     return counts

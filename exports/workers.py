@@ -1,5 +1,5 @@
 """Worker processes for the export's CPU-bound writers: goAML reports (goaml_files.py) and large XLSX
-workbooks (tables.xlsx_from_spool).
+workbooks (table_writers.xlsx_from_spool).
 
 Building XML and spreadsheet cells is Python work that holds the GIL, so on a large export these jobs go to
 worker processes while this process streams the other formats from DuckDB. The workers come from loky

@@ -15,6 +15,7 @@ import pytest
 from transforms import store
 from exports import export
 from exports import graphml as G
+from exports import table_writers as TW
 from exports import tables as T
 
 
@@ -40,8 +41,8 @@ def tiny_out(tmp_path, store_path, monkeypatch) -> tuple[Path, dict]:
     import exports.package as E
 
     monkeypatch.setattr(T, "BATCH_ROWS", 2)
-    monkeypatch.setattr(T, "PARQUET_ROW_GROUP", 3)
-    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
+    monkeypatch.setattr(TW, "PARQUET_ROW_GROUP", 3)
+    monkeypatch.setattr(TW, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
     monkeypatch.setattr(E.G, "GOAML_CHUNK", 1)
     monkeypatch.setattr(G, "GRAPHML_BATCH", 2)
     out = tmp_path / "out"
@@ -107,7 +108,7 @@ def test_xlsx_past_a_sheet_is_left_to_the_other_formats(default_out, tiny_out):
 
 
 def test_xlsx_alone_continues_on_further_sheets_past_the_row_limit(default_out, tmp_path, store_path, monkeypatch):
-    monkeypatch.setattr(T, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
+    monkeypatch.setattr(TW, "XLSX_MAX_ROWS", 3)  # a header and two rows per sheet
     (a, ra) = default_out
     b = tmp_path / "out"
     rb = _export(store_path, b, formats="xlsx")
@@ -126,7 +127,7 @@ def test_xlsx_alone_continues_on_further_sheets_past_the_row_limit(default_out, 
 
 def test_long_sheet_names_keep_their_suffix_within_31_characters(tmp_path):
     f = T.Frame(__import__("pyarrow").table({"x": list(range(5))}))
-    T.write_table(f, tmp_path, "a_table_name_longer_than_thirty_one", ["xlsx"], xlsx_max_rows=2)
+    TW.write_table(f, tmp_path, "a_table_name_longer_than_thirty_one", ["xlsx"], xlsx_max_rows=2)
     with zipfile.ZipFile(tmp_path / "a_table_name_longer_than_thirty_one.xlsx") as z:
         names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
     assert len(names) == 5 and all(len(n) <= 31 for n in names) and names[-1].endswith(" (5)")

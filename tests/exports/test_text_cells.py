@@ -23,6 +23,7 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exports import table_writers as TW
 from exports import tables as T
 from exports import text_cells
 from exports.safe import neutralise
@@ -168,7 +169,7 @@ def sheet_xml(path: Path) -> bytes:
 def new_files(tmp_path: Path, batches: list[pa.RecordBatch], formats, json_cols=JSON_COLS, name="t") -> Path:
     folder = tmp_path / "new"
     src = T.Stream(batches[0].schema, json_cols, iter(batches))
-    T.write_table(src, folder, name, formats)
+    TW.write_table(src, folder, name, formats)
     return folder
 
 
@@ -286,7 +287,7 @@ def test_duckdb_types_through_write_table(tmp_path):
     con = duckdb.connect()
     src = T.stream(con, T.Query(DUCKDB_SQL), batch_rows=37)
     assert src.json_cols == frozenset({"payload"})
-    T.write_table(src, tmp_path / "new", "q", ["csv", "jsonl", "xlsx"])
+    TW.write_table(src, tmp_path / "new", "q", ["csv", "jsonl", "xlsx"])
     batches = con.sql(DUCKDB_SQL).to_arrow_table().to_batches()
     cols = batches[0].schema.names
     assert_same((tmp_path / "new" / "q.csv").read_bytes(), old_csv(cols, batches))
