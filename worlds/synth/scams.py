@@ -14,39 +14,19 @@ Difficulty sets how close a planted instance sits to the rule defaults (DESIGN.m
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-
 from worlds.synth.background import usdt
 from worlds.synth.model import MICRO, Account, Pattern, Tx
+from worlds.synth.operations import REFS_VICTIM, Op, company_names
 from worlds.synth.world import (
     BANK_BY_COUNTRY,
     COMPOUNDS,
     OFAC_ADDRESSES,
-    Compound,
 )
 
 COMPOUND_BANK = {"MM": "MM", "KH": "KH", "LA": "LA", "PH": "PH"}
 VICTIM_COUNTRIES = ("TH", "SG", "MY", "PH", "TH", "SG")
 LAYER_ROUTES = (("TH", "KH", "LA", "MM"), ("SG", "MY", "KH", "LA"), ("MY", "TH", "KH", "PH"), ("PH", "KH", "LA", "TH"),
                 ("TH", "MY", "SG", "KH"))
-
-
-@dataclass
-class Op:
-    k: int
-    compound: Compound
-    organiser: Account
-    shell: Account
-    casino: Account
-    consolidator: Account
-    otc_bank: Account
-    otc_wallet: Account
-    wallet_listed: Account
-    wallet_hidden: Account
-    wallet_eth: Account
-    wallet_eth_listed: Account
-    companies: list = field(default_factory=list)
-    takings: float = 0.0  # USD the consolidator collected since it last paid the organiser
 
 
 class Scams:
@@ -100,7 +80,7 @@ class Scams:
         where = comp.point(r)
         org = w.open_bank(org_p, BANK_BY_COUNTRY["LA"] if comp.country != "LA" or k % 2 else home, "customer", opened,
                           ip=comp.ip(r), where=where)
-        names = _company_names(k)
+        names = company_names(k)
         shell_p = w.party(w.people.company(names[0], home.country, address=org_p.address, phone=org_p.phone))
         cas_p = w.party(w.people.company(names[1], home.country, address=org_p.address, phone=org_p.phone))
         otc_p = w.party(w.people.company(names[2], "KH", phone=org_p.phone))
@@ -601,16 +581,3 @@ class Scams:
                 self.fact(start, "wallet_hops", f"pays the listed wallet {listed.acct_id} through relay {relay.acct_id} (2 hops)")
                 self.fact(relay, "wallet_hops", f"pays the listed wallet {listed.acct_id} directly (1 hop)")
         self.finish(p)
-
-
-REFS_VICTIM = ("INVESTMENT", "DEPOSIT", "TOP UP", "GIFT", "LOAN", "PLATFORM FEE", "ORDER 88", "VIP UPGRADE")
-
-
-def _company_names(k: int) -> list[str]:
-    """Distinct names per operation (a registry's company names must not collide across compounds)."""
-    a = ("Heng Li", "Jin Sheng", "Fu Xing", "Long Wei", "Tian Yu", "Hong Fa", "Wan Tong", "Da Cheng", "Xin Hua Tai")
-    b = ("Golden Lotus", "Royal Dragon", "Lucky Star", "Jade Palace", "Phoenix Bay", "Emerald Tiger", "Silver Moon")
-    c = ("Mekong Swift", "Angkor Quick", "Riverside", "Harbour Star", "Bayon", "Tonle Bridge")
-    suffix = "" if k < len(a) * len(b) else f" {k}"
-    return [f"{a[k % len(a)]}{suffix} Trading Co., Ltd.", f"{b[(k // len(a) + k) % len(b)]}{suffix} Entertainment Ltd.",
-            f"{c[k % len(c)]}{'' if k < len(c) else ' ' + str(k)} Exchange Service Co., Ltd."]
