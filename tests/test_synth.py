@@ -220,3 +220,12 @@ def test_difficulties_plant_every_typology(tmp_path, difficulty):
     summary = generate_world(out, seed=5, scale={"preset": "tiny", "difficulty": difficulty, "monthly_files": True})
     assert set(summary["patterns_by_typology"]) == set(TYPOLOGIES)
     assert {p["difficulty"] for p in read_csv(out / "truth" / "patterns.csv")} == {difficulty}
+
+
+def test_the_generator_plants_every_typology_of_the_rules():
+    # the typology ids come from rules/typologies; each needs a planter (a method of Scams named by its id)
+    from rules.spec import load_typologies
+    from worlds.synth.scams import Scams
+
+    assert set(TYPOLOGIES) == set(load_typologies()), sorted(set(load_typologies()) - set(TYPOLOGIES))
+    assert all(callable(getattr(Scams, t)) for t in TYPOLOGIES)

@@ -14,6 +14,7 @@ Difficulty sets how close a planted instance sits to the rule defaults (DESIGN.m
 from __future__ import annotations
 
 import random
+
 from worlds.synth.background import usdt
 from worlds.synth.model import MICRO, Account, Pattern, Tx
 from worlds.synth.operations import REFS_VICTIM, Op, company_names
