@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rules import alert_tables, tables
 from rules.casework import build
+from tests.world import insert_row
 from transforms.store import connect
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -40,49 +41,33 @@ class Case:
 
     # ---------------------------------------------------------------- canonical rows
     def party(self, pid, name, *, ptype="person", country="TH", phone=None, email=None, id_number=None, birth=None):
-        self.con.execute(
-            "INSERT INTO parties (party_id, party_type, name, birth_date, id_number, phone, email, country, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test', 'f', 1)",
-            [pid, ptype, name, birth, id_number, phone, email, country],
-        )
+        insert_row(self.con, "parties", party_id=pid, party_type=ptype, name=name, birth_date=birth,
+                   id_number=id_number, phone=phone, email=email, country=country)
 
     def account(self, aid, holder, *, kind="customer", rail="bank", institution="BANKTH", country="TH", label=None):
-        self.con.execute(
-            "INSERT INTO accounts (account_id, rail, institution, holder_id, opened_at, country, kind, label, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test', 'f', 1)",
-            [aid, rail, institution, holder, at(-24 * 30), country, kind, label],
-        )
+        insert_row(self.con, "accounts", account_id=aid, rail=rail, institution=institution, holder_id=holder,
+                   opened_at=at(-24 * 30), country=country, kind=kind, label=label)
 
     def txn(self, frm, to, usd, hours, *, rail="bank", channel="transfer", to_name=None, tid=None) -> str:
         self.n += 1
         tid = tid or f"T{self.n:03d}"
-        self.con.execute(
-            "INSERT INTO transactions (txn_id, source_txn_id, rail, booked_at, from_account_id, to_account_id, amount, currency,"
-            " amount_usd, channel, to_name, from_country, to_country, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, 'test', 'f', ?)",
-            [tid, tid, rail, at(hours), frm, to, Decimal(str(usd)), Decimal(str(usd)), channel, to_name,
-             None, None, self.n],
-        )
+        insert_row(self.con, "transactions", txn_id=tid, source_txn_id=tid, rail=rail, booked_at=at(hours),
+                   from_account_id=frm, to_account_id=to, amount=Decimal(str(usd)), currency="USD",
+                   amount_usd=Decimal(str(usd)), channel=channel, to_name=to_name, row_no=self.n)
         self.txns[tid] = (frm, to, usd, hours)
         return tid
 
     def event(self, account_id, hours, *, kind="login", ip=None, device=None, phone=None, lat=None, lon=None):
         self.n += 1
-        self.con.execute(
-            "INSERT INTO events (event_id, account_id, occurred_at, kind, ip, device_id, phone, lat, lon, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'f', 1)",
-            [f"E{self.n:03d}", account_id, at(hours), kind, ip, device, phone, lat, lon],
-        )
+        insert_row(self.con, "events", event_id=f"E{self.n:03d}", account_id=account_id, occurred_at=at(hours),
+                   kind=kind, ip=ip, device_id=device, phone=phone, lat=lat, lon=lon)
         return f"E{self.n:03d}"
 
     def compound(self, cid, name, *, cidrs=(), lat=None, lon=None, radius=None, prefixes=(), wallets=(), companies=(),
                  aliases=(), confidence=0.85):
-        self.con.execute(
-            "INSERT INTO compounds (compound_id, name, aliases, country, lat, lon, radius_km, ip_cidrs, phone_prefixes, wallets,"
-            " accounts, companies, sources, confidence, source, file_id, row_no)"
-            " VALUES (?, ?, ?, 'MM', ?, ?, ?, ?, ?, ?, [], ?, ['test'], ?, 'test', 'f', 1)",
-            [cid, name, list(aliases), lat, lon, radius, list(cidrs), list(prefixes), list(wallets), list(companies), confidence],
-        )
+        insert_row(self.con, "compounds", compound_id=cid, name=name, aliases=list(aliases), country="MM", lat=lat,
+                   lon=lon, radius_km=radius, ip_cidrs=list(cidrs), phone_prefixes=list(prefixes), wallets=list(wallets),
+                   accounts=[], companies=list(companies), sources=["test"], confidence=confidence)
 
     # ---------------------------------------------------------------- rule outputs
     def alert(self, run_id, typology, subject, txn_ids, *, score=0.8, threshold=0.7, rule="r_" + "x", members=()):

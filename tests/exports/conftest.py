@@ -6,7 +6,6 @@ column contract, not the casework builder's progress.
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -17,6 +16,7 @@ import pytest
 from rules import alert_tables
 from rules import tables as rule_tables
 from tests.helpers import reference_dir
+from tests.world import insert_row
 from transforms import store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +34,7 @@ def ts(day: int, hour: int = 10) -> datetime:
     return datetime(2024, 3, day, hour, 0, tzinfo=timezone.utc)
 
 
-def insert(con, table: str, **cols) -> None:
-    names = ", ".join(cols)
-    marks = ", ".join("?" for _ in cols)
-    values = [json.dumps(v) if isinstance(v, dict) else v for v in cols.values()]
-    con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+insert = insert_row  # tests/world.py: the tests' one row writer
 
 
 def txn(con, txn_id, day, frm, to, amount, currency, usd, *, channel="transfer", fc="TH", tc="TH", fi="KASITHBK",

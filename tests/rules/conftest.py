@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from rules.engine import detect
+from tests.world import insert_row
 from transforms.store import connect
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -30,44 +31,29 @@ class World:
             currency: str = "USD", amount: float | None = None, txn_id: str | None = None) -> str:
         self._n += 1
         tid = txn_id or f"t{self._n:04d}"
-        self.con.execute(
-            "INSERT INTO transactions (txn_id, source_txn_id, rail, booked_at, from_account_id, to_account_id, amount,"
-            " currency, amount_usd, channel, source, file_id, row_no) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'f', ?)",
-            [tid, tid, rail, at(hours), frm, to, Decimal(str(amount if amount is not None else usd)), currency,
-             Decimal(str(usd)), channel, self._n],
-        )
+        insert_row(self.con, "transactions", txn_id=tid, source_txn_id=tid, rail=rail, booked_at=at(hours),
+                   from_account_id=frm, to_account_id=to, amount=Decimal(str(amount if amount is not None else usd)),
+                   currency=currency, amount_usd=Decimal(str(usd)), channel=channel, row_no=self._n)
         return tid
 
     def account(self, account_id: str, *, kind: str = "customer", opened_hours: float = -24 * 365,
                 holder_id: str | None = None, rail: str = "bank") -> None:
-        self.con.execute(
-            "INSERT INTO accounts (account_id, rail, holder_id, opened_at, kind, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, 'test', 'f', 1)",
-            [account_id, rail, holder_id, at(opened_hours), kind],
-        )
+        insert_row(self.con, "accounts", account_id=account_id, rail=rail, holder_id=holder_id,
+                   opened_at=at(opened_hours), kind=kind)
 
     def event(self, account_id: str | None, hours: float, *, kind: str = "login", ip: str | None = None,
               device_id: str | None = None, phone: str | None = None, party_id: str | None = None) -> None:
         self._n += 1
-        self.con.execute(
-            "INSERT INTO events (event_id, account_id, party_id, occurred_at, kind, ip, device_id, phone, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test', 'f', 1)",
-            [f"e{self._n}", account_id, party_id, at(hours), kind, ip, device_id, phone],
-        )
+        insert_row(self.con, "events", event_id=f"e{self._n}", account_id=account_id, party_id=party_id,
+                   occurred_at=at(hours), kind=kind, ip=ip, device_id=device_id, phone=phone)
 
     def party(self, party_id: str, *, phone: str | None = None, email: str | None = None, address: str | None = None) -> None:
-        self.con.execute(
-            "INSERT INTO parties (party_id, party_type, name, phone, email, address, source, file_id, row_no)"
-            " VALUES (?, 'person', ?, ?, ?, ?, 'test', 'f', 1)",
-            [party_id, party_id, phone, email, address],
-        )
+        insert_row(self.con, "parties", party_id=party_id, party_type="person", name=party_id, phone=phone,
+                   email=email, address=address)
 
     def compound(self, compound_id: str, *, wallets: list[str] = (), accounts: list[str] = ()) -> None:
-        self.con.execute(
-            "INSERT INTO compounds (compound_id, name, wallets, accounts, confidence, source, file_id, row_no)"
-            " VALUES (?, ?, ?, ?, 0.9, 'test', 'f', 1)",
-            [compound_id, compound_id, list(wallets), list(accounts)],
-        )
+        insert_row(self.con, "compounds", compound_id=compound_id, name=compound_id, wallets=list(wallets),
+                   accounts=list(accounts), confidence=0.9)
 
     def config(self, data: dict, name: str = "deploy.yml") -> Path:
         path = self.tmp / name
