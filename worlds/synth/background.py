@@ -30,20 +30,31 @@ class Background:
     def amt(self, usd: float, acct: Account, d: int) -> int:
         return self.w.fx.usd_to(usd, acct.currency, d, acct.decimals)
 
-    def day(self, d: int) -> list[Tx]:  # noqa: C901 -- split pending
-        w = self.w
-        rng = np.random.default_rng([w.seed, 100, d])
+    def day(self, d: int) -> list[Tx]:
+        """The background transactions of day d, kind by kind, in a fixed order: the random draws follow it."""
+        rng = np.random.default_rng([self.w.seed, 100, d])
         out: list[Tx] = []
-        date = w.start + timedelta(days=d)
-        custs = w.customers
-        act = self.all_active
-        n_act = len(act)
-        rate = w.knobs.activity
+        date = self.w.start + timedelta(days=d)
+        for part in (self._p2p_transfers, self._shopping, self._bills, self._atm_withdrawals, self._cash_shops,
+                     self._payroll, self._remittances_and_savings, self._crypto_traders, self._otc_clients,
+                     self._p2p_merchants, self._casinos, self._dormant_accounts):
+            part(d, date, rng, out)
+        return out
 
+    @staticmethod
+    def _secs(rng):
         def secs(n):
             return 7 * 3600 + rng.random(n) * 16 * 3600
 
-        # person to person, mostly inside the country
+        return secs
+
+    def _p2p_transfers(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Person to person, mostly inside the country."""
+        custs = self.w.customers
+        act = self.all_active
+        n_act = len(act)
+        rate = self.w.knobs.activity
+        secs = self._secs(rng)
         n = int(rng.poisson(n_act * rate * 0.35))
         src = rng.integers(0, n_act, n)
         pick = rng.integers(0, 1 << 30, n)
@@ -58,7 +69,15 @@ class Background:
                 continue
             ch = "ewallet" if pick[i] % 5 == 0 else "transfer"
             out.append(Tx(self.ts(d, sec[i], s), s, t, self.amt(usd[i], s, d), ch, "P2P"))
-        # shopping: card / QR payments to merchants (popular merchants get many senders a day)
+
+    def _shopping(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Shopping: card / QR payments to merchants (popular merchants get many senders a day)."""
+        w = self.w
+        custs = self.w.customers
+        act = self.all_active
+        n_act = len(act)
+        rate = self.w.knobs.activity
+        secs = self._secs(rng)
         n = int(rng.poisson(n_act * rate * 0.45))
         src = rng.integers(0, n_act, n)
         mi = np.minimum(rng.pareto(1.1, n), 10_000).astype(np.int64)
@@ -70,7 +89,15 @@ class Background:
             m = ms[int(mi[i]) % len(ms)]
             out.append(Tx(self.ts(d, sec[i], s), s, m, self.amt(usd[i], s, d), "card" if i % 3 else "ewallet",
                           f"POS {m.latin_name[:18].upper()}"))
-        # bills
+
+    def _bills(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Bills."""
+        w = self.w
+        custs = self.w.customers
+        act = self.all_active
+        n_act = len(act)
+        rate = self.w.knobs.activity
+        secs = self._secs(rng)
         n = int(rng.poisson(n_act * rate * 0.08))
         src = rng.integers(0, n_act, n)
         usd = np.clip(np.exp(rng.normal(3.3, 0.5, n)), 5, 600)
@@ -79,7 +106,14 @@ class Background:
             s = custs[act[src[i]]]
             b = w.billers[s.country][i % 2]
             out.append(Tx(self.ts(d, sec[i], s), s, b, self.amt(usd[i], s, d), "transfer", "BILL PAYMENT"))
-        # ATM withdrawals
+
+    def _atm_withdrawals(self, d: int, date, rng, out: list[Tx]) -> None:
+        """ATM withdrawals."""
+        custs = self.w.customers
+        act = self.all_active
+        n_act = len(act)
+        rate = self.w.knobs.activity
+        secs = self._secs(rng)
         n = int(rng.poisson(n_act * rate * 0.08))
         src = rng.integers(0, n_act, n)
         usd = np.round(np.clip(np.exp(rng.normal(4.0, 0.6, n)), 10, 800), -1)
@@ -87,7 +121,10 @@ class Background:
         for i in range(n):
             s = custs[act[src[i]]]
             out.append(Tx(self.ts(d, sec[i], s), s, None, self.amt(usd[i], s, d), "cash_withdrawal", "ATM"))
-        # shops deposit the day's cash; now and then the takings land just under the reporting threshold
+
+    def _cash_shops(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Shops deposit the day's cash; now and then the takings land just under the reporting threshold."""
+        w = self.w
         r = rng.random(len(w.cash_shops))
         frac = rng.uniform(0.03, 0.5, len(w.cash_shops))
         near = rng.uniform(0.90, 0.99, len(w.cash_shops))
@@ -98,7 +135,10 @@ class Background:
                 f = near[i] if (d + 3 * i) % 10 == 0 and r[i] < 0.3 else frac[i]
                 amount = w.fx.usd_to(thr * f, shop.currency, d, 0)  # whole units, as cash is counted
                 out.append(Tx(self.ts(d, 17 * 3600 + i * 7, shop), None, shop, amount, "cash_deposit", "CASH DEPOSIT"))
-        # payroll on payday (fan-out of a legitimate kind) and weekly B2B income of the employer
+
+    def _payroll(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Payroll on payday (fan-out of a legitimate kind) and weekly B2B income of the employer."""
+        w = self.w
         for e in w.employers:
             if date.day == e.payday:
                 for j, (emp, salary) in enumerate(e.employees):
@@ -110,7 +150,10 @@ class Background:
                 m = ms[(d + len(e.employees)) % len(ms)]
                 out.append(Tx(self.ts(d, 11 * 3600, m), m, e.account, self.amt(total / 4 * rng.uniform(0.8, 1.3), m, d),
                               "transfer", "INVOICE"))
-        # remittances home and savings
+
+    def _remittances_and_savings(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Remittances home and savings."""
+        w = self.w
         if date.day in (26, 27, 28):
             for j, (migrant, home, usd_amt) in enumerate(w.migrants):
                 if j % 3 == date.day - 26:
@@ -120,7 +163,10 @@ class Background:
             for j, (acct, sav, usd_amt) in enumerate(w.savers):
                 out.append(Tx(self.ts(d, 20 * 3600 + j * 17, acct), acct, sav, self.amt(usd_amt, acct, d), "transfer",
                               "SAVINGS"))
-        # crypto traders: buy on an exchange (bank -> VASP deposit account, then USDT hot wallet -> own wallet)
+
+    def _crypto_traders(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Crypto traders: buy on an exchange (bank -> VASP deposit account, then USDT hot wallet -> own wallet)."""
+        w = self.w
         tr = rng.random(len(w.traders))
         growth = rng.uniform(0.75, 1.4, len(w.traders))
         base = rng.uniform(80, 1500, len(w.traders))
@@ -146,7 +192,10 @@ class Background:
                     out.append(Tx(t, ex.hot_eth, wallet, usdt(usd_amt), "onchain", subject=ex.hot_eth.number))
                 else:
                     out.append(Tx(t, wallet, ex.hot_eth, usdt(usd_amt), "onchain", subject=ex.hot_eth.number))
-        # licensed OTC desks: a client pays in local currency and receives USDT
+
+    def _otc_clients(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Licensed OTC desks: a client pays in local currency and receives USDT."""
+        w = self.w
         oc = rng.random(len(w.otc_clients))
         for j, (acct, wallet) in enumerate(w.otc_clients):
             if oc[j] < 0.03:
@@ -155,7 +204,10 @@ class Background:
                 t = self.ts(d, 10 * 3600 + j * 41, acct)
                 out.append(Tx(t, acct, bank_acct, self.amt(usd_amt, acct, d), "transfer", "OTC USDT"))
                 out.append(Tx(t + 2 * 3600, otc_wallet, wallet, usdt(usd_amt * 0.99), "onchain", subject=otc_wallet.number))
-        # P2P merchants: buyers pay the merchant's bank account, the merchant releases USDT
+
+    def _p2p_merchants(self, d: int, date, rng, out: list[Tx]) -> None:
+        """P2P merchants: buyers pay the merchant's bank account, the merchant releases USDT."""
+        w = self.w
         if w.p2p_buyers:
             for j, (bank_acct, p2p_wallet) in enumerate(w.p2p):
                 k = min(int(rng.poisson(2.5)), 8)
@@ -166,7 +218,13 @@ class Background:
                     t = self.ts(d, 9 * 3600 + q * 2900 + j * 11, acct)
                     out.append(Tx(t, acct, bank_acct, self.amt(usd_amt, acct, d), "transfer", "P2P ORDER"))
                     out.append(Tx(t + 900, p2p_wallet, wallet, usdt(usd_amt * 0.985), "onchain", subject=p2p_wallet.number))
-        # casinos on weekends: deposits from many players, winnings to some
+
+    def _casinos(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Casinos on weekends: deposits from many players, winnings to some."""
+        w = self.w
+        custs = self.w.customers
+        act = self.all_active
+        n_act = len(act)
         if date.weekday() >= 5 and w.casinos:
             n = int(rng.poisson(max(3.0, n_act * 0.004)))
             src = rng.integers(0, n_act, n)
@@ -179,7 +237,10 @@ class Background:
                 out.append(Tx(t, s, cas, self.amt(usd[i], s, d), "transfer", "DEPOSIT GAMING ACCT"))
                 if win[i] < 0.4:
                     out.append(Tx(t + 4 * 3600, cas, s, self.amt(usd[i] * (0.5 + 2 * win[i]), cas, d), "transfer", "WINNINGS"))
-        # dormant accounts: a little activity at the start, ~100 quiet days, then ordinary payments
+
+    def _dormant_accounts(self, d: int, date, rng, out: list[Tx]) -> None:
+        """Dormant accounts: a little activity at the start, ~100 quiet days, then ordinary payments."""
+        w = self.w
         for j, acct in enumerate(w.dormant):
             if d == j % 5:
                 out.append(Tx(self.ts(d, 10 * 3600, acct), acct, w.billers[acct.country][0],
@@ -192,8 +253,6 @@ class Background:
                 out.append(Tx(self.ts(d, 15 * 3600, acct), acct, m, self.amt(40 + j % 90, acct, d), "card", "POS"))
                 out.append(Tx(self.ts(d + 1 if d + 1 < w.days else d, 16 * 3600, acct), acct, w.billers[acct.country][1],
                               self.amt(25 + j % 50, acct, d), "transfer", "BILL PAYMENT"))
-        return out
-
 
 def usdt(usd: float) -> int:
     """USDT micro-units, rounded to cents as exchanges do."""
