@@ -164,9 +164,14 @@ class World:
 
     # ------------------------------------------------------------------ population
 
-    def build(self) -> None:  # noqa: C901 -- split pending
+    def build(self) -> None:
+        """The population, part by part, in a fixed order: the random draws follow it."""
+        for part in (self._customers, self._families_and_businesses, self._migrants_and_savers, self._vasps, self._crypto_customers, self._dormant):
+            part()
+
+    def _customers(self) -> None:
+        """Customers of the banks, some of them migrants or living near a compound."""
         k = self.knobs
-        la = k.lookalikes
         for _ in range(k.customers):
             bank = self.customer_bank()
             nat = None
@@ -178,7 +183,11 @@ class World:
             acct = self.new_customer(bank, nat, city=city)
             self.by_country[bank.country].append(len(self.customers))
             self.customers.append(acct)
-        # family members sharing a phone/tablet: two customers on one device (below the shared-identifier threshold)
+
+    def _families_and_businesses(self) -> None:
+        """Family members sharing a phone/tablet: two customers on one device (below the shared-identifier threshold)."""
+        k = self.knobs
+        la = k.lookalikes
         shared = 0
         for i in range(0, len(self.customers) - 1, 37):
             a, b = self.customers[i], self.customers[i + 1]
@@ -221,7 +230,10 @@ class World:
         self.lookalikes.append(Lookalike(big.account.acct_id, "fan_out",
                                          f"payroll account paying {len(big.employees)} employees within an hour on payday",
                                          f"{len(big.employees)} payees in 1 h", ">= 5 payees in 8 h"))
-        # migrant workers remitting to family in Myanmar; savings transfers
+
+    def _migrants_and_savers(self) -> None:
+        """Migrant workers remitting to family in Myanmar; savings transfers."""
+        n = len(self.customers)  # the customers of the banks (only _customers adds to them)
         for idx in self.by_country["TH"]:
             acct = self.customers[idx]
             if acct.holder.nationality == "MM":
@@ -233,7 +245,11 @@ class World:
             sav = self.open_bank(acct.holder, acct.bank, "customer", self.before_start(30, 2000), acct.currency,
                                  label="savings")
             self.savers.append((acct, sav, round(self.rng.uniform(50, 600), 2)))
-        # VASPs
+
+    def _vasps(self) -> None:
+        """VASPs."""
+        k = self.knobs
+        la = k.lookalikes
         for j, name in enumerate(("Siam Digital Exchange", "Merlion Crypto Exchange", "Nusantara Coin Exchange")):
             home = ("TH", "SG", "MY")[j]
             p = self.party(self.people.company(name + (" Co., Ltd." if home == "TH" else " Pte. Ltd." if home == "SG" else " Sdn. Bhd."), home))
@@ -254,7 +270,12 @@ class World:
         for j, (c, name) in enumerate((("KH", "Ocean Pearl Casino & Resort"), ("PH", "Manila Bay Gaming Corp"))):
             p = self.party(self.people.company(name, c))
             self.casinos.append(self.open_bank(p, BANK_BY_COUNTRY[c], "casino", self.before_start(800, 3000), label=name))
-        # customers who trade crypto, OTC clients, P2P buyers
+
+    def _crypto_customers(self) -> None:
+        """Customers who trade crypto, OTC clients, P2P buyers."""
+        k = self.knobs
+        la = k.lookalikes
+        n = len(self.customers)  # the customers of the banks (only _customers adds to them)
         for i in range(3, n, max(2, int(25 / la))):
             acct = self.customers[i]
             ex = self.exchanges[i % len(self.exchanges)]
@@ -270,7 +291,12 @@ class World:
         for i in range(7, n, max(3, int(30 / la))):
             acct = self.customers[i]
             self.p2p_buyers.append((acct, self.wallet("tron", "customer", acct.holder, "wallet")))
-        # dormant accounts that wake up for ordinary reasons (back from abroad, inheritance, rent)
+
+    def _dormant(self) -> None:
+        """Dormant accounts that wake up for ordinary reasons (back from abroad, inheritance, rent)."""
+        k = self.knobs
+        la = k.lookalikes
+        n = len(self.customers)  # the customers of the banks (only _customers adds to them)
         for i in range(11, n, max(5, int(80 / la))):
             self.dormant.append(self.customers[i])
         if self.dormant:
