@@ -166,7 +166,8 @@ class World:
 
     def build(self) -> None:
         """The population, part by part, in a fixed order: the random draws follow it."""
-        for part in (self._customers, self._families_and_businesses, self._migrants_and_savers, self._vasps, self._crypto_customers, self._dormant):
+        for part in (self._customers, self._families_and_businesses, self._migrants_and_savers, self._vasps,
+                     self._crypto_customers, self._dormant):
             part()
 
     def _customers(self) -> None:
