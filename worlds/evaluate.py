@@ -66,6 +66,113 @@ def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
     return rows[0][0] if rows else None
 
 
+@dataclass
+class _Targets:
+    """What a run is scored against: each pattern's typology (as the world names it), the scamtrace typology
+    expected to find it, its target accounts (suspects, or victims for victim typologies and victim-only patterns),
+    its transactions, and which accounts an alert may rightly name."""
+
+    typ_of: dict[str, str]
+    finder_of: dict[str, str]
+    members_of: dict[str, set[str]]
+    victims_of: dict[str, set[str]]
+    txns_of: dict[str, set[str]]
+    difficulty_of: dict[str, object]
+    typologies: list[str]
+    covered_by: dict[str, set[str]]
+    covered_any: set[str]
+    row_finder: dict[str, str]
+    all_truth_accounts: set[str]
+    all_victims: set[str]
+    victim_alerts: set[str]
+    right_accounts: set[str]
+    right_suspects: set[str]
+    all_truth_txns: set[str]
+
+    @classmethod
+    def of(cls, patterns, p_accounts, p_txns, operations, alerts: pl.DataFrame, victim_typologies) -> "_Targets":
+        # typologies as the world names them (reporting), and the scamtrace typology expected to find each pattern
+        typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
+        finder_of = dict(zip(patterns["pattern_id"].to_list(), patterns["detected_by"].to_list()))
+        alert_typologies = set(alerts["typology_id"].to_list())
+        typologies = sorted(set(typ_of.values())) + sorted(alert_typologies - set(typ_of.values()))
+        members_of: dict[str, set[str]] = {}
+        victims_of: dict[str, set[str]] = {}
+        for pid, acc, role in p_accounts.select("pattern_id", "account_id", "role").iter_rows():
+            (victims_of if role == "victim" else members_of).setdefault(pid, set()).add(acc)
+        for pid, vs in victims_of.items():  # targets: suspects, or the victims for victim typologies / victim-only patterns
+            if finder_of.get(pid) in victim_typologies or not members_of.get(pid):
+                members_of[pid] = vs
+        txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
+        difficulty_of = (dict(zip(patterns["pattern_id"].to_list(), patterns["difficulty"].to_list()))
+                         if "difficulty" in patterns.columns else {})
+        covered_by = {t: _covered(alerts.filter(pl.col("typology_id") == t))
+                      for t in alert_typologies | set(finder_of.values()) if t}
+        # a row of the report reads the alerts of the typology that finds its patterns (a world's 'fan_in' row reads
+        # mule_fan_in alerts); a typology with alerts and no pattern reads its own
+        row_finder = {t: t for t in typologies}
+        row_finder.update({t: f for p, t in typ_of.items() if (f := finder_of.get(p))})
+        all_truth_accounts = set().union(*members_of.values()) if members_of else set()  # every pattern's targets
+        all_victims = set().union(*victims_of.values()) if victims_of else set()
+        victim_alerts = set(alerts.filter(pl.col("typology_id").is_in(list(victim_typologies)))["subject_id"].to_list())
+        # a victim named by a victim typology is right even when it is not the target of its own pattern
+        right_accounts = all_truth_accounts | (victim_alerts & all_victims)
+        cast = set(operations["account_id"].to_list()) if operations is not None else set()
+        right_suspects = all_truth_accounts | cast  # an alert on an operation's organiser or wallet is right
+        right_accounts |= cast
+        return cls(typ_of, finder_of, members_of, victims_of, txns_of, difficulty_of, typologies, covered_by,
+                   _covered(alerts), row_finder, all_truth_accounts, all_victims, victim_alerts, right_accounts,
+                   right_suspects, set(p_txns["txn_id"].to_list()))
+
+    def found_with(self, coverage: float):
+        def found(pid: str, cov: set[str]) -> bool:
+            m = self.members_of.get(pid, set())
+            return bool(m) and len(m & cov) / len(m) >= coverage
+        return found
+
+
+def _covered(rows: pl.DataFrame) -> set[str]:
+    """Accounts the alerts name: their subjects and members."""
+    out = set(rows["subject_id"].to_list())
+    for m in rows["member_ids"].to_list():
+        out |= set(m or [])
+    return out
+
+
+def _per_typology(t: _Targets, alerts: pl.DataFrame, coverage: float, victim_typologies) -> tuple[dict, list]:
+    """One row per typology: patterns found (by their finder, and by any typology), accounts and transactions."""
+    found = t.found_with(coverage)
+    subjects_by = {ty: set(alerts.filter(pl.col("typology_id") == t.row_finder[ty])["subject_id"].to_list())
+                   for ty in t.typologies}
+    txns_by = {ty: {x for lst in alerts.filter(pl.col("typology_id") == t.row_finder[ty])["txn_ids"].to_list()
+                    for x in (lst or [])} for ty in t.typologies}
+    per_typology: dict[str, dict] = {}
+    missed: list[dict] = []
+    for ty in t.typologies:
+        pids = [p for p, pt in t.typ_of.items() if pt == ty]
+        n_found = sum(found(p, t.covered_by.get(t.finder_of[p], set())) for p in pids)
+        n_found_any = sum(found(p, t.covered_any) for p in pids)
+        missed += [{"pattern_id": p, "typology": ty, "difficulty": t.difficulty_of.get(p)} for p in pids
+                   if not found(p, t.covered_any)]
+        t_accounts = set().union(*(t.members_of.get(p, set()) for p in pids)) if pids else set()
+        t_txns = set().union(*(t.txns_of.get(p, set()) for p in pids)) if pids else set()
+        acc = _prf(subjects_by[ty], t_accounts)
+        right = t.right_accounts if t.row_finder[ty] in victim_typologies else t.right_suspects
+        acc["precision"] = round(len(subjects_by[ty] & right) / len(subjects_by[ty]), 4) if subjects_by[ty] else 0.0
+        txn = _prf(txns_by[ty], t_txns)
+        txn["precision"] = round(len(txns_by[ty] & t.all_truth_txns) / len(txns_by[ty]), 4) if txns_by[ty] else 0.0
+        per_typology[ty] = {
+            "patterns": len(pids),
+            "found": n_found,
+            "pattern_recall": round(n_found / len(pids), 4) if pids else None,
+            "found_any": n_found_any,
+            "alerts": len(subjects_by[ty]),
+            "accounts": acc,
+            "transactions": txn,
+        }
+    return per_typology, missed
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     truth_dir: Path,
@@ -102,74 +209,12 @@ def evaluate(
         orient="row",
     )
 
-    # typologies as the world names them (reporting), and the scamtrace typology expected to find each pattern
-    typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
-    finder_of = dict(zip(patterns["pattern_id"].to_list(), patterns["detected_by"].to_list()))
-    alert_typologies = set(alerts["typology_id"].to_list())
-    typologies = sorted(set(typ_of.values())) + sorted(alert_typologies - set(typ_of.values()))
-    members_of: dict[str, set[str]] = {}
-    victims_of: dict[str, set[str]] = {}
-    for pid, acc, role in p_accounts.select("pattern_id", "account_id", "role").iter_rows():
-        (victims_of if role == "victim" else members_of).setdefault(pid, set()).add(acc)
-    for pid, vs in victims_of.items():  # targets: suspects, or the victims for victim typologies / victim-only patterns
-        if finder_of.get(pid) in victim_typologies or not members_of.get(pid):
-            members_of[pid] = vs
-    txns_of = {pid: set(g["txn_id"].to_list()) for (pid,), g in p_txns.group_by("pattern_id")}
-    difficulty_of = dict(zip(patterns["pattern_id"].to_list(), patterns["difficulty"].to_list())) if "difficulty" in patterns.columns else {}
-
-    def covered(rows: pl.DataFrame) -> set[str]:
-        out = set(rows["subject_id"].to_list())
-        for m in rows["member_ids"].to_list():
-            out |= set(m or [])
-        return out
-
-    covered_by = {t: covered(alerts.filter(pl.col("typology_id") == t)) for t in alert_typologies | set(finder_of.values()) if t}
-    covered_any = covered(alerts)
-    # a row of the report reads the alerts of the typology that finds its patterns (a world's 'fan_in' row reads
-    # mule_fan_in alerts); a typology with alerts and no pattern reads its own
-    row_finder = {t: t for t in typologies}
-    row_finder.update({t: f for p, t in typ_of.items() if (f := finder_of.get(p))})
-    subjects_by = {t: set(alerts.filter(pl.col("typology_id") == row_finder[t])["subject_id"].to_list()) for t in typologies}
-    txns_by = {t: {x for l in alerts.filter(pl.col("typology_id") == row_finder[t])["txn_ids"].to_list() for x in (l or [])}
-               for t in typologies}
-
-    all_truth_accounts = set().union(*members_of.values()) if members_of else set()  # every pattern's targets
-    all_victims = set().union(*victims_of.values()) if victims_of else set()
-    victim_alerts = set(alerts.filter(pl.col("typology_id").is_in(list(victim_typologies)))["subject_id"].to_list())
-    # a victim named by a victim typology is right even when it is not the target of its own pattern
-    right_accounts = all_truth_accounts | (victim_alerts & all_victims)
-    cast = set(operations["account_id"].to_list()) if operations is not None else set()
-    right_suspects = all_truth_accounts | cast  # an alert on an operation's organiser or wallet is right
-    right_accounts |= cast
-    all_truth_txns = set(p_txns["txn_id"].to_list())
-
-    def found(pid: str, cov: set[str]) -> bool:
-        m = members_of.get(pid, set())
-        return bool(m) and len(m & cov) / len(m) >= coverage
-
-    per_typology: dict[str, dict] = {}
-    missed: list[dict] = []
-    for t in typologies:
-        pids = [p for p, pt in typ_of.items() if pt == t]
-        n_found = sum(found(p, covered_by.get(finder_of[p], set())) for p in pids)
-        n_found_any = sum(found(p, covered_any) for p in pids)
-        missed += [{"pattern_id": p, "typology": t, "difficulty": difficulty_of.get(p)} for p in pids if not found(p, covered_any)]
-        t_accounts = set().union(*(members_of.get(p, set()) for p in pids)) if pids else set()
-        t_txns = set().union(*(txns_of.get(p, set()) for p in pids)) if pids else set()
-        acc = _prf(subjects_by[t], t_accounts)
-        right = right_accounts if row_finder[t] in victim_typologies else right_suspects
-        acc["precision"] = round(len(subjects_by[t] & right) / len(subjects_by[t]), 4) if subjects_by[t] else 0.0
-        txn = _prf(txns_by[t], t_txns)
-        txn["precision"] = round(len(txns_by[t] & all_truth_txns) / len(txns_by[t]), 4) if txns_by[t] else 0.0
-        per_typology[t] = {
-            "patterns": len(pids),
-            "found": n_found,
-            "pattern_recall": round(n_found / len(pids), 4) if pids else None,
-            "found_any": n_found_any,
-            "alerts": len(subjects_by[t]),
-            "accounts": acc,
-            "transactions": txn,
-        }
+    t = _Targets.of(patterns, p_accounts, p_txns, operations, alerts, victim_typologies)
+    per_typology, missed = _per_typology(t, alerts, coverage, victim_typologies)
+    typ_of = t.typ_of
+    covered_any, found = t.covered_any, t.found_with(coverage)
+    all_truth_accounts, all_victims, victim_alerts = t.all_truth_accounts, t.all_victims, t.victim_alerts
+    right_accounts, all_truth_txns = t.right_accounts, t.all_truth_txns
 
     flagged_accounts = set(alerts["subject_id"].to_list())
     acc_all = _prf(flagged_accounts, all_truth_accounts)
