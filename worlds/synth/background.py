@@ -41,6 +41,12 @@ class Background:
             part(d, date, rng, out)
         return out
 
+    def _senders(self, rng, share: float) -> tuple[int, list[Account]]:
+        """n ~ Poisson(active customers x activity x share) payments, each by a random active customer."""
+        act = self.all_active
+        n = int(rng.poisson(len(act) * self.w.knobs.activity * share))
+        return n, [self.w.customers[act[i]] for i in rng.integers(0, len(act), n)]
+
     @staticmethod
     def _secs(rng):
         def secs(n):
@@ -52,17 +58,14 @@ class Background:
         """Person to person, mostly inside the country."""
         custs = self.w.customers
         act = self.all_active
-        n_act = len(act)
-        rate = self.w.knobs.activity
         secs = self._secs(rng)
-        n = int(rng.poisson(n_act * rate * 0.35))
-        src = rng.integers(0, n_act, n)
+        n, senders = self._senders(rng, 0.35)
         pick = rng.integers(0, 1 << 30, n)
         local = rng.random(n) < 0.85
         usd = np.clip(np.exp(rng.normal(3.6, 1.0, n)), 2, 4000)
         sec = secs(n)
         for i in range(n):
-            s = custs[act[src[i]]]
+            s = senders[i]
             pool = self.active_idx[s.country] if local[i] else act
             t = custs[pool[pick[i] % len(pool)]]
             if t is s:
@@ -73,18 +76,13 @@ class Background:
     def _shopping(self, d: int, date, rng, out: list[Tx]) -> None:
         """Shopping: card / QR payments to merchants (popular merchants get many senders a day)."""
         w = self.w
-        custs = self.w.customers
-        act = self.all_active
-        n_act = len(act)
-        rate = self.w.knobs.activity
         secs = self._secs(rng)
-        n = int(rng.poisson(n_act * rate * 0.45))
-        src = rng.integers(0, n_act, n)
+        n, senders = self._senders(rng, 0.45)
         mi = np.minimum(rng.pareto(1.1, n), 10_000).astype(np.int64)
         usd = np.clip(np.exp(rng.normal(2.8, 0.8, n)), 1, 1500)
         sec = secs(n)
         for i in range(n):
-            s = custs[act[src[i]]]
+            s = senders[i]
             ms = w.merchants[s.country]
             m = ms[int(mi[i]) % len(ms)]
             out.append(Tx(self.ts(d, sec[i], s), s, m, self.amt(usd[i], s, d), "card" if i % 3 else "ewallet",
@@ -93,33 +91,23 @@ class Background:
     def _bills(self, d: int, date, rng, out: list[Tx]) -> None:
         """Bills."""
         w = self.w
-        custs = self.w.customers
-        act = self.all_active
-        n_act = len(act)
-        rate = self.w.knobs.activity
         secs = self._secs(rng)
-        n = int(rng.poisson(n_act * rate * 0.08))
-        src = rng.integers(0, n_act, n)
+        n, senders = self._senders(rng, 0.08)
         usd = np.clip(np.exp(rng.normal(3.3, 0.5, n)), 5, 600)
         sec = secs(n)
         for i in range(n):
-            s = custs[act[src[i]]]
+            s = senders[i]
             b = w.billers[s.country][i % 2]
             out.append(Tx(self.ts(d, sec[i], s), s, b, self.amt(usd[i], s, d), "transfer", "BILL PAYMENT"))
 
     def _atm_withdrawals(self, d: int, date, rng, out: list[Tx]) -> None:
         """ATM withdrawals."""
-        custs = self.w.customers
-        act = self.all_active
-        n_act = len(act)
-        rate = self.w.knobs.activity
         secs = self._secs(rng)
-        n = int(rng.poisson(n_act * rate * 0.08))
-        src = rng.integers(0, n_act, n)
+        n, senders = self._senders(rng, 0.08)
         usd = np.round(np.clip(np.exp(rng.normal(4.0, 0.6, n)), 10, 800), -1)
         sec = secs(n)
         for i in range(n):
-            s = custs[act[src[i]]]
+            s = senders[i]
             out.append(Tx(self.ts(d, sec[i], s), s, None, self.amt(usd[i], s, d), "cash_withdrawal", "ATM"))
 
     def _cash_shops(self, d: int, date, rng, out: list[Tx]) -> None:
