@@ -74,6 +74,11 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None):
     return pl.from_arrow(con.sql(sql).to_arrow_table())
 
 
+def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[tuple]:
+    """All rows of one query (casework reads small results: alerts, members, links)."""
+    return con.execute(sql, params or []).fetchall()
+
+
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame, select: str = "*") -> None:
     """INSERT INTO `table` SELECT `select` FROM a polars frame or Arrow table, registered for that statement only
     (the register / insert / unregister steps in one place)."""

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import duckdb
 import numpy as np
 
-from rules.casework.common import OFFRAMP_KINDS, sha16
+from rules.casework.common import OFFRAMP_KINDS, fetch_rows, sha16
 
 ROLE_FACTOR = {"victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
 VICTIM_TYPOLOGIES = {"victim_escalation"}
@@ -137,13 +137,9 @@ class Context:
     ident_of: dict[str, list[int]] = field(default_factory=dict)  # account -> indexes into ident
 
 
-def _rows(con, sql, params=None):
-    return con.execute(sql, params or []).fetchall()
-
-
 def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
     """Read the facts of the member accounts (_cw_members) and their holders (into _cw_member_parties)."""
-    accounts = {r[0]: AccountInfo(*r) for r in _rows(con, """
+    accounts = {r[0]: AccountInfo(*r) for r in fetch_rows(con, """
         SELECT m.account_id, a.kind, a.institution, coalesce(a.country, p.country), a.holder_id,
                coalesce(pc.cluster_id, a.holder_id), p.party_type, coalesce(p.name, a.label), a.label, a.rail
         FROM _cw_members m LEFT JOIN accounts a ON a.account_id = m.account_id
@@ -162,22 +158,22 @@ def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
         SELECT min(party_id), cluster_id FROM party_clusters
         WHERE cluster_id IN (SELECT cluster_id FROM h) GROUP BY cluster_id""")
     links: dict[tuple[str, str], list] = defaultdict(list)
-    for st, sid, cid, kind, conf in _rows(con, """
+    for st, sid, cid, kind, conf in fetch_rows(con, """
             SELECT subject_type, subject_id, compound_id, link_kind, confidence FROM compound_links
             WHERE is_current AND ((subject_type = 'account' AND subject_id IN (SELECT account_id FROM _cw_members))
                                   OR (subject_type = 'party' AND subject_id IN (SELECT party_id FROM _cw_member_parties)))"""):
         links[(st, sid)].append((cid, kind, conf))
-    cluster_rep = {c: p for p, c in _rows(con, "SELECT party_id, cluster_id FROM _cw_member_parties WHERE cluster_id IS NOT NULL")}
-    parties = {r[0]: PartyInfo(*r) for r in _rows(con, "SELECT party_id, party_type, name, country, nationality, phone, email,"
+    cluster_rep = {c: p for p, c in fetch_rows(con, "SELECT party_id, cluster_id FROM _cw_member_parties WHERE cluster_id IS NOT NULL")}
+    parties = {r[0]: PartyInfo(*r) for r in fetch_rows(con, "SELECT party_id, party_type, name, country, nationality, phone, email,"
                                                       " address, id_number FROM parties"
                                                       " WHERE party_id IN (SELECT party_id FROM _cw_member_parties)")}
     alerts_of: dict[str, set[str]] = defaultdict(set)
-    for alert_id, acct in _rows(con, "SELECT alert_id, account_id FROM _cw_subject_accounts"):
+    for alert_id, acct in fetch_rows(con, "SELECT alert_id, account_id FROM _cw_subject_accounts"):
         alerts_of[acct].add(alert_id)
-    alert_rows = {a[0]: a for a in _rows(con, """
+    alert_rows = {a[0]: a for a in fetch_rows(con, """
         SELECT alert_id, subject_type, subject_id, typology_id, priority_score, priority, total_usd,
                first_activity_at, last_activity_at FROM alerts WHERE alert_id IN (SELECT alert_id FROM _cw_alerts)""")}
-    evidence_usd = {nid: (usd or 0.0, fa, la) for nid, usd, fa, la in _rows(con, """
+    evidence_usd = {nid: (usd or 0.0, fa, la) for nid, usd, fa, la in fetch_rows(con, """
         SELECT n.network_id, sum(usd), min(first_at), max(last_at) FROM (
             SELECT an.network_id, e.txn_id, any_value(CAST(e.amount_usd AS DOUBLE)) AS usd,
                    min(e.booked_at) AS first_at, max(e.booked_at) AS last_at

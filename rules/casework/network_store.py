@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from rules.casework.common import insert_frame
-
-
-def _rows(con, sql, params=None):
-    return con.execute(sql, params or []).fetchall()
+from rules.casework.common import fetch_rows, insert_frame
 
 
 def store_networks(con, run_id: str, net_rows: list[dict], member_rows: list, edge_rows: list) -> dict:
@@ -60,7 +56,7 @@ def store_networks(con, run_id: str, net_rows: list[dict], member_rows: list, ed
         FROM _cw_net_flows WHERE network_id IN (SELECT network_id FROM _cw_net_new)""")
     if edge_rows:
         insert_frame(con, "network_edges", _arrow(edge_rows, NETWORK_EDGES))
-    counts = dict(_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
+    counts = dict(fetch_rows(con, "SELECT status, count(*) FROM _cw_net_new GROUP BY 1"))
     out = {"networks": sum(counts.values()), **{f"networks_{k}": v for k, v in counts.items()},
            "network_members": len(member_rows)}
     for t in ("_cw_net_new", "_cw_mem_new", "_cw_net_changed"):

@@ -40,6 +40,7 @@ import polars as pl
 from rules.casework import members as M
 from rules.casework.network_store import store_networks
 from rules.casework.common import (
+    fetch_rows,
     NOT_ACCOUNTS_SQL,
     insert_frame,
     offramp_list_sql,
@@ -59,10 +60,6 @@ class Net:
     accounts: set[str] = field(default_factory=set)
     link_kinds: set[str] = field(default_factory=set)
     network_id: str = ""
-
-
-def _rows(con, sql, params=None):
-    return con.execute(sql, params or []).fetchall()
 
 
 @dataclass
@@ -114,11 +111,11 @@ def _subjects(con) -> tuple[dict[str, tuple[str, str]], dict[str, set[tuple[str,
     """Each alert's subject (type, id), and each alerted account's subjects."""
     alert_subject: dict[str, tuple[str, str]] = {}
     acct_subjects: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for alert_id, st, sid, acct in _rows(con, "SELECT s.alert_id, a.subject_type, a.subject_id, s.account_id"
+    for alert_id, st, sid, acct in fetch_rows(con, "SELECT s.alert_id, a.subject_type, a.subject_id, s.account_id"
                                               " FROM _cw_subject_accounts s JOIN _cw_alerts a USING (alert_id)"):
         alert_subject[alert_id] = (st, sid)
         acct_subjects[acct].add((st, sid))
-    for alert_id, st, sid in _rows(con, "SELECT alert_id, subject_type, subject_id FROM _cw_alerts"):
+    for alert_id, st, sid in fetch_rows(con, "SELECT alert_id, subject_type, subject_id FROM _cw_alerts"):
         alert_subject[alert_id] = (st, sid)
     return alert_subject, acct_subjects
 
@@ -164,7 +161,7 @@ def _bridge_joins(con) -> dict[str, list[str]]:
         FROM _cw_evidence e JOIN _cw_subject_accounts s ON s.alert_id = e.alert_id
         WHERE e.direction IN ('in', 'out') AND e.counterparty_id NOT IN (SELECT account_id FROM _cw_core)
     """)
-    bridges = _rows(con, f"""
+    bridges = fetch_rows(con, f"""
         WITH cand AS (
             SELECT other_id FROM _cw_touch
             WHERE NOT {NOT_ACCOUNTS_SQL.format(col='other_id')}
@@ -235,7 +232,7 @@ def _shared_identifiers(con) -> list[tuple]:
         FROM ids i JOIN shared s USING (kind, value)
         GROUP BY i.kind, i.value, i.account_id
     """)
-    return _rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at)"
+    return fetch_rows(con, "SELECT kind, value, list(account_id ORDER BY account_id), min(first_at), max(last_at)"
                       " FROM _cw_ident GROUP BY 1, 2")
 
 
@@ -291,7 +288,7 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
     con.register("_cw_alert_net", pl.DataFrame(an, schema={"alert_id": pl.Utf8, "net": pl.Int64}).to_arrow())
     con.register("_cw_core_net", pl.DataFrame(cn, schema={"account_id": pl.Utf8, "net": pl.Int64}).to_arrow())
     try:
-        found = _rows(con, f"""
+        found = fetch_rows(con, f"""
             WITH endpoints AS (
                 SELECT DISTINCT t.from_account_id, t.to_account_id FROM transactions t
                 LEFT JOIN accounts a ON a.account_id = t.to_account_id
@@ -345,7 +342,7 @@ def _members(con, nets: list[Net], bridge_of: dict, ident: list, core_accounts: 
 
 def _assign_ids(con, nets: list[Net]) -> None:
     """Keep the id of the stored network with the largest alert overlap (each stored id used once)."""
-    stored = _rows(con, "SELECT network_id, alert_ids FROM networks")
+    stored = fetch_rows(con, "SELECT network_id, alert_ids FROM networks")
     by_alert: dict[str, set[str]] = defaultdict(set)
     for nid, aids in stored:
         for a in aids or []:
@@ -505,7 +502,7 @@ def _member_flows(con, since=None) -> tuple[tuple[np.ndarray, np.ndarray, np.nda
     edges = (np.asarray(cols["src_node"], dtype=np.int64), np.asarray(cols["dst_node"], dtype=np.int64),
              np.asarray(cols["w"], dtype=np.float64))
     places: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for nid, countries, institutions in _rows(con, """
+    for nid, countries, institutions in fetch_rows(con, """
             SELECT network_id, list_distinct(flatten(list(countries))), list_distinct(flatten(list(institutions)))
             FROM _cw_net_flows GROUP BY 1"""):
         places[nid] = ([c for c in countries if c], [i for i in institutions if i])
