@@ -187,6 +187,9 @@ def print_detect(result: dict, quiet: bool) -> int:
         cw = result.get("casework") or {}
         facts = ", ".join(f"{k} {v}" for k, v in cw.items() if isinstance(v, (int, float)))
         console.print(f"typology alerts: {result['alerts']}" + (f"; {facts}" if facts else ""), highlight=False)
+    model = result.get("model") or {}
+    if model.get("note") and not quiet:
+        console.print(model["note"], highlight=False, soft_wrap=True)
     return 1 if failed else 0
 
 
@@ -234,26 +237,28 @@ def _require_db(path: Path) -> None:
 def evaluate_cmd(
     truth: Path = typer.Option(..., "--truth", help="truth folder: ours (patterns.csv, ...) or a simulator's (AMLSim, AMLGentex, AMLworld)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write the scores as JSON here"),
+    train_share: Optional[float] = typer.Option(
+        None, "--train-share", min=0.05, max=0.95,
+        help="simulate the feedback loop: decide the alerts of this share of the patterns, train the model, score the rest"),
+    labels: str = typer.Option("alerts", "--labels", help="with --train-share: alerts (decided alerts) or patterns (every account of a decided pattern, as filed STRs)"),
+    seed: int = typer.Option(1, "--seed", help="with --train-share: seed of the pattern split"),
+    config: Optional[Path] = typer.Option(None, "--config", help="deployment config (its scoring: section) for --train-share"),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Score the current alerts against truth labels: recall per typology, precision and recall per account and transaction."""
 
     def body() -> int:
-        from worlds.evaluate import evaluate, print_table
         from worlds.truth_formats import TruthError
-        from transforms import store
 
         _require_db(_db(db))
         if not truth.is_dir():
             raise ScamtraceError("not a folder of truth labels", path=truth)
-        con = store.connect(_db(db))
+        if labels not in ("alerts", "patterns"):
+            raise typer.BadParameter("--labels must be alerts or patterns")
         try:
-            report = evaluate(con, truth)
+            report = _feedback(truth, train_share, labels, seed, config, _db(db)) if train_share else _scores(truth, _db(db))
         except TruthError as exc:
             raise ScamtraceError(str(exc)) from None
-        finally:
-            con.close()
-        print_table(report, console)
         if out:
             import json
 
@@ -262,6 +267,32 @@ def evaluate_cmd(
         return 0
 
     _guard(body)
+
+
+def _scores(truth: Path, db: Path) -> dict:
+    from worlds.evaluate import evaluate, print_table
+    from transforms import store
+
+    con = store.connect(db)
+    try:
+        report = evaluate(con, truth)
+    finally:
+        con.close()
+    print_table(report, console)
+    return report
+
+
+def _feedback(truth: Path, train_share: float, labels: str, seed: int, config: Optional[Path], db: Path) -> dict:
+    from rules.spec import load_config
+    from worlds.model_eval import print_feedback, simulate_feedback
+
+    try:
+        report = simulate_feedback(db, truth, train_share=train_share, seed=seed, labels=labels,
+                                   scoring_section=load_config(config).scoring)
+    except ValueError as exc:
+        raise ScamtraceError(str(exc)) from None
+    print_feedback(report, console)
+    return report
 
 
 def _csv(value: Optional[str]) -> Optional[list[str]]:

@@ -11,6 +11,14 @@ def open_store(db: str):
     return store.connect(Path(db))
 
 
+def score_run(con, run_id: str, config: str | None) -> dict:
+    """The model trained on dispositions scores the run's accounts (or says in one line why it did not train)."""
+    import scoring
+    from rules.spec import load_config
+
+    return scoring.score(con, run_id, load_config(config).scoring)
+
+
 def casework_build(con, run_id: str) -> dict:
     """Alerts, networks and compound links from the detect run's typology scores."""
     from rules.casework import build

@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import task
 
 from flows import progress
-from flows.stages import casework_build, open_store
+from flows.stages import casework_build, open_store, score_run
 
 
 def _is_io_error(task_, run, state) -> bool:
@@ -48,10 +48,11 @@ def detect_task(db: str, since: str | None, until: str | None, config: str | Non
     con = open_store(db)
     try:
         summary = detect(con, since=since, until=until, config_path=config)
+        model = score_run(con, summary.run_id, config)
         casework = casework_build(con, summary.run_id)
     finally:
         con.close()
-    return {"detect": summary.to_dict(), "alerts": summary.alerts, "casework": casework}
+    return {"detect": summary.to_dict(), "alerts": summary.alerts, "model": model, "casework": casework}
 
 
 @task(name="export", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)

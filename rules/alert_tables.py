@@ -51,6 +51,11 @@ ALERTS = Table(
         Column("first_run_id", "VARCHAR", "detect run that first raised the alert"),
         Column("created_at", "TIMESTAMPTZ", "when the alert was first raised (UTC)"),
         Column("updated_at", "TIMESTAMPTZ", "when the alert's status was last set to new or updated (UTC)"),
+        Column("model_score", "DOUBLE", "0..1 score of the subject by the model trained on dispositions (NULL: no model)"),
+        Column("model_explanation", "VARCHAR", "the model's strongest reasons for its score, from its own feature contributions"),
+        Column("disposition", "VARCHAR", "latest analyst decision on the subject: confirmed | false_positive | inconclusive"),
+        Column("disposed_at", "TIMESTAMPTZ", "when that decision was made"),
+        Column("disposed_by", "VARCHAR", "the analyst who made it"),
     ),
     key=("alert_id",),
 )
@@ -196,3 +201,5 @@ ALL = (ALERTS, ALERT_EVIDENCE, NETWORKS, NETWORK_MEMBERS, NETWORK_EDGES, COMPOUN
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in ALL:
         con.execute(table.ddl())
+    for sql in ALERTS.upgrade():  # stores made before the model and dispositions columns
+        con.execute(sql)

@@ -394,6 +394,7 @@ class DeployConfig(Strict):
     rules: dict[str, RuleOverride] = {}
     typologies: dict[str, TypologyOverride] = {}
     listed_addresses: ListsConfig = ListsConfig()
+    scoring: dict[str, Any] = {}  # the scoring model's settings, checked by scoring/settings.py
     base_dir: Path | None = Field(default=None, exclude=True)
 
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 CHANNELS = ("transfer", "wire", "cash_deposit", "cash_withdrawal", "card", "ewallet", "cheque", "fee", "onchain", "other")
 CASH_CHANNELS = ("cash_deposit", "cash_withdrawal")
 
+# dispositions.disposition: an analyst's decision on an alert's subject
+DISPOSITIONS = ("confirmed", "false_positive", "inconclusive")
+
 # accounts.kind (KYC): what an account is, which decides whether a rule may take it for a customer
 ACCOUNT_KINDS = (
     "customer",             # a person's or a small business's ordinary account
@@ -75,6 +78,10 @@ class Table:
     def ddl(self) -> str:
         cols = ",\n  ".join(f"{c.name} {c.type}" for c in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
+
+    def upgrade(self) -> list[str]:
+        """Statements that add columns introduced after a store was created (columns are only ever added)."""
+        return [f"ALTER TABLE {self.name} ADD COLUMN IF NOT EXISTS {c.name} {c.type}" for c in self.columns]
 
 
 AMOUNT = "DECIMAL(38,18)"  # asset units: 18 decimals covers ETH-style tokens
@@ -216,6 +223,21 @@ FX_RATES = Table(
     replaceable=True,
 )
 
+DISPOSITIONS_TABLE = Table(
+    "dispositions",
+    "Analysts' decisions on alert subjects (a dispositions file, or the review workbench): the labels of the model.",
+    (
+        Column("subject_id", "VARCHAR", "as in alerts.csv: an account id (e.g. tron:T...) or a party id"),
+        Column("disposition", "VARCHAR", "confirmed | false_positive | inconclusive"),
+        Column("decided_at", "TIMESTAMPTZ", "when the analyst decided, UTC; the latest decision per subject holds"),
+        Column("analyst", "VARCHAR", "who decided"),
+        Column("note", "VARCHAR", "the analyst's note"),
+        *PROVENANCE,
+    ),
+    key=("subject_id", "decided_at"),
+    replaceable=True,
+)
+
 QUARANTINE = Table(
     "quarantine",
     "Every input row that was not loaded, with why.",
@@ -263,5 +285,5 @@ RUNS = Table(
     ),
 )
 
-LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES)}
+LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES, DISPOSITIONS_TABLE)}
 ALL_TABLES = (*LOADED_TABLES.values(), QUARANTINE, FILES, RUNS)

@@ -23,7 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import pycountry  # noqa: E402
 
-from transforms.schema import ACCOUNT_KINDS, CHANNELS  # noqa: E402
+from transforms.schema import ACCOUNT_KINDS, CHANNELS, DISPOSITIONS  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,13 @@ def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
         return [
             *_not_null(cols, "rate_date", "currency", "usd_per_unit"),
             Check("rate_positive", "between", "usd_per_unit", "usd_per_unit: must be greater than zero", (0, None, True)),
+        ]
+    if table == "dispositions":
+        return [
+            *_not_null(cols, "subject_id", "disposition", "decided_at"),
+            Check("disposition_known", "in_set", "disposition",
+                  f"disposition: must be one of {', '.join(DISPOSITIONS)}", (DISPOSITIONS,)),
+            Check("decided_at_not_future", "between", "decided_at", "decided_at: in the future", (None, tomorrow, False)),
         ]
     raise KeyError(table)
 

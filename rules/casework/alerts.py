@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from rules.casework.common import offramp_list_sql
+from rules.casework.dispositions import model_scores_sql
 
 # roles of an evidence transaction seen from the alert's subject (accounts of a party subject count as the subject)
 ROLE_SQL = f"""
@@ -123,12 +124,14 @@ def stage(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
     return con.execute("SELECT count(*) FROM _cw_alerts").fetchall()[0][0]
 
 
-PRIORITY_SQL = """
+RULE_PRIORITY_SQL = """
     least(s.score / nullif(s.threshold, 0), 2.0) / 2.0 * 0.35
     + least(ln(1 + CAST(f.total_usd AS DOUBLE)) / ln(1000001), 1.0) * 0.25
     + coalesce(cl.max_conf, 0) * 0.25
     + least(len(s.typologies), 3) / 3.0 * 0.15
 """
+# with a model trained on the FIU's own decisions, half of the priority is the model's score of the subject
+PRIORITY_SQL = f"CASE WHEN ms.score IS NULL THEN {RULE_PRIORITY_SQL} ELSE 0.5 * ({RULE_PRIORITY_SQL}) + 0.5 * ms.score END"
 
 
 def write(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
@@ -164,10 +167,13 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
                $run_id AS run_id, coalesce(o.first_run_id, $run_id) AS first_run_id,
                coalesce(o.created_at, now()) AS created_at,
                CASE WHEN o.alert_id IS NULL OR round(o.score, 6) <> round(s.score, 6)
-                         OR o.evidence_hash IS DISTINCT FROM f.evidence_hash THEN now() ELSE o.updated_at END AS updated_at
+                         OR o.evidence_hash IS DISTINCT FROM f.evidence_hash THEN now() ELSE o.updated_at END AS updated_at,
+               ms.score AS model_score, ms.explanation AS model_explanation,
+               o.disposition, o.disposed_at, o.disposed_by
         FROM _cw_alerts s
         JOIN _cw_alert_facts f USING (alert_id)
         JOIN subj USING (alert_id)
+        LEFT JOIN ({model_scores_sql(con, run_id)}) ms ON ms.subject_type = s.subject_type AND ms.subject_id = s.subject_id
         LEFT JOIN alerts o ON o.alert_id = s.alert_id
         LEFT JOIN cl ON cl.subject_type = s.subject_type AND cl.subject_id = s.subject_id
         LEFT JOIN _cw_alert_network n ON n.alert_id = s.alert_id

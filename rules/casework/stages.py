@@ -6,9 +6,11 @@ Reads rule outputs (typology_scores, rule_hits, listed_addresses) and canonical 
 of rules/alert_tables.py. Steps, in one transaction:
   1. parties.resolve   -> party_clusters (splink on DuckDB)
   2. compounds.build_links -> compound_links (every link with its evidence and confidence)
-  3. alerts.stage      -> alerts of the run with evidence roles (staged)
+  3. alerts.stage      -> alerts of the run with evidence roles (staged); dispositions.hold_back drops the
+                          false positives whose evidence is not materially new
   4. networks.compute  -> connected alerts, members, stable network ids
-  5. alerts.write, networks.write -> alerts / alert_evidence / networks / network_members / network_edges
+  5. alerts.write, networks.write -> alerts / alert_evidence / networks / network_members / network_edges;
+     dispositions.annotate copies the latest decision onto every alert
 See docs/casework.md.
 """
 
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 import duckdb
 
 from rules import alert_tables, tables
-from rules.casework import alerts, compounds, networks, parties
+from rules.casework import alerts, compounds, dispositions, networks, parties
 from rules.casework.common import install_macros
 from rules.casework.staging import STAGED
 from transforms import store
@@ -67,11 +69,14 @@ def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict) -> 
         summary["parties"] = step("parties", parties.resolve, con, run_id)
         summary["compound_links"] = step("compound_links", compounds.build_links, con, run_id)
         n = step("alerts_stage", alerts.stage, con, run_id)
+        summary["alerts_held_back"] = held = step("dispositions", dispositions.hold_back, con)
+        n -= held
         with _collector_paused():
             state = step("networks_compute", networks.compute, con, run_id) if n else None
         if not n:
             con.execute("CREATE OR REPLACE TEMP TABLE _cw_alert_network (alert_id VARCHAR, network_id VARCHAR)")
         summary.update(step("alerts_write", alerts.write, con, run_id))
+        summary.update(dispositions.annotate(con))
         if state is not None:
             with _collector_paused():
                 summary.update(step("networks_write", networks.write, con, run_id, state))

@@ -32,6 +32,8 @@ STAGED: dict[str, Staged] = {
         "per alert: USD, count and span of its evidence, and a hash of the evidence set"),
     "_cw_alert_rows": Staged("alerts", ("alert_id", "status", "network_id", "priority_score"),
                              "the alerts rows as they will be stored (stages.py writes them)"),
+    "_cw_suppressed": Staged("dispositions", ("alert_id",),
+                             "alerts of the run held back: false positives without materially new evidence"),
     "_cw_alert_network": Staged("networks", ("alert_id", "network_id"), "the network of each alert"),
     "_cw_members": Staged("networks", ("account_id",), "every member account of this build's networks"),
     "_cw_net_flows": Staged("networks", (

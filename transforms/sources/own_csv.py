@@ -204,4 +204,30 @@ class EventsReader(OwnCsvReader):
         )
 
 
-READERS = [FxRatesReader(), PartiesReader(), AccountsReader(), EventsReader()]
+class DispositionsReader(OwnCsvReader):
+    """Analysts' decisions: subject_id,disposition,decided_at,analyst,note (docs/layouts.md)."""
+
+    name = "dispositions"
+    table = "dispositions"
+    priority = 80
+    required = ("subject_id", "disposition", "decided_at")
+    optional = ("analyst", "note")
+
+    def convert(self, frame, header):
+        when = iso_time(c("decided_at"))
+        return frame.select(
+            "row_no",
+            raw_json(frame, header).alias("raw"),
+            collect_errors(
+                invalid_row_error(len(header)),
+                valid(parse_error(c("decided_at"), when, "decided_at: not an ISO 8601 time")),
+            ),
+            c("subject_id").str.strip_chars().alias("subject_id"),
+            c("disposition").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s-]+", "_").alias("disposition"),
+            when.alias("decided_at"),
+            c("analyst").alias("analyst"),
+            c("note").alias("note"),
+        )
+
+
+READERS = [FxRatesReader(), PartiesReader(), AccountsReader(), EventsReader(), DispositionsReader()]
