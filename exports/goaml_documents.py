@@ -20,6 +20,17 @@ def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) ->
             f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
 
 
+def _model_and_decision(alert: dict, reasons: list[str]) -> list[str]:
+    """The model's explanation beside the rule reasons, and the analyst's decision, when there are any."""
+    out = []
+    if alert.get("model_explanation") and alert["model_explanation"] not in reasons:
+        out.append(f"- {alert['model_explanation']}")
+    if alert.get("disposition"):
+        out.append(f"Analyst decision: {alert['disposition']} on {sql_date(alert.get('disposed_at'))}"
+                   + (f" by {alert['disposed_by']}." if alert.get("disposed_by") else "."))
+    return out
+
+
 def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts: dict | None = None):
     """facts: for evidence cut to the largest transactions, what the whole evidence holds (tables.capped_evidence)."""
     reasons = alert.get("reasons") or []
@@ -30,6 +41,7 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts
         f"Evidence: {facts['n_rows'] if facts else len(evidence)} transactions, USD {alert.get('total_usd')}, "
         f"{sql_date(alert.get('first_activity_at'))} to {sql_date(alert.get('last_activity_at'))}.",
         *[f"- {r}" for r in reasons],
+        *_model_and_decision(alert, reasons),
         *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
     ]
     if alert.get("network_id"):

@@ -134,8 +134,10 @@ def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict], di
         by_alert: dict[str, list[dict]] = {}
         for e in evidence:
             by_alert.setdefault(e["alert_id"], []).append(e)
+        # an analyst's false positive never leaves as a suspicious transaction report
         items = [Item("alert", a["alert_id"], path_of("alert", a["alert_id"]),
-                      (a, by_alert.get(a["alert_id"], []), facts.get(a["alert_id"]))) for a in alerts]
+                      (a, by_alert.get(a["alert_id"], []), facts.get(a["alert_id"]))) for a in alerts
+                 if a.get("disposition") != "false_positive"]
         yield Batch(writer.state(), items)
 
 

@@ -231,6 +231,16 @@ def timeline(evidence: list[dict], width: int = 960, height: int = 220) -> tuple
 # --------------------------------------------------------------------------------------------- page
 
 
+def _reasons_with_model(alert: dict) -> list[str]:
+    """The rule reasons, then the model's explanation (when not already among them) and the analyst's decision."""
+    out = list(alert.get("reasons") or [])
+    if alert.get("model_explanation") and alert["model_explanation"] not in out:
+        out.append(alert["model_explanation"])
+    if alert.get("disposition"):
+        out.append(f"Analyst decision: {alert['disposition']}" + (f" by {alert['disposed_by']}" if alert.get("disposed_by") else ""))
+    return out
+
+
 def _table(headers: list[str], body: list[list[str]], num_cols: set[int] = frozenset()) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     rows = []
@@ -274,7 +284,7 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
     alert_rows = [[f"<code>{e(a['alert_id'])}</code>", e(a.get("status")), e(a.get("typology_id")),
                    f"{e(a.get('subject_type'))} <code>{e(a.get('subject_id'))}</code> {e(a.get('subject_name'))}",
                    e(a.get("score")), e(a.get("priority")), money(a.get("total_usd")),
-                   "<br>".join(e(r) for r in (a.get("reasons") or []))] for a in alerts]
+                   "<br>".join(e(r) for r in _reasons_with_model(a))] for a in alerts]
     ev_rows = [[f"<code>{e(t.get('txn_id'))}</code>", e(t.get("booked_at")), f"<code>{e(t.get('from_account_id'))}</code> {e(t.get('from_name'))}",
                 f"<code>{e(t.get('to_account_id'))}</code> {e(t.get('to_name'))}", e(t.get("amount")), e(t.get("currency")),
                 money(t.get("amount_usd")), e(t.get("channel")), e(t.get("roles")), e(t.get("reference")),

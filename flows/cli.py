@@ -399,6 +399,10 @@ def run(
         code = print_reconciliation(result["ingest"], quiet)
         if result.get("detect"):
             code = max(code, print_detect(result, quiet))
+        elif result.get("model") and not quiet:
+            held = (result.get("casework") or {}).get("alerts_held_back", 0)
+            console.print(f"new decisions: the latest run re-scored, {held} false positive(s) held back. "
+                          + result["model"].get("note", ""), highlight=False, soft_wrap=True)
         elif not quiet:
             console.print("no new data: detection skipped (use --full to re-detect everything)", highlight=False)
         print_export(result["export"], quiet)

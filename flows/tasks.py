@@ -55,6 +55,24 @@ def detect_task(db: str, since: str | None, until: str | None, config: str | Non
     return {"detect": summary.to_dict(), "alerts": summary.alerts, "model": model, "casework": casework}
 
 
+@task(name="rescore")
+def rescore_task(db: str, config: str | None) -> dict:
+    """New decisions and no new transactions: the latest detect run is scored again and its alerts rebuilt, so
+    false positives are held back and the model learns from the decisions without running the rules again."""
+    from worlds.evaluate import latest_run
+
+    con = open_store(db)
+    try:
+        run_id = latest_run(con)
+        if run_id is None:
+            return {"model": {"status": "skipped", "note": "no detect run yet: the decisions wait for the first one"}}
+        model = score_run(con, run_id, config)
+        casework = casework_build(con, run_id)
+    finally:
+        con.close()
+    return {"model": model, "casework": casework}
+
+
 @task(name="export", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
 def export_task(db: str, out: str, options: dict) -> dict:
     from exports import export

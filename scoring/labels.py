@@ -9,7 +9,7 @@ from rules.casework.dispositions import latest_sql as latest_dispositions_sql
 
 def has_dispositions(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'").fetchone()[0])
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'").fetchall()[0][0])
 
 
 def account_labels(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

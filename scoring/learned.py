@@ -69,4 +69,4 @@ def write(con: duckdb.DuckDBPyConnection, run_id: str, model_id: str, threshold:
     con.execute("DELETE FROM typology_scores WHERE run_id = ? AND typology_id = ?", [run_id, LEARNED])
     con.execute(WRITE_SQL, {"run_id": run_id, "model_id": model_id, "threshold": threshold, "cap": cap})
     return con.execute("SELECT count(*) FROM typology_scores WHERE run_id = ? AND typology_id = ?",
-                       [run_id, LEARNED]).fetchone()[0]
+                       [run_id, LEARNED]).fetchall()[0][0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from scoring.settings import ScoringSettings
 
 @dataclass
 class Trained:
-    booster: object  # lightgbm.Booster
+    booster: Any  # lightgbm.Booster
     threshold: float
     metrics: dict
     data_hash: str
