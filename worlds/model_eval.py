@@ -142,7 +142,7 @@ def print_feedback(report: dict, console) -> None:
     t = RichTable(title=f"feedback loop on held-out patterns ({report['patterns']['held_out']} held out, "
                         f"{report['patterns']['train']} decided; labels: {report['labels']})")
     for col in ("", "alerts", "acct P", "acct R", "txn P", "txn R", "txn F1", "patterns found", "recall"):
-        t.add_column(col, justify="left" if not col else "right")
+        t.add_column(col, justify="left" if not col else "right", no_wrap=not col)
     for name, key in (("rules only", "rules_only"), ("rules + model", "rules_and_model")):
         r = report[key]
         a, x, p = r["accounts"], r["transactions"], r["patterns"]
