@@ -30,7 +30,8 @@ ALERTS = Table(
         Column("rule_ids", "VARCHAR[]", "rules whose hits make up the typology score (sorted)"),
         Column("rule_scores", "JSON", "rule_id -> best band score (from typology_scores)"),
         Column("reasons", "VARCHAR[]", "reason sentences of the contributing rule hits"),
-        Column("status", "VARCHAR", "new (first raised) | updated (score or evidence set changed since the stored state) | unchanged"),
+        Column("status", "VARCHAR", "new (first raised) | updated (score or evidence set changed since the stored state) | unchanged"
+                                    " | suppressed (a decided false positive held back: no materially new evidence)"),
         Column("is_current", "BOOLEAN", "raised by the latest build; false = kept from an earlier run"),
         Column("score", "DOUBLE", "typology score (sum of weight x band score)"),
         Column("threshold", "DOUBLE", "alert threshold in force"),
