@@ -26,8 +26,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+console = Console(stderr=False, emoji=False)  # ids and ranges such as 4:12:4 or tron:T... are never emoji codes
+err_console = Console(stderr=True, emoji=False)
 
 DbOption = typer.Option(None, "--db", help="DuckDB file (default ./scamtrace.duckdb or $SCAMTRACE_DB)")
 QuietOption = typer.Option(False, "--quiet", "-q", help="no progress bar or tables; errors only")
@@ -409,6 +409,84 @@ def run(
         return code
 
     _guard(body)
+
+
+@app.command()
+def backtest(
+    set_: list[str] = typer.Option([], "--set", help="RULE.PARAM=VALUE (repeatable): the what-if"),
+    sweep_: Optional[str] = typer.Option(None, "--sweep", help="RULE.PARAM=A:B:STEP: one replay per value, a precision / recall table"),
+    since: Optional[str] = typer.Option(None, "--from", help="replay from this day (default: the whole history)"),
+    until: Optional[str] = typer.Option(None, "--to", help="replay up to this day (inclusive)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ignore decisions made after this day"),
+    config: Optional[Path] = typer.Option(None, "--config", help="deployment config the overrides apply on top of"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write the result here (CSV for --sweep, JSON otherwise)"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Replay the rule pack with changed parameters, scored against the dispositions; the live alerts are untouched."""
+
+    def body() -> int:
+        from scoring.backtest import backtest as run_backtest, parse_set, parse_sweep, sweep
+
+        _require_db(_db(db))
+        sets = [parse_set(s) for s in set_]
+        from rules.engine import as_utc
+
+        cut = _day(as_of, "--as-of")
+        as_of_at = as_utc(cut, end=True) if cut else None  # a day means up to its end
+        span = {"since": _day(since, "--from"), "until": _day(until, "--to"), "as_of": as_of_at, "config": config}
+        if sweep_:
+            rule, param, values = parse_sweep(sweep_)
+            rows = sweep(_db(db), rule, param, values, sets, **span)
+            _print_sweep(rule, param, rows, out)
+        else:
+            report = run_backtest(_db(db), sets, **span)
+            _print_backtest(report, out)
+        return 0
+
+    _guard(body)
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _print_backtest(report: dict, out: Optional[Path]) -> None:
+    table = Table(title=f"backtest {report['sets'] or '(the pack as deployed)'}: {report['alerts']} alerts, "
+                        f"precision {_pct(report['precision'])}, recall of confirmed {_pct(report['recall'])}",
+                  title_justify="left")
+    for col in ("rule", "subjects", "confirmed", "false positive", "precision", "recall"):
+        table.add_column(col, justify="left" if col == "rule" else "right", no_wrap=col == "rule")
+    for rule, m in report["per_rule"].items():
+        table.add_row(rule, str(m["subjects"]), str(m["confirmed"]), str(m["false_positive"]), _pct(m["precision"]),
+                      _pct(m["recall"]))
+    console.print(table)
+    missed = report["missed_confirmed"]
+    console.print(f"confirmed subjects these settings miss: {len(missed)}" + (f" ({', '.join(missed[:20])}"
+                  + (", ..." if len(missed) > 20 else "") + ")" if missed else "") + f"; alert set hash {report['alert_hash']}",
+                  highlight=False, soft_wrap=True)
+    if out:
+        import json
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str))
+
+
+def _print_sweep(rule: str, param: str, rows: list[dict], out: Optional[Path]) -> None:
+    table = Table(title=f"sweep {rule}.{param}", title_justify="left")
+    cols = ("value", "alerts", "precision", "recall", "rule_subjects", "rule_precision", "rule_recall", "missed_confirmed", "alert_hash")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(*[_pct(r[c]) if c in ("precision", "recall", "rule_precision", "rule_recall") else str(r[c]) for c in cols])
+    console.print(table)
+    if out:
+        import csv
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(cols))
+            w.writeheader()
+            w.writerows(rows)
 
 
 @app.command()
