@@ -14,8 +14,10 @@ second run only detects.
 
 Per world: pattern recall per typology (found by the typology expected to find it), account precision and recall,
 transaction precision / recall / F1, alerts per 1,000 accounts against the world's true laundering accounts per
-1,000, the network size distribution and the detect + casework time. docs/detection.md keeps each earlier run's
-summary under History, so every change shows its effect.
+1,000, the network size distribution and the detect + casework time; and the feedback loop (worlds/model_eval.py): rules
+only beside rules + the model trained on the decided half of the patterns, scored on the other half, with
+decided alerts and with decided patterns as labels. docs/detection.md keeps each earlier run's summary under
+History, so every change shows its effect.
 """
 
 from __future__ import annotations
