@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
+from transforms.store import has_table as _has
 
 
 def top_alerts(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[dict]:

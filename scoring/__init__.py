@@ -34,7 +34,7 @@ def score(con: duckdb.DuckDBPyConnection, run_id: str, section: dict[str, Any] |
     con.execute("DELETE FROM typology_scores WHERE run_id = ? AND typology_id = ?", [run_id, learned.LEARNED])
     if not s.enabled:
         return {"status": "disabled", "note": "scoring is switched off in the config"}
-    y_of = labels.account_labels(con) if labels.has_dispositions(con) else {}
+    y_of = labels.account_labels(con)
     n_pos = sum(y_of.values())
     if n_pos < s.min_positives:
         return _skipped(con, run_id, s, n_pos, len(y_of) - n_pos,
@@ -46,7 +46,9 @@ def score(con: duckdb.DuckDBPyConnection, run_id: str, section: dict[str, Any] |
     ids = np.asarray(frame["account_id"], dtype=object)
     X = np.column_stack([np.asarray(frame[n], dtype=np.float64) for n in names]) if len(ids) else np.zeros((0, len(names)))
     X = np.round(X, 6)  # parallel float sums differ in the last bits from run to run; the model must not
-    idx, y, n_presumed, weight = _training_rows(con, run_id, ids, y_of, s)
+    alerted = {r[0] for r in con.execute(
+        "SELECT subject_id FROM typology_scores WHERE run_id = ? AND is_alert", [run_id]).fetchall()}
+    idx, y, n_presumed, weight = _training_rows(con, ids, y_of, alerted, s)
     n_neg = int((y == 0).sum())
     if int(y.sum()) < s.min_positives or n_neg < s.min_negatives:
         return _skipped(con, run_id, s, int(y.sum()), n_neg - n_presumed,
@@ -54,7 +56,7 @@ def score(con: duckdb.DuckDBPyConnection, run_id: str, section: dict[str, Any] |
                         f" needs {s.min_positives} and {s.min_negatives}; rules run as before")
     trained = model.train(X[idx], y, names, s, weight)
     scores = trained.booster.predict(X) if len(X) else np.zeros(0)
-    _write_scores(con, run_id, trained, ids, X, scores)
+    _write_scores(con, run_id, trained, ids, X, scores, alerted)
     cap = int(s.max_learned_share * len(ids))
     n_learned = learned.write(con, run_id, trained.model_id, trained.threshold, cap) if s.raise_alerts else 0
     m = trained.metrics
@@ -68,12 +70,10 @@ def score(con: duckdb.DuckDBPyConnection, run_id: str, section: dict[str, Any] |
             "metrics": m, "learned_alerts": n_learned, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _training_rows(con, run_id: str, ids: np.ndarray, y_of: dict[str, int], s: ScoringSettings):
+def _training_rows(con, ids: np.ndarray, y_of: dict[str, int], alerted: set[str], s: ScoringSettings):
     """Indices into ids and labels: decided accounts, plus a seeded sample of undecided accounts that no alert of
     the run names (presumed negatives)."""
     decided = labels.decided_accounts(con)
-    alerted = {r[0] for r in con.execute(
-        "SELECT subject_id FROM typology_scores WHERE run_id = ? AND is_alert", [run_id]).fetchall()}
     lab_idx = [i for i, a in enumerate(ids) if a in y_of]
     pool = np.array([i for i, a in enumerate(ids) if a not in decided and a not in alerted], dtype=int)
     n_pos = sum(y_of[ids[i]] for i in lab_idx)
@@ -88,12 +88,11 @@ def _training_rows(con, run_id: str, ids: np.ndarray, y_of: dict[str, int], s: S
     return idx[order], y[order], len(presumed), weight[order]
 
 
-def _write_scores(con, run_id: str, trained: model.Trained, ids: np.ndarray, X: np.ndarray, scores: np.ndarray) -> None:
+def _write_scores(con, run_id: str, trained: model.Trained, ids: np.ndarray, X: np.ndarray, scores: np.ndarray,
+                  alerted: set[str]) -> None:
     """Every account's score; sentences and contributions for those the run alerts on or the model raises."""
     import pyarrow as pa
 
-    alerted = {r[0] for r in con.execute(
-        "SELECT subject_id FROM typology_scores WHERE run_id = ? AND is_alert", [run_id]).fetchall()}
     above = scores >= trained.threshold
     want = np.flatnonzero(above | np.array([a in alerted for a in ids], dtype=bool))
     contrib = model.contributions(trained.booster, X[want])

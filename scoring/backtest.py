@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from rules.casework.dispositions import latest_sql
 from rules.spec import SpecError, load_config
 from transforms.store import connect
 
@@ -71,13 +72,9 @@ def _config_with(base: Path | None, sets: list[tuple[str, str, Any]], folder: Pa
 
 
 def _decisions(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> dict[str, str]:
-    has = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'").fetchall()[0][0]
-    if not has:
-        return {}
-    rows = con.execute(
-        """SELECT subject_id, arg_max(disposition, decided_at) FROM dispositions
-           WHERE $as_of IS NULL OR decided_at <= $as_of GROUP BY subject_id""", {"as_of": as_of}).fetchall()
-    return dict(rows)
+    sql = latest_sql(con, as_of=True)
+    params = {"as_of": as_of} if "$as_of" in sql else {}
+    return dict(con.execute(f"SELECT subject_id, disposition FROM ({sql})", params).fetchall())
 
 
 def _replay(db_path: Path, sets, config: Path | None, since, until, as_of) -> dict:

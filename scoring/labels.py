@@ -7,11 +7,6 @@ import duckdb
 from rules.casework.dispositions import latest_sql as latest_dispositions_sql
 
 
-def has_dispositions(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'").fetchall()[0][0])
-
-
 def account_labels(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """account_id -> 1 (confirmed) / 0 (false positive); inconclusive and undecided accounts are absent.
     An account named directly wins over a decision on the party that holds it."""

@@ -65,8 +65,7 @@ FROM raised r LEFT JOIN ev e USING (account_id) LEFT JOIN fired f USING (account
 
 
 def write(con: duckdb.DuckDBPyConnection, run_id: str, model_id: str, threshold: float, cap: int) -> int:
-    """Insert the run's learned alerts into typology_scores. Returns how many."""
-    con.execute("DELETE FROM typology_scores WHERE run_id = ? AND typology_id = ?", [run_id, LEARNED])
+    """Insert the run's learned alerts into typology_scores (scoring.score cleared the run's earlier ones)."""
     con.execute(WRITE_SQL, {"run_id": run_id, "model_id": model_id, "threshold": threshold, "cap": cap})
     return con.execute("SELECT count(*) FROM typology_scores WHERE run_id = ? AND typology_id = ?",
                        [run_id, LEARNED]).fetchall()[0][0]

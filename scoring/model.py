@@ -27,7 +27,7 @@ class Trained:
     notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
-        return self.booster.model_to_string()  # type: ignore[attr-defined]
+        return self.booster.model_to_string()
 
 
 def _params(s: ScoringSettings) -> dict:

@@ -107,6 +107,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the store has this table yet (outputs of later stages appear only once those stages ran)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
 def ident(name: str) -> str:
     """Quote-free identifier check for names we build ourselves (table names never come from input)."""
     if not _IDENT.match(name):

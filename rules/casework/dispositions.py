@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from transforms.store import has_table
+
 # A false positive comes back when at least this share of its evidence (and at least one transaction) was not
 # known when the analyst decided: booked after the decision, or loaded from a file ingested after it.
 REOPEN_SHARE = 0.2
@@ -17,26 +19,25 @@ REOPEN_SHARE = 0.2
 LATEST_SQL = """
 SELECT subject_id, disposition, decided_at, analyst, note FROM (
     SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY decided_at DESC, file_id DESC, row_no DESC) AS k
-    FROM dispositions
+    FROM dispositions {cut}
 ) WHERE k = 1
 """
 EMPTY_SQL = ("SELECT NULL::VARCHAR AS subject_id, NULL::VARCHAR AS disposition, NULL::TIMESTAMPTZ AS decided_at,"
              " NULL::VARCHAR AS analyst, NULL::VARCHAR AS note WHERE false")
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
-
-
-def latest_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """The latest decision per subject (an empty relation when the store has no dispositions)."""
-    return LATEST_SQL if _has(con, "dispositions") else EMPTY_SQL
+def latest_sql(con: duckdb.DuckDBPyConnection, *, as_of: bool = False) -> str:
+    """The latest decision per subject (an empty relation when the store has no dispositions). With as_of, only
+    decisions made up to the query parameter $as_of (NULL: all) count."""
+    if not has_table(con, "dispositions"):
+        return EMPTY_SQL
+    return LATEST_SQL.format(cut="WHERE $as_of IS NULL OR decided_at <= $as_of" if as_of else "")
 
 
 def model_scores_sql(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     """The model's score per subject (account; a party takes its best account) in this run (empty without one).
     run_id is a uuid made by the engine, never user text."""
-    if not _has(con, "account_scores"):
+    if not has_table(con, "account_scores"):
         return ("SELECT NULL::VARCHAR AS subject_type, NULL::VARCHAR AS subject_id, NULL::DOUBLE AS score,"
                 " NULL::VARCHAR AS explanation WHERE false")
     scores = f"SELECT account_id, score, explanation FROM account_scores WHERE run_id = '{run_id}'"
