@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 
 from rules.casework.common import offramp_list_sql
-from rules.casework.dispositions import model_scores_sql
+from transforms.store import has_table
 
 # roles of an evidence transaction seen from the alert's subject (accounts of a party subject count as the subject)
 ROLE_SQL = f"""
@@ -122,6 +122,19 @@ def stage(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
         """
     )
     return con.execute("SELECT count(*) FROM _cw_alerts").fetchall()[0][0]
+
+
+def model_scores_sql(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """The model's score per subject (account; a party takes its best account) in this run (empty without one).
+    run_id is a uuid made by the engine, never user text."""
+    if not has_table(con, "account_scores"):
+        return ("SELECT NULL::VARCHAR AS subject_type, NULL::VARCHAR AS subject_id, NULL::DOUBLE AS score,"
+                " NULL::VARCHAR AS explanation WHERE false")
+    scores = f"SELECT account_id, score, explanation FROM account_scores WHERE run_id = '{run_id}'"
+    return f"""SELECT 'account' AS subject_type, account_id AS subject_id, score, explanation FROM ({scores})
+               UNION ALL
+               SELECT 'party', ac.holder_id, max(s.score), arg_max(s.explanation, s.score)
+               FROM ({scores}) s JOIN accounts ac USING (account_id) WHERE ac.holder_id IS NOT NULL GROUP BY ac.holder_id"""
 
 
 RULE_PRIORITY_SQL = """

@@ -34,19 +34,6 @@ def latest_sql(con: duckdb.DuckDBPyConnection, *, as_of: bool = False) -> str:
     return LATEST_SQL.format(cut="WHERE $as_of IS NULL OR decided_at <= $as_of" if as_of else "")
 
 
-def model_scores_sql(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
-    """The model's score per subject (account; a party takes its best account) in this run (empty without one).
-    run_id is a uuid made by the engine, never user text."""
-    if not has_table(con, "account_scores"):
-        return ("SELECT NULL::VARCHAR AS subject_type, NULL::VARCHAR AS subject_id, NULL::DOUBLE AS score,"
-                " NULL::VARCHAR AS explanation WHERE false")
-    scores = f"SELECT account_id, score, explanation FROM account_scores WHERE run_id = '{run_id}'"
-    return f"""SELECT 'account' AS subject_type, account_id AS subject_id, score, explanation FROM ({scores})
-               UNION ALL
-               SELECT 'party', ac.holder_id, max(s.score), arg_max(s.explanation, s.score)
-               FROM ({scores}) s JOIN accounts ac USING (account_id) WHERE ac.holder_id IS NOT NULL GROUP BY ac.holder_id"""
-
-
 def hold_back(con: duckdb.DuckDBPyConnection) -> int:
     """Remove from the staged alerts those whose subject was decided a false positive and whose evidence is not
     materially new since; note the re-raised ones in their reasons. Returns how many were held back
