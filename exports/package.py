@@ -357,14 +357,22 @@ def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[di
         return (T.frame(con, T.network_members_query(sel, nid)).rows,
                 T.frame(con, T.network_evidence_query(sel, nid)).rows)
 
+    # Four eyes: while the review workbench is in use (the store has its approvals), only reports a second person
+    # approved are released into goaml/; the others are written to goaml/drafts/ for review.
+    released = ({r[0] for r in con.execute("SELECT case_id FROM approvals").fetchall()}
+                if T.table_exists(con, "approvals") else None)
+
     def path_of(kind: str, ident: str) -> Path:
-        return fname("goaml", f"{kind}_", ident, "xml")
+        folder = "goaml" if released is None or ident in released else "goaml/drafts"
+        return fname(folder, f"{kind}_", ident, "xml")
 
     batches = itertools.chain(G.alert_batches(alert_rows, writer, T.evidence_counts(con, sel), path_of),
                               G.network_batches(network_rows, writer, networks, path_of))
     res = G.write_all(writer, batches, out, pool, n_workers)
     written += res["written"]
-    return {"schema": cfg.get("schema") or "packaged goAMLSchema_5.0.1.xsd",
+    drafts = sum(1 for v in res["valid"] if v.startswith("goaml/drafts/"))
+    return {"four_eyes": released is not None, "released": len(res["valid"]) - drafts, "drafts": drafts,
+            "schema": cfg.get("schema") or "packaged goAMLSchema_5.0.1.xsd",
             "target_version": str(cfg.get("target_version")), "validator": str(cfg.get("validator") or "auto"),
             "valid": res["valid"], "invalid": res["invalid"], "skipped": res["skipped"]}
 

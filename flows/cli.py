@@ -545,6 +545,11 @@ def synth(
     _guard(body)
 
 
+from flows.cli_workbench import register as _register_workbench  # noqa: E402
+
+_register_workbench(app, _guard, _db, DbOption, console)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

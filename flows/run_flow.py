@@ -7,7 +7,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.stages import run_markdown, top_alert_rows
-from flows.tasks import detect_task, export_task, ingest_task, new_data_period_task, rescore_task
+from flows.tasks import detect_task, export_task, ingest_task, new_data_period_task, rescore_task, sync_task
 
 
 @flow(name="scamtrace-run", log_prints=False)
@@ -25,7 +25,8 @@ def run_flow(
     new_files = [r["file_id"] for r in reports if r["status"] == "loaded" and r["rows_loaded"]]
     since, until = (None, None) if full else new_data_period_task(db, new_files)
     result: dict = {"ingest": reports, "detect": None, "export": None, "period": [since, until], "db": db}
-    new_decisions = any(r["table"] == "dispositions" and r["rows_loaded"] for r in reports)
+    result["sync"] = sync_task(db)  # the workbench's decisions count as new data too
+    new_decisions = result["sync"]["changed"] or any(r["table"] == "dispositions" and r["rows_loaded"] for r in reports)
     if full or since is not None:
         result.update(detect_task(db, since, until, config))
     elif new_decisions:  # decisions are new data too: re-score and rebuild the latest run's alerts

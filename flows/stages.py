@@ -26,6 +26,22 @@ def casework_build(con, run_id: str) -> dict:
     return build(con, run_id)
 
 
+def sync_decisions(con, db: str) -> dict:
+    """The review workbench's decisions and approvals into the store (dispositions, approvals), when a case store
+    exists ($SCAMTRACE_CASES, or <store>.cases.sqlite beside it)."""
+    from workbench import casestore, sync
+
+    return sync.pull(con, casestore.default_url(db))
+
+
+def publish_serving(con, db: str) -> str | None:
+    """A fresh read-only copy for the workbench, so that it never holds the store that the batch writes."""
+    from workbench import serving
+
+    path = serving.publish(con, db)
+    return str(path) if path else None
+
+
 def detect_summary_rows(detect: dict) -> list[dict]:
     return [
         {"rule": r["rule_id"], "status": r["status"], "hits": r["hits"], "seconds": r["seconds"], "note": r["note"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import task
 
 from flows import progress
-from flows.stages import casework_build, open_store, score_run
+from flows.stages import casework_build, open_store, publish_serving, score_run, sync_decisions
 
 
 def _is_io_error(task_, run, state) -> bool:
@@ -47,12 +47,24 @@ def detect_task(db: str, since: str | None, until: str | None, config: str | Non
 
     con = open_store(db)
     try:
+        sync_decisions(con, db)
         summary = detect(con, since=since, until=until, config_path=config)
         model = score_run(con, summary.run_id, config)
         casework = casework_build(con, summary.run_id)
+        publish_serving(con, db)
     finally:
         con.close()
     return {"detect": summary.to_dict(), "alerts": summary.alerts, "model": model, "casework": casework}
+
+
+@task(name="sync-decisions")
+def sync_task(db: str) -> dict:
+    """Decisions made in the workbench since the last run: new data like a dispositions file."""
+    con = open_store(db)
+    try:
+        return sync_decisions(con, db)
+    finally:
+        con.close()
 
 
 @task(name="rescore")
@@ -68,6 +80,7 @@ def rescore_task(db: str, config: str | None) -> dict:
             return {"model": {"status": "skipped", "note": "no detect run yet: the decisions wait for the first one"}}
         model = score_run(con, run_id, config)
         casework = casework_build(con, run_id)
+        publish_serving(con, db)
     finally:
         con.close()
     return {"model": model, "casework": casework}
@@ -79,6 +92,7 @@ def export_task(db: str, out: str, options: dict) -> dict:
 
     con = open_store(db)
     try:
+        sync_decisions(con, db)  # approvals made since the last run decide which reports are released
         return export(con, Path(out), **options)
     finally:
         con.close()

@@ -238,6 +238,22 @@ DISPOSITIONS_TABLE = Table(
     replaceable=True,
 )
 
+APPROVALS = Table(
+    "approvals",
+    "Four-eyes approvals from the review workbench's case store, replaced at each sync. While this table exists the"
+    " workbench is in use, and a goAML report is released (goaml/) only for a case approved here; the rest are drafts.",
+    (
+        Column("case_id", "VARCHAR", "alerts.alert_id or networks.network_id"),
+        Column("kind", "VARCHAR", "alert | network"),
+        Column("subject_id", "VARCHAR", "the alert's subject (NULL for a network)"),
+        Column("decided_by", "VARCHAR", "the analyst who confirmed the case"),
+        Column("decided_at", "TIMESTAMPTZ", "when"),
+        Column("approved_by", "VARCHAR", "the supervisor who approved it (never the decider)"),
+        Column("approved_at", "TIMESTAMPTZ", "when"),
+    ),
+    key=("case_id",),
+)
+
 QUARANTINE = Table(
     "quarantine",
     "Every input row that was not loaded, with why.",

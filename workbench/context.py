@@ -1,0 +1,81 @@
+"""The workbench's shared state: the case store, the serving snapshot, who is asking, and the case behind an id."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from starlette.requests import Request
+
+from workbench import casestore, queries, users, workflow
+from workbench.casestore import CASES
+from workbench.security import SESSION_COOKIE, LoginLimiter, same
+from workbench.serving import Serving
+from workbench.users import User
+
+
+class NotLoggedIn(Exception):
+    pass
+
+
+@dataclass
+class Caller:
+    user: User
+    csrf: str | None  # the session's CSRF token; None for a bearer token (no cookie, no CSRF risk)
+    client: str
+
+
+class Workbench:
+    def __init__(self, db_path: Path | str, cases_url: str, secure_cookies: bool = True):
+        self.db_path = db_path
+        self.cases_url = cases_url
+        self.eng = casestore.engine(cases_url)
+        self.serving = Serving(db_path)
+        self.secure_cookies = secure_cookies
+        self.limiter = LoginLimiter()
+        self._cache_lock = threading.Lock()
+        self._cache: tuple[tuple, pa.Table] | None = None
+
+    # -- who is asking -------------------------------------------------------------------------------------------
+    def caller(self, request: Request) -> Caller:
+        client = request.client.host if request.client else "-"
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            user = users.by_token(self.eng, auth[7:].strip())
+            if user:
+                return Caller(user, None, client)
+            raise NotLoggedIn()
+        cookie = request.cookies.get(SESSION_COOKIE)
+        found = users.by_session(self.eng, cookie) if cookie else None
+        if not found:
+            raise NotLoggedIn()
+        return Caller(found[0], found[1], client)
+
+    def csrf_ok(self, caller: Caller, token: str | None) -> bool:
+        return caller.csrf is None or same(caller.csrf, token)
+
+    # -- case states -------------------------------------------------------------------------------------------
+    def case_table(self) -> pa.Table:
+        """Every touched case as an Arrow table, cached until a case changes (count and last update)."""
+        with self.eng.connect() as conn:
+            mark = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(CASES.c.updated_at))).first())
+        with self._cache_lock:
+            if self._cache and self._cache[0] == mark:
+                return self._cache[1]
+        table = queries.case_table(workflow.cases(self.eng))
+        with self._cache_lock:
+            self._cache = (mark, table)
+        return table
+
+    def target(self, cur, case_id: str) -> tuple[str, str | None, dict]:
+        """(kind, subject_id, row) of an alert or network id in the serving snapshot; KeyError when unknown."""
+        a = queries.alert(cur, case_id)
+        if a:
+            return "alert", a["subject_id"], a
+        n = queries.network(cur, case_id)
+        if n:
+            return "network", None, n
+        raise KeyError(case_id)
