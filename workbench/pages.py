@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workbench import audit, queries, users, workflow
 from workbench.context import Caller, Workbench
@@ -99,6 +99,11 @@ def logout(request: Request, csrf: str = Form("")):
 
 
 # -- queue -------------------------------------------------------------------------------------------------------
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon():
+    return Response(status_code=204)
+
+
 @router.get("/", include_in_schema=False)
 def home():
     return RedirectResponse("/queue", status_code=303)

@@ -129,7 +129,7 @@ def assign(eng: Engine, user: User, case_id: str, kind: str, subject_id: str | N
         if assignee is None:
             if case["assignee"] != user.name and not user.is_supervisor:
                 raise Forbidden("only the assignee or a supervisor can release a case")
-            check_move(case["status"], "new", user) if case["status"] != "new" else None
+            check_move(case["status"], "new", user)
             case.update(status="new", assignee=None, assigned_at=None, due_at=None)
         else:
             if user.role not in CASEWORK_ROLES:
@@ -283,13 +283,14 @@ def notes(eng: Engine, case_id: str) -> list[dict]:
 
 
 def history(eng: Engine, case_id: str) -> list[dict]:
-    """The case's audit entries, oldest first (its timeline of review actions)."""
+    """The case's review actions from the audit trail, oldest first (views are left out: they are not events of
+    the case, and the audit page lists them)."""
     from workbench.casestore import AUDIT
 
     with eng.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(
             sa.select(AUDIT.c.at, AUDIT.c.user_name, AUDIT.c.action, AUDIT.c.detail)
-            .where(AUDIT.c.object == case_id).order_by(AUDIT.c.seq))]
+            .where(AUDIT.c.object == case_id, AUDIT.c.action.not_like("view%")).order_by(AUDIT.c.seq))]
 
 
 def cases(eng: Engine, ids: Iterable[str] | None = None) -> list[dict]:

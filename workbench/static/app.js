@@ -34,7 +34,6 @@ function drawGraph(box) {
         container: box,
         elements: elements,
         layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 8000 },
-        wheelSensitivity: 0.3,
         style: [
           { selector: "node", style: { "background-color": "data(colour)", label: "data(label)", "font-size": 9,
             width: 18, height: 18, "text-valign": "bottom", "text-margin-y": 3 } },
