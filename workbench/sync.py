@@ -53,7 +53,7 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
         })
         con.register("_wb_decisions", rows)
         try:
-            insert_facts(con, "dispositions", f"SELECT {', '.join(DISPOSITIONS_TABLE.names())} FROM _wb_decisions")
+            insert_facts(con, "dispositions", f"SELECT {', '.join(DISPOSITIONS_TABLE.names)} FROM _wb_decisions")
         finally:
             con.unregister("_wb_decisions")
     approvals = pa.table({
@@ -67,7 +67,7 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
     con.register("_wb_approvals", approvals)
     try:
         con.execute("DELETE FROM approvals")
-        con.execute(f"INSERT INTO approvals SELECT {', '.join(APPROVALS.names())} FROM _wb_approvals")
+        con.execute(f"INSERT INTO approvals SELECT {', '.join(APPROVALS.names)} FROM _wb_approvals")
     finally:
         con.unregister("_wb_approvals")
     return {"case_store": casestore.redact(url), "decisions": len(decisions), "approvals": len(approved),
