@@ -219,7 +219,8 @@ def search(cur: duckdb.DuckDBPyConnection, q: str, limit: int = 50) -> list[dict
     prefix = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     hits: list[dict] = []
     hits += _dicts(cur.execute("SELECT 'alert' AS kind, alert_id AS id, subject_name AS label FROM alerts "
-                               "WHERE alert_id ILIKE ? ESCAPE '\\' LIMIT ?", [prefix, limit]))
+                               "WHERE alert_id ILIKE ? ESCAPE '\\' OR subject_name ILIKE ? ESCAPE '\\' "
+                               "OR subject_id ILIKE ? ESCAPE '\\' LIMIT ?", [prefix, like, like, limit]))
     hits += _dicts(cur.execute("SELECT 'network' AS kind, network_id AS id, top_member_id AS label FROM networks "
                                "WHERE network_id ILIKE ? ESCAPE '\\' LIMIT ?", [prefix, limit]))
     accounts_sql = ("SELECT DISTINCT 'account' AS kind, member_id AS id, name AS label FROM network_members "
