@@ -17,6 +17,16 @@ CasesOption = typer.Option(None, "--cases", help="case store URL (default $SCAMT
                                                   "beside the store; postgresql://... for teams)")
 
 
+def _operator() -> str:
+    """Who ran a users command, for the audit trail: the operating-system account."""
+    import getpass
+
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
 def _cases(cases: Optional[str], db: Path) -> str:
     from workbench.casestore import default_url
 
@@ -82,7 +92,7 @@ def register(app: typer.Typer, guard, db_of, db_option, console) -> None:
                 password = sys.stdin.readline().rstrip("\r\n")
             else:
                 password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-            users.add(casestore.engine(_cases(cases, db_of(db))), name, role, password)
+            users.add(casestore.engine(_cases(cases, db_of(db))), name, role, password, by=_operator())
             console.print(f"user {name} added as {role}", highlight=False)
             return 0
 
@@ -96,7 +106,7 @@ def register(app: typer.Typer, guard, db_of, db_option, console) -> None:
         def body() -> int:
             from workbench import casestore, users
 
-            print(users.new_token(casestore.engine(_cases(cases, db_of(db))), name))
+            print(users.new_token(casestore.engine(_cases(cases, db_of(db))), name, by=_operator()))
             return 0
 
         guard(body)
@@ -109,7 +119,7 @@ def register(app: typer.Typer, guard, db_of, db_option, console) -> None:
         def body() -> int:
             from workbench import casestore, users
 
-            users.disable(casestore.engine(_cases(cases, db_of(db))), name)
+            users.disable(casestore.engine(_cases(cases, db_of(db))), name, by=_operator())
             console.print(f"user {name} disabled", highlight=False)
             return 0
 

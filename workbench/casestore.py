@@ -117,23 +117,32 @@ def default_url(db_path: Path | str) -> str:
 
 
 def exists(url: str) -> bool:
-    """Whether a case store has been made at url (a SQLite file that is there; a server is asked)."""
+    """Whether a case store has been made at url (a SQLite file that is there; a server is asked). A server that
+    cannot be reached is an error, not "no case store": the batch must not run past the decisions made there."""
     if url.startswith("sqlite:///"):
         return Path(url.removeprefix("sqlite:///")).exists()
     try:
-        eng = engine(url, create=False)
-        return sa.inspect(eng).has_table("wb_cases")
-    except CaseStoreError:
-        return False
+        return sa.inspect(engine(url, create=False)).has_table("wb_cases")
+    except sa.exc.SQLAlchemyError as exc:
+        raise CaseStoreError(f"case store {redact(url)}: cannot reach it ({_first(exc)}); "
+                             "check --cases / $SCAMTRACE_CASES") from None
+
+
+def _first(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 _ENGINES: dict[str, Engine] = {}
+_CREATED: set[str] = set()
 
 
 def engine(url: str, create: bool = True) -> Engine:
     """The engine for url, tables made on first use. SQLite: WAL journal and a busy timeout, so that readers never
     block the writer and two writers queue for a few seconds instead of failing."""
     if url in _ENGINES:
+        if create and url not in _CREATED:  # first asked for by exists(), which makes no tables
+            META.create_all(_ENGINES[url])
+            _CREATED.add(url)
         return _ENGINES[url]
     if url.startswith("postgresql://"):
         url_driver = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -159,11 +168,11 @@ def engine(url: str, create: bool = True) -> Engine:
             eng = sa.create_engine(url_driver, pool_pre_ping=True)
         if create:
             META.create_all(eng)
+            _CREATED.add(url)
     except CaseStoreError:
         raise
     except (sa.exc.SQLAlchemyError, OSError, ImportError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CaseStoreError(f"case store {redact(url)}: cannot open it ({first}); check --cases / $SCAMTRACE_CASES") from None
+        raise CaseStoreError(f"case store {redact(url)}: cannot open it ({_first(exc)}); check --cases / $SCAMTRACE_CASES") from None
     _ENGINES[url] = eng
     return eng
 

@@ -162,8 +162,12 @@ def alert_page(request: Request, alert_id: str):
     return render(request, "alert.html", caller, a=a, case=case, evidence=ev, n_evidence=n_ev,
                   rule_values=queries.rule_values(cur, a), notes=workflow.notes(wb.eng, alert_id),
                   links=queries.compound_links(cur, [a["subject_id"]]), timeline=timeline,
-                  moves=_moves(case, caller), users=[u["name"] for u in users.listing(wb.eng)
-                                                     if not u["disabled"] and u["role"] in workflow.CASEWORK_ROLES])
+                  moves=_moves(case, caller), users=_case_workers(wb))
+
+
+def _case_workers(wb: Workbench) -> list[str]:
+    """Whom a supervisor can assign a case to."""
+    return [u["name"] for u in users.listing(wb.eng) if not u["disabled"] and u["role"] in workflow.CASEWORK_ROLES]
 
 
 def _moves(case: dict, caller: Caller) -> dict:
@@ -223,7 +227,7 @@ def network_page(request: Request, network_id: str):
     ms = queries.members(cur, network_id)
     audit.log(wb.eng, caller.user.name, "view_network", network_id, None, caller.client)
     case = workflow.get(wb.eng, network_id) or {"status": "new"}
-    return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller),
+    return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller), users=_case_workers(wb),
                   links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id))
 
 

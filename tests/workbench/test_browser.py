@@ -169,3 +169,10 @@ def test_pages_need_login_and_searching_finds_the_subject(served, browser, tmp_p
     page.wait_for_url("**/search?q=Sokha")
     page.screenshot(path=str(shots(tmp_path) / "7-search.png"))
     assert page.locator("#hits li").count() >= 1
+    page.click("#hits li a")
+    page.wait_for_url(f"**/alerts/{top}")
+    page.click("#subject")
+    page.wait_for_selector("#account-id")
+    page.screenshot(path=str(shots(tmp_path) / "8-account.png"), full_page=True)
+    assert page.locator("#transactions tbody tr").count() >= 1  # the account's transactions
+    assert top in page.text_content("main")  # and its alert
