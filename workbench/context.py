@@ -61,7 +61,7 @@ class Workbench:
     def case_table(self) -> pa.Table:
         """Every touched case as an Arrow table, cached until a case changes (count and last update)."""
         with self.eng.connect() as conn:
-            mark = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(CASES.c.updated_at))).first())
+            mark = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(CASES.c.updated_at))).one())
         with self._cache_lock:
             if self._cache and self._cache[0] == mark:
                 return self._cache[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -123,7 +124,7 @@ def queue_page(request: Request, status: str = "open", priority: str = "", typol
               {"status": status, "priority": priority, "typology": typology, "page": page}, caller.client)
     filters = {"status": status, "priority": priority, "typology": typology, "compound": compound,
                "jurisdiction": jurisdiction, "assignee": assignee, "age": age}
-    context = dict(rows=rows, total=total, page=max(page, 1), pages=max(1, -(-total // queries.PAGE)),
+    context: dict[str, Any] = dict(rows=rows, total=total, page=max(page, 1), pages=max(1, -(-total // queries.PAGE)),
                    filters=filters, query="&".join(f"{k}={quote(v)}" for k, v in filters.items() if v))
     if request.headers.get("hx-request"):
         return render(request, "queue_table.html", caller, **context)

@@ -82,7 +82,7 @@ def queue(cur: duckdb.DuckDBPyConnection, cases: pa.Table, f: QueueFilter) -> tu
     cur.register("_cases", cases)
     where, params = f.where()
     base = f"FROM alerts a LEFT JOIN _cases c ON c.case_id = a.alert_id WHERE {where}"
-    total = cur.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+    total = _scalar(cur, f"SELECT count(*) {base}", params)
     rows = _dicts(cur.execute(
         f"SELECT {QUEUE_COLUMNS} {base} ORDER BY a.priority_score DESC NULLS LAST, a.alert_id LIMIT ? OFFSET ?",
         [*params, min(max(f.limit, 1), MAX_PAGE), max(f.offset, 0)]))
@@ -114,8 +114,13 @@ def _dicts(res) -> list[dict]:
     return [dict(zip(cols, r)) for r in res.fetchall()]
 
 
+def _scalar(cur, sql: str, params: list):
+    row = cur.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
 def _has(cur, table: str) -> bool:
-    return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])
+    return bool(_scalar(cur, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]))
 
 
 def alert(cur: duckdb.DuckDBPyConnection, alert_id: str) -> dict | None:
@@ -133,7 +138,7 @@ def rule_values(cur: duckdb.DuckDBPyConnection, a: dict) -> list[dict]:
 
 
 def evidence(cur: duckdb.DuckDBPyConnection, alert_id: str, limit: int = 1000) -> tuple[list[dict], int]:
-    total = cur.execute("SELECT count(*) FROM alert_evidence WHERE alert_id = ?", [alert_id]).fetchone()[0]
+    total = _scalar(cur, "SELECT count(*) FROM alert_evidence WHERE alert_id = ?", [alert_id])
     rows = _dicts(cur.execute(
         """SELECT e.txn_id, e.role, e.direction, e.counterparty_id, e.amount_usd, e.booked_at, e.rule_ids,
                   t.amount, t.currency, t.from_account_id, t.to_account_id, t.source, t.row_no, f.path AS source_file

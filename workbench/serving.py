@@ -115,6 +115,3 @@ class Serving:
                 con.execute("SET TimeZone = 'UTC'")
                 self._con, self._path = con, path  # the old connection closes when its last cursor is gone
             return self._con.cursor()
-
-    def has(self, cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-        return bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])
