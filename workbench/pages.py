@@ -209,7 +209,10 @@ def case_action(request: Request, case_id: str, action: str, csrf: str = Form(""
     elif action == "note":
         workflow.add_note(wb.eng, caller.user, case_id, note, caller.client)
     elif action == "due":
-        when = datetime.fromisoformat(due).replace(tzinfo=timezone.utc) if due else None
+        try:
+            when = datetime.fromisoformat(due).replace(tzinfo=timezone.utc) if due else None
+        except ValueError:
+            raise workflow.WorkflowError(f"due date {due!r}: use YYYY-MM-DD") from None
         workflow.set_due(wb.eng, caller.user, case_id, kind, subject, when, caller.client)
     else:
         raise NotFound(f"no action {action}")

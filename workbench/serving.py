@@ -66,7 +66,8 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: Path | str) -> Path | None:
     name = f"snapshot-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}.duckdb"
     path = folder / name
     con.execute(SCOPE_SQL)
-    con.execute(f"ATTACH '{path.as_posix()}' AS _wb_snap")
+    quoted = path.as_posix().replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS _wb_snap")
     try:
         for table, query in SNAPSHOT.items():
             if has_table(con, table):  # each snapshot table reads the store table of its name
