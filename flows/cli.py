@@ -187,6 +187,11 @@ def print_detect(result: dict, quiet: bool) -> int:
         cw = result.get("casework") or {}
         facts = ", ".join(f"{k} {v}" for k, v in cw.items() if isinstance(v, (int, float)))
         console.print(f"typology alerts: {result['alerts']}" + (f"; {facts}" if facts else ""), highlight=False)
+    no_usd = detect.get("no_usd") or {}
+    if no_usd and not quiet:
+        console.print(f"{sum(no_usd.values())} transaction(s) have no USD amount (no rate: "
+                      + ", ".join(f"{c} {n}" for c, n in no_usd.items())
+                      + "); rules on USD amounts skip them until a rates file brings one", highlight=False, soft_wrap=True)
     model = result.get("model") or {}
     if model.get("note") and not quiet:
         console.print(model["note"], highlight=False, soft_wrap=True)

@@ -83,6 +83,7 @@ class DetectSummary:
     rules: list[RuleRun] = field(default_factory=list)
     typologies: dict[str, dict[str, int]] = field(default_factory=dict)  # id -> {subjects, alerts}
     listed_addresses: int = 0
+    no_usd: dict[str, int] = field(default_factory=dict)  # currency -> transactions in the period without amount_usd
     seconds: float = 0.0
 
     @property
@@ -378,6 +379,7 @@ def detect(
     status = "failed"
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
+        summary.no_usd = _without_usd(con, s, u)
         cache: dict[str, bool] = {}
         for rule in rules.values():
             rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache)
@@ -395,6 +397,14 @@ def detect(
         if own_run:
             store.finish_run(con, run_id, status, summary.to_dict())
     return summary
+
+
+def _without_usd(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> dict[str, int]:
+    """Transactions of the period loaded without a rate: the rules that measure USD skip them (NULL amounts take
+    part in no sum or threshold), the count-based ones still see them."""
+    return dict(con.execute(
+        "SELECT currency, count(*) FROM transactions WHERE amount_usd IS NULL AND booked_at >= ? AND booked_at < ? "
+        "GROUP BY currency ORDER BY 2 DESC", [since, until]).fetchall())
 
 
 def new_run_id() -> str:

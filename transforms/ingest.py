@@ -100,11 +100,14 @@ def new_data_period(db_path: Path, file_ids: list[str]) -> tuple[str | None, str
         return None, None
     con = store.connect(db_path)
     try:
+        # a rates file counts by the transactions it filled in (load.fill_missing_usd records them in fx_fills)
         lo, hi = con.execute(
             """SELECT min(t), max(t) FROM (
-                 SELECT booked_at AS t FROM transactions WHERE file_id IN (SELECT unnest(?))
-                 UNION ALL SELECT occurred_at FROM events WHERE file_id IN (SELECT unnest(?)))""",
-            [file_ids, file_ids],
+                 SELECT booked_at AS t FROM transactions WHERE file_id IN (SELECT unnest($ids))
+                 UNION ALL SELECT occurred_at FROM events WHERE file_id IN (SELECT unnest($ids))
+                 UNION ALL SELECT first_booked_at FROM fx_fills WHERE file_id IN (SELECT unnest($ids))
+                 UNION ALL SELECT last_booked_at FROM fx_fills WHERE file_id IN (SELECT unnest($ids)))""",
+            {"ids": file_ids},
         ).fetchall()[0]
     finally:
         con.close()

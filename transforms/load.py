@@ -16,6 +16,7 @@ import polars as pl
 
 from transforms import schema, store
 from transforms.errors import InputError
+from transforms.fx_defaults import PEGGED, ecb_rates
 from transforms.sources.base import ReadContext, Reader, sha256_file
 from transforms.validate import BatchValidator, iso_currencies, suite_for
 
@@ -110,6 +111,7 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
         else f"SELECT * FROM {s}"
     )
     _day_rates(con, s)
+    pegged = ", ".join(f"'{c}'" for c in PEGGED)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {s}_derived AS
@@ -126,10 +128,12 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
             FROM ided
         ),
         -- the latest rate on or before the booking day, at most FX_LOOKBACK_DAYS old (_st_day_rates); USD needs none
-        rated AS (
-            SELECT f.*, CASE
-                WHEN r.usd_per_unit IS NOT NULL THEN r.usd_per_unit
-                WHEN f.currency = 'USD' THEN 1 END AS _rate
+        rated AS (  -- a user's rate first, then the ECB's, then a stablecoin's peg (fx_defaults.py)
+            SELECT f.* REPLACE (
+                CASE WHEN f.currency = 'USD' THEN 'usd' WHEN r.usd_per_unit IS NOT NULL THEN r.fx_source
+                     WHEN f.currency IN ({pegged}) THEN 'peg' END AS fx_source),
+                CASE WHEN f.currency = 'USD' THEN 1 WHEN r.usd_per_unit IS NOT NULL THEN r.usd_per_unit
+                     WHEN f.currency IN ({pegged}) THEN 1 END AS _rate
             FROM filled f
             LEFT JOIN _st_day_rates r ON r.currency = f.currency AND r.day = CAST(f.booked_at AS DATE)
         ),
@@ -145,7 +149,8 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
         SELECT * EXCLUDE (_rate) REPLACE (
             CASE WHEN _rate IS NOT NULL AND amount IS NOT NULL AND amount_usd IS NULL
                  THEN list_append(errors, 'amount_usd: the USD value is too large for DECIMAL(18,2); check the amount')
-                 ELSE errors END AS errors)
+                 ELSE errors END AS errors,
+            CASE WHEN _rate IS NULL THEN 'no_rate' ELSE 'ok' END AS fx_status)
         FROM converted
         """
     )
@@ -154,32 +159,97 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
     con.execute("DROP TABLE IF EXISTS _st_day_rates")
 
 
+def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
+    """Convert the transactions loaded without a rate (fx_status no_rate) whose currency and day now have one
+    (the rates file file_id brought it); their span goes to fx_fills for the next incremental detect.
+    Returns how many were filled."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _st_fill AS SELECT txn_id, booked_at, currency, amount "
+                "FROM transactions WHERE fx_status = 'no_rate'")
+    try:
+        if not con.execute("SELECT count(*) FROM _st_fill").fetchone()[0]:  # type: ignore[index]
+            return 0
+        _day_rates(con, "_st_fill")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _st_filled AS
+                       SELECT f.txn_id, f.booked_at, r.fx_source,
+                              TRY_CAST(round(f.amount * r.usd_per_unit, 2) AS DECIMAL(18,2)) AS amount_usd
+                       FROM _st_fill f JOIN _st_day_rates r ON r.currency = f.currency AND r.day = CAST(f.booked_at AS DATE)
+                       WHERE TRY_CAST(round(f.amount * r.usd_per_unit, 2) AS DECIMAL(18,2)) IS NOT NULL""")
+        n, lo, hi = con.execute("SELECT count(*), min(booked_at), max(booked_at) FROM _st_filled").fetchone()  # type: ignore[misc]
+        if n:
+            with store.transaction(con):
+                con.execute("""UPDATE transactions t SET amount_usd = f.amount_usd, fx_source = f.fx_source, fx_status = 'ok'
+                               FROM _st_filled f WHERE t.txn_id = f.txn_id AND t.fx_status = 'no_rate'""")
+                con.execute("INSERT INTO fx_fills VALUES (?, ?, ?, ?)", [file_id, n, lo, hi])
+        con.execute("DROP TABLE IF EXISTS _st_filled")
+        return int(n)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _st_fill")
+        con.execute("DROP TABLE IF EXISTS _st_day_rates")
+
+
+def _fx_notes(con: duckdb.DuckDBPyConnection, picked: str) -> list[str]:
+    """What the file's loaded rows were converted with, when it was not the user's rates: per currency."""
+    notes = []
+    rows = con.execute(f"SELECT currency, fx_status, fx_source, count(*) FROM {picked} "
+                       "WHERE fx_source IS NULL OR fx_source IN ('ecb', 'peg') GROUP BY ALL ORDER BY 1").fetchall()
+    for ccy, status, source, n in rows:
+        if status == "no_rate":
+            notes.append(f"{n} row(s) in {ccy} loaded without amount_usd: no {ccy} rate within {FX_LOOKBACK_DAYS} days "
+                         f"up to the booking day; ingest a rates file with {ccy} and they are filled in")
+        elif source == "ecb":
+            notes.append(f"{n} row(s) in {ccy} converted with the ECB reference rate (no {ccy} rate in your rates file)")
+        else:
+            notes.append(f"{n} row(s) in {ccy} taken at 1 USD per token (a stablecoin peg assumption)")
+    return notes
+
+
 def _day_rates(con: duckdb.DuckDBPyConnection, s: str) -> None:
-    """_st_day_rates(currency, day, usd_per_unit): for each currency and each booking day of the staged rows, the
-    latest rate on or before that day if at most FX_LOOKBACK_DAYS old. A hash join with this small table gives what
-    an ASOF join of every row with fx_rates gives, several times faster."""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _st_day_rates AS
-        WITH span AS (SELECT CAST(min(booked_at) AS DATE) AS lo, CAST(max(booked_at) AS DATE) AS hi FROM {s}),
-        days AS (
-            SELECT c.currency, CAST(g.range AS DATE) AS day
-            FROM (SELECT currency, min(rate_date) AS first_rate FROM fx_rates GROUP BY currency) c, span,
-                 range(CAST(greatest(c.first_rate, span.lo) AS TIMESTAMP), CAST(span.hi AS TIMESTAMP) + INTERVAL 1 DAY,
-                       INTERVAL 1 DAY) g
+    """_st_day_rates(currency, day, usd_per_unit, fx_source): for each currency and booking day of the staged rows,
+    the latest rate on or before that day if at most FX_LOOKBACK_DAYS old, from the user's fx_rates, else from the
+    ECB reference rates. A hash join with this small table gives what an ASOF join of every row with the rates
+    gives, several times faster."""
+    ecb = ecb_rates()
+    staged_ccy = [r[0] for r in con.execute(f"SELECT DISTINCT currency FROM {s} WHERE currency IS NOT NULL").fetchall()]
+    con.register("_st_ecb_all", ecb.filter(pl.col("currency").is_in(staged_ccy)).to_arrow())
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _st_day_rates AS
+            WITH rates AS (
+                SELECT currency, rate_date, usd_per_unit, 'user' AS fx_source FROM fx_rates
+                UNION ALL SELECT currency, rate_date, usd_per_unit, 'ecb' FROM _st_ecb_all
+            ),
+            span AS (SELECT CAST(min(booked_at) AS DATE) AS lo, CAST(max(booked_at) AS DATE) AS hi FROM {s}),
+            days AS (
+                SELECT c.currency, c.fx_source, CAST(g.range AS DATE) AS day
+                FROM (SELECT currency, fx_source, min(rate_date) AS first_rate FROM rates GROUP BY ALL) c, span,
+                     range(CAST(greatest(c.first_rate, span.lo) AS TIMESTAMP), CAST(span.hi AS TIMESTAMP) + INTERVAL 1 DAY,
+                           INTERVAL 1 DAY) g
+            ),
+            found AS (
+                SELECT d.currency, d.day, r.usd_per_unit, d.fx_source
+                FROM days d
+                ASOF JOIN rates r ON r.currency = d.currency AND r.fx_source = d.fx_source AND r.rate_date <= d.day
+                WHERE r.rate_date >= d.day - INTERVAL {FX_LOOKBACK_DAYS} DAY
+            )
+            SELECT currency, day, usd_per_unit, fx_source FROM found
+            QUALIFY row_number() OVER (PARTITION BY currency, day ORDER BY fx_source = 'user' DESC) = 1
+            """
         )
-        SELECT d.currency, d.day, r.usd_per_unit
-        FROM days d
-        ASOF JOIN (SELECT currency, rate_date, usd_per_unit FROM fx_rates) r
-          ON r.currency = d.currency AND r.rate_date <= d.day
-        WHERE r.rate_date >= d.day - INTERVAL {FX_LOOKBACK_DAYS} DAY
-        """
-    )
+    finally:
+        con.unregister("_st_ecb_all")
 
 
-def _known_currencies(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _known_currencies(con: duckdb.DuckDBPyConnection, staged: str | None = None) -> list[str]:
+    """ISO 4217 codes, the rates table's currencies, the pegged stablecoins, and, on the crypto rail, any token
+    symbol of the staged rows (a token without a rate loads without amount_usd; a typo on a bank row is quarantined)."""
     rates = [r[0] for r in con.execute("SELECT DISTINCT currency FROM fx_rates").fetchall()]
-    return sorted(set(iso_currencies()) | set(rates))
+    tokens = []
+    if staged:
+        tokens = [r[0] for r in con.execute(
+            f"SELECT DISTINCT currency FROM {staged} WHERE rail = 'crypto' AND regexp_full_match(currency, '[A-Z0-9.]{{2,12}}')"
+        ).fetchall()]
+    return sorted(set(iso_currencies()) | set(rates) | set(PEGGED) | set(tokens))
 
 
 def ingest_file(
@@ -217,11 +287,16 @@ def ingest_file(
         if table.name == "transactions":
             _derive_transactions(con, stg)
             clock.lap("derive")
-        checks = suite_for(table.name, _known_currencies(con))
+        checks = suite_for(table.name, _known_currencies(con, f"{STAGING_DB}.{stg}" if table.name == "transactions" else None))
         con.execute(f"CREATE OR REPLACE VIEW stg.{stg} AS SELECT * FROM {STAGING_DB}.{stg}")
         failures = validator.failures(stg, checks)
         clock.lap("validate")
         _commit(con, table, stg, report, failures, run_id)
+        if table.name == "fx_rates" and report.rows_loaded:
+            filled = fill_missing_usd(con, report.file_id)
+            if filled:
+                report.notes.append(f"filled in amount_usd of {filled} transaction(s) that had no rate; "
+                                    "the next detect uses them")
         clock.lap("commit")
     finally:
         con.execute(f"DROP VIEW IF EXISTS stg.{stg}")
@@ -266,6 +341,8 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
                 WHERE c.outcome = 'quarantined' ORDER BY s.row_no""",
             [report.file_id, report.path, report.source, table.name, run_id],
         )
+        if table.name == "transactions":
+            report.notes += _fx_notes(con, picked)
         report.rows_loaded = counts.get("new", 0) + counts.get("changed", 0)
         report.rows_quarantined = counts.get("quarantined", 0)
         report.rows_duplicate = counts.get("duplicate", 0)

@@ -106,7 +106,11 @@ TRANSACTIONS = Table(
         Column("to_account_id", "VARCHAR", "payee account, same forms"),
         Column("amount", AMOUNT, "positive amount in asset units"),
         Column("currency", "VARCHAR", "ISO 4217 code or token symbol"),
-        Column("amount_usd", USD, "amount converted with the rates table on the booking date"),
+        Column("amount_usd", USD, "amount converted with the rate of the booking day (NULL: no rate, see fx_status)"),
+        Column("fx_source", "VARCHAR", "where the rate came from: user (a rates file), ecb (ECB reference rates), "
+                                       "peg (a USD stablecoin at par, an assumption), usd (no conversion); NULL: no rate"),
+        Column("fx_status", "VARCHAR", "ok | no_rate (no rate for the currency within 7 days up to the booking day: "
+                                       "loaded without amount_usd, filled in when a rates file brings one)"),
         Column("channel", "VARCHAR", "transfer, wire, cash_deposit, cash_withdrawal, card, ewallet, onchain, fee, other"),
         Column("reference", "VARCHAR", "remittance text / memo"),
         Column("from_name", "VARCHAR", "payer name as the extract gave it"),
@@ -254,6 +258,18 @@ APPROVALS = Table(
     key=("case_id",),
 )
 
+FX_FILLS = Table(
+    "fx_fills",
+    "Transactions loaded without a rate and converted later, when a rates file brought one: what the next"
+    " incremental detect re-covers.",
+    (
+        Column("file_id", "VARCHAR", "the rates file whose rates filled them"),
+        Column("n_transactions", "BIGINT", "how many were filled"),
+        Column("first_booked_at", "TIMESTAMPTZ", "earliest booking among them"),
+        Column("last_booked_at", "TIMESTAMPTZ", "latest booking among them"),
+    ),
+)
+
 QUARANTINE = Table(
     "quarantine",
     "Every input row that was not loaded, with why.",
@@ -302,4 +318,4 @@ RUNS = Table(
 )
 
 LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES, DISPOSITIONS_TABLE)}
-ALL_TABLES = (*LOADED_TABLES.values(), QUARANTINE, FILES, RUNS)
+ALL_TABLES = (*LOADED_TABLES.values(), QUARANTINE, FILES, RUNS, FX_FILLS)

@@ -90,6 +90,11 @@ def _first_line(exc: Exception) -> str:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for table in schema.ALL_TABLES:
         con.execute(table.ddl())
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'transactions' "
+                                       "AND database_name = current_database() AND schema_name = 'main'").fetchall()}
+    if have and not set(schema.TRANSACTIONS.names) <= have:  # a store made before fx_source and fx_status
+        for sql in schema.TRANSACTIONS.upgrade():
+            con.execute(sql)
     con.execute("CREATE SCHEMA IF NOT EXISTS stg")
 
 
@@ -216,7 +221,7 @@ def insert_facts(con: duckdb.DuckDBPyConnection, table_name: str, select: str) -
     name = table.keys_table
     with transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _insert_facts AS {select}")
-        con.execute(f"INSERT INTO {table.name} SELECT * FROM _insert_facts")
+        con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM _insert_facts")  # by name: old stores order columns otherwise
         if name and _keys_table_comment(con, name)[0]:
             con.execute(f"INSERT INTO {name} SELECT {key_hash(table.key[0])}, file_id FROM _insert_facts")
         con.execute("DROP TABLE _insert_facts")
