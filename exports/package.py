@@ -31,6 +31,8 @@ from exports import table_writers as TW
 from exports import tables as T
 from exports.safe import atomic_write, ensure_dir, inside, safe_country, safe_name
 from transforms.errors import ScamtraceError
+from rules.alert_tables import ensure_tables
+from transforms import store
 
 TABLE_FORMATS = T.TABLE_FORMATS
 ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
@@ -108,8 +110,13 @@ def export(
         raise ExportError(f"graph_max_members {graph_max_members!r}: use a whole number of members from 1 "
                           "(or None for no limit)")
     missing = [t for t in REQUIRED_TABLES if not T.table_exists(con, t)]
-    if missing:
-        raise ExportError(f"the store has no {', '.join(missing)} table(s): run `scamtrace detect` before exporting")
+    if missing:  # a store that was never detected on: nothing to report, so empty outputs (and a manifest)
+        try:
+            store.ensure_schema(con)
+            ensure_tables(con)
+        except duckdb.Error as exc:  # a read-only connection cannot make them
+            raise ExportError(f"the store has no {', '.join(missing)} table(s) and is open read-only: "
+                              "run `scamtrace detect` on it first") from exc
     cfg = goaml_mod.load_config(goaml_config) if "goaml" in fmts else None
     out = ensure_dir(Path(out_dir))
     for stale in out.rglob(".*.tmp"):  # temp files of an export killed mid-write (safe.atomic_path's names)
