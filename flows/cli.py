@@ -550,6 +550,50 @@ def synth(
     _guard(body)
 
 
+@app.command()
+def status(db: Optional[Path] = DbOption) -> None:
+    """What the store holds: rows per table, sources and their dates, currencies without rates, quarantine, last runs."""
+
+    def body() -> int:
+        from transforms.status import store_status
+        from transforms.store import connect
+
+        _require_db(_db(db))
+        con = connect(_db(db), read_only=True, wait_seconds=5)
+        try:
+            st = store_status(con)
+        finally:
+            con.close()
+        _print_status(_db(db), st)
+        return 0
+
+    _guard(body)
+
+
+def _print_status(path: Path, st: dict) -> None:
+    def table(title: str, cols: tuple[str, ...], rows) -> None:
+        t = Table(title=title, title_justify="left")
+        for c in cols:
+            t.add_column(c, overflow="fold")
+        for r in rows:
+            t.add_row(*("" if v is None else str(v)[:19] if hasattr(v, "isoformat") else str(v) for v in r))
+        console.print(t)
+
+    console.print(f"store {path}", highlight=False)
+    table("Rows per table", ("table", "rows"), [(k, f"{v:,}") for k, v in st["tables"].items() if v])
+    if st["sources"]:
+        table("Transactions by source", ("source", "rows", "first", "last"), st["sources"])
+    if st["fx_sources"]:
+        table("Where the USD rates came from", ("fx_source", "rows"), st["fx_sources"])
+    if st["no_rate"]:
+        table("Currencies without a rate (loaded without amount_usd: add a rates file)", ("currency", "rows", "first", "last"),
+              st["no_rate"])
+    if st["quarantine"]:
+        table("Quarantine by reason", ("table", "field", "rows", "example"), st["quarantine"])
+    if st["runs"]:
+        table("Last runs", ("command", "started", "finished", "status"), st["runs"])
+
+
 from flows.cli_workbench import register as _register_workbench  # noqa: E402
 
 _register_workbench(app, _guard, _db, DbOption, console)

@@ -1,4 +1,5 @@
-"""Clear ends: detect and export on an empty or never-detected store give empty outputs, not an error."""
+"""Clear ends: detect and export on an empty or never-detected store give empty outputs, not an error; and
+`scamtrace status` shows what a store holds."""
 
 from __future__ import annotations
 
@@ -20,3 +21,23 @@ def test_export_before_any_detect_writes_empty_outputs(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["counts"]["alerts"] == 0
     r = CliRunner().invoke(app, ["detect", "--db", str(db), "-q"])
     assert r.exit_code == 0, r.output
+
+
+def test_status_shows_tables_rates_and_quarantine(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "rates.csv").write_text("date,currency,usd_per_unit\n2026-03-01,THB,0.03\n")
+    (folder / "simple.mapping.yml").write_text(
+        'name: simple\nfiles: ["s_*.csv"]\n'
+        "columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, currency: ccy, txn_id: ref}\n")
+    (folder / "s_1.csv").write_text("ref,t,acct,cp,amt,ccy\nR1,2026-03-02 10:00:00,A,B,5,THB\n"
+                                    "R2,2026-03-02 11:00:00,A,B,5,KHR\nR3,2026-03-02 12:00:00,A,B,5,QQQ\n")
+    db = tmp_path / "s.duckdb"
+    assert CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "-q"]).exit_code == 0
+    r = CliRunner().invoke(app, ["status", "--db", str(db)], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert "transactions" in text and "delimited:simple" in text
+    assert "Currencies without a rate" in text and "KHR" in text
+    assert "Quarantine by reason" in text and "currency" in text
+    assert "ingest" in text  # the last runs
