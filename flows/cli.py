@@ -120,11 +120,17 @@ def _short(path: str, base: str = "") -> str:
 
 
 def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) -> list[dict]:
-    from flows.ingest_flow import ingest_flow
+    """With a Prefect server ($PREFECT_API_URL) the ingest is a flow run there (reconciliation artifact and all);
+    without one, the same task body runs in this process: starting Prefect's temporary server would cost 8-13 s,
+    more than a small file's whole ingest, and records nothing anybody can look at afterwards."""
+    args = ([str(p) for p in paths], [str(m) for m in mapping], str(db))
+    if os.environ.get("PREFECT_API_URL"):
+        from flows.ingest_flow import ingest_flow
 
-    return _with_progress(
-        quiet, lambda: ingest_flow(paths=[str(p) for p in paths], mapping_files=[str(m) for m in mapping], db=str(db))
-    )
+        return _with_progress(quiet, lambda: ingest_flow(paths=args[0], mapping_files=args[1], db=args[2]))
+    from flows.tasks import ingest_task
+
+    return _with_progress(quiet, lambda: ingest_task.fn(*args))
 
 
 def _with_progress(quiet: bool, job: Callable[[], object]):
