@@ -75,12 +75,7 @@ def list_alerts(request: Request, status: str | None = None, priority: str | Non
 def get_alert(request: Request, alert_id: str):
     caller = casework_caller(request)
     wb = _wb(request)
-    cur = wb.serving.cursor()
-    a = queries.alert(cur, alert_id)
-    if a is None:
-        raise NotFound(f"no alert {alert_id}")
-    ev, n = queries.evidence(cur, alert_id)
-    audit.log(wb.eng, caller.user.name, "view_alert", alert_id, None, caller.client)
+    cur, a, ev, n = wb.viewed_alert(caller, alert_id)
     return _json({"alert": a, "case": _case_view(workflow.get(wb.eng, alert_id)), "rule_values": queries.rule_values(cur, a),
                   "evidence": ev, "evidence_total": n, "notes": workflow.notes(wb.eng, alert_id)})
 
@@ -127,11 +122,7 @@ async def post_next(request: Request):
 @router.get("/networks/{network_id}/graph")
 def network_graph(request: Request, network_id: str):
     caller = casework_caller(request)
-    wb = _wb(request)
-    cur = wb.serving.cursor()
-    if queries.network(cur, network_id) is None:
-        raise NotFound(f"no network {network_id}")
-    audit.log(wb.eng, caller.user.name, "view_network_graph", network_id, None, caller.client)
+    cur, _ = _wb(request).viewed_network(caller, network_id, "view_network_graph")
     return queries.graph(cur, network_id)
 
 

@@ -6,11 +6,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from workbench import casestore, queries, users, workflow
+from workbench import audit, casestore, queries, users, workflow
 from workbench.casestore import CASES
 from workbench.security import SESSION_COOKIE, LoginLimiter, same
 from workbench.serving import Serving
@@ -69,6 +70,25 @@ class Workbench:
         with self._cache_lock:
             self._cache = (mark, table)
         return table
+
+    def viewed_alert(self, caller: Caller, alert_id: str) -> tuple[duckdb.DuckDBPyConnection, dict, list[dict], int]:
+        """(cursor, alert, evidence rows, evidence total) of an alert the caller opens; the view is audited."""
+        cur = self.serving.cursor()
+        a = queries.alert(cur, alert_id)
+        if a is None:
+            raise workflow.NotFound(f"no alert {alert_id}")
+        ev, n = queries.evidence(cur, alert_id)
+        audit.log(self.eng, caller.user.name, "view_alert", alert_id, None, caller.client)
+        return cur, a, ev, n
+
+    def viewed_network(self, caller: Caller, network_id: str, action: str = "view_network") -> tuple[duckdb.DuckDBPyConnection, dict]:
+        """(cursor, network) of a network the caller opens; the view is audited."""
+        cur = self.serving.cursor()
+        n = queries.network(cur, network_id)
+        if n is None:
+            raise workflow.NotFound(f"no network {network_id}")
+        audit.log(self.eng, caller.user.name, action, network_id, None, caller.client)
+        return cur, n
 
     def target(self, cur, case_id: str) -> tuple[str, str | None, dict]:
         """(kind, subject_id, row) of an alert or network id in the serving snapshot; KeyError when unknown."""

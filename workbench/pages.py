@@ -148,12 +148,7 @@ def queue_next(request: Request, csrf: str = Form("")):
 def alert_page(request: Request, alert_id: str):
     caller = _casework(request)
     wb = _wb(request)
-    cur = wb.serving.cursor()
-    a = queries.alert(cur, alert_id)
-    if a is None:
-        raise NotFound(f"no alert {alert_id}")
-    ev, n_ev = queries.evidence(cur, alert_id)
-    audit.log(wb.eng, caller.user.name, "view_alert", alert_id, None, caller.client)
+    cur, a, ev, n_ev = wb.viewed_alert(caller, alert_id)
     case = workflow.get(wb.eng, alert_id) or {"status": "new"}
     timeline = sorted(
         [{"at": e["booked_at"], "what": f"{e['direction']} {e['role']}", "detail": e["txn_id"]} for e in ev[:200]]
@@ -224,12 +219,8 @@ def case_action(request: Request, case_id: str, action: str, csrf: str = Form(""
 def network_page(request: Request, network_id: str):
     caller = _casework(request)
     wb = _wb(request)
-    cur = wb.serving.cursor()
-    n = queries.network(cur, network_id)
-    if n is None:
-        raise NotFound(f"no network {network_id}")
+    cur, n = wb.viewed_network(caller, network_id)
     ms = queries.members(cur, network_id)
-    audit.log(wb.eng, caller.user.name, "view_network", network_id, None, caller.client)
     case = workflow.get(wb.eng, network_id) or {"status": "new"}
     return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller), users=_case_workers(wb),
                   links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id))
