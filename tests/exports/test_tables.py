@@ -198,8 +198,15 @@ def test_bad_arguments_and_store_without_casework(tmp_path, store_path):
     finally:
         con.close()
     bare = store.connect(tmp_path / "bare.duckdb")
-    try:
-        with pytest.raises(ExportError, match="scamtrace detect"):
-            export(bare, tmp_path / "out2")
+    try:  # never detected on: nothing to report, so empty outputs rather than a refusal
+        summary = export(bare, tmp_path / "out2", formats="csv")
+        assert summary["counts"]["alerts"] == 0 and (tmp_path / "out2" / "alerts.csv").is_file()
     finally:
         bare.close()
+    store.connect(tmp_path / "bare2.duckdb").close()
+    ro = store.connect(tmp_path / "bare2.duckdb", read_only=True)
+    try:  # read-only, the empty tables cannot be made: the message says what to do
+        with pytest.raises(ExportError, match="scamtrace detect"):
+            export(ro, tmp_path / "out3")
+    finally:
+        ro.close()
