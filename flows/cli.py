@@ -96,6 +96,15 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
                 f"{quarantined} row(s) quarantined with their reasons: see table `quarantine` in the database",
                 highlight=False,
             )
+    loaded = sum(r["rows_loaded"] for r in reports)
+    unchanged = sum(r["rows_duplicate"] for r in reports) + sum(r["status"] == "skipped" for r in reports)
+    if reports and not loaded and not unchanged:  # nothing new and nothing already known: the input is the problem
+        lost = sum(r["rows_quarantined"] for r in reports)
+        err_console.print(
+            f"error: nothing was loaded: {len(refused)} file(s) refused, {lost} row(s) quarantined; "
+            "`scamtrace status` lists the reasons (fix the files or the mapping and ingest them again)",
+            highlight=False, soft_wrap=True)
+        return 1
     return 1 if refused else 0
 
 

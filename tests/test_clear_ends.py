@@ -41,3 +41,21 @@ def test_status_shows_tables_rates_and_quarantine(tmp_path):
     assert "Currencies without a rate" in text and "KHR" in text
     assert "Quarantine by reason" in text and "currency" in text
     assert "ingest" in text  # the last runs
+
+
+def test_nothing_loaded_ends_with_one_line_and_exit_1(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "simple.mapping.yml").write_text(
+        'name: simple\nfiles: ["s_*.csv"]\n'
+        "columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, currency: ccy, txn_id: ref}\n")
+    (folder / "s_1.csv").write_text("ref,t,acct,cp,amt,ccy\nR1,2026-03-02 10:00:00,A,B,0,USD\n"
+                                    "R2,2026-03-02 11:00:00,A,B,abc,USD\n")
+    db = tmp_path / "s.duckdb"
+    r = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "-q"])
+    assert r.exit_code == 1
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert lines == ["error: nothing was loaded: 0 file(s) refused, 2 row(s) quarantined; `scamtrace status` lists "
+                     "the reasons (fix the files or the mapping and ingest them again)"], lines
+    again = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "-q"])
+    assert again.exit_code == 0  # the same file again: already ingested, nothing new, nothing wrong
