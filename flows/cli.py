@@ -98,10 +98,11 @@ def print_reconciliation(reports: list[dict], quiet: bool) -> int:
             )
     loaded = sum(r["rows_loaded"] for r in reports)
     unchanged = sum(r["rows_duplicate"] for r in reports) + sum(r["status"] == "skipped" for r in reports)
-    if reports and not loaded and not unchanged:  # nothing new and nothing already known: the input is the problem
+    # nothing new and nothing already known, and no refusal line above says why: every row was quarantined
+    if reports and not loaded and not unchanged and not refused:
         lost = sum(r["rows_quarantined"] for r in reports)
         err_console.print(
-            f"error: nothing was loaded: {len(refused)} file(s) refused, {lost} row(s) quarantined; "
+            f"error: nothing was loaded: {lost} row(s) quarantined; "
             "`scamtrace status` lists the reasons (fix the files or the mapping and ingest them again)",
             highlight=False, soft_wrap=True)
         return 1
