@@ -10,6 +10,17 @@ from typer.testing import CliRunner
 from flows.cli import app
 
 
+def _extract(tmp_path, rows: str):
+    """A folder with a bank extract (ref,t,acct,cp,amt,ccy rows) and its mapping file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "simple.mapping.yml").write_text(
+        'name: simple\nfiles: ["s_*.csv"]\n'
+        "columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, currency: ccy, txn_id: ref}\n")
+    (folder / "s_1.csv").write_text("ref,t,acct,cp,amt,ccy\n" + rows)
+    return folder
+
+
 def test_export_before_any_detect_writes_empty_outputs(tmp_path):
     rates = tmp_path / "rates.csv"
     rates.write_text("date,currency,usd_per_unit\n2025-01-01,THB,0.03\n")
@@ -24,14 +35,9 @@ def test_export_before_any_detect_writes_empty_outputs(tmp_path):
 
 
 def test_status_shows_tables_rates_and_quarantine(tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
+    folder = _extract(tmp_path, "R1,2026-03-02 10:00:00,A,B,5,THB\nR2,2026-03-02 11:00:00,A,B,5,KHR\n"
+                                "R3,2026-03-02 12:00:00,A,B,5,QQQ\n")
     (folder / "rates.csv").write_text("date,currency,usd_per_unit\n2026-03-01,THB,0.03\n")
-    (folder / "simple.mapping.yml").write_text(
-        'name: simple\nfiles: ["s_*.csv"]\n'
-        "columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, currency: ccy, txn_id: ref}\n")
-    (folder / "s_1.csv").write_text("ref,t,acct,cp,amt,ccy\nR1,2026-03-02 10:00:00,A,B,5,THB\n"
-                                    "R2,2026-03-02 11:00:00,A,B,5,KHR\nR3,2026-03-02 12:00:00,A,B,5,QQQ\n")
     db = tmp_path / "s.duckdb"
     assert CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "-q"]).exit_code == 0
     r = CliRunner().invoke(app, ["status", "--db", str(db)], env={"COLUMNS": "200"})
@@ -44,13 +50,7 @@ def test_status_shows_tables_rates_and_quarantine(tmp_path):
 
 
 def test_nothing_loaded_ends_with_one_line_and_exit_1(tmp_path):
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "simple.mapping.yml").write_text(
-        'name: simple\nfiles: ["s_*.csv"]\n'
-        "columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, currency: ccy, txn_id: ref}\n")
-    (folder / "s_1.csv").write_text("ref,t,acct,cp,amt,ccy\nR1,2026-03-02 10:00:00,A,B,0,USD\n"
-                                    "R2,2026-03-02 11:00:00,A,B,abc,USD\n")
+    folder = _extract(tmp_path, "R1,2026-03-02 10:00:00,A,B,0,USD\nR2,2026-03-02 11:00:00,A,B,abc,USD\n")
     db = tmp_path / "s.duckdb"
     r = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(db), "-q"])
     assert r.exit_code == 1
