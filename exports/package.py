@@ -366,8 +366,13 @@ def _write_goaml(con, cfg, out: Path, fname, sel: T.Selection, networks: list[di
 
     # Four eyes: while the review workbench is in use (the store has its approvals), only reports a second person
     # approved are released into goaml/; the others are written to goaml/drafts/ for review.
-    released = ({r[0] for r in con.execute("SELECT case_id FROM approvals").fetchall()}
-                if T.table_exists(con, "approvals") else None)
+    # An approval holds for the evidence the supervisor saw: new evidence since makes the report a draft again.
+    released = ({r[0] for r in con.execute(
+        """SELECT p.case_id FROM approvals p
+           LEFT JOIN alerts a ON p.kind = 'alert' AND a.alert_id = p.case_id
+           LEFT JOIN networks n ON p.kind = 'network' AND n.network_id = p.case_id
+           WHERE p.fingerprint IS NOT DISTINCT FROM (CASE p.kind WHEN 'alert' THEN a.evidence_hash ELSE n.core_hash END)"""
+    ).fetchall()} if T.table_exists(con, "approvals") else None)
 
     def path_of(kind: str, ident: str) -> Path:
         folder = "goaml" if released is None or ident in released else "goaml/drafts"

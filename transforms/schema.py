@@ -254,6 +254,8 @@ APPROVALS = Table(
         Column("decided_at", "TIMESTAMPTZ", "when"),
         Column("approved_by", "VARCHAR", "the supervisor who approved it (never the decider)"),
         Column("approved_at", "TIMESTAMPTZ", "when"),
+        Column("fingerprint", "VARCHAR", "the evidence approved: alerts.evidence_hash or networks.core_hash then; a report"
+                                         " is released only while its case still has it"),
     ),
     key=("case_id",),
 )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from workbench import audit, queries, workflow
-from workbench.context import Caller, Workbench
+from workbench.context import Caller, Workbench, fingerprint
 from workbench.workflow import Forbidden, NotFound, WorkflowError
 
 router = APIRouter(prefix="/api")
@@ -94,8 +94,9 @@ async def post_decision(request: Request, alert_id: str):
 async def post_approve(request: Request, alert_id: str):
     caller, _ = await _write_caller(request)
     wb = _wb(request)
-    _target(wb, alert_id)
-    return _json({"alert_id": alert_id, "case": _case_view(workflow.approve(wb.eng, caller.user, alert_id, caller.client))})
+    kind, _, row = _target(wb, alert_id)
+    case = workflow.approve(wb.eng, caller.user, alert_id, caller.client, fingerprint(kind, row))
+    return _json({"alert_id": alert_id, "case": _case_view(case)})
 
 
 @router.post("/alerts/{alert_id}/assign")

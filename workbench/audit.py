@@ -1,7 +1,9 @@
 """The audit trail: every view of personal data and every decision, append-only and hash-chained.
 
 Each entry's hash covers its own fields and the previous entry's hash; the head (last seq and hash) is kept in a
-row of its own. `verify` recomputes the chain: an edited, removed or inserted entry breaks it at that seq.
+row of its own. `verify` recomputes the chain: an edited, removed or inserted entry breaks it at that seq. Someone
+who can write the database could recompute every later hash and the head too: the head that `verify` prints is
+meant to be kept outside the database (a ticket, a log server), where such a rewrite shows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def append(conn: Connection, user: str | None, action: str, obj: str | None = No
     same seq). Returns its seq."""
     head = conn.execute(sa.select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == 1)).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    user, obj, client = (user or None) and user[:80], (obj or None) and obj[:300], (client or None) and client[:100]
     at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail else None
     h = entry_hash(seq, at, user, action, obj, text, client, prev)
@@ -83,4 +86,4 @@ def verify(eng: Engine) -> tuple[bool, str, int]:
     if head.seq != n or head.hash != prev:
         return False, (f"the audit trail ends at entry {n} but its head says {head.seq}: "
                        "entries were removed from the end, or the head was changed"), n
-    return True, f"audit trail intact: {n} entries, head {prev[:16]}", n
+    return True, f"audit trail intact: {n} entries, head {prev}", n

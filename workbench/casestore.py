@@ -55,6 +55,7 @@ CASES = sa.Table(
     sa.Column("disposition", sa.String(20)),  # confirmed | false_positive | inconclusive (the learning labels)
     sa.Column("approved_by", sa.String(80)),
     sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_fingerprint", sa.String(64)),  # the evidence approved (alerts.evidence_hash / networks.core_hash)
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("wb_cases_status", "status"),
     sa.Index("wb_cases_assignee", "assignee"),
@@ -155,12 +156,19 @@ def engine(url: str, create: bool = True) -> Engine:
                 raise CaseStoreError(f"no case store at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
             new = not path.exists()
-            eng = sa.create_engine(url_driver, connect_args={"timeout": 30})
+            eng = sa.create_engine(url_driver, connect_args={"timeout": 10})
 
             @sa.event.listens_for(eng, "connect")
             def _pragmas(dbapi_con, _record) -> None:
+                dbapi_con.isolation_level = None  # the driver opens no transaction itself: _begin below does
                 dbapi_con.execute("PRAGMA journal_mode=WAL")
                 dbapi_con.execute("PRAGMA foreign_keys=ON")
+
+            @sa.event.listens_for(eng, "begin")
+            def _begin(conn) -> None:
+                # A write takes SQLite's write lock before it reads, so what it read cannot change before it writes
+                # (two approvals, a decision and a due date, two "take it" on the same case are serialised).
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
             if new:
                 path.touch(mode=0o600)  # holds who looked at whose personal data: owner-only
@@ -186,19 +194,22 @@ def redact(url: str) -> str:
 
 
 def write(eng: Engine, fn, attempts: int = 20):
-    """Run fn(conn) in one transaction; on a write conflict (two writers took the same audit seq or the same
-    alert, or SQLite's snapshot was stale) roll back and run it again. fn must be safe to repeat."""
+    """Run fn(conn) in one transaction that sees no concurrent change to what it read: SQLite takes its write lock
+    first (BEGIN IMMEDIATE), PostgreSQL runs it SERIALIZABLE. A conflict (a serialisation failure, a lock that
+    stayed busy, another writer taking the same audit seq) rolls back and runs it again; fn must be safe to
+    repeat. Any other database error is raised at once."""
     import random
     import time
 
+    options = {"isolation_level": "SERIALIZABLE"} if eng.dialect.name == "postgresql" else {"write": True}
     for i in range(attempts):
         try:
-            with eng.begin() as conn:
-                return fn(conn)
+            with eng.connect() as conn:
+                conn = conn.execution_options(**options)
+                with conn.begin():
+                    return fn(conn)
         except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
-            if isinstance(exc, sa.exc.IntegrityError) and not _is_conflict(exc):
-                raise
-            if i == attempts - 1:
+            if not _is_conflict(exc) or i == attempts - 1:
                 raise
             time.sleep(0.01 + random.random() * 0.05 * (i + 1))
     raise AssertionError("unreachable")
@@ -206,4 +217,5 @@ def write(eng: Engine, fn, attempts: int = 20):
 
 def _is_conflict(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "unique" in text or "duplicate key" in text or "primary key" in text
+    return any(k in text for k in ("unique", "duplicate key", "primary key", "audit head", "database is locked",
+                                   "could not serialize", "deadlock detected", "busy"))

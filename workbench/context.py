@@ -18,6 +18,11 @@ from workbench.serving import Serving
 from workbench.users import User
 
 
+def fingerprint(kind: str, row: dict) -> str | None:
+    """What a supervisor approves: the alert's evidence set, or the network's core (their hashes)."""
+    return row.get("evidence_hash") if kind == "alert" else row.get("core_hash")
+
+
 class NotLoggedIn(Exception):
     pass
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workbench import audit, queries, users, workflow
-from workbench.context import Caller, Workbench
+from workbench.context import Caller, Workbench, fingerprint
 from workbench.security import LOGIN_COOKIE, SESSION_COOKIE, cookie_flags, same
 from workbench.workflow import Forbidden, NotFound
 
@@ -68,17 +68,16 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     if not same(csrf, request.cookies.get(LOGIN_COOKIE)):
         return render(request, "login.html", None, 403, login_csrf=request.cookies.get(LOGIN_COOKIE) or "",
                       error="The login form expired: reload the page.")
-    wait = wb.limiter.wait_seconds(client, username)
+    wait = wb.limiter.attempt(client, username[:80])
     if wait:
         audit.log(wb.eng, username, "login_refused", None, {"reason": "rate limit"}, client)
         return render(request, "login.html", None, 429, login_csrf=csrf,
                       error=f"Too many failed logins: try again in {max(1, wait // 60)} minute(s).")
     user = users.check_password(wb.eng, username, password)
     if user is None:
-        wb.limiter.failed(client, username)
         audit.log(wb.eng, username, "login_failed", None, None, client)
         return render(request, "login.html", None, 401, login_csrf=csrf, error="Wrong user name or password.")
-    wb.limiter.succeeded(client, username)
+    wb.limiter.succeeded(client, username[:80])
     cookie, _ = users.open_session(wb.eng, user)
     audit.log(wb.eng, user.name, "login", None, None, client)
     resp = RedirectResponse("/queue", status_code=303)
@@ -186,7 +185,7 @@ def case_action(request: Request, case_id: str, action: str, csrf: str = Form(""
     caller = _checked(request, csrf)
     wb = _wb(request)
     try:
-        kind, subject, _ = wb.target(wb.serving.cursor(), case_id)
+        kind, subject, row = wb.target(wb.serving.cursor(), case_id)
     except KeyError:
         raise NotFound(f"no alert or network {case_id}") from None
     if action == "take":
@@ -198,7 +197,7 @@ def case_action(request: Request, case_id: str, action: str, csrf: str = Form(""
     elif action == "decide":
         workflow.decide(wb.eng, caller.user, case_id, kind, subject, disposition, note or None, caller.client)
     elif action == "approve":
-        workflow.approve(wb.eng, caller.user, case_id, caller.client)
+        workflow.approve(wb.eng, caller.user, case_id, caller.client, fingerprint(kind, row))
     elif action == "reopen":
         workflow.reopen(wb.eng, caller.user, case_id, caller.client)
     elif action == "note":

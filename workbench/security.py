@@ -59,10 +59,14 @@ class LoginLimiter:
     def _keys(self, client: str, name: str) -> tuple[str, str]:
         return f"ip:{client}", f"user:{name.lower()}"
 
-    def wait_seconds(self, client: str, name: str) -> int:
-        """0 when a login may be tried, else the seconds until it may."""
+    def attempt(self, client: str, name: str) -> int:
+        """Count an attempt as a failure before the password is checked (so that parallel requests cannot
+        outrun the limit during the slow argon2 verification): 0 when it may go ahead, else the seconds to wait."""
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) > 100_000:  # bounded memory: forget windows that have passed
+                for k in [k for k, q in self._failures.items() if not q or q[-1] < now - self.WINDOW]:
+                    del self._failures[k]
             waits = []
             for k in self._keys(client, name):
                 q = self._failures[k]
@@ -70,13 +74,16 @@ class LoginLimiter:
                     q.popleft()
                 if len(q) >= self.MAX_FAILURES:
                     waits.append(int(q[0] + self.WINDOW - now) + 1)
-            return max(waits, default=0)
-
-    def failed(self, client: str, name: str) -> None:
-        with self._lock:
+            if waits:
+                return max(waits)
             for k in self._keys(client, name):
-                self._failures[k].append(time.monotonic())
+                self._failures[k].append(now)
+            return 0
 
     def succeeded(self, client: str, name: str) -> None:
+        """A right password takes back the attempt counted for it (and forgets the name's failures)."""
         with self._lock:
+            ip = self._failures.get(self._keys(client, name)[0])
+            if ip:
+                ip.pop()
             self._failures.pop(self._keys(client, name)[1], None)

@@ -3,7 +3,7 @@
 
 Called by the batch (flows) with the store open for writing, before detection; the workbench never writes the
 store. A full replace of the workbench's rows each time: decisions are few, and a reopened and re-decided case then
-never leaves a stale row behind.
+never leaves a stale row behind: a reopened case's labels are withdrawn until it is decided again.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from transforms.schema import APPROVALS, DISPOSITIONS_TABLE
-from transforms.store import delete_facts, insert_facts
+from transforms.store import delete_facts, has_table, insert_facts
 from workbench import casestore
 from workbench.casestore import CASES, DECISIONS
+from workbench.workflow import FINAL
 
 SOURCE = "workbench"
 
@@ -24,21 +25,25 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
     """Copy decisions and approvals from the case store at url. Returns counts and whether the decisions changed
     since the last pull (then the run re-scores)."""
     if not casestore.exists(url):
+        if has_table(con, "approvals"):  # the workbench was in use and its case store is gone: release nothing
+            con.execute("DELETE FROM approvals")
         return {"case_store": None, "decisions": 0, "approvals": 0, "changed": False}
     eng = casestore.engine(url)
     with eng.connect() as conn:
         decisions = conn.execute(
             sa.select(DECISIONS.c.decision_id, DECISIONS.c.subject_id, DECISIONS.c.disposition, DECISIONS.c.decided_at,
                       DECISIONS.c.decided_by, DECISIONS.c.note)
-            .where(DECISIONS.c.subject_id.is_not(None)).order_by(DECISIONS.c.decision_id)).fetchall()
+            # a reopened case's decisions are withdrawn until it is decided again: labels of decided cases only
+            .join(CASES, CASES.c.case_id == DECISIONS.c.case_id)
+            .where(DECISIONS.c.subject_id.is_not(None), CASES.c.status.in_(FINAL))
+            .order_by(DECISIONS.c.decision_id)).fetchall()
         approved = conn.execute(
             sa.select(CASES.c.case_id, CASES.c.kind, CASES.c.subject_id, CASES.c.decided_by, CASES.c.decided_at,
-                      CASES.c.approved_by, CASES.c.approved_at)
+                      CASES.c.approved_by, CASES.c.approved_at, CASES.c.approved_fingerprint)
             .where(CASES.c.approved_by.is_not(None), CASES.c.status == "confirmed")).fetchall()
     con.execute(DISPOSITIONS_TABLE.ddl())
-    before = con.execute("SELECT count(*), coalesce(max(row_no), 0) FROM dispositions WHERE source = ?", [SOURCE]).fetchone()
-    after = (len(decisions), decisions[-1].decision_id if decisions else 0)
-    changed = tuple(before or (0, 0)) != after
+    before = {r[0] for r in con.execute("SELECT row_no FROM dispositions WHERE source = ?", [SOURCE]).fetchall()}
+    changed = before != {d.decision_id for d in decisions}
     if changed:
         delete_facts(con, "dispositions", f"source = '{SOURCE}'")
         rows = pa.table({
@@ -62,8 +67,11 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
         "decided_at": pa.array([_utc(a.decided_at) for a in approved], pa.timestamp("us", "UTC")),
         "approved_by": [a.approved_by for a in approved],
         "approved_at": pa.array([_utc(a.approved_at) for a in approved], pa.timestamp("us", "UTC")),
+        "fingerprint": pa.array([a.approved_fingerprint for a in approved], pa.string()),
     })
     con.execute(APPROVALS.ddl())
+    for sql in APPROVALS.upgrade():
+        con.execute(sql)
     con.register("_wb_approvals", approvals)
     try:
         con.execute("DELETE FROM approvals")

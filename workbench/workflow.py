@@ -98,7 +98,7 @@ def get(eng: Engine, case_id: str) -> dict | None:
 def _default(case_id: str, kind: str, subject_id: str | None) -> dict:
     return {"case_id": case_id, "kind": kind, "subject_id": subject_id, "status": "new", "assignee": None,
             "assigned_at": None, "due_at": None, "decided_by": None, "decided_at": None, "disposition": None,
-            "approved_by": None, "approved_at": None, "updated_at": None}
+            "approved_by": None, "approved_at": None, "approved_fingerprint": None, "updated_at": None}
 
 
 def _save(conn: Connection, before: dict | None, after: dict) -> None:
@@ -174,7 +174,7 @@ def take_next(eng: Engine, user: User, candidates: Iterable[tuple[str, str, str 
             return case_row(conn, case_id)
 
         try:
-            got = write(eng, body, attempts=3)
+            got = write(eng, body)
         except sa.exc.IntegrityError:  # another analyst claimed it in the same instant
             continue
         if got is not None:
@@ -199,7 +199,8 @@ def decide(eng: Engine, user: User, case_id: str, kind: str, subject_id: str | N
         case["status"] = to
         if to in FINAL:
             disposition = "inconclusive" if to == "closed" else to
-            case.update(decided_by=user.name, decided_at=t, disposition=disposition, approved_by=None, approved_at=None)
+            case.update(decided_by=user.name, decided_at=t, disposition=disposition, approved_by=None, approved_at=None,
+                        approved_fingerprint=None)
             conn.execute(DECISIONS.insert().values(case_id=case_id, subject_id=case["subject_id"], disposition=disposition,
                                                    decided_by=user.name, decided_at=t, note=note))
         _save(conn, before, case)
@@ -211,8 +212,10 @@ def decide(eng: Engine, user: User, case_id: str, kind: str, subject_id: str | N
     return write(eng, body)
 
 
-def approve(eng: Engine, user: User, case_id: str, client: str | None = None) -> dict:
-    """Four eyes: a supervisor who did not make the decision releases a confirmed case's report."""
+def approve(eng: Engine, user: User, case_id: str, client: str | None = None, fingerprint: str | None = None) -> dict:
+    """Four eyes: a supervisor who did not make the decision releases a confirmed case's report. fingerprint: the
+    evidence the supervisor saw (alerts.evidence_hash, networks.core_hash); the export releases the report only while
+    the case still has that evidence."""
     def body(conn):
         case = case_row(conn, case_id)
         if not user.is_supervisor:
@@ -225,8 +228,9 @@ def approve(eng: Engine, user: User, case_id: str, client: str | None = None) ->
             raise InvalidMove(f"already approved by {case['approved_by']}")
         t = now()
         conn.execute(CASES.update().where(CASES.c.case_id == case_id).values(approved_by=user.name, approved_at=t,
-                                                                             updated_at=t))
-        audit.append(conn, user.name, "approve", case_id, {"decided_by": case["decided_by"]}, client)
+                                                                             approved_fingerprint=fingerprint, updated_at=t))
+        audit.append(conn, user.name, "approve", case_id, {"decided_by": case["decided_by"], "evidence": fingerprint},
+                     client)
         return case_row(conn, case_id)
 
     return write(eng, body)
@@ -240,7 +244,7 @@ def reopen(eng: Engine, user: User, case_id: str, client: str | None = None) -> 
         check_move(case["status"], "in_review", user)
         t = now()
         conn.execute(CASES.update().where(CASES.c.case_id == case_id).values(
-            status="in_review", approved_by=None, approved_at=None, updated_at=t))
+            status="in_review", approved_by=None, approved_at=None, approved_fingerprint=None, updated_at=t))
         audit.append(conn, user.name, "reopen", case_id, {"from": case["status"]}, client)
         return case_row(conn, case_id)
 
@@ -254,6 +258,8 @@ def set_due(eng: Engine, user: User, case_id: str, kind: str, subject_id: str | 
 
     def body(conn):
         before, case = _load(conn, case_id, kind, subject_id)
+        if case["status"] in FINAL:
+            raise InvalidMove(f"a {case['status']} case has no due date: reopen it first")
         case["due_at"] = due
         _save(conn, before, case)
         audit.append(conn, user.name, "set_due", case_id, {"due_at": due.isoformat() if due else None}, client)

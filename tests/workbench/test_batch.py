@@ -46,12 +46,20 @@ def _top_alerts(db: Path, n: int) -> list[tuple[str, str, int, float]]:
         con.close()
 
 
+def _evidence_hash(db: Path, alert_id: str) -> str:
+    con = duckdb.connect(str(serving.current(db)), read_only=True)
+    try:
+        return con.execute("SELECT evidence_hash FROM alerts WHERE alert_id = ?", [alert_id]).fetchone()[0]
+    finally:
+        con.close()
+
+
 def test_decisions_reach_the_next_run_and_only_approved_reports_are_released(beside, tmp_path):
     db, eng = beside
     (a_id, a_subj, a_n, a_usd), (b_id, b_subj, _, _), (c_id, _, _, _) = _top_alerts(db, 3)
     workflow.assign(eng, ANA, a_id, "alert", a_subj, "ana")
     workflow.decide(eng, ANA, a_id, "alert", a_subj, "confirmed", "pays on the compound's wallet")
-    workflow.approve(eng, SUE, a_id)
+    workflow.approve(eng, SUE, a_id, fingerprint=_evidence_hash(db, a_id))
     workflow.assign(eng, ANA, b_id, "alert", b_subj, "ana")
     workflow.decide(eng, ANA, b_id, "alert", b_subj, "false_positive", "payroll account")
     before = serving.current(db)
@@ -85,6 +93,15 @@ def test_decisions_reach_the_next_run_and_only_approved_reports_are_released(bes
     amounts = [float(t.findtext("amount_local")) for t in tree.iter("transaction")]
     assert len(amounts) == a_n
     assert abs(sum(amounts) - float(a_usd)) < 0.01 * a_n
+
+    # new evidence since the approval: the supervisor has not seen it, so the report is a draft again
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE alerts SET evidence_hash = 'changed' WHERE alert_id = ?", [a_id])
+    con.close()
+    again = tmp_path / "export2"
+    r = CliRunner().invoke(app, ["export", "--out", str(again), "--format", "goaml", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert not list((again / "goaml").glob("alert_*.xml")) and (again / "goaml" / "drafts" / released.name).is_file()
 
 
 def _serve(db: Path, port: int) -> subprocess.Popen:

@@ -51,6 +51,28 @@ def test_pull_decisions_and_approvals(store, case_url):
     latest = _rows(store, "SELECT disposition FROM dispositions WHERE subject_id = 'ACC:1' ORDER BY decided_at DESC LIMIT 1")
     assert latest == [("false_positive",)]
     assert _rows(store, "SELECT case_id, kind, decided_by, approved_by FROM approvals") == [("NW-1", "network", "ana", "tom")]
+    workflow.reopen(eng, SUE, "AL-1")  # reopened and not decided again: its labels are withdrawn meanwhile
+    con = connect(store)
+    try:
+        assert sync.pull(con, case_url)["changed"] is True
+    finally:
+        con.close()
+    assert _rows(store, "SELECT count(*) FROM dispositions WHERE source = 'workbench'") == [(0,)]
+
+
+def test_a_case_store_gone_releases_nothing(store, sqlite_url, tmp_path):
+    add_users(sqlite_url)
+    eng = casestore.engine(sqlite_url)
+    workflow.assign(eng, SUE, "NW-1", "network", None, "ana")
+    workflow.decide(eng, ANA, "NW-1", "network", None, "confirmed", None)
+    workflow.approve(eng, TOM, "NW-1")
+    con = connect(store)
+    try:
+        assert sync.pull(con, sqlite_url)["approvals"] == 1
+        assert sync.pull(con, f"sqlite:///{tmp_path / 'moved.sqlite'}")["case_store"] is None
+        assert con.execute("SELECT count(*) FROM approvals").fetchone() == (0,)  # every report a draft
+    finally:
+        con.close()
 
 
 def test_no_case_store_no_four_eyes(store, tmp_path):

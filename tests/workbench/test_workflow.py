@@ -149,3 +149,33 @@ def test_notes_due_dates_and_history(eng):
     assert workflow.set_due(eng, SUE, "AL-9", "alert", "S9", past)["due_at"] == past
     assert [n["text"] for n in workflow.notes(eng, "AL-9")] == ["called the bank"]
     assert [h["action"] for h in workflow.history(eng, "AL-9")] == ["assign", "note", "set_due"]
+
+
+def test_racing_approval_never_lets_the_decider_approve(eng):
+    """An approval racing a reopen and a re-decision by the approver himself: whichever comes first, the case never
+    ends approved by the one who decided it (each change reads and writes in one serialised transaction)."""
+    for i in range(15):
+        cid, subj = f"AL-R{i}", f"SR{i}"
+        workflow.assign(eng, SUE, cid, "alert", subj, "ana")
+        workflow.decide(eng, ANA, cid, "alert", subj, "confirmed", None)
+        start = threading.Barrier(2)
+
+        def approve(cid=cid):
+            start.wait()
+            try:
+                workflow.approve(eng, TOM, cid)
+            except (Forbidden, InvalidMove):
+                pass
+
+        def redecide(cid=cid, subj=subj):
+            start.wait()
+            workflow.reopen(eng, TOM, cid)
+            workflow.decide(eng, TOM, cid, "alert", subj, "confirmed", "decided again by tom")
+
+        threads = [threading.Thread(target=approve), threading.Thread(target=redecide)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        case = workflow.get(eng, cid)
+        assert not (case["approved_by"] and case["approved_by"] == case["decided_by"]), case
