@@ -143,8 +143,7 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
         converted AS (
             SELECT * REPLACE (CASE
                 WHEN _rate = 1 AND amount < 100000000 THEN TRY_CAST(round(amount, 2) AS DECIMAL(18,2))  -- same value, cheaper
-                ELSE TRY_CAST(round(coalesce(TRY(amount * _rate), TRY(CAST(amount AS DECIMAL(38,6)) * _rate)), 2)
-                              AS DECIMAL(18,2)) END AS amount_usd)
+                ELSE {usd_sql("amount", "_rate")} END AS amount_usd)
             FROM rated
         )
         SELECT * EXCLUDE (_rate) REPLACE (
@@ -160,6 +159,13 @@ def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
     con.execute("DROP TABLE IF EXISTS _st_day_rates")
 
 
+def usd_sql(amount: str, rate: str) -> str:
+    """amount x rate as DECIMAL(18,2): the exact product where DECIMAL(38) holds it, else the amount at 6
+    decimals; NULL (never an overflow error) when the USD value is beyond DECIMAL(18,2)."""
+    return (f"TRY_CAST(round(coalesce(TRY({amount} * {rate}), TRY(CAST({amount} AS DECIMAL(38,6)) * {rate})), 2)"
+            " AS DECIMAL(18,2))")
+
+
 def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
     """Convert the transactions loaded without a rate (fx_status no_rate) whose currency and day now have one
     (the rates file file_id brought it); their span goes to fx_fills for the next incremental detect.
@@ -170,11 +176,11 @@ def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
         if not con.execute("SELECT count(*) FROM _st_fill").fetchone()[0]:  # type: ignore[index]
             return 0
         _day_rates(con, "_st_fill")
-        con.execute("""CREATE OR REPLACE TEMP TABLE _st_filled AS
-                       SELECT f.txn_id, f.booked_at, r.fx_source,
-                              TRY_CAST(round(f.amount * r.usd_per_unit, 2) AS DECIMAL(18,2)) AS amount_usd
-                       FROM _st_fill f JOIN _st_day_rates r ON r.currency = f.currency AND r.day = CAST(f.booked_at AS DATE)
-                       WHERE TRY_CAST(round(f.amount * r.usd_per_unit, 2) AS DECIMAL(18,2)) IS NOT NULL""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _st_filled AS
+                       SELECT * FROM (
+                           SELECT f.txn_id, f.booked_at, r.fx_source, {usd_sql("f.amount", "r.usd_per_unit")} AS amount_usd
+                           FROM _st_fill f JOIN _st_day_rates r ON r.currency = f.currency AND r.day = CAST(f.booked_at AS DATE)
+                       ) WHERE amount_usd IS NOT NULL""")
         n, lo, hi = con.execute("SELECT count(*), min(booked_at), max(booked_at) FROM _st_filled").fetchone()  # type: ignore[misc]
         if n:
             with store.transaction(con):

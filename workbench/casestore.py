@@ -104,6 +104,13 @@ AUDIT_HEAD = sa.Table(
 )
 
 
+def utc(t):
+    """A time read back from the case store, as UTC: SQLite keeps no zone, so its times come back naive."""
+    from datetime import timezone
+
+    return t.replace(tzinfo=timezone.utc) if t is not None and t.tzinfo is None else t
+
+
 class CaseStoreError(ScamtraceError):
     """A case store that cannot be opened: the message says which and what to do."""
 

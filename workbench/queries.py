@@ -7,10 +7,13 @@ only touched cases have a row, an untouched alert is `new`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+
+from transforms.store import has_table
+from workbench.casestore import utc
 
 OPEN = ("new", "in_review", "escalated")
 AGES = {"lt1": "created_at >= now() - INTERVAL 1 DAY", "lt7": "created_at >= now() - INTERVAL 7 DAY",
@@ -24,9 +27,6 @@ CASE_SCHEMA = pa.schema([("case_id", pa.string()), ("wf_status", pa.string()), (
 
 
 def case_table(rows: list[dict]) -> pa.Table:
-    def utc(t):
-        return t.replace(tzinfo=timezone.utc) if t is not None and t.tzinfo is None else t
-
     return pa.table({"case_id": [r["case_id"] for r in rows], "wf_status": [r["status"] for r in rows],
                      "assignee": [r["assignee"] for r in rows], "due_at": [utc(r["due_at"]) for r in rows],
                      "decided_by": [r["decided_by"] for r in rows], "approved_by": [r["approved_by"] for r in rows]},
@@ -119,17 +119,13 @@ def _scalar(cur, sql: str, params: list):
     return row[0] if row else None
 
 
-def _has(cur, table: str) -> bool:
-    return bool(_scalar(cur, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]))
-
-
 def alert(cur: duckdb.DuckDBPyConnection, alert_id: str) -> dict | None:
     rows = _dicts(cur.execute("SELECT * FROM alerts WHERE alert_id = ?", [alert_id]))
     return rows[0] if rows else None
 
 
 def rule_values(cur: duckdb.DuckDBPyConnection, a: dict) -> list[dict]:
-    if not _has(cur, "rule_hits"):
+    if not has_table(cur, "rule_hits"):
         return []
     return _dicts(cur.execute(
         """SELECT rule_id, measured_value, band, score, reason, window_start, window_end FROM rule_hits
@@ -158,7 +154,7 @@ def members(cur: duckdb.DuckDBPyConnection, network_id: str, limit: int = 500) -
 
 
 def compound_links(cur: duckdb.DuckDBPyConnection, subject_ids: list[str]) -> list[dict]:
-    if not subject_ids or not _has(cur, "compound_links"):
+    if not subject_ids or not has_table(cur, "compound_links"):
         return []
     return _dicts(cur.execute(
         """SELECT compound_id, subject_type, subject_id, link_kind, evidence_text, confidence, first_seen_at, last_seen_at
@@ -186,12 +182,12 @@ def graph(cur: duckdb.DuckDBPyConnection, network_id: str, max_members: int = 30
 
 def account(cur: duckdb.DuckDBPyConnection, account_id: str) -> dict:
     """An account or party: KYC, identifiers, alerts, networks and recent transactions."""
-    acc = _dicts(cur.execute("SELECT * FROM accounts WHERE account_id = ?", [account_id])) if _has(cur, "accounts") else []
+    acc = _dicts(cur.execute("SELECT * FROM accounts WHERE account_id = ?", [account_id])) if has_table(cur, "accounts") else []
     holder_id = acc[0]["holder_id"] if acc else None
     party_ids = [p for p in (holder_id, account_id) if p]
-    parties = _dicts(cur.execute("SELECT * FROM parties WHERE list_contains(?, party_id)", [party_ids])) if _has(cur, "parties") else []
+    parties = _dicts(cur.execute("SELECT * FROM parties WHERE list_contains(?, party_id)", [party_ids])) if has_table(cur, "parties") else []
     idents = []
-    if _has(cur, "events"):
+    if has_table(cur, "events"):
         idents = _dicts(cur.execute(
             """SELECT kind, ip, device_id, phone, min(occurred_at) AS first_at, max(occurred_at) AS last_at, count(*) AS n
                FROM events WHERE account_id = ? OR list_contains(?, party_id) GROUP BY ALL ORDER BY last_at DESC LIMIT 100""",
@@ -231,16 +227,16 @@ def search(cur: duckdb.DuckDBPyConnection, q: str, limit: int = 50) -> list[dict
     accounts_sql = ("SELECT DISTINCT 'account' AS kind, member_id AS id, name AS label FROM network_members "
                     "WHERE member_type = 'account' AND (member_id ILIKE ? ESCAPE '\\' OR name ILIKE ? ESCAPE '\\')")
     hits += _dicts(cur.execute(accounts_sql + " LIMIT ?", [like, like, limit]))
-    if _has(cur, "accounts"):
+    if has_table(cur, "accounts"):
         hits += _dicts(cur.execute("SELECT 'account' AS kind, account_id AS id, label FROM accounts "
                                    "WHERE account_id ILIKE ? ESCAPE '\\' LIMIT ?", [like, limit]))
-    if _has(cur, "parties"):
+    if has_table(cur, "parties"):
         hits += _dicts(cur.execute(
             """SELECT 'party' AS kind, party_id AS id, name AS label FROM parties
                WHERE name ILIKE ? ESCAPE '\\' OR phone ILIKE ? ESCAPE '\\' OR email ILIKE ? ESCAPE '\\'
                   OR id_number ILIKE ? ESCAPE '\\' OR party_id ILIKE ? ESCAPE '\\' LIMIT ?""",
             [like, like, like, like, like, limit]))
-    if _has(cur, "events"):
+    if has_table(cur, "events"):
         hits += _dicts(cur.execute(
             "SELECT DISTINCT 'account' AS kind, account_id AS id, phone AS label FROM events "
             "WHERE phone ILIKE ? ESCAPE '\\' AND account_id IS NOT NULL LIMIT ?", [like, limit]))

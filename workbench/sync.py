@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from transforms.schema import APPROVALS, DISPOSITIONS_TABLE
 from transforms.store import delete_facts, has_table, insert_facts
 from workbench import casestore
-from workbench.casestore import CASES, DECISIONS
+from workbench.casestore import CASES, DECISIONS, utc
 from workbench.workflow import FINAL
 
 SOURCE = "workbench"
@@ -49,7 +49,7 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
         rows = pa.table({
             "subject_id": [d.subject_id for d in decisions],
             "disposition": [d.disposition for d in decisions],
-            "decided_at": pa.array([_utc(d.decided_at) for d in decisions], pa.timestamp("us", "UTC")),
+            "decided_at": pa.array([utc(d.decided_at) for d in decisions], pa.timestamp("us", "UTC")),
             "analyst": [d.decided_by for d in decisions],
             "note": [d.note for d in decisions],
             "source": [SOURCE] * len(decisions),
@@ -64,9 +64,9 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
     approvals = pa.table({
         "case_id": [a.case_id for a in approved], "kind": [a.kind for a in approved],
         "subject_id": [a.subject_id for a in approved], "decided_by": [a.decided_by for a in approved],
-        "decided_at": pa.array([_utc(a.decided_at) for a in approved], pa.timestamp("us", "UTC")),
+        "decided_at": pa.array([utc(a.decided_at) for a in approved], pa.timestamp("us", "UTC")),
         "approved_by": [a.approved_by for a in approved],
-        "approved_at": pa.array([_utc(a.approved_at) for a in approved], pa.timestamp("us", "UTC")),
+        "approved_at": pa.array([utc(a.approved_at) for a in approved], pa.timestamp("us", "UTC")),
         "fingerprint": pa.array([a.approved_fingerprint for a in approved], pa.string()),
     })
     con.execute(APPROVALS.ddl())
@@ -80,9 +80,3 @@ def pull(con: duckdb.DuckDBPyConnection, url: str) -> dict:
         con.unregister("_wb_approvals")
     return {"case_store": casestore.redact(url), "decisions": len(decisions), "approvals": len(approved),
             "changed": changed}
-
-
-def _utc(t):
-    from datetime import timezone
-
-    return t.replace(tzinfo=timezone.utc) if t is not None and t.tzinfo is None else t

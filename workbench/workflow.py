@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from workbench import audit
-from workbench.casestore import CASES, DECISIONS, NOTES, USERS, write
+from workbench.casestore import CASES, DECISIONS, NOTES, USERS, utc, write
 from workbench.users import User
 
 STATES = ("new", "in_review", "escalated", "confirmed", "false_positive", "closed")
@@ -76,17 +76,13 @@ def check_move(frm: str, to: str, user: User) -> None:
         raise Forbidden(f"moving a case from {frm} to {to} needs the role {' or '.join(TRANSITIONS[(frm, to)])}")
 
 
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=timezone.utc) if t is not None and t.tzinfo is None else t
-
-
 def case_row(conn: Connection, case_id: str) -> dict | None:
     row = conn.execute(sa.select(CASES).where(CASES.c.case_id == case_id)).first()
     if row is None:
         return None
     d = dict(row._mapping)
     for k in ("assigned_at", "due_at", "decided_at", "approved_at", "updated_at"):
-        d[k] = _aware(d[k])
+        d[k] = utc(d[k])
     return d
 
 
