@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import progress
+from flows.local_server import prefect_api
 from transforms.errors import ScamtraceError
 from transforms.store import default_db_path
 
@@ -243,7 +244,8 @@ def detect(
 
         _require_db(_db(db))
         load_rules(config)  # a broken rule or deployment config stops here
-        result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None)
+        with prefect_api():
+            result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None)
         return print_detect(result, quiet)
 
     _guard(body)
@@ -368,7 +370,9 @@ def export(
         options = {k: v for k, v in options.items() if v is not None}
         if graph_max_members is not None:
             options["graph_max_members"] = graph_max_members or None
-        return print_export(export_flow(db=str(_db(db)), out=str(out), options=options), quiet)
+        with prefect_api():
+            result = export_flow(db=str(_db(db)), out=str(out), options=options)
+        return print_export(result, quiet)
 
     _guard(body)
 
@@ -416,7 +420,8 @@ def run(
         kwargs = dict(paths=[str(p) for p in paths], out=str(out), db=str(_db(db)), mapping_files=[str(m) for m in mapping],
                       config=str(config) if config else None, full=full,
                       goaml_config=str(goaml_config) if goaml_config else None, wait_seconds=wait)
-        result = _with_progress(quiet, lambda: run_flow(**kwargs))
+        with prefect_api():
+            result = _with_progress(quiet, lambda: run_flow(**kwargs))
         code = print_reconciliation(result["ingest"], quiet)
         if result.get("detect"):
             code = max(code, print_detect(result, quiet))

@@ -14,13 +14,16 @@ def test_gx_finds_failing_rows_in_a_file_store_and_releases_it(db):
                 "CASE WHEN range = 5 THEN 'XX' ELSE 'ok' END AS s FROM range(12)")
     validator = BatchValidator(db)
     try:
-        got = validator.failures("t", [Check("v_present", "not_null", "v", "v: missing"),
-                                       Check("s_known", "in_set", "s", "s: bad", (("ok",),)),
-                                       Check("v_small", "between", "v", "v: too big", (None, 10, False))])
+        failed = validator.failures("t", [Check("v_present", "not_null", "v", "v: missing"),
+                                          Check("s_known", "in_set", "s", "s: bad", (("ok",),)),
+                                          Check("v_small", "between", "v", "v: too big", (None, 10, False)),
+                                          Check("row_no_positive", "between", "row_no", "never", (0, None, True))])
+        got = [(row_no, reason) for sql, reason in failed for (row_no, *_) in con.execute(sql).fetchall()]
     finally:
         validator.close()
         con.close()
-    # Without the persisted-connection shim GX returns no rows at all on a DuckDB file.
+    assert sorted(reason for _, reason in failed) == ["s: bad", "v: missing", "v: too big"]  # a passing check gives no query
+    # GX's own SQL finds the rows (without the persisted-connection shim it found none at all on a DuckDB file)
     assert sorted(got) == [(1, "v: missing"), (5, "v: missing"), (6, "s: bad"), (9, "v: missing"), (12, "v: too big")]
     # close() released GX's connections: the file opens again with other settings
     duckdb.connect(str(db), read_only=True).close()
