@@ -619,6 +619,10 @@ from flows.cli_workbench import register as _register_workbench  # noqa: E402
 
 _register_workbench(app, _guard, _db, DbOption, console)
 
+from flows.cli_mapping import register as _register_mapping  # noqa: E402
+
+_register_mapping(app, _guard, console, err_console)
+
 
 def main() -> None:  # pragma: no cover
     app()

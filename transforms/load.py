@@ -13,7 +13,6 @@ from typing import Callable, Iterable
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from transforms import schema, store
 from transforms.errors import InputError

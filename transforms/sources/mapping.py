@@ -141,10 +141,18 @@ class Mapping(BaseModel):
 
 def load_mapping(path: Path) -> Mapping:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return load_mapping_text(Path(path).read_text(encoding="utf-8"), path)
     except FileNotFoundError:
         raise ConfigError("mapping file not found", path=path) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
+
+
+def load_mapping_text(text: str, path: Path) -> Mapping:
+    """A mapping from its YAML text; `path` names it in errors."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML ({str(exc).splitlines()[0]})", path=path) from None
     if not isinstance(data, dict):
         raise ConfigError("a mapping file is a YAML mapping with name, columns, ...; see docs/mapping.md", path=path)
