@@ -139,9 +139,9 @@ def run_ingest(paths: list[Path], mapping: list[Path], db: Path, quiet: bool) ->
         from flows.ingest_flow import ingest_flow
 
         return _with_progress(quiet, lambda: ingest_flow(paths=args[0], mapping_files=args[1], db=args[2]))
-    from flows.tasks import ingest_task
+    from flows.stages import ingest_files
 
-    return _with_progress(quiet, lambda: ingest_task.fn(*args))
+    return _with_progress(quiet, lambda: ingest_files(*args))
 
 
 def _with_progress(quiet: bool, job: Callable[[], object]):

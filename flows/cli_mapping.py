@@ -41,8 +41,11 @@ def register(app: typer.Typer, guard, console, err_console) -> None:
                 if out is None:
                     sys.stdout.write(text)
                     sys.stdout.flush()
-                raise ScamtraceError(f"the draft does not work yet ({exc.message}); complete it by hand or pass the "
-                                     "missing option (--account, --currency)", path=file) from None
+                hint = next((f"pass --{o}" for o in ("account", "currency") if o in exc.message),
+                            "name the column in the draft printed above and save it")
+                problem = exc.message.removesuffix("; see docs/mapping.md").removeprefix("Value error, ")
+                raise ScamtraceError(f"the draft does not work yet ({problem}{sug.why_missing(problem)}); {hint}",
+                                     path=file) from None
             if out is not None:
                 out.write_text(text, encoding="utf-8")
             else:

@@ -7,6 +7,21 @@ from pathlib import Path
 from transforms import store
 
 
+def ingest_files(paths: list[str], mapping_files: list[str], db: str, wait_seconds: float = 0) -> list[dict]:
+    """Ingest with progress events; the body of the ingest task, and of `scamtrace ingest` without a server
+    (which so never imports Prefect)."""
+    from flows import progress
+    from transforms.ingest import ingest_paths
+
+    reports = ingest_paths(
+        Path(db), [Path(p) for p in paths], [Path(m) for m in mapping_files],
+        on_file=lambda r: progress.emit("file_done", report=r),
+        on_rows=lambda path, n: progress.emit("rows", path=path, n=n),
+        wait_seconds=wait_seconds,
+    )
+    return [r.as_dict() for r in reports]
+
+
 def open_store(db: str):
     return store.connect(Path(db))
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from prefect import task
 
-from flows import progress
-from flows.stages import casework_build, open_store, publish_serving, score_run, sync_decisions
+from flows.stages import casework_build, ingest_files, open_store, publish_serving, score_run, sync_decisions
 
 
 def _is_io_error(task_, run, state) -> bool:
@@ -23,15 +22,7 @@ def _is_io_error(task_, run, state) -> bool:
 
 @task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=_is_io_error)
 def ingest_task(paths: list[str], mapping_files: list[str], db: str, wait_seconds: float = 0) -> list[dict]:
-    from transforms.ingest import ingest_paths
-
-    reports = ingest_paths(
-        Path(db), [Path(p) for p in paths], [Path(m) for m in mapping_files],
-        on_file=lambda r: progress.emit("file_done", report=r),
-        on_rows=lambda path, n: progress.emit("rows", path=path, n=n),
-        wait_seconds=wait_seconds,
-    )
-    return [r.as_dict() for r in reports]
+    return ingest_files(paths, mapping_files, db, wait_seconds)
 
 
 @task(name="new-data-period")

@@ -36,7 +36,11 @@ _DEBIT_MARKS = ["D", "DR", "DEBIT", "OUT", "-", "DB", "S", "SOLL", "AF", "支出
 _CREDIT_MARKS = ["C", "CR", "CREDIT", "IN", "+", "K", "KR", "H", "HABEN", "BIJ", "收入", "贷", "收", "入", "入金", "CRÉDIT",
                  "KREDIT", "ABONO", "AVERE", "CÓ", "GHI CÓ", "ฝาก", "รับ", "UZNANIE", "WPŁYW"]
 _SYMBOLS = {"฿": "THB", "₫": "VND", "₱": "PHP", "៛": "KHR", "₭": "LAK", "€": "EUR", "£": "GBP", "¥": "CNY", "元": "CNY",
-            "₩": "KRW", "₹": "INR", "RM": "MYR", "Rp": "IDR", "K": "MMK"}
+            "₩": "KRW", "₹": "INR", "RM": "MYR", "Rp": "IDR", "K": "MMK", "$": "USD"}
+# currencies written as names in a currency column (the reader wants ISO codes: the draft makes it a constant)
+_CURRENCY_NAMES = {"人民币": "CNY", "人民幣": "CNY", "RMB": "CNY", "美元": "USD", "US$": "USD", "港币": "HKD", "港元": "HKD",
+                   "欧元": "EUR", "日元": "JPY", "円": "JPY", "บาท": "THB", "BAHT": "THB", "ĐỒNG": "VND", "VNĐ": "VND",
+                   "RUPIAH": "IDR", "RINGGIT": "MYR", "PESO": "PHP", "RIEL": "KHR", "KIP": "LAK", "KYAT": "MMK"}
 # a country's currency and clock, for guesses from a file name or the script of its text (always marked unsure)
 _REGION = {"TH": ("THB", "Asia/Bangkok"), "KH": ("KHR", "Asia/Phnom_Penh"), "LA": ("LAK", "Asia/Vientiane"),
            "MM": ("MMK", "Asia/Yangon"), "VN": ("VND", "Asia/Ho_Chi_Minh"), "ID": ("IDR", "Asia/Jakarta"),
@@ -52,7 +56,7 @@ _ZONES = {"THB": "Asia/Bangkok", "KHR": "Asia/Phnom_Penh", "LAK": "Asia/Vientian
           "SGD": "Asia/Singapore", "CNY": "Asia/Shanghai", "HKD": "Asia/Hong_Kong", "TWD": "Asia/Taipei",
           "JPY": "Asia/Tokyo", "KRW": "Asia/Seoul", "INR": "Asia/Kolkata", "EUR": "Europe/Berlin", "GBP": "Europe/London",
           "PLN": "Europe/Warsaw", "CZK": "Europe/Prague", "SEK": "Europe/Stockholm", "CHF": "Europe/Zurich"}
-_DATES = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m/%d/%Y", "%m-%d-%Y",
+_DATES = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y:%m:%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m/%d/%Y", "%m-%d-%Y",
           "%d/%m/%y", "%d.%m.%y", "%m/%d/%y", "%d-%b-%Y", "%d %b %Y", "%d-%b-%y", "%d/%b/%Y", "%b %d, %Y", "%Y年%m月%d日"]
 _TIMES = ["", " %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M:%S%.f", " %H:%M:%S%.f", "T%H:%M:%S%z", " %I:%M:%S %p", " %I:%M %p"]
 _CHECKED = ("booked_at", "value_date", "booked_time", "amount", "debit", "credit", "currency", "direction",
@@ -66,6 +70,11 @@ class Suggestion:
     because: dict[str, str] = field(default_factory=dict)  # columns.<field> -> what matched
     unmapped: list[str] = field(default_factory=list)
     sniffed: Sniffed | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # field -> a column named like it whose values do not fit
+
+    def why_missing(self, message: str) -> str:
+        """What the sample says about a field a failed draft lacks ('columns.booked_at is required')."""
+        return next((f"; {why}" for f, why in self.refused.items() if f"columns.{f}" in message and f not in self.draft["columns"]), "")
 
 
 # ------------------------------------------------------------------------------------------------ header words
@@ -100,6 +109,8 @@ def _name_score(header: str, word: str) -> float:
         return 0.0  # 'in', 'id', 'dc': only as the whole name
     if set(wt) <= set(ht):
         return 0.6 + 0.3 * len(wt) / len(ht)
+    if len(wt) == 1 and len(word) >= 6 and any(word in t for t in ht):  # compounds: 'Wertstellungsdatum'
+        return 0.55 + 0.3 * len(word) / len(h)
     from rapidfuzz import fuzz
 
     return 0.7 if len(h) > 5 and fuzz.ratio(h, word) >= 90 else 0.0  # a typo or a transliteration variant
@@ -137,8 +148,10 @@ def _date_formats(values: list[str]) -> tuple[list[str], float, str]:
     for d in _DATES:
         for t in _TIMES:
             fmt = d + t
-            ok = series.str.strptime(pl.Datetime("us", "UTC") if "%z" in fmt else pl.Datetime("us"), fmt,
-                                     strict=False, exact=True).is_not_null()
+            parsed = series.str.strptime(pl.Datetime("us", "UTC") if "%z" in fmt else pl.Datetime("us"), fmt,
+                                         strict=False, exact=True)
+            # '%Y' takes '25' as the year 25: only years a statement can have count (Buddhist-era ones too, to warn)
+            ok = parsed.dt.year().is_between(1900, 2600).fill_null(False)
             if ok.any():
                 scores.append((int(ok.sum()), fmt, ok))
     doubt = ""
@@ -220,16 +233,21 @@ def _fits(field_name: str, values: list[str]) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ columns
-def _assign(s: Sniffed) -> tuple[dict[str, int], dict[str, str], list[int]]:
-    """field -> column index, why, and the columns claimed by `ignore` (balances, fees)."""
+def _assign(s: Sniffed, refused: dict[str, str]) -> tuple[dict[str, int], dict[str, str], list[int]]:
+    """field -> column index, why, and the columns claimed by `ignore` (balances, fees); `refused` gets, per
+    field, a column named like it whose values do not fit it."""
     words, _ = _vocabulary()
     candidates = []
     for col, name in enumerate(s.header):
         values = _values(s, col)
         for f in words:
             score, word = _best_word(name, f)
+            if score and f in ("debit", "credit") and _best_word(name, "amount")[0]:
+                score += 0.15  # '记账金额(支出)', 'Withdrawal Amount': a debit or credit amount, not the amount
             if score and (f == "ignore" or f not in _CHECKED or _fits(f, values)):
                 candidates.append((score, f, col, word))
+            elif score >= 0.75 and values:
+                refused.setdefault(f, f"the column '{name}' is named like it, but its values (e.g. '{values[0][:20]}') do not fit")
     chosen: dict[str, int] = {}
     why: dict[str, str] = {}
     ignored: list[int] = []
@@ -242,8 +260,27 @@ def _assign(s: Sniffed) -> tuple[dict[str, int], dict[str, str], list[int]]:
             ignored.append(col)
             continue
         chosen[f] = col
-        why[f] = f"the header word '{word}'" + ("" if score >= 0.9 else f" (match {score:.2f})")
+        why[f] = f"the header word '{word}'" + ("" if score >= 0.9 else f", a partial match ({score:.2f})")
+    _by_values(s, chosen, why, taken)
     return chosen, why, ignored
+
+
+def _by_values(s: Sniffed, chosen: dict[str, int], why: dict[str, str], taken: set[int]) -> None:
+    """A booking time and an amount are needed: when no header names them, the one free column whose values
+    are all dates (or all numbers, negatives among them) is taken, as a loose match."""
+    free = [c for c in range(len(s.header)) if c not in taken]
+    if "booked_at" not in chosen:
+        dates = [c for c in free if _values(s, c) and _date_formats(_values(s, c))[1] >= 0.99]
+        if len(dates) == 1:
+            chosen["booked_at"] = dates[0]
+            free.remove(dates[0])
+            why["booked_at"] = "no header word; its values are all dates, a partial match"
+    if not ({"amount", "debit", "credit"} & set(chosen)):
+        signed = [c for c in free if _values(s, c) and _share(_values(s, c), _is_number) == 1
+                  and any(v.startswith("-") for v in _values(s, c))]
+        if len(signed) == 1:
+            chosen["amount"] = signed[0]
+            why["amount"] = "no header word; its values are all signed numbers, a partial match"
 
 
 def _settle_amounts(s: Sniffed, chosen: dict[str, int], unsure: dict[str, str]) -> None:
@@ -284,9 +321,13 @@ def _statement_account(s: Sniffed, chosen: dict[str, int], unsure: dict[str, str
         m = re.search(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b", line)
         if m:
             return m.group(1).replace(" ", "")
+    label = r"(?i)account|konto|compte|cuenta|conto|rachun|rekening|akaun|tài khoản|บัญชี|账号|账户|卡号|口座|계좌|គណនី|အကောင့်"
     for line in s.preamble:
-        if re.search(r"(?i)account|konto|compte|cuenta|conto|rachun|rekening|akaun|tài khoản|บัญชี|账号|账户|卡号|口座|계좌|គណនី|အကောင့်", line):
-            m = re.search(r"(\d[\d\- ]{5,}\d)", line)
+        if re.search(label, line):
+            m = re.search(r"(\d[\d\-* ]{5,}\d)", line)
+            if m:
+                return m.group(1).strip()
+            m = re.search(r"(?:[:：]\s*\[?|\[)([^\]\s,;\"]{3,})", line)  # '支付宝账户：xx@example.com', '账号:[...]'
             if m:
                 return m.group(1).strip()
     return None
@@ -315,6 +356,21 @@ def _currency(s: Sniffed, chosen: dict[str, int]) -> str | None:
         for token in re.findall(r"\b[A-Z]{3}\b", line):
             if token in codes and token not in ("THE", "AND", "FOR"):
                 return token
+    return None
+
+
+def _currency_by_name(s: Sniffed, chosen: dict[str, int]) -> tuple[str, str] | None:
+    """A column named like a currency that holds one currency's name ('人民币') rather than its code."""
+    from transforms.validate import iso_currencies
+
+    for col, name in enumerate(s.header):
+        if col in chosen.values() or _best_word(name, "currency")[0] < 0.75:
+            continue
+        values = {v.strip().upper() for v in _values(s, col)}
+        codes = {_CURRENCY_NAMES.get(v, v if v in iso_currencies() else "") for v in values}
+        if len(codes) == 1 and "" not in codes:
+            code = codes.pop()
+            return code, f"the column '{name}' says {sorted(values)[0]}"
     return None
 
 
@@ -352,6 +408,9 @@ def _place(path: Path, s: Sniffed, chosen: dict[str, int], draft: dict, unsure: 
     constants: dict[str, str] = {}
     country, country_why = _country(path, s)
     ccy, ccy_why = currency, ""
+    named = None if "currency" in chosen else _currency_by_name(s, chosen)
+    if named and not ccy:
+        ccy, ccy_why = named
     if not ccy and "currency" not in chosen:
         ccy, ccy_why = _currency(s, chosen), "from the amounts or their column name"
         if not ccy and country:
@@ -363,6 +422,8 @@ def _place(path: Path, s: Sniffed, chosen: dict[str, int], draft: dict, unsure: 
     if country:
         constants["country"] = country
         unsure["constants.country"] = f"from {country_why}"
+    if "currency" in chosen and not ccy:  # the zone of the file's most frequent currency
+        ccy = Counter(v.strip().upper() for v in _values(s, chosen["currency"])).most_common(1)[0][0]
     zone = timezone or (_REGION[country][1] if country else _ZONES.get(ccy or "", "UTC"))
     draft["timezone"] = zone
     if not timezone:
@@ -376,7 +437,8 @@ def suggest(path: Path, account: str | None = None, institution: str | None = No
             timezone: str | None = None) -> Suggestion:
     s = sniff(path)
     unsure: dict[str, str] = {}
-    chosen, why, ignored = _assign(s)
+    refused: dict[str, str] = {}
+    chosen, why, ignored = _assign(s, refused)
     _settle_amounts(s, chosen, unsure)
     preamble_account = None if account else _statement_account(s, chosen, unsure)
     draft: dict = {"name": re.sub(r"[^a-z0-9_]+", "_", re.sub(r"[\d_-]{4,}.*$", "", path.stem.lower())).strip("_") or "bank",
@@ -389,6 +451,9 @@ def suggest(path: Path, account: str | None = None, institution: str | None = No
     if s.quote_char != '"':
         draft["quote_char"] = s.quote_char
     draft["header_row"] = s.header_row
+    if s.renamed_duplicates:
+        draft["rename_duplicate_columns"] = True
+        unsure["rename_duplicate_columns"] = "the header repeats a column name; the repeats are named NAME_2, NAME_3"
     if s.header_row > 1:
         unsure["header_row"] = f"{s.header_row - 1} line(s) above the column names are skipped"
 
@@ -439,11 +504,11 @@ def suggest(path: Path, account: str | None = None, institution: str | None = No
         if unknown:
             unsure["channel_values"] = f"value(s) {unknown[:8]} not recognised; they load as channel 'other'"
     for f, c in chosen.items():
-        if f"columns.{f}" not in unsure and "match" in why[f]:
-            unsure[f"columns.{f}"] = f"{why[f]} is a loose match"
+        if f"columns.{f}" not in unsure and "partial match" in why[f]:
+            unsure[f"columns.{f}"] = why[f]
     unmapped = [s.header[i] + (" (ignored: a balance, fee or status)" if i in ignored else "")
                 for i in range(len(s.header)) if i not in chosen.values()]
-    return Suggestion(draft, unsure, {f"columns.{k}": v for k, v in why.items()}, unmapped, s)
+    return Suggestion(draft, unsure, {f"columns.{k}": v for k, v in why.items()}, unmapped, s, refused)
 
 
 def to_yaml(sug: Suggestion, source: Path) -> str:
@@ -482,15 +547,14 @@ class Check:
 
 def check(path: Path, text: str, rows: int = 5000) -> Check:
     """Run the draft through the delimited reader on the file's first rows: how many would load, and why not."""
-    from transforms.sources.base import CsvLayout, csv_chunks
-    from transforms.sources.delimited import to_transactions
+    from transforms.sources.base import csv_chunks
+    from transforms.sources.delimited import layout_of, to_transactions
     from transforms.sources.mapping import load_mapping_text
 
     m = load_mapping_text(text, path.with_suffix(".mapping.yml"))
     missing = [c for c in m.mapped_columns().values()]
     out = Check()
-    layout = CsvLayout(delimiter=m.delimiter, encoding=m.encoding, header_row=m.header_row, quote_char=m.quote_char)
-    for header, frame in csv_chunks(path, layout, chunk_rows=rows):
+    for header, frame in csv_chunks(path, layout_of(m), chunk_rows=rows):
         absent = [c for c in missing if c not in header]
         if absent:
             raise ConfigError(f"column(s) {absent} not in the header the reader sees", path=path)

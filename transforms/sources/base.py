@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 from abc import ABC, abstractmethod
 import csv
+from collections import Counter
 import hashlib
 import io
 import json
@@ -178,10 +179,11 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
         header = _read_header(src, layout, path)
         if not header:
             raise InputError("empty file or no header line", path=path)
+        header = _fit_to_rows(header, src, layout)
         # unnamed columns (trailing delimiters of spreadsheet exports) get a name of their own
         header = [h if h else f"_column{i + 1}" for i, h in enumerate(header)]
         if layout.number_duplicates:
-            header = _numbered(header)
+            header = numbered_columns(header)
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise InputError(f"duplicated column name(s) {dupes} in the header; rename them in the export", path=path)
@@ -263,7 +265,8 @@ def csv_chunks(path: Path, layout: CsvLayout, chunk_rows: int = CHUNK_ROWS) -> I
             utf8.unlink(missing_ok=True)
 
 
-def _numbered(header: list[str]) -> list[str]:
+def numbered_columns(header: list[str]) -> list[str]:
+    """A repeated column name gets a suffix: 'Währung', 'Währung_2' (mapping option rename_duplicate_columns)."""
     seen: dict[str, int] = {}
     out = []
     for h in header:
@@ -288,6 +291,34 @@ def _flag_swallowed_records(chunk: pl.DataFrame, names: list[str], delimiter: st
     return chunk.with_columns(
         pl.when(pl.col("_invalid").is_null() & swallowed).then(text).otherwise(pl.col("_invalid")).alias("_invalid")
     )
+
+
+def _fit_to_rows(header: list[str], src: Path, layout: CsvLayout, rows: int = 50) -> list[str]:
+    """Exports whose header and rows differ only by a trailing delimiter still line up: a header ending in empty
+    names loses them when the first records are shorter ('Balance,' over rows ending in the balance); records
+    with extra trailing fields that are all empty get unnamed columns for them. Any other difference is left
+    to the reader, which quarantines the records whose field count is wrong."""
+    with open(src, encoding="utf-8-sig", newline="") as fh:
+        for _ in range(layout.header_row):
+            fh.readline()
+        text = fh.read(1 << 16)
+    records: list[list[str]] = []
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=layout.delimiter, quotechar=layout.quote_char or '"'):
+            if any(f.strip() for f in record):
+                records.append(record)
+            if len(records) >= rows:
+                break
+    except csv.Error:
+        return header  # the reader itself reports what is wrong with the records
+    if not records:
+        return header
+    width = Counter(len(r) for r in records).most_common(1)[0][0]
+    if width < len(header) and not any(h.strip() for h in header[width:]):
+        return header[:width]
+    if width > len(header) and not any(f.strip() for r in records for f in r[len(header):]):
+        return header + [""] * (width - len(header))
+    return header
 
 
 def _read_header(src: Path, layout: CsvLayout, path: Path | None = None) -> list[str]:

@@ -22,6 +22,7 @@ from transforms.sources.base import (
     csv_chunks,
     first_line_fields,
     invalid_row_error,
+    numbered_columns,
     parse_error,
     raw_json,
     read_head,
@@ -61,7 +62,8 @@ class DelimitedReader(Reader):
         for m in mappings:
             text = read_head(path, m.encoding) if head is None or m.encoding.lower() not in ("utf-8", "utf8") else head
             lines = text.lstrip("\ufeff").splitlines()
-            if len(lines) >= m.header_row and m.fits_header(first_line_fields(lines[m.header_row - 1], m.delimiter)):
+            fields = first_line_fields(lines[m.header_row - 1], m.delimiter) if len(lines) >= m.header_row else []
+            if fields and m.fits_header(numbered_columns(fields) if m.rename_duplicate_columns else fields):
                 return m
         if len(mappings) == 1 and path.suffix.lower() in (".csv", ".tsv", ".txt"):
             return mappings[0]  # one mapping given explicitly for these files: use it and report missing columns
@@ -75,8 +77,7 @@ class DelimitedReader(Reader):
         m = self.mapping_for(path, ctx)
         if m is None:
             raise InputError("no mapping fits this file; pass --mapping FILE.yml (see docs/mapping.md)", path=path)
-        layout = CsvLayout(delimiter=m.delimiter, encoding=m.encoding, header_row=m.header_row, quote_char=m.quote_char)
-        for header, frame in csv_chunks(path, layout):
+        for header, frame in csv_chunks(path, layout_of(m)):
             missing = [f"{k} -> '{v}'" for k, v in m.mapped_columns().items() if v not in header]
             if missing:
                 raise InputError(
@@ -85,6 +86,11 @@ class DelimitedReader(Reader):
                     path=path,
                 )
             yield to_transactions(frame, header, m)
+
+
+def layout_of(m: Mapping) -> CsvLayout:
+    return CsvLayout(delimiter=m.delimiter, encoding=m.encoding, header_row=m.header_row, quote_char=m.quote_char,
+                     number_duplicates=m.rename_duplicate_columns)
 
 
 def _col(name: str | None) -> pl.Expr:

@@ -13,11 +13,12 @@ MAX_DECIMALS = 18  # and 18 decimals: more would be rounded silently by the cast
 
 
 def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = None) -> pl.Expr:
-    """Normalise '1.234,56', '(12.00)', '12.00-', '+5' to a plain signed decimal string; null if not a number.
+    """Normalise '1.234,56', '(12.00)', '12.00-', '+5', '¥12.00' to a plain signed decimal string; null if not a number.
 
     Scientific notation is refused on purpose: spreadsheets write it when they have already rounded the value.
     """
-    v = value.str.strip_chars().str.replace_all(r"[\s\u00a0']", "")
+    # currency signs go ('¥12.00', '1.234,56 €'): the currency itself comes from the mapping
+    v = value.str.strip_chars().str.replace_all(r"[\s\u00a0'\p{Sc}]", "")
     negative = v.str.starts_with("-") | v.str.ends_with("-") | (v.str.starts_with("(") & v.str.ends_with(")"))
     v = v.str.strip_chars("+-()")
     # The separators must sit where they belong ('1,234.56' in a comma-decimal file is not 1.23456):

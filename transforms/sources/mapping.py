@@ -76,6 +76,7 @@ class Mapping(BaseModel):
     quote_char: str = '"'
     encoding: str = "utf-8"
     header_row: int = Field(1, ge=1)
+    rename_duplicate_columns: bool = Field(False, description="a repeated column name gets a suffix: 'Währung', 'Währung_2'")
     decimal: Literal[".", ","] = "."
     thousands: Literal[",", ".", " ", "'", ""] | None = None
     timezone: str = "UTC"

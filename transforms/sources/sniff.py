@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms.errors import InputError
+from transforms.sources.base import numbered_columns
 
 SNIFF_BYTES = 1 << 20  # enough for a preamble and a few thousand rows
 SAMPLE_ROWS = 2000
@@ -35,6 +36,7 @@ class Sniffed:
     rows: list[list[str]]  # sample data rows, as text
     preamble: list[str] = field(default_factory=list)  # lines above the header (account numbers, periods...)
     short_rows: int = 0  # sample rows with another field count (footers, totals)
+    renamed_duplicates: bool = False  # the header repeats a name: numbered as the reader does with the option
 
 
 def _encoding(raw: bytes) -> tuple[str, bool]:
@@ -98,17 +100,33 @@ def _dialect(lines: list[str]) -> tuple[str, str]:
     return best, '"'
 
 
+def _width(fields: list[str]) -> int:
+    """Field count without trailing empty fields: a header or rows ending in a delimiter still line up."""
+    n = len(fields)
+    while n and not fields[n - 1].strip():
+        n -= 1
+    return n
+
+
+def _fits(fields: list[str], width: int) -> bool:
+    """A record of the table: `width` fields, give or take trailing empty ones or one trailing delimiter."""
+    return _width(fields) <= width <= len(fields) + 1
+
+
 def _header_row(lines: list[str], delimiter: str, quote: str) -> int:
     """0-based index of the header: the first line with the data's field count, followed by a line with that
-    count, that reads as names (few cells that are numbers or dates)."""
-    counts = [len(_fields(x, delimiter, quote)) for x in lines]
+    count, whose cells are mostly filled and read as names (not numbers or dates). Preamble lines padded with
+    delimiters to the table's width are passed over: most of their cells are empty."""
+    parsed = [_fields(x, delimiter, quote) for x in lines]
+    counts = [len(f) for f in parsed]
     width = Counter(c for c in counts if c > 1).most_common(1)[0][0] if any(c > 1 for c in counts) else 1
-    for i, c in enumerate(counts[:-1]):
-        if c != width or counts[i + 1] != width:
+    for i in range(len(parsed) - 1):
+        if not (_fits(parsed[i], width) and _fits(parsed[i + 1], width)):
             continue
-        cells = [f.strip() for f in _fields(lines[i], delimiter, quote)]
-        named = [x for x in cells if x and not _VALUE.match(x)]
-        if len(named) >= max(1, len([x for x in cells if x]) * 0.6):
+        cells = [f.strip() for f in _fields(lines[i], delimiter, quote)][:width]
+        filled = [x for x in cells if x]
+        named = [x for x in filled if not _VALUE.match(x)]
+        if len(filled) >= width * 0.6 and len(named) >= len(filled) * 0.6:
             return i
     return 0
 
@@ -134,16 +152,20 @@ def sniff(path: Path) -> Sniffed:
     delimiter, quote = _dialect(nonblank)
     h = _header_row(lines, delimiter, quote)
     header = [f.strip() for f in _fields(lines[h], delimiter, quote)]
+    header = [x or f"_column{i + 1}" for i, x in enumerate(header[:_width(header)])]  # as the reader names them
+    renamed = len(set(header)) < len(header)
+    if renamed:
+        header = numbered_columns(header)
     body = "\n".join(lines[h + 1:])
     rows, short = [], 0
     for r in csv.reader(io.StringIO(body), delimiter=delimiter, quotechar=quote):
         if not any(x.strip() for x in r):
             continue
-        if len(r) != len(header):
+        if not _fits(r, len(header)):
             short += 1
             continue
-        rows.append([x.strip() for x in r])
+        rows.append([x.strip() for x in (r + [""])[: len(header)]])
         if len(rows) >= SAMPLE_ROWS:
             break
     return Sniffed(encoding, sure, ending, delimiter, quote, h + 1, header, rows,
-                   [x for x in lines[:h] if x.strip()], short)
+                   [x for x in lines[:h] if x.strip()], short, renamed)
