@@ -140,3 +140,34 @@ columns: {booked_at: t, account: acct, counterparty_account: cp, amount: amt, cu
     reports = ingest(db, fx, a, b, mappings=(m,))
     assert reports["a_1.csv"].rows_loaded == 1
     assert (reports["b_1.csv"].rows_loaded, reports["b_1.csv"].rows_duplicate) == (0, 1)
+
+
+SIMPLE = """
+name: simple
+columns: {booked_at: d, account: acct, amount: amt, currency: ccy}
+datetime_formats: ["%Y-%m-%d"]
+"""
+
+
+def test_trailing_delimiters_line_up_and_other_differences_stay_quarantined(db, write):
+    fx = write("fx.csv", FX)
+    mapping = write("simple.mapping.yml", SIMPLE)
+    # a header ending in a delimiter over rows that do not (a common bank export), and the reverse
+    short_rows = write("a.csv", "d,acct,amt,ccy,\n2026-03-03,A1,-5.00,USD\n2026-03-03,A1,7.00,USD\n")
+    long_rows = write("b.csv", "d,acct,amt,ccy\n2026-03-04,A2,-5.00,USD,\n2026-03-04,A2,7.00,USD,\n")
+    # an extra field that holds a value is not a trailing delimiter: the row is quarantined, never shifted
+    shifted = write("c.csv", "d,acct,amt,ccy\n2026-03-05,A3,-5.00,USD,oops\n2026-03-05,A3,-5.00,USD,oops\n"
+                             "2026-03-05,A3,-6.00,USD\n")
+    reports = ingest(db, fx, short_rows, long_rows, shifted, mappings=(mapping,))
+    assert (reports["a.csv"].rows_loaded, reports["b.csv"].rows_loaded) == (2, 2)
+    assert (reports["c.csv"].rows_loaded, reports["c.csv"].rows_quarantined) == (1, 2)
+
+
+def test_currency_signs_in_amounts_are_dropped(db, write):
+    fx = write("fx.csv", FX)
+    mapping = write("simple.mapping.yml", SIMPLE.replace('["%Y-%m-%d"]', '["%Y-%m-%d"]\ndecimal: ","\nthousands: "."'))
+    extract = write("a.csv", 'd,acct,amt,ccy\n2026-03-03,A1,"-1.234,50 €",EUR\n2026-03-03,A1,¥12,EUR\n2026-03-03,A1,12x,EUR\n')
+    reports = ingest(db, fx, extract, mappings=(mapping,))
+    assert reports["a.csv"].rows_loaded == 2
+    assert sorted(r[0] for r in rows(db, "SELECT amount FROM transactions")) == [Decimal("12"), Decimal("1234.5")]
+    assert quarantine_reasons(db)[3] == ["amount: not a number: '12x'"]

@@ -127,3 +127,56 @@ def test_cli_writes_a_working_draft_and_refuses_one_that_cannot_work(tmp_path):
     assert "currency" in r.output and "--currency" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(app, ["mapping", "suggest", str(plain), "--currency", "USD", "--out", str(out2)])
     assert r.exit_code == 0 and "loads 19 of the first 19" in r.output
+
+
+# Real exports from public repositories (tests/fixtures/real_layouts/SOURCES.md): what the draft reads, and the
+# options a user has to give because the file does not say (a payment app's account, the currency).
+REAL = Path(__file__).parent / "fixtures" / "real_layouts"
+LAYOUTS = {
+    # file: (options, rows loaded of rows read, expected draft entries)
+    "cn_alipay": ({}, (6, 10), {"encoding": "gb18030", "header_row": 25, "columns.amount": "金额", "columns.direction": "收/支",
+                                "direction_values": {"debit": ["支出"], "credit": ["收入"]}, "constants.account": "xx@gmail.com"}),
+    "cn_wechat": ({"account": "wx_user"}, (16, 27), {"header_row": 17, "columns.amount": "金额(元)", "constants.currency": "CNY"}),
+    "cn_icbc": ({}, (11, 13), {"header_row": 7, "columns.debit": "记账金额(支出)", "columns.credit": "记账金额(收入)",
+                              "constants.currency": "CNY", "constants.account": "1234****9876"}),
+    "de_dkb": ({}, (8, 8), {"delimiter": ";", "decimal": ",", "datetime_formats": ["%d.%m.%y"], "columns.amount": "Betrag (€)",
+                           "constants.currency": "EUR"}),
+    "de_ing": ({}, (9, 9), {"header_row": 15, "rename_duplicate_columns": True, "columns.value_date": "Wertstellungsdatum",
+                           "columns.currency": "Währung"}),
+    "jp_mufg": ({"account": "0001234"}, (4, 4), {"encoding": "cp932", "columns.debit": "支払い金額", "columns.credit": "預かり金額",
+                                                 "datetime_formats": ["%Y/%m/%d"]}),
+    "nl_ing": ({}, (6, 6), {"decimal": ",", "columns.direction": "Af Bij", "datetime_formats": ["%Y%m%d"],
+                           "constants.currency": "EUR"}),
+    "th_bangkokbank": ({}, (20, 22), {"header_row": 7, "columns.debit": "Debit", "datetime_formats": ["%d %b %Y %H:%M"],
+                                     "constants.account": "999-9-499999"}),
+    "uk_lloyds": ({"currency": "GBP"}, (12, 12), {"columns.debit": "Debit Amount", "columns.account": "Account Number",
+                                                  "datetime_formats": ["%d/%m/%Y"]}),
+    "us_fidelity": ({"account": "X2944"}, (9, 9), {"header_row": 3, "columns.amount": "Amount ($)", "datetime_formats": ["%m/%d/%Y"]}),
+}
+
+
+def _entry(draft: dict, key: str):
+    for part in key.split("."):
+        draft = draft[part]
+    return draft
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_draft_reads_a_real_export(name):
+    options, (loaded, rows), expected = LAYOUTS[name]
+    path = REAL / f"{name}.csv"
+    sug = suggest(path, **options)
+    got = {k: _entry(sug.draft, k) for k in expected}
+    assert got == expected
+    result = check(path, to_yaml(sug, path))
+    assert (result.loaded, result.rows) == (loaded, rows)
+
+
+@pytest.mark.parametrize("name, why", [
+    ("cn_cmb", "'交易日' is named like it, but its values (e.g. '01/02') do not fit"),  # dates without a year
+    ("lt_danske", "columns.booked_at is required"),  # the header has 12 fields, the rows 10: nothing lines up
+])
+def test_a_real_export_that_cannot_be_drafted_gets_one_line(name, why):
+    r = CliRunner().invoke(app, ["mapping", "suggest", str(REAL / f"{name}.csv"), "--account", "1"])
+    assert r.exit_code == 1 and why in r.output
+    assert r.output.strip().splitlines()[-1].startswith("error:") and "Traceback" not in r.output

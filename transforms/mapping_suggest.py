@@ -315,6 +315,10 @@ def _statement_account(s: Sniffed, chosen: dict[str, int], unsure: dict[str, str
         if len(set(values)) > max(3, len(values) * 0.5) and "counterparty_account" not in chosen:
             chosen["counterparty_account"] = chosen.pop("account")
             unsure["columns.counterparty_account"] = "a column named like an account whose value changes row by row"
+    if "counterparty_institution" in chosen:  # one bank code on every row is the statement's own bank (a sort code)
+        codes = {v for v in _values(s, chosen["counterparty_institution"])}
+        if len(codes) == 1 and len(s.rows) >= 5:
+            del chosen["counterparty_institution"]
     if "account" in chosen:
         return None
     for line in s.preamble:
