@@ -44,6 +44,7 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     "st_list_append": ("l, x", "list_append(l, x)"),
     "st_list_concat": ("a, b", "list_concat(a, b)"),
     "st_list_len": ("l", "len(l)"),
+    "st_last": ("l", "l[-1]"),  # the last element (list indexes start at 1 here and at 0 on Spark: no [] in rules)
     "st_union_ids": ("a, b", "list_sort(list_distinct(list_concat(a, b)))"),  # sorted distinct union of two lists
     "st_flatten_ids": ("ll", "list_sort(list_distinct(flatten(ll)))"),  # list of lists -> sorted distinct list
     # time

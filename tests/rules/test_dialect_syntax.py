@@ -27,6 +27,7 @@ PATTERNS = {
     "QUALIFY": r"\bQUALIFY\b",
     "PIVOT": r"\bPIVOT\b",
     "ASOF JOIN": r"\bASOF\b",
+    "list index": r"[\w)]\s*\[",  # 1-based here, 0-based on Spark: an st_* function instead (st_last)
 }
 
 

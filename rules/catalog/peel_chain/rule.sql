@@ -47,4 +47,4 @@ SELECT h.dst AS subject_id,               -- first fresh address of the chain
        h.currency
 FROM detail d
 JOIN c h ON h.txn_id = d.head_id
-JOIN c e ON e.txn_id = d.txn_ids[st_list_len(d.txn_ids)]
+JOIN c e ON e.txn_id = st_last(d.txn_ids)

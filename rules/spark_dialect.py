@@ -1,0 +1,126 @@
+"""Rule SQL on Spark: the same rule.sql files, translated once here (the Spark side of rules/dialect.py).
+
+A rule's SQL is parsed as DuckDB SQL with sqlglot and written out as Spark SQL, with:
+- each `st_*` function replaced by its Spark body (SPARK_BODIES, the counterpart of DUCKDB_MACROS);
+- the named parameters ($since, $window, ...) replaced by literals of their values (timestamps in UTC, durations
+  as day-time intervals, lists as arrays);
+- what Spark lacks rewritten: `count(DISTINCT x) OVER (...)` as `size(collect_set(x)) OVER (...)`,
+  `AS [NOT] MATERIALIZED` dropped, `EXCLUDE (...)` as Spark's `EXCEPT (...)`.
+The session runs with UTC time and raw string literals (spark.sql.parser.escapedStringLiterals), so literals and
+regular expressions mean what they mean on DuckDB.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import sqlglot
+from sqlglot import exp
+
+from rules.dialect import DUCKDB_MACROS
+
+# name -> Spark SQL body over ARG0, ARG1 (the arguments as Spark SQL). Same meaning as DUCKDB_MACROS.
+SPARK_BODIES: dict[str, str] = {
+    "st_ids": "array_sort(array_distinct(collect_list(ARG0)))",
+    "st_collect": "collect_list(ARG0)",
+    "st_json_pairs": "to_json(map_from_entries(array_sort(collect_list(struct(ARG0, ARG1)))))",
+    "st_list": "array(ARG0)",
+    "st_empty_ids": "CAST(array() AS ARRAY<STRING>)",
+    "st_unnest": "explode(ARG0)",
+    "st_list_has": "array_contains(ARG0, ARG1)",
+    "st_list_append": "concat(ARG0, array(ARG1))",
+    "st_list_concat": "concat(ARG0, ARG1)",
+    "st_list_len": "size(ARG0)",
+    "st_last": "element_at(ARG0, -1)",
+    "st_union_ids": "array_sort(array_distinct(filter(concat(ARG0, ARG1), x -> x IS NOT NULL)))",
+    "st_flatten_ids": "array_sort(array_distinct(filter(flatten(ARG0), x -> x IS NOT NULL)))",
+    "st_hours_between": "((unix_seconds(ARG1) - unix_seconds(ARG0)) / 3600.0)",
+    "st_days_between": "((unix_seconds(ARG1) - unix_seconds(ARG0)) / 86400.0)",
+    "st_bucket": "CAST(floor(unix_micros(ARG0) / ARG1) AS BIGINT)",  # ARG1: the window in microseconds
+    "st_is_account": "(ARG0 <> 'cash' AND ARG0 NOT LIKE 'unknown:%')",
+    "st_hash": "xxhash64(ARG0)",
+    "st_slot": "(shiftright(xxhash64(ARG0), 2) + ARG1)",
+    "st_address_part": "split_part(ARG0, ':', 2)",
+}
+# st_shared_ip: DuckDB's body with its regex functions spelled the Spark way (full match = anchored RLIKE)
+_IP = DUCKDB_MACROS["st_shared_ip"][1]
+SPARK_BODIES["st_shared_ip"] = (
+    re.sub(r"regexp_full_match\((.+?), '(.+?)'\) THEN", r"\1 RLIKE '^(?:\2)$' THEN", _IP)
+    .replace("regexp_matches(", "regexp(").replace("contains(trim(ip), ':')", "instr(trim(ip), ':') > 0")
+    .replace("ip", "ARG0")
+)
+
+_MATERIALIZED = re.compile(r"\bAS\s+(NOT\s+)?MATERIALIZED\s*\(", re.IGNORECASE)
+
+
+def literal(value) -> str:
+    """A parameter value as a Spark SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc) if value.tzinfo else value
+        return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, timedelta):
+        return f"INTERVAL '{_micros(value)}' MICROSECOND"
+    if isinstance(value, (list, tuple)):
+        return "array(" + ", ".join(literal(v) for v in value) + ")" if value else "CAST(array() AS ARRAY<STRING>)"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _micros(td: timedelta) -> int:
+    return (td.days * 86_400 + td.seconds) * 1_000_000 + td.microseconds
+
+
+def to_spark(sql: str, values: dict) -> str:
+    """One rule's DuckDB SQL with its parameter values, as Spark SQL."""
+    sql = _MATERIALIZED.sub("AS (", sql)
+    tree = sqlglot.parse_one(sql, read="duckdb")
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower().startswith("st_"):
+            name = node.name.lower()
+            if name not in SPARK_BODIES:
+                raise ValueError(f"{name} has no Spark body (rules/spark_dialect.py)")
+            args = [str(_window_micros(a, values)) if name == "st_bucket" and i == 1 else expand(a).sql(dialect="spark")
+                    for i, a in enumerate(node.expressions)]
+            body = SPARK_BODIES[name]
+            for i, a in enumerate(args):
+                body = body.replace(f"ARG{i}", f"({a})")
+            return sqlglot.parse_one(body, read="spark")
+        if isinstance(node, exp.Placeholder):
+            if node.name not in values:
+                raise ValueError(f"parameter ${node.name} has no value")
+            return sqlglot.parse_one(literal(values[node.name]), read="spark")
+        if isinstance(node, exp.Window) and isinstance(node.this, exp.Count) and isinstance(node.this.this, exp.Distinct):
+            inner = node.this.this.expressions[0]
+            node = node.copy()
+            node.set("this", exp.func("collect_set", inner.copy()))
+            return exp.func("size", node)  # size(collect_set(x) OVER w): the window belongs to the aggregate
+        return node
+
+    def expand(node: exp.Expression) -> exp.Expression:  # st_* bodies, inner calls first
+        return node.transform(lambda n: rewrite(n) if isinstance(n, exp.Anonymous) else n)
+
+    # one kind of node per pass: a node a pass replaces is not walked again by that pass
+    tree = expand(tree)
+    tree = tree.transform(lambda n: rewrite(n) if isinstance(n, exp.Placeholder) else n)  # parameter values
+    tree = tree.transform(lambda n: rewrite(n) if isinstance(n, exp.Window) else n)  # distinct window counts
+    return tree.sql(dialect="spark", comments=False)
+
+
+def _window_micros(node: exp.Expression, values: dict) -> int:
+    """The length of a bucket in microseconds, from a duration parameter or a sum of them ($window + $slack)."""
+    if isinstance(node, exp.Placeholder) and isinstance(values.get(node.name), timedelta):
+        return _micros(values[node.name])
+    if isinstance(node, exp.Paren):
+        return _window_micros(node.this, values)
+    if isinstance(node, exp.Add):
+        return _window_micros(node.this, values) + _window_micros(node.expression, values)
+    raise ValueError(f"st_bucket needs a duration parameter as its width, not {node.sql()}")
