@@ -232,11 +232,16 @@ def detect(
     since: Optional[str] = typer.Option(None, "--since", help="start of the period (YYYY-MM-DD or ISO time); default: the data's start"),
     until: Optional[str] = typer.Option(None, "--until", help="end of the period (a date includes that day); default: the data's end"),
     config: Optional[Path] = typer.Option(None, "--config", help="deployment config: parameter, weight and threshold overrides"),
+    engine: str = typer.Option("duckdb", "--engine", help="where the rules run: duckdb (the store) or spark (docs/spark.md)"),
+    spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL: local[*], spark://HOST:7077, yarn, ..."),
+    lake: Optional[str] = typer.Option(None, "--lake", help="the Parquet lake Spark reads (default: the store, exported to a scratch lake)"),
     db: Optional[Path] = DbOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Run the rule pack over a period, score typologies, build alerts, networks and compound links."""
     since, until = _day(since, "--since"), _day(until, "--until")
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter("use duckdb or spark", param_hint="--engine")
 
     def body() -> int:
         from flows.detect_flow import detect_flow
@@ -244,8 +249,14 @@ def detect(
 
         _require_db(_db(db))
         load_rules(config)  # a broken rule or deployment config stops here
+        options = {"name": engine, "master": spark_master, "lake": lake} if engine == "spark" else None
+        if lake and "://" not in lake:
+            from transforms.lake import read_manifest
+
+            read_manifest(Path(lake))  # not a lake: one line now, not a Spark stack trace later
         with prefect_api():
-            result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None)
+            result = detect_flow(db=str(_db(db)), since=since, until=until, config=str(config) if config else None,
+                                 engine=options)
         return print_detect(result, quiet)
 
     _guard(body)
@@ -619,9 +630,11 @@ from flows.cli_workbench import register as _register_workbench  # noqa: E402
 
 _register_workbench(app, _guard, _db, DbOption, console)
 
+from flows.cli_lake import register as _register_lake  # noqa: E402
 from flows.cli_mapping import register as _register_mapping  # noqa: E402
 
 _register_mapping(app, _guard, console, err_console)
+_register_lake(app, _guard, _db, DbOption, console)
 
 
 def main() -> None:  # pragma: no cover

@@ -10,8 +10,9 @@ from flows.tasks import detect_task
 
 
 @flow(name="scamtrace-detect", log_prints=False)
-def detect_flow(db: str = "scamtrace.duckdb", since: str | None = None, until: str | None = None, config: str | None = None) -> dict:
-    result = detect_task(db, since, until, config)
+def detect_flow(db: str = "scamtrace.duckdb", since: str | None = None, until: str | None = None, config: str | None = None,
+                engine: dict | None = None) -> dict:
+    result = detect_task(db, since, until, config, engine)
     create_table_artifact(key="detect-rules", table=detect_summary_rows(result["detect"]), description="Rules run, skipped and their hits")
     create_markdown_artifact(
         key="detect-summary",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from transforms import store
@@ -20,6 +23,33 @@ def ingest_files(paths: list[str], mapping_files: list[str], db: str, wait_secon
         wait_seconds=wait_seconds,
     )
     return [r.as_dict() for r in reports]
+
+
+@contextmanager
+def rule_runner(con, db: str, engine: dict | None):
+    """Where the rules run: the store (DuckDB, the default), or Spark over a lake (`engine`: {"name": "spark",
+    "master": URL, "lake": DIR}). Without a lake, the store is exported to a scratch lake beside it first."""
+    from rules.engine import DUCKDB
+
+    if not engine or engine.get("name", "duckdb") == "duckdb":
+        yield DUCKDB
+        return
+    from rules.spark_engine import SparkRunner
+    from transforms.lake import export_lake
+
+    scratch = None
+    lake = engine.get("lake")
+    if not lake:
+        scratch = tempfile.mkdtemp(prefix=".scamtrace-lake-", dir=str(Path(db).resolve().parent))
+        lake = str(Path(scratch) / "lake")
+        export_lake(con, Path(lake))
+    runner = SparkRunner(lake, engine.get("master") or "local[*]")
+    try:
+        yield runner
+    finally:
+        runner.spark.stop()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def open_store(db: str):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import task
 
-from flows.stages import casework_build, ingest_files, open_store, publish_serving, score_run, sync_decisions
+from flows.stages import casework_build, ingest_files, rule_runner, open_store, publish_serving, score_run, sync_decisions
 
 
 def _is_io_error(task_, run, state) -> bool:
@@ -33,13 +33,14 @@ def new_data_period_task(db: str, file_ids: list[str]) -> tuple[str | None, str 
 
 
 @task(name="detect-and-build")
-def detect_task(db: str, since: str | None, until: str | None, config: str | None) -> dict:
+def detect_task(db: str, since: str | None, until: str | None, config: str | None, engine: dict | None = None) -> dict:
     from rules.engine import detect
 
     con = open_store(db)
     try:
         sync_decisions(con, db)
-        summary = detect(con, since=since, until=until, config_path=config)
+        with rule_runner(con, db, engine) as runner:
+            summary = detect(con, since=since, until=until, config_path=config, runner=runner)
         model = score_run(con, summary.run_id, config)
         casework = casework_build(con, summary.run_id)
         publish_serving(con, db)

@@ -63,6 +63,40 @@ _REQUIREMENT_TEXT = {
 }
 
 
+class DuckDBRunner:
+    """Where the rules run: here, the store itself. rules/spark_engine.py has the Spark counterpart (same methods):
+    the rules' data and queries go there, and each rule's output comes back to the store as `_st_out`."""
+
+    name = "duckdb"
+
+    def present(self, con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+        return bool(con.execute(sql).fetchall())
+
+    def scalar_rows(self, con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+        return con.execute(sql, params or []).fetchall()
+
+    def produce(self, con: duckdb.DuckDBPyConnection, spec, values: dict) -> str:
+        """Run one rule; its output rows in the temporary table _st_out. Returns a note ('' when nothing to say)."""
+        if spec.kind == "sql":
+            sql = spec.sql().strip().rstrip(";")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _st_out AS {sql}", {k: values[k] for k in sql_param_names(sql)})
+        else:
+            frame_to_out(con, _load_py_rule(spec.py_path).run(con, dict(values)))
+        return ""
+
+
+def frame_to_out(con: duckdb.DuckDBPyConnection, frame) -> None:
+    """A rule's output frame (polars, pandas or Arrow) as the temporary table _st_out."""
+    DIALECT.register(con, "_st_frame", frame)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _st_out AS SELECT * FROM _st_frame")
+    finally:
+        DIALECT.unregister(con, "_st_frame")
+
+
+DUCKDB = DuckDBRunner()
+
+
 @dataclass
 class RuleRun:
     rule_id: str
@@ -134,12 +168,13 @@ def load_rules(config_path: Path | str | None = None, catalog_dir: Path | None =
     return cfg, resolve(specs, cfg), resolve_typologies(typ, cfg)
 
 
-def _data_range(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
-    lo, hi = con.execute(
+def _data_range(con: duckdb.DuckDBPyConnection, runner=DUCKDB) -> tuple[datetime | None, datetime | None]:
+    lo, hi = runner.scalar_rows(
+        con,
         "SELECT min(t), max(t) FROM (SELECT min(booked_at) AS t FROM transactions UNION ALL"
         " SELECT max(booked_at) FROM transactions UNION ALL SELECT min(occurred_at) FROM events UNION ALL"
         " SELECT max(occurred_at) FROM events)"
-    ).fetchall()[0]
+    )[0]
     start, end = as_utc(lo), as_utc(hi)
     if start is None or end is None:
         return None, None
@@ -169,6 +204,7 @@ def run_rule(
     since: datetime,
     until: datetime,
     requirement_cache: dict[str, bool] | None = None,
+    runner=DUCKDB,
 ) -> RuleRun:
     """Run one resolved rule and write its scored rows to rule_hits. Never raises for data problems."""
     spec = rule.spec
@@ -180,7 +216,7 @@ def run_rule(
 
     def present(req: str) -> bool:
         if req not in cache:
-            cache[req] = bool(con.execute(_REQUIREMENT_SQL[req]).fetchall())
+            cache[req] = runner.present(con, _REQUIREMENT_SQL[req])
         return cache[req]
 
     missing = [r for r in spec.requires if not present(r)]
@@ -196,25 +232,14 @@ def run_rule(
                 "history_start": since - spec.history_td}
     values = {**rule.params, **builtins}
     try:
-        if spec.kind == "sql":
-            sql = spec.sql().strip().rstrip(";")
-            bind = {k: values[k] for k in sql_param_names(sql)}
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _st_out AS {sql}", bind)
-        else:
-            module = _load_py_rule(spec.py_path)
-            frame = module.run(con, dict(values))
-            DIALECT.register(con, "_st_frame", frame)
-            try:
-                con.execute("CREATE OR REPLACE TEMP TABLE _st_out AS SELECT * FROM _st_frame")
-            finally:
-                DIALECT.unregister(con, "_st_frame")
+        rr.note = runner.produce(con, spec, values)
         cols = _columns(con, "_st_out")
         missing_cols = [c for c in (*STANDARD_OUTPUT, *spec.evidence) if c not in cols]
         if missing_cols:
             raise SpecError(f"rule {spec.id}: output lacks declared columns {missing_cols}")
         rr.candidates = con.execute("SELECT count(*) FROM _st_out").fetchall()[0][0]
         rr.hits = _write_hits(con, rule, run_id, since, until, has_members="member_ids" in cols)
-    except (duckdb.Error, SpecError, ValueError, TypeError, KeyError) as exc:
+    except (duckdb.Error, SpecError, ValueError, TypeError, KeyError, *getattr(runner, "errors", ())) as exc:
         rr.status, rr.note = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
         log.warning("rule %s failed: %s", spec.id, rr.note)
     finally:
@@ -351,12 +376,14 @@ def detect(
     config_path: Path | str | None = None,
     run_id: str | None = None,
     only: list[str] | None = None,
+    runner=DUCKDB,
 ) -> DetectSummary:
     """Run the rule pack over [since, until) and score typologies. Returns counts, skips and timings.
 
     since/until default to the span of the loaded transactions and events; a date `until` means the end of that day.
     Each rule also reads its `lookback` before `since`. With run_id=None a `runs` row is written here; with a
-    run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays).
+    run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays). `runner`
+    is where the rules run (DUCKDB, or a rules.spark_engine.SparkRunner); hits, scores and runs are written here.
     """
     t0 = time.perf_counter()
     cfg, rules, typologies = load_rules(config_path)
@@ -369,7 +396,7 @@ def detect(
     DIALECT.install(con)
 
     s, u = as_utc(since), as_utc(until, end=True)
-    lo, hi = _data_range(con)
+    lo, hi = _data_range(con, runner)
     s = s or lo or datetime.now(timezone.utc)
     u = u or hi or s + timedelta(microseconds=1)
     own_run = run_id is None
@@ -379,10 +406,12 @@ def detect(
     status = "failed"
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
-        summary.no_usd = _without_usd(con, s, u)
+        if hasattr(runner, "prepare"):
+            runner.prepare(con)  # tables only the store has (listed_addresses) go to the engine
+        summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
         for rule in rules.values():
-            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache)
+            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, runner=runner)
             summary.rules.append(rr)
             con.execute(
                 "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -399,12 +428,12 @@ def detect(
     return summary
 
 
-def _without_usd(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime) -> dict[str, int]:
+def _without_usd(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime, runner=DUCKDB) -> dict[str, int]:
     """Transactions of the period loaded without a rate: the rules that measure USD skip them (NULL amounts take
     part in no sum or threshold), the count-based ones still see them."""
-    return dict(con.execute(
-        "SELECT currency, count(*) FROM transactions WHERE amount_usd IS NULL AND booked_at >= ? AND booked_at < ? "
-        "GROUP BY currency ORDER BY 2 DESC", [since, until]).fetchall())
+    return dict(runner.scalar_rows(
+        con, "SELECT currency, count(*) FROM transactions WHERE amount_usd IS NULL AND booked_at >= ? AND booked_at < ? "
+        "GROUP BY currency ORDER BY 2 DESC", [since, until]))
 
 
 def new_run_id() -> str:

@@ -83,7 +83,7 @@ def to_spark(sql: str, values: dict) -> str:
     sql = _MATERIALIZED.sub("AS (", sql)
     tree = sqlglot.parse_one(sql, read="duckdb")
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and node.name.lower().startswith("st_"):
             name = node.name.lower()
             if name not in SPARK_BODIES:
@@ -105,7 +105,7 @@ def to_spark(sql: str, values: dict) -> str:
             return exp.func("size", node)  # size(collect_set(x) OVER w): the window belongs to the aggregate
         return node
 
-    def expand(node: exp.Expression) -> exp.Expression:  # st_* bodies, inner calls first
+    def expand(node: exp.Expr) -> exp.Expr:  # st_* bodies, inner calls first
         return node.transform(lambda n: rewrite(n) if isinstance(n, exp.Anonymous) else n)
 
     # one kind of node per pass: a node a pass replaces is not walked again by that pass
@@ -115,7 +115,7 @@ def to_spark(sql: str, values: dict) -> str:
     return tree.sql(dialect="spark", comments=False)
 
 
-def _window_micros(node: exp.Expression, values: dict) -> int:
+def _window_micros(node: exp.Expr, values: dict) -> int:
     """The length of a bucket in microseconds, from a duration parameter or a sum of them ($window + $slack)."""
     if isinstance(node, exp.Placeholder) and isinstance(values.get(node.name), timedelta):
         return _micros(values[node.name])

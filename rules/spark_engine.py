@@ -1,0 +1,120 @@
+"""The rule pack on Apache Spark: a runner for rules.engine.detect whose rules read a Parquet lake on a cluster.
+
+    runner = SparkRunner(lake="/data/lake", master="spark://10.0.0.5:7077")   # or local[*]
+    detect(con, runner=runner)        # con: the DuckDB store that receives hits, scores and runs
+
+The lake (transforms/lake.py) holds the canonical tables. Each SQL rule is translated by rules/spark_dialect.py and
+runs on Spark; its output rows (small: hits, not transactions) come back as Arrow into the store's `_st_out`, and
+from there banding, typology scores, casework, the workbench and exports are the same code as on DuckDB.
+Python rules (rule.py) run their SQL on the store: they are marked in the run's notes.
+
+pyspark is an optional dependency (`pip install -e '.[spark]'`, Java 17).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import duckdb
+
+from rules.engine import DUCKDB, frame_to_out
+from rules.spark_dialect import literal, to_spark
+from rules.spec import sql_param_names
+
+LAKE_TABLES = ("transactions", "accounts", "parties", "events", "compounds", "fx_rates", "dispositions")
+# Spark settings that make the translated SQL mean what it means on DuckDB
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parser.escapedStringLiterals": "true",  # string literals as written, like DuckDB's
+    "spark.sql.legacy.sizeOfNull": "false",  # size(NULL) is NULL, as len(NULL)
+    "spark.sql.ansi.enabled": "false",  # a bad cast is NULL, as TRY_CAST / DuckDB's lenient paths
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def spark_session(master: str = "local[*]", app: str = "scamtrace-detect", conf: dict | None = None):
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # the optional extra
+        from transforms.errors import ConfigError
+
+        raise ConfigError("the Spark engine needs pyspark: pip install -e '.[spark]' (and Java 17)") from None
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")  # its pandas-version notice
+    builder = SparkSession.builder.master(master).appName(app)
+    local = {"spark.sql.shuffle.partitions": "8"} if master.startswith("local") else {}  # not 200 on one machine
+    # the driver's JVM starts before any session setting applies: its logging is set on the command that starts it
+    log4j = Path(__file__).with_name("spark_log4j2.properties")
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-java-options -Dlog4j.configurationFile=file:{log4j} pyspark-shell")
+    for k, v in {**SESSION_CONF, **local, **(conf or {})}.items():
+        builder = builder.config(k, v)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    for name in ("py4j", "pyspark"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return session
+
+
+class SparkRunner:
+    """rules.engine's runner interface (present, scalar_rows, produce) on a Spark session over a lake."""
+
+    name = "spark"
+
+    def __init__(self, lake: Path | str, master: str = "local[*]", session=None):
+        from pyspark.errors import PySparkException
+
+        self.errors: tuple[type[BaseException], ...] = (PySparkException,)
+        self.lake = str(lake)
+        self.spark = session or spark_session(master)
+        for table in LAKE_TABLES:
+            path = Path(self.lake) / table
+            if path.exists() or "://" in self.lake:
+                self.spark.read.parquet(f"{self.lake}/{table}").createOrReplaceTempView(table)
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Tables the store derives at detect time (listed wallets and accounts) go to Spark as small views."""
+        frame = con.sql("SELECT * FROM listed_addresses").arrow()
+        table = frame.read_all() if hasattr(frame, "read_all") else frame
+        if table.num_rows:
+            self.spark.createDataFrame(table).createOrReplaceTempView("listed_addresses")
+        else:
+            self.spark.createDataFrame([], schema=_spark_schema(table)).createOrReplaceTempView("listed_addresses")
+
+    def present(self, con, sql: str) -> bool:
+        return bool(self.spark.sql(sql).take(1))
+
+    def scalar_rows(self, con, sql: str, params: list | None = None) -> list[tuple]:
+        for p in params or []:  # positional ? parameters, as literals
+            sql = sql.replace("?", literal(p), 1)
+        return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    def produce(self, con: duckdb.DuckDBPyConnection, spec, values: dict) -> str:
+        if spec.kind != "sql":
+            return DUCKDB.produce(con, spec, values) or "a Python rule: ran on the store (DuckDB), not on Spark"
+        sql = spec.sql().strip().rstrip(";")
+        query = to_spark(sql, {k: values[k] for k in sql_param_names(sql)})
+        frame_to_out(con, self.spark.sql(query).toArrow())
+        return ""
+
+
+def _spark_schema(table) -> str:
+    """A DDL schema for an Arrow table's columns (strings, numbers, lists of strings, timestamps)."""
+    import pyarrow as pa
+
+    def kind(t) -> str:
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            return f"ARRAY<{kind(t.value_type)}>"
+        if pa.types.is_timestamp(t):
+            return "TIMESTAMP"
+        if pa.types.is_integer(t):
+            return "BIGINT"
+        if pa.types.is_floating(t):
+            return "DOUBLE"
+        if pa.types.is_boolean(t):
+            return "BOOLEAN"
+        return "STRING"
+
+    return ", ".join(f"`{f.name}` {kind(f.type)}" for f in table.schema)
