@@ -2,7 +2,7 @@
 
 Rule SQL is written in a portable subset plus a handful of `st_*` functions defined here. On DuckDB they are
 temporary macros created on the connection before rules run (macros expand at bind time, so the aggregate ones
-work inside GROUP BY). A Spark dialect would register the same names as SQL functions / UDFs.
+work inside GROUP BY). On Spark, rules/spark_dialect.py replaces each call by its Spark body (SPARK_BODIES).
 Everything else DuckDB-specific that the engine itself emits (JSON building, Arrow hand-over) is a method here.
 Rule SQL may mark a CTE `AS NOT MATERIALIZED` or `AS MATERIALIZED` (PostgreSQL 12+ syntax, also DuckDB's and
 SQLite's): a dialect whose engine lacks them (Spark) drops those words before running the query.
@@ -10,7 +10,8 @@ SQLite's): a dialect whose engine lacks them (Spark) drops those words before ru
 Beyond the `st_*` functions, rule SQL uses the DuckDB syntax listed in SECOND_ENGINE_SYNTAX: that is what a second
 engine must translate (tests/rules/test_dialect_syntax.py fails when a rule uses DuckDB-only syntax not listed
 there). Casework (rules/casework) runs on DuckDB only: it reads the rule hits in the store and hands polars / Arrow
-frames to DuckDB directly (`register`), so an engine that runs the rules brings the hits back to DuckDB first.
+frames to DuckDB directly (`register`), so an engine that runs the rules brings the hits back to DuckDB first
+(rules/spark_engine.py does).
 """
 
 from __future__ import annotations
