@@ -60,13 +60,13 @@ class JavaPeak:
 
 
 def _store(size: str) -> Path:
-    from run import label, parse_size
+    from run import label, parse_size, run_size
 
     n = parse_size(size)
     db = ROOT / "bench" / "cache" / f"world_{n}" / "store" / "bench.duckdb"
     if not db.exists():
-        print(f"generating and ingesting the {label(n)} world (bench/run.py --ingest-only) ...", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", size, "--ingest-only"], check=True)
+        print(f"generating and ingesting the {label(n)} world (as bench/run.py --ingest-only) ...", flush=True)
+        run_size(n, 0, None, None, False, ingest_only=True)
     return db
 
 
@@ -144,7 +144,8 @@ def main() -> None:
             extra = [psutil.Process(p.pid) for p in procs]
             with JavaPeak(extra) as peak:
                 t = time.perf_counter()
-                runner = SparkRunner(work / "lake", master, session=spark_session(master))
+                conf = {} if master.startswith("local") else {"spark.executor.memory": "2g", "spark.driver.memory": "3g"}
+                runner = SparkRunner(work / "lake", master, session=spark_session(master, conf=conf))
                 try:
                     run = detect(con, runner=runner).run_id
                 finally:

@@ -24,6 +24,7 @@ from rules.engine import DUCKDB, frame_to_out
 from rules.spark_dialect import literal, to_spark
 from rules.spec import sql_param_names
 
+LOCAL_DRIVER_MEMORY = os.environ.get("SCAMTRACE_SPARK_DRIVER_MEMORY", "4g")
 LAKE_TABLES = ("transactions", "accounts", "parties", "events", "compounds", "fx_rates", "dispositions")
 # Spark settings that make the translated SQL mean what it means on DuckDB
 SESSION_CONF = {
@@ -45,7 +46,8 @@ def spark_session(master: str = "local[*]", app: str = "scamtrace-detect", conf:
         raise ConfigError("the Spark engine needs pyspark: pip install -e '.[spark]' (and Java 17)") from None
     warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")  # its pandas-version notice
     builder = SparkSession.builder.master(master).appName(app)
-    local = {"spark.sql.shuffle.partitions": "8"} if master.startswith("local") else {}  # not 200 on one machine
+    # on one machine: not 200 shuffle partitions, and a driver (which is the executor too) bigger than 1 GB
+    local = {"spark.sql.shuffle.partitions": "8", "spark.driver.memory": LOCAL_DRIVER_MEMORY} if master.startswith("local") else {}
     # the driver's JVM starts before any session setting applies: its logging is set on the command that starts it
     log4j = Path(__file__).with_name("spark_log4j2.properties")
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", f"--driver-java-options -Dlog4j.configurationFile=file:{log4j} pyspark-shell")
@@ -64,9 +66,11 @@ class SparkRunner:
     name = "spark"
 
     def __init__(self, lake: Path | str, master: str = "local[*]", session=None):
+        from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        self.errors: tuple[type[BaseException], ...] = (PySparkException,)
+        # a rule that fails on Spark is recorded as failed, as on DuckDB, and the others still run
+        self.errors: tuple[type[BaseException], ...] = (PySparkException, Py4JJavaError)
         self.lake = str(lake)
         self.spark = session or spark_session(master)
         for table in LAKE_TABLES:
