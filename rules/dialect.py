@@ -23,7 +23,7 @@ SECOND_ENGINE_SYNTAX: dict[str, str] = {
     "SEMI JOIN": "LEFT SEMI JOIN (Spark has it)",
     "ANTI JOIN": "LEFT ANTI JOIN (Spark has it)",
     "GROUP BY ALL": "GROUP BY ALL (Spark 3.4+), or the listed non-aggregate columns",
-    "rowid": "a row number or monotonically_increasing_id() over the scanned table",
+    "rowid": "xxhash64(txn_id): rowid is used on transactions only, as a stable row key (rules/spark_dialect.py)",
     "AS NOT MATERIALIZED": "dropped (a plain CTE)",
     "AS MATERIALIZED": "dropped, or the CTE cached as a temporary view",
     "EXCLUDE (": "SELECT * EXCEPT (...) or the columns listed",
@@ -92,14 +92,17 @@ class DuckDBDialect:
     def varchar_list_type(self) -> str:
         return "VARCHAR[]"
 
-    def fetch_polars(self, con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+    # A Python rule on Spark gets a rules.spark_engine.SparkConnection: these three defer to it.
+    def fetch_polars(self, con, sql: str, params: dict | None = None):
         """Run a query and hand the whole result to polars (drained, so the connection is free again)."""
+        if not isinstance(con, duckdb.DuckDBPyConnection):
+            return con.fetch_polars(sql, params)
         return con.sql(sql, params=params or {}).pl()
 
-    def register(self, con: duckdb.DuckDBPyConnection, name: str, frame) -> None:
+    def register(self, con, name: str, frame) -> None:
         con.register(name, frame)
 
-    def unregister(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+    def unregister(self, con, name: str) -> None:
         con.unregister(name)
 
 

@@ -81,7 +81,7 @@ class DuckDBRunner:
             sql = spec.sql().strip().rstrip(";")
             con.execute(f"CREATE OR REPLACE TEMP TABLE _st_out AS {sql}", {k: values[k] for k in sql_param_names(sql)})
         else:
-            frame_to_out(con, _load_py_rule(spec.py_path).run(con, dict(values)))
+            frame_to_out(con, load_py_rule(spec.py_path).run(con, dict(values)))
         return ""
 
 
@@ -181,7 +181,7 @@ def _data_range(con: duckdb.DuckDBPyConnection, runner=DUCKDB) -> tuple[datetime
     return start, end + timedelta(microseconds=1)
 
 
-def _load_py_rule(path: Path):
+def load_py_rule(path: Path):
     mod_spec = importlib.util.spec_from_file_location(f"scamtrace_rule_{path.parent.name}", path)
     if mod_spec is None or mod_spec.loader is None:
         raise SpecError(f"{path}: cannot be loaded as a Python module")

@@ -4,8 +4,9 @@ A rule's SQL is parsed as DuckDB SQL with sqlglot and written out as Spark SQL, 
 - each `st_*` function replaced by its Spark body (SPARK_BODIES, the counterpart of DUCKDB_MACROS);
 - the named parameters ($since, $window, ...) replaced by literals of their values (timestamps in UTC, durations
   as day-time intervals, lists as arrays);
-- what Spark lacks rewritten: `count(DISTINCT x) OVER (...)` as `size(collect_set(x)) OVER (...)`,
-  `AS [NOT] MATERIALIZED` dropped, `EXCLUDE (...)` as Spark's `EXCEPT (...)`.
+- what Spark lacks rewritten: `count(DISTINCT x) OVER w` as `size(collect_set(x) OVER w)`, `AS [NOT] MATERIALIZED`
+  dropped, `EXCLUDE (...)` as Spark's `EXCEPT (...)` (sqlglot), DuckDB's `rowid` of a transaction as
+  `xxhash64(txn_id)` (a 64-bit key of a unique id: the same on every read, which is all the rules ask of it).
 The session runs with UTC time and raw string literals (spark.sql.parser.escapedStringLiterals), so literals and
 regular expressions mean what they mean on DuckDB.
 """
@@ -98,6 +99,11 @@ def to_spark(sql: str, values: dict) -> str:
             if node.name not in values:
                 raise ValueError(f"parameter ${node.name} has no value")
             return sqlglot.parse_one(literal(values[node.name]), read="spark")
+        if isinstance(node, exp.PercentileCont) and node.args.get("expression") is not None:
+            # DuckDB's quantile_cont(x, q): Spark's exact percentile with the same linear interpolation
+            return exp.Anonymous(this="percentile", expressions=[node.this.copy(), node.expression.copy()])
+        if isinstance(node, exp.Column) and node.name.lower() == "rowid":  # only transactions' rows are named by it
+            return exp.func("xxhash64", exp.column("txn_id", table=node.table or None))
         if isinstance(node, exp.Window) and isinstance(node.this, exp.Count) and isinstance(node.this.this, exp.Distinct):
             inner = node.this.this.expressions[0]
             node = node.copy()
@@ -111,7 +117,7 @@ def to_spark(sql: str, values: dict) -> str:
     # one kind of node per pass: a node a pass replaces is not walked again by that pass
     tree = expand(tree)
     tree = tree.transform(lambda n: rewrite(n) if isinstance(n, exp.Placeholder) else n)  # parameter values
-    tree = tree.transform(lambda n: rewrite(n) if isinstance(n, exp.Window) else n)  # distinct window counts
+    tree = tree.transform(lambda n: rewrite(n) if isinstance(n, (exp.Window, exp.Column, exp.PercentileCont)) else n)
     return tree.sql(dialect="spark", comments=False)
 
 

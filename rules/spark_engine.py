@@ -6,7 +6,8 @@
 The lake (transforms/lake.py) holds the canonical tables. Each SQL rule is translated by rules/spark_dialect.py and
 runs on Spark; its output rows (small: hits, not transactions) come back as Arrow into the store's `_st_out`, and
 from there banding, typology scores, casework, the workbench and exports are the same code as on DuckDB.
-Python rules (rule.py) run their SQL on the store: they are marked in the run's notes.
+Python rules (rule.py) run unchanged: the connection they get is a SparkConnection, which runs their statements
+on Spark.
 
 pyspark is an optional dependency (`pip install -e '.[spark]'`, Java 17).
 """
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
 import duckdb
 
-from rules.engine import DUCKDB, frame_to_out
+from rules.engine import frame_to_out, load_py_rule
 from rules.spark_dialect import literal, to_spark
 from rules.spec import sql_param_names
 
@@ -55,8 +57,8 @@ def spark_session(master: str = "local[*]", app: str = "scamtrace-detect", conf:
         builder = builder.config(k, v)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    for name in ("py4j", "pyspark"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for name in ("py4j", "pyspark", "SQLQueryContextLogger"):  # a failed rule is reported once, in rule_runs
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return session
 
 
@@ -96,12 +98,55 @@ class SparkRunner:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def produce(self, con: duckdb.DuckDBPyConnection, spec, values: dict) -> str:
-        if spec.kind != "sql":
-            return DUCKDB.produce(con, spec, values) or "a Python rule: ran on the store (DuckDB), not on Spark"
+        if spec.kind != "sql":  # its SQL statements go to Spark through a connection of the same shape
+            frame_to_out(con, load_py_rule(spec.py_path).run(SparkConnection(self.spark), dict(values)))
+            return ""
         sql = spec.sql().strip().rstrip(";")
         query = to_spark(sql, {k: values[k] for k in sql_param_names(sql)})
         frame_to_out(con, self.spark.sql(query).toArrow())
         return ""
+
+
+_CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.I | re.S)
+_INSERT = re.compile(r"^INSERT\s+INTO\s+(\w+)\s+(.*)$", re.I | re.S)
+_DROP = re.compile(r"^DROP\s+TABLE\s+IF\s+EXISTS\s+(\w+)$", re.I | re.S)
+
+
+class SparkConnection:
+    """What a Python rule asks of its connection, on Spark: `execute` of the rule's DuckDB statements (temporary
+    tables become checkpointed views; INSERT INTO one appends to it), and through rules.dialect.DIALECT
+    `fetch_polars`, `register` and `unregister`. The rule's code is the same on both engines."""
+
+    def __init__(self, spark):
+        self.spark = spark
+
+    def _df(self, sql: str, params: dict | None):
+        return self.spark.sql(to_spark(sql, params or {}))
+
+    def execute(self, sql: str, params: dict | None = None) -> "SparkConnection":
+        text = re.sub(r"--[^\n]*", "", sql).strip().rstrip(";")
+        if m := _CREATE.match(text):
+            self._df(m.group(2), params).localCheckpoint().createOrReplaceTempView(m.group(1))
+        elif m := _INSERT.match(text):
+            grown = self.spark.table(m.group(1)).union(self._df(m.group(2), params)).localCheckpoint()
+            grown.createOrReplaceTempView(m.group(1))
+        elif m := _DROP.match(text):
+            self.spark.catalog.dropTempView(m.group(1))
+        else:
+            self._df(text, params).collect()
+        return self
+
+    def fetch_polars(self, sql: str, params: dict | None = None):
+        import polars as pl
+
+        return pl.from_arrow(self._df(sql, params).toArrow())
+
+    def register(self, name: str, frame) -> None:
+        table = frame.to_arrow() if hasattr(frame, "to_arrow") else frame
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
 
 
 def _spark_schema(table) -> str:
