@@ -546,7 +546,7 @@ def to_yaml(sug: Suggestion, source: Path) -> str:
 class Check:
     rows: int = 0
     loaded: int = 0
-    problems: list[tuple[str, int]] = field(default_factory=list)  # reason (values cut off), rows
+    problems: list[tuple[str, int]] = field(default_factory=list)  # the commonest first reasons, with their rows
 
 
 def check(path: Path, text: str, rows: int = 5000) -> Check:
@@ -556,18 +556,15 @@ def check(path: Path, text: str, rows: int = 5000) -> Check:
     from transforms.sources.mapping import load_mapping_text
 
     m = load_mapping_text(text, path.with_suffix(".mapping.yml"))
-    missing = [c for c in m.mapped_columns().values()]
     out = Check()
     for header, frame in csv_chunks(path, layout_of(m), chunk_rows=rows):
-        absent = [c for c in missing if c not in header]
+        absent = [c for c in m.mapped_columns().values() if c not in header]
         if absent:
             raise ConfigError(f"column(s) {absent} not in the header the reader sees", path=path)
         got = to_transactions(frame.head(rows), header, m)
         out.rows = got.height
         out.loaded = int(got.select(pl.col("errors").list.len() == 0).sum().item())
-        reasons = got.select(pl.col("errors").list.first().str.replace(r":.*", "").alias("r")).drop_nulls()
-        full = got.select(pl.col("errors").list.first().alias("r")).drop_nulls()
-        counts = Counter(full["r"].to_list())
-        out.problems = [(r, n) for r, n in counts.most_common(3)] if len(reasons) else []
+        first_errors = got.select(pl.col("errors").list.first()).to_series().drop_nulls().to_list()
+        out.problems = Counter(first_errors).most_common(3)
         break
     return out
