@@ -180,3 +180,16 @@ def test_a_real_export_that_cannot_be_drafted_gets_one_line(name, why):
     r = CliRunner().invoke(app, ["mapping", "suggest", str(REAL / f"{name}.csv"), "--account", "1"])
     assert r.exit_code == 1 and why in r.output
     assert r.output.strip().splitlines()[-1].startswith("error:") and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("content, why", [
+    (bytes(range(256)) * 8, "cannot tell the text encoding"),
+    (b"", "empty file"),
+    (b"only a title\n", "fewer than two lines"),
+])
+def test_a_file_that_is_no_table_gets_one_line_naming_it(tmp_path, content, why):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    r = CliRunner().invoke(app, ["mapping", "suggest", str(path)])
+    assert r.exit_code == 1 and why in r.output and "export.csv" in r.output
+    assert len(r.output.strip().splitlines()) == 1

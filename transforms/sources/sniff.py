@@ -39,7 +39,7 @@ class Sniffed:
     renamed_duplicates: bool = False  # the header repeats a name: numbered as the reader does with the option
 
 
-def _encoding(raw: bytes) -> tuple[str, bool]:
+def _encoding(raw: bytes, path: Path) -> tuple[str, bool]:
     if raw.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", True
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -59,7 +59,7 @@ def _encoding(raw: bytes) -> tuple[str, bool]:
 
     best = from_bytes(raw).best()
     if best is None:
-        raise InputError("cannot tell the text encoding (binary file?); pass a file exported as text", path=None)
+        raise InputError("cannot tell the text encoding (binary file?); pass a file exported as text", path=path)
     name = codecs.lookup(best.encoding).name
     # the usual single-byte guesses for Chinese text are wrong more often than GB18030, its superset
     if name in ("gbk", "gb2312", "hz"):
@@ -136,7 +136,7 @@ def sniff(path: Path) -> Sniffed:
         raw = fh.read(SNIFF_BYTES)
     if not raw.strip():
         raise InputError("empty file", path=path)
-    encoding, sure = _encoding(raw)
+    encoding, sure = _encoding(raw, path)
     try:
         text = _decode(raw, encoding)
     except UnicodeDecodeError as exc:
