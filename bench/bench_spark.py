@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -83,8 +84,9 @@ def _standalone(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
     spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
     port, ui = _free_port(), _free_port()
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    # each in its own process group: spark-class is a shell script, and stopping it must stop its JVM too
     procs = [subprocess.Popen([str(spark_class), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                               "--port", str(port), "--webui-port", str(ui)], env=env,
+                               "--port", str(port), "--webui-port", str(ui)], env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     url = f"spark://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -97,9 +99,23 @@ def _standalone(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
     for _ in range(workers):
         procs.append(subprocess.Popen([str(spark_class), "org.apache.spark.deploy.worker.Worker", url, "--cores", "1",
                                        "--memory", "3g", "--host", "127.0.0.1", "--webui-port", str(_free_port())],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                      env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
     time.sleep(8)  # the workers register with the master
     return url, procs
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -119,6 +135,7 @@ def main() -> None:
     src = args.db or _store(args.size)
     work = Path(tempfile.mkdtemp(prefix="bench-spark-", dir=src.parent))
     results = {}
+    cluster: list[subprocess.Popen] = []
     try:
         shutil.copy(src, work / "duckdb.duckdb")
         con = connect(work / "duckdb.duckdb")
@@ -136,8 +153,8 @@ def main() -> None:
         lake_seconds = time.perf_counter() - t
         targets = [("spark local[*]", "local[*]", [])]
         if args.cluster:
-            url, procs = _standalone()
-            targets.append(("spark standalone, 2 workers", url, procs))
+            url, cluster = _standalone()
+            targets.append(("spark standalone, 2 workers", url, cluster))
         for name, master, procs in targets:
             shutil.copy(src, work / "spark.duckdb")
             con = connect(work / "spark.duckdb")
@@ -153,9 +170,8 @@ def main() -> None:
                 seconds = time.perf_counter() - t
             results[name] = (seconds, peak.peak / 2**20, con.execute(HITS, [run]).fetchall())
             con.close()
-            for p in procs:
-                p.terminate()
     finally:
+        _stop(cluster)
         shutil.rmtree(work, ignore_errors=True)
     base = results["duckdb"]
     cores = os.cpu_count() or 1
