@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+RESULT_TABLES = ("listed_addresses", "rule_hits", "rule_runs", "typology_scores")
+
 lake_app = typer.Typer(help="The canonical tables as a Parquet lake, for Spark and other engines.", no_args_is_help=True)
 
 
@@ -30,7 +32,8 @@ def register(app: typer.Typer, guard, db_of, db_option, console) -> None:
                 raise ScamtraceError(f"no database at {path}: run `scamtrace ingest` first or pass --db")
             con = store.connect(path, read_only=True)
             try:
-                manifest = export_lake(con, to, extra_tables=("listed_addresses",))
+                # with the canonical tables: what detect derived and found, for tools that read the lake
+                manifest = export_lake(con, to, extra_tables=RESULT_TABLES)
             finally:
                 con.close()
             rows = ", ".join(f"{k} {v['rows']:,}" for k, v in manifest["tables"].items() if v["rows"])

@@ -124,6 +124,12 @@ def test_lake_export_and_a_lake_that_is_not_one_from_the_command_line(tmp_path):
     assert n == duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM transactions").fetchone()[0]
     r = CliRunner().invoke(app, ["detect", "--db", str(db), "--engine", "spark", "--lake", str(tmp_path / "nowhere")])
     assert r.exit_code == 1 and "not a scamtrace lake" in r.output
+    # after a detect, the hits and scores go to the lake as well
+    assert CliRunner().invoke(app, ["detect", "--db", str(db), "-q"]).exit_code == 0
+    assert CliRunner().invoke(app, ["lake", "export", "--to", str(lake), "--db", str(db)]).exit_code == 0
+    hits = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/rule_hits/*.parquet')").fetchall()[0][0]
+    assert hits == duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM rule_hits").fetchone()[0] > 0
+    assert (lake / "typology_scores").is_dir() and (lake / "rule_runs").is_dir()
 
 
 def test_every_catalogue_rule_translates_to_spark_sql():
