@@ -68,6 +68,10 @@ class DuckDBRunner:
     the rules' data and queries go there, and each rule's output comes back to the store as `_st_out`."""
 
     name = "duckdb"
+    errors: tuple[type[BaseException], ...] = ()  # the engine's own errors that fail one rule (duckdb.Error always does)
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Nothing to hand over: the rules read the store itself."""
 
     def present(self, con: duckdb.DuckDBPyConnection, sql: str) -> bool:
         return bool(con.execute(sql).fetchall())
@@ -239,7 +243,7 @@ def run_rule(
             raise SpecError(f"rule {spec.id}: output lacks declared columns {missing_cols}")
         rr.candidates = con.execute("SELECT count(*) FROM _st_out").fetchall()[0][0]
         rr.hits = _write_hits(con, rule, run_id, since, until, has_members="member_ids" in cols)
-    except (duckdb.Error, SpecError, ValueError, TypeError, KeyError, *getattr(runner, "errors", ())) as exc:
+    except (duckdb.Error, SpecError, ValueError, TypeError, KeyError, *runner.errors) as exc:
         rr.status, rr.note = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
         log.warning("rule %s failed: %s", spec.id, rr.note)
     finally:
@@ -406,8 +410,7 @@ def detect(
     status = "failed"
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
-        if hasattr(runner, "prepare"):
-            runner.prepare(con)  # tables only the store has (listed_addresses) go to the engine
+        runner.prepare(con)  # tables only the store derives (listed_addresses) go to the engine
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
         for rule in rules.values():

@@ -84,10 +84,7 @@ class SparkRunner:
         """Tables the store derives at detect time (listed wallets and accounts) go to Spark as small views."""
         frame = con.sql("SELECT * FROM listed_addresses").arrow()
         table = frame.read_all() if hasattr(frame, "read_all") else frame
-        if table.num_rows:
-            self.spark.createDataFrame(table).createOrReplaceTempView("listed_addresses")
-        else:
-            self.spark.createDataFrame([], schema=_spark_schema(table)).createOrReplaceTempView("listed_addresses")
+        self.spark.createDataFrame(table).createOrReplaceTempView("listed_addresses")  # an empty one too
 
     def present(self, con, sql: str) -> bool:
         return bool(self.spark.sql(sql).take(1))
@@ -147,23 +144,3 @@ class SparkConnection:
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
-
-
-def _spark_schema(table) -> str:
-    """A DDL schema for an Arrow table's columns (strings, numbers, lists of strings, timestamps)."""
-    import pyarrow as pa
-
-    def kind(t) -> str:
-        if pa.types.is_list(t) or pa.types.is_large_list(t):
-            return f"ARRAY<{kind(t.value_type)}>"
-        if pa.types.is_timestamp(t):
-            return "TIMESTAMP"
-        if pa.types.is_integer(t):
-            return "BIGINT"
-        if pa.types.is_floating(t):
-            return "DOUBLE"
-        if pa.types.is_boolean(t):
-            return "BOOLEAN"
-        return "STRING"
-
-    return ", ".join(f"`{f.name}` {kind(f.type)}" for f in table.schema)

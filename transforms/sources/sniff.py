@@ -94,10 +94,13 @@ def _dialect(lines: list[str]) -> tuple[str, str]:
     found = clevercsv.Detector().detect(tail, delimiters=DELIMITERS)
     if found is not None and found.delimiter in DELIMITERS:
         return found.delimiter, found.quotechar or '"'
-    # CleverCSV found nothing it trusts (e.g. a single column): the most regular delimiter
-    best = max(DELIMITERS, key=lambda d: Counter(len(_fields(x, d, '"')) for x in lines if x).most_common(1)[0][1]
-               * (Counter(len(_fields(x, d, '"')) for x in lines if x).most_common(1)[0][0] > 1))
-    return best, '"'
+    # CleverCSV found nothing it trusts: the delimiter that splits the most lines into the same number of fields
+
+    def regular(d: str) -> int:
+        width, lines_of_width = Counter(len(_fields(x, d, '"')) for x in lines if x).most_common(1)[0]
+        return lines_of_width if width > 1 else 0
+
+    return max(DELIMITERS, key=regular), '"'
 
 
 def _width(fields: list[str]) -> int:
