@@ -51,11 +51,19 @@ def test_amlsim_log_loads_with_truth_ids(db, tmp_path):
     txn_ids = _store_ids(db, "txn_id")
     assert set(truth.pattern_transactions["txn_id"]) <= txn_ids
     accounts = _store_ids(db, "from_account_id") | _store_ids(db, "to_account_id")
-    laundering = truth.pattern_transactions.height
-    assert laundering == 54
-    # every member of a pattern with laundering transfers is an account of the store
-    active = truth.pattern_accounts.join(truth.pattern_transactions.select("pattern_id").unique(), on="pattern_id")
+    listed = pl.read_csv(WORLDS / "amlsim_slice" / "alert_transactions.csv")
+    assert listed.height == 54
+    # every member of a pattern with listed laundering transfers is an account of the store
+    active = truth.pattern_accounts.join(listed.select(pattern_id=pl.col("alert_id").cast(pl.Utf8)).unique(), on="pattern_id")
     assert set(active["account_id"]) <= accounts
+    # bipartite and stack transfers (logged as normal upstream) are the transfers between members of one pattern
+    typ = dict(truth.patterns.select("pattern_id", "typology").iter_rows())
+    derived = truth.pattern_transactions.filter(pl.col("pattern_id").is_in(listed["alert_id"].cast(pl.Utf8).to_list()).not_())
+    assert derived.height == truth.pattern_transactions.height - 54 > 0
+    assert {typ[p] for p in derived["pattern_id"]} <= {"bipartite", "stack"}
+    ends = {r[0]: (r[1], r[2]) for r in rows(db, "SELECT txn_id, from_account_id, to_account_id FROM transactions")}
+    members = {(p, a) for p, a in truth.pattern_accounts.select("pattern_id", "account_id").iter_rows()}
+    assert all((p, ends[t][0]) in members and (p, ends[t][1]) in members for p, t in derived.iter_rows())
     # bipartite and stack members come from the generator's truth although their transfers are logged as normal
     assert set(truth.patterns["typology"]) == {"fan_in", "fan_out", "cycle", "bipartite", "stack"}
     assert dict(truth.patterns.select("typology", "detected_by").unique().iter_rows())["stack"] == "bipartite"

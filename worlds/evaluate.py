@@ -88,9 +88,11 @@ class _Targets:
     right_accounts: set[str]
     right_suspects: set[str]
     all_truth_txns: set[str]
+    find_of: dict[str, set[str]]
 
     @classmethod
-    def of(cls, patterns, p_accounts, p_txns, operations, alerts: pl.DataFrame, victim_typologies) -> "_Targets":
+    def of(cls, patterns, p_accounts, p_txns, operations, alerts: pl.DataFrame, victim_typologies,
+           active: dict[str, set[str]] | None = None) -> "_Targets":
         # typologies as the world names them (reporting), and the scamtrace typology expected to find each pattern
         typ_of = dict(zip(patterns["pattern_id"].to_list(), patterns["typology"].to_list()))
         finder_of = dict(zip(patterns["pattern_id"].to_list(), patterns["detected_by"].to_list()))
@@ -120,15 +122,34 @@ class _Targets:
         cast = set(operations["account_id"].to_list()) if operations is not None else set()
         right_suspects = all_truth_accounts | cast  # an alert on an operation's organiser or wallet is right
         right_accounts |= cast
+        # a pattern is found through the targets that take part in its transfers (at least two of them): a member
+        # that neither sends nor receives any of the pattern's money cannot be seen in it
+        find_of = {}
+        for pid, m in members_of.items():
+            seen = m & (active or {}).get(str(pid), set())
+            find_of[pid] = seen if len(seen) >= 2 else m
         return cls(typ_of, finder_of, members_of, victims_of, txns_of, difficulty_of, typologies, covered_by,
                    _covered(alerts), row_finder, all_truth_accounts, all_victims, victim_alerts, right_accounts,
-                   right_suspects, set(p_txns["txn_id"].to_list()))
+                   right_suspects, set(p_txns["txn_id"].to_list()), find_of)
 
     def found_with(self, coverage: float):
         def found(pid: str, cov: set[str]) -> bool:
-            m = self.members_of.get(pid, set())
+            m = self.find_of.get(pid, set())
             return bool(m) and len(m & cov) / len(m) >= coverage
         return found
+
+
+def _active_accounts(con: duckdb.DuckDBPyConnection, p_txns: pl.DataFrame) -> dict[str, set[str]]:
+    """Per pattern, the accounts at either end of its transactions in the store."""
+    if p_txns.is_empty():
+        return {}
+    pt = p_txns.select(pl.col("pattern_id").cast(pl.Utf8), pl.col("txn_id").cast(pl.Utf8))  # noqa: F841 (read by DuckDB)
+    rows = con.execute(
+        "SELECT pt.pattern_id, t.from_account_id, t.to_account_id FROM pt JOIN transactions t USING (txn_id)").fetchall()
+    out: dict[str, set[str]] = {}
+    for pid, a, b in rows:
+        out.setdefault(pid, set()).update(x for x in (a, b) if x)
+    return out
 
 
 def _covered(rows: pl.DataFrame) -> set[str]:
@@ -209,7 +230,7 @@ def evaluate(
         orient="row",
     )
 
-    t = _Targets.of(patterns, p_accounts, p_txns, operations, alerts, victim_typologies)
+    t = _Targets.of(patterns, p_accounts, p_txns, operations, alerts, victim_typologies, _active_accounts(con, p_txns))
     per_typology, missed = _per_typology(t, alerts, coverage, victim_typologies)
     typ_of = t.typ_of
     covered_any, found = t.covered_any, t.found_with(coverage)

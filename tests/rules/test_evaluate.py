@@ -71,6 +71,21 @@ def test_pattern_found_on_its_suspects_victims_only_for_victim_typologies(world:
     assert res["accounts"]["true_positive"] == 2 and res["accounts"]["recall"] == round(2 / 3, 4)
 
 
+def test_pattern_found_through_the_members_in_its_transfers(world: World):
+    # a stack of seven members of which only FEEDER, L1, L2 move money: covering those three finds it, although
+    # three of seven members is less than half
+    for p in ("L1", "L2"):
+        for d in range(5):
+            world.txn("FEEDER", p, 500, 24 * d + 10)
+    members = [("p1", a, "mule") for a in ("FEEDER", "L1", "L2", "IDLE1", "IDLE2", "IDLE3", "IDLE4")]
+    tids = [r[0] for r in world.con.execute("SELECT txn_id FROM transactions").fetchall()]
+    truth = write_truth(world, [("p1", "bipartite")], members, [("p1", t) for t in tids])
+    detect(world.con, only=["lockstep_payments"])
+    res = evaluate(world.con, truth)
+    assert res["per_typology"]["bipartite"]["found"] == 1  # 3 of the 3 accounts in its transfers (3 of 7 members)
+    assert res["accounts"]["recall"] == round(1 / 7, 4)  # account recall still counts every member
+
+
 def test_networks_and_compounds(tmp_path):
     """Networks matched to compound operations, link shares, legitimate networks linked, organiser ranks."""
     from io import StringIO

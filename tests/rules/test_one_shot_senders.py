@@ -1,0 +1,59 @@
+import json
+
+from tests.rules.conftest import World
+
+DAY = 24
+
+
+def background(world: World, n: int = 40) -> None:
+    """Ordinary accounts paying each other month after month: they are seen many times, and each receives."""
+    for month in range(4):
+        for i in range(n):
+            world.txn(f"A{i}", f"A{(i + 1) % n}", 50, month * 30 * DAY + i)
+
+
+def test_fires_at_three_one_shot_senders_spread_over_months_not_two(world: World):
+    background(world)
+    for i in range(2):
+        world.txn(f"S{i}", "MULE", 400, i * 60 * DAY)  # one payment every two months, each sender seen once
+    _, hits = world.run("one_shot_senders")
+    assert hits == {}
+    world.txn("S2", "MULE", 400, 120 * DAY)
+    _, hits = world.run("one_shot_senders")
+    assert hits["MULE"]["value"] == 3 and hits["MULE"]["score"] == 0.7
+    assert sorted(hits["MULE"]["member_ids"]) == ["S0", "S1", "S2"]
+    assert len(hits["MULE"]["txn_ids"]) == 3
+    assert "seen only once" in hits["MULE"]["reason"]
+
+
+def test_senders_seen_elsewhere_do_not_count(world: World):
+    background(world)
+    for i in range(3):
+        world.txn(f"S{i}", "SHOP", 400, i * 30 * DAY)
+        world.txn("EMPLOYER", f"S{i}", 2000, i * 30 * DAY - DAY)  # each sender also gets a salary: a customer
+    _, hits = world.run("one_shot_senders")
+    assert hits == {}
+
+
+def test_the_bar_rises_with_the_population(world: World):
+    # where a fifth of the accounts receive from three strangers each (a marketplace town), three is ordinary
+    background(world)
+    for r in range(10):
+        for i in range(3):
+            world.txn(f"S{r}_{i}", f"A{r}", 30, r * DAY + i)
+    _, hits = world.run("one_shot_senders")
+    assert hits == {}
+    for i in range(6):  # twice the usual: above the population's p99
+        world.txn(f"X{i}", "MULE", 400, i * 20 * DAY)
+    _, hits = world.run("one_shot_senders")
+    assert set(hits) == {"MULE"} and hits["MULE"]["score"] == 1.0
+    assert 3 <= json.loads(hits["MULE"]["evidence"])["population_bar"] < 6  # between the town and the mule
+
+
+def test_service_accounts_are_not_subjects(world: World):
+    background(world)
+    world.account("SHOP", kind="merchant")
+    for i in range(5):
+        world.txn(f"S{i}", "SHOP", 40, i * 10 * DAY)
+    _, hits = world.run("one_shot_senders")
+    assert hits == {}
