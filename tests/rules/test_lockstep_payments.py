@@ -72,3 +72,19 @@ def test_payroll_accounts_are_excluded(world: World):
         pay_daily(world, "PAYROLL", p, range(6))
     _, hits = world.run("lockstep_payments")
     assert hits == {}
+
+
+def test_relationships_older_than_the_read_range_are_not_new(world: World):
+    from rules.engine import detect
+    from tests.rules.conftest import at
+
+    for p in ("L1", "L2"):
+        world.txn("FEEDER", p, 500, 10)  # paid once, seven weeks before the burst
+        pay_daily(world, "FEEDER", p, range(50, 56))
+    run = detect(world.con, only=["lockstep_payments"], since=at(52 * DAY), until=at(57 * DAY))
+    n = world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [run.run_id]).fetchone()[0]
+    assert n == 0
+    world.con.execute("DELETE FROM transactions WHERE booked_at < ?", [at(20 * DAY)])  # the same burst, first contact
+    run = detect(world.con, only=["lockstep_payments"], since=at(52 * DAY), until=at(57 * DAY))
+    n = world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [run.run_id]).fetchone()[0]
+    assert n == 1

@@ -13,21 +13,28 @@ t AS NOT MATERIALIZED (     -- transfers between known, non-service accounts in 
       AND from_account_id NOT IN (SELECT account_id FROM service)
       AND to_account_id NOT IN (SELECT account_id FROM service)
 ),
-rel AS (                    -- each relationship seen from both ends: (account, counterparty, side)
-    SELECT src AS account_id, dst AS cpty_id, 'payee' AS side, txn_id, booked_at, amount_usd FROM t
-    UNION ALL
-    SELECT dst AS account_id, src AS cpty_id, 'sender' AS side, txn_id, booked_at, amount_usd FROM t
+busy AS (                   -- cheap pre-filter on the pairs: >= $min_periods transfers, all within $window
+    SELECT src, dst FROM t GROUP BY src, dst
+    HAVING count(*) >= $min_periods AND max(booked_at) <= min(booked_at) + $window
 ),
-dense AS (                  -- relationships used on >= $min_periods periods, all within $window
-    SELECT account_id, cpty_id, side, min(booked_at) AS first_at, count(DISTINCT st_bucket(booked_at, $period)) AS n_periods
+pair_t AS (                 -- the transfers of those pairs only
+    SELECT t.* FROM t JOIN busy b ON b.src = t.src AND b.dst = t.dst
+),
+rel AS (                    -- each such relationship seen from both ends: (account, counterparty, side)
+    SELECT src AS account_id, dst AS cpty_id, 'payee' AS side, txn_id, booked_at, amount_usd FROM pair_t
+    UNION ALL
+    SELECT dst AS account_id, src AS cpty_id, 'sender' AS side, txn_id, booked_at, amount_usd FROM pair_t
+),
+dense AS (                  -- relationships used on >= $min_periods periods
+    SELECT account_id, cpty_id, side, count(DISTINCT st_bucket(booked_at, $period)) AS n_periods
     FROM rel
     GROUP BY ALL
     HAVING count(DISTINCT st_bucket(booked_at, $period)) >= $min_periods
-       AND max(booked_at) <= min(booked_at) + $window
 ),
-older AS (                  -- pairs that already transacted in the rule's history before the read range
-    SELECT DISTINCT from_account_id AS src, to_account_id AS dst FROM transactions
-    WHERE booked_at >= $history_start AND booked_at < $window_start
+older AS (                  -- busy pairs that already transacted in the rule's history before the read range
+    SELECT DISTINCT b.src, b.dst
+    FROM transactions h JOIN busy b ON b.src = h.from_account_id AND b.dst = h.to_account_id
+    WHERE h.booked_at >= $history_start AND h.booked_at < $window_start
 ),
 fresh AS (                  -- dense relationships that are new: nothing on the pair before the read range
     SELECT d.* FROM dense d
