@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 from transforms import store
 from transforms.errors import ScamtraceError
-from transforms.load import FileReport, expand_paths, ingest_file
+from transforms.load import FileReport, StagedFile, drop_staged, expand_paths, finish_file, stage_file
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
@@ -67,23 +67,39 @@ def ingest_paths(
         if run_id is None:
             run_id = store.start_run(con, "ingest", {"paths": [str(p) for p in paths]})
         validator = BatchValidator(Path(db_path))
+        pending: StagedFile | None = None  # read, waiting for its validation
+
+        def done(report: FileReport) -> None:
+            reports.append(report)
+            if on_file:
+                on_file(report)
+
+        def finish(staged: StagedFile) -> None:
+            done(_guarded(staged.report.path, staged.report.source, staged.report.table,
+                          lambda: finish_file(con, staged, run_id, validator)))
+
         try:
             for item in planned:
                 if item.reader is None:
-                    report = FileReport(path=str(item.path), status="refused", message=item.problem)
+                    outcome: StagedFile | FileReport = FileReport(path=str(item.path), status="refused", message=item.problem)
                 else:
-                    try:
-                        report = ingest_file(con, item.path, item.reader, ctx, run_id, validator, on_rows)
-                    except ScamtraceError as exc:
-                        report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
-                                            status="refused", message=str(exc))
-                    except OSError as exc:  # vanished, unreadable: this file fails, the others go on
-                        report = FileReport(path=str(item.path), source=item.reader.name, table=item.reader.table,
-                                            status="refused", message=f"{item.path}: cannot read ({exc.strerror or exc})")
-                reports.append(report)
-                if on_file:
-                    on_file(report)
+                    outcome = _guarded(str(item.path), item.reader.name, item.reader.table,
+                                       lambda: stage_file(con, item.path, item.reader, ctx, on_rows))
+                if pending is not None:  # the file before: its turn now that this one is read
+                    finish(pending)
+                    pending = None
+                if isinstance(outcome, FileReport):
+                    done(outcome)
+                elif validator.ready():
+                    finish(outcome)
+                else:  # Great Expectations is still importing: read the next file meanwhile
+                    pending = outcome
+            if pending is not None:
+                finish(pending)
+                pending = None
         finally:
+            if pending is not None:
+                drop_staged(con, pending)
             validator.close()
         if own_run:
             store.finish_run(con, run_id, "ok" if all(r.status != "refused" for r in reports) else "partial",
@@ -91,6 +107,17 @@ def ingest_paths(
     finally:
         con.close()
     return reports
+
+
+def _guarded(path: str, source: str, table: str, step: Callable[[], "StagedFile | FileReport"]) -> "StagedFile | FileReport":
+    """A file's step; bad input or an unreadable file refuses this file only, and the others go on."""
+    try:
+        return step()
+    except ScamtraceError as exc:
+        return FileReport(path=path, source=source, table=table, status="refused", message=str(exc))
+    except OSError as exc:  # vanished, unreadable
+        return FileReport(path=path, source=source, table=table, status="refused",
+                          message=f"{path}: cannot read ({exc.strerror or exc})")
 
 
 def new_data_period(db_path: Path, file_ids: list[str]) -> tuple[str | None, str | None]:

@@ -6,6 +6,7 @@ Invariant, checked for every file: rows_read = rows_loaded + rows_quarantined + 
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -258,6 +259,18 @@ def _known_currencies(con: duckdb.DuckDBPyConnection, staged: str | None = None)
     return sorted(set(iso_currencies()) | set(rates) | set(PEGGED) | set(tokens))
 
 
+_STAGING_SEQ = itertools.count(1)
+
+
+@dataclass
+class StagedFile:
+    """A file read into its staging table, waiting for finish_file (derive, validate, commit)."""
+
+    report: FileReport
+    table: schema.Table
+    stg: str
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -267,6 +280,19 @@ def ingest_file(
     validator: BatchValidator,
     on_rows: Callable[[str, int], None] | None = None,
 ) -> FileReport:
+    staged = stage_file(con, path, reader, ctx, on_rows)
+    return staged if isinstance(staged, FileReport) else finish_file(con, staged, run_id, validator)
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    reader: Reader,
+    ctx: ReadContext,
+    on_rows: Callable[[str, int], None] | None = None,
+) -> StagedFile | FileReport:
+    """Read a file into its staging table; a FileReport instead when it was ingested before. Needs nothing from
+    earlier files, so the next file can be read while the previous one waits for its validation."""
     table = schema.LOADED_TABLES[reader.table]
     report = FileReport(path=str(path), source=reader.source_name(path, ctx), table=table.name)
     report.file_id = sha256_file(path)
@@ -274,7 +300,7 @@ def ingest_file(
         report.status = "skipped"
         report.message = "already ingested (same content)"
         return report
-    stg = f"{table.name}_{report.file_id[:12]}"
+    stg = f"{table.name}_{report.file_id[:12]}_{next(_STAGING_SEQ)}"  # the same content twice in a run: two tables
     _attach_staging(con)
     con.execute(_staging_ddl(table, stg))
     clock = _Clock(report.seconds)
@@ -290,6 +316,22 @@ def ingest_file(
         clock.lap("read")
         if report.rows_read == 0:
             raise InputError("no data rows (empty file or header only)", path=path)
+    except BaseException:
+        drop_staged(con, StagedFile(report, table, stg))
+        raise
+    return StagedFile(report, table, stg)
+
+
+def finish_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: str, validator: BatchValidator) -> FileReport:
+    """Derive ids and USD amounts (after the files before it are committed: their rates count), validate, commit."""
+    report, table, stg = staged.report, staged.table, staged.stg
+    path = Path(report.path)
+    clock = _Clock(report.seconds)
+    try:
+        if store.file_already_ingested(con, report.file_id):  # the same content, committed since it was read
+            report.status, report.message = "skipped", "already ingested (same content)"
+            report.rows_read = 0
+            return report
         if table.name == "transactions":
             _derive_transactions(con, stg)
             clock.lap("derive")
@@ -305,11 +347,15 @@ def ingest_file(
                                     "the next detect uses them")
         clock.lap("commit")
     finally:
-        con.execute(f"DROP VIEW IF EXISTS stg.{stg}")
-        con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}.{stg}")
+        drop_staged(con, staged)
     if not report.reconciles:  # a bug, not bad input: stop loudly
         raise RuntimeError(f"reconciliation broken for {path}: {report.as_dict()}")
     return report
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    con.execute(f"DROP VIEW IF EXISTS stg.{staged.stg}")
+    con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}.{staged.stg}")
 
 
 def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: list[tuple[str, str]], run_id: str) -> None:

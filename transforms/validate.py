@@ -14,6 +14,7 @@ All GX-with-DuckDB mechanics live here (tests/test_validate.py guards them):
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 import os
 from dataclasses import dataclass
@@ -143,6 +144,32 @@ class BatchValidator:
     """Validates staging tables of one store file with GX; one instance per ingest run."""
 
     def __init__(self, db_path: Path):
+        self.db_path = Path(db_path).resolve()
+        self._n = 0
+        self._gx = None
+        # Importing GX takes seconds; it runs beside the first file's read (native polars / pyarrow code that
+        # releases the GIL) and is waited for at the first validation.
+        self._import_error: BaseException | None = None
+        self._importing = threading.Thread(target=self._import_gx, name="import-great-expectations", daemon=True)
+        self._importing.start()
+
+    def _import_gx(self) -> None:
+        try:
+            import great_expectations  # noqa: F401
+            from great_expectations.data_context.types import base  # noqa: F401
+        except BaseException as exc:  # re-raised where the validator is first used
+            self._import_error = exc
+
+    def ready(self) -> bool:
+        """Whether a validation would start now (GX imported), rather than wait for the import."""
+        return self._gx is not None or not self._importing.is_alive()
+
+    def _ready(self) -> None:
+        if self._gx is not None:
+            return
+        self._importing.join()
+        if self._import_error is not None:
+            raise self._import_error
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -153,16 +180,15 @@ class BatchValidator:
         warnings.filterwarnings("ignore", message="Did not recognize type")
 
         _register_duckdb_dialect()
-        self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.db_path = Path(db_path).resolve()
         self.datasource = self.context.data_sources.add_sql(name="store", connection_string=f"duckdb:///{self.db_path}")
-        self._n = 0
+        self._gx = gx
 
     def failures(self, staging_table: str, checks: list[Check]) -> list[tuple[str, str]]:
         """(sql, reason) per failed check: GX's query for the rows that fail it (a SELECT with a row_no column),
         to run inside the store. Nothing for checks that pass."""
+        self._ready()
         gx = self._gx
         self._n += 1
         asset = self.datasource.add_table_asset(name=f"a{self._n}", table_name=staging_table, schema_name="stg")
@@ -202,6 +228,7 @@ class BatchValidator:
 
         import sqlalchemy
 
+        self._importing.join()  # an import still running would hold module locks at exit
         target = str(self.db_path)
         for obj in gc.get_objects():
             if isinstance(obj, sqlalchemy.engine.Engine) and obj.url.database == target:

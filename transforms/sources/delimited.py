@@ -99,6 +99,7 @@ def _col(name: str | None) -> pl.Expr:
 
 
 class _Amount(NamedTuple):
+    parsed: dict[str, pl.Expr]  # the expensive parses, computed once as columns before the rest refers to them
     is_out: pl.Expr  # True: the statement's account paid; NULL: undecidable (an error says why)
     amount: pl.Expr  # unsigned decimal text
     amount_err: pl.Expr
@@ -110,7 +111,8 @@ def _amount_and_direction(m: Mapping) -> _Amount:
     c, thousands = m.columns, m.thousands or None
     if c.amount:
         amount_raw = _col(c.amount)
-        amount_txt = decimal_text(amount_raw, m.decimal, thousands)
+        parsed = {"_amount_txt": decimal_text(amount_raw, m.decimal, thousands)}
+        amount_txt = pl.col("_amount_txt")
         amount_err = decimal_problem(amount_raw, amount_txt, "amount")
         if c.direction:
             d = _col(c.direction).str.to_uppercase()
@@ -123,12 +125,13 @@ def _amount_and_direction(m: Mapping) -> _Amount:
             dir_err = pl.when(is_out.is_null()).then(
                 pl.lit("direction: unknown marker '") + d.fill_null("") + pl.lit("'; list it in direction_values")
             )
-            return _Amount(is_out, amount_txt.str.strip_chars_start("-"), amount_err, dir_err)
-        return _Amount(amount_txt.str.starts_with("-"), amount_txt.str.strip_chars_start("-"), amount_err,
+            return _Amount(parsed, is_out, amount_txt.str.strip_chars_start("-"), amount_err, dir_err)
+        return _Amount(parsed, amount_txt.str.starts_with("-"), amount_txt.str.strip_chars_start("-"), amount_err,
                        pl.lit(None, dtype=pl.Utf8))
     debit_raw, credit_raw = _col(c.debit), _col(c.credit)
-    debit_txt = decimal_text(debit_raw, m.decimal, thousands).str.strip_chars_start("-")
-    credit_txt = decimal_text(credit_raw, m.decimal, thousands).str.strip_chars_start("-")
+    parsed = {"_debit_txt": decimal_text(debit_raw, m.decimal, thousands).str.strip_chars_start("-"),
+              "_credit_txt": decimal_text(credit_raw, m.decimal, thousands).str.strip_chars_start("-")}
+    debit_txt, credit_txt = pl.col("_debit_txt"), pl.col("_credit_txt")
     has_debit = debit_txt.is_not_null() & debit_txt.str.contains(r"[1-9]")
     has_credit = credit_txt.is_not_null() & credit_txt.str.contains(r"[1-9]")
     amount_err = pl.coalesce(
@@ -140,6 +143,7 @@ def _amount_and_direction(m: Mapping) -> _Amount:
         ]
     )
     return _Amount(
+        parsed,
         pl.when(has_debit & ~has_credit).then(True).when(has_credit & ~has_debit).then(False),
         pl.when(has_debit & ~has_credit).then(debit_txt).when(has_credit & ~has_debit).then(credit_txt),
         amount_err, pl.lit(None, dtype=pl.Utf8))
@@ -188,6 +192,20 @@ def _row_errors(header: list[str], m: Mapping, stmt_raw: pl.Expr, when_raw: pl.E
     )
 
 
+def _needs_natural_key(frame: pl.DataFrame, m: Mapping) -> bool:
+    """Whether some row lacks every id the bank gives (UETR, end-to-end id, its own id): only then is the natural key
+    (time, parties, amount) spelled out, which costs more than the rest of the row."""
+    c = m.columns
+    given = [name for name in (c.uetr, c.end_to_end_id, c.txn_id) if name]
+    if not given:
+        return True
+    usable = [blank_to_null(pl.col(n)) for n in given]
+    if c.end_to_end_id:  # the 'NOTPROVIDED' placeholder is no id
+        e2e = blank_to_null(pl.col(c.end_to_end_id))
+        usable[given.index(c.end_to_end_id)] = pl.when(e2e.str.to_uppercase() != "NOTPROVIDED").then(e2e)
+    return frame.select(pl.coalesce(usable).is_null().any()).item()
+
+
 def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.DataFrame:
     """Canonical transactions from a statement extract read with its mapping: the statement's account on one side,
     the counterparty (or cash) on the other, by the row's direction."""
@@ -206,18 +224,22 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
     country = pl.lit(const.country.upper() if const.country else None, dtype=pl.Utf8)
     cp_country = upper_code(_col(c.counterparty_country))
 
-    out = frame.with_columns(_out=amount.is_out, _amount=amount.amount, _stmt=stmt_id, _cp=cp_side, _booked=booked_at,
-                             _currency=currency, _channel=channel)
+    # the parses every later column refers to, once each (time, amount), then the row's sides
+    out = (frame.lazy()
+           .with_columns(_when_raw=when_raw, _booked=booked_at, **amount.parsed)
+           .with_columns(_out=amount.is_out, _amount=amount.amount, _stmt=stmt_id, _cp=cp_side, _currency=currency,
+                         _channel=channel))
     o = pl.col("_out")
     payer = pl.when(o).then(pl.col("_stmt")).otherwise(pl.col("_cp"))
     payee = pl.when(o).then(pl.col("_cp")).otherwise(pl.col("_stmt"))
-    natural = ids.txn_key_natural(pl.col("_booked"), payer, payee, pl.col("_amount"), pl.col("_currency"))
+    natural = (ids.txn_key_natural(pl.col("_booked"), payer, payee, pl.col("_amount"), pl.col("_currency"))
+               if _needs_natural_key(frame, m) else pl.lit(None, dtype=pl.Utf8))
     stmt_name, cp_name = _col(c.account_name), _col(c.counterparty_name)
     cp_bank = pl.when(pl.col("_cp") != CASH_ACCOUNT).then(cp_inst)  # cash has no institution
     return out.select(
         pl.col("row_no"),
-        raw_json(out, header).alias("raw"),
-        _row_errors(header, m, stmt_raw, when_raw, booked_at, amount),
+        raw_json(frame, header).alias("raw"),
+        _row_errors(header, m, stmt_raw, pl.col("_when_raw"), pl.col("_booked"), amount),
         ids.txn_key_bank(_col(c.uetr), _col(c.end_to_end_id), (const.institution or m.name).upper(), _col(c.txn_id),
                          natural).alias("txn_key"),
         _col(c.txn_id).alias("source_txn_id"),
@@ -239,7 +261,7 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
         _col(c.end_to_end_id).alias("end_to_end_id"),
         _col(c.uetr).str.to_lowercase().alias("uetr"),
         _col(c.bank_tx_code).alias("bank_tx_code"),
-    )
+    ).collect()
 
 
 READERS = [DelimitedReader()]

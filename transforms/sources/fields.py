@@ -7,7 +7,6 @@ import re
 
 import polars as pl
 
-_DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
 MAX_INTEGER_DIGITS = 20  # DECIMAL(38,18) holds 20 integer digits
 MAX_DECIMALS = 18  # and 18 decimals: more would be rounded silently by the cast, so they are refused
 
@@ -16,31 +15,30 @@ def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = Non
     """Normalise '1.234,56', '(12.00)', '12.00-', '+5', '¥12.00' to a plain signed decimal string; null if not a number.
 
     Scientific notation is refused on purpose: spreadsheets write it when they have already rounded the value.
+    Each step reads the one before once: polars evaluates a shared sub-expression again at every use, and this
+    runs on every amount of every file.
     """
     # currency signs go ('¥12.00', '1.234,56 €'): the currency itself comes from the mapping
     v = value.str.strip_chars().str.replace_all(r"[\s\u00a0'\p{Sc}]", "")
-    negative = v.str.starts_with("-") | v.str.ends_with("-") | (v.str.starts_with("(") & v.str.ends_with(")"))
-    v = v.str.strip_chars("+-()")
-    # The separators must sit where they belong ('1,234.56' in a comma-decimal file is not 1.23456):
-    # digits, optionally grouped by threes with the thousands separator, then one decimal separator.
+    negative = v.str.contains(r"^-|-$|^\(.*\)$")
+    body = v.str.strip_chars("+-()")
+    # The separators must sit where they belong ('1,234.56' in a comma-decimal file is not 1.23456): digits,
+    # optionally grouped by threes with the thousands separator, then one decimal separator; at most
+    # MAX_INTEGER_DIGITS integer digits and MAX_DECIMALS decimals (what DECIMAL(38,18) holds without rounding).
     d = re.escape(decimal)
-    shape = rf"^[0-9]+({d}[0-9]+)?$"
+    integer = rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}"
     if thousands and thousands not in (" ", "'"):  # spaces and apostrophes were stripped above
         t = re.escape(thousands)
-        shape = rf"^([0-9]+|[0-9]{{1,3}}({t}[0-9]{{3}})+)({d}[0-9]+)?$"
-    well_formed = v.str.contains(shape)
+        groups = (MAX_INTEGER_DIGITS - 1) // 3  # a first group of 1-3 digits, then groups of three
+        integer = (rf"({integer}|[0-9]{{1,3}}({t}[0-9]{{3}}){{1,{groups - 1}}}"
+                   rf"|[0-9]{{1,{MAX_INTEGER_DIGITS - 3 * groups}}}({t}[0-9]{{3}}){{{groups}}})")
+    ok = body.str.contains(rf"^{integer}({d}[0-9]{{1,{MAX_DECIMALS}}})?$")
+    plain = body
     if thousands:
-        v = v.str.replace_all(thousands, "", literal=True)
+        plain = plain.str.replace_all(thousands, "", literal=True)
     if decimal != ".":
-        v = v.str.replace_all(decimal, ".", literal=True)
-    parts = v.str.split(".")
-    ok = (
-        well_formed
-        & v.str.contains(_DECIMAL)
-        & (parts.list.first().str.len_chars() <= MAX_INTEGER_DIGITS)
-        & (parts.list.get(1, null_on_oob=True).fill_null("").str.len_chars() <= MAX_DECIMALS)
-    )
-    return pl.when(ok).then(pl.when(negative).then(pl.lit("-") + v).otherwise(v))
+        plain = plain.str.replace_all(decimal, ".", literal=True)
+    return pl.when(ok).then(pl.concat_str([pl.when(negative).then(pl.lit("-")).otherwise(pl.lit("")), plain]))
 
 
 def decimal_problem(raw: pl.Expr, parsed: pl.Expr, field_name: str) -> pl.Expr:
