@@ -4,6 +4,7 @@
     python bench/detection.py --label "cycle 2.0"          # name this run in the table's history
     python bench/detection.py --world /data/worlds/x       # add a world folder (its truth in any known format)
     python bench/detection.py --only amlsim_dev_a --no-write --json out.json
+    python bench/detection.py --config try.yml             # what-if: other rule parameters on every world (no write)
 
 Worlds: data/samples (ours), each folder of ../shared/benchmarks/third_party and of bench/worlds (worlds generated
 here from the simulators' public code, with their READMEs), each folder of $SCAMTRACE_WORLDS
@@ -132,7 +133,7 @@ def true_group_max(pattern_accounts) -> int:
     return int(np.bincount(label).max())
 
 
-def run_world(world: Path, cache: Path) -> dict:
+def run_world(world: Path, cache: Path, config: Path | None = None) -> dict:
     from rules import casework
     from rules.engine import detect
     from worlds.evaluate import evaluate
@@ -147,7 +148,7 @@ def run_world(world: Path, cache: Path) -> dict:
     con = connect(work)
     try:
         t = time.perf_counter()
-        summary = detect(con)
+        summary = detect(con, config_path=config)
         t_detect = time.perf_counter() - t
         t = time.perf_counter()
         casework.build(con, summary.run_id)
@@ -316,12 +317,16 @@ def main() -> None:
     ap.add_argument("--label", help="name of this run in the history (default: time and commit)")
     ap.add_argument("--json", type=Path, help="write the full results as JSON")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/detection.md alone")
+    ap.add_argument("--config", type=Path, help="a deployment config (rule parameters, weights) to try on every world; "
+                                                 "implies --no-write: the scoreboard shows the shipped defaults")
     a = ap.parse_args()
+    if a.config:
+        a.no_write = True
     chosen = [w for w in worlds(a.world) if not a.only or w.name in a.only]
     results = []
     for w in chosen:
         t = time.perf_counter()
-        r = run_world(w, a.cache)
+        r = run_world(w, a.cache, a.config)
         results.append(r)
         print("\n".join(summary_table([r])[2:]), f"({time.perf_counter() - t:.0f} s)", flush=True)
     print("\n".join(summary_table(results)))

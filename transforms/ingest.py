@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from transforms import store
 from transforms.errors import ScamtraceError
@@ -16,6 +16,8 @@ from transforms.load import FileReport, StagedFile, drop_staged, expand_paths, f
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,15 +78,16 @@ def ingest_paths(
 
         def finish(staged: StagedFile) -> None:
             done(_guarded(staged.report.path, staged.report.source, staged.report.table,
-                          lambda: finish_file(con, staged, run_id, validator)))
+                          lambda: finish_file(con, staged, run_id, validator)))  # a FileReport either way
 
         try:
             for item in planned:
-                if item.reader is None:
+                reader = item.reader
+                if reader is None:
                     outcome: StagedFile | FileReport = FileReport(path=str(item.path), status="refused", message=item.problem)
                 else:
-                    outcome = _guarded(str(item.path), item.reader.name, item.reader.table,
-                                       lambda: stage_file(con, item.path, item.reader, ctx, on_rows))
+                    outcome = _guarded(str(item.path), reader.name, reader.table,
+                                       lambda: stage_file(con, item.path, reader, ctx, on_rows))
                 if pending is not None:  # the file before: its turn now that this one is read
                     finish(pending)
                     pending = None
@@ -109,7 +112,7 @@ def ingest_paths(
     return reports
 
 
-def _guarded(path: str, source: str, table: str, step: Callable[[], "StagedFile | FileReport"]) -> "StagedFile | FileReport":
+def _guarded(path: str, source: str, table: str, step: Callable[[], T]) -> T | FileReport:
     """A file's step; bad input or an unreadable file refuses this file only, and the others go on."""
     try:
         return step()

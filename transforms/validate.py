@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -146,7 +147,7 @@ class BatchValidator:
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path).resolve()
         self._n = 0
-        self._gx = None
+        self._gx: Any = None  # the great_expectations module, once imported
         # Importing GX takes seconds; it runs beside the first file's read (native polars / pyarrow code that
         # releases the GIL) and is waited for at the first validation.
         self._import_error: BaseException | None = None
