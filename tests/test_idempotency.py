@@ -98,3 +98,24 @@ def test_reading_the_next_file_ahead_changes_no_outcome(db, write, monkeypatch, 
     assert r["x_a.csv"].rows_loaded == 10
     assert r["x_copy.csv"].status == "skipped" and r["x_copy.csv"].rows_read == 0
     assert rows(db, "SELECT count(*), count(amount_usd) FROM transactions") == [(10, 10)]
+
+
+def test_a_failing_commit_leaves_no_staged_file_behind(db, write, monkeypatch):
+    # an unexpected error while a file waits (read ahead) and the next one is staged: both staging tables go
+    import transforms.ingest as ingest_mod
+    from transforms.validate import BatchValidator
+
+    monkeypatch.setattr(BatchValidator, "ready", lambda self: False)
+    dropped = []
+    real_drop = ingest_mod.drop_staged
+    monkeypatch.setattr(ingest_mod, "drop_staged", lambda con, staged: (dropped.append(staged.report.path), real_drop(con, staged)))
+
+    def broken(con, staged, run_id, validator):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest_mod, "finish_file", broken)
+    m = write("m.mapping.yml", MAPPING)
+    a, b = write("x_a.csv", HEAD + "".join(ROWS[:5])), write("x_b.csv", HEAD + "".join(ROWS[5:]))
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_mod.ingest_paths(db, [a, b], [m])
+    assert sorted(Path(p).name for p in dropped) == ["x_a.csv", "x_b.csv"]

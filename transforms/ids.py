@@ -68,16 +68,30 @@ def txn_key_bank(
     uetr: pl.Expr, end_to_end_id: pl.Expr, scope: pl.Expr | str, native_id: pl.Expr, natural: pl.Expr
 ) -> pl.Expr:
     """Precedence: UETR, end-to-end id (unless the 'NOTPROVIDED' placeholder), native id, natural key."""
-    e2e = end_to_end_id.str.strip_chars()
-    usable_e2e = e2e.is_not_null() & (e2e != "") & (e2e.str.to_uppercase() != "NOTPROVIDED")
+    has_uetr, has_e2e, has_native = _bank_ids(uetr, end_to_end_id, native_id)
     return (
-        pl.when(uetr.is_not_null() & (uetr.str.strip_chars() != ""))
+        pl.when(has_uetr)
         .then(pl.lit("uetr|") + uetr.str.strip_chars().str.to_lowercase())
-        .when(usable_e2e)
-        .then(pl.lit("e2e|") + e2e)
-        .when(native_id.is_not_null() & (native_id.str.strip_chars() != ""))
+        .when(has_e2e)
+        .then(pl.lit("e2e|") + end_to_end_id.str.strip_chars())
+        .when(has_native)
         .then(txn_key_native(scope, native_id))
         .otherwise(natural)
+    )
+
+
+def has_bank_id(uetr: pl.Expr, end_to_end_id: pl.Expr, native_id: pl.Expr) -> pl.Expr:
+    """True where txn_key_bank keys the row by an id the bank gave, so that it needs no natural key."""
+    has_uetr, has_e2e, has_native = _bank_ids(uetr, end_to_end_id, native_id)
+    return has_uetr | has_e2e | has_native
+
+
+def _bank_ids(uetr: pl.Expr, end_to_end_id: pl.Expr, native_id: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    e2e = end_to_end_id.str.strip_chars()
+    return (
+        (uetr.is_not_null() & (uetr.str.strip_chars() != "")).fill_null(False),
+        (e2e.is_not_null() & (e2e != "") & (e2e.str.to_uppercase() != "NOTPROVIDED")).fill_null(False),
+        (native_id.is_not_null() & (native_id.str.strip_chars() != "")).fill_null(False),
     )
 
 

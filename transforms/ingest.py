@@ -69,7 +69,7 @@ def ingest_paths(
         if run_id is None:
             run_id = store.start_run(con, "ingest", {"paths": [str(p) for p in paths]})
         validator = BatchValidator(Path(db_path))
-        pending: StagedFile | None = None  # read, waiting for its validation
+        unfinished: list[StagedFile] = []  # read into staging, not yet committed (dropped if the run fails)
 
         def done(report: FileReport) -> None:
             reports.append(report)
@@ -77,8 +77,10 @@ def ingest_paths(
                 on_file(report)
 
         def finish(staged: StagedFile) -> None:
-            done(_guarded(staged.report.path, staged.report.source, staged.report.table,
-                          lambda: finish_file(con, staged, run_id, validator)))  # a FileReport either way
+            report = _guarded(staged.report.path, staged.report.source, staged.report.table,
+                              lambda: finish_file(con, staged, run_id, validator))  # a FileReport either way
+            unfinished.remove(staged)
+            done(report)
 
         try:
             for item in planned:
@@ -88,21 +90,20 @@ def ingest_paths(
                 else:
                     outcome = _guarded(str(item.path), reader.name, reader.table,
                                        lambda: stage_file(con, item.path, reader, ctx, on_rows))
-                if pending is not None:  # the file before: its turn now that this one is read
-                    finish(pending)
-                    pending = None
+                    if isinstance(outcome, StagedFile):
+                        unfinished.append(outcome)
+                for earlier in unfinished[:-1] if isinstance(outcome, StagedFile) else list(unfinished):
+                    finish(earlier)  # the file read before this one: its turn now
                 if isinstance(outcome, FileReport):
                     done(outcome)
                 elif validator.ready():
                     finish(outcome)
-                else:  # Great Expectations is still importing: read the next file meanwhile
-                    pending = outcome
-            if pending is not None:
-                finish(pending)
-                pending = None
+                # else: Great Expectations is still importing; the next file is read meanwhile
+            for staged in list(unfinished):
+                finish(staged)
         finally:
-            if pending is not None:
-                drop_staged(con, pending)
+            for staged in unfinished:
+                drop_staged(con, staged)
             validator.close()
         if own_run:
             store.finish_run(con, run_id, "ok" if all(r.status != "refused" for r in reports) else "partial",

@@ -271,19 +271,6 @@ class StagedFile:
     stg: str
 
 
-def ingest_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    reader: Reader,
-    ctx: ReadContext,
-    run_id: str,
-    validator: BatchValidator,
-    on_rows: Callable[[str, int], None] | None = None,
-) -> FileReport:
-    staged = stage_file(con, path, reader, ctx, on_rows)
-    return staged if isinstance(staged, FileReport) else finish_file(con, staged, run_id, validator)
-
-
 def stage_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,

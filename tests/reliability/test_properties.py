@@ -256,6 +256,17 @@ def test_amount_text_round_trips_exactly(d, style, neg):
     assert Decimal(got) == (d.copy_negate() if neg else d)
 
 
+@settings(max_examples=100, deadline=None, database=None)
+@given(d=amounts.filter(lambda d: -d.as_tuple().exponent <= 18), form=st.sampled_from(["+{}", "-{}", "{}-", "({})"]),
+       bad=st.sampled_from(["+-{}", "--{}", "-{}-", "({}", "{})", "(-{})", "+({})"]))
+def test_one_sign_in_a_place_banks_put_it_and_never_two(d, form, bad):
+    # a lost sign would turn a debit into a credit: '+-5' or '(5' is refused, not read as 5
+    text = _plain(d)
+    got = pl.DataFrame({"v": [form.format(text), bad.format(text)]}).select(decimal_text(pl.col("v"))).to_series().to_list()
+    assert Decimal(got[0]) == (d if form == "+{}" else d.copy_negate())
+    assert got[1] is None, bad.format(text)
+
+
 @SLOW
 @given(values=st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("10") ** 15, places=None, allow_nan=False,
                                    allow_infinity=False).filter(lambda d: -d.as_tuple().exponent <= 18), min_size=1, max_size=6))

@@ -57,3 +57,12 @@ def test_service_accounts_are_not_subjects(world: World):
         world.txn(f"S{i}", "SHOP", 40, i * 10 * DAY)
     _, hits = world.run("one_shot_senders")
     assert hits == {}
+
+
+def test_a_sender_seen_in_cash_or_card_activity_is_not_one_shot(world: World):
+    background(world)
+    for i in range(3):
+        world.txn(f"S{i}", "MULE", 400, i * 60 * DAY)
+        world.txn(f"S{i}", "cash", 100, i * 60 * DAY + 5, channel="cash_withdrawal")  # a customer of the bank
+    _, hits = world.run("one_shot_senders")
+    assert hits == {}

@@ -99,6 +99,9 @@ def _col(name: str | None) -> pl.Expr:
 
 
 class _Amount(NamedTuple):
+    """The amount's expressions. The others refer to the columns of `parsed` (_amount_txt, or _debit_txt and
+    _credit_txt), so the frame gets `parsed` first (with_columns) and the rest after."""
+
     parsed: dict[str, pl.Expr]  # the expensive parses, computed once as columns before the rest refers to them
     is_out: pl.Expr  # True: the statement's account paid; NULL: undecidable (an error says why)
     amount: pl.Expr  # unsigned decimal text
@@ -196,14 +199,9 @@ def _needs_natural_key(frame: pl.DataFrame, m: Mapping) -> bool:
     """Whether some row lacks every id the bank gives (UETR, end-to-end id, its own id): only then is the natural key
     (time, parties, amount) spelled out, which costs more than the rest of the row."""
     c = m.columns
-    given = [name for name in (c.uetr, c.end_to_end_id, c.txn_id) if name]
-    if not given:
+    if not (c.uetr or c.end_to_end_id or c.txn_id):
         return True
-    usable = [blank_to_null(pl.col(n)) for n in given]
-    if c.end_to_end_id:  # the 'NOTPROVIDED' placeholder is no id
-        e2e = blank_to_null(pl.col(c.end_to_end_id))
-        usable[given.index(c.end_to_end_id)] = pl.when(e2e.str.to_uppercase() != "NOTPROVIDED").then(e2e)
-    return frame.select(pl.coalesce(usable).is_null().any()).item()
+    return frame.select((~ids.has_bank_id(_col(c.uetr), _col(c.end_to_end_id), _col(c.txn_id))).any()).item()
 
 
 def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.DataFrame:

@@ -21,6 +21,8 @@ def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = Non
     # currency signs go ('¥12.00', '1.234,56 €'): the currency itself comes from the mapping
     v = value.str.strip_chars().str.replace_all(r"[\s\u00a0'\p{Sc}]", "")
     negative = v.str.contains(r"^-|-$|^\(.*\)$")
+    # one sign at most, in one of the three places banks put it: '+5' / '-5', '5-', '(5)'; '+-5' or '(5' is no number
+    one_sign = v.str.contains(r"^([+-]?[^+\-()]+|[^+\-()]+-|\([^+\-()]+\))$")
     body = v.str.strip_chars("+-()")
     # The separators must sit where they belong ('1,234.56' in a comma-decimal file is not 1.23456): digits,
     # optionally grouped by threes with the thousands separator, then one decimal separator; at most
@@ -32,7 +34,7 @@ def decimal_text(value: pl.Expr, decimal: str = ".", thousands: str | None = Non
         groups = (MAX_INTEGER_DIGITS - 1) // 3  # a first group of 1-3 digits, then groups of three
         integer = (rf"({integer}|[0-9]{{1,3}}({t}[0-9]{{3}}){{1,{groups - 1}}}"
                    rf"|[0-9]{{1,{MAX_INTEGER_DIGITS - 3 * groups}}}({t}[0-9]{{3}}){{{groups}}})")
-    ok = body.str.contains(rf"^{integer}({d}[0-9]{{1,{MAX_DECIMALS}}})?$")
+    ok = one_sign & body.str.contains(rf"^{integer}({d}[0-9]{{1,{MAX_DECIMALS}}})?$")
     plain = body
     if thousands:
         plain = plain.str.replace_all(thousands, "", literal=True)

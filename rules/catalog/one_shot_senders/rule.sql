@@ -8,9 +8,11 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read ra
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-seen AS (                   -- how many transactions each account takes part in, either side
-    SELECT account_id, count(*) AS n
-    FROM (SELECT src AS account_id FROM t UNION ALL SELECT dst AS account_id FROM t)
+seen AS (                   -- how many transactions each account takes part in, either side, of any kind (cash,
+    SELECT account_id, count(*) AS n                     -- card, fees, unknown counterparties: a customer is seen)
+    FROM (SELECT from_account_id AS account_id FROM transactions WHERE booked_at >= $window_start AND booked_at < $until
+          UNION ALL
+          SELECT to_account_id AS account_id FROM transactions WHERE booked_at >= $window_start AND booked_at < $until)
     GROUP BY account_id
 ),
 one_shot AS (               -- payments whose payer is seen in no other transaction
@@ -23,10 +25,10 @@ per_account AS (            -- one-shot senders per receiving account, 0 for acc
     GROUP BY r.dst
 ),
 bar AS (                    -- the population's level of the same count
-    SELECT round(quantile_cont(n_senders, $population_quantile), 1) AS population_bar FROM per_account
+    SELECT quantile_cont(n_senders, $population_quantile) AS population_bar FROM per_account
 ),
 hits AS (
-    SELECT p.account_id, p.n_senders, b.population_bar
+    SELECT p.account_id, p.n_senders, round(b.population_bar, 2) AS population_bar
     FROM per_account p CROSS JOIN bar b
     WHERE p.n_senders >= $min_senders AND p.n_senders > b.population_bar
       AND p.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
