@@ -166,8 +166,9 @@ def delimited() -> None:
     put(d + "bank_20_zero_and_sign_amounts.csv",
         bank("", [brow("B20-1", amt="0"), brow("B20-2", amt="-0.00"), brow("B20-3", amt="(12.50)"),
                   brow("B20-4", amt="12.50-"), brow("B20-5", amt="--5"), brow("B20-6", amt="١٢٣")]),
-        "zero amounts, accounting negatives, doubled signs, non-ASCII digits",
-        loaded=3, quarantined=3, reasons=["amount: must be greater than zero", "amount: not a number: '١٢٣'"])
+        "zero amounts, accounting negatives, doubled signs (ambiguous: refused), non-ASCII digits",
+        loaded=2, quarantined=4, reasons=["amount: must be greater than zero", "amount: not a number: '--5'",
+                                          "amount: not a number: '١٢٣'"])
     put(d + "bank_21_ragged_rows.csv",
         bank("", [brow("B21-1"), brow("B21-2") + ",extra,fields", "B21-3,2026-03-02 10:00:00,111"]),
         "rows with too many and too few fields", loaded=1, quarantined=2, reasons=["record: wrong number of fields"])
