@@ -90,9 +90,9 @@ def ingest_paths(
                 else:
                     outcome = _guarded(str(item.path), reader.name, reader.table,
                                        lambda: stage_file(con, item.path, reader, ctx, on_rows))
-                    if isinstance(outcome, StagedFile):
-                        unfinished.append(outcome)
-                for earlier in unfinished[:-1] if isinstance(outcome, StagedFile) else list(unfinished):
+                if isinstance(outcome, StagedFile):
+                    unfinished.append(outcome)  # before the earlier file's commit, so that a failure drops it too
+                for earlier in [s for s in unfinished if s is not outcome]:
                     finish(earlier)  # the file read before this one: its turn now
                 if isinstance(outcome, FileReport):
                     done(outcome)

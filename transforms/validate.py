@@ -165,7 +165,7 @@ class BatchValidator:
         """Whether a validation would start now (GX imported), rather than wait for the import."""
         return self._gx is not None or not self._importing.is_alive()
 
-    def _ready(self) -> None:
+    def _set_up(self) -> None:
         if self._gx is not None:
             return
         self._importing.join()
@@ -189,7 +189,7 @@ class BatchValidator:
     def failures(self, staging_table: str, checks: list[Check]) -> list[tuple[str, str]]:
         """(sql, reason) per failed check: GX's query for the rows that fail it (a SELECT with a row_no column),
         to run inside the store. Nothing for checks that pass."""
-        self._ready()
+        self._set_up()
         gx = self._gx
         self._n += 1
         asset = self.datasource.add_table_asset(name=f"a{self._n}", table_name=staging_table, schema_name="stg")

@@ -129,25 +129,22 @@ def _amlsim(folder: Path) -> Truth:
     )
     t = _csv(_find(folder, "alert_transactions.csv"), ("alert_id", "tran_id"))
     txns = t.select(pattern_id=pl.col("alert_id"), txn_id=_txn_ids("amlsim", pl.col("tran_id")))
-    txns = pl.concat([txns, _amlsim_member_transfers(folder, members, set(txns["pattern_id"].to_list()))])
+    txns = pl.concat([txns, _amlsim_member_transfers(folder, members.filter(~pl.col("pattern_id").is_in(txns["pattern_id"].implode())))])
     return Truth("amlsim", _patterns(members), accounts, txns)
 
 
-def _amlsim_member_transfers(folder: Path, members: pl.DataFrame, listed: set) -> pl.DataFrame:
-    """The transfers of patterns that alert_transactions does not list (upstream logs bipartite and stack transfers
-    as normal, isSAR 0): every tx_log transfer whose payer and payee are both members of the same such pattern."""
-    empty = pl.DataFrame(schema={"pattern_id": members.schema["pattern_id"], "txn_id": pl.Utf8})
+def _amlsim_member_transfers(folder: Path, unlisted: pl.DataFrame) -> pl.DataFrame:
+    """The transfers of the patterns that alert_transactions does not list (upstream logs bipartite and stack
+    transfers as normal, isSAR 0): every tx_log transfer whose payer and payee are both members of one such pattern."""
     log_path = _find(folder, "tx_log.csv")
-    unlisted = (members.filter(~pl.col("pattern_id").cast(pl.Utf8).is_in([str(p) for p in listed]))
-                .select("pattern_id", number=pl.col("number").cast(pl.Utf8)))
-    if log_path is None or unlisted.is_empty():
-        return empty
+    members = unlisted.select("pattern_id", number=pl.col("number").cast(pl.Utf8))
+    if log_path is None or members.is_empty():
+        return pl.DataFrame(schema={"pattern_id": unlisted.schema["pattern_id"], "txn_id": pl.Utf8})
     log = (pl.read_csv(log_path, columns=["nameOrig", "nameDest"], schema_overrides={"nameOrig": pl.Utf8, "nameDest": pl.Utf8})
            .with_row_index("row_no", offset=1))
-    hits = (log.join(unlisted.rename({"number": "nameOrig"}), on="nameOrig")
-            .join(unlisted.rename({"number": "nameDest"}), on=["nameDest", "pattern_id"]))
-    return hits.select(pl.col("pattern_id").cast(empty.schema["pattern_id"]),
-                       txn_id=_txn_ids("amlsim", pl.col("row_no").cast(pl.Utf8)))
+    hits = (log.join(members.rename({"number": "nameOrig"}), on="nameOrig")
+            .join(members.rename({"number": "nameDest"}), on=["nameDest", "pattern_id"]))
+    return hits.select("pattern_id", txn_id=_txn_ids("amlsim", pl.col("row_no").cast(pl.Utf8)))
 
 
 def _amlgentex(folder: Path) -> Truth:
