@@ -20,41 +20,10 @@ import duckdb
 
 from rules.spec import DeployConfig, SpecError
 from transforms import store
-from transforms.ids import EVM_CHAINS
+from transforms.ids import OFAC_CODES, account_ids
 
-# OFAC "Digital Currency Address - CODE" codes -> chain names used in account ids
-OFAC_CODES = {
-    "XBT": "bitcoin", "BTC": "bitcoin", "ETH": "ethereum", "TRX": "tron", "LTC": "litecoin", "BCH": "bitcoin_cash",
-    "BSC": "bsc", "ARB": "arbitrum", "ETC": "ethereum_classic", "XMR": "monero", "DASH": "dash", "ZEC": "zcash",
-    "BTG": "bitcoin_gold", "XVG": "verge", "SOL": "solana", "XRP": "ripple", "USDC": None, "USDT": None,
-}
 SANCTIONED_KINDS = ("sanctioned",)  # accounts.kind values that list an account (list_name kyc_sanctioned)
 _OFAC = re.compile(r"Digital Currency Address - ([A-Z0-9]+)\s+([A-Za-z0-9]{20,120})")
-_EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_TRON = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
-_BTC = re.compile(r"^(bc1[0-9a-z]{20,90}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$")
-
-
-def account_ids(address: str, chain: str | None = None) -> list[str]:
-    """Canonical account ids for a listed address (EVM addresses: one per EVM chain, as tokens move on all)."""
-    address = address.strip()
-    if ":" in address and chain is None:  # already an account id: chain:address or INSTITUTION:NUMBER
-        prefix, rest = address.split(":", 1)
-        return [f"{prefix.lower()}:{rest.lower()}"] if prefix.lower() in EVM_CHAINS else [address]
-    if chain:
-        chain = chain.strip().lower()
-    if chain is None or chain in EVM_CHAINS:
-        if _EVM.match(address):
-            chains = [chain] if chain else sorted(EVM_CHAINS)
-            return [f"{c}:{address.lower()}" for c in chains]
-    if chain is None:
-        if _TRON.match(address):
-            chain = "tron"
-        elif _BTC.match(address):
-            chain = "bitcoin"
-        else:
-            return [address]  # a bank account id or an unknown format: kept as given
-    return [f"{chain}:{address}"]
 
 
 def read_list_file(path: Path) -> list[tuple[str, str]]:

@@ -11,6 +11,8 @@ Transaction keys (hashed into txn_id by the loader)
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from transforms.sources.fields import canonical_amount
@@ -112,3 +114,37 @@ def txn_id_from_key(txn_key: str) -> str:
     import hashlib
 
     return "t" + hashlib.sha256(txn_key.encode("utf-8")).hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------ listed addresses
+# OFAC "Digital Currency Address - CODE" codes -> chain names used in account ids
+OFAC_CODES = {
+    "XBT": "bitcoin", "BTC": "bitcoin", "ETH": "ethereum", "TRX": "tron", "LTC": "litecoin", "BCH": "bitcoin_cash",
+    "BSC": "bsc", "ARB": "arbitrum", "ETC": "ethereum_classic", "XMR": "monero", "DASH": "dash", "ZEC": "zcash",
+    "BTG": "bitcoin_gold", "XVG": "verge", "SOL": "solana", "XRP": "ripple", "USDC": None, "USDT": None,
+}
+_EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_TRON = re.compile(r"^T[1-9A-HJ-NP-Za-km-z]{33}$")
+_BTC = re.compile(r"^(bc1[0-9a-z]{20,90}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$")
+
+
+def account_ids(address: str, chain: str | None = None) -> list[str]:
+    """Canonical account ids for a listed address (sanctions lists, registries) (EVM addresses: one per EVM chain, as tokens move on all)."""
+    address = address.strip()
+    if ":" in address and chain is None:  # already an account id: chain:address or INSTITUTION:NUMBER
+        prefix, rest = address.split(":", 1)
+        return [f"{prefix.lower()}:{rest.lower()}"] if prefix.lower() in EVM_CHAINS else [address]
+    if chain:
+        chain = chain.strip().lower()
+    if chain is None or chain in EVM_CHAINS:
+        if _EVM.match(address):
+            chains = [chain] if chain else sorted(EVM_CHAINS)
+            return [f"{c}:{address.lower()}" for c in chains]
+    if chain is None:
+        if _TRON.match(address):
+            chain = "tron"
+        elif _BTC.match(address):
+            chain = "bitcoin"
+        else:
+            return [address]  # a bank account id or an unknown format: kept as given
+    return [f"{chain}:{address}"]

@@ -227,6 +227,36 @@ FX_RATES = Table(
     replaceable=True,
 )
 
+WATCHLIST_ENTITIES = Table(
+    "watchlist_entities",
+    "Designated persons, companies and wallets from sanctions and watch lists (OFAC SDN, UN, UK, FollowTheMoney /"
+    " OpenSanctions): what parties and counterparties are screened against (rules/screening).",
+    (
+        Column("entity_id", "VARCHAR", "list name + ':' + the list's own id (e.g. ofac_sdn:36, un_sc:QDi.001)"),
+        Column("list_name", "VARCHAR", "ofac_sdn | un_sc | uk_hmt | uk_fcdo | opensanctions (or the FtM dataset)"),
+        Column("list_version", "VARCHAR", "the list's publication date or version as the file states it (else the file's date)"),
+        Column("native_id", "VARCHAR", "the entity's id in the list"),
+        Column("schema", "VARCHAR", "FollowTheMoney schema: Person, Organization, Company, LegalEntity, Vessel, Airplane, CryptoWallet"),
+        Column("name", "VARCHAR", "primary name as listed (any script)"),
+        Column("aliases", "VARCHAR[]", "other names: a.k.a., f.k.a., original-script names, weak aliases"),
+        Column("birth_dates", "VARCHAR[]", "ISO dates, possibly partial (1970, 1970-05, 1970-05-12)"),
+        Column("countries", "VARCHAR[]", "ISO 3166 alpha-2 (lower case, FtM style): nationality, citizenship, jurisdiction, address"),
+        Column("id_numbers", "VARCHAR[]", "passport and national id numbers, upper case letters and digits only"),
+        Column("registration_nos", "VARCHAR[]", "company registration / tax numbers, upper case letters and digits only"),
+        Column("wallets", "VARCHAR[]", "crypto addresses as account ids (chain:address, see transforms/ids.py)"),
+        Column("phones", "VARCHAR[]", "phone numbers, digits only"),
+        Column("emails", "VARCHAR[]", "lower-cased e-mail addresses"),
+        Column("addresses", "VARCHAR[]", "postal addresses as listed"),
+        Column("programs", "VARCHAR[]", "sanctions programmes / regimes (e.g. TCO, SDGT, CAMBODIA, Global Human Rights)"),
+        Column("authority", "VARCHAR", "who designated (OFAC, UN Security Council, HM Treasury / FCDO, ...)"),
+        Column("listed_at", "DATE", "designation date where the list gives one"),
+        Column("remarks", "VARCHAR", "the list's free-text remarks"),
+        *PROVENANCE,
+    ),
+    key=("entity_id",),
+    replaceable=True,
+)
+
 DISPOSITIONS_TABLE = Table(
     "dispositions",
     "Analysts' decisions on alert subjects (a dispositions file, or the review workbench): the labels of the model.",
@@ -319,5 +349,6 @@ RUNS = Table(
     ),
 )
 
-LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES, DISPOSITIONS_TABLE)}
+LOADED_TABLES = {t.name: t for t in (TRANSACTIONS, ACCOUNTS, PARTIES, EVENTS, COMPOUNDS, FX_RATES, DISPOSITIONS_TABLE,
+                                      WATCHLIST_ENTITIES)}
 ALL_TABLES = (*LOADED_TABLES.values(), QUARANTINE, FILES, RUNS, FX_FILLS)

@@ -103,6 +103,8 @@ def suite_for(table: str, known_currencies: list[str]) -> list[Check]:
                   f"disposition: must be one of {', '.join(DISPOSITIONS)}", (DISPOSITIONS,)),
             Check("decided_at_not_future", "between", "decided_at", "decided_at: in the future", (None, tomorrow, False)),
         ]
+    if table == "watchlist_entities":
+        return [*_not_null(cols, "entity_id", "list_name", "name")]
     raise KeyError(table)
 
 

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql
-from rules.lists import account_ids
+from transforms.ids import account_ids
 
 BASE_CONFIDENCE = {
     "registry_account": 1.0,
