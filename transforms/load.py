@@ -504,6 +504,7 @@ def _classify_facts(con, table: schema.Table, staged: str) -> None:
 
 
 SKIPPED_IN_FOLDERS = (".md", ".json", ".duckdb", ".wal", ".tmp", ".lock", ".html", ".png", ".xsd")
+KEPT_IN_FOLDERS = (".ftm.json",)  # FollowTheMoney entities (OpenSanctions' entities.ftm.json): a watch list, not a manifest
 
 
 def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -520,7 +521,7 @@ def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
                 continue
             if f.name.endswith((".mapping.yml", ".mapping.yaml")):
                 mappings.append(f)
-            elif p.is_dir() and f.suffix.lower() in SKIPPED_IN_FOLDERS:
+            elif p.is_dir() and f.suffix.lower() in SKIPPED_IN_FOLDERS and not f.name.lower().endswith(KEPT_IN_FOLDERS):
                 continue  # documentation, databases and outputs beside the extracts
             elif p.is_dir() and "truth" in f.relative_to(p).parts[:-1]:
                 continue

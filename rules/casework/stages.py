@@ -3,7 +3,8 @@
     summary = rules.casework.build(con, run_id)   # right after rules.engine.detect(con, ...) returned run_id
 
 Reads rule outputs (typology_scores, rule_hits, listed_addresses) and canonical tables; writes only the tables
-of rules/alert_tables.py. Steps, in one transaction:
+of rules/alert_tables.py. First rules.screening screens parties, counterparty names and wallets against the
+watch lists (watchlist_matches, its own transaction). Then, in one transaction:
   1. parties.resolve   -> party_clusters (splink on DuckDB)
   2. compounds.build_links -> compound_links (every link with its evidence and confidence)
   3. alerts.stage      -> alerts of the run with evidence roles (staged); dispositions.hold_back drops the
@@ -26,6 +27,7 @@ from rules import alert_tables, tables
 from rules.casework import alerts, compounds, dispositions, networks, parties
 from rules.casework.common import install_macros
 from rules.casework.staging import STAGED
+from rules.screening import screen as screening
 from transforms import store
 
 
@@ -65,6 +67,7 @@ def _collector_paused():
 
 
 def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict) -> None:
+    summary["screening"] = step("screening", screening.screen, con, run_id)  # commits on its own
     with store.transaction(con):
         summary["parties"] = step("parties", parties.resolve, con, run_id)
         summary["compound_links"] = step("compound_links", compounds.build_links, con, run_id)

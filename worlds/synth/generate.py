@@ -4,7 +4,8 @@ generate_world(out_dir, seed=7, scale="sample", fmt="extracts") writes
   bank/<bank>_<yyyy-mm>.<ext> + bank/<bank>.mapping.yml   delimited statement extracts, one layout per bank
   crypto/TRON-tokenTransfer-<address>--<stamp>.csv        Tronscan TRC-20 exports, one per investigated address
   crypto/export-tokentx-<address>.csv                     Etherscan ERC-20 exports
-  kyc/parties.csv, kyc/accounts.csv, events/events.csv, reference/fx_rates.csv, reference/compounds.yml
+  kyc/parties.csv, kyc/accounts.csv, events/events.csv, reference/fx_rates.csv, reference/compounds.yml,
+  reference/watchlist.ftm.json (worlds/synth/watchlist.py)
   truth/*.csv, README.md
 fmt="parquet" writes the canonical transactions table directly (parquet/transactions/month=.../part-N.parquet)
 instead of the bank and explorer extracts.
@@ -28,6 +29,7 @@ from worlds.synth.model import Tx
 from worlds.synth.scams import Scams
 from worlds.synth.truth import Truth, readme
 from worlds.synth.world import BANK_BY_COUNTRY, BANKS
+from worlds.synth import watchlist
 from worlds.synth import writers as W
 
 __all__ = ["generate_world", "PRESETS", "TYPOLOGIES", "Knobs", "resolve"]
@@ -98,6 +100,7 @@ class Engine:
                      "# a TRON and an ETH wallet, the shell company's account and the company names of each operation.\n")
         self.truth.lookalikes(w.lookalikes)
         self.truth.close()
+        n_listed = watchlist.write(self.out, self.truth.ops)
         by_typ: dict[str, int] = {}
         for _, typ, _, _ in self.truth.patterns:
             by_typ[typ] = by_typ.get(typ, 0) + 1
@@ -105,7 +108,7 @@ class Engine:
         summary = {
             "seed": self.seed, "format": self.fmt, "days": self.knobs.days, "customers": self.knobs.customers,
             "transactions": self.n_tx, "extract_rows": self.n_rows, "parties": self.kyc.n_parties,
-            "accounts": self.kyc.n_accounts, "events": self.kyc.n_events, "fx_rates": n_fx,
+            "accounts": self.kyc.n_accounts, "events": self.kyc.n_events, "fx_rates": n_fx, "watchlist_entities": n_listed,
             "patterns": len(self.truth.patterns), "patterns_by_typology": by_typ,
             "pattern_transactions": self.truth.n_txn_rows, "planted_bad_rows": len(self.truth.bad),
             "file_rows": file_rows,
