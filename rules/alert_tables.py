@@ -121,7 +121,7 @@ NETWORK_MEMBERS = Table(
         Column("member_id", "VARCHAR", "account_id or party_id"),
         Column("name", "VARCHAR", "holder / party name (accounts: holder's name, or label)"),
         Column("role", "VARCHAR", "primary role: organiser, beneficial_owner, legal_person, consolidator, compound_linked, "
-                                  "off_ramp, mule, victim, account_holder, counterparty"),
+                                  "off_ramp, mule, victim, account_holder, counterparty (roles may add 'designated')"),
         Column("roles", "VARCHAR[]", "every role that applies (sorted)"),
         Column("rank", "INTEGER", "1 = highest rank_score in the network"),
         Column("rank_score", "DOUBLE", "centrality weighted by role (see docs/casework.md); parties sum their accounts'"),
@@ -138,6 +138,8 @@ NETWORK_MEMBERS = Table(
         Column("institution", "VARCHAR", "bank / VASP of the account"),
         Column("country", "VARCHAR", "ISO country of the account / party"),
         Column("compound_ids", "VARCHAR[]", "compounds linked to this member"),
+        Column("watchlist_ids", "VARCHAR[]", "watch-list entities this member (or its holder) matches: role 'designated',"
+                                             " ranked first (watchlist_matches)"),
     ),
     key=("network_id", "member_type", "member_id"),
 )
@@ -202,5 +204,5 @@ ALL = (ALERTS, ALERT_EVIDENCE, NETWORKS, NETWORK_MEMBERS, NETWORK_EDGES, COMPOUN
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in ALL:
         con.execute(table.ddl())
-    for sql in ALERTS.upgrade():  # stores made before the model and dispositions columns
+    for sql in ALERTS.upgrade() + NETWORK_MEMBERS.upgrade():  # stores made before later columns
         con.execute(sql)

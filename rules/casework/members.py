@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 
 from rules.casework.common import OFFRAMP_KINDS, fetch_rows, sha16
+from transforms.store import has_table
 
 ROLE_FACTOR = {"victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
 VICTIM_TYPOLOGIES = {"victim_escalation"}
@@ -85,6 +86,7 @@ class MemberRow:
     institution: str | None
     country: str | None
     compound_ids: list[str]
+    watchlist_ids: list[str] = field(default_factory=list)
 
     def as_row(self) -> tuple:
         return astuple(self)
@@ -135,6 +137,7 @@ class Context:
     evidence_usd: dict[str, tuple]  # network id -> (USD of its evidence, first, last)
     ident: list[tuple]  # shared identifiers: (kind, value, accounts, first_at, last_at)
     ident_of: dict[str, list[int]] = field(default_factory=dict)  # account -> indexes into ident
+    listed: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (subject type, id) -> watch-list entities
 
 
 def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
@@ -184,7 +187,29 @@ def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
         for a in shared:
             ident_of[a].append(j)
     alert_typ = {a: r[3] for a, r in alert_rows.items()}
-    return Context(accounts, parties, cluster_rep, links, alerts_of, alert_rows, alert_typ, evidence_usd, ident, ident_of)
+    return Context(accounts, parties, cluster_rep, links, alerts_of, alert_rows, alert_typ, evidence_usd, ident, ident_of,
+                   _listed(con))
+
+
+def _listed(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
+    """Members that the latest screening matched to a watch-list entity (rules/screening)."""
+    if not has_table(con, "watchlist_matches"):
+        return {}
+    listed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for st, sid, eid in fetch_rows(con, """
+            SELECT subject_type, subject_id, entity_id FROM watchlist_matches w
+            WHERE is_current AND ((subject_type = 'account' AND subject_id IN (SELECT account_id FROM _cw_members))
+                                  OR (subject_type = 'party' AND subject_id IN (SELECT party_id FROM _cw_member_parties)))
+            ORDER BY 1, 2, 3"""):
+        listed[(st, sid)].append(eid)
+    return dict(listed)
+
+
+def listed_entities(ctx: Context, parties: list[str], accounts: list[str]) -> list[str]:
+    """Watch-list entities matched by these parties or accounts (a designated holder lists its accounts too)."""
+    found = {e for p in parties for e in ctx.listed.get(("party", p), ())}
+    found |= {e for a in accounts for e in ctx.listed.get(("account", a), ())}
+    return sorted(found)
 
 
 def strongly_linked(account_links) -> bool:
@@ -279,6 +304,9 @@ def party_members(network_id: str, accounts: set[str], net_alerts: set[str], pri
     for cluster, acs in held.items():
         rep, p, ptype = _holder_party(acs, cluster, ctx)
         prole = _party_roles(acs, p, ptype, primary, legal_contacts)
+        listed = listed_entities(ctx, [rep, *{ctx.accounts[a].holder_id for a in acs if ctx.accounts[a].holder_id}], acs)
+        if listed:
+            prole.add("designated")
         comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]
                        for c, _k, conf in ctx.links.get(st_id, ()) if conf >= NETWORK_LINK})
         alerts = sorted({x for a in acs for x in ctx.alerts_of.get(a, set()) & net_alerts})
@@ -287,7 +315,7 @@ def party_members(network_id: str, accounts: set[str], net_alerts: set[str], pri
             sorted(prole), None, sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1)),
             sum(flow.centrality.get(a, 0.0) for a in acs), bool(alerts), alerts,
             round(sum(flow.in_usd[a] for a in acs), 2), round(sum(flow.out_usd[a] for a in acs), 2), cluster,
-            sorted(acs), len(acs), ptype, None, None, (p.country or p.nationality) if p else None, comp)
+            sorted(acs), len(acs), ptype, None, None, (p.country or p.nationality) if p else None, comp, listed)
         contacts = p.contacts() if p else set()
         if ptype == "legal":
             legal.append((row, contacts))
@@ -325,11 +353,13 @@ def account_members(network_id: str, accounts: set[str], net_alerts: set[str], r
     for a in accounts:
         info = ctx.accounts.get(a) or AccountInfo(a, None, None, None, None, None, None, None, None, None)
         comp = sorted({c for c, _k, conf in ctx.links.get(("account", a), ()) if conf >= NETWORK_LINK})
+        listed = listed_entities(ctx, [info.holder_id] if info.holder_id else [], [a])
         rows.append(MemberRow(
-            network_id, "account", a, info.name, primary[a], sorted(roles[a]), None, score[a],
+            network_id, "account", a, info.name, primary[a], sorted(roles[a] | ({"designated"} if listed else set())),
+            None, score[a],
             flow.centrality.get(a, 0.0), a in alerted, sorted(ctx.alerts_of.get(a, set()) & net_alerts),
             round(flow.in_usd[a], 2), round(flow.out_usd[a], 2), info.holder_id, None, None, info.party_type,
-            info.kind, info.institution, info.country, comp))
+            info.kind, info.institution, info.country, comp, listed))
         if info.country:
             flow.countries.add(info.country)
         if info.institution:
@@ -338,8 +368,10 @@ def account_members(network_id: str, accounts: set[str], net_alerts: set[str], r
 
 
 def ranked(members: list[MemberRow]) -> list[MemberRow]:
-    """Members by rank score (then type and id), numbered from 1; scores rounded for stable output."""
-    members.sort(key=lambda m: (-m.rank_score, m.member_type, m.member_id))
+    """Members by rank score (then type and id), numbered from 1; scores rounded for stable output. A member that a
+    government has designated (a watch-list match) ranks above the rest: it is the strongest single fact about it.
+    A possible victim is never lifted: victims are not the target."""
+    members.sort(key=lambda m: (not (m.watchlist_ids and m.role != "victim"), -m.rank_score, m.member_type, m.member_id))
     for rank, m in enumerate(members, 1):
         m.rank = rank
         m.rank_score = round(m.rank_score, 8)
