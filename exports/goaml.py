@@ -125,6 +125,8 @@ class GoamlWriter:
         self._account_cache: dict[tuple, Any] = {}
         # (subject_type, subject_id) -> current compound links, held for the subjects in scope
         self.links: dict[tuple[str, str], list[tuple]] = {}
+        # (subject_type, subject_id) -> current watch-list matches (list, entity, name, score, sentence)
+        self.listed: dict[tuple[str, str], list[tuple]] = {}
         if preload and con is not None:
             self._load("TRUE", "TRUE", "account_id IS NOT NULL", [])
             self._load_links("TRUE")
@@ -160,11 +162,12 @@ class GoamlWriter:
     def state(self) -> dict:
         """What scope() loaded, as plain data a worker process can be given (use())."""
         return {"accounts": self.accounts, "parties": self.parties, "ip_by_account": self.ip_by_account,
-                "links": self.links}
+                "links": self.links, "listed": self.listed}
 
     def use(self, state: dict) -> None:
         self.accounts, self.parties = state["accounts"], state["parties"]
         self.ip_by_account, self.links = state["ip_by_account"], state["links"]
+        self.listed = state.get("listed", {})
         self._account_cache = {}
 
     def _load_links(self, cond: str) -> None:
@@ -173,6 +176,12 @@ class GoamlWriter:
                 SELECT subject_type, subject_id, compound_id, link_kind, evidence_text, confidence, link_id
                 FROM compound_links WHERE is_current IS NOT FALSE AND {cond}""").fetchall():
             self.links.setdefault((row[0], row[1]), []).append(row[2:])
+        self.listed = {}
+        if self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'watchlist_matches'").fetchall()[0][0]:
+            for row in self.con.execute(f"""
+                    SELECT subject_type, subject_id, list_name, entity_id, entity_name, score, evidence_text
+                    FROM watchlist_matches WHERE is_current AND {cond} ORDER BY score DESC, entity_id""").fetchall():
+                self.listed.setdefault((row[0], row[1]), []).append(row[2:])
 
     def _load(self, acc_cond: str, party_cond: str, ip_cond: str, params: list) -> None:
         from exports.tables import rows

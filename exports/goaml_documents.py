@@ -20,6 +20,13 @@ def _compound_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) ->
             f"compound {c} ({k}) via {s}: {txt}" for s, c, k, txt, conf, _ in found]
 
 
+def _listing_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> list[str]:
+    """One sentence per watch-list match of the subjects (rules/screening): a designation is the strongest single
+    fact about a party."""
+    found = [m for st, sid in dict.fromkeys(subjects) for m in writer.listed.get((st, sid), ())]
+    return [f"Watch list {lst} (entity {eid}, score {score:.2f}): {txt}" for lst, eid, _name, score, txt in found]
+
+
 def _model_and_decision(alert: dict, reasons: list[str]) -> list[str]:
     """The model's explanation beside the rule reasons, and the analyst's decision, when there are any."""
     out = []
@@ -43,6 +50,7 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts
         *[f"- {r}" for r in reasons],
         *_model_and_decision(alert, reasons),
         *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
+        *_listing_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
     ]
     if alert.get("network_id"):
         lines.append(f"Part of network {alert['network_id']}.")
@@ -74,8 +82,10 @@ def network_document(writer: GoamlWriter, network: dict, members: list[dict], ev
         f"Typologies: {', '.join(network.get('typologies') or [])}. Jurisdictions: {', '.join(network.get('jurisdictions') or [])}.",
         f"Activity {sql_date(network.get('first_activity_at'))} to {sql_date(network.get('last_activity_at'))}.",
         "Highest-ranked members:",
-        *[f"{m['rank']}. {m.get('role')}: {m.get('member_type')} {m.get('member_id')} ({m.get('name') or '-'})" for m in top],
+        *[f"{m['rank']}. {m.get('role')}{' (designated)' if m.get('watchlist_ids') else ''}: {m.get('member_type')} "
+          f"{m.get('member_id')} ({m.get('name') or '-'})" for m in top],
         *_compound_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
+        *_listing_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
     ]
     roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
     suspects = {m["member_id"] for m in members if m.get("role") not in ("victim", "counterparty")}

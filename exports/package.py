@@ -210,6 +210,8 @@ class _ExportJob:
             tables["alert_transactions"] = T.alert_transactions_query(sel)
         tables.update(networks=T.networks_query(sel), network_members=T.network_members_query(sel),
                       compound_links=T.compound_links_query(sel))
+        if T.table_exists(con, "watchlist_matches"):
+            tables["watchlist_matches"] = T.watchlist_matches_query(sel)
         self.tables = tables
         counts = self.counts
         counts.update({name: T.count(con, q) for name, q in tables.items()})
@@ -265,11 +267,13 @@ class _ExportJob:
             return T.frame(con, q).rows
 
         entries = []
+        listed = T.table_exists(con, "watchlist_matches")
         for n in networks:
             nid = n["network_id"]
             page = report_mod.render(n, one(T.network_members_query(sel, nid)), one(T.network_edges_query(sel, nid)),
                                      one(T.network_links_query(sel, nid)), one(T.network_alerts_query(sel, nid)),
-                                     one(T.network_evidence_query(sel, nid)), compounds, self.now)
+                                     one(T.network_evidence_query(sel, nid)), compounds, self.now,
+                                     matches=one(T.network_matches_query(nid)) if listed else [])
             path = self.fname("report", "", nid, "html")
             self.written.append(atomic_write(path, page))
             entries.append((nid, path.name, n))

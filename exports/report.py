@@ -253,7 +253,8 @@ def _table(headers: list[str], body: list[list[str]], num_cols: set[int] = froze
 
 
 def render(network: dict, members: list[dict], edges: list[dict], links: list[dict], alerts: list[dict],
-           evidence: list[dict], compounds: dict[str, dict], generated_at: datetime) -> str:
+           evidence: list[dict], compounds: dict[str, dict], generated_at: datetime,
+           matches: list[dict] | None = None) -> str:
     nid = network["network_id"]
     summary = [
         ("Network", network.get("network_id")), ("Status", network.get("status")),
@@ -273,7 +274,7 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
     pic_members, pic_edges, pic_links, pic_note = picture_subset(members, edges, links)
     svg = network_svg(pic_members, pic_edges, pic_links, compounds)
     tl_svg, tl_rows = timeline(evidence)
-    member_rows = [[e(m.get("rank")), e(m.get("role")), e(m.get("member_type")), f"<code>{e(m['member_id'])}</code>",
+    member_rows = [[e(m.get("rank")), e(m.get("role")) + (" (designated)" if m.get("watchlist_ids") else ""), e(m.get("member_type")), f"<code>{e(m['member_id'])}</code>",
                     e(m.get("name")), e(m.get("institution")), e(m.get("country")), money(m.get("in_usd")),
                     money(m.get("out_usd")), e(m.get("compound_ids"))] for m in members]
     link_rows = [[e(l.get("compound_id")), e((compounds.get(l.get("compound_id")) or {}).get("name")),
@@ -292,6 +293,15 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
                 f"<code>{e(t.get('source_path'))}</code>", e(t.get("row_no")),
                 f"<code title=\"{e(t.get('file_id'))}\">{e(short(t.get('file_id'), 17))}</code>"] for t in evidence]
     day_rows = [[e(d), str(n), money(u)] for d, n, u in tl_rows]
+    match_rows = [[f"{e(w.get('subject_type'))} <code>{e(w.get('subject_id'))}</code> {e(w.get('subject_name'))}",
+                   e(w.get("list_name")), f"<code>{e(w.get('entity_id'))}</code> {e(w.get('entity_name'))}",
+                   e(w.get("programs")), e(w.get("listed_at")), f"{float(w['score']):.2f}", e(w.get("features")),
+                   e(w.get("evidence_text"))] for w in matches or []]
+    listed_section = (f"""<h2>Designated members (watch-list matches)</h2>
+<p>A member matched to a sanctions or watch list ranks first in this network. Confirm each match on the list's own
+entry before acting on it.</p>
+{_table(["member", "list", "listed entity", "programmes", "listed on", "score", "agreed", "evidence"], match_rows)}"""
+                      if match_rows else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -306,6 +316,7 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
 <h2>Timeline of the money</h2>
 {tl_svg}
 {_table(["day", "transactions", "USD"], day_rows, {1, 2})}
+{listed_section}
 <h2>Compound links</h2>
 {_table(["compound", "name", "subject", "kind", "confidence", "evidence", "facts", "first seen", "n facts"], link_rows)}
 <h2>Members</h2>

@@ -429,6 +429,30 @@ def compound_links_query(sel: Selection) -> Query:
         ORDER BY l.compound_id, l.confidence DESC NULLS LAST, l.link_id""")
 
 
+def watchlist_matches_query(sel: Selection) -> Query:
+    """Current watch-list matches of the exported alerts' subjects and networks' members (rules/screening)."""
+    return Query(f"""
+        WITH subjects AS (
+            SELECT subject_type AS st, subject_id AS sid FROM alerts
+            WHERE alert_id IN (SELECT alert_id FROM {sel.alerts_table})
+            UNION
+            SELECT member_type, member_id FROM network_members
+            WHERE network_id IN (SELECT network_id FROM {sel.networks_table})
+        )
+        SELECT w.* FROM watchlist_matches w
+        WHERE w.is_current AND EXISTS (SELECT 1 FROM subjects s WHERE s.st = w.subject_type AND s.sid = w.subject_id)
+        ORDER BY w.score DESC, w.subject_type, w.subject_id, w.entity_id""")
+
+
+def network_matches_query(network_id: str) -> Query:
+    """Current watch-list matches of one network's members, member by member in rank order."""
+    return Query("""
+        SELECT w.* FROM network_members m
+        JOIN watchlist_matches w ON w.subject_type = m.member_type AND w.subject_id = m.member_id
+        WHERE m.network_id = ? AND w.is_current
+        ORDER BY m.rank NULLS LAST, m.member_type, m.member_id, w.score DESC, w.entity_id""", (network_id,))
+
+
 def network_links_query(sel: Selection, network_id: str) -> Query:
     """Current links of one network's members, member by member (the order the graph and report use)."""
     return Query("""
