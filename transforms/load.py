@@ -287,6 +287,10 @@ def stage_file(
         report.status = "skipped"
         report.message = "already ingested (same content)"
         return report
+    if reader.companion_of:  # its records are read with another file (OFAC's alt.csv with sdn.csv)
+        report.status = "skipped"
+        report.message = f"read together with {reader.companion_of} in the same folder, not on its own"
+        return report
     stg = f"{table.name}_{report.file_id[:12]}_{next(_STAGING_SEQ)}"  # the same content twice in a run: two tables
     _attach_staging(con)
     con.execute(_staging_ddl(table, stg))

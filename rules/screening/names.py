@@ -34,7 +34,7 @@ from rules.screening.translit import latin_variants, strip_honorifics
 
 MATCHER = "scamtrace-names/1 (rigour logic_v2 composition)"
 EXTRA_QUERY_WEIGHT = 0.8  # a part of the screened name that the listed name lacks
-EXTRA_RESULT_WEIGHT = 0.2  # a listed part the screened name lacks (lists add middle names, patronymics)
+EXTRA_RESULT_WEIGHT = 0.8  # a listed part the screened name lacks: in this region an extra syllable is mostly another person
 FAMILY_WEIGHT = 1.3
 SYM_WEIGHTS = {
     Symbol.Category.ORG_CLASS: 0.7, Symbol.Category.INITIAL: 0.5, Symbol.Category.NICK: 0.8,

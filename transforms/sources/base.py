@@ -50,6 +50,8 @@ class Reader(ABC):
     table: str = ""
     # Load order inside one ingest: rates and reference data before the transactions that need them.
     priority: int = 50
+    # A file whose records belong to another file's rows and are read by that file's reader (e.g. "sdn.csv")
+    companion_of: str | None = None
 
     @abstractmethod
     def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:

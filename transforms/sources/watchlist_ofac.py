@@ -56,13 +56,19 @@ class OfacSdnXmlReader(Reader):
         n = 0
         for _event, el in xml_safety.iterparse(path, ("{*}Publish_Date", "{*}sdnEntry")):
             if xml_safety.local(el.tag) == "Publish_Date":
-                version = partial_date(el.text) or text(el.text)
+                version = _us_date(el.text)
                 continue
             n += 1
             rows.append(_xml_entry(el, n))
             el.clear()
         version = version or _file_version(path)
         yield frame([_versioned(r, version) for r in rows])
+
+
+def _us_date(value: str | None) -> str | None:
+    """OFAC's Publish_Date is MM/DD/YYYY."""
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", (value or "").strip())
+    return partial_date(f"{m.group(3)}-{m.group(1)}-{m.group(2)}") if m else (partial_date(value) or text(value))
 
 
 def _versioned(row: dict, version: str) -> dict:
@@ -138,6 +144,11 @@ def _sdn_csv_head(head: str, width: int) -> bool:
     return len(fields) == width and fields[0].strip().isdigit() and "-0-" in line
 
 
+def _first_field_is_number(head: str) -> bool:
+    line = head.lstrip("\ufeff").split("\n", 1)[0]
+    return line.split(",", 1)[0].strip().isdigit()
+
+
 class OfacSdnCsvReader(Reader):
     name = "ofac_sdn_csv"
     table = "watchlist_entities"
@@ -149,6 +160,8 @@ class OfacSdnCsvReader(Reader):
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         aliases = _companion(path, ("alt.csv", "ofac_alt.csv", path.name.replace("sdn", "alt")), 5)
         addresses = _companion(path, ("add.csv", "ofac_add.csv", path.name.replace("sdn", "add")), 6)
+        # remarks longer than sdn.csv's field continue in sdn_comments.csv
+        overflow = _companion(path, ("sdn_comments.csv", path.name.replace(".csv", "_comments.csv")), 2)
         if not aliases:
             ctx.notes.append("no alt.csv beside it: aliases not read")
         rows: list[dict] = []
@@ -156,7 +169,11 @@ class OfacSdnCsvReader(Reader):
             if len(rec) != 12:
                 rows.append({"row_no": n, "raw": ",".join(rec), "errors": [f"record: {len(rec)} fields, sdn.csv has 12"]})
                 continue
-            rows.append(_csv_entry(dict(zip(_SDN_COLUMNS, rec)), n, aliases, addresses))
+            record = dict(zip(_SDN_COLUMNS, rec))
+            extra = "".join(r[1] for r in overflow.get(rec[0].strip(), []))
+            if extra:
+                record["Remarks"] = (text(record["Remarks"]) or "") + extra
+            rows.append(_csv_entry(record, n, aliases, addresses))
         version = _file_version(path)
         yield frame([_versioned(r, version) for r in rows if r.get("entity_id") or r.get("errors")])
 
@@ -203,7 +220,7 @@ def _csv_entry(rec: dict, n: int, aliases: dict, addresses: dict) -> dict:
     for country in _REMARK_COUNTRY.findall(remarks):
         e.add("countries", country_code(country))
     for aka in _REMARK_AKA.findall(remarks):
-        e.add_name(aka)
+        e.add_name(_display(aka, kind))
     for addr in addresses.get(ent, []):
         parts = [text(p) for p in addr[2:5]]
         e.add("addresses", ", ".join(p for p in parts if p) or None)
@@ -222,18 +239,20 @@ def _display(name: str | None, kind: str) -> str | None:
 
 
 class OfacCompanionReader(Reader):
-    """alt.csv / add.csv on their own: their rows are read with sdn.csv of the same folder."""
+    """alt.csv / add.csv (and the remarks overflow sdn_comments.csv): their rows are read with sdn.csv of the same
+    folder, so ingesting them alone skips them with that message."""
 
     name = "ofac_sdn_companion"
     table = "watchlist_entities"
     priority = 9
+    companion_of = "sdn.csv"
 
     def detect(self, path: Path, head: str, ctx: ReadContext) -> bool:
-        return path.suffix.lower() == ".csv" and (_sdn_csv_head(head, 5) or _sdn_csv_head(head, 6))
+        return path.suffix.lower() == ".csv" and (_sdn_csv_head(head, 5) or _sdn_csv_head(head, 6)
+                                                  or "comments" in path.name.lower() and _first_field_is_number(head))
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
-        ctx.notes.append("OFAC aliases / addresses: read together with sdn.csv of the same folder, not on their own")
-        yield frame([])
+        raise InputError("OFAC aliases / addresses are read with sdn.csv of the same folder; ingest that file", path=path)
 
 
 READERS = [OfacSdnXmlReader(), OfacSdnCsvReader(), OfacCompanionReader()]
