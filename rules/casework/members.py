@@ -304,7 +304,8 @@ def party_members(network_id: str, accounts: set[str], net_alerts: set[str], pri
     for cluster, acs in held.items():
         rep, p, ptype = _holder_party(acs, cluster, ctx)
         prole = _party_roles(acs, p, ptype, primary, legal_contacts)
-        listed = listed_entities(ctx, [rep, *{ctx.accounts[a].holder_id for a in acs if ctx.accounts[a].holder_id}], acs)
+        holders = sorted({h for a in acs if (h := ctx.accounts[a].holder_id)})
+        listed = listed_entities(ctx, [rep, *holders], acs)
         if listed:
             prole.add("designated")
         comp = sorted({c for st_id in [("party", rep)] + [("account", a) for a in acs]

@@ -45,6 +45,7 @@ BURMESE = {
     "ဖုန်း": "Phone", "ပြုံး": "Pyone", "သွင်": "Thwin", "တန်": "Tan", "ဦ": "U", "နု": "Nu", "ကြူ": "Kyu",
     "ညွန့်": "Nyunt", "မျိုး": "Myo", "ရန်": "Yan", "ဆက်": "Set", "ထင်": "Htin", "ကျင်": "Kyin",
     "ပို": "Po", "လေး": "Lay", "ချို": "Cho", "စံ": "San", "ယဉ်": "Yin", "ဂျ": "Gya",
+    "ဇော": "Zaw", "မော": "Maw", "သော": "Thaw", "ကျော": "Kyaw",  # the open-syllable spellings of the same names
 }
 _BURMESE_KEYS = sorted(BURMESE, key=len, reverse=True)
 _SCRIPTS = ("HAN", "THAI", "KHMER", "MYANMAR", "LAO", "HANGUL", "HIRAGANA", "KATAKANA")

@@ -62,7 +62,7 @@ class FtmEntitiesReader(Reader):
                 try:
                     obj = json.loads(line)
                 except ValueError as exc:
-                    rows.append({"row_no": n, "raw": line[:2000], "errors": [f"line: not JSON ({exc.msg})"]})
+                    rows.append({"row_no": n, "raw": line[:2000], "errors": [f"line: not JSON ({str(exc).splitlines()[0]})"]})
                     continue
                 schema = obj.get("schema") if isinstance(obj, dict) else None
                 if model.get(schema or "") is None:
@@ -80,7 +80,7 @@ class FtmEntitiesReader(Reader):
                         main.append((n, rec))
                     else:
                         rows.append({"row_no": n, "raw": json_dumps(rec)[:2000],
-                                     "errors": [f"{FOLDED.get(rec.get('schema'), 'entity')}: points at {target!r}, "
+                                     "errors": [f"{FOLDED.get(str(rec.get('schema')), 'entity')}: points at {target!r}, "
                                                 "which is not in the file"]})
         for n, obj in main:
             rows.append(_entity(obj, n, folded.get(obj["id"], []), addresses))
@@ -136,6 +136,7 @@ def _entity(obj: dict, n: int, facts: list[tuple[int, dict]], addresses: dict[st
     from followthemoney.types import registry
 
     schema = model.get(obj["schema"])
+    assert schema is not None  # read() kept only entities of known schemas
     props = obj.get("properties") or {}
     datasets = obj.get("datasets") or []
     e = Listed(datasets[0] if datasets else "ftm", obj["id"], obj["schema"], n, obj)
@@ -145,24 +146,24 @@ def _entity(obj: dict, n: int, facts: list[tuple[int, dict]], addresses: dict[st
         _wallet(e, props)
     for name in props.get("name", []):
         e.add_name(name)
-    for prop in ("alias", "weakAlias", "previousName", "abbreviation"):
-        for name in props.get(prop, []):
+    for alias_prop in ("alias", "weakAlias", "previousName", "abbreviation"):
+        for name in props.get(alias_prop, []):
             e.add_name(name)
     e.add("birth_dates", [partial_date(d) for d in props.get("birthDate", [])])
     for key, values in props.items():
-        prop = schema.get(key)
-        if prop is None or not isinstance(values, list):
+        ftm_prop = schema.get(key)
+        if ftm_prop is None or not isinstance(values, list):
             continue
         plain = [v for v in values if isinstance(v, str)]
-        if prop.type == registry.identifier:
+        if ftm_prop.type == registry.identifier:
             e.add("id_numbers" if person else "registration_nos", [ident(v) for v in plain])
-        elif prop.type == registry.phone:
+        elif ftm_prop.type == registry.phone:
             e.add("phones", [phone(v) for v in plain])
-        elif prop.type == registry.email:
+        elif ftm_prop.type == registry.email:
             e.add("emails", [v.strip().lower() for v in plain])
-        elif prop.type == registry.country:
+        elif ftm_prop.type == registry.country:
             e.add("countries", [v.lower() for v in plain])
-        elif prop.type == registry.address:
+        elif ftm_prop.type == registry.address:
             e.add("addresses", plain)
         elif key == "addressEntity":
             e.add("addresses", [addresses.get(_ref(v) or "") for v in values])
