@@ -413,16 +413,21 @@ def network_edges_query(sel: Selection, network_id: str | None = None) -> Query:
     return Query(f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, kind, src_id, dst_id", params)
 
 
-def compound_links_query(sel: Selection) -> Query:
-    """Current links of the exported alerts' subjects and the exported networks' members."""
-    return Query(f"""
+def _exported_subjects(sel: Selection) -> str:
+    """CTE `subjects (st, sid)`: the exported alerts' subjects and the exported networks' members."""
+    return f"""
         WITH subjects AS (
             SELECT subject_type AS st, subject_id AS sid FROM alerts
             WHERE alert_id IN (SELECT alert_id FROM {sel.alerts_table})
             UNION
             SELECT member_type, member_id FROM network_members
             WHERE network_id IN (SELECT network_id FROM {sel.networks_table})
-        )
+        )"""
+
+
+def compound_links_query(sel: Selection) -> Query:
+    """Current links of the exported alerts' subjects and the exported networks' members."""
+    return Query(f"""{_exported_subjects(sel)}
         SELECT l.* FROM compound_links l
         WHERE l.is_current IS NOT FALSE
           AND EXISTS (SELECT 1 FROM subjects s WHERE s.st = l.subject_type AND s.sid = l.subject_id)
@@ -431,14 +436,7 @@ def compound_links_query(sel: Selection) -> Query:
 
 def watchlist_matches_query(sel: Selection) -> Query:
     """Current watch-list matches of the exported alerts' subjects and networks' members (rules/screening)."""
-    return Query(f"""
-        WITH subjects AS (
-            SELECT subject_type AS st, subject_id AS sid FROM alerts
-            WHERE alert_id IN (SELECT alert_id FROM {sel.alerts_table})
-            UNION
-            SELECT member_type, member_id FROM network_members
-            WHERE network_id IN (SELECT network_id FROM {sel.networks_table})
-        )
+    return Query(f"""{_exported_subjects(sel)}
         SELECT w.* FROM watchlist_matches w
         WHERE w.is_current AND EXISTS (SELECT 1 FROM subjects s WHERE s.st = w.subject_type AND s.sid = w.subject_id)
         ORDER BY w.score DESC, w.subject_type, w.subject_id, w.entity_id""")

@@ -49,10 +49,7 @@ class UnConsolidatedReader(Reader):
 
 
 def _child(el, name: str) -> str | None:
-    for c in el:
-        if xml_safety.local(c.tag) == name:
-            return text(c.text)
-    return None
+    return text(xml_safety.child_text(el, name))  # text(): OFAC's '-0-' placeholder is empty too
 
 
 def _children(el, name: str) -> list:

@@ -88,3 +88,12 @@ def local(tag: object) -> str:
     """'{ns}Name' -> 'Name'."""
     t = str(tag)
     return t.rsplit("}", 1)[-1]
+
+
+def child_text(el: etree._Element, name: str) -> str | None:
+    """Text of the first direct child with this local name, spaces collapsed; None when absent or blank."""
+    for c in el:
+        if local(c.tag) == name:
+            text = " ".join((c.text or "").split())
+            return text or None
+    return None
