@@ -33,6 +33,7 @@ from transforms.errors import InputError
 CHUNK_ROWS = 200_000
 CSV_BLOCK_BYTES = 1 << 22  # pyarrow CSV block; a record may span blocks
 HEAD_BYTES = 64 * 1024
+HEADER_FIELD_MAX = 131_072  # characters in one column name (the csv module's default field limit)
 
 
 @dataclass
@@ -335,8 +336,14 @@ def _read_header(src: Path, layout: CsvLayout, path: Path | None = None) -> list
                          "delimiter is wrong", path=path or src)
     try:
         fields = next(csv.reader(io.StringIO(line), delimiter=layout.delimiter, quotechar=layout.quote_char or '"'))
-    except csv.Error as exc:  # e.g. a header field over the csv module's 128 KiB limit
+    except csv.Error as exc:
         raise InputError(f"the header line cannot be read ({exc}); check the delimiter and quoting", path=path or src) from None
+    # A column name this long is a broken quote or a wrong delimiter. Checked here, not left to the csv module's
+    # field limit: libraries raise that limit for the whole process (followthemoney does on import).
+    longest = max((len(f) for f in fields), default=0)
+    if longest > HEADER_FIELD_MAX:
+        raise InputError(f"the header line cannot be read (a column name of {longest} characters, over "
+                         f"{HEADER_FIELD_MAX}); check the delimiter and quoting", path=path or src)
     return [f.strip() for f in fields]
 
 
