@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import duckdb
 
+from exports import ftm as ftm_mod
 from exports import goaml as goaml_mod
 from exports import goaml_files as G
 from exports import workers as W
@@ -35,7 +36,7 @@ from rules.alert_tables import ensure_tables
 from transforms import store
 
 TABLE_FORMATS = T.TABLE_FORMATS
-ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "html")
+ALL_FORMATS = (*TABLE_FORMATS, "goaml", "graphml", "ftm", "html")
 DEFAULT_FORMATS = ALL_FORMATS
 # Rows from which a table's XLSX is written by a worker process (when the export has workers).
 XLSX_WORKER_MIN = 20_000
@@ -196,6 +197,8 @@ class _ExportJob:
         goaml_summary = self.write_goaml(networks) if "goaml" in self.fmts else {}
         if "graphml" in self.fmts:
             self.write_graphml()
+        if "ftm" in self.fmts:
+            self.write_ftm()
         if "html" in self.fmts and self.full:
             self.write_reports(networks)
         juris_counts = self.write_jurisdictions() if self.full and self.table_fmts else {}
@@ -257,6 +260,11 @@ class _ExportJob:
         if cut:
             self.counts["graph_cut"] = {"max_members": self.graph_max_members, "networks": cut}
         self.done("graphml")
+
+    def write_ftm(self) -> None:
+        """network.ftm.json: the networks as FollowTheMoney entities (exports/ftm.py), for Aleph and its tools."""
+        self.written += ftm_mod.write(self.con, self.sel.networks_table, self.out / "network.ftm.json")
+        self.done("ftm")
 
     def write_reports(self, networks: list[dict]) -> None:
         """HTML case reports, one network in memory at a time, and their index."""

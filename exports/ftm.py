@@ -1,0 +1,197 @@
+"""Networks as FollowTheMoney entities (JSON lines), for Aleph and the other tools of that ecosystem.
+
+The same nodes and edges as the GraphML (exports/graphml.py), in FtM's schemas:
+  party member          -> Person (party_type person) or Company (legal), with KYC identifiers
+  bank account member   -> BankAccount (accountNumber, bankName, country)
+  crypto account member -> CryptoWallet (publicKey, currency = the chain), holder = its holder party if known
+  compound              -> Organization (topics crime)
+  flow edge             -> Payment between two bank accounts (payerAccount / beneficiaryAccount, their holders as
+                           payer / beneficiary, USD and dates); a flow with a wallet on either side is an
+                           UnknownLink (role "payment flow"), FtM's Payment only takes bank accounts
+  holder edge           -> Ownership (owner party, asset bank account); for a wallet, CryptoWallet.holder as well
+  shared identifier     -> UnknownLink (role "shares device / ip / phone / email / address")
+  compound link         -> UnknownLink (role "compound link: <kind>") to the compound, evidence in the description
+  watch-list match      -> Sanction on the member (authority, programme, listing date, the match as reason)
+Entity ids are stable: a hash of the member id (or the network, edge ends and kind) with a namespace, so a re-export
+of the same network gives the same ids. Edges are per network, as in the GraphML; members are one entity each. Each entity is checked by followthemoney before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from exports.graphml import is_wallet
+from exports.safe import atomic_path
+from exports.tables import rows
+
+NAMESPACE = "scamtrace"
+SHARED = {"device", "ip", "phone", "email", "address"}
+
+
+def write(con: duckdb.DuckDBPyConnection, networks_table: str, path: Path, network_id: str | None = None) -> list[Path]:
+    """network.ftm.json (FtM entities, one JSON object per line) of the selected networks, or of one of them."""
+    cond, params = ("network_id IN (SELECT network_id FROM " + networks_table + ")", []) if network_id is None \
+        else ("network_id = ?", [network_id])
+    members = rows(con, f"SELECT * FROM network_members WHERE {cond} ORDER BY network_id, rank NULLS LAST, member_id", params)
+    edges = rows(con, f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, kind, src_id, dst_id", params)
+    party_ids = sorted({m["member_id"] for m in members if m["member_type"] == "party"})
+    kyc = {r["party_id"]: r for r in rows(con, "SELECT * FROM parties WHERE party_id IN (SELECT unnest(?::VARCHAR[]))",
+                                          [party_ids])} if party_ids else {}
+    links = rows(con, f"""
+        SELECT m.network_id, l.* EXCLUDE (run_id) FROM compound_links l JOIN network_members m
+          ON l.subject_type = m.member_type AND l.subject_id = m.member_id
+        WHERE m.{cond} AND l.is_current IS NOT FALSE ORDER BY m.network_id, l.link_id""", params)
+    compounds = {r["compound_id"]: r for r in rows(con, "SELECT compound_id, name, country, sources FROM compounds")}
+    listed = rows(con, f"""
+        SELECT DISTINCT w.* FROM watchlist_matches w JOIN network_members m
+          ON w.subject_type = m.member_type AND w.subject_id = m.member_id
+        WHERE m.{cond} AND w.is_current ORDER BY w.match_id""", params) if _has(con, "watchlist_matches") else []
+    builder = _Builder()
+    for m in members:
+        builder.member(m, kyc.get(m["member_id"]))
+    for e in edges:
+        builder.edge(e)
+    for link in links:
+        builder.compound_link(link, compounds.get(link["compound_id"]))
+    for match in listed:
+        builder.sanction(match)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for entity in builder.entities():
+            fh.write(json.dumps(entity, ensure_ascii=False, sort_keys=True) + "\n")
+    return [path]
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if not hasattr(value, "hour") else value.isoformat()
+    return str(value)
+
+
+class _Builder:
+    """Entities by id; a member seen in several networks is one entity with every network in its notes."""
+
+    def __init__(self) -> None:
+        from followthemoney import model
+
+        self.model = model
+        self.by_id: dict[str, Any] = {}
+        self.node_of: dict[tuple[str, str], str] = {}  # (account | party | compound, id) -> entity id
+        self.holder_of: dict[str, str] = {}  # account id -> holder party entity id
+        self.networks: dict[str, set[str]] = defaultdict(set)
+
+    def _make(self, schema: str, *key: str):
+        proxy = self.model.make_entity(schema)
+        proxy.make_id(NAMESPACE, schema, *key)
+        return self.by_id.setdefault(proxy.id, proxy)
+
+    def member(self, m: dict, party: dict | None) -> None:
+        kind, mid = m["member_type"], m["member_id"]
+        if kind == "party":
+            proxy = self._make("Company" if m.get("party_type") == "legal" else "Person", "party", mid)
+            if party:
+                for prop, col in (("idNumber", "id_number"), ("phone", "phone"), ("email", "email"),
+                                  ("address", "address"), ("nationality", "nationality"), ("birthDate", "birth_date"),
+                                  ("registrationNumber", "registration_no")):
+                    if party.get(col) and proxy.schema.get(prop) is not None:
+                        proxy.add(prop, _text(party[col]), quiet=True)
+        elif is_wallet(mid, m.get("kind")):
+            proxy = self._make("CryptoWallet", "account", mid)
+            chain, _, address = mid.partition(":")
+            proxy.add("publicKey", address)
+            proxy.add("currency", chain.upper())
+        else:
+            proxy = self._make("BankAccount", "account", mid)
+            proxy.add("accountNumber", mid)
+            proxy.add("bankName", m.get("institution"), quiet=True)
+        proxy.add("name", m.get("name") or mid)
+        proxy.add("country", m.get("country"), quiet=True)
+        self.networks[proxy.id].add(f"{m['network_id']}: {m.get('role')} (rank {m.get('rank')})")
+        if m.get("watchlist_ids"):
+            proxy.add("topics", "sanction")
+        self.node_of[(kind, mid)] = proxy.id
+
+    def _node(self, kind: str, ident: str) -> str:
+        """An edge end that is not a member (GraphML creates such nodes too): a bare account or party."""
+        if (kind, ident) not in self.node_of:
+            self.member({"member_type": kind, "member_id": ident, "network_id": "-", "role": "edge end",
+                         "rank": None, "name": ident}, None)
+        return self.node_of[(kind, ident)]
+
+    def edge(self, e: dict) -> None:
+        src, dst = self._node(e["src_type"], e["src_id"]), self._node(e["dst_type"], e["dst_id"])
+        kind = e["kind"]
+        if kind == "flow":
+            bank = all(self.by_id[x].schema.name == "BankAccount" for x in (src, dst))
+            proxy = self._make("Payment" if bank else "UnknownLink", "flow", e["network_id"], e["src_id"], e["dst_id"])
+            if bank:
+                proxy.add("payerAccount", src)
+                proxy.add("beneficiaryAccount", dst)
+                proxy.add("amountUsd", _text(e.get("usd") or 0))
+                proxy.add("startDate", _text(e["first_at"]) if e.get("first_at") else None, quiet=True)
+                proxy.add("endDate", _text(e["last_at"]) if e.get("last_at") else None, quiet=True)
+            else:
+                proxy.add("subject", src)
+                proxy.add("object", dst)
+                proxy.add("role", "payment flow")
+            proxy.add("summary", f"{e.get('n_txns')} transfers, USD {_text(e.get('usd') or 0)}")
+            proxy.add("description", f"transactions: {e.get('evidence') or ''}")
+        elif kind == "holder":
+            holder, asset = src, dst
+            if self.by_id[asset].schema.name == "CryptoWallet":
+                self.by_id[asset].add("holder", holder)
+            proxy = self._make("Ownership" if self.by_id[asset].schema.name == "BankAccount" else "UnknownLink",
+                               "holder", e["network_id"], e["src_id"], e["dst_id"])
+            if proxy.schema.name == "Ownership":
+                proxy.add("owner", holder)
+                proxy.add("asset", asset)
+            else:
+                proxy.add("subject", holder)
+                proxy.add("object", asset)
+            proxy.add("role", "account holder")
+        else:
+            proxy = self._make("UnknownLink", kind, e["network_id"], e["src_id"], e["dst_id"])
+            proxy.add("subject", src)
+            proxy.add("object", dst)
+            proxy.add("role", f"shares {kind}" if kind in SHARED else kind)
+            proxy.add("description", e.get("evidence"), quiet=True)
+
+    def compound_link(self, link: dict, compound: dict | None) -> None:
+        cid = link["compound_id"]
+        org = self._make("Organization", "compound", cid)
+        org.add("name", (compound or {}).get("name") or cid)
+        org.add("country", (compound or {}).get("country"), quiet=True)
+        org.add("topics", "crime")
+        self.node_of[("compound", cid)] = org.id
+        proxy = self._make("UnknownLink", "compound_link", link["network_id"], link["link_id"])
+        proxy.add("subject", self._node(link["subject_type"], link["subject_id"]))
+        proxy.add("object", org.id)
+        proxy.add("role", f"compound link: {link['link_kind']}")
+        proxy.add("description", link.get("evidence_text"), quiet=True)
+        proxy.add("summary", f"confidence {float(link['confidence']):.2f}" if link.get("confidence") is not None else None,
+                  quiet=True)
+
+    def sanction(self, match: dict) -> None:
+        proxy = self._make("Sanction", "watchlist", match["match_id"])
+        proxy.add("entity", self._node(match["subject_type"], match["subject_id"]))
+        proxy.add("authority", match.get("authority"), quiet=True)
+        proxy.add("program", match.get("programs") or [], quiet=True)
+        proxy.add("startDate", _text(match["listed_at"]) if match.get("listed_at") else None, quiet=True)
+        proxy.add("reason", match.get("evidence_text"), quiet=True)
+        proxy.add("summary", f"{match['list_name']} {match['entity_id']}, score {float(match['score']):.2f}")
+
+    def entities(self) -> list[dict]:
+        for eid, notes in self.networks.items():
+            self.by_id[eid].add("notes", sorted(notes), quiet=True)
+        return [self.by_id[k].to_dict() for k in sorted(self.by_id)]
