@@ -157,6 +157,7 @@ def alert_page(request: Request, alert_id: str):
     return render(request, "alert.html", caller, a=a, case=case, evidence=ev, n_evidence=n_ev,
                   rule_values=queries.rule_values(cur, a), notes=workflow.notes(wb.eng, alert_id),
                   links=queries.compound_links(cur, [a["subject_id"]]), timeline=timeline,
+                  listed=queries.watchlist_matches(cur, [a["subject_id"]]),
                   moves=_moves(case, caller), users=_case_workers(wb))
 
 
@@ -222,7 +223,8 @@ def network_page(request: Request, network_id: str):
     ms = queries.members(cur, network_id)
     case = workflow.get(wb.eng, network_id) or {"status": "new"}
     return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller), users=_case_workers(wb),
-                  links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id))
+                  links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id),
+                  listed=queries.watchlist_matches(cur, [m["member_id"] for m in ms]))
 
 
 @router.get("/accounts/{account_id:path}", response_class=HTMLResponse)

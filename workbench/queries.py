@@ -162,6 +162,17 @@ def compound_links(cur: duckdb.DuckDBPyConnection, subject_ids: list[str]) -> li
         [subject_ids]))
 
 
+def watchlist_matches(cur: duckdb.DuckDBPyConnection, subject_ids: list[str]) -> list[dict]:
+    """Watch-list matches of these subjects (rules/screening), best first."""
+    if not subject_ids or not has_table(cur, "watchlist_matches"):
+        return []
+    return _dicts(cur.execute(
+        """SELECT subject_type, subject_id, subject_name, list_name, entity_id, entity_name, programs, listed_at, score,
+                  features, conflicts, evidence_text
+           FROM watchlist_matches WHERE list_contains(?, subject_id) ORDER BY score DESC, subject_id, entity_id""",
+        [subject_ids]))
+
+
 def graph(cur: duckdb.DuckDBPyConnection, network_id: str, max_members: int = 300) -> dict:
     """Nodes and edges for the network view (best-ranked members when the network is large)."""
     ms = members(cur, network_id, max_members)

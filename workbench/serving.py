@@ -30,6 +30,7 @@ SNAPSHOT = {
     "network_members": "SELECT * FROM network_members",
     "network_edges": "SELECT * FROM network_edges",
     "compound_links": "SELECT * FROM compound_links",
+    "watchlist_matches": "SELECT * FROM watchlist_matches WHERE is_current",
     "compounds": "SELECT * FROM compounds",
     "ingested_files": "SELECT file_id, any_value(path) AS path, any_value(source) AS source, min(ingested_at) AS ingested_at"
                       " FROM ingested_files GROUP BY file_id",

@@ -7,12 +7,15 @@ an account without a KYC holder, and every account id (wallets: an exact match w
 Against what: the latest version of each list in watchlist_entities (a list's older rows are delisted entries).
 
 How, in three steps:
-  1. candidates (DuckDB): names are cut into keys: their Latin tokens, pairs of tokens, and pairs of the tokens'
-     sounds (for spelling drift across scripts). A single token listed more than TOKEN_CAP times ("nguyen",
-     "co") is too common to find a candidate alone, but its pairs are not. Each screened name keeps the
-     MAX_CANDIDATES listed entities sharing the most keys with it.
-  2. score (Python, rigour): the name comparison of names.py over every form of both names, then the strong
-     identifiers of identifiers.py (same passport number: confirmed; different birth date: ruled out).
+  1. candidates (DuckDB): names are cut into keys: their Latin tokens, the tokens run together, pairs of tokens,
+     the tokens' sounds and pairs of them (for spelling drift across scripts). A key that more than KEY_CAP
+     listed entities hold ("nguyen", "nguyen van") finds nobody in particular and is not used. A listed form
+     must hold MIN_OVERLAP of the shorter name's keys; each screened name keeps its MAX_CANDIDATES best listed
+     entities: birth date agreeing first, then the share of keys in common.
+  2. score (Python, rigour): a quick rapidfuzz check drops Latin pairs too far apart; the name comparison of
+     names.py (in worker processes when there are many) scores each distinct name pair once, against the listed
+     form that shares most keys; then the strong identifiers of identifiers.py (same passport number:
+     confirmed; different birth date: ruled out).
   3. write: pairs at or above the threshold go to watchlist_matches with their evidence; the screening itself
      (list versions, matcher, threshold, subjects hash) to screenings. The same inputs give the same
      screening_id, and the stored screening is reused instead of being run again.
@@ -23,9 +26,12 @@ compared with both.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import datetime, timezone
+
+from functools import lru_cache
 
 import duckdb
 import polars as pl
@@ -36,14 +42,18 @@ from rules.screening.translit import HONORIFICS, latin_variants
 from transforms import store
 
 THRESHOLD = 0.80  # best F1 on data/screening/name_pairs.csv (bench/screening_quality.py; docs/screening.md)
-TOKEN_CAP = 500
-MAX_CANDIDATES = 30
+KEY_CAP = 500  # listed entities sharing one key (token, pair, sound, run-together name) beyond which it finds nobody
+MAX_CANDIDATES = 10
+QUICK_MIN = 60  # rapidfuzz ratio under which two Latin names are not compared (see _quick_rejects)
+SCORE_WORKERS = 8  # processes for the name scores of a large screening (at most one per core)
+PARALLEL_MIN = 20_000  # name pairs from which the workers pay for their start-up (rigour loads ~5 s of data)
+MIN_OVERLAP = 0.2  # share of a name's keys another must hold to be scored (keeps 142 of the 145 pairs the scorer accepts)
 MAX_ALIASES = 40  # forms of one listed entity compared (some entries carry hundreds of spellings)
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = {"co", "ltd", "limited", "company", "inc", "llc", "corp", "corporation", "plc", "pte", "sdn", "bhd", "pt",
           "jsc", "the", "and", "of", "mr", "mrs", "ms", "miss", "dr", *HONORIFICS}
-PARAMS = {"threshold": THRESHOLD, "token_cap": TOKEN_CAP, "max_candidates": MAX_CANDIDATES,
-          "max_aliases": MAX_ALIASES, "confirm": identifiers.CONFIRM, "birth_agrees": identifiers.BIRTH_AGREES,
+PARAMS = {"threshold": THRESHOLD, "key_cap": KEY_CAP, "max_candidates": MAX_CANDIDATES, "min_overlap": MIN_OVERLAP,
+          "max_aliases": MAX_ALIASES, "quick_min": QUICK_MIN, "confirm": identifiers.CONFIRM, "birth_agrees": identifiers.BIRTH_AGREES,
           "birth_differs": identifiers.BIRTH_DIFFERS}
 
 
@@ -52,6 +62,8 @@ def screen(con: duckdb.DuckDBPyConnection, run_id: str, threshold: float = THRES
     tables.ensure_tables(con)
     if not store.has_table(con, "watchlist_entities") or not con.sql("SELECT count(*) FROM watchlist_entities").fetchall()[0][0]:
         return {"screening_id": None, "note": "no watch list loaded: nothing screened"}
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
     lists = _current_lists(con)
     subjects = _subjects(con)
     subjects_hash = sha16(*subjects.select(pl.struct(pl.all()).hash().sum()).row(0))
@@ -63,16 +75,22 @@ def screen(con: duckdb.DuckDBPyConnection, run_id: str, threshold: float = THRES
         con.execute("UPDATE watchlist_matches SET is_current = (screening_id = ?)", [screening_id])
         return {"screening_id": screening_id, "reused": True, "matches": n}
     entities = _entities(con)
-    pairs = _candidates(con, subjects, entities)
-    rows = _scored(pairs, subjects, entities, threshold, screening_id) + _wallets(con, screening_id)
+    timings["subjects"] = round(time.perf_counter() - t, 3)
+    pairs = _candidates(con, subjects, entities, timings)
+    rows = _scored(pairs, subjects, entities, threshold, screening_id, timings)
+    t = time.perf_counter()
+    rows += _wallets(con, screening_id)
+    timings["wallets"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
     _write(con, rows, {
         "screening_id": screening_id, "run_id": run_id, "screened_at": datetime.now(timezone.utc),
         "lists": json.dumps(lists), "matcher": names.MATCHER, "threshold": threshold, "params": json.dumps(params),
         "subjects_hash": subjects_hash, "n_subjects": subjects.height, "n_pairs": len(pairs), "n_matches": len(rows),
         "seconds": round(time.perf_counter() - t0, 3),
     })
+    timings["write"] = round(time.perf_counter() - t, 3)
     return {"screening_id": screening_id, "subjects": subjects.height, "pairs": len(pairs), "matches": len(rows),
-            "seconds": round(time.perf_counter() - t0, 3)}
+            "seconds": round(time.perf_counter() - t0, 3), "timings": timings}
 
 
 # ------------------------------------------------------------------------------------------------------ inputs
@@ -127,15 +145,20 @@ def _subjects(con) -> pl.DataFrame:
 
 
 def name_keys(name: str, kind: str) -> set[str]:
-    """Blocking keys of a name: Latin tokens, token pairs, pairs of token sounds."""
+    """Blocking keys of a name: Latin tokens, the tokens run together, token pairs, the tokens' sounds and pairs of
+    them (spelling drift across scripts: 'chaidi' / 'jaidee' share the sound 'jt')."""
     from anyascii import anyascii
 
     keys: set[str] = set()
     for form in (name, *latin_variants(name, kind)):
-        tokens = sorted({t for t in _WORD.findall(anyascii(form).lower()) if t not in _NOISE})
+        words = [t for t in _WORD.findall(anyascii(form).lower()) if t not in _NOISE]
+        tokens = sorted(set(words))
         keys.update(tokens)
+        if len(words) > 1:
+            keys.add("=" + "".join(words))  # 'SunriseTech' / 'Sunrise Tech', 'Zhihong' / 'Zhi Hong'
         keys.update(f"{a} {b}" for i, a in enumerate(tokens) for b in tokens[i + 1:])
         sounds = sorted({names.sound(t) for t in tokens if len(t) > 1})
+        keys.update("~" + x for x in sounds if len(x) >= 4)
         keys.update(f"~{a} {b}" for i, a in enumerate(sounds) for b in sounds[i + 1:])
     return keys
 
@@ -144,62 +167,145 @@ def _entity_kind(schema: str | None) -> str:
     return names.kind_of_schema(schema)
 
 
-def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame) -> list[tuple[int, int]]:
-    s_rows = [(i, k) for i, (n, kind) in enumerate(zip(subjects["name"], subjects["kind"])) for k in name_keys(n, kind)]
-    e_rows = []
+def _key_frame(ids: list[int], forms: list[int], names_: list[str], kinds: list[str], id_col: str) -> pl.DataFrame:
+    """One row per (id, form, key), with the form's number of keys."""
+    keys = [sorted(name_keys(n, k)) for n, k in zip(names_, kinds)]
+    return (pl.DataFrame({id_col: ids, "f": forms, "k": keys, "nk": [len(k) for k in keys]},
+                         schema={id_col: pl.Int64, "f": pl.Int32, "k": pl.List(pl.Utf8), "nk": pl.Int32})
+            .explode("k").drop_nulls("k"))
+
+
+def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: dict) -> list[tuple[int, int, int]]:
+    """(subject, entity, the entity's form that shares the most keys) of each candidate pair."""
+    t = time.perf_counter()
+    s_keys = _key_frame(list(range(subjects.height)), [0] * subjects.height, subjects["name"].to_list(),
+                        subjects["kind"].to_list(), "si")
+    e_ids, e_forms, e_names, e_kinds = [], [], [], []
     for j, (schema, name, aliases) in enumerate(zip(entities["schema"], entities["name"], entities["aliases"].to_list())):
         kind = _entity_kind(schema)
         if kind == "object":
             continue
-        for form in [name, *(aliases or [])][:MAX_ALIASES]:
-            e_rows += [(j, k) for k in name_keys(form, kind)]
-    if not s_rows or not e_rows:
+        for f, form in enumerate([name, *(aliases or [])][:MAX_ALIASES]):
+            e_ids.append(j)
+            e_forms.append(f)
+            e_names.append(form)
+            e_kinds.append(kind)
+    e_keys = _key_frame(e_ids, e_forms, e_names, e_kinds, "ei")  # noqa: F841 (DuckDB reads it)
+    timings["keys"] = round(time.perf_counter() - t, 3)
+    if not s_keys.height or not e_keys.height:
         return []
-    s_keys = pl.DataFrame(s_rows, schema={"si": pl.Int64, "k": pl.Utf8}, orient="row")  # noqa: F841 (DuckDB reads it)
-    e_keys = pl.DataFrame(e_rows, schema={"ei": pl.Int64, "k": pl.Utf8}, orient="row").unique()  # noqa: F841
-    s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind")  # noqa: F841
-    e_kind = entities.select(pl.int_range(pl.len()).alias("ei"),  # noqa: F841
+    t = time.perf_counter()
+    s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind", "birth_date")  # noqa: F841
+    e_kind = entities.select(pl.int_range(pl.len()).alias("ei"), "birth_dates",  # noqa: F841
                              pl.col("schema").map_elements(_entity_kind, return_dtype=pl.Utf8).alias("kind"))
     pairs = con.sql(f"""
-        WITH df AS (SELECT k, count(*) AS n FROM e_keys GROUP BY k),
-             shared AS (
-                SELECT s.si, e.ei, count(*) AS n_keys
-                FROM s_keys s JOIN df ON df.k = s.k AND (df.n <= {TOKEN_CAP} OR position(' ' IN s.k) > 0)
-                JOIN e_keys e ON e.k = s.k
-                GROUP BY 1, 2),
-             typed AS (
-                SELECT shared.* FROM shared JOIN s_kind USING (si) JOIN e_kind USING (ei)
+        WITH df AS (SELECT k, count(DISTINCT ei) AS n FROM e_keys GROUP BY k),
+             usable AS (  -- a key listed too often finds nobody in particular
+                SELECT k FROM df WHERE n <= {KEY_CAP}),
+             shared AS (  -- keys in common per screened name and listed form, as a share of the shorter's keys
+                SELECT s.si, e.ei, e.f, count(*) AS n_keys, count(*) / least(any_value(s.nk), any_value(e.nk)) AS overlap
+                FROM s_keys s JOIN usable u ON u.k = s.k JOIN e_keys e ON e.k = s.k
+                GROUP BY s.si, e.ei, e.f),
+             best AS (SELECT si, ei, max(overlap) AS overlap, max(n_keys) AS n_keys,
+                             arg_max(shared.f, overlap * 1000 + n_keys) AS form  -- the listed form closest to the name
+                      FROM shared WHERE overlap >= {MIN_OVERLAP} GROUP BY 1, 2),
+             typed AS (  -- a listed birth date that agrees puts the namesake first among equals
+                SELECT best.*, coalesce(list_bool_or(list_transform(e_kind.birth_dates,
+                                   lambda d: starts_with(s_kind.birth_date, d))), false) AS born_same
+                FROM best JOIN s_kind USING (si) JOIN e_kind USING (ei)
                 WHERE s_kind.kind = 'entity' OR s_kind.kind = e_kind.kind)
-        SELECT si, ei FROM typed
-        QUALIFY row_number() OVER (PARTITION BY si ORDER BY n_keys DESC, ei) <= {MAX_CANDIDATES}
+        SELECT si, ei, form FROM typed
+        QUALIFY row_number() OVER (PARTITION BY si ORDER BY born_same DESC, overlap DESC, n_keys DESC, ei)
+                <= {MAX_CANDIDATES}
         ORDER BY si, ei
     """).fetchall()
-    return [(int(a), int(b)) for a, b in pairs]
+    timings["candidates"] = round(time.perf_counter() - t, 3)
+    return [(int(a), int(b), int(f)) for a, b, f in pairs]
 
 
 # ------------------------------------------------------------------------------------------------------ scoring
 
 
-def _entity_forms(entity: dict) -> names.Forms:
-    kind = _entity_kind(entity["schema"])
-    forms = [names.analyzed(n, kind) for n in [entity["name"], *(entity["aliases"] or [])][:MAX_ALIASES] if n]
-    return names.Forms(tuple(n for f in forms for n in f.names), frozenset(s for f in forms for s in f.spelled))
+def _listed_form(entity: dict, form: int) -> str:
+    return ([entity["name"], *(entity["aliases"] or [])][:MAX_ALIASES])[form]
 
 
-def _scored(pairs: list[tuple[int, int]], subjects: pl.DataFrame, entities: pl.DataFrame, threshold: float,
-            screening_id: str) -> list[dict]:
+@lru_cache(maxsize=1_000_000)
+def _plain(name: str) -> str:
+    """Lower-case Latin tokens without legal forms and honorifics (for the quick check)."""
+    return " ".join(t for t in _WORD.findall(name.lower()) if t not in _NOISE)
+
+
+def _quick_rejects(jobs: list[tuple[str, str, str, str]]) -> list[bool]:
+    """Pairs of Latin names too far apart for the name comparison to reach the threshold: rapidfuzz's token-sort
+    ratio (and the ratio with spaces removed) both under QUICK_MIN. On the labelled pairs no pair the comparison
+    accepts is under 65; a pair in another script is never rejected here (its spellings differ by nature)."""
+    from rapidfuzz import fuzz, process
+
+    latin = [i for i, (a, _k, b, _ek) in enumerate(jobs) if a.isascii() and b.isascii()]
+    out = [False] * len(jobs)
+    if not latin:
+        return out
+    qa = [_plain(jobs[i][0]) for i in latin]
+    qb = [_plain(jobs[i][2]) for i in latin]
+    sorted_ratio = process.cpdist(qa, qb, scorer=fuzz.token_sort_ratio, workers=-1)
+    joined = process.cpdist([a.replace(" ", "") for a in qa], [b.replace(" ", "") for b in qb], scorer=fuzz.ratio,
+                            workers=-1)
+    for i, r1, r2 in zip(latin, sorted_ratio, joined):
+        out[i] = max(r1, r2) < QUICK_MIN
+    return out
+
+
+def name_scores(jobs: list[tuple[str, str, str, str]]) -> list[tuple[float, str, str, str]]:
+    """(screened name, its kind, listed form, the entity's kind) -> name score, best forms, detail. Runs in
+    worker processes for a large screening (plain data in and out)."""
+    out = []
+    for name, kind, listed, listed_kind in jobs:
+        ns = names.compare(names.analyzed(name, kind), names.analyzed(listed, listed_kind))
+        out.append((ns.score, ns.query, ns.candidate, ns.detail))
+    return out
+
+
+def _all_name_scores(jobs: list[tuple[str, str, str, str]]) -> list[tuple[float, str, str, str]]:
+    """Name scores of the unique jobs, in SCORE_WORKERS processes when there are many (loky, as exports do)."""
+    workers = min(os.cpu_count() or 1, SCORE_WORKERS)
+    if len(jobs) < PARALLEL_MIN or workers <= 1:
+        return name_scores(jobs)
+    from loky import get_reusable_executor
+
+    pool = get_reusable_executor(max_workers=workers, timeout=60)
+    size = max(1, min(50_000, len(jobs) // (workers * 4) + 1))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    return [r for part in pool.map(name_scores, chunks) for r in part]
+
+
+def _scored(pairs: list[tuple[int, int, int]], subjects: pl.DataFrame, entities: pl.DataFrame, threshold: float,
+            screening_id: str, timings: dict) -> list[dict]:
+    t = time.perf_counter()
     subj = subjects.rows(named=True)
     ents = entities.rows(named=True)
-    forms: dict[int, names.Forms] = {}
-    out = []
-    for si, ei in pairs:
+    job_of: dict[tuple[str, str, str, str], int] = {}  # common names recur: each name pair is scored once
+    pair_job = []
+    for si, ei, form in pairs:
         s, e = subj[si], ents[ei]
-        if ei not in forms:
-            forms[ei] = _entity_forms(e)
-        kind = s["kind"] if s["kind"] != "entity" else _entity_kind(e["schema"])
-        ns = names.compare(names.analyzed(s["name"], kind), forms[ei])
-        if ns.score < threshold * identifiers.BIRTH_DIFFERS:  # no identifier can lift it over the threshold
+        ekind = _entity_kind(e["schema"])
+        job = (s["name"], s["kind"] if s["kind"] != "entity" else ekind, _listed_form(e, form), ekind)
+        pair_job.append(job_of.setdefault(job, len(job_of)))
+    jobs = list(job_of)
+    rejected = _quick_rejects(jobs)
+    todo = [j for j, r in zip(jobs, rejected) if not r]
+    timings["quick_check"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    scored = dict(zip(todo, _all_name_scores(todo)))
+    timings["name_scores"] = round(time.perf_counter() - t, 3)
+    timings["name_pairs"] = {"pairs": len(pairs), "unique": len(jobs), "quick_rejects": len(jobs) - len(todo)}
+    out = []
+    for (si, ei, _form), j in zip(pairs, pair_job):
+        hit = scored.get(jobs[j])
+        if hit is None or hit[0] < threshold * identifiers.BIRTH_DIFFERS:  # no identifier can lift it enough
             continue
+        s, e = subj[si], ents[ei]
+        ns = names.NameScore(*hit)
         cmp = identifiers.compare(s, e)
         score = cmp.adjust(ns.score)
         if score >= threshold:

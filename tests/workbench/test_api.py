@@ -171,3 +171,22 @@ def test_audit_records_views_and_decisions(client):
     mine = [(e["action"], e["object"]) for e in entries if e["user_name"] == "ana"]
     assert ("view_alert", aid) in mine and ("decide", aid) in mine and ("take_next", aid) in mine
     assert all(e["client"] for e in entries if e["user_name"] == "ana")  # from where: the client's address
+
+
+def test_designated_members_show_with_their_evidence(client, store):
+    """The samples' watch list designates each operation's organiser: the network page ranks them first, marks
+    them designated and shows the match's evidence; so does the alert page of a designated subject."""
+    snap = serving.current(store)
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        nid, member = con.execute("""SELECT network_id, member_id FROM network_members
+                                     WHERE len(watchlist_ids) > 0 AND rank = 1 ORDER BY network_id LIMIT 1""").fetchone()
+        entity = con.execute("SELECT entity_name FROM watchlist_matches WHERE subject_id = ? ORDER BY score DESC",
+                             [member]).fetchone()[0]
+    finally:
+        con.close()
+    assert login(client, "ana").status_code == 303
+    html = client.get(f"/networks/{nid}").text
+    assert 'id="watchlist-matches"' in html and "(designated)" in html
+    section = html.split('id="watchlist-matches"', 1)[1].split("</ul>", 1)[0]
+    assert member in section and entity in section

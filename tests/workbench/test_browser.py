@@ -176,3 +176,29 @@ def test_pages_need_login_and_searching_finds_the_subject(served, browser, tmp_p
     page.screenshot(path=str(shots(tmp_path) / "8-account.png"), full_page=True)
     assert page.locator("#transactions tbody tr").count() >= 1  # the account's transactions
     assert top in page.text_content("main")  # and its alert
+
+
+def test_a_designated_member_is_shown_first_with_its_listing(served, browser, tmp_path):
+    """What an analyst sees on a network whose top member a government has designated: the member ranked first and
+    marked designated, and the list, the listed name and the evidence sentence in their own section."""
+    base, store, _top = served
+    con = duckdb.connect(str(serving.current(store)), read_only=True)
+    try:
+        nid, member = con.execute("""SELECT network_id, member_id FROM network_members
+                                     WHERE len(watchlist_ids) > 0 AND rank = 1 ORDER BY network_id LIMIT 1""").fetchone()
+        list_name, entity = con.execute("SELECT list_name, entity_name FROM watchlist_matches WHERE subject_id = ? "
+                                        "ORDER BY score DESC", [member]).fetchone()
+    finally:
+        con.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(page, base, "ana")
+    page.goto(f"{base}/networks/{nid}")
+    page.wait_for_selector("#watchlist-matches")
+    section = page.locator("#watchlist-matches")
+    section.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots(tmp_path) / "9-designated.png"))
+    assert section.is_visible()
+    text = section.inner_text()
+    assert member in text and entity in text and list_name in text
+    first = page.locator("#members tbody tr").first
+    assert member in first.inner_text() and "(designated)" in first.inner_text()
