@@ -64,11 +64,12 @@ def score_run(con, run_id: str, config: str | None) -> dict:
     return scoring.score(con, run_id, load_config(config).scoring)
 
 
-def casework_build(con, run_id: str) -> dict:
-    """Alerts, networks and compound links from the detect run's typology scores."""
+def casework_build(con, run_id: str, config: str | None = None) -> dict:
+    """Watch-list screening, alerts, networks and compound links from the detect run's typology scores."""
     from rules.casework import build
+    from rules.spec import load_config
 
-    return build(con, run_id)
+    return build(con, run_id, load_config(config).screening)
 
 
 def sync_decisions(con, db: str) -> dict:

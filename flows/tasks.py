@@ -42,7 +42,7 @@ def detect_task(db: str, since: str | None, until: str | None, config: str | Non
         with rule_runner(con, db, engine) as runner:
             summary = detect(con, since=since, until=until, config_path=config, runner=runner)
         model = score_run(con, summary.run_id, config)
-        casework = casework_build(con, summary.run_id)
+        casework = casework_build(con, summary.run_id, config)
         publish_serving(con, db)
     finally:
         con.close()
@@ -71,7 +71,7 @@ def rescore_task(db: str, config: str | None) -> dict:
         if run_id is None:
             return {"model": {"status": "skipped", "note": "no detect run yet: the decisions wait for the first one"}}
         model = score_run(con, run_id, config)
-        casework = casework_build(con, run_id)
+        casework = casework_build(con, run_id, config)
         publish_serving(con, db)
     finally:
         con.close()

@@ -395,6 +395,7 @@ class DeployConfig(Strict):
     typologies: dict[str, TypologyOverride] = {}
     listed_addresses: ListsConfig = ListsConfig()
     scoring: dict[str, Any] = {}  # the scoring model's settings, checked by scoring/settings.py
+    screening: dict[str, Any] = {}  # watch-list screening: threshold, ... (rules/screening/screen.py SETTINGS)
     base_dir: Path | None = Field(default=None, exclude=True)
 
 

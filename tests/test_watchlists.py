@@ -218,3 +218,14 @@ def test_designated_members_rank_first_in_the_samples(tmp_path):
     assert expected <= found and not (namesakes & found)
     with_designated = [(nid, top) for nid, top, any_listed in tops if any_listed]
     assert with_designated and all(top for _, top in with_designated)
+
+
+def test_a_deployment_sets_the_threshold_and_a_wrong_setting_stops_with_one_line():
+    from rules.screening.screen import settings
+    from rules.spec import SpecError
+
+    assert settings({"threshold": 0.9}) == {"threshold": 0.9} and settings(None) == {}
+    with pytest.raises(SpecError, match=r"screening\.treshold: unknown setting"):
+        settings({"treshold": 0.9})
+    with pytest.raises(SpecError, match=r"within 0\.5\.\.1\.0"):
+        settings({"threshold": 2})

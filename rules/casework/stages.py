@@ -31,8 +31,9 @@ from rules.screening import screen as screening
 from transforms import store
 
 
-def build(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
-    """Build alerts, networks, compound links and party clusters for one detect run. Returns a summary dict."""
+def build(con: duckdb.DuckDBPyConnection, run_id: str, screening_settings: dict | None = None) -> dict:
+    """Build alerts, networks, compound links and party clusters for one detect run. Returns a summary dict.
+    screening_settings: the deployment's `screening:` config (rules/screening/screen.py settings())."""
     t0 = time.perf_counter()
     tables.ensure_tables(con)
     alert_tables.ensure_tables(con)
@@ -46,7 +47,7 @@ def build(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         return out
 
     summary: dict = {"run_id": run_id}
-    _steps(con, run_id, step, summary)
+    _steps(con, run_id, step, summary, screening.settings(screening_settings))
     summary["timings"] = timings
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return summary
@@ -66,8 +67,8 @@ def _collector_paused():
             gc.enable()
 
 
-def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict) -> None:
-    summary["screening"] = step("screening", screening.screen, con, run_id)  # commits on its own
+def _steps(con: duckdb.DuckDBPyConnection, run_id: str, step, summary: dict, screen_with: dict) -> None:
+    summary["screening"] = step("screening", screening.screen, con, run_id, **screen_with)  # commits on its own
     with store.transaction(con):
         summary["parties"] = step("parties", parties.resolve, con, run_id)
         summary["compound_links"] = step("compound_links", compounds.build_links, con, run_id)

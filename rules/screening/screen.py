@@ -57,7 +57,26 @@ PARAMS = {"threshold": THRESHOLD, "key_cap": KEY_CAP, "max_candidates": MAX_CAND
           "birth_differs": identifiers.BIRTH_DIFFERS}
 
 
+SETTINGS = {"threshold": (0.5, 1.0)}  # what a deployment may set (config `screening:`), with its range
+
+
+def settings(raw: dict | None) -> dict:
+    """A deployment's screening settings, checked: a wrong name or value stops the run with one line."""
+    from rules.spec import SpecError
+
+    out = {}
+    for key, value in (raw or {}).items():
+        if key not in SETTINGS:
+            raise SpecError(f"screening.{key}: unknown setting; known: {', '.join(sorted(SETTINGS))}")
+        lo, hi = SETTINGS[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise SpecError(f"screening.{key}: {value!r} is not a number within {lo}..{hi}")
+        out[key] = float(value)
+    return out
+
+
 def screen(con: duckdb.DuckDBPyConnection, run_id: str, threshold: float = THRESHOLD) -> dict:
+    """Screen and record (see the module doc); the same inputs and settings reuse the stored screening."""
     t0 = time.perf_counter()
     tables.ensure_tables(con)
     if not store.has_table(con, "watchlist_entities") or not con.sql("SELECT count(*) FROM watchlist_entities").fetchall()[0][0]:
