@@ -9,9 +9,10 @@ Against what: the latest version of each list in watchlist_entities (a list's ol
 How, in three steps:
   1. candidates (DuckDB): names are cut into keys: their Latin tokens, the tokens run together, pairs of tokens,
      the tokens' sounds and pairs of them (for spelling drift across scripts). A key that more than KEY_CAP
-     listed entities hold ("nguyen", "nguyen van") finds nobody in particular and is not used. A listed form
-     must hold MIN_OVERLAP of the shorter name's keys; each screened name keeps its MAX_CANDIDATES best listed
-     entities: birth date agreeing first, then the share of keys in common.
+     listed entities hold ("nguyen", "nguyen van") finds nobody in particular and is not used. A screened name
+     looks the list up by its RARE_KEYS rarest keys; of the entities found, a listed form must hold MIN_OVERLAP
+     of the shorter name's keys, and each screened name keeps its MAX_CANDIDATES best: birth date agreeing
+     first, then the share of keys in common.
   2. score (Python, rigour): a quick rapidfuzz check drops Latin pairs too far apart; the name comparison of
      names.py (in worker processes when there are many) scores each distinct name pair once, against the listed
      form that shares most keys; then the strong identifiers of identifiers.py (same passport number:
@@ -42,8 +43,10 @@ from rules.screening.translit import HONORIFICS, latin_variants
 from transforms import store
 
 THRESHOLD = 0.80  # best F1 on data/screening/name_pairs.csv (bench/screening_quality.py; docs/screening.md)
-KEY_CAP = 500  # listed entities sharing one key (token, pair, sound, run-together name) beyond which it finds nobody
+KEY_CAP = 100  # listed entities sharing one key (token, pair, sound, run-together name) beyond which it finds nobody
 MAX_CANDIDATES = 10
+RARE_KEYS = 4  # keys of a screened name used to look the list up: its rarest ones that the list holds
+CHUNK = 200_000  # screened names per candidate query
 QUICK_MIN = 60  # rapidfuzz ratio under which two Latin names are not compared (see _quick_rejects)
 SCORE_WORKERS = 8  # processes for the name scores of a large screening (at most one per core)
 PARALLEL_MIN = 20_000  # name pairs from which the workers pay for their start-up (rigour loads ~5 s of data)
@@ -52,7 +55,7 @@ MAX_ALIASES = 40  # forms of one listed entity compared (some entries carry hund
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = {"co", "ltd", "limited", "company", "inc", "llc", "corp", "corporation", "plc", "pte", "sdn", "bhd", "pt",
           "jsc", "the", "and", "of", "mr", "mrs", "ms", "miss", "dr", *HONORIFICS}
-PARAMS = {"threshold": THRESHOLD, "key_cap": KEY_CAP, "max_candidates": MAX_CANDIDATES, "min_overlap": MIN_OVERLAP,
+PARAMS = {"threshold": THRESHOLD, "key_cap": KEY_CAP, "max_candidates": MAX_CANDIDATES, "rare_keys": RARE_KEYS, "min_overlap": MIN_OVERLAP,
           "max_aliases": MAX_ALIASES, "quick_min": QUICK_MIN, "confirm": identifiers.CONFIRM, "birth_agrees": identifiers.BIRTH_AGREES,
           "birth_differs": identifiers.BIRTH_DIFFERS}
 
@@ -217,14 +220,21 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
     s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind", "birth_date")  # noqa: F841
     e_kind = entities.select(pl.int_range(pl.len()).alias("ei"), "birth_dates",  # noqa: F841
                              pl.col("schema").map_elements(_entity_kind, return_dtype=pl.Utf8).alias("kind"))
-    pairs = con.sql(f"""
-        WITH df AS (SELECT k, count(DISTINCT ei) AS n FROM e_keys GROUP BY k),
-             usable AS (  -- a key listed too often finds nobody in particular
-                SELECT k FROM df WHERE n <= {KEY_CAP}),
-             shared AS (  -- keys in common per screened name and listed form, as a share of the shorter's keys
-                SELECT s.si, e.ei, e.f, count(*) AS n_keys, count(*) / least(any_value(s.nk), any_value(e.nk)) AS overlap
-                FROM s_keys s JOIN usable u ON u.k = s.k JOIN e_keys e ON e.k = s.k
-                GROUP BY s.si, e.ei, e.f),
+    con.execute("CREATE OR REPLACE TEMP TABLE _sc_df AS SELECT k, count(DISTINCT ei) AS n FROM e_keys GROUP BY k")
+    pairs: list[tuple] = []
+    for lo in range(0, subjects.height, CHUNK):  # bounded memory: the joins below grow with the subjects
+        pairs += con.sql(f"""
+        WITH s AS (SELECT * FROM s_keys WHERE si >= {lo} AND si < {lo + CHUNK}),
+             probe AS (  -- each screened name looks the list up by its RARE_KEYS rarest keys the list holds
+                SELECT s.si, s.k FROM s JOIN _sc_df df ON df.k = s.k AND df.n <= {KEY_CAP}
+                QUALIFY row_number() OVER (PARTITION BY s.si ORDER BY df.n, s.k) <= {RARE_KEYS}),
+             hits AS (
+                SELECT p.si, e.ei, count(DISTINCT p.k) AS n_rare FROM probe p JOIN e_keys e ON e.k = p.k GROUP BY 1, 2
+                QUALIFY row_number() OVER (PARTITION BY p.si ORDER BY n_rare DESC, e.ei) <= {4 * MAX_CANDIDATES}),
+             shared AS (  -- all keys in common per hit and listed form, as a share of the shorter's keys
+                SELECT h.si, h.ei, e.f, count(*) AS n_keys, count(*) / least(any_value(s.nk), any_value(e.nk)) AS overlap
+                FROM hits h JOIN s ON s.si = h.si JOIN e_keys e ON e.ei = h.ei AND e.k = s.k
+                GROUP BY h.si, h.ei, e.f),
              best AS (SELECT si, ei, max(overlap) AS overlap, max(n_keys) AS n_keys,
                              arg_max(shared.f, overlap * 1000 + n_keys) AS form  -- the listed form closest to the name
                       FROM shared WHERE overlap >= {MIN_OVERLAP} GROUP BY 1, 2),
@@ -237,7 +247,8 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
         QUALIFY row_number() OVER (PARTITION BY si ORDER BY born_same DESC, overlap DESC, n_keys DESC, ei)
                 <= {MAX_CANDIDATES}
         ORDER BY si, ei
-    """).fetchall()
+        """).fetchall()
+    con.execute("DROP TABLE IF EXISTS _sc_df")
     timings["candidates"] = round(time.perf_counter() - t, 3)
     return [(int(a), int(b), int(f)) for a, b, f in pairs]
 
