@@ -76,6 +76,11 @@ class Listed:
         elif name != self.name:
             self.add("aliases", name)
 
+    def add_address(self, parts: list[str | None], country: str | None) -> None:
+        """A listed address from its parts (country last) and its country among the entity's countries."""
+        self.add("addresses", ", ".join(p for p in parts if p) or None)
+        self.add("countries", country_code(country))
+
     def add_identifier(self, kind: str, value: str | None, country: str | None = None) -> None:
         """Route a listed identifier by its kind: wallet, phone, e-mail, registration or personal id number."""
         value = text(value)

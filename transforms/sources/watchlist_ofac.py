@@ -105,9 +105,8 @@ def _xml_entry(el, n: int) -> dict:
         for item in _kids(el, tag):
             e.add("countries", country_code(_child(item, "country")))
     for addr in _kids(el, "address"):
-        parts = [_child(addr, f) for f in ("address1", "address2", "address3", "city", "stateOrProvince", "postalCode", "country")]
-        e.add("addresses", ", ".join(p for p in parts if p) or None)
-        e.add("countries", country_code(_child(addr, "country")))
+        e.add_address([_child(addr, f) for f in ("address1", "address2", "address3", "city", "stateOrProvince",
+                                                 "postalCode", "country")], _child(addr, "country"))
     remarks = _child(el, "remarks")
     if remarks:
         e.remarks.insert(0, remarks)
@@ -219,9 +218,7 @@ def _csv_entry(rec: dict, n: int, aliases: dict, addresses: dict) -> dict:
     for aka in _REMARK_AKA.findall(remarks):
         e.add_name(_display(aka, kind))
     for addr in addresses.get(ent, []):
-        parts = [text(p) for p in addr[2:5]]
-        e.add("addresses", ", ".join(p for p in parts if p) or None)
-        e.add("countries", country_code(addr[4]))
+        e.add_address([text(p) for p in addr[2:5]], addr[4])
     if remarks:
         e.remarks.append(remarks)
     return e.row(None)

@@ -80,9 +80,8 @@ def _entry(el, n: int) -> dict:
     e.add("phones", [p for p in (_digits(x) for x in _all(el, "PhoneNumber")) if p])
     e.add("emails", [x.lower() for x in _all(el, "EmailAddress")])
     for addr in (c for c in el.iter() if xml_safety.local(c.tag) == "Address"):
-        parts = [_first(addr, f"AddressLine{i}") for i in range(1, 7)] + [_first(addr, "AddressCountry")]
-        e.add("addresses", ", ".join(p for p in parts if p) or None)
-        e.add("countries", country_code(_first(addr, "AddressCountry")))
+        e.add_address([_first(addr, f"AddressLine{i}") for i in range(1, 7)] + [_first(addr, "AddressCountry")],
+                      _first(addr, "AddressCountry"))
     info = _first(el, "OtherInformation")
     if info:
         e.remarks.append(info)

@@ -83,9 +83,8 @@ def _entry(el, tag: str, n: int) -> dict:
         e.add_identifier(_child(doc, "TYPE_OF_DOCUMENT") or "document", _child(doc, "NUMBER"),
                          _child(doc, "ISSUING_COUNTRY") or _child(doc, "COUNTRY_OF_ISSUE"))
     for addr in _children(el, f"{tag}_ADDRESS"):
-        parts = [_child(addr, f) for f in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")]
-        e.add("addresses", ", ".join(p for p in parts if p) or None)
-        e.add("countries", country_code(_child(addr, "COUNTRY")))
+        e.add_address([_child(addr, f) for f in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")],
+                      _child(addr, "COUNTRY"))
     comments = _child(el, "COMMENTS1")
     if comments:
         e.remarks.insert(0, comments)
