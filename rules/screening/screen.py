@@ -166,7 +166,8 @@ def _subjects(con) -> pl.DataFrame:
 # ------------------------------------------------------------------------------------------------------ candidates
 
 
-def name_keys(name: str, kind: str) -> set[str]:
+@lru_cache(maxsize=2_000_000)
+def name_keys(name: str, kind: str) -> frozenset[str]:
     """Blocking keys of a name: Latin tokens, the tokens run together, token pairs, the tokens' sounds and pairs of
     them (spelling drift across scripts: 'chaidi' / 'jaidee' share the sound 'jt')."""
     from anyascii import anyascii
@@ -182,7 +183,7 @@ def name_keys(name: str, kind: str) -> set[str]:
         sounds = sorted({names.sound(t) for t in tokens if len(t) > 1})
         keys.update("~" + x for x in sounds if len(x) >= 4)
         keys.update(f"~{a} {b}" for i, a in enumerate(sounds) for b in sounds[i + 1:])
-    return keys
+    return frozenset(keys)
 
 
 def _entity_kind(schema: str | None) -> str:
@@ -257,10 +258,10 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
 
 
 def _listed_form(entity: dict, form: int) -> str:
-    return ([entity["name"], *(entity["aliases"] or [])][:MAX_ALIASES])[form]
+    return entity["name"] if form == 0 else entity["aliases"][form - 1]
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=4_000_000)
 def _plain(name: str) -> str:
     """Lower-case Latin tokens without legal forms and honorifics (for the quick check)."""
     return " ".join(t for t in _WORD.findall(name.lower()) if t not in _NOISE)
@@ -316,9 +317,9 @@ def _scored(pairs: list[tuple[int, int, int]], subjects: pl.DataFrame, entities:
     ents = entities.rows(named=True)
     job_of: dict[tuple[str, str, str, str], int] = {}  # common names recur: each name pair is scored once
     pair_job = []
+    ekinds = [_entity_kind(e["schema"]) for e in ents]
     for si, ei, form in pairs:
-        s, e = subj[si], ents[ei]
-        ekind = _entity_kind(e["schema"])
+        s, e, ekind = subj[si], ents[ei], ekinds[ei]
         job = (s["name"], s["kind"] if s["kind"] != "entity" else ekind, _listed_form(e, form), ekind)
         pair_job.append(job_of.setdefault(job, len(job_of)))
     jobs = list(job_of)
