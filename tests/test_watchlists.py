@@ -5,7 +5,6 @@ reproducible screening ids, designated members ranked first)."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -190,34 +189,6 @@ def test_screening_finds_the_designated_and_rules_out_the_namesake(tmp_path):
     assert strict["screening_id"] != first["screening_id"]
     assert con.execute("SELECT count(*) FROM watchlist_matches WHERE is_current").fetchall()[0][0] < len(got)
     con.close()
-
-
-def test_designated_members_rank_first_in_the_samples(tmp_path):
-    """data/samples publishes a watch list (worlds/synth/watchlist.py): its organisers and shell companies are
-    found, the same-name look-alikes are not, and the designated members rank first in their networks."""
-    from rules import casework, engine
-
-    samples = ROOT / "data" / "samples"
-    db = tmp_path / "s.duckdb"
-    shutil.copytree(samples, tmp_path / "samples")
-    ingest_paths(db, [tmp_path / "samples"])
-    con = store.connect(db)
-    try:
-        run = engine.detect(con)
-        casework.build(con, run.run_id)
-        found = {(r[0], r[1]) for r in con.execute(
-            "SELECT subject_id, entity_id FROM watchlist_matches WHERE is_current AND subject_type = 'party'").fetchall()}
-        tops = con.execute("""SELECT network_id, bool_or(len(watchlist_ids) > 0) FILTER (WHERE rank = 1),
-                                     bool_or(len(watchlist_ids) > 0)
-                              FROM network_members GROUP BY 1""").fetchall()
-    finally:
-        con.close()
-    truth = list(csv.DictReader(open(samples / "truth" / "watchlist_matches.csv", encoding="utf-8")))
-    expected = {(t["party_id"], t["entity_id"]) for t in truth if t["label"] == "match"}
-    namesakes = {(t["party_id"], t["entity_id"]) for t in truth if t["label"] == "non_match"}
-    assert expected <= found and not (namesakes & found)
-    with_designated = [(nid, top) for nid, top, any_listed in tops if any_listed]
-    assert with_designated and all(top for _, top in with_designated)
 
 
 def test_a_deployment_sets_the_threshold_and_a_wrong_setting_stops_with_one_line():

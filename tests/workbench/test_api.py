@@ -173,6 +173,32 @@ def test_audit_records_views_and_decisions(client):
     assert all(e["client"] for e in entries if e["user_name"] == "ana")  # from where: the client's address
 
 
+def test_samples_watch_list_finds_the_designated_not_the_namesakes(samples_snapshot):
+    """data/samples publishes a watch list (worlds/synth/watchlist.py): its organisers and shell companies are
+    found, the same-name look-alikes are not, and the designated members rank first in their networks (read from
+    the samples store this folder's fixtures build once)."""
+    import csv
+    from pathlib import Path
+
+    snap = serving.current(samples_snapshot)
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        found = {(r[0], r[1]) for r in con.execute(
+            "SELECT subject_id, entity_id FROM watchlist_matches WHERE subject_type = 'party'").fetchall()}
+        tops = con.execute("""SELECT network_id, bool_or(len(watchlist_ids) > 0) FILTER (WHERE rank = 1),
+                                     bool_or(len(watchlist_ids) > 0)
+                              FROM network_members GROUP BY 1""").fetchall()
+    finally:
+        con.close()
+    samples = Path(__file__).resolve().parents[2] / "data" / "samples"
+    truth = list(csv.DictReader(open(samples / "truth" / "watchlist_matches.csv", encoding="utf-8")))
+    expected = {(t["party_id"], t["entity_id"]) for t in truth if t["label"] == "match"}
+    namesakes = {(t["party_id"], t["entity_id"]) for t in truth if t["label"] == "non_match"}
+    assert expected and expected <= found and not (namesakes & found)
+    with_designated = [(nid, top) for nid, top, any_listed in tops if any_listed]
+    assert with_designated and all(top for _, top in with_designated)
+
+
 def test_designated_members_show_with_their_evidence(client, store):
     """The samples' watch list designates each operation's organiser: the network page ranks them first, marks
     them designated and shows the match's evidence; so does the alert page of a designated subject."""
