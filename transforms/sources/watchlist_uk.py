@@ -16,7 +16,7 @@ import polars as pl
 
 from transforms.sources import xml_safety
 from transforms.sources.base import ReadContext, Reader
-from transforms.sources.watchlist_fields import Listed, country_code, frame, listing_date, partial_date, text
+from transforms.sources.watchlist_fields import Listed, country_code, frame, listing_date, partial_date, phone, text
 
 LIST_NAME = "uk_fcdo"
 AUTHORITY = "UK FCDO / HM Treasury OFSI"
@@ -77,7 +77,7 @@ def _entry(el, n: int) -> dict:
         e.add_identifier("national id", number)
     for number in _all(el, "BusinessRegistrationNumber") + _all(el, "RegistrationNumber"):
         e.add_identifier("registration", number)
-    e.add("phones", [p for p in (_digits(x) for x in _all(el, "PhoneNumber")) if p])
+    e.add("phones", [phone(x) for x in _all(el, "PhoneNumber")])
     e.add("emails", [x.lower() for x in _all(el, "EmailAddress")])
     for addr in (c for c in el.iter() if xml_safety.local(c.tag) == "Address"):
         e.add_address([_first(addr, f"AddressLine{i}") for i in range(1, 7)] + [_first(addr, "AddressCountry")],
@@ -86,12 +86,6 @@ def _entry(el, n: int) -> dict:
     if info:
         e.remarks.append(info)
     return e.row(None)
-
-
-def _digits(value: str) -> str | None:
-    from transforms.sources.watchlist_fields import phone
-
-    return phone(value)
 
 
 READERS = [UkSanctionsListReader()]
