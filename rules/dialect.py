@@ -59,6 +59,9 @@ DUCKDB_MACROS: dict[str, tuple[str, str]] = {
     # one BIGINT key for (x, bucket b) whose next bucket is the key + 1 (a collision only merges pre-filter counts)
     "st_slot": ("x, b", "CAST(hash(x) >> 2 AS BIGINT) + b"),
     "st_address_part": ("account_id", "split_part(account_id, ':', 2)"),
+    # the words of a name, lower-cased, of 4 characters or more (a surname shared by payers; short particles such
+    # as van, thi, bin and de are left out)
+    "st_name_tokens": ("x", "list_filter(string_split(lower(trim(x)), ' '), lambda t: length(t) >= 4)"),
     # An IP address that identifies nobody: IPv4 in a range many unrelated people share (carrier-grade NAT
     # 100.64/10, RFC 1918 private, loopback), IPv6 loopback, unspecified, link-local (fe80::/10), unique local
     # (fc00::/7) or IPv4-mapped into those, and any text that is not an IP address. Rules and casework both use it.

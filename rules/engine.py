@@ -2,7 +2,8 @@
 
 detect(con, since=, until=, config_path=, run_id=) is the public entry point (the CLI and flows call it):
   1. load rule folders and typologies, apply the deployment config (parameters, bands, weights, thresholds)
-  2. refresh `listed_addresses` (compounds registry + sanctions files named by the config)
+  2. refresh `listed_addresses` (compounds registry + sanctions files named by the config), and
+     `compound_events` / `relocations` (rules/presence.py: where accounts were used from)
   3. per rule: check the data it requires (skip with a note if absent), run its SQL (named parameters only) or
      its rule.py, check the output columns, keep rows whose window ends inside [since, until), put the value in a
      band, write scored rows to `rule_hits` and a line to `rule_runs`
@@ -23,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from rules import lists, tables
+from rules import lists, presence, tables
 from rules.dialect import DIALECT
 from rules.spec import (
     STANDARD_OUTPUT,
@@ -50,6 +51,8 @@ _REQUIREMENT_SQL = {
     "parties": "SELECT 1 FROM parties LIMIT 1",
     "events": "SELECT 1 FROM events LIMIT 1",
     "listed_addresses": "SELECT 1 FROM listed_addresses LIMIT 1",
+    "relocations": "SELECT 1 FROM relocations LIMIT 1",
+    "compound_events": "SELECT 1 FROM compound_events LIMIT 1",
 }
 _REQUIREMENT_TEXT = {
     "transactions": "no transactions loaded",
@@ -60,6 +63,8 @@ _REQUIREMENT_TEXT = {
     "parties": "no parties (KYC) loaded",
     "events": "no login / device events loaded",
     "listed_addresses": "no listed wallets or accounts (compounds registry / sanctions lists)",
+    "relocations": "no account moved into a compound (events located in a registry compound after events elsewhere)",
+    "compound_events": "no events located inside a registry compound",
 }
 
 
@@ -410,7 +415,8 @@ def detect(
     status = "failed"
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
-        runner.prepare(con)  # tables only the store derives (listed_addresses) go to the engine
+        presence.refresh_presence(con)
+        runner.prepare(con)  # tables only the store derives (listed_addresses, presence) go to the engine
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
         for rule in rules.values():

@@ -43,6 +43,7 @@ SPARK_BODIES: dict[str, str] = {
     "st_hash": "xxhash64(ARG0)",
     "st_slot": "(shiftright(xxhash64(ARG0), 2) + ARG1)",
     "st_address_part": "split_part(ARG0, ':', 2)",
+    "st_name_tokens": "filter(split(lower(trim(ARG0)), ' '), t -> length(t) >= 4)",
 }
 # st_shared_ip: DuckDB's body with its regex functions spelled the Spark way (full match = anchored RLIKE)
 _IP = DUCKDB_MACROS["st_shared_ip"][1]

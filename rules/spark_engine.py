@@ -27,6 +27,7 @@ from rules.spark_dialect import literal, to_spark
 from rules.spec import sql_param_names
 
 LOCAL_DRIVER_MEMORY = os.environ.get("SCAMTRACE_SPARK_DRIVER_MEMORY", "4g")
+DERIVED_TABLES = ("listed_addresses", "compound_events", "relocations")  # built in the store by rules/engine.py
 LAKE_TABLES = ("transactions", "accounts", "parties", "events", "compounds", "fx_rates", "dispositions")
 # Spark settings that make the translated SQL mean what it means on DuckDB
 SESSION_CONF = {
@@ -81,10 +82,12 @@ class SparkRunner:
                 self.spark.read.parquet(f"{self.lake}/{table}").createOrReplaceTempView(table)
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Tables the store derives at detect time (listed wallets and accounts) go to Spark as small views."""
-        frame = con.sql("SELECT * FROM listed_addresses").arrow()
-        table = frame.read_all() if hasattr(frame, "read_all") else frame
-        self.spark.createDataFrame(table).createOrReplaceTempView("listed_addresses")  # an empty one too
+        """Tables the store derives at detect time (listed wallets and accounts, where accounts were used from) go
+        to Spark as small views."""
+        for name in DERIVED_TABLES:
+            frame = con.sql(f"SELECT * FROM {name}").arrow()
+            table = frame.read_all() if hasattr(frame, "read_all") else frame
+            self.spark.createDataFrame(table).createOrReplaceTempView(name)  # an empty one too
 
     def present(self, con, sql: str) -> bool:
         return bool(self.spark.sql(sql).take(1))

@@ -32,7 +32,8 @@ BUILTIN_PARAMS = ("since", "until", "window_start", "history_start")
 STANDARD_OUTPUT = ("subject_id", "value", "txn_ids", "window_start", "window_end")
 OPTIONAL_OUTPUT = ("member_ids",)
 # Data a rule may require; the engine checks each with a cheap query and skips the rule with a note if absent.
-REQUIREMENTS = ("transactions", "crypto", "cash", "accounts", "accounts_kind", "parties", "events", "listed_addresses")
+REQUIREMENTS = ("transactions", "crypto", "cash", "accounts", "accounts_kind", "parties", "events", "listed_addresses",
+                "compound_events", "relocations")
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")

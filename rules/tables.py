@@ -85,7 +85,41 @@ LISTED_ADDRESSES = Table(
     ),
 )
 
-ALL = (RULE_HITS, RULE_RUNS, TYPOLOGY_SCORES, LISTED_ADDRESSES)
+COMPOUND_EVENTS = Table(
+    "compound_events",
+    "Login, opening and binding events located inside a suspected compound (its IP ranges or its radius), each "
+    "resolved to an account (a party's event reaches every account the party holds). Rebuilt at every detect run "
+    "(rules/presence.py).",
+    (
+        Column("event_id", "VARCHAR", "events.event_id"),
+        Column("account_id", "VARCHAR", "account the event concerns, or an account of the party it concerns"),
+        Column("holder_id", "VARCHAR", "the account's holder (accounts.holder_id), else the event's party"),
+        Column("occurred_at", "TIMESTAMPTZ", "UTC"),
+        Column("kind", "VARCHAR", "events.kind"),
+        Column("ip", "VARCHAR", "events.ip"),
+        Column("device_id", "VARCHAR", "events.device_id"),
+        Column("compound_id", "VARCHAR", "the compound whose area the event lies in"),
+        Column("located_by", "VARCHAR", "ip_cidr | geo_radius"),
+    ),
+)
+
+RELOCATIONS = Table(
+    "relocations",
+    "Accounts whose events moved into a compound: used from elsewhere first (at home), then from inside the "
+    "compound. One row per (account, compound); rebuilt at every detect run (rules/presence.py).",
+    (
+        Column("account_id", "VARCHAR", "the account"),
+        Column("holder_id", "VARCHAR", "its holder"),
+        Column("compound_id", "VARCHAR", "the compound it was next used from"),
+        Column("arrived_at", "TIMESTAMPTZ", "first event inside the compound"),
+        Column("last_outside_at", "TIMESTAMPTZ", "last event outside every compound before arrived_at"),
+        Column("outside_events", "BIGINT", "events outside every compound before arrived_at"),
+        Column("inside_events", "BIGINT", "events inside the compound from arrived_at on"),
+        Column("devices_inside", "VARCHAR[]", "devices used inside the compound"),
+    ),
+)
+
+ALL = (RULE_HITS, RULE_RUNS, TYPOLOGY_SCORES, LISTED_ADDRESSES, COMPOUND_EVENTS, RELOCATIONS)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 import duckdb
 import polars as pl
 
+from rules.presence import LOCATION_MACROS
 from transforms.schema import KIND_GROUPS
 
 # accounts.kind values that are services through which proceeds leave the banking system (VASPs, OTC, P2P,
@@ -32,21 +33,9 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)
 
 
-# DuckDB temp macros used by the casework SQL (no extensions: integer IPv4 ranges, haversine in plain SQL).
+# DuckDB temp macros used by the casework SQL (no extensions); the location ones are shared with rules/presence.py.
 MACROS = {
-    # dotted IPv4 -> BIGINT, NULL for anything else (IPv6 is not matched against CIDRs; see docs/casework.md)
-    "cw_ipv4": (
-        "ip",
-        "CASE WHEN regexp_full_match(trim(ip), '(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}') "
-        "THEN CAST(split_part(trim(ip), '.', 1) AS BIGINT) * 16777216 + CAST(split_part(trim(ip), '.', 2) AS BIGINT) * 65536 "
-        "+ CAST(split_part(trim(ip), '.', 3) AS BIGINT) * 256 + CAST(split_part(trim(ip), '.', 4) AS BIGINT) END",
-    ),
-    # great-circle distance in km
-    "cw_haversine_km": (
-        "lat1, lon1, lat2, lon2",
-        "2 * 6371.0088 * asin(sqrt(power(sin(radians(lat2 - lat1) / 2), 2) + "
-        "cos(radians(lat1)) * cos(radians(lat2)) * power(sin(radians(lon2 - lon1) / 2), 2)))",
-    ),
+    **LOCATION_MACROS,
     # phone in comparable form: '+' and digits only
     "cw_phone": ("p", "nullif(regexp_replace(trim(p), '[^0-9+]', '', 'g'), '')"),
 }

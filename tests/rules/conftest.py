@@ -37,9 +37,9 @@ class World:
         return tid
 
     def account(self, account_id: str, *, kind: str = "customer", opened_hours: float = -24 * 365,
-                holder_id: str | None = None, rail: str = "bank") -> None:
+                holder_id: str | None = None, rail: str = "bank", country: str | None = None) -> None:
         insert_row(self.con, "accounts", account_id=account_id, rail=rail, holder_id=holder_id,
-                   opened_at=at(opened_hours), kind=kind)
+                   opened_at=at(opened_hours), kind=kind, country=country)
 
     def event(self, account_id: str | None, hours: float, *, kind: str = "login", ip: str | None = None,
               device_id: str | None = None, phone: str | None = None, party_id: str | None = None) -> None:
@@ -47,13 +47,15 @@ class World:
         insert_row(self.con, "events", event_id=f"e{self._n}", account_id=account_id, party_id=party_id,
                    occurred_at=at(hours), kind=kind, ip=ip, device_id=device_id, phone=phone)
 
-    def party(self, party_id: str, *, phone: str | None = None, email: str | None = None, address: str | None = None) -> None:
-        insert_row(self.con, "parties", party_id=party_id, party_type="person", name=party_id, phone=phone,
+    def party(self, party_id: str, *, phone: str | None = None, email: str | None = None, address: str | None = None,
+              name: str | None = None) -> None:
+        insert_row(self.con, "parties", party_id=party_id, party_type="person", name=name or party_id, phone=phone,
                    email=email, address=address)
 
-    def compound(self, compound_id: str, *, wallets: list[str] = (), accounts: list[str] = ()) -> None:
+    def compound(self, compound_id: str, *, wallets: list[str] = (), accounts: list[str] = (),
+                 ip_cidrs: list[str] = ()) -> None:
         insert_row(self.con, "compounds", compound_id=compound_id, name=compound_id, wallets=list(wallets),
-                   accounts=list(accounts), confidence=0.9)
+                   accounts=list(accounts), ip_cidrs=list(ip_cidrs), confidence=0.9)
 
     def config(self, data: dict, name: str = "deploy.yml") -> Path:
         path = self.tmp / name

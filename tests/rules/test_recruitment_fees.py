@@ -1,0 +1,43 @@
+from tests.rules.conftest import World
+from tests.rules.trafficking_world import DAY, compound, move
+
+
+def _recruited(world: World, n: int, *, arrive_after_days: float = 20) -> None:
+    for i in range(n):
+        paid = (5 + i) * DAY
+        world.txn(f"W{i}", "AGENCY", 800 + 10 * i, paid)
+        move(world, f"W{i}", paid + arrive_after_days * DAY, home_hours=0)
+
+
+def test_two_payers_who_then_moved_into_the_compound_make_a_hit(world: World):
+    compound(world)
+    _recruited(world, 2)
+    _, hits = world.run("recruitment_fees")
+    h = hits["AGENCY"]
+    assert h["value"] == 2 and h["score"] == 0.8 and h["member_ids"] == ["W0", "W1"]
+    assert "fees 800.0-810.0 USD" in h["reason"] and "inside kk_park" in h["reason"]
+
+
+def test_one_payer_or_a_move_long_after_paying_does_not(world: World):
+    compound(world)
+    _recruited(world, 1)
+    _, hits = world.run("recruitment_fees")
+    assert hits == {}
+
+
+def test_moves_long_after_paying_do_not(world: World):
+    compound(world)
+    _recruited(world, 3, arrive_after_days=90)
+    _, hits = world.run("recruitment_fees")
+    assert hits == {}
+
+
+def test_a_legitimate_agency_whose_clients_go_abroad_elsewhere_is_not_a_hit(world: World):
+    compound(world)
+    for i in range(6):
+        world.account(f"C{i}", holder_id=f"p{i}")
+        world.event(f"C{i}", 0, ip="100.64.0.9")
+        world.txn(f"C{i}", "AGENCY", 800, (5 + i) * DAY)
+        world.event(f"C{i}", (25 + i) * DAY, ip="198.18.7.7")  # abroad at the employer: no compound
+    _, hits = world.run("recruitment_fees")
+    assert hits == {}
