@@ -16,14 +16,17 @@ class KnobError(ConfigError, ValueError):
     """A bad scale or knob: a usage error (exit code 2 on the command line)."""
 
 def _typologies() -> tuple[str, ...]:
-    """The typologies of rules/typologies that the generator plants: every one has a method of Scams named by
-    its id (a typology without one is reported by tests/test_synth.py). The order is the methods' order in the
-    class, which fixes the random draws: the same seed gives the same bytes."""
+    """The typologies of rules/typologies that the generator plants: every one has a method of Scams (or of a
+    mixin of it) named by its id (a typology without one is reported by tests/test_synth.py). The order is the
+    methods' order in the classes, which fixes the random draws: the same seed gives the same bytes."""
     from rules.spec import load_typologies
     from worlds.synth.scams import Scams
 
     ids = set(load_typologies())
-    return tuple(name for name in vars(Scams) if name in ids)
+    names: list[str] = []
+    for klass in Scams.__mro__:  # Scams' own typologies first, then its mixins' (worlds/synth/trafficking.py)
+        names += [name for name in vars(klass) if name in ids and name not in names]
+    return tuple(names)
 
 
 TYPOLOGIES = _typologies()

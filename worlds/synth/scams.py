@@ -18,6 +18,7 @@ import random
 from worlds.synth.background import usdt
 from worlds.synth.model import MICRO, Account, Pattern, Tx
 from worlds.synth.operations import REFS_VICTIM, Op, company_names
+from worlds.synth.trafficking import Trafficking
 from worlds.synth.world import (
     BANK_BY_COUNTRY,
     COMPOUNDS,
@@ -30,7 +31,7 @@ LAYER_ROUTES = (("TH", "KH", "LA", "MM"), ("SG", "MY", "KH", "LA"), ("MY", "TH",
                 ("TH", "MY", "SG", "KH"))
 
 
-class Scams:
+class Scams(Trafficking):
     def __init__(self, world, truth, knobs):
         self.w = world
         self.truth = truth
@@ -60,7 +61,8 @@ class Scams:
                 if typ == "dormant_active":
                     day = r.randint(0, 4)
                 else:  # leave room for the instance to play out before the world ends
-                    tail = {"victim_escalation": 80, "cycle": 32}.get(typ, 12)
+                    tail = {"victim_escalation": 80, "cycle": 32, "recruitment_fees": 55, "controlled_accounts": 20,
+                            "worker_turned_mule": 30, "release_payments": 20}.get(typ, 12)
                     day = r.randint(3, max(4, days - tail))
                 plan.setdefault(day, []).append((typ, i))
         return plan
@@ -212,6 +214,8 @@ class Scams:
     # ------------------------------------------------------------------ engine
 
     def day(self, d: int) -> list[Tx]:
+        if d == 0:
+            self.trafficking_lookalikes()
         for typ, i in self.plan.pop(d, []):
             r = random.Random(f"{self.w.seed}:{typ}:{i}")
             op = self.op(i * 7 + len(typ))

@@ -29,10 +29,21 @@ release AS (                -- ... from another country, into an account that is
            AND coalesce(l.to_country, ta.country) IS NOT NULL
            AND coalesce(l.from_country, fa.country) <> coalesce(l.to_country, ta.country)))
 ),
+relayed AS (                -- payments a payer made out of money it had just received (a layer, not a family)
+    SELECT r.txn_id FROM release r
+    JOIN pay i ON i.payee = r.payer AND i.booked_at < r.booked_at AND i.booked_at >= r.booked_at - $forward_within
+    GROUP BY r.txn_id, r.usd HAVING sum(i.usd) >= $max_payer_inflow_share * r.usd
+),
+own AS (SELECT r.* FROM release r ANTI JOIN relayed x ON x.txn_id = r.txn_id),
 received AS (
     SELECT payee, count(DISTINCT payer) AS n_payers, sum(usd) AS received_usd, min(booked_at) AS first_at,
            max(booked_at) AS last_at, st_ids(txn_id) AS txn_ids, st_ids(payer) AS payers
-    FROM release GROUP BY payee HAVING count(DISTINCT payer) >= 2
+    FROM own GROUP BY payee HAVING count(DISTINCT payer) >= 2
+),
+inflow AS (                 -- everything the payee received over the same span: the release payments are most of it
+    SELECT r.payee, sum(i.usd) AS all_usd FROM received r
+    JOIN pay i ON i.payee = r.payee AND i.booked_at >= r.first_at AND i.booked_at <= r.last_at
+    GROUP BY r.payee
 ),
 marked AS (                 -- where onward money counts as going towards a compound
     SELECT account_id FROM listed_addresses
@@ -50,15 +61,30 @@ passed AS (
            st_ids(txn_id) AS txn_ids, st_ids(next_id) AS onward_ids
     FROM onward GROUP BY payee
 ),
-names AS (                  -- the payers' names (KYC, else as the extract gave it) and contacts, for families
-    SELECT r.payee, r.payer, st_unnest(st_name_tokens(coalesce(p.name, r.from_name))) AS word
-    FROM release r LEFT JOIN parties p ON p.party_id = r.payer_holder
-    UNION ALL
-    SELECT r.payee, r.payer, p.phone FROM release r JOIN parties p ON p.party_id = r.payer_holder WHERE p.phone <> ''
-    UNION ALL
-    SELECT r.payee, r.payer, p.address FROM release r JOIN parties p ON p.party_id = r.payer_holder WHERE p.address <> ''
+payer_names AS (            -- every payer of the read range with its name (KYC, else as the extract gave it)
+    SELECT x.payer, coalesce(pt.name, x.from_name) AS name, pt.phone, pt.address
+    FROM (SELECT payer, max(from_name) AS from_name FROM pay GROUP BY payer) x
+    LEFT JOIN accounts a ON a.account_id = x.payer LEFT JOIN parties pt ON pt.party_id = a.holder_id
 ),
-families AS (               -- payers sharing a surname, phone or address with another payer of the same payee
+word_use AS (               -- how many payers carry each name word: a surname shared by a family must be rare
+    SELECT word, count(*) AS n FROM (SELECT DISTINCT payer, st_unnest(st_name_tokens(name)) AS word FROM payer_names) w
+    GROUP BY word
+),
+rare AS (
+    SELECT u.word FROM word_use u CROSS JOIN (SELECT count(*) AS n_payers FROM payer_names) c
+    WHERE u.n <= greatest(2, $max_surname_share * c.n_payers)
+),
+names AS (                  -- the release payers' household facts: rare surname words, phone, address
+    SELECT o.payee, o.payer, w.word FROM own o
+    JOIN (SELECT payer, st_unnest(st_name_tokens(name)) AS word FROM payer_names) w ON w.payer = o.payer
+    JOIN rare r ON r.word = w.word
+    UNION ALL
+    SELECT o.payee, o.payer, 'phone:' || n.phone FROM own o JOIN payer_names n ON n.payer = o.payer WHERE n.phone <> ''
+    UNION ALL
+    SELECT o.payee, o.payer, 'address:' || lower(n.address) FROM own o JOIN payer_names n ON n.payer = o.payer
+    WHERE n.address <> ''
+),
+families AS (               -- payers sharing a rare surname, a phone or an address with another payer of the payee
     SELECT a.payee, count(DISTINCT a.payer) AS family_payers
     FROM names a JOIN names b ON b.payee = a.payee AND b.word = a.word AND b.payer <> a.payer
     GROUP BY a.payee
@@ -66,8 +92,9 @@ families AS (               -- payers sharing a surname, phone or address with a
 SELECT r.payee AS subject_id, r.n_payers AS value, st_union_ids(r.txn_ids, p.txn_ids) AS txn_ids,
        st_union_ids(r.payers, p.onward_ids) AS member_ids, r.first_at AS window_start, r.last_at AS window_end,
        round(r.received_usd, 2) AS received_usd, round(p.passed_usd / r.received_usd, 2) AS passed_share,
-       round(p.onward_usd / r.received_usd, 2) AS onward_share, coalesce(f.family_payers, 0) AS family_payers,
+       round(p.onward_usd / r.received_usd, 2) AS onward_share, f.family_payers,
        p.onward_ids
-FROM received r JOIN passed p ON p.payee = r.payee
-LEFT JOIN families f ON f.payee = r.payee
-WHERE p.passed_usd >= $min_passed_share * r.received_usd AND p.onward_usd >= $min_onward_share * r.received_usd
+FROM received r JOIN passed p ON p.payee = r.payee JOIN inflow i ON i.payee = r.payee
+JOIN families f ON f.payee = r.payee
+WHERE f.family_payers >= $min_family_payers AND p.passed_usd >= $min_passed_share * r.received_usd AND p.onward_usd >= $min_onward_share * r.received_usd
+  AND r.received_usd >= $min_release_share * i.all_usd
