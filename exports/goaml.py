@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 from lxml import etree
 
+from exports import trafficking
 from exports.goaml_documents import alert_document, network_document
 from exports.goaml_values import BIC_RE, IBAN_RE, number_text, decimal_text, ip_elements, split_name, split_phone, sql_date, xml_text
 from exports.goaml_config import CODE_LISTS, DEFAULT_CONFIG, GoamlConfigError, check_config, load_config
@@ -127,6 +128,8 @@ class GoamlWriter:
         self.links: dict[tuple[str, str], list[tuple]] = {}
         # (subject_type, subject_id) -> current watch-list matches (list, entity, name, score, sentence)
         self.listed: dict[tuple[str, str], list[tuple]] = {}
+        # (member_type, member_id) -> (name, facts) of members casework found to be possible trafficking victims
+        self.trafficked: dict[tuple[str, str], list[tuple]] = {}
         if preload and con is not None:
             self._load("TRUE", "TRUE", "account_id IS NOT NULL", [])
             self._load_links("TRUE")
@@ -162,12 +165,13 @@ class GoamlWriter:
     def state(self) -> dict:
         """What scope() loaded, as plain data a worker process can be given (use())."""
         return {"accounts": self.accounts, "parties": self.parties, "ip_by_account": self.ip_by_account,
-                "links": self.links, "listed": self.listed}
+                "links": self.links, "listed": self.listed, "trafficked": self.trafficked}
 
     def use(self, state: dict) -> None:
         self.accounts, self.parties = state["accounts"], state["parties"]
         self.ip_by_account, self.links = state["ip_by_account"], state["links"]
         self.listed = state.get("listed", {})
+        self.trafficked = state.get("trafficked", {})
         self._account_cache = {}
 
     def _load_links(self, cond: str) -> None:
@@ -182,6 +186,14 @@ class GoamlWriter:
                     SELECT subject_type, subject_id, list_name, entity_id, entity_name, score, evidence_text
                     FROM watchlist_matches WHERE is_current AND {cond} ORDER BY score DESC, entity_id""").fetchall():
                 self.listed.setdefault((row[0], row[1]), []).append(row[2:])
+        self.trafficked = {}
+        for row in self.con.execute(f"""
+                SELECT subject_type, subject_id, any_value(name), flatten(list(trafficking_facts)) FROM (
+                    SELECT m.member_type AS subject_type, m.member_id AS subject_id, m.name, m.trafficking_facts
+                    FROM network_members m JOIN networks n USING (network_id)
+                    WHERE n.is_current IS NOT FALSE AND m.role = '{trafficking.ROLE}'
+                ) WHERE {cond} GROUP BY subject_type, subject_id""").fetchall():
+            self.trafficked[(row[0], row[1])] = [(row[2], list(dict.fromkeys(row[3] or [])))]
 
     def _load(self, acc_cond: str, party_cond: str, ip_cond: str, params: list) -> None:
         from exports.tables import rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from exports import trafficking
 from exports.goaml_values import sql_date
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ def _listing_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> 
     fact about a party."""
     found = [m for st, sid in dict.fromkeys(subjects) for m in writer.listed.get((st, sid), ())]
     return [f"Watch list {lst} (entity {eid}, score {score:.2f}): {txt}" for lst, eid, _name, score, txt in found]
+
+
+def _trafficking_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> list[str]:
+    """For each subject that casework found to be a possible trafficking victim: why, and the non-punishment
+    caution (exports/trafficking.py)."""
+    return [trafficking.sentence(st, sid, name, facts) for st, sid in dict.fromkeys(subjects)
+            for name, facts in writer.trafficked.get((st, sid), ())]
 
 
 def _model_and_decision(alert: dict, reasons: list[str]) -> list[str]:
@@ -51,6 +59,8 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts
         *_model_and_decision(alert, reasons),
         *_compound_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
         *_listing_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]),
+        *_trafficking_sentences(writer, [(alert.get("subject_type"), alert.get("subject_id"))]
+                                + [("account", m) for m in alert.get("member_ids") or []]),
     ]
     if alert.get("network_id"):
         lines.append(f"Part of network {alert['network_id']}.")
@@ -62,7 +72,8 @@ def alert_document(writer: GoamlWriter, alert: dict, evidence: list[dict], facts
             roles.setdefault(e["counterparty_id"], f"counterparty ({e['role']})")
     if alert.get("subject_type") == "account":
         roles[alert["subject_id"]] = "alert subject"
-    suspects = {alert["subject_id"]} | set(alert.get("member_ids") or [])
+    suspects = ({alert["subject_id"]} | set(alert.get("member_ids") or [])) - {  # a possible victim is no suspect
+        sid for (_st, sid) in writer.trafficked}
     txns = _distinct_txns(evidence)
     return writer.document(reference=str(alert["alert_id"]), reason="\n".join(lines), transactions=txns,
                          whole=(facts["n_txns"], facts["total_usd"]) if facts else None,
@@ -86,14 +97,16 @@ def network_document(writer: GoamlWriter, network: dict, members: list[dict], ev
           f"{m.get('member_id')} ({m.get('name') or '-'})" for m in top],
         *_compound_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
         *_listing_sentences(writer, [(m["member_type"], m["member_id"]) for m in members]),
+        *trafficking.member_sentences(members),
     ]
     roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
-    suspects = {m["member_id"] for m in members if m.get("role") not in ("victim", "counterparty")}
+    not_suspects = ("victim", "counterparty", trafficking.ROLE)
+    suspects = {m["member_id"] for m in members if m.get("role") not in not_suspects}
     return writer.document(reference=str(network["network_id"]), reason="\n".join(lines),
                          transactions=_distinct_txns(evidence), typologies=network.get("typologies") or [],
                          suspects=suspects, roles=roles,
                          activity_subjects=[(m["member_type"], m["member_id"], f"network role: {m.get('role')} (rank {m.get('rank')})")
-                                            for m in members if m.get("role") not in ("victim", "counterparty")][:50],
+                                            for m in members if m.get("role") not in not_suspects][:50],
                          extra_info=[("scamtrace network", f"network_id={network['network_id']}; alerts={', '.join(network.get('alert_ids') or [])}")])
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import networkx as nx
 
+from exports import trafficking
+
 ROLE_COLOURS = {
     "organiser": "#7b1fa2",
     "beneficial_owner": "#6a1b9a",
@@ -27,6 +29,7 @@ ROLE_COLOURS = {
     "off_ramp": "#f9a825",
     "mule": "#1565c0",
     "victim": "#2e7d32",
+    "possible_trafficking_victim": "#558b2f",
     "account_holder": "#00838f",
     "counterparty": "#78909c",
     "compound": "#212121",
@@ -274,7 +277,8 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
     pic_members, pic_edges, pic_links, pic_note = picture_subset(members, edges, links)
     svg = network_svg(pic_members, pic_edges, pic_links, compounds)
     tl_svg, tl_rows = timeline(evidence)
-    member_rows = [[e(m.get("rank")), e(m.get("role")) + (" (designated)" if m.get("watchlist_ids") else ""), e(m.get("member_type")), f"<code>{e(m['member_id'])}</code>",
+    member_rows = [[e(m.get("rank")), e(trafficking.LABEL if m.get("role") == trafficking.ROLE else m.get("role"))
+                    + (" (designated)" if m.get("watchlist_ids") else ""), e(m.get("member_type")), f"<code>{e(m['member_id'])}</code>",
                     e(m.get("name")), e(m.get("institution")), e(m.get("country")), money(m.get("in_usd")),
                     money(m.get("out_usd")), e(m.get("compound_ids"))] for m in members]
     link_rows = [[e(l.get("compound_id")), e((compounds.get(l.get("compound_id")) or {}).get("name")),
@@ -297,6 +301,10 @@ def render(network: dict, members: list[dict], edges: list[dict], links: list[di
                    e(w.get("list_name")), f"<code>{e(w.get('entity_id'))}</code> {e(w.get('entity_name'))}",
                    e(w.get("programs")), e(w.get("listed_at")), f"{float(w['score']):.2f}", e(w.get("features")),
                    e(w.get("evidence_text"))] for w in matches or []]
+    victims_section = ("<h2>Possible victims of trafficking</h2>\n<p>These members are kept apart from the suspects "
+                       "(ranked below them, never as organisers).</p>\n<ul class=\"trafficking\">"
+                       + "".join(f"<li>{e(t)}</li>" for t in trafficking.member_sentences(members)) + "</ul>"
+                       if any(trafficking.is_trafficked(m) for m in members) else "")
     listed_section = (f"""<h2>Designated members (watch-list matches)</h2>
 <p>A member matched to a sanctions or watch list ranks first in this network. Confirm each match on the list's own
 entry before acting on it.</p>
@@ -317,6 +325,7 @@ entry before acting on it.</p>
 {tl_svg}
 {_table(["day", "transactions", "USD"], day_rows, {1, 2})}
 {listed_section}
+{victims_section}
 <h2>Compound links</h2>
 {_table(["compound", "name", "subject", "kind", "confidence", "evidence", "facts", "first seen", "n facts"], link_rows)}
 <h2>Members</h2>

@@ -17,6 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
+from exports import trafficking
+
 
 TABLE_FORMATS = ("csv", "xlsx", "parquet", "jsonl")
 # Rows per Arrow batch read from DuckDB and written out: what a table costs in memory at any time.
@@ -254,11 +256,18 @@ def _range(column: str, lo: int | None, hi: int | None) -> tuple[str, tuple]:
 
 
 def alerts_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
+    """The alerts, with the subject's role in its network and, for a possible trafficking victim, the caution
+    every export carries (exports/trafficking.py)."""
     cond, params = _range("s.ord", lo, hi)
     return Query(f"""
-        SELECT a.* FROM alerts a JOIN {sel.alerts_table} s ON s.alert_id = a.alert_id
+        SELECT a.*, m.role AS subject_role,
+               CASE WHEN m.role = ? THEN 'Possible victim of trafficking forced into crime: '
+                    || array_to_string(coalesce(m.trafficking_facts, []), '; ') || '. ' || ? END AS caution
+        FROM alerts a JOIN {sel.alerts_table} s ON s.alert_id = a.alert_id
+        LEFT JOIN network_members m ON m.network_id = a.network_id AND m.member_type = a.subject_type
+                                   AND m.member_id = a.subject_id
         WHERE {cond}
-        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", params)
+        ORDER BY a.priority_score DESC NULLS LAST, a.alert_id""", (trafficking.ROLE, trafficking.NON_PUNISHMENT, *params))
 
 
 def _period(con: duckdb.DuckDBPyConnection, source_sql: str) -> tuple[str, list]:

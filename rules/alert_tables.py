@@ -121,7 +121,8 @@ NETWORK_MEMBERS = Table(
         Column("member_id", "VARCHAR", "account_id or party_id"),
         Column("name", "VARCHAR", "holder / party name (accounts: holder's name, or label)"),
         Column("role", "VARCHAR", "primary role: organiser, beneficial_owner, legal_person, consolidator, compound_linked, "
-                                  "off_ramp, mule, victim, account_holder, counterparty (roles may add 'designated')"),
+                                  "off_ramp, mule, victim, possible_trafficking_victim, account_holder, counterparty (roles may add "
+                                  "'designated')"),
         Column("roles", "VARCHAR[]", "every role that applies (sorted)"),
         Column("rank", "INTEGER", "1 = highest rank_score in the network"),
         Column("rank_score", "DOUBLE", "centrality weighted by role (see docs/casework.md); parties sum their accounts'"),
@@ -140,6 +141,8 @@ NETWORK_MEMBERS = Table(
         Column("compound_ids", "VARCHAR[]", "compounds linked to this member"),
         Column("watchlist_ids", "VARCHAR[]", "watch-list entities this member (or its holder) matches: role 'designated',"
                                              " ranked first (watchlist_matches)"),
+        Column("trafficking_facts", "VARCHAR[]", "facts that fit a trafficked worker rather than a paid mule (role "
+                                                 "possible_trafficking_victim: ranked below every suspect, never an organiser)"),
     ),
     key=("network_id", "member_type", "member_id"),
 )

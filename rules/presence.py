@@ -87,7 +87,8 @@ _MOVED = """
         SELECT e.account_id, e.occurred_at FROM _pr_events e
         ANTI JOIN compound_events c ON c.event_id = e.event_id AND c.account_id = e.account_id
     )
-    SELECT a.account_id, a.holder_id, a.compound_id, a.arrived_at, max(o.occurred_at), count(*), a.inside_events,
+    SELECT a.account_id, a.holder_id, a.compound_id, a.arrived_at, min(o.occurred_at), max(o.occurred_at), count(*),
+           a.inside_events,
            a.devices_inside
     FROM arrivals a JOIN outside o ON o.account_id = a.account_id AND o.occurred_at < a.arrived_at
     GROUP BY ALL

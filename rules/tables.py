@@ -112,6 +112,7 @@ RELOCATIONS = Table(
         Column("holder_id", "VARCHAR", "its holder"),
         Column("compound_id", "VARCHAR", "the compound it was next used from"),
         Column("arrived_at", "TIMESTAMPTZ", "first event inside the compound"),
+        Column("first_outside_at", "TIMESTAMPTZ", "first event outside every compound (the account's life before the move)"),
         Column("last_outside_at", "TIMESTAMPTZ", "last event outside every compound before arrived_at"),
         Column("outside_events", "BIGINT", "events outside every compound before arrived_at"),
         Column("inside_events", "BIGINT", "events inside the compound from arrived_at on"),

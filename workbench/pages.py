@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from exports import trafficking
 from workbench import audit, queries, users, workflow
 from workbench.context import Caller, Workbench, fingerprint
 from workbench.security import LOGIN_COOKIE, SESSION_COOKIE, cookie_flags, same
@@ -158,6 +159,9 @@ def alert_page(request: Request, alert_id: str):
                   rule_values=queries.rule_values(cur, a), notes=workflow.notes(wb.eng, alert_id),
                   links=queries.compound_links(cur, [a["subject_id"]]), timeline=timeline,
                   listed=queries.watchlist_matches(cur, [a["subject_id"]]),
+                  trafficked=trafficking.member_sentences(
+                      [m for m in queries.members(cur, a["network_id"]) if m["member_id"] == a["subject_id"]]
+                      if a.get("network_id") else []),
                   moves=_moves(case, caller), users=_case_workers(wb))
 
 
@@ -224,7 +228,8 @@ def network_page(request: Request, network_id: str):
     case = workflow.get(wb.eng, network_id) or {"status": "new"}
     return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller), users=_case_workers(wb),
                   links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id),
-                  listed=queries.watchlist_matches(cur, [m["member_id"] for m in ms]))
+                  listed=queries.watchlist_matches(cur, [m["member_id"] for m in ms]),
+                  trafficked=trafficking.member_sentences(ms))
 
 
 @router.get("/accounts/{account_id:path}", response_class=HTMLResponse)

@@ -180,6 +180,9 @@ def _per_typology(t: _Targets, alerts: pl.DataFrame, coverage: float, victim_typ
         acc = _prf(subjects_by[ty], t_accounts)
         right = t.right_accounts if t.row_finder[ty] in victim_typologies else t.right_suspects
         acc["precision"] = round(len(subjects_by[ty] & right) / len(subjects_by[ty]), 4) if subjects_by[ty] else 0.0
+        # strict: right only when the subject is a target of this typology's own patterns (a mule alerted as a
+        # trafficked worker is right for `precision`, since it is a suspect, and wrong here)
+        acc["precision_own"] = round(len(subjects_by[ty] & t_accounts) / len(subjects_by[ty]), 4) if subjects_by[ty] else 0.0
         txn = _prf(txns_by[ty], t_txns)
         txn["precision"] = round(len(txns_by[ty] & t.all_truth_txns) / len(txns_by[ty]), 4) if txns_by[ty] else 0.0
         per_typology[ty] = {
@@ -299,6 +302,7 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
     comp, legit, less, matched_to = _match_networks(view, planted, all_suspects)
     _rank_organisers(con, organisers, view, matched_to, comp)
     orgs = [o for m in comp.values() for o in m["organisers"]]
+    workers = _trafficked_workers(con, p_accounts)
     return {
         "networks": len(view.nets),
         "compounds": comp,
@@ -312,8 +316,37 @@ def network_scores(con: duckdb.DuckDBPyConnection, patterns: pl.DataFrame, p_acc
             "legitimate_linked": legit["linked"],
             "organisers_top": sum(1 for o in orgs if o["rank"] is not None and o["rank"] <= ORGANISER_RANK_TARGET),
             "organisers": len(orgs),
+            "trafficked_as_organiser": workers["as_organiser"],
+            "trafficked_ranked_first": workers["ranked_first"],
         },
+        "trafficked_workers": workers,
     }
+
+
+def _trafficked_workers(con: duckdb.DuckDBPyConnection, p_accounts: pl.DataFrame) -> dict:
+    """Planted trafficked workers (role trafficked_worker) in the current networks: how many are labelled
+    possible_trafficking_victim (their account or its holder party), and how many are wrongly an organiser (party
+    role) or the first-ranked member of a network (targets: 0)."""
+    workers = sorted(set(p_accounts.filter(pl.col("role") == "trafficked_worker")["account_id"].to_list()))
+    out = {"planted": len(workers), "in_networks": 0, "labelled": 0, "as_organiser": 0, "ranked_first": 0}
+    if not workers:
+        return out
+    rows = con.execute("""
+        SELECT m.member_type, m.member_id, m.role, m.roles, m.rank, coalesce(m.account_ids, [m.member_id]) AS accounts
+        FROM network_members m JOIN networks n USING (network_id) WHERE n.is_current
+          AND list_has_any(coalesce(m.account_ids, [m.member_id]), ?)""", [workers]).fetchall()
+    seen, labelled, organiser, first = set(), set(), set(), set()
+    for _mtype, _mid, role, roles, rank, accounts in rows:
+        mine = set(accounts) & set(workers)
+        seen |= mine
+        if role == "possible_trafficking_victim":
+            labelled |= mine
+        if "organiser" in (roles or []):
+            organiser |= mine
+        if rank == 1:
+            first |= mine
+    out.update(in_networks=len(seen), labelled=len(labelled), as_organiser=len(organiser), ranked_first=len(first))
+    return out
 
 
 def _operation_suspects(patterns: pl.DataFrame, p_accounts: pl.DataFrame, operations: pl.DataFrame | None
@@ -462,7 +495,8 @@ def _rank_organisers(con, organisers: dict[str, set[str]], view: _StoredNetworks
 def print_table(result: dict, console: Console | None = None) -> None:
     console = console or Console()
     table = RichTable(title=f"scamtrace eval (run {result['run_id']}, pattern found at >= {result['coverage']:.0%} of its suspects)")
-    for col in ("typology", "patterns", "found", "recall", "found by any", "alerts", "acct P", "acct R", "txn P", "txn R", "txn F1"):
+    for col in ("typology", "patterns", "found", "recall", "found by any", "alerts", "acct P", "acct P own", "acct R", "txn P",
+                "txn R", "txn F1"):
         table.add_column(col, justify="left" if col == "typology" else "right")
 
     def pct(v):
@@ -470,11 +504,11 @@ def print_table(result: dict, console: Console | None = None) -> None:
 
     for t, m in result["per_typology"].items():
         table.add_row(t, str(m["patterns"]), str(m["found"]), pct(m["pattern_recall"]), str(m["found_any"]), str(m["alerts"]),
-                      pct(m["accounts"]["precision"]), pct(m["accounts"]["recall"]),
+                      pct(m["accounts"]["precision"]), pct(m["accounts"].get("precision_own")), pct(m["accounts"]["recall"]),
                       pct(m["transactions"]["precision"]), pct(m["transactions"]["recall"]), pct(m["transactions"]["f1"]))
     a, x, p = result["accounts"], result["transactions"], result["patterns"]
     table.add_row("all", str(p["total"]), str(p["found"]), pct(p["recall"]), str(p["found_any"]), str(a["flagged"]),
-                  pct(a["precision"]), pct(a["recall"]), pct(x["precision"]), pct(x["recall"]), pct(x["f1"]), style="bold")
+                  pct(a["precision"]), "", pct(a["recall"]), pct(x["precision"]), pct(x["recall"]), pct(x["f1"]), style="bold")
     console.print(table)
     if result.get("networks"):
         print_networks(result["networks"], console)
@@ -501,3 +535,9 @@ def print_networks(nw: dict, console: Console | None = None) -> None:
     table.add_row("(legitimate)", "", "", str(lg["networks"]), str(lg["linked"]), "", str(lg["member_links"]), "", "",
                   style="bold red" if lg["linked"] else "bold")
     console.print(table)
+    w = nw.get("trafficked_workers") or {}
+    if w.get("planted"):
+        bad = w["as_organiser"] or w["ranked_first"]
+        console.print(f"trafficked workers: {w['planted']} planted, {w['in_networks']} in networks, {w['labelled']} labelled "
+                      f"possible_trafficking_victim, {w['as_organiser']} as organiser, {w['ranked_first']} ranked first "
+                      "(targets: 0 and 0)", style="bold red" if bad else None)

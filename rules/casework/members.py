@@ -17,16 +17,21 @@ import numpy as np
 from rules.casework.common import OFFRAMP_KINDS, fetch_rows, sha16
 from transforms.store import has_table
 
-ROLE_FACTOR = {"victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
+ROLE_FACTOR = {"victim": 0.05, "possible_trafficking_victim": 0.05, "off_ramp": 0.3, "counterparty": 0.5}
 VICTIM_TYPOLOGIES = {"victim_escalation"}
+# typologies whose subject is a trafficked worker's own account, and the one whose members are recruited workers
+WORKER_TYPOLOGIES = ("controlled_accounts", "worker_turned_mule")
+RECRUITMENT_TYPOLOGY = "recruitment_fees"
+TRAFFICKED = "possible_trafficking_victim"
 PARTY_EXTRA_ACCOUNT = 0.5
 STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
 ENDPOINT_KINDS = {"registry_account", "sanctions_list"}
 SERVICE_IDENTITY_KINDS = {"registry_account", "ip_cidr", "company_name"}  # links an off-ramp member passes to its network
 WEAK_KINDS = {"geo_radius", "phone_prefix"}  # alone, they do not make an account compound-linked
 NETWORK_LINK = 0.3  # a member's link confidence that links its network to the compound (members' compound_ids too)
-ACCOUNT_ROLE_ORDER = ["off_ramp", "consolidator", "mule", "compound_linked", "victim"]  # the primary role: first held
-PARTY_ROLE_ORDER = ["organiser", "beneficial_owner", "legal_person", "off_ramp", "account_holder"]
+# the primary role: the first held. A trafficked worker's account is that before anything its flows make it
+ACCOUNT_ROLE_ORDER = ["off_ramp", TRAFFICKED, "consolidator", "mule", "compound_linked", "victim"]
+PARTY_ROLE_ORDER = ["organiser", "beneficial_owner", "legal_person", "off_ramp", TRAFFICKED, "account_holder"]
 
 
 class AccountInfo(NamedTuple):
@@ -87,6 +92,7 @@ class MemberRow:
     country: str | None
     compound_ids: list[str]
     watchlist_ids: list[str] = field(default_factory=list)
+    trafficking_facts: list[str] = field(default_factory=list)
 
     def as_row(self) -> tuple:
         return astuple(self)
@@ -138,6 +144,7 @@ class Context:
     ident: list[tuple]  # shared identifiers: (kind, value, accounts, first_at, last_at)
     ident_of: dict[str, list[int]] = field(default_factory=dict)  # account -> indexes into ident
     listed: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (subject type, id) -> watch-list entities
+    trafficked: dict[str, list[str]] = field(default_factory=dict)  # account -> facts of a trafficked worker
 
 
 def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
@@ -188,7 +195,7 @@ def load_context(con: duckdb.DuckDBPyConnection, ident: list[tuple]) -> Context:
             ident_of[a].append(j)
     alert_typ = {a: r[3] for a, r in alert_rows.items()}
     return Context(accounts, parties, cluster_rep, links, alerts_of, alert_rows, alert_typ, evidence_usd, ident, ident_of,
-                   _listed(con))
+                   _listed(con), _trafficked(con))
 
 
 def _listed(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
@@ -203,6 +210,34 @@ def _listed(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
             ORDER BY 1, 2, 3"""):
         listed[(st, sid)].append(eid)
     return dict(listed)
+
+
+def _trafficked(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Member accounts whose evidence fits a trafficked worker rather than a paid mule, with the facts: the subject of
+    a controlled_accounts or worker_turned_mule alert, or a payer that a recruitment_fees alert names (paid the
+    recruiter, then moved into the compound); and the move itself (rules/presence.py relocations)."""
+    facts: dict[str, list[str]] = defaultdict(list)
+    rows = fetch_rows(con, f"""
+        SELECT subject_id, typology_id, member_ids, reasons FROM _cw_alerts
+        WHERE subject_type = 'account' AND typology_id IN {(*WORKER_TYPOLOGIES, RECRUITMENT_TYPOLOGY)}
+        ORDER BY typology_id, subject_id""")
+    for subject, typ, members, reasons in rows:
+        reason = "; ".join(reasons or [])
+        if typ == RECRUITMENT_TYPOLOGY:
+            for m in members or []:
+                facts[m].append(f"paid the recruiter {subject}, whose payers then moved into a compound ({reason})")
+        else:
+            facts[subject].append(reason)
+    if not facts or not has_table(con, "relocations"):
+        return dict(facts)
+    moved = fetch_rows(con, """
+        SELECT account_id, compound_id, last_outside_at, arrived_at FROM relocations
+        WHERE account_id IN (SELECT account_id FROM _cw_members) ORDER BY account_id, arrived_at""")
+    for acct, compound, last_out, arrived in moved:
+        if acct in facts:
+            facts[acct].insert(0, f"used from outside any compound until {last_out:%Y-%m-%d}, then from inside "
+                                  f"{compound} from {arrived:%Y-%m-%d}")
+    return dict(facts)
 
 
 def listed_entities(ctx: Context, parties: list[str], accounts: list[str]) -> list[str]:
@@ -242,6 +277,8 @@ def account_roles(accounts: set[str], net_alerts: set[str], ctx: Context, flow: 
             roles[a].add("victim")
         if strongly_linked(ctx.links.get(("account", a), ())):
             roles[a].add("compound_linked")
+        if a in ctx.trafficked and kind not in OFFRAMP_KINDS:
+            roles[a].add(TRAFFICKED)
     _flow_roles(roles, alerted, flow)
     primary = {}
     for a in accounts:
@@ -264,7 +301,7 @@ def _flow_roles(roles: dict[str, set[str]], alerted: set[str], flow: Flow) -> No
     victim_payers = np.bincount(dst, weights=is_victim[src], minlength=num)
     pays = np.bincount(src, minlength=num)
     for k, a in enumerate(order):
-        if roles[a] & {"victim", "off_ramp"}:
+        if roles[a] & {"victim", "off_ramp", TRAFFICKED}:  # a trafficked worker's account is not called a mule
             continue
         if a in alerted:
             roles[a].add("mule")
@@ -316,7 +353,9 @@ def party_members(network_id: str, accounts: set[str], net_alerts: set[str], pri
             sorted(prole), None, sum(score[a] for a in acs) * (1 + PARTY_EXTRA_ACCOUNT * (len(acs) - 1)),
             sum(flow.centrality.get(a, 0.0) for a in acs), bool(alerts), alerts,
             round(sum(flow.in_usd[a] for a in acs), 2), round(sum(flow.out_usd[a] for a in acs), 2), cluster,
-            sorted(acs), len(acs), ptype, None, None, (p.country or p.nationality) if p else None, comp, listed)
+            sorted(acs), len(acs), ptype, None, None, (p.country or p.nationality) if p else None, comp, listed,
+            [f for a in sorted(acs) if primary[a] == TRAFFICKED for f in ctx.trafficked.get(a, ())] if TRAFFICKED in prole
+            else [])
         contacts = p.contacts() if p else set()
         if ptype == "legal":
             legal.append((row, contacts))
@@ -337,6 +376,8 @@ def _party_roles(acs: list[str], p: PartyInfo | None, ptype: str, primary: dict[
                  legal_contacts: set[tuple[str, str]]) -> set[str]:
     if ptype == "legal":
         return {"off_ramp" if all(primary[a] == "off_ramp" for a in acs) else "legal_person"}
+    if any(primary[a] == TRAFFICKED for a in acs):  # the person is the trafficked worker: never an organiser
+        return {TRAFFICKED}
     roles = set()
     functional = [a for a in acs if primary[a] in ("consolidator", "compound_linked", "mule")]
     if len(functional) >= 2 or any(primary[a] in ("consolidator", "compound_linked") for a in acs):
@@ -360,7 +401,8 @@ def account_members(network_id: str, accounts: set[str], net_alerts: set[str], r
             None, score[a],
             flow.centrality.get(a, 0.0), a in alerted, sorted(ctx.alerts_of.get(a, set()) & net_alerts),
             round(flow.in_usd[a], 2), round(flow.out_usd[a], 2), info.holder_id, None, None, info.party_type,
-            info.kind, info.institution, info.country, comp, listed))
+            info.kind, info.institution, info.country, comp, listed,
+            list(ctx.trafficked.get(a, ())) if TRAFFICKED in roles[a] else []))
         if info.country:
             flow.countries.add(info.country)
         if info.institution:
@@ -371,8 +413,10 @@ def account_members(network_id: str, accounts: set[str], net_alerts: set[str], r
 def ranked(members: list[MemberRow]) -> list[MemberRow]:
     """Members by rank score (then type and id), numbered from 1; scores rounded for stable output. A member that a
     government has designated (a watch-list match) ranks above the rest: it is the strongest single fact about it.
-    A possible victim is never lifted: victims are not the target."""
-    members.sort(key=lambda m: (not (m.watchlist_ids and m.role != "victim"), -m.rank_score, m.member_type, m.member_id))
+    A possible victim is never lifted: victims are not the target. A possible trafficking victim ranks below every
+    other member: whatever its flows, it is kept apart from the suspects."""
+    members.sort(key=lambda m: (m.role == TRAFFICKED, not (m.watchlist_ids and m.role not in ("victim", TRAFFICKED)),
+                                -m.rank_score, m.member_type, m.member_id))
     for rank, m in enumerate(members, 1):
         m.rank = rank
         m.rank_score = round(m.rank_score, 8)

@@ -40,3 +40,15 @@ def test_a_family_sharing_a_tablet_at_home_is_not_a_hit(world: World):
         world.event(f"F{i}", (10 + i) * DAY, ip="100.64.0.2", device_id="tablet")
     _, hits = world.run("controlled_accounts")
     assert hits == {}
+
+
+def test_accounts_opened_at_home_days_before_the_compound_runs_them_are_mules_not_workers(world: World):
+    compound(world)
+    for i in range(4):
+        world.account(f"M{i}", holder_id=f"p{i}")
+        world.event(f"M{i}", (2 + i) * DAY, kind="account_opening", ip="100.64.0.3")
+        world.event(f"M{i}", (10 + i) * DAY, ip=INSIDE_IP, device_id="phone-1")
+    _, hits = world.run("controlled_accounts")
+    assert hits == {}
+    _, hits = world.run("controlled_accounts", home_for="1d")
+    assert len(hits) == 4

@@ -41,3 +41,17 @@ def test_a_legitimate_agency_whose_clients_go_abroad_elsewhere_is_not_a_hit(worl
         world.event(f"C{i}", (25 + i) * DAY, ip="198.18.7.7")  # abroad at the employer: no compound
     _, hits = world.run("recruitment_fees")
     assert hits == {}
+
+
+def test_payers_whose_accounts_were_opened_days_before_are_not_recruited_workers(world: World):
+    """Mule accounts opened at home and handed to the compound a week later: no life at home before the move."""
+    compound(world)
+    for i in range(3):
+        world.account(f"M{i}", holder_id=f"p{i}")
+        world.event(f"M{i}", (1 + i) * DAY, kind="account_opening", ip="100.64.0.3")
+        world.txn(f"M{i}", "HUB", 900, (3 + i) * DAY)
+        world.event(f"M{i}", (9 + i) * DAY, ip="203.0.113.9")
+    _, hits = world.run("recruitment_fees")
+    assert hits == {}
+    _, hits = world.run("recruitment_fees", home_for="1d")
+    assert hits["HUB"]["value"] == 3

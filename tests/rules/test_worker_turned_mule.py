@@ -50,10 +50,10 @@ def test_an_account_that_always_had_many_senders_needs_more_than_its_own_usual(w
 def test_an_account_dormant_for_months_before_the_compound_used_it_is_not_a_worker(world: World):
     """Quiet for 100 days, then run from the compound: a rented or sold account (dormant_active's case)."""
     compound(world)
-    move(world, "W", 110 * DAY, home_hours=10 * DAY)
+    move(world, "W", 110 * DAY, home_hours=-200 * DAY)
     for i in range(4):
         world.txn(f"V{i}", "W", 400, 112 * DAY + i)
     _, hits = world.run("worker_turned_mule")
     assert hits == {}
-    _, hits = world.run("worker_turned_mule", home_within="120d")
+    _, hits = world.run("worker_turned_mule", home_within="400d")
     assert hits["W"]["value"] == 4

@@ -17,8 +17,9 @@ def compound(world: World) -> None:
 
 def move(world: World, account: str, arrive_hours: float, *, device: str | None = None, home_hours: float | None = None,
          holder: str | None = None) -> None:
-    """The account's holder uses it from home first, then from inside the compound."""
+    """The account's holder opened it at home 200 days before, used it from home, then from inside the compound."""
     world.account(account, holder_id=holder or f"p-{account}")
+    world.event(account, arrive_hours - 200 * DAY, kind="account_opening", ip=HOME_IP, device_id=f"home-{account}")
     world.event(account, arrive_hours - 20 * DAY if home_hours is None else home_hours, ip=HOME_IP,
                 device_id=f"home-{account}")
     world.event(account, arrive_hours, ip=INSIDE_IP, device_id=device or f"own-{account}")

@@ -3,7 +3,7 @@
 
 const ROLE_COLOURS = {
   organiser: "#8e24aa", beneficial_owner: "#6a1b9a", legal_person: "#3949ab", consolidator: "#e53935",
-  compound_linked: "#d81b60", off_ramp: "#fb8c00", mule: "#fdd835", victim: "#43a047",
+  compound_linked: "#d81b60", off_ramp: "#fb8c00", mule: "#fdd835", victim: "#43a047", possible_trafficking_victim: "#7cb342",
   account_holder: "#00897b", counterparty: "#90a4ae",
 };
 

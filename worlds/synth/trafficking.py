@@ -92,7 +92,6 @@ class Trafficking:
 
     def controlled_accounts(self: "Scams", op: Op, r: random.Random, d: int) -> None:
         """Workers' own accounts, after they were moved, run from one compound phone to take victims' money."""
-        w = self.w
         p = self.pattern("controlled_accounts", op)
         n = (5, 4, 3)[self.diff]
         device = "dev-" + f"{r.getrandbits(64):016x}"
@@ -139,7 +138,7 @@ class Trafficking:
         families = (3, 2, 2)[self.diff]
         day = d
         for f in range(families):
-            head = self.victim(r, FAMILY_COUNTRIES)
+            head = self.victim(r, tuple(c for c in FAMILY_COUNTRIES if c != country))  # the family lives abroad
             payers = [head]
             if f == 0 or r.random() < 0.4:  # a second member of the family pays too (a loan, a relative's savings)
                 rel = self._relative(head.holder, head.country)

@@ -5,7 +5,7 @@ WITH uses AS (              -- (account, compound, device) of movers' events ins
     FROM compound_events c
     JOIN relocations r ON r.account_id = c.account_id AND r.compound_id = c.compound_id
     WHERE c.device_id IS NOT NULL AND c.device_id <> '' AND c.occurred_at >= r.arrived_at
-      AND r.last_outside_at >= r.arrived_at - $home_within       -- taken from an active life at home
+      AND r.last_outside_at >= r.arrived_at - $home_within AND r.first_outside_at <= r.arrived_at - $home_for       -- an established life at home, active until the move
       AND c.occurred_at >= $window_start AND c.occurred_at < $until
     GROUP BY c.account_id, coalesce(r.holder_id, r.account_id), c.compound_id, c.device_id, r.arrived_at
 ),

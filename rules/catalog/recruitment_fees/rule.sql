@@ -1,7 +1,7 @@
 -- Recruitment fees: payers of one account who, soon after paying, moved into one compound.
 WITH movers AS (            -- accounts that moved into a compound, and their holders
     SELECT account_id, coalesce(holder_id, account_id) AS holder, compound_id, arrived_at FROM relocations
-    WHERE arrived_at < $until
+    WHERE arrived_at < $until AND first_outside_at <= arrived_at - $home_for   -- an established life at home
 ),
 fees AS (                   -- payments from movers before their arrival, within relocated_within of it
     SELECT t.to_account_id AS payee, m.holder, m.compound_id, m.arrived_at, t.txn_id, t.booked_at,

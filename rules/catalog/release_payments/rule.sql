@@ -50,10 +50,11 @@ marked AS (                 -- where onward money counts as going towards a comp
     UNION SELECT account_id FROM compound_events
     UNION SELECT account_id FROM accounts WHERE st_list_has($onward_kinds, kind)
 ),
-onward AS (                 -- what the payee paid out from its first release payment to forward_within after the last
-    SELECT r.payee, o.txn_id, o.payee AS next_id, o.usd, m.account_id IS NOT NULL AS to_compound
-    FROM received r
-    JOIN pay o ON o.payer = r.payee AND o.booked_at >= r.first_at AND o.booked_at <= r.last_at + $forward_within
+onward AS (                 -- what the payee paid out within forward_within after one of its release payments
+    SELECT DISTINCT o.payer AS payee, o.txn_id, o.payee AS next_id, o.usd, m.account_id IS NOT NULL AS to_compound
+    FROM own r
+    JOIN received x ON x.payee = r.payee
+    JOIN pay o ON o.payer = r.payee AND o.booked_at >= r.booked_at AND o.booked_at <= r.booked_at + $forward_within
     LEFT JOIN marked m ON m.account_id = o.payee
 ),
 passed AS (

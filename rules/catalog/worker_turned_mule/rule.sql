@@ -3,7 +3,7 @@ WITH moved AS (             -- accounts that moved into a compound in time for a
     SELECT r.account_id, r.compound_id, r.arrived_at
     FROM relocations r LEFT JOIN accounts a ON a.account_id = r.account_id
     WHERE r.arrived_at >= $window_start AND r.arrived_at < $until
-      AND r.last_outside_at >= r.arrived_at - $home_within   -- taken from an active life at home
+      AND r.last_outside_at >= r.arrived_at - $home_within AND r.first_outside_at <= r.arrived_at - $home_for   -- an established life at home, active until the move
       AND NOT st_list_has($service_kinds, coalesce(a.kind, ''))
 ),
 inflow AS (                 -- payments into those accounts, from the span before the move to the window after it
