@@ -6,7 +6,8 @@
     python bench/detection.py --only amlsim_dev_a --no-write --json out.json
     python bench/detection.py --config try.yml             # what-if: other rule parameters on every world (no write)
 
-Worlds: data/samples (ours), each folder of ../shared/benchmarks/third_party and of bench/worlds (worlds generated
+Worlds: data/samples (ours), further worlds of our generator (SYNTH_WORLDS: other seeds, sizes and difficulties,
+generated into the cache), each folder of ../shared/benchmarks/third_party and of bench/worlds (worlds generated
 here from the simulators' public code, with their READMEs), each folder of $SCAMTRACE_WORLDS
 (':'-separated list of folders of world folders), and --world. A third-party world's transaction file (tx_log.csv,
 transactions.csv or transfers.csv, gzip or not) is ingested through its simulator reader; its native truth
@@ -46,8 +47,28 @@ TARGETS = {"pattern_recall": 0.9, "account_precision": 0.5, "txn_f1": 0.5, "aler
 SUMMARY_START, SUMMARY_END, HISTORY = "<!-- summary:start -->", "<!-- summary:end -->", "<!-- history -->"
 
 
-def worlds(extra: list[Path]) -> list[Path]:
-    found = [ROOT / "data" / "samples"]
+# Further worlds of our own generator, other seeds, sizes and difficulties (optimistic like samples, but they show
+# whether a rule holds beyond the one world it was written on): name -> (seed, scale preset, difficulty).
+SYNTH_WORLDS = {"synth_s11_small": (11, "small", "normal"), "synth_s3_small_hard": (3, "small", "hard"),
+                "synth_s13_small_easy": (13, "small", "easy")}
+
+
+def synth_worlds(cache: Path) -> list[Path]:
+    """Generate the SYNTH_WORLDS into the cache once (the generator is deterministic: same seed, same bytes)."""
+    from worlds.synth import generate_world
+
+    out = []
+    for name, (seed, scale, difficulty) in SYNTH_WORLDS.items():
+        folder = cache / "synth" / name
+        if not (folder / "truth" / "patterns.csv").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            generate_world(folder, seed=seed, scale={"preset": scale, "difficulty": difficulty})
+        out.append(folder)
+    return out
+
+
+def worlds(extra: list[Path], cache: Path | None = None) -> list[Path]:
+    found = [ROOT / "data" / "samples"] + (synth_worlds(cache) if cache is not None else [])
     roots = [THIRD_PARTY, ROOT / "bench" / "worlds"] + [Path(p) for p in os.environ.get("SCAMTRACE_WORLDS", "").split(":") if p]
     for root in roots:
         if root.is_dir():
@@ -80,8 +101,8 @@ def _ingest_input(world: Path, scratch: Path) -> Path:
 def _store_for(world: Path, cache: Path) -> tuple[Path, float]:
     tx = _tx_file(world)
     h = hashlib.sha256(str(world.resolve()).encode())
-    if tx is not None:
-        h.update(str(tx.stat().st_size).encode() + str(tx.stat().st_mtime_ns).encode())
+    for f in [tx] if tx is not None else sorted(p for p in world.rglob("*") if p.is_file()):  # ours: every file
+        h.update(str(f).encode() + str(f.stat().st_size).encode() + str(f.stat().st_mtime_ns).encode())
     db = cache / f"{world.name}-{h.hexdigest()[:10]}.duckdb"
     if db.exists():
         return db, 0.0
@@ -174,6 +195,7 @@ def run_world(world: Path, cache: Path, config: Path | None = None) -> dict:
         "true_per_1000": round(1000 * n_true / n_accounts, 1) if n_accounts else 0,
         "patterns": res["patterns"], "accounts_eval": res["accounts"], "transactions": res["transactions"],
         "per_typology": res["per_typology"], "networks": nets, "rule_hits": summary.counts, "feedback": feedback,
+        "trafficked_workers": res["networks"].get("trafficked_workers"),
     }
 
 
@@ -195,15 +217,38 @@ def summary_table(results: list[dict]) -> list[str]:
 
 def typology_table(r: dict) -> list[str]:
     lines = [f"**{r['world']}** ({r['format']}; {r['accounts']:,} accounts, {r['true_accounts']:,} in patterns)", "",
-             "| typology | patterns | found | recall | found by any | alerts | account P | account R | txn P | txn R | txn F1 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| typology | patterns | found | recall | found by any | alerts | account P | account P own | account R | txn P | txn R | txn F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for t, m in r["per_typology"].items():
         if not m["patterns"] and not m["alerts"]:
             continue
         a, x = m["accounts"], m["transactions"]
         lines.append(f"| {t} | {m['patterns']} | {m['found']} | {_f(m['pattern_recall'])} | {m['found_any']} | {m['alerts']} | "
-                     f"{_f(a['precision'])} | {_f(a['recall'])} | {_f(x['precision'])} | {_f(x['recall'])} | {_f(x['f1'])} |")
+                     f"{_f(a['precision'])} | {_f(a.get('precision_own'))} | {_f(a['recall'])} | {_f(x['precision'])} | "
+                     f"{_f(x['recall'])} | {_f(x['f1'])} |")
     return lines + [""]
+
+
+TRAFFICKING = ("release_payments", "recruitment_fees", "controlled_accounts", "worker_turned_mule")
+
+
+def trafficking_table(results: list[dict]) -> list[str]:
+    """The trafficking typologies on the worlds that plant them, and whether trafficked workers were kept apart."""
+    lines = ["| world | " + " | ".join(f"{t}: recall / P own / R" for t in TRAFFICKING)
+             + " | trafficked workers: planted / labelled / as organiser / ranked first |",
+             "|---|" + "---|" * (len(TRAFFICKING) + 1)]
+    for r in results:
+        w = r.get("trafficked_workers") or {}
+        if not w.get("planted"):
+            continue
+        cells = []
+        for t in TRAFFICKING:
+            m = r["per_typology"].get(t)
+            cells.append(f"{_f(m['pattern_recall'])} / {_f(m['accounts'].get('precision_own'))} / "
+                         f"{_f(m['accounts']['recall'])}" if m else "-")
+        lines.append(f"| {r['world']} | " + " | ".join(cells)
+                     + f" | {w['planted']} / {w['labelled']} / {w['as_organiser']} / {w['ranked_first']} |")
+    return lines
 
 
 def feedback_table(results: list[dict]) -> list[str]:
@@ -250,7 +295,8 @@ def write_doc(results: list[dict], label: str, path: Path = DOC) -> None:
         "re-runs it, and the previous summary moves to History below, so each change shows its effect. What the",
         "simulator worlds show about the rules, measured: [detection_findings.md](detection_findings.md).",
         "",
-        "Worlds: `samples` is ours (`data/samples`, optimistic: the rules were first written against our generator);",
+        "Worlds: `samples` is ours (`data/samples`, optimistic: the rules were first written against our generator), and",
+        "so are `synth_*` (other seeds, sizes and difficulties of the same generator: bench/detection.py SYNTH_WORLDS);",
         "the others are made by public simulators (IBM AMLSim, AI Sweden AMLGentex) with their own truth",
         "(`../shared/benchmarks/third_party/`, and `bench/worlds/` generated here; see bench/detection.py). The simulators have dates",
         "only and no KYC, events or service-account kinds: only the transaction rules can fire there.",
@@ -284,6 +330,17 @@ def write_doc(results: list[dict], label: str, path: Path = DOC) -> None:
     for r in results:
         out += typology_table(r)
     out += [
+        "## Trafficking typologies (worlds that plant them)",
+        "",
+        "Only our generator plants them (the public simulators have no events, KYC or compounds): optimistic figures.",
+        "*P own* counts an alert right only when its subject belongs to a pattern of the same typology (the plain",
+        "account P also accepts a suspect of another pattern: for these typologies the label itself matters, since it",
+        "marks the holder as a possible trafficking victim). Trafficked workers: those planted, those casework labels",
+        "`possible_trafficking_victim`, and those wrongly an organiser or first-ranked in a network (targets: 0 and 0).",
+        "Targets (issue: trafficking indicators): recall >= 0.9 and precision >= 0.7 per trafficking typology.",
+        "",
+        *trafficking_table(results),
+        "",
         "## Feedback loop: rules + the model trained on decisions",
         "",
         "`scamtrace eval --truth DIR --train-share 0.5` on each world (worlds/model_eval.py): the alerts of half the",
@@ -322,7 +379,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.config:
         a.no_write = True
-    chosen = [w for w in worlds(a.world) if not a.only or w.name in a.only]
+    chosen = [w for w in worlds(a.world, a.cache) if not a.only or w.name in a.only]
     results = []
     for w in chosen:
         t = time.perf_counter()

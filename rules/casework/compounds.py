@@ -14,6 +14,8 @@ name similarity). Kinds and bases (docs/casework.md explains each):
   phone_prefix      0.50  the party's KYC phone or an event's phone starts with one of the compound's prefixes
   company_name      0.60  a legal person's name or a counterparty name matches the compound's name, aliases or
                           companies (x similarity)
+  recruitment       0.70  a recruitment_fees alert: people who paid the account moved into the compound soon after
+                          (their relocation is the fact; docs/trafficking.md)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ BASE_CONFIDENCE = {
     "sanctions_list": 0.95,
     "phone_prefix": 0.5,
     "company_name": 0.6,
+    "recruitment": 0.7,
 }
 HOP_DECAY = 0.7
 OFFRAMP_DECAY = 0.5
@@ -458,6 +461,25 @@ def name_links(con: duckdb.DuckDBPyConnection, *, min_similarity: int = NAME_SIM
         con.unregister("_cw_name_cands")
 
 
+def recruitment_links(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """A recruiter's account to the compound its payers moved into (the recruitment_fees alerts of the run)."""
+    _insert(
+        con,
+        f"""
+        SELECT h.evidence ->> 'compound_id', 'account', h.subject_id, 'recruitment',
+               to_json({{'payers': h.member_ids, 'fees': h.txn_ids, 'rule': h.rule_id}})::VARCHAR, h.reason,
+               {BASE_CONFIDENCE['recruitment']} * coalesce(c.confidence, 1.0), h.window_start, h.window_end,
+               len(h.member_ids)
+        FROM rule_hits h
+        JOIN typology_scores t ON t.run_id = h.run_id AND t.subject_id = h.subject_id AND t.typology_id = 'recruitment_fees'
+                              AND t.is_alert
+        JOIN compounds c ON c.compound_id = h.evidence ->> 'compound_id'
+        WHERE h.run_id = $run_id AND h.rule_id = 'recruitment_fees' AND h.score > 0
+        """,
+        {"run_id": run_id},
+    )
+
+
 # ----------------------------------------------------------------------------------------------- state
 
 
@@ -473,6 +495,7 @@ def build_links(con: duckdb.DuckDBPyConnection, run_id: str, *, max_hops: int = 
     registry_and_hop_links(con, max_hops=max_hops)
     sanctions_links(con)
     name_links(con)
+    recruitment_links(con, run_id)
     return merge_links(con, run_id)
 
 

@@ -78,3 +78,19 @@ def test_networks_linked_to_their_compounds_and_organisers_on_top(built):
         assert m["share"] >= 0.9 and not m["unlinked_network_ids"], (cid, m)
     # every operation's organiser is checked (truth/operations.csv), not only those a cycle pattern names
     assert sum(len(m["organisers"]) for m in nw["compounds"].values()) == 5
+
+
+def test_trafficking_typologies_and_trafficked_workers_kept_apart(built):
+    """Issue acceptance (trafficking): recall >= 0.9 and precision >= 0.7 per trafficking typology on the samples,
+    counting an alert right only for a subject of the same typology's patterns; no planted trafficked worker is an
+    organiser or a network's first-ranked member, and every one in a network is labelled."""
+    from worlds.evaluate import evaluate
+
+    con, _ = built
+    res = evaluate(con, SAMPLES / "truth")
+    for typ in ("release_payments", "recruitment_fees", "controlled_accounts", "worker_turned_mule"):
+        m = res["per_typology"][typ]
+        assert m["patterns"] >= 2 and m["pattern_recall"] >= 0.9 and m["accounts"]["precision_own"] >= 0.7, (typ, m)
+    w = res["networks"]["trafficked_workers"]
+    assert w["planted"] > 0 and w["in_networks"] == w["labelled"] == w["planted"], w
+    assert w["as_organiser"] == 0 and w["ranked_first"] == 0, w
