@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 from lxml import etree
 
-from exports import trafficking
+from rules.casework import trafficking
 from exports.goaml_documents import alert_document, network_document
 from exports.goaml_values import BIC_RE, IBAN_RE, number_text, decimal_text, ip_elements, split_name, split_phone, sql_date, xml_text
 from exports.goaml_config import CODE_LISTS, DEFAULT_CONFIG, GoamlConfigError, check_config, load_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from exports import trafficking
+from rules.casework import trafficking
 from exports.goaml_values import sql_date
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def _listing_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> 
 
 def _trafficking_sentences(writer: GoamlWriter, subjects: list[tuple[str, str]]) -> list[str]:
     """For each subject that casework found to be a possible trafficking victim: why, and the non-punishment
-    caution (exports/trafficking.py)."""
+    caution (rules/casework/trafficking.py)."""
     return [trafficking.sentence(st, sid, name, facts) for st, sid in dict.fromkeys(subjects)
             for name, facts in writer.trafficked.get((st, sid), ())]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from exports import trafficking
+from rules.casework import trafficking
 
 ROLE_COLOURS = {
     "organiser": "#7b1fa2",

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
-from exports import trafficking
+from rules.casework import trafficking
 
 
 TABLE_FORMATS = ("csv", "xlsx", "parquet", "jsonl")
@@ -257,7 +257,7 @@ def _range(column: str, lo: int | None, hi: int | None) -> tuple[str, tuple]:
 
 def alerts_query(sel: Selection, lo: int | None = None, hi: int | None = None) -> Query:
     """The alerts, with the subject's role in its network and, for a possible trafficking victim, the caution
-    every export carries (exports/trafficking.py)."""
+    every export carries (rules/casework/trafficking.py)."""
     cond, params = _range("s.ord", lo, hi)
     return Query(f"""
         SELECT a.*, m.role AS subject_role,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from exports import trafficking
+from rules.casework import trafficking
 from workbench import audit, queries, users, workflow
 from workbench.context import Caller, Workbench, fingerprint
 from workbench.security import LOGIN_COOKIE, SESSION_COOKIE, cookie_flags, same

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import duckdb
 import numpy as np
 
+from rules.casework import trafficking
 from rules.casework.common import OFFRAMP_KINDS, fetch_rows, sha16
 from transforms.store import has_table
 
@@ -22,7 +23,7 @@ VICTIM_TYPOLOGIES = {"victim_escalation"}
 # typologies whose subject is a trafficked worker's own account, and the one whose members are recruited workers
 WORKER_TYPOLOGIES = ("controlled_accounts", "worker_turned_mule")
 RECRUITMENT_TYPOLOGY = "recruitment_fees"
-TRAFFICKED = "possible_trafficking_victim"
+TRAFFICKED = trafficking.ROLE
 PARTY_EXTRA_ACCOUNT = 0.5
 STRONG_LINK = 0.5  # compound link confidence that makes a member 'compound_linked'
 ENDPOINT_KINDS = {"registry_account", "sanctions_list"}

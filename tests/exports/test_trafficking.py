@@ -11,7 +11,7 @@ import networkx as nx
 import pytest
 
 from exports import export
-from exports.trafficking import NON_PUNISHMENT, ROLE
+from rules.casework.trafficking import NON_PUNISHMENT, ROLE
 from rules import casework
 from rules.engine import detect
 from tests.rules.conftest import World

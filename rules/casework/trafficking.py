@@ -1,6 +1,6 @@
-"""The words every export uses for a member whose evidence fits a trafficked worker (casework role
-possible_trafficking_victim, rules/casework/members.py): one place, so the report, the goAML narrative, the
-tables and the workbench say the same thing.
+"""The role of a member whose evidence fits a trafficked worker (possible_trafficking_victim, given by
+rules/casework/members.py) and the words every export uses for it: one place, so the report, the goAML narrative,
+the tables and the workbench say the same thing.
 
 People trafficked into scam compounds and forced to run the fraud are victims first. The non-punishment
 principle (UN Trafficking in Persons Protocol as read by UNODC; OHCHR Recommended Principles on Human Rights and
