@@ -94,3 +94,11 @@ def test_trafficking_typologies_and_trafficked_workers_kept_apart(built):
     w = res["networks"]["trafficked_workers"]
     assert w["planted"] > 0 and w["in_networks"] == w["labelled"] == w["planted"], w
     assert w["as_organiser"] == 0 and w["ranked_first"] == 0, w
+    # the families who paid release payments are victims in the broker's network
+    release = {r["pattern_id"] for r in csv.DictReader(open(SAMPLES / "truth" / "patterns.csv"))
+               if r["typology"] == "release_payments"}
+    families = sorted({r["account_id"] for r in csv.DictReader(open(SAMPLES / "truth" / "pattern_accounts.csv"))
+                       if r["pattern_id"] in release and r["role"] == "victim"})
+    roles = dict(con.execute("SELECT member_id, role FROM network_members WHERE list_contains(?, member_id)",
+                             [families]).fetchall())
+    assert families and set(roles) == set(families) and set(roles.values()) == {"victim"}, roles

@@ -216,3 +216,25 @@ def test_designated_members_show_with_their_evidence(client, store):
     assert 'id="watchlist-matches"' in html and "(designated)" in html
     section = html.split('id="watchlist-matches"', 1)[1].split("</ul>", 1)[0]
     assert member in section and entity in section
+
+
+def test_possible_trafficking_victims_show_with_the_non_punishment_caution(client, store):
+    """The samples plant trafficked workers: the network page lists them apart with their facts and the caution,
+    and so does the alert page of one of them."""
+    snap = serving.current(store)
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        nid, member = con.execute("""SELECT network_id, member_id FROM network_members
+                                     WHERE role = 'possible_trafficking_victim' AND member_type = 'account' AND is_alerted
+                                     ORDER BY network_id, member_id LIMIT 1""").fetchone()
+        aid = con.execute("SELECT alert_id FROM alerts WHERE subject_id = ? AND network_id = ? ORDER BY alert_id",
+                          [member, nid]).fetchone()
+    finally:
+        con.close()
+    assert login(client, "ana").status_code == 303
+    html = client.get(f"/networks/{nid}").text
+    section = html.split('id="trafficking-victims"', 1)[1].split("</ul>", 1)[0]
+    assert member in section and "non-punishment principle" in section and "then from inside" in section
+    assert "possible trafficking victim" in html  # the role in the members table
+    page = client.get(f"/alerts/{aid[0]}").text
+    assert 'id="trafficking-victims"' in page and "non-punishment principle" in page

@@ -8,16 +8,23 @@ WITH pay AS NOT MATERIALIZED (
       AND st_is_account(from_account_id) AND st_is_account(to_account_id) AND from_account_id <> to_account_id
 ),
 bar AS (SELECT quantile_cont(usd, $large_quantile) AS usd_bar FROM pay),
-payer_stats AS (            -- what the payer pays usually, and how often it paid each payee
-    SELECT payer, count(*) AS n, sum(usd) AS total FROM pay GROUP BY payer
+big AS (                    -- payments large for the population: a small share of the rows, looked at further
+    SELECT p.* FROM pay p CROSS JOIN bar b WHERE p.usd >= b.usd_bar
 ),
-once AS (SELECT payer, payee FROM pay GROUP BY payer, payee HAVING count(*) = 1),
+pair_n AS (                 -- how often each payer of a large payment paid that payee
+    SELECT p.payer, p.payee, count(*) AS n FROM pay p
+    SEMI JOIN big g ON g.payer = p.payer AND g.payee = p.payee
+    GROUP BY p.payer, p.payee
+),
+payer_stats AS (            -- what those payers pay usually
+    SELECT p.payer, count(*) AS n, sum(p.usd) AS total FROM pay p SEMI JOIN big g ON g.payer = p.payer
+    GROUP BY p.payer
+),
 large AS (                  -- one-off payments, large for the population and for the payer
-    SELECT p.* FROM pay p
-    JOIN once o ON o.payer = p.payer AND o.payee = p.payee
-    JOIN payer_stats s ON s.payer = p.payer
-    CROSS JOIN bar b
-    WHERE p.usd >= b.usd_bar AND (s.n = 1 OR p.usd >= $min_multiple * (s.total - p.usd) / (s.n - 1))
+    SELECT g.* FROM big g
+    JOIN pair_n o ON o.payer = g.payer AND o.payee = g.payee AND o.n = 1
+    JOIN payer_stats s ON s.payer = g.payer
+    WHERE s.n = 1 OR g.usd >= $min_multiple * (s.total - g.usd) / (s.n - 1)
 ),
 release AS (                -- ... from another country, into an account that is not a service
     SELECT l.txn_id, l.payer, l.payee, l.booked_at, l.usd, l.from_name, fa.holder_id AS payer_holder
