@@ -15,7 +15,8 @@ from worlds.synth import TYPOLOGIES, generate_world, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
-ROLES = {"victim", "mule", "consolidator", "off_ramp", "organiser", "legal_person", "compound_wallet", "pass_through", "layer"}
+ROLES = {"victim", "mule", "consolidator", "off_ramp", "organiser", "legal_person", "compound_wallet", "pass_through", "layer",
+         "recruiter", "trafficked_worker", "broker"}
 TINY = {"preset": "tiny"}
 
 
