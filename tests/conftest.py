@@ -16,6 +16,26 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
 
 
+@pytest.fixture(scope="session")
+def samples_built(tmp_path_factory) -> tuple[Path, str]:
+    """data/samples ingested, detected and built into casework once per session (a whole world, ~30 s): the
+    casework, scoring and workbench tests read copies of it. Returns (store path, detect run id); never write to it."""
+    from rules import casework
+    from rules.engine import detect
+    from transforms.ingest import ingest_paths
+    from transforms.store import connect
+
+    db = tmp_path_factory.mktemp("samples_built") / "samples.duckdb"
+    ingest_paths(db, [ROOT / "data" / "samples"])
+    con = connect(db)
+    try:
+        run_id = detect(con).run_id
+        casework.build(con, run_id)
+    finally:
+        con.close()
+    return db, run_id
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "store.duckdb"

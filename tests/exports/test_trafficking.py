@@ -20,8 +20,9 @@ from tests.rules.trafficking_world import DAY, compound, move
 WORKERS = ("W0", "W1", "W2")
 
 
-@pytest.fixture
-def exported(tmp_path):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("trafficking")
     world = World(tmp_path)
     compound(world)
     for i, w in enumerate(WORKERS):

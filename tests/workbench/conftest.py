@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from rules import casework
-from rules.engine import detect
-from transforms.ingest import ingest_paths
 from transforms.store import connect
 from workbench import casestore, serving, users
 
@@ -29,12 +26,12 @@ ROLES = {"ana": "analyst", "bob": "analyst", "sue": "supervisor", "tom": "superv
 
 
 @pytest.fixture(scope="session")
-def samples_snapshot(tmp_path_factory) -> Path:
+def samples_snapshot(samples_built, tmp_path_factory) -> Path:
+    """A copy of the session's built samples store (tests/conftest.py) with its serving snapshot."""
     db = tmp_path_factory.mktemp("workbench") / "samples.duckdb"
-    ingest_paths(db, [SAMPLES])
+    shutil.copy(samples_built[0], db)
     con = connect(db)
     try:
-        casework.build(con, detect(con).run_id)
         serving.publish(con, db)
     finally:
         con.close()
