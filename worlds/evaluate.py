@@ -182,7 +182,8 @@ def _per_typology(t: _Targets, alerts: pl.DataFrame, coverage: float, victim_typ
         acc["precision"] = round(len(subjects_by[ty] & right) / len(subjects_by[ty]), 4) if subjects_by[ty] else 0.0
         # strict: right only when the subject is a target of this typology's own patterns (a mule alerted as a
         # trafficked worker is right for `precision`, since it is a suspect, and wrong here)
-        acc["precision_own"] = round(len(subjects_by[ty] & t_accounts) / len(subjects_by[ty]), 4) if subjects_by[ty] else 0.0
+        acc["precision_own"] = (round(len(subjects_by[ty] & t_accounts) / len(subjects_by[ty]), 4)
+                                if subjects_by[ty] and pids else None)  # no pattern of its own: not measured
         txn = _prf(txns_by[ty], t_txns)
         txn["precision"] = round(len(txns_by[ty] & t.all_truth_txns) / len(txns_by[ty]), 4) if txns_by[ty] else 0.0
         per_typology[ty] = {

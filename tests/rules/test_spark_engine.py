@@ -55,36 +55,33 @@ def test_an_unknown_st_function_or_parameter_is_refused():
 
 
 @pytest.fixture(scope="module")
-def spark_and_duckdb(tmp_path_factory):
+def spark_and_duckdb(tmp_path_factory, samples_built):
+    """a: the session's samples store (DuckDB detect and casework, tests/conftest.py); b: a copy of it whose rules
+    ran again on Spark over its lake, then casework."""
     pytest.importorskip("pyspark", reason="pip install -e '.[spark]'")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java 17 (Debian: openjdk-17-jre-headless; .ci/run installs it)")
     from rules.casework import build
     from rules.engine import detect
     from rules.spark_engine import SparkRunner
-    from transforms.ingest import ingest_paths
     from transforms.lake import export_lake
     from transforms.store import connect
 
     folder = tmp_path_factory.mktemp("spark")
-    ingest_paths(folder / "a.duckdb", [SAMPLES])
-    shutil.copy(folder / "a.duckdb", folder / "b.duckdb")
-    out = {}
+    src, duckdb_run = samples_built
     for name in ("a", "b"):
-        con = connect(folder / f"{name}.duckdb")
-        if name == "a":
-            run_id = detect(con).run_id
-        else:
-            export_lake(con, folder / "lake")
-            runner = SparkRunner(folder / "lake", "local[2]")
-            try:
-                summary = detect(con, runner=runner)
-            finally:
-                runner.spark.stop()
-            run_id = summary.run_id
-            out["summary"] = summary
-        build(con, run_id)
-        out[name] = (con, run_id)
+        shutil.copy(src, folder / f"{name}.duckdb")
+    out = {"a": (connect(folder / "a.duckdb"), duckdb_run)}
+    con = connect(folder / "b.duckdb")
+    export_lake(con, folder / "lake")
+    runner = SparkRunner(folder / "lake", "local[2]")
+    try:
+        summary = detect(con, runner=runner)
+    finally:
+        runner.spark.stop()
+    out["summary"] = summary
+    build(con, summary.run_id)
+    out["b"] = (con, summary.run_id)
     yield out
     for name in ("a", "b"):
         out[name][0].close()
