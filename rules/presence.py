@@ -4,8 +4,8 @@ Rebuilt at every detect run, before the rules (like listed_addresses), from `eve
 `compounds` registry:
   - compound_events: every event whose IP lies in one of a compound's CIDRs or whose position lies within its
     radius, resolved to accounts (an event of a party reaches every account the party holds);
-  - relocations: accounts used from elsewhere first and then from inside a compound (one row per account and
-    compound). A trafficked worker's own account shows this shape: opened and used at home, then logged into from
+  - relocations: accounts used from elsewhere first (outside that compound) and then from inside it (one row per
+    account and compound). A trafficked worker's own account shows this shape: opened and used at home, then logged into from
     the compound after the move. Accounts opened inside the compound (mules set up there) have no outside events
     before, and people living near a compound are inside from their first event: neither is a relocation.
 The trafficking rules (recruitment_fees, controlled_accounts, worker_turned_mule) read these tables.
@@ -83,14 +83,15 @@ _MOVED = """
                list_sort(list_distinct(list(device_id))) AS devices_inside
         FROM compound_events GROUP BY account_id, compound_id
     ),
-    outside AS (        -- events of the account inside no compound
-        SELECT e.account_id, e.occurred_at FROM _pr_events e
+    outside AS (        -- the account's events before the arrival that lie outside this compound (a worker who
+        SELECT a.account_id, a.compound_id, e.occurred_at   -- lived near another compound moved all the same)
+        FROM arrivals a JOIN _pr_events e ON e.account_id = a.account_id AND e.occurred_at < a.arrived_at
         ANTI JOIN compound_events c ON c.event_id = e.event_id AND c.account_id = e.account_id
+                                   AND c.compound_id = a.compound_id
     )
     SELECT a.account_id, a.holder_id, a.compound_id, a.arrived_at, min(o.occurred_at), max(o.occurred_at), count(*),
-           a.inside_events,
-           a.devices_inside
-    FROM arrivals a JOIN outside o ON o.account_id = a.account_id AND o.occurred_at < a.arrived_at
+           a.inside_events, a.devices_inside
+    FROM arrivals a JOIN outside o ON o.account_id = a.account_id AND o.compound_id = a.compound_id
     GROUP BY ALL
 """
 

@@ -236,7 +236,7 @@ def _trafficked(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         WHERE account_id IN (SELECT account_id FROM _cw_members) ORDER BY account_id, arrived_at""")
     for acct, compound, last_out, arrived in moved:
         if acct in facts:
-            facts[acct].insert(0, f"used from outside any compound until {last_out:%Y-%m-%d}, then from inside "
+            facts[acct].insert(0, f"used from outside the compound until {last_out:%Y-%m-%d}, then from inside "
                                   f"{compound} from {arrived:%Y-%m-%d}")
     return dict(facts)
 

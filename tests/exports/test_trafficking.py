@@ -47,7 +47,7 @@ def test_casework_keeps_trafficked_workers_apart_from_the_suspects(exported):
     assert set(workers) == set(WORKERS)
     for _t, _id, role, roles, rank, facts in workers.values():
         assert role == ROLE and "mule" not in roles and rank > 1
-        assert facts[0].startswith("used from outside any compound until") and "inside kk_park" in facts[0]
+        assert facts[0].startswith("used from outside the compound until") and "inside kk_park" in facts[0]
         assert any("device compound-phone" in f for f in facts)
     holders = [r for r in rows if r[0] == "party" and r[1] in {f"p-{w}" for w in WORKERS}]
     assert holders and all(r[2] == ROLE and "organiser" not in r[3] for r in holders)

@@ -52,3 +52,16 @@ def test_accounts_opened_at_home_days_before_the_compound_runs_them_are_mules_no
     assert hits == {}
     _, hits = world.run("controlled_accounts", home_for="1d")
     assert len(hits) == 4
+
+
+def test_workers_from_a_town_near_another_compound_moved_all_the_same(world: World):
+    """Their accounts were opened inside another compound's range (they lived beside it): outside this one."""
+    world.compound("kk_park", ip_cidrs=["203.0.113.0/25"])
+    world.compound("gtsez", ip_cidrs=["198.51.100.128/25"])
+    for i in range(3):
+        world.account(f"W{i}", holder_id=f"p{i}")
+        world.event(f"W{i}", -200 * DAY, kind="account_opening", ip="198.51.100.200")
+        world.event(f"W{i}", (5 + i) * DAY, ip="198.51.100.201")
+        world.event(f"W{i}", (10 + i) * DAY, ip=INSIDE_IP, device_id="phone-1")
+    _, hits = world.run("controlled_accounts")
+    assert set(hits) == {"W0", "W1", "W2"} and "inside kk_park" in hits["W0"]["reason"]
