@@ -191,7 +191,7 @@ class GoamlWriter:
                 SELECT subject_type, subject_id, any_value(name), flatten(list(trafficking_facts)) FROM (
                     SELECT m.member_type AS subject_type, m.member_id AS subject_id, m.name, m.trafficking_facts
                     FROM network_members m JOIN networks n USING (network_id)
-                    WHERE n.is_current IS NOT FALSE AND m.role = '{trafficking.ROLE}'
+                    WHERE n.is_current IS NOT FALSE AND list_contains(m.roles, '{trafficking.ROLE}')
                 ) WHERE {cond} GROUP BY subject_type, subject_id""").fetchall():
             self.trafficked[(row[0], row[1])] = [(row[2], list(dict.fromkeys(row[3] or [])))]
 

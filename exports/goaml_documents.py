@@ -100,13 +100,15 @@ def network_document(writer: GoamlWriter, network: dict, members: list[dict], ev
         *trafficking.member_sentences(members),
     ]
     roles = {m["member_id"]: f"network role: {m.get('role')} (rank {m.get('rank')})" for m in members}
-    not_suspects = ("victim", "counterparty", trafficking.ROLE)
-    suspects = {m["member_id"] for m in members if m.get("role") not in not_suspects}
+    def suspect(m: dict) -> bool:
+        return m.get("role") not in ("victim", "counterparty") and not trafficking.is_trafficked(m)
+
+    suspects = {m["member_id"] for m in members if suspect(m)}
     return writer.document(reference=str(network["network_id"]), reason="\n".join(lines),
                          transactions=_distinct_txns(evidence), typologies=network.get("typologies") or [],
                          suspects=suspects, roles=roles,
                          activity_subjects=[(m["member_type"], m["member_id"], f"network role: {m.get('role')} (rank {m.get('rank')})")
-                                            for m in members if m.get("role") not in not_suspects][:50],
+                                            for m in members if suspect(m)][:50],
                          extra_info=[("scamtrace network", f"network_id={network['network_id']}; alerts={', '.join(network.get('alert_ids') or [])}")])
 
 

@@ -130,7 +130,8 @@ def alert_batches(rows_of: Callable[[int, int], tuple[list[dict], list[dict], di
     tables.capped_evidence); sizes[ord] -> the alert's evidence rows; path_of(kind, ident) -> the report's file."""
     for lo, hi in batch_ranges(sizes):
         alerts, evidence, facts = rows_of(lo, hi)
-        scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts])
+        scope(writer, evidence, [(a["subject_type"], a["subject_id"]) for a in alerts]
+              + [("account", m) for a in alerts for m in a.get("member_ids") or []])
         by_alert: dict[str, list[dict]] = {}
         for e in evidence:
             by_alert.setdefault(e["alert_id"], []).append(e)

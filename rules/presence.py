@@ -70,7 +70,7 @@ _INSIDE = """
         WHERE cw_haversine_km(e.lat, e.lon, c.lat, c.lon) <= c.radius_km
     )
     SELECT e.event_id, e.account_id, e.holder_id, e.occurred_at, e.kind, e.ip, e.device_id, l.compound_id,
-           min(l.located_by) AS located_by   -- ip_cidr before geo_radius when both place it
+           CASE WHEN bool_or(l.located_by = 'ip_cidr') THEN 'ip_cidr' ELSE 'geo_radius' END AS located_by
     FROM located l JOIN _pr_events e ON e.event_id = l.event_id AND e.account_id = l.account_id
     GROUP BY ALL
 """

@@ -160,7 +160,7 @@ def alert_page(request: Request, alert_id: str):
                   links=queries.compound_links(cur, [a["subject_id"]]), timeline=timeline,
                   listed=queries.watchlist_matches(cur, [a["subject_id"]]),
                   trafficked=trafficking.member_sentences(
-                      [m for m in queries.members(cur, a["network_id"]) if m["member_id"] == a["subject_id"]]
+                      [m for m in queries.trafficked_members(cur, a["network_id"]) if m["member_id"] == a["subject_id"]]
                       if a.get("network_id") else []),
                   moves=_moves(case, caller), users=_case_workers(wb))
 
@@ -229,7 +229,7 @@ def network_page(request: Request, network_id: str):
     return render(request, "network.html", caller, n=n, members=ms, case=case, moves=_moves(case, caller), users=_case_workers(wb),
                   links=queries.compound_links(cur, [m["member_id"] for m in ms]), notes=workflow.notes(wb.eng, network_id),
                   listed=queries.watchlist_matches(cur, [m["member_id"] for m in ms]),
-                  trafficked=trafficking.member_sentences(ms))
+                  trafficked=trafficking.member_sentences(queries.trafficked_members(cur, network_id)))
 
 
 @router.get("/accounts/{account_id:path}", response_class=HTMLResponse)

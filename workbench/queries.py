@@ -153,6 +153,14 @@ def members(cur: duckdb.DuckDBPyConnection, network_id: str, limit: int = 500) -
         "SELECT * FROM network_members WHERE network_id = ? ORDER BY rank, member_id LIMIT ?", [network_id, limit]))
 
 
+def trafficked_members(cur: duckdb.DuckDBPyConnection, network_id: str) -> list[dict]:
+    """Every possible trafficking victim of a network (members() stops at its limit, and they rank last)."""
+    from rules.casework.trafficking import ROLE
+
+    return _dicts(cur.execute("SELECT * FROM network_members WHERE network_id = ? AND list_contains(roles, ?)"
+                              " ORDER BY rank, member_id", [network_id, ROLE]))
+
+
 def compound_links(cur: duckdb.DuckDBPyConnection, subject_ids: list[str]) -> list[dict]:
     if not subject_ids or not has_table(cur, "compound_links"):
         return []

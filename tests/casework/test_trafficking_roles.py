@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from exports import export
 from rules import casework
 from rules.engine import detect
 from tests.rules.conftest import World
@@ -31,4 +32,11 @@ def test_recruiter_linked_to_the_compound_its_payers_moved_into(tmp_path):
     for i in range(3):
         role, facts = roles[f"W{i}"]
         assert role == "possible_trafficking_victim" and any("paid the recruiter AGENCY" in f for f in facts)
+    # the recruiter's goAML report names the payers as possible victims, and not as suspects
+    export(world.con, tmp_path / "out", formats=["goaml"])
+    (alert_id,) = world.con.execute("SELECT alert_id FROM alerts WHERE subject_id = 'AGENCY'"
+                                    " AND typology_id = 'recruitment_fees'").fetchone()
+    xml = (tmp_path / "out" / "goaml" / f"alert_{alert_id}.xml").read_text(encoding="utf-8")
+    assert "account W0 may be a victim of trafficking" in xml and "non-punishment principle" in xml
+    assert "<from_is_suspected>true</from_is_suspected>" not in xml  # the fees come from the workers' accounts
     world.con.close()

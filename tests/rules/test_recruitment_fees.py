@@ -28,8 +28,21 @@ def test_one_payer_or_a_move_long_after_paying_does_not(world: World):
 def test_moves_long_after_paying_do_not(world: World):
     compound(world)
     _recruited(world, 3, arrive_after_days=90)
-    _, hits = world.run("recruitment_fees")
-    assert hits == {}
+    rr, hits = world.run("recruitment_fees")
+    assert rr.status == "ok" and hits == {}
+
+
+def test_the_move_counts_from_the_first_payment_not_a_later_one(world: World):
+    """Paid 100 days before moving and again 20 days before: the move is 100 days after the first payment."""
+    compound(world)
+    for i in range(3):
+        world.txn(f"W{i}", "AGENCY", 800, (5 + i) * DAY)
+        world.txn(f"W{i}", "AGENCY", 50, (85 + i) * DAY)
+        move(world, f"W{i}", (105 + i) * DAY, home_hours=0)
+    rr, hits = world.run("recruitment_fees")
+    assert rr.status == "ok" and hits == {}
+    _, hits = world.run("recruitment_fees", relocated_within="120d")
+    assert hits["AGENCY"]["value"] == 3 and "fees 800.0-800.0 USD" in hits["AGENCY"]["reason"]
 
 
 def test_a_legitimate_agency_whose_clients_go_abroad_elsewhere_is_not_a_hit(world: World):
@@ -39,8 +52,9 @@ def test_a_legitimate_agency_whose_clients_go_abroad_elsewhere_is_not_a_hit(worl
         world.event(f"C{i}", 0, ip="100.64.0.9")
         world.txn(f"C{i}", "AGENCY", 800, (5 + i) * DAY)
         world.event(f"C{i}", (25 + i) * DAY, ip="198.18.7.7")  # abroad at the employer: no compound
-    _, hits = world.run("recruitment_fees")
-    assert hits == {}
+    move(world, "MOVER", 30 * DAY)  # someone else did move into the compound: the rule runs
+    rr, hits = world.run("recruitment_fees")
+    assert rr.status == "ok" and hits == {}
 
 
 def test_payers_whose_accounts_were_opened_days_before_are_not_recruited_workers(world: World):

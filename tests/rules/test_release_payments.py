@@ -28,7 +28,7 @@ def test_two_families_paying_a_broker_who_passes_it_to_an_otc_desk_make_a_hit(wo
     assert set(h["member_ids"]) == {"F0", "F1", "OTC"} and len(h["txn_ids"]) == 3
 
 
-def test_one_payer_or_money_kept_does_not(world: World):
+def test_one_payer_does_not(world: World):
     _population(world)
     _families(world, 1)
     world.txn("BROKER", "OTC", 2800, 12 * DAY)
@@ -38,10 +38,22 @@ def test_one_payer_or_money_kept_does_not(world: World):
 
 def test_money_passed_to_an_ordinary_account_is_not_towards_a_compound(world: World):
     _population(world)
-    _families(world, 3)
-    world.txn("BROKER", "SHOP", 8500, 12 * DAY)
+    _families(world, 2)
+    world.txn("BROKER", "SHOP", 5700, 12 * DAY)
     _, hits = world.run("release_payments")
     assert hits == {}
+    _, hits = world.run("release_payments", min_onward_share=0.0)  # the onward test alone stopped it
+    assert hits["BROKER"]["value"] == 2
+
+
+def test_money_kept_by_the_payee_is_not_passed_on(world: World):
+    _population(world)
+    _families(world, 2)
+    world.txn("BROKER", "OTC", 1000, 12 * DAY)
+    _, hits = world.run("release_payments")
+    assert hits == {}
+    _, hits = world.run("release_payments", min_passed_share=0.1, min_onward_share=0.1)
+    assert hits["BROKER"]["value"] == 2
 
 
 def test_migrant_remittances_home_repeat_and_are_not_release_payments(world: World):

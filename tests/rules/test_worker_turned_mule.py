@@ -30,8 +30,9 @@ def test_a_holder_who_never_moved_into_a_compound_is_not_a_hit(world: World):
     world.event("W", 10 * DAY, ip="198.18.4.4")
     for i in range(5):
         world.txn(f"V{i}", "W", 400, 12 * DAY + i)
-    _, hits = world.run("worker_turned_mule")
-    assert hits == {}
+    move(world, "MOVER", 10 * DAY)  # someone else did move into the compound: the rule runs
+    rr, hits = world.run("worker_turned_mule")
+    assert rr.status == "ok" and hits == {}
 
 
 def test_an_account_that_always_had_many_senders_needs_more_than_its_own_usual(world: World):

@@ -235,6 +235,8 @@ def test_possible_trafficking_victims_show_with_the_non_punishment_caution(clien
     html = client.get(f"/networks/{nid}").text
     section = html.split('id="trafficking-victims"', 1)[1].split("</ul>", 1)[0]
     assert member in section and "non-punishment principle" in section and "then from inside" in section
-    assert "possible trafficking victim" in html  # the role in the members table
+    table = html.split('id="members"', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr>") if member in r)
+    assert "possible trafficking victim" in row  # the role in the members table
     page = client.get(f"/alerts/{aid[0]}").text
     assert 'id="trafficking-victims"' in page and "non-punishment principle" in page

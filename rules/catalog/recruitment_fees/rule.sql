@@ -3,18 +3,18 @@ WITH movers AS (            -- accounts that moved into a compound, and their ho
     SELECT account_id, coalesce(holder_id, account_id) AS holder, compound_id, arrived_at FROM relocations
     WHERE arrived_at < $until AND first_outside_at <= arrived_at - $home_for   -- an established life at home
 ),
-fees AS (                   -- payments from movers before their arrival, within relocated_within of it
+fees AS (                   -- payments from movers before their arrival, numbered per payee (the first is the fee)
     SELECT t.to_account_id AS payee, m.holder, m.compound_id, m.arrived_at, t.txn_id, t.booked_at,
            CAST(t.amount_usd AS DOUBLE) AS usd,
            row_number() OVER (PARTITION BY t.to_account_id, m.holder, m.compound_id ORDER BY t.booked_at, t.txn_id) AS nth
     FROM transactions t JOIN movers m ON m.account_id = t.from_account_id
-    WHERE t.booked_at >= $window_start AND t.booked_at < $until
-      AND t.booked_at < m.arrived_at AND t.booked_at >= m.arrived_at - $relocated_within
+    WHERE t.booked_at >= $window_start AND t.booked_at < $until AND t.booked_at < m.arrived_at
       AND st_is_account(t.to_account_id) AND t.to_account_id <> t.from_account_id
 ),
-payees AS (                 -- the payee is not a service, and not one of the movers' own accounts
-    SELECT f.* FROM fees f LEFT JOIN accounts a ON a.account_id = f.payee
-    WHERE f.nth = 1 AND NOT st_list_has($service_kinds, coalesce(a.kind, ''))
+payees AS (                 -- the move followed the first payment within relocated_within; the payee is not a
+    SELECT f.* FROM fees f LEFT JOIN accounts a ON a.account_id = f.payee   -- service nor the mover's own account
+    WHERE f.nth = 1 AND f.arrived_at <= f.booked_at + $relocated_within
+      AND NOT st_list_has($service_kinds, coalesce(a.kind, ''))
       AND coalesce(a.holder_id, f.payee) <> f.holder
 ),
 per_payee AS (
