@@ -5,7 +5,7 @@ A command killed with SIGKILL never reaches that exit, and the server ran on for
 the server is started by scamtrace instead, and it watches its parent: when the parent is gone (killed, crashed,
 or finished) it exits within a second. With $PREFECT_API_URL set, runs go to that server and nothing starts.
 
-    python -m flows.local_server PORT     # what the parent runs; not meant to be started by hand
+    python -m flows.local_server PORT PARENT_PID   # what the parent runs; not meant to be started by hand
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def prefect_api() -> Iterator[str | None]:
     port = _free_port()
     url = f"http://{HOST}:{port}/api"
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "flows.local_server", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "flows.local_server", str(port), str(os.getpid())], env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
@@ -76,7 +76,9 @@ def prefect_api() -> Iterator[str | None]:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Exit as soon as the process that started us is gone (it is then re-parented, so getppid changes)."""
+    """Exit as soon as the process that started us is gone (it is then re-parented, so getppid changes). The parent's
+    pid comes from its command line: read here, getppid() would name the new parent when the one that started us
+    was killed while we were still starting up, and we would wait for it forever."""
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_POLL_SECONDS)
@@ -85,13 +87,13 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def main(port: int) -> None:
+def main(port: int, parent: int) -> None:
+    _exit_with_parent(parent)
     import uvicorn
 
-    _exit_with_parent(os.getppid())
     uvicorn.run("prefect.server.api.server:create_app", factory=True, host=HOST, port=port,
                 log_level="error", lifespan="on")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else os.getppid())
