@@ -34,6 +34,18 @@ LOCATION_MACROS = {
     ),
 }
 
+# The compounds' CIDRs as integer ranges (compound_id, conf, cidr, lo, hi): casework's ip_cidr links read it too.
+COMPOUND_CIDRS = """
+    SELECT compound_id, conf, cidr, base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) AS lo,
+           base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) + CAST(pow(2, 32 - bits) AS BIGINT) - 1 AS hi
+    FROM (
+        SELECT compound_id, conf, cidr, cw_ipv4(split_part(cidr, '/', 1)) AS base,
+               coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER), 32) AS bits
+        FROM (SELECT compound_id, coalesce(confidence, 1.0) AS conf, unnest(ip_cidrs) AS cidr
+              FROM compounds WHERE ip_cidrs IS NOT NULL)
+    ) WHERE base IS NOT NULL AND bits BETWEEN 0 AND 32
+"""
+
 _RESOLVED = """
     CREATE OR REPLACE TEMP TABLE _pr_events AS   -- events resolved to accounts
     SELECT ev.event_id, ev.account_id, coalesce(a.holder_id, ev.party_id) AS holder_id, ev.occurred_at, ev.kind,
@@ -46,17 +58,9 @@ _RESOLVED = """
     WHERE ev.account_id IS NOT NULL
 """
 
-_INSIDE = """
+_INSIDE = f"""
     INSERT INTO compound_events
-    WITH cidrs AS (     -- compound CIDRs as integer ranges
-        SELECT compound_id, base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) AS lo,
-               base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) + CAST(pow(2, 32 - bits) AS BIGINT) - 1 AS hi
-        FROM (
-            SELECT compound_id, cw_ipv4(split_part(cidr, '/', 1)) AS base,
-                   coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER), 32) AS bits
-            FROM (SELECT compound_id, unnest(ip_cidrs) AS cidr FROM compounds WHERE ip_cidrs IS NOT NULL)
-        ) WHERE base IS NOT NULL AND bits BETWEEN 0 AND 32
-    ),
+    WITH cidrs AS ({COMPOUND_CIDRS}),
     areas AS (SELECT compound_id, lat, lon, radius_km FROM compounds
               WHERE lat IS NOT NULL AND lon IS NOT NULL AND radius_km > 0),
     located AS (

@@ -26,6 +26,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
+from rules.presence import COMPOUND_CIDRS
 from rules.casework.common import NOT_ACCOUNTS_SQL, OFFRAMP_KINDS, frame, offramp_list_sql
 from transforms.ids import account_ids
 
@@ -80,17 +81,8 @@ def _event_subjects_sql(match_cte: str) -> str:
 
 def ip_links(con: duckdb.DuckDBPyConnection) -> None:
     sql = _event_subjects_sql(
-        """
-        cidrs AS (     -- compound CIDRs as integer ranges
-            SELECT compound_id, conf, cidr, base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) AS lo,
-                   base - (base % CAST(pow(2, 32 - bits) AS BIGINT)) + CAST(pow(2, 32 - bits) AS BIGINT) - 1 AS hi
-            FROM (
-                SELECT compound_id, conf, cidr, cw_ipv4(split_part(cidr, '/', 1)) AS base,
-                       coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER), 32) AS bits
-                FROM (SELECT compound_id, coalesce(confidence, 1.0) AS conf, unnest(ip_cidrs) AS cidr
-                      FROM compounds WHERE ip_cidrs IS NOT NULL)
-            ) WHERE base IS NOT NULL AND bits BETWEEN 0 AND 32
-        ),
+        f"""
+        cidrs AS ({COMPOUND_CIDRS}),     -- compound CIDRs as integer ranges
         ev AS (SELECT *, cw_ipv4(ip) AS ipn FROM events WHERE ip IS NOT NULL),
         m AS (
             SELECT ev.event_id, ev.account_id, ev.party_id, ev.occurred_at, c.compound_id, c.conf,
