@@ -131,6 +131,15 @@ def test_hard_non_matches_stay_below_the_threshold(screened, listed):
     assert _score(screened, listed, "legal" if "Group" in screened else "person") < THRESHOLD
 
 
+@pytest.mark.parametrize("screened, listed", [
+    ("Cong ty TNHH Sao Viet Phat Trien", "Sao Viet Phat Trien Co., Ltd."),
+    ("Công ty Cổ phần Kim Long Mekong", "Kim Long Mekong Joint Stock Company"),
+])
+def test_legal_forms_of_the_region_in_latin_letters_match_their_english_form(screened, listed):
+    assert _score(screened, listed, "legal") >= THRESHOLD
+    assert _score(screened, "Golden Harbour Logistics Co., Ltd.", "legal") < THRESHOLD  # the form alone is no match
+
+
 def test_matcher_precision_and_recall_on_the_labelled_pairs():
     """The floor under what bench/screening_quality.py measured (P 0.878, R 0.857 at 0.80)."""
     rows = list(csv.DictReader(open(ROOT / "data" / "screening" / "name_pairs.csv", encoding="utf-8")))
@@ -177,6 +186,10 @@ def test_screening_finds_the_designated_and_rules_out_the_namesake(tmp_path):
         "SELECT subject_id, entity_id, score, features, conflicts, evidence_text FROM watchlist_matches").fetchall()}
     assert set(got) == {("P1", "t:o1"), ("P3", "t:c1"), ("tron:TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", "t:c1")}
     assert "birth_date" in got[("P1", "t:o1")][1]
+    assert got[("P1", "t:o1")][3] == (
+        "李勇 (party P1) matches LI Yong on the t list (authority not given; no programme given): name score 1.00"
+        " ('li yong' ~ 'LI Yong'); birth date 1971-06-02 agrees with the listed 1971-06-02; score 1.00"
+        " (threshold 0.80).")
     assert "registration_no" in got[("P3", "t:c1")][1] and "TCO" in got[("P3", "t:c1")][3]
     assert got[("tron:TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE", "t:c1")][0] == 1.0
     # same lists, matcher, threshold and subjects: the same screening, not a new one
@@ -189,6 +202,27 @@ def test_screening_finds_the_designated_and_rules_out_the_namesake(tmp_path):
     assert strict["screening_id"] != first["screening_id"]
     assert con.execute("SELECT count(*) FROM watchlist_matches WHERE is_current").fetchall()[0][0] < len(got)
     con.close()
+
+
+def test_worker_processes_score_as_the_main_process_does(tmp_path, monkeypatch):
+    """Large screenings score names in worker processes: the same matches, scores and evidence as in-process."""
+    import rules.screening.screen as screen_module
+
+    def matches(con):
+        return con.execute("""SELECT subject_id, entity_id, score, name_score, evidence_text FROM watchlist_matches
+                              ORDER BY ALL""").fetchall()
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    serial = _store(tmp_path / "a")
+    screen(serial, "run-1")
+    monkeypatch.setattr(screen_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(screen_module.os, "cpu_count", lambda: 2)
+    parallel = _store(tmp_path / "b")
+    screen(parallel, "run-1")
+    assert matches(parallel) == matches(serial) and len(matches(serial)) == 3
+    serial.close()
+    parallel.close()
 
 
 def test_a_deployment_sets_the_threshold_and_a_wrong_setting_stops_with_one_line():

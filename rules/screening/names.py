@@ -30,9 +30,9 @@ from rigour.names import (
     pair_symbols,
 )
 
-from rules.screening.translit import latin_variants, strip_honorifics
+from rules.screening.translit import latin_legal_forms, latin_variants, strip_honorifics
 
-MATCHER = "scamtrace-names/1 (rigour logic_v2 composition)"
+MATCHER = "scamtrace-names/2 (rigour logic_v2 composition; legal forms of the region in Latin letters)"
 EXTRA_QUERY_WEIGHT = 0.8  # a part of the screened name that the listed name lacks
 EXTRA_RESULT_WEIGHT = 0.8  # a listed part the screened name lacks: in this region an extra syllable is mostly another person
 FAMILY_WEIGHT = 1.3
@@ -50,6 +50,7 @@ EXTRA_WEIGHTS = {Symbol.Category.ORG_CLASS: 0.7, Symbol.Category.SYMBOL: 0.7, Sy
                  Symbol.Category.LOCATION: 0.8}
 LEGAL_EXTRA_WEIGHT = 0.2
 SPELLING_SCORE = 0.8
+_STOP, _LEGAL, _FAMILY = NamePartTag.STOP, NamePartTag.LEGAL, NamePartTag.FAMILY
 _COMPARE = CompareConfig()
 # Letters that romanisations of Thai, Khmer, Burmese and Chinese swap for one another, folded to one
 _SOUND_FOLD = (("ph", "p"), ("th", "t"), ("kh", "k"), ("ch", "j"), ("sh", "j"), ("ny", "n"), ("ng", "n"),
@@ -89,71 +90,82 @@ class Forms:
 
     names: tuple[Name, ...]
     spelled: frozenset[str]
+    extras: tuple[dict, ...] = ()  # per name: the weights of its parts when left unmatched (_extra_weights)
 
 
 @lru_cache(maxsize=500_000)
 def analyzed(name: str, kind: str) -> Forms:
     """rigour Names of one name and of its Latin spellings, honorifics of the region dropped."""
     tag = type_tag(kind)
-    written = analyze_names(tag, [strip_honorifics(name) if kind == "person" else name], consolidate=False)
+    written = analyze_names(tag, [strip_honorifics(name) if kind == "person" else latin_legal_forms(name)],
+                            consolidate=False)
     # a Latin spelling is not rewritten: 'Hon' in 'hon saen' is a Khmer name, not 'Honourable'
     spelled = analyze_names(tag, list(latin_variants(name, kind)), consolidate=False, rewrite=False)
-    return Forms(tuple(written) + tuple(spelled), frozenset(n.original for n in spelled))
+    every = tuple(written) + tuple(spelled)
+    return Forms(every, frozenset(n.original for n in spelled), tuple(_extra_weights(n) for n in every))
 
 
 def compare(query: Forms, candidate: Forms) -> NameScore:
     """Best score over the pairs of forms of two names."""
-    best = NameScore(0.0, "", "", "no name match")
-    for q in query.names:
+    best, best_q, best_r, best_parts = 0.0, None, None, []
+    for q, q_extras in zip(query.names, query.extras):
         loose = q.original in query.spelled
-        for r in candidate.names:
+        for r, r_extras in zip(candidate.names, candidate.extras):
             if q.comparable == r.comparable:
                 return NameScore(1.0, q.original, r.original, f"[{r.comparable!r} literal match]")
-            score, parts = _pairing_score(q, r, loose or r.original in candidate.spelled)
-            if score > best.score:
-                best = NameScore(round(score, 4), q.original, r.original, " ".join(_explain(a) for a in parts))
-    return best
+            score, parts = _pairing_score(q, r, loose or r.original in candidate.spelled, q_extras, r_extras)
+            if score > best:
+                best, best_q, best_r, best_parts = score, q, r, parts
+    if best_q is None or best_r is None:
+        return NameScore(0.0, "", "", "no name match")
+    return NameScore(round(best, 4), best_q.original, best_r.original, " ".join(_explain(a) for a in best_parts))
 
 
-def _pairing_score(query: Name, result: Name, loose: bool) -> tuple[float, list[Alignment]]:
+def _pairing_score(query: Name, result: Name, loose: bool, q_extras: dict, r_extras: dict) -> tuple[float, list[Alignment]]:
     best, best_parts = 0.0, []
-    q_extras, r_extras = _extra_weights(query), _extra_weights(result)
+    per = NameTypeTag.PER in (query.tag, result.tag)
     for edges in pair_symbols(query, result):
         matches: list[Alignment] = []
         for edge in edges:
-            edge.score = SYM_SCORES.get(edge.symbol.category, 1.0) if edge.symbol else 1.0
-            edge.weight = SYM_WEIGHTS.get(edge.symbol.category, 1.0) if edge.symbol else 1.0
+            if edge.symbol:
+                edge.score = SYM_SCORES.get(edge.symbol.category, 1.0)
+                edge.weight = SYM_WEIGHTS.get(edge.symbol.category, 1.0)
+            else:
+                edge.score = edge.weight = 1.0
             matches.append(edge)
         q_used = {p for e in edges for p in e.qps}
         r_used = {p for e in edges for p in e.rps}
         q_rem = [p for p in query.parts if p not in q_used]
         r_rem = [p for p in result.parts if p not in r_used]
         if q_rem or r_rem:
-            if NameTypeTag.PER in (query.tag, result.tag):
+            if per:
                 q_rem, r_rem = align_person_name_order(q_rem, r_rem)
             else:
                 q_rem, r_rem = NamePart.tag_sort(q_rem), NamePart.tag_sort(r_rem)
             matches.extend(compare_parts(q_rem, r_rem, config=_COMPARE))
         if loose:
             matches = _paired_by_sound(matches)
+        total = weighted = 0.0
         for m in matches:
-            if not m.qps:
-                m.weight = EXTRA_RESULT_WEIGHT * _extra_bias(m.rps, r_extras)
-            elif not m.rps:
-                m.weight = EXTRA_QUERY_WEIGHT * _extra_bias(m.qps, q_extras)
-            if any(len(ps) == 1 and ps[0].tag == NamePartTag.STOP for ps in (m.qps, m.rps)):
+            qps, rps = m.qps, m.rps
+            if not qps:
+                m.weight = EXTRA_RESULT_WEIGHT * _extra_bias(rps, r_extras)
+            elif not rps:
+                m.weight = EXTRA_QUERY_WEIGHT * _extra_bias(qps, q_extras)
+            if len(qps) == 1 and qps[0].tag == _STOP or len(rps) == 1 and rps[0].tag == _STOP:
                 m.weight *= 0.7
-            if m.score < 1.0 and m.qps and m.rps and m.qstr == m.rstr:
-                m.score = 1.0
-            elif loose and m.score < SPELLING_SCORE and m.qps and m.rps and sound(m.qstr) == sound(m.rstr):
-                m.score = SPELLING_SCORE  # a transliteration's spelling drift (chaidi ~ jaidee, hon ~ hun)
-            if m.qps and not m.rps or m.rps and not m.qps:
-                if all(p.tag == NamePartTag.LEGAL for p in (*m.qps, *m.rps)):
-                    m.weight = LEGAL_EXTRA_WEIGHT  # "Co., Ltd." left out on one side
-            if any(p.tag == NamePartTag.FAMILY for p in (*m.qps, *m.rps)):
+            if qps and rps:
+                if m.score < 1.0 and m.qstr == m.rstr:
+                    m.score = 1.0
+                elif loose and m.score < SPELLING_SCORE and sound(m.qstr) == sound(m.rstr):
+                    m.score = SPELLING_SCORE  # a transliteration's spelling drift (chaidi ~ jaidee, hon ~ hun)
+            elif all(p.tag == _LEGAL for p in (*qps, *rps)):
+                m.weight = LEGAL_EXTRA_WEIGHT  # "Co., Ltd." left out on one side
+            if any(p.tag == _FAMILY for p in qps) or any(p.tag == _FAMILY for p in rps):
                 m.weight *= FAMILY_WEIGHT
-        total = sum(m.weight for m in matches)
-        score = sum(m.score * m.weight for m in matches) / total if total > 0 else 0.0
+            total += m.weight
+            weighted += m.score * m.weight
+        score = weighted / total if total > 0 else 0.0
         if score > best:
             best, best_parts = score, matches
             if score >= 1.0:
@@ -179,6 +191,7 @@ def _paired_by_sound(matches: list[Alignment]) -> list[Alignment]:
     return out + r_extra
 
 
+@lru_cache(maxsize=1_000_000)
 def sound(text: str) -> str:
     """A romanised name part folded to its consonants ('chaidi' and 'jaidee' -> 'jt'; 'hon', 'hun' -> 'hn')."""
     t = "".join(ch for ch in text.lower() if ch.isalpha())

@@ -26,7 +26,19 @@ SCRIPT_NOISE = (
     "ក្រុមហ៊ុន", "ឯ.ក", "លោកស្រី", "លោក", "ឧកញ៉ា",  # Khmer: company, sole proprietorship, Mrs, Mr, Oknha
     "ကုမ္ပဏီ", "လီမိတက်", "ဦး", "ဒေါ်",  # Burmese: company, limited, U, Daw
 )
-LEGAL_LATIN = {"borisat": "company", "chamkat": "limited", "mahachon": "public"}
+# Legal forms of the region in Latin letters that rigour does not know, rewritten as the English forms it knows
+# (matched on the name folded to ASCII lower case): Vietnamese, pinyin and romanised Thai
+LEGAL_LATIN = tuple((re.compile(p), english) for p, english in (
+    (r"\bcong ty (?:tnhh|trach nhiem huu han)(?: (?:mot thanh vien|mtv))?\b", "company limited"),
+    (r"\bcong ty (?:co phan|cp)\b|\bctcp\b", "joint stock company"),
+    (r"\bcong ty\b", "company"),
+    (r"\b(?:gufen )?youxian (?:zeren )?gongsi\b", "company limited"),
+    (r"\bjituan\b", "group"),
+    (r"\bkonggu\b", "holdings"),
+    (r"\bborisat\b", "company"),
+    (r"\bchamkat\b", "limited"),
+    (r"\bmahachon\b", "public"),
+))
 
 # Common Burmese name syllables -> conventional spelling (as in passports, lists and the press)
 BURMESE = {
@@ -61,6 +73,17 @@ def script_of(text: str) -> str | None:
                     return s
             return "OTHER"
     return None
+
+
+def latin_legal_forms(name: str) -> str:
+    """'Cong ty TNHH Sao Viet' -> 'company limited sao viet', 'Jinxing Maoyi Youxian Gongsi' -> 'jinxing maoyi
+    company limited'; a name without such a form comes back as it was."""
+    folded = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
+    folded = re.sub(r"\s+", " ", "".join(c for c in folded if not unicodedata.combining(c)).lower())
+    out = folded
+    for pattern, english in LEGAL_LATIN:
+        out = pattern.sub(english, out)
+    return name if out == folded else out
 
 
 def strip_noise(name: str) -> str:
