@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from rules.casework.common import sha16
 from rules.screening import identifiers, names, tables
-from rules.screening.translit import HONORIFICS, latin_variants
+from rules.screening.translit import HONORIFICS, latin_legal_forms, latin_variants
 from transforms import store
 
 THRESHOLD = 0.80  # best F1 on data/screening/name_pairs.csv (bench/screening_quality.py; docs/screening.md)
@@ -60,7 +60,7 @@ MIN_OVERLAP = 0.2  # share of a name's keys another must hold to be scored (keep
 MAX_ALIASES = 40  # forms of one listed entity compared (some entries carry hundreds of spellings)
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = {"co", "ltd", "limited", "company", "inc", "llc", "corp", "corporation", "plc", "pte", "sdn", "bhd", "pt",
-          "jsc", "the", "and", "of", "mr", "mrs", "ms", "miss", "dr", *HONORIFICS}
+          "jsc", "joint", "stock", "the", "and", "of", "mr", "mrs", "ms", "miss", "dr", *HONORIFICS}
 PARAMS = {"threshold": THRESHOLD, "key_cap": KEY_CAP, "max_candidates": MAX_CANDIDATES, "hit_cap": HIT_CAP, "rare_keys": RARE_KEYS, "min_overlap": MIN_OVERLAP,
           "max_aliases": MAX_ALIASES, "quick_min": QUICK_MIN, "confirm": identifiers.CONFIRM, "birth_agrees": identifiers.BIRTH_AGREES,
           "birth_differs": identifiers.BIRTH_DIFFERS}
@@ -252,50 +252,53 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
     s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind", "birth_date")  # noqa: F841
     e_kind = entities.select(pl.int_range(pl.len()).alias("ei"), "birth_dates",  # noqa: F841
                              pl.col("schema").map_elements(_entity_kind, return_dtype=pl.Utf8).alias("kind"))
-    # native tables, so that the chunks below do not convert the frames again each time
-    con.execute("CREATE OR REPLACE TEMP TABLE _sc_e AS SELECT * FROM e_keys")
-    con.execute("CREATE OR REPLACE TEMP TABLE _sc_s AS SELECT * FROM s_keys ORDER BY si")
-    con.execute("CREATE OR REPLACE TEMP TABLE _sc_df AS SELECT k, count(DISTINCT ei) AS n FROM _sc_e GROUP BY k")
-    con.execute("""CREATE OR REPLACE TEMP TABLE _sc_born AS  -- the listed entities that give a birth date
-                   SELECT ei, list_filter(birth_dates, lambda d: coalesce(d, '') <> '') AS births FROM e_kind
-                   WHERE len(list_filter(birth_dates, lambda d: coalesce(d, '') <> '')) > 0""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_rare AS  -- the keys a probe may use, with their entities
-                    SELECT DISTINCT e.k, e.ei FROM _sc_e e JOIN _sc_df df USING (k) WHERE df.n <= {KEY_CAP}""")
-    parts = [pairs]
-    for lo in range(0, subjects.height, CHUNK):  # bounded memory: the joins below grow with the subjects
-        parts.append(con.sql(f"""
-        WITH s AS (SELECT * FROM _sc_s WHERE si >= {lo} AND si < {lo + CHUNK}),
-             probe AS (  -- each screened name looks the list up by its RARE_KEYS rarest keys the list holds
-                SELECT s.si, s.k FROM s JOIN _sc_df df ON df.k = s.k AND df.n <= {KEY_CAP}
-                QUALIFY row_number() OVER (PARTITION BY s.si ORDER BY df.n, s.k) <= {RARE_KEYS}),
-             found AS (
-                SELECT p.si, e.ei, count(*) AS n_rare FROM probe p JOIN _sc_rare e ON e.k = p.k GROUP BY 1, 2),
-             hits AS (  -- the HIT_CAP entities sharing most rare keys; among equals, a listed birth date that agrees first
-                SELECT si, unnest(max_by(ei, n_rare * 4 + 2 * coalesce(list_bool_or(list_transform(b.births,
-                                  lambda d: starts_with(s_kind.birth_date, d))), false)::INTEGER - ei / 1e12, {HIT_CAP})) AS ei
-                FROM found JOIN s_kind USING (si) LEFT JOIN _sc_born b USING (ei) GROUP BY si),
-             shared AS (  -- all keys in common per hit and listed form, as a share of the shorter's keys
-                SELECT h.si, h.ei, e.f, count(*) AS n_keys, count(*) / least(any_value(s.nk), any_value(e.nk)) AS overlap
-                FROM hits h JOIN s ON s.si = h.si JOIN _sc_e e ON e.ei = h.ei AND e.k = s.k
-                GROUP BY h.si, h.ei, e.f),
-             best AS (SELECT si, ei, max(overlap) AS overlap, max(n_keys) AS n_keys,
-                             arg_max(shared.f, overlap * 1e6 + n_keys * 100 - shared.f) AS form  -- the closest listed form (ties: the first)
-                      FROM shared WHERE overlap >= {MIN_OVERLAP} GROUP BY 1, 2),
-             typed AS (  -- a listed birth date that agrees puts the namesake first among equals
-                SELECT best.*, coalesce(s_kind.birth_date, '') <> '' AS born_known,
-                       list_filter(e_kind.birth_dates, lambda d: coalesce(d, '') <> '') AS listed_births,
-                       coalesce(list_bool_or(list_transform(listed_births,
-                                   lambda d: starts_with(s_kind.birth_date, d))), false) AS born_same
-                FROM best JOIN s_kind USING (si) JOIN e_kind USING (ei)
-                WHERE s_kind.kind = 'entity' OR s_kind.kind = e_kind.kind)
-        SELECT si, ei, CAST(form AS INTEGER) AS form, born_known AND len(listed_births) > 0 AND NOT born_same AS born_conflict
-        FROM typed
-        QUALIFY row_number() OVER (PARTITION BY si ORDER BY born_same DESC, overlap DESC, n_keys DESC, ei)
-                <= {MAX_CANDIDATES}
-        ORDER BY si, ei
-        """).pl().cast({"si": pl.Int64, "ei": pl.Int64}))
-    for table in ("_sc_df", "_sc_rare", "_sc_e", "_sc_s", "_sc_born"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
+    try:
+        # native tables, so that the chunks below do not convert the frames again each time
+        con.execute("CREATE OR REPLACE TEMP TABLE _sc_e AS SELECT * FROM e_keys")
+        con.execute("CREATE OR REPLACE TEMP TABLE _sc_s AS SELECT * FROM s_keys ORDER BY si")
+        con.execute("CREATE OR REPLACE TEMP TABLE _sc_df AS SELECT k, count(DISTINCT ei) AS n FROM _sc_e GROUP BY k")
+        con.execute("""CREATE OR REPLACE TEMP TABLE _sc_born AS  -- the listed entities that give a birth date
+                       SELECT ei, list_filter(birth_dates, lambda d: coalesce(d, '') <> '') AS births FROM e_kind
+                       WHERE len(list_filter(birth_dates, lambda d: coalesce(d, '') <> '')) > 0""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sc_rare AS  -- the keys a probe may use, with their entities
+                        SELECT DISTINCT e.k, e.ei FROM _sc_e e JOIN _sc_df df USING (k) WHERE df.n <= {KEY_CAP}""")
+        parts = [pairs]
+        for lo in range(0, subjects.height, CHUNK):  # bounded memory: the joins below grow with the subjects
+            parts.append(con.sql(f"""
+            WITH s AS (SELECT * FROM _sc_s WHERE si >= {lo} AND si < {lo + CHUNK}),
+                 probe AS (  -- each screened name looks the list up by its RARE_KEYS rarest keys the list holds
+                    SELECT s.si, s.k FROM s JOIN _sc_df df ON df.k = s.k AND df.n <= {KEY_CAP}
+                    QUALIFY row_number() OVER (PARTITION BY s.si ORDER BY df.n, s.k) <= {RARE_KEYS}),
+                 found AS (
+                    SELECT p.si, e.ei, count(*) AS n_rare FROM probe p JOIN _sc_rare e ON e.k = p.k GROUP BY 1, 2),
+                 hits AS (  -- the HIT_CAP entities sharing most rare keys; among equals, a listed birth date that agrees first
+                    SELECT si, unnest(max_by(ei, n_rare * 4 + 2 * coalesce(list_bool_or(list_transform(b.births,
+                                      lambda d: starts_with(s_kind.birth_date, d))), false)::INTEGER - ei / 1e12, {HIT_CAP})) AS ei
+                    FROM found JOIN s_kind USING (si) LEFT JOIN _sc_born b USING (ei) GROUP BY si),
+                 shared AS (  -- all keys in common per hit and listed form, as a share of the shorter's keys
+                    SELECT h.si, h.ei, e.f, count(*) AS n_keys, count(*) / least(any_value(s.nk), any_value(e.nk)) AS overlap
+                    FROM hits h JOIN s ON s.si = h.si JOIN _sc_e e ON e.ei = h.ei AND e.k = s.k
+                    GROUP BY h.si, h.ei, e.f),
+                 best AS (SELECT si, ei, max(overlap) AS overlap, max(n_keys) AS n_keys,
+                                 arg_max(shared.f, (overlap * 1000 + n_keys) * 100 - shared.f) AS form  -- closest form (ties: the first)
+                          FROM shared WHERE overlap >= {MIN_OVERLAP} GROUP BY 1, 2),
+                 typed AS (  -- a listed birth date that agrees puts the namesake first among equals
+                    SELECT best.*, coalesce(s_kind.birth_date, '') <> '' AS born_known,
+                           list_filter(e_kind.birth_dates, lambda d: coalesce(d, '') <> '') AS listed_births,
+                           coalesce(list_bool_or(list_transform(listed_births,
+                                       lambda d: starts_with(s_kind.birth_date, d))), false) AS born_same
+                    FROM best JOIN s_kind USING (si) JOIN e_kind USING (ei)
+                    WHERE s_kind.kind = 'entity' OR s_kind.kind = e_kind.kind)
+            SELECT si, ei, CAST(form AS INTEGER) AS form,
+                   born_known AND coalesce(len(listed_births), 0) > 0 AND NOT born_same AS born_conflict
+            FROM typed
+            QUALIFY row_number() OVER (PARTITION BY si ORDER BY born_same DESC, overlap DESC, n_keys DESC, ei)
+                    <= {MAX_CANDIDATES}
+            ORDER BY si, ei
+            """).pl().cast({"si": pl.Int64, "ei": pl.Int64}))
+    finally:  # the keys of every listed name: not left on the connection, also on an error
+        for table in ("_sc_df", "_sc_rare", "_sc_e", "_sc_s", "_sc_born"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     timings["candidates"] = round(time.perf_counter() - t, 3)
     return pl.concat(parts), forms
 
@@ -306,7 +309,7 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
 @lru_cache(maxsize=4_000_000)
 def _plain(name: str) -> str:
     """Lower-case Latin tokens without legal forms and honorifics (for the quick check)."""
-    return " ".join(t for t in _WORD.findall(name.lower()) if t not in _NOISE)
+    return " ".join(t for t in _WORD.findall(latin_legal_forms(name).lower()) if t not in _NOISE)
 
 
 def _quick_rejects(jobs: pl.DataFrame) -> list[bool]:
@@ -345,7 +348,8 @@ def name_scores(jobs: list[tuple[str, str, str, str]]) -> list[tuple[float, str,
 def _all_name_scores(jobs: list[tuple[str, str, str, str]]) -> list[tuple[float, str, str, str]]:
     """Name scores of the unique jobs, in SCORE_WORKERS processes when there are many. A pool of this screening
     only: its workers keep their caches of analysed names for the whole run (loky's reusable pool restarts a
-    worker whose memory grows, and each restart reloads rigour's data)."""
+    worker whose memory grows, and each restart reloads rigour's data). The workers are spawned: a script that
+    screens must run under `if __name__ == "__main__":`, as the CLI, the flows and the benchmarks do."""
     workers = min(os.cpu_count() or 1, SCORE_WORKERS)
     if len(jobs) < PARALLEL_MIN or workers <= 1:
         return name_scores(jobs)
@@ -393,14 +397,14 @@ def _scored(pairs: pl.DataFrame, forms: pl.DataFrame, subjects: pl.DataFrame, en
             .select("si", "ei", "score", "query", "candidate", "detail").sort("si", "ei"))
     subj = subjects.rows(named=True)
     ents = entities.rows(named=True)
-    kept: dict[str, list] = {"si": [], "ei": [], "score": [], "name_score": [], "query": [], "candidate": [],
-                             "detail": [], "features": [], "conflicts": [], "facts": []}
+    kept: dict[str, list] = {"si": [], "ei": [], "score": [], "name_score": [], "scores_text": [], "query": [],
+                             "candidate": [], "detail": [], "features": [], "conflicts": [], "facts": []}
     for si, ei, name_score, query, candidate, detail in hits.iter_rows():
         cmp = identifiers.compare(subj[si], ents[ei])
         score = cmp.adjust(name_score)
         if score >= threshold:
-            for key, value in zip(kept, (si, ei, score, name_score, query, candidate, detail, ["name", *cmp.features],
-                                         cmp.conflicts, cmp.facts)):
+            for key, value in zip(kept, (si, ei, score, name_score, (f"{name_score:.2f}", f"{score:.2f}"), query,
+                                         candidate, detail, ["name", *cmp.features], cmp.conflicts, cmp.facts)):
                 kept[key].append(value)
     # through Arrow: polars builds a Series per nested Python list, pyarrow converts them in one pass
     kept_frame = pl.from_arrow(pa.table(kept, schema=_KEPT_ARROW))
@@ -410,15 +414,9 @@ def _scored(pairs: pl.DataFrame, forms: pl.DataFrame, subjects: pl.DataFrame, en
 
 
 _KEPT_ARROW = pa.schema([("si", pa.int64()), ("ei", pa.int64()), ("score", pa.float64()), ("name_score", pa.float64()),
-                         ("query", pa.string()), ("candidate", pa.string()), ("detail", pa.string()),
+                         ("scores_text", pa.list_(pa.string())), ("query", pa.string()), ("candidate", pa.string()), ("detail", pa.string()),
                          ("features", pa.list_(pa.string())), ("conflicts", pa.list_(pa.string())),
                          ("facts", pa.list_(pa.string()))])
-
-
-def _two_places(col: pl.Expr) -> pl.Expr:
-    """A score as text with two decimals, as f'{x:.2f}' writes it."""
-    cents = (col * 100).round(0).cast(pl.Int64)
-    return pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.Utf8).str.zfill(2))
 
 
 def _match_frame(screening_id: str, kept: pl.DataFrame, subjects: pl.DataFrame, entities: pl.DataFrame,
@@ -436,11 +434,12 @@ def _match_frame(screening_id: str, kept: pl.DataFrame, subjects: pl.DataFrame, 
     text = pl.concat_str(
         pl.col("subject_name"), pl.lit(" ("), pl.col("subject_type"), pl.lit(" "), pl.col("subject_id"),
         pl.lit(") matches "), pl.col("entity_name"), pl.lit(" on the "), pl.col("list_name"), pl.lit(" list ("),
-        pl.col("authority").fill_null("authority not given"), pl.lit("; "),
+        pl.when(pl.col("authority").fill_null("") == "").then(pl.lit("authority not given")).otherwise("authority"),
+        pl.lit("; "),
         pl.when(programs.fill_null("") == "").then(pl.lit("no programme given")).otherwise(programs), listed,
-        pl.lit("): name score "), _two_places(pl.col("name_score")), pl.lit(" ('"), pl.col("query"), pl.lit("' ~ '"),
+        pl.lit("): name score "), pl.col("scores_text").list.get(0), pl.lit(" ('"), pl.col("query"), pl.lit("' ~ '"),
         pl.col("candidate"), pl.lit("')"), pl.when(facts.fill_null("") == "").then(pl.lit("")).otherwise(pl.lit("; ") + facts),
-        pl.lit("; score "), _two_places(pl.col("score")), pl.lit(f" (threshold {threshold:.2f})."))
+        pl.lit("; score "), pl.col("scores_text").list.get(1), pl.lit(f" (threshold {threshold:.2f})."))
     ids = ["WM-" + sha16(t, sid, eid) for t, sid, eid in m.select("subject_type", "subject_id", "entity_id").iter_rows()]
     return m.select(
         pl.Series("match_id", ids, dtype=pl.Utf8),
@@ -474,7 +473,8 @@ def _wallets(con, screening_id: str) -> list[dict]:
             "list_version": e["list_version"], "programs": e["programs"] or [], "authority": e.get("authority"),
             "listed_at": e.get("listed_at"), "score": 1.0, "name_score": 0.0, "features": ["wallet"], "conflicts": [],
             "evidence": json.dumps({"screened": wallet, "listed": wallet, "alignment": "wallet address listed",
-                                    "identifiers": [f"the address {wallet} is listed"]}, ensure_ascii=False),
+                                    "identifiers": [f"the address {wallet} is listed"]}, ensure_ascii=False,
+                                   separators=(",", ":")),  # compact, as polars writes the name matches' evidence
             "evidence_text": (f"The address {wallet} is listed on the {e['list_name']} list as a wallet of {e['name']} "
                               f"({e.get('authority') or 'authority not given'}; "
                               f"{', '.join(e['programs'] or []) or 'no programme given'})."),

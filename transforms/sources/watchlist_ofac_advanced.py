@@ -153,7 +153,7 @@ def _period(dp) -> tuple[list[str], str | None]:
         dates = [_iso(s)]
     elif s[0] == t[0] and s[1:] == (1, 1) and t[1:] == (12, 31):
         dates = [f"{s[0]:04d}"]
-    elif s[:2] == t[:2] and s[2] == 1 and s[1] and t[2] == calendar.monthrange(t[0], t[1])[1]:
+    elif s[:2] == t[:2] and s[2] == 1 and s[1] and 1 <= t[1] <= 12 and t[2] == calendar.monthrange(t[0], t[1])[1]:
         dates = [f"{s[0]:04d}-{s[1]:02d}"]
     else:
         a, b = _iso(s), _iso(t)
