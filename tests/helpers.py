@@ -54,3 +54,17 @@ def write_fx_for(files: list[Path], out: Path, rate: str) -> Path:
             continue
     out.write_text("date,currency,usd_per_unit\n" + "".join(f"{d},{c},{rate}\n" for d, c in sorted(pairs)))
     return out
+
+
+def watchlist_entity(db: Path, entity_id: str) -> dict:
+    """One watchlist_entities row as a dict (the store opened read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = con.execute("SELECT * FROM watchlist_entities WHERE entity_id = ?", [entity_id])
+        row = cur.fetchone()
+        assert row is not None, entity_id
+        return dict(zip([d[0] for d in cur.description], row))
+    finally:
+        con.close()

@@ -10,11 +10,10 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import duckdb
 import polars as pl
 import pytest
 
-from tests.helpers import ingest, quarantine_reasons
+from tests.helpers import ingest, quarantine_reasons, watchlist_entity
 from transforms.sources.base import ReadContext
 from transforms.sources.registry import by_name, detect
 from transforms.sources.watchlist_uk_csv import csv_records
@@ -36,15 +35,6 @@ def db(tmp_path_factory) -> Path:
     return path
 
 
-def _entity(db: Path, entity_id: str) -> dict:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute("SELECT * FROM watchlist_entities WHERE entity_id = ?", [entity_id])
-        row = cur.fetchone()
-        assert row is not None, entity_id
-        return dict(zip([d[0] for d in cur.description], row))
-    finally:
-        con.close()
 
 
 def _read(reader: str, path: Path) -> dict[str, dict]:
@@ -56,7 +46,7 @@ def _read(reader: str, path: Path) -> dict[str, dict]:
 
 
 def test_uk_csv_reads_names_dates_documents_and_regime(db):
-    e = _entity(db, "uk_fcdo:AFG0006")
+    e = watchlist_entity(db, "uk_fcdo:AFG0006")
     assert e["source"] == "uk_sanctions_list_csv" and e["list_version"] == "2026-09-10"
     assert e["name"] == "MOHAMMAD HASSAN AKHUND" and e["schema"] == "Person"
     assert e["aliases"] == ["Mohammad Akhwand", "محمد حسن آخوند"]  # the variation row and the Arabic-script name
@@ -64,13 +54,13 @@ def test_uk_csv_reads_names_dates_documents_and_regime(db):
     assert e["id_numbers"] == ["P04581926", "2132370"] and e["countries"] == ["af"]
     assert e["programs"] == ["The Afghanistan (Sanctions) (EU Exit) Regulations 2020"]
     assert e["listed_at"] == dt.date(2001, 1, 25) and e["authority"].startswith("UK FCDO")
-    money = _entity(db, "uk_fcdo:AFG0001")  # two addresses on two rows of one designation
+    money = watchlist_entity(db, "uk_fcdo:AFG0001")  # two addresses on two rows of one designation
     assert money["addresses"] == ["Ansari Market, 2nd Floor, Nimroz Province, Afghanistan",
                                   "Branch Office 14, Dubai, United Arab Emirates"]
     assert money["countries"] == ["af", "ae"] and money["phones"] == ["0202104748"]
     assert money["emails"] == ["helmand_exchange_msp@yahoo.com"] and money["aliases"][0] == "Haji Alim Hawala"
-    assert _entity(db, "uk_fcdo:BEL0107")["registration_nos"] == ["UKCOMPANYNO06527449"]
-    assert _entity(db, "uk_fcdo:DPR0075")["schema"] == "Vessel"
+    assert watchlist_entity(db, "uk_fcdo:BEL0107")["registration_nos"] == ["UKCOMPANYNO06527449"]
+    assert watchlist_entity(db, "uk_fcdo:DPR0075")["schema"] == "Vessel"
 
 
 def test_uk_csv_and_xml_of_one_list_give_the_same_entities(tmp_path):
@@ -141,17 +131,17 @@ def test_uk_csv_bad_rows_are_quarantined_with_their_reason(tmp_path):
 
 
 def test_ofsi_conlist_groups_name_variants_by_group_id(db):
-    e = _entity(db, "uk_hmt:7172")
+    e = watchlist_entity(db, "uk_hmt:7172")
     assert e["list_name"] == "uk_hmt" and e["list_version"] == "2026-01-27" and e["source"] == "ofsi_conlist_csv"
     assert e["name"] == "MOHAMMAD HASSAN AKHUND" and e["aliases"] == ["Mohammad Akhwand", "محمد حسن آخوند"]
     assert e["birth_dates"] == ["1958-05-12", "1945", "1946"] and e["id_numbers"] == ["P04581926", "2132370"]
     assert e["programs"] == ["Afghanistan"] and e["listed_at"] == dt.date(2001, 1, 25)
     assert "(UK Sanctions List Ref):AFG0006" in e["remarks"]
-    syria = _entity(db, "uk_hmt:12431")  # the record watchman's tests read from the real 2022 ConList.csv
+    syria = watchlist_entity(db, "uk_hmt:12431")  # the record watchman's tests read from the real 2022 ConList.csv
     assert syria["name"] == "(GENERAL) ORGANIZATION FOR ENGINEERING INDUSTRIES" and syria["schema"] == "Organization"
     assert syria["addresses"] == ["PO Box 21120, Baramkeh, Damascus, Syria"] and syria["countries"] == ["sy"]
     assert syria["listed_at"] == dt.date(2011, 12, 2)
-    assert _entity(db, "uk_hmt:14124")["aliases"] == ["BNK UK Limited", "BNK"]
+    assert watchlist_entity(db, "uk_hmt:14124")["aliases"] == ["BNK UK Limited", "BNK"]
 
 
 def test_ofsi_numbered_cells_split_and_bad_rows_quarantined(tmp_path):
@@ -170,7 +160,7 @@ def test_ofsi_numbered_cells_split_and_bad_rows_quarantined(tmp_path):
     (r,) = ingest(tmp_path / "s.duckdb", f).values()
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (6, 5, 1)
     assert quarantine_reasons(tmp_path / "s.duckdb") == {10: ["Group ID: missing value"]}
-    e = _entity(tmp_path / "s.duckdb", "uk_hmt:99999")
+    e = watchlist_entity(tmp_path / "s.duckdb", "uk_hmt:99999")
     assert e["countries"] == ["sy", "lb"] and e["id_numbers"] == ["N0123456", "N0765432"]
 
 
@@ -178,7 +168,7 @@ def test_ofsi_numbered_cells_split_and_bad_rows_quarantined(tmp_path):
 
 
 def test_ofac_advanced_reads_names_dates_documents_wallets_and_programs(db):
-    li = _entity(db, "ofac_sdn:28264")
+    li = watchlist_entity(db, "ofac_sdn:28264")
     assert li["source"] == "ofac_sdn_advanced_xml" and li["list_version"] == "2024-03-06"
     assert li["name"] == "Jiadong LI" and li["schema"] == "Person" and li["aliases"] == ["blackjack1987", "khaleesi"]
     assert li["birth_dates"] == ["1987-01-10"] and li["countries"] == ["cn"]
@@ -186,18 +176,18 @@ def test_ofac_advanced_reads_names_dates_documents_wallets_and_programs(db):
     assert len(li["wallets"]) == 12 and li["wallets"][0] == "bitcoin:1EfMVkxQQuZfBdocpJu6RUsCJvenQWbQyE"
     assert li["programs"] == ["DPRK3", "CYBER2"] and li["listed_at"] == dt.date(2020, 3, 2)
     assert li["addresses"] == ["Anshan, Liaoning, China"]
-    front = _entity(db, "ofac_sdn:31212")
+    front = watchlist_entity(db, "ofac_sdn:31212")
     assert front["wallets"] == ["bitcoin:3Gbs4rjcVUtQd8p3CiFUCxPLZwRqurezRZ",
                                 "ethereum:0x9f4cda013e354b8fc285bf4b9a60460cee7f7ea9",
                                 "bitcoin_cash:qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq"]
     assert front["programs"] == ["NPWMD", "CYBER2", "ELECTION-EO13848"] and front["registration_nos"] == []
-    rawi = _entity(db, "ofac_sdn:25057")  # name parts: First Name before Last Name, as the classic list writes it
+    rawi = watchlist_entity(db, "ofac_sdn:25057")  # name parts: First Name before Last Name, as the classic list writes it
     assert rawi["name"] == "'Adnan Muhammad Amin al-Rawi" and rawi["birth_dates"] == ["1985-01-07", "1982-08-28"]
     assert "Alrawi Adnan Mahmoud" in rawi["aliases"]
-    cuba = _entity(db, "ofac_sdn:306")
+    cuba = watchlist_entity(db, "ofac_sdn:306")
     assert cuba["countries"] == ["ch", "es", "jp", "pa"] and cuba["listed_at"] == dt.date(1989, 3, 30)
     # the synthetic record: TRX and USDT (a TRON address; an EVM address on every EVM chain), Cyrillic, passport
-    syn = _entity(db, "ofac_sdn:990001")
+    syn = watchlist_entity(db, "ofac_sdn:990001")
     assert "tron:TVSyntheticTestAddress111111111111" in syn["wallets"]
     assert "ethereum:0x5e7a1c0ffee5e7a1c0ffee5e7a1c0ffee5e7a1c0" in syn["wallets"]
     assert "bsc:0x5e7a1c0ffee5e7a1c0ffee5e7a1c0ffee5e7a1c0" in syn["wallets"]

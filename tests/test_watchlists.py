@@ -14,6 +14,7 @@ from rules.screening import names
 from rules.screening.screen import THRESHOLD, screen
 from transforms import store
 from transforms.ingest import ingest_paths
+from tests.helpers import watchlist_entity
 
 FIX = Path(__file__).parent / "fixtures" / "watchlists"
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,19 +33,10 @@ def lists_db(tmp_path_factory) -> Path:
     return db
 
 
-def _entity(db: Path, entity_id: str) -> dict:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute("SELECT * FROM watchlist_entities WHERE entity_id = ?", [entity_id])
-        row = cur.fetchone()
-        assert row is not None, entity_id
-        return dict(zip([d[0] for d in cur.description], row))
-    finally:
-        con.close()
 
 
 def test_ofac_csv_reads_aliases_identifiers_and_wallets_from_its_companions(lists_db):
-    e = _entity(lists_db, "ofac_sdn:28264")  # remarks continue in sdn_comments.csv
+    e = watchlist_entity(lists_db, "ofac_sdn:28264")  # remarks continue in sdn_comments.csv
     assert e["name"] == "Jiadong LI" and e["schema"] == "Person"
     assert e["birth_dates"] == ["1987-01-10"] and e["countries"] == ["cn"]
     assert "210302198701102136" in e["id_numbers"]
@@ -67,7 +59,7 @@ def test_un_list_keeps_original_script_names_documents_and_listing(lists_db):
 
 
 def test_uk_list_reads_names_regime_and_documents(lists_db):
-    e = _entity(lists_db, "uk_fcdo:AFG0006")
+    e = watchlist_entity(lists_db, "uk_fcdo:AFG0006")
     assert e["name"] == "MOHAMMAD HASSAN AKHUND" and e["list_version"] == "2026-09-10"
     assert "محمد حسن آخوند" in e["aliases"] and "1958-05-12" in e["birth_dates"]
     assert "P04581926" in e["id_numbers"] and e["programs"][0].startswith("The Afghanistan")
@@ -88,7 +80,7 @@ def test_ftm_folds_sanctions_and_identifications_into_their_entities(lists_db):
 
 
 def test_ofac_xml_version_is_its_publish_date(lists_db):
-    e = _entity(lists_db, "ofac_sdn:36")  # in both fixtures; the XML (2014) and the CSV share OFAC's ids
+    e = watchlist_entity(lists_db, "ofac_sdn:36")  # in both fixtures; the XML (2014) and the CSV share OFAC's ids
     assert e["name"]
     con = duckdb.connect(str(lists_db), read_only=True)
     try:
