@@ -22,9 +22,9 @@ from typing import Iterator
 import polars as pl
 
 from transforms.sources.base import ReadContext, Reader, first_line_fields
-from transforms.sources.watchlist_fields import Listed, country_code, frame, listing_date, text
+from transforms.sources.watchlist_fields import Listed, country_code, listing_date, text
 from transforms.sources.watchlist_uk import SCHEMAS, full_name, uk_date
-from transforms.sources.watchlist_uk_csv import csv_records, file_version, grouped_rows, header_row, norm, values
+from transforms.sources.watchlist_uk_csv import csv_records, header_row, norm, read_grouped, values
 
 LIST_NAME = "uk_hmt"
 AUTHORITY = "HM Treasury OFSI"
@@ -44,17 +44,8 @@ class OfsiConListReader(Reader):
         return header_row([first_line_fields(line) for line in lines], HEADER_WORDS) is not None
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
-        metadata: list[str] = []
-        _, groups, rows = grouped_rows(path, csv_records(path), HEADER_WORDS, "group id", metadata)
-        for gid, group in groups.items():
-            rows.append(_target(gid, group))
-        version = _last_updated(metadata)
-        if version is None:
-            ctx.notes.append("no 'Last Updated' line: the list version is the file's date")
-            version = file_version(path)
-        for r in rows:
-            r["list_version"] = version
-        yield frame(sorted(rows, key=lambda r: r["row_no"]))
+        yield read_grouped(path, ctx, csv_records(path), HEADER_WORDS, "group id", _target, _last_updated,
+                           "Last Updated")
 
 
 def _last_updated(metadata: list[str]) -> str | None:

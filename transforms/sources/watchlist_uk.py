@@ -82,6 +82,22 @@ class Designation:
     errors: list[str] = field(default_factory=list)
 
 
+# Designation fields that are plain lists of values: (attribute, the XML's element names, the CSV's column names)
+LIST_FIELDS = (
+    ("non_latin", ("NameNonLatinScript",), ("name non-latin script",)),
+    ("regimes", ("RegimeName",), ("regime name",)),
+    ("designated", ("DateDesignated",), ("date designated",)),
+    ("dobs", ("DOB",), ("d.o.b",)),
+    ("nationalities", ("Nationality",), ("nationality(/ies)",)),
+    ("passports", ("PassportNumber",), ("passport number",)),
+    ("national_ids", ("NationalIdentifierNumber", "NationalIdNumber"), ("national identifier number",)),
+    ("registrations", ("BusinessRegistrationNumber", "RegistrationNumber"), ("business registration number (s)",)),
+    ("phones", ("PhoneNumber",), ("phone number",)),
+    ("emails", ("EmailAddress",), ("email address",)),
+    ("other_info", ("OtherInformation",), ("other information",)),
+)
+
+
 def full_name(parts: list[str | None]) -> str:
     """Name1 .. Name6 in that order (Name6, the family or entity name, last)."""
     return " ".join(p for p in (text(x) for x in parts) if p)
@@ -129,19 +145,10 @@ def _designation(el) -> Designation:
     names = [c for c in el.iter() if xml_safety.local(c.tag) == "Name"]
     names.sort(key=lambda c: _first(c, "NameType") != "Primary Name")  # the primary name first
     d.names = [full_name([_first(name, f"Name{i}") for i in range(1, 7)]) for name in names]
-    d.non_latin = _all(el, "NameNonLatinScript")
-    d.regimes = _all(el, "RegimeName")
-    d.designated = _all(el, "DateDesignated")
-    d.dobs = _all(el, "DOB")
-    d.nationalities = _all(el, "Nationality")
-    d.passports = _all(el, "PassportNumber")
-    d.national_ids = _all(el, "NationalIdentifierNumber") + _all(el, "NationalIdNumber")
-    d.registrations = _all(el, "BusinessRegistrationNumber") + _all(el, "RegistrationNumber")
-    d.phones = _all(el, "PhoneNumber")
-    d.emails = _all(el, "EmailAddress")
+    for attribute, tags, _columns in LIST_FIELDS:
+        setattr(d, attribute, [v for tag in tags for v in _all(el, tag)])
     d.addresses = [(tuple(_first(addr, f"AddressLine{i}") for i in range(1, 7)), _first(addr, "AddressCountry"))
                    for addr in (c for c in el.iter() if xml_safety.local(c.tag) == "Address")]
-    d.other_info = _all(el, "OtherInformation")
     return d
 
 

@@ -21,14 +21,14 @@ import re
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import polars as pl
 
 from transforms.errors import InputError
 from transforms.sources.base import ReadContext, Reader, first_line_fields, json_dumps
 from transforms.sources.watchlist_fields import frame, partial_date, text
-from transforms.sources.watchlist_uk import Designation, designation_row, full_name, uk_date
+from transforms.sources.watchlist_uk import LIST_FIELDS, Designation, designation_row, full_name, uk_date
 
 HEADER_WORDS = {"unique id", "name 6", "regime name", "designation type"}
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -128,6 +128,23 @@ def grouped_rows(path: Path, records: Iterator[list[str]], words: set[str], key:
     return header, groups, bad
 
 
+def read_grouped(path: Path, ctx: ReadContext, records: Iterator[list[str]], words: set[str], key: str,
+                 entity: Callable[[str, list], dict], version_of: Callable[[list[str]], str | None],
+                 version_label: str) -> pl.DataFrame:
+    """A list file of one row per name: its groups (rows sharing `key`) as entities, its bad rows quarantined,
+    each row tagged with the list's version (from the metadata line above the header, else the file's date)."""
+    metadata: list[str] = []
+    _, groups, rows = grouped_rows(path, records, words, key, metadata)
+    rows += [entity(group_key, group) for group_key, group in groups.items()]
+    version = version_of(metadata)
+    if version is None:
+        ctx.notes.append(f"no '{version_label}' line: the list version is the file's date")
+        version = file_version(path)
+    for r in rows:
+        r["list_version"] = version
+    return frame(sorted(rows, key=lambda r: r["row_no"]))
+
+
 def values(rows: list[tuple[int, dict[str, str]]], *columns: str) -> list[str]:
     """The distinct non-empty values of the columns over a group's rows, in order."""
     out: list[str] = []
@@ -166,17 +183,9 @@ class UkSanctionsListCsvReader(Reader):
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         records = ods_records(path) if path.suffix.lower() == ".ods" else csv_records(path)
-        metadata: list[str] = []
-        _, groups, rows = grouped_rows(path, records, HEADER_WORDS, "unique id", metadata)
-        for uid, group in groups.items():
-            rows.append(designation_row(_designation(uid, group), group[0][0]))
-        version = report_date(metadata)
-        if version is None:
-            ctx.notes.append("no 'Report Date' line: the list version is the file's date")
-            version = file_version(path)
-        for r in rows:
-            r["list_version"] = version
-        yield frame(sorted(rows, key=lambda r: r["row_no"]))
+        yield read_grouped(path, ctx, records, HEADER_WORDS, "unique id",
+                           lambda uid, group: designation_row(_designation(uid, group), group[0][0]),
+                           report_date, "Report Date")
 
 
 def _designation(uid: str, rows: list[tuple[int, dict[str, str]]]) -> Designation:
@@ -192,23 +201,14 @@ def _designation(uid: str, rows: list[tuple[int, dict[str, str]]]) -> Designatio
         name = full_name([row.get(f"name {i}") for i in range(1, 7)])
         if name and name not in d.names:
             d.names.append(name)
-    d.non_latin = values(rows, "name non-latin script")
-    d.regimes = values(rows, "regime name")
-    d.designated = values(rows, "date designated")
-    d.dobs = values(rows, "d.o.b")
-    d.nationalities = values(rows, "nationality(/ies)")
-    d.passports = values(rows, "passport number")
-    d.national_ids = values(rows, "national identifier number")
-    d.registrations = values(rows, "business registration number (s)")
-    d.phones = values(rows, "phone number")
-    d.emails = values(rows, "email address")
+    for attribute, _tags, columns in LIST_FIELDS:
+        setattr(d, attribute, values(rows, *columns))
     for _, row in rows:
         lines = tuple(text(row.get(f"address line {i}")) for i in range(1, 7))
         address = (lines, text(row.get("address country")))
         if any(lines) or address[1]:
             if address not in d.addresses:
                 d.addresses.append(address)
-    d.other_info = values(rows, "other information")
     return d
 
 
