@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rules.engine import detect
-from tests.world import insert_row
+from tests.world import RowBuffer
 from transforms.store import connect
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -24,37 +24,44 @@ def at(hours: float) -> datetime:
 class World:
     def __init__(self, tmp_path: Path):
         self.tmp = tmp_path
-        self.con = connect(tmp_path / "store.duckdb")
+        self._con = connect(tmp_path / "store.duckdb")
+        self._rows = RowBuffer()
         self._n = 0
+
+    @property
+    def con(self):
+        """The store, with every row added so far in it."""
+        self._rows.flush(self._con)
+        return self._con
 
     def txn(self, frm: str, to: str, usd: float, hours: float, *, channel: str = "transfer", rail: str = "bank",
             currency: str = "USD", amount: float | None = None, txn_id: str | None = None) -> str:
         self._n += 1
         tid = txn_id or f"t{self._n:04d}"
-        insert_row(self.con, "transactions", txn_id=tid, source_txn_id=tid, rail=rail, booked_at=at(hours),
+        self._rows.add("transactions", txn_id=tid, source_txn_id=tid, rail=rail, booked_at=at(hours),
                    from_account_id=frm, to_account_id=to, amount=Decimal(str(amount if amount is not None else usd)),
                    currency=currency, amount_usd=Decimal(str(usd)), channel=channel, row_no=self._n)
         return tid
 
     def account(self, account_id: str, *, kind: str = "customer", opened_hours: float = -24 * 365,
                 holder_id: str | None = None, rail: str = "bank", country: str | None = None) -> None:
-        insert_row(self.con, "accounts", account_id=account_id, rail=rail, holder_id=holder_id,
+        self._rows.add("accounts", account_id=account_id, rail=rail, holder_id=holder_id,
                    opened_at=at(opened_hours), kind=kind, country=country)
 
     def event(self, account_id: str | None, hours: float, *, kind: str = "login", ip: str | None = None,
               device_id: str | None = None, phone: str | None = None, party_id: str | None = None) -> None:
         self._n += 1
-        insert_row(self.con, "events", event_id=f"e{self._n}", account_id=account_id, party_id=party_id,
+        self._rows.add("events", event_id=f"e{self._n}", account_id=account_id, party_id=party_id,
                    occurred_at=at(hours), kind=kind, ip=ip, device_id=device_id, phone=phone)
 
     def party(self, party_id: str, *, phone: str | None = None, email: str | None = None, address: str | None = None,
               name: str | None = None) -> None:
-        insert_row(self.con, "parties", party_id=party_id, party_type="person", name=name or party_id, phone=phone,
+        self._rows.add("parties", party_id=party_id, party_type="person", name=name or party_id, phone=phone,
                    email=email, address=address)
 
     def compound(self, compound_id: str, *, wallets: list[str] = (), accounts: list[str] = (),
                  ip_cidrs: list[str] = ()) -> None:
-        insert_row(self.con, "compounds", compound_id=compound_id, name=compound_id, wallets=list(wallets),
+        self._rows.add("compounds", compound_id=compound_id, name=compound_id, wallets=list(wallets),
                    accounts=list(accounts), ip_cidrs=list(ip_cidrs), confidence=0.9)
 
     def config(self, data: dict, name: str = "deploy.yml") -> Path:

@@ -1,0 +1,84 @@
+-- One-off payees: an account that paid improbably many of its payees once and never again, against its peers
+-- (the accounts with about as many payees).
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
+      AND from_account_id <> to_account_id
+      AND channel <> 'fee'
+),
+pairs AS (                  -- payments per (payer, payee)
+    SELECT src, dst, count(*) AS n FROM t GROUP BY src, dst
+),
+per_payer AS (              -- payees and one-off payees per paying account; the peer group is the power of two
+    SELECT src AS account_id, count(*) AS n_payees,                 -- of its number of payees
+           sum(CASE WHEN n <= $max_payments_per_payee THEN 1 ELSE 0 END) AS n_one_off,
+           CAST(floor(log2(count(*))) AS INTEGER) AS peer_group
+    FROM pairs
+    GROUP BY src
+),
+shares AS (                 -- per peer group the quantile of the one-off share
+    SELECT peer_group, count(*) AS n_peers,
+           quantile_cont(CAST(n_one_off AS DOUBLE) / n_payees, $peer_quantile) AS q_share
+    FROM per_payer
+    GROUP BY peer_group
+),
+groups AS (                 -- and the pooled share of the peers at or below it (smoothed: never 0); the larger is
+    SELECT s.peer_group, s.n_peers, s.q_share,                     -- the rate expected by chance
+           (sum(p.n_one_off) + 1.0) / (sum(p.n_payees) + 2.0) AS pooled_share
+    FROM shares s JOIN per_payer p ON p.peer_group = s.peer_group
+    WHERE CAST(p.n_one_off AS DOUBLE) / p.n_payees <= s.q_share
+    GROUP BY s.peer_group, s.n_peers, s.q_share
+),
+everyone_q AS (
+    SELECT count(*) AS n_payers, quantile_cont(CAST(n_one_off AS DOUBLE) / n_payees, $peer_quantile) AS q_share
+    FROM per_payer
+),
+everyone AS (               -- the same over every paying account, for small peer groups
+    SELECT e.n_payers, e.q_share, (sum(p.n_one_off) + 1.0) / (sum(p.n_payees) + 2.0) AS pooled_share
+    FROM everyone_q e CROSS JOIN per_payer p
+    WHERE CAST(p.n_one_off AS DOUBLE) / p.n_payees <= e.q_share
+    GROUP BY e.n_payers, e.q_share
+),
+rated AS (                  -- the rate expected by chance for each candidate, and its share
+    SELECT p.account_id, p.n_payees, p.n_one_off, e.n_payers,
+           least(0.999, CASE WHEN g.n_peers >= $min_peers THEN greatest(g.q_share, g.pooled_share)
+                             ELSE greatest(e.q_share, e.pooled_share) END) AS rate,
+           CAST(p.n_one_off AS DOUBLE) / p.n_payees AS share
+    FROM per_payer p JOIN groups g ON g.peer_group = p.peer_group CROSS JOIN everyone e
+    WHERE p.n_one_off >= $min_payees
+),
+bounded AS (                -- -ln of the Chernoff bound on P(X >= n_one_off), X ~ Binomial(n_payees, rate)
+    SELECT r.*,
+           n_one_off * ln(share / rate)
+           + CASE WHEN n_one_off < n_payees THEN (n_payees - n_one_off) * ln((1 - share) / (1 - rate)) ELSE 0 END
+             AS neg_ln_chance
+    FROM rated r
+    WHERE share > rate
+),
+hits AS (
+    SELECT b.*
+    FROM bounded b
+    WHERE b.neg_ln_chance > ln(b.n_payers / $max_chance_hits)
+      AND b.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+),
+one_off AS (                -- the one-off payments of the hits: the evidence
+    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd
+    FROM t JOIN pairs p ON p.src = t.src AND p.dst = t.dst
+    WHERE p.n <= $max_payments_per_payee AND t.src IN (SELECT account_id FROM hits)
+)
+SELECT h.account_id AS subject_id,
+       h.n_one_off AS value,                   -- measured: one-off payees
+       st_ids(o.txn_id) AS txn_ids,
+       st_ids(o.dst) AS member_ids,
+       min(o.booked_at) AS window_start,
+       max(o.booked_at) AS window_end,
+       h.n_payees,
+       sum(o.amount_usd) AS total_usd,
+       st_days_between(min(o.booked_at), max(o.booked_at)) AS span_days,
+       round(100 * h.rate, 1) AS peer_share_pct,
+       CAST(round(exp(least(h.neg_ln_chance, 41))) AS BIGINT) AS one_in   -- capped near 6e17 (a BIGINT)
+FROM hits h JOIN one_off o ON o.src = h.account_id
+GROUP BY h.account_id, h.n_one_off, h.n_payees, h.rate, h.neg_ln_chance
