@@ -12,12 +12,14 @@ def background(world: World, n: int = 40) -> None:
             world.txn(f"A{i}", f"A{(i + 1) % n}", 50, month * 30 * DAY + i)
 
 
-def test_fires_at_three_one_shot_senders_spread_over_months_not_two(world: World):
+def test_fires_at_two_one_shot_senders_spread_over_months_not_one(world: World):
     background(world)
-    for i in range(2):
-        world.txn(f"S{i}", "MULE", 400, i * 60 * DAY)  # one payment every two months, each sender seen once
+    world.txn("S0", "MULE", 400, 0)  # one payment every two months, each sender seen once
     _, hits = world.run("one_shot_senders")
     assert hits == {}
+    world.txn("S1", "MULE", 400, 60 * DAY)
+    _, hits = world.run("one_shot_senders")
+    assert hits["MULE"]["value"] == 2 and hits["MULE"]["score"] == 0.7
     world.txn("S2", "MULE", 400, 120 * DAY)
     _, hits = world.run("one_shot_senders")
     assert hits["MULE"]["value"] == 3 and hits["MULE"]["score"] == 0.7
