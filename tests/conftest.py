@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+
+def _spark_connect_fails_as_in_any_process_without_grpc() -> None:
+    """pytest-xdist's workers run with a bare __main__ (no __file__, no spec). pyspark.sql.connect, which Great
+    Expectations tries to import, takes that for a doctest run and, lacking grpc, exits the process instead of
+    raising ImportError as it does elsewhere. Make its import fail the ordinary way there."""
+    import importlib.util
+
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__") \
+            and importlib.util.find_spec("grpc") is None:
+        sys.modules.setdefault("pyspark.sql.connect", None)  # type: ignore[arg-type]  # None: ImportError on import
+
+
+_spark_connect_fails_as_in_any_process_without_grpc()
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

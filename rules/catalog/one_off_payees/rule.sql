@@ -32,23 +32,15 @@ groups AS (                 -- and the pooled share of the peers at or below it 
     WHERE CAST(p.n_one_off AS DOUBLE) / p.n_payees <= s.q_share
     GROUP BY s.peer_group, s.n_peers, s.q_share
 ),
-everyone_q AS (
-    SELECT count(*) AS n_payers, quantile_cont(CAST(n_one_off AS DOUBLE) / n_payees, $peer_quantile) AS q_share
-    FROM per_payer
+payers AS (                 -- how many accounts pay: the population the bar is set for
+    SELECT count(*) AS n_payers FROM per_payer
 ),
-everyone AS (               -- the same over every paying account, for small peer groups
-    SELECT e.n_payers, e.q_share, (sum(p.n_one_off) + 1.0) / (sum(p.n_payees) + 2.0) AS pooled_share
-    FROM everyone_q e CROSS JOIN per_payer p
-    WHERE CAST(p.n_one_off AS DOUBLE) / p.n_payees <= e.q_share
-    GROUP BY e.n_payers, e.q_share
-),
-rated AS (                  -- the rate expected by chance for each candidate, and its share
-    SELECT p.account_id, p.n_payees, p.n_one_off, e.n_payers,
-           least(0.999, CASE WHEN g.n_peers >= $min_peers THEN greatest(g.q_share, g.pooled_share)
-                             ELSE greatest(e.q_share, e.pooled_share) END) AS rate,
+rated AS (                  -- the rate expected by chance for each candidate with enough peers to judge it
+    SELECT p.account_id, p.n_payees, p.n_one_off, n.n_payers,
+           least(0.999, greatest(g.q_share, g.pooled_share)) AS rate,
            CAST(p.n_one_off AS DOUBLE) / p.n_payees AS share
-    FROM per_payer p JOIN groups g ON g.peer_group = p.peer_group CROSS JOIN everyone e
-    WHERE p.n_one_off >= $min_payees
+    FROM per_payer p JOIN groups g ON g.peer_group = p.peer_group CROSS JOIN payers n
+    WHERE p.n_one_off >= $min_payees AND g.n_peers >= $min_peers
 ),
 bounded AS (                -- -ln of the Chernoff bound on P(X >= n_one_off), X ~ Binomial(n_payees, rate)
     SELECT r.*,
