@@ -9,19 +9,23 @@ from pathlib import Path
 import pytest
 
 
-def _spark_connect_fails_as_in_any_process_without_grpc() -> None:
+def _spark_connect_fails_as_in_any_process_without_its_dependencies() -> None:
     """pytest-xdist's workers run with a bare __main__ (no __file__, no spec). pyspark.sql.connect, which Great
-    Expectations tries to import, takes that for a doctest run and, lacking grpc, exits the process instead of
-    raising ImportError as it does elsewhere. Make its import fail the ordinary way there."""
-    import importlib.util
-
+    Expectations tries to import, takes that for a doctest run and, when its own dependencies (grpc, ...) are
+    missing, exits the process instead of raising ImportError as it does elsewhere. Make its import fail the
+    ordinary way there."""
     main = sys.modules["__main__"]
-    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__") \
-            and importlib.util.find_spec("grpc") is None:
+    if getattr(main, "__spec__", None) is not None or hasattr(main, "__file__"):
+        return
+    try:
+        from pyspark.testing.connectutils import should_test_connect  # what pyspark itself checks
+    except ImportError:  # no pyspark (an optional extra): nothing imports it
+        return
+    if not should_test_connect:
         sys.modules.setdefault("pyspark.sql.connect", None)  # type: ignore[arg-type]  # None: ImportError on import
 
 
-_spark_connect_fails_as_in_any_process_without_grpc()
+_spark_connect_fails_as_in_any_process_without_its_dependencies()
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -48,7 +48,8 @@ class RowBuffer:
     def flush(self, con) -> None:
         import pyarrow as pa
 
-        for (table, names), rows in self.rows.items():
+        while self.rows:  # in order; a group leaves the buffer once inserted (a failed insert is not retried)
+            table, names = key = next(iter(self.rows))
+            rows = self.rows.pop(key)
             frame = pa.Table.from_pylist(rows)  # noqa: F841 (read by name below)
             con.execute(f"INSERT INTO {table} BY NAME SELECT {', '.join(names)} FROM frame")
-        self.rows.clear()

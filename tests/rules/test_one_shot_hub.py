@@ -1,6 +1,7 @@
 import json
 
-from tests.rules.conftest import World
+from rules.engine import detect
+from tests.rules.conftest import World, at
 
 DAY = 24
 
@@ -73,3 +74,16 @@ def test_service_accounts_are_not_subjects(world: World):
     world.txn("EXCH", "OUT0", 300, 12 * DAY)
     _, hits = world.run("one_shot_hub")
     assert hits == {}
+
+
+def test_a_daily_run_reports_the_new_episode_not_an_earlier_one_as_large(world: World):
+    background(world)
+    for day in (20, 300):  # two episodes of two single-use senders and payees each, months apart
+        for i in range(2):
+            world.txn(f"IN{day}_{i}", "HUB", 500, day * DAY + i)
+            world.txn("HUB", f"OUT{day}_{i}", 450, (day + 5) * DAY + i)
+    summary = detect(world.con, since=at(303 * DAY), until=at(306 * DAY), only=["one_shot_hub"])
+    rows = world.con.execute("SELECT subject_id, member_ids FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchall()
+    assert [(s, sorted(m)) for s, m in rows] == [("HUB", ["IN300_0", "IN300_1", "OUT300_0", "OUT300_1"])]
+    summary = detect(world.con, since=at(200 * DAY), until=at(250 * DAY), only=["one_shot_hub"])  # nothing ends then
+    assert world.con.execute("SELECT count(*) FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchone()[0] == 0

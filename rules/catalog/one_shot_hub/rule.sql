@@ -36,11 +36,17 @@ anchored AS (               -- per credit: the window [booked_at, booked_at + wi
     FROM one_shot o JOIN both_sides b ON b.hub = o.hub
     WINDOW w AS (PARTITION BY o.hub ORDER BY o.booked_at RANGE BETWEEN CURRENT ROW AND $window FOLLOWING)
 ),
-best AS (                   -- per hub the window with most of min(senders, payees), the earliest on ties
-    SELECT a.*, least(a.n_senders, a.n_payees) AS measure,
+best AS (                   -- per hub the window with most of min(senders, payees), the earliest on ties (the
+    SELECT a.*, least(a.n_senders, a.n_payees) AS measure,                      -- hub's measure for the population)
            row_number() OVER (PARTITION BY a.hub ORDER BY least(a.n_senders, a.n_payees) DESC, a.anchor_at) AS rn
     FROM anchored a
     WHERE a.anchor_is_in = 1
+),
+current AS (                -- the window reported: the best of those that end in the detection range (an earlier
+    SELECT b.*,                                             -- episode as large must not hide today's)
+           row_number() OVER (PARTITION BY b.hub ORDER BY b.measure DESC, b.anchor_at) AS rn_now
+    FROM best b
+    WHERE b.last_out_at >= $since
 ),
 per_account AS (            -- the measure per receiving account, 0 for accounts without such a window
     SELECT r.dst AS account_id, coalesce(b.measure, 0) AS measure
@@ -51,10 +57,10 @@ bar AS (                    -- the population's level of the same measure
     SELECT quantile_cont(measure, $population_quantile) AS population_bar FROM per_account
 ),
 hits AS (
-    SELECT b.*, round(bar.population_bar, 2) AS population_bar
-    FROM best b CROSS JOIN bar
-    WHERE b.rn = 1 AND b.measure >= $min_each AND b.measure > bar.population_bar
-      AND b.hub NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    SELECT c.*, round(bar.population_bar, 2) AS population_bar
+    FROM current c CROSS JOIN bar
+    WHERE c.rn_now = 1 AND c.measure >= $min_each AND c.measure > bar.population_bar
+      AND c.hub NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 evidence AS (               -- the single-use transfers of the best window only
     SELECT h.hub, st_ids(o.txn_id) AS txn_ids, st_ids(o.cp) AS member_ids
