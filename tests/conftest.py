@@ -87,10 +87,10 @@ def prefect_harness(tmp_path_factory):
             _bound_the_harness_drain()
 
 
-def _bound_the_harness_drain(seconds: float = 60) -> None:
+def _bound_the_harness_drain(seconds: float = 10) -> None:
     """Prefect's test harness drains its log and event workers on exit without a timeout; a drain whose future is
-    never resolved (seen once at the end of a session, with every test passed) would hang the run for good. Give
-    it a minute, then let the server stop anyway."""
+    never resolved (seen at the end of a session, with every test passed; in every xdist worker) would hang the run
+    for good. Give it ten seconds (what is left to drain is the test server's own logs), then stop the server."""
     import asyncio
 
     import prefect.testing.utilities as harness
