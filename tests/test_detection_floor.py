@@ -52,6 +52,7 @@ def test_amlsim_slice_floor(db):
     # bipartite and stack layers fed in lockstep; fan-ins from senders seen only once, spread over months
     assert res["per_typology"]["bipartite"]["found"] == 3 and res["per_typology"]["stack"]["found"] >= 2
     assert res["per_typology"]["fan_in"]["found"] == 3
+    assert res["per_typology"]["fan_out"]["found"] >= 1  # payees paid once, against peers (hub mains are missed)
     assert res["transactions"]["f1"] >= 0.8
     assert 1000 * res["accounts"]["flagged"] / accounts <= 60  # and the pack does not flood the slice
 
@@ -62,5 +63,7 @@ def test_amlsim_scatter_gather_slice_floor(db):
     assert res["per_typology"]["scatter_gather"]["pattern_recall"] == 1.0
     assert res["per_typology"]["cycle"]["pattern_recall"] == 1.0
     assert res["per_typology"]["bipartite"]["found"] == 3 and res["per_typology"]["fan_in"]["found"] >= 2
+    assert res["per_typology"]["fan_out"]["found"] == 3  # one-off payees, spread over months
+    assert res["per_typology"]["gather_scatter"]["found"] >= 1  # single-use senders and payees around a hub
     assert res["accounts"]["precision"] >= 0.9 and res["transactions"]["precision"] >= 0.9
     assert 1000 * res["accounts"]["flagged"] / accounts <= 130
