@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from rules.engine import frame_to_out, load_py_rule
 from rules.spark_dialect import literal, to_spark
@@ -87,6 +88,8 @@ class SparkRunner:
         for name in DERIVED_TABLES:
             frame = con.sql(f"SELECT * FROM {name}").arrow()
             table = frame.read_all() if hasattr(frame, "read_all") else frame
+            if table.num_rows == 0:  # columns with no chunk at all: pyspark fails on their timestamps; give one
+                table = pa.table([pa.array([], type=f.type) for f in table.schema], schema=table.schema)
             self.spark.createDataFrame(table).createOrReplaceTempView(name)  # an empty one too
 
     def present(self, con, sql: str) -> bool:

@@ -106,6 +106,44 @@ def test_spark_gives_the_duckdb_hits_and_alerts_on_the_samples(spark_and_duckdb)
     assert not summary.failed and len([r for r in summary.rules if r.status == "ok"]) == len(every_rule)  # SQL and Python
 
 
+@pytest.mark.slow
+def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path):
+    """A simulator's world or a crypto export alone: no events, so the tables the store derives at detect time
+    (where accounts were used from, ...) are empty, and go to Spark empty. Same hits as on DuckDB."""
+    pytest.importorskip("pyspark", reason="pip install -e '.[spark]'")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java 17")
+    from rules.engine import detect
+    from rules.spark_engine import SparkRunner
+    from tests.helpers import ingest
+    from transforms.lake import export_lake
+    from transforms.store import connect
+
+    world = ROOT / "tests" / "fixtures" / "worlds" / "amlsim_s311_slice"
+    ingest(tmp_path / "a.duckdb", world / "tx_log.csv")
+    shutil.copy(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
+    rules = ["one_off_payees", "one_shot_hub", "one_shot_senders", "ring"]
+    got = {}
+    for name in ("a", "b"):
+        con = connect(tmp_path / f"{name}.duckdb")
+        runner = None
+        if name == "b":
+            assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+            export_lake(con, tmp_path / "lake")
+            runner = SparkRunner(tmp_path / "lake", "local[2]")
+        try:
+            summary = detect(con, only=rules, **({"runner": runner} if runner else {}))
+        finally:
+            if runner:
+                runner.spark.stop()
+        assert not summary.failed, summary.failed
+        got[name] = con.execute("SELECT rule_id, subject_id, band, txn_ids, member_ids FROM rule_hits WHERE run_id = ?"
+                                " ORDER BY ALL", [summary.run_id]).fetchall()
+        con.close()
+    assert {r[0] for r in got["a"]} == set(rules)  # each of these rules has hits on the slice
+    assert got["b"] == got["a"]
+
+
 def test_lake_export_and_a_lake_that_is_not_one_from_the_command_line(tmp_path):
     from typer.testing import CliRunner
 
