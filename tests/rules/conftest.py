@@ -43,6 +43,13 @@ class World:
                    currency=currency, amount_usd=Decimal(str(usd)), channel=channel, row_no=self._n)
         return tid
 
+    def regulars(self, n: int = 40, months: int = 4) -> None:
+        """Ordinary accounts A0..A{n-1} paying each other month after month: each is seen many times, each pays
+        and receives (the background of the rules about accounts seen once)."""
+        for month in range(months):
+            for i in range(n):
+                self.txn(f"A{i}", f"A{(i + 1) % n}", 50, month * 30 * 24 + i)
+
     def account(self, account_id: str, *, kind: str = "customer", opened_hours: float = -24 * 365,
                 holder_id: str | None = None, rail: str = "bank", country: str | None = None) -> None:
         self._rows.add("accounts", account_id=account_id, rail=rail, holder_id=holder_id,

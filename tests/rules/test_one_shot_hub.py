@@ -6,15 +6,9 @@ from tests.rules.conftest import World, at
 DAY = 24
 
 
-def background(world: World, n: int = 40) -> None:
-    """Ordinary accounts paying each other month after month: every one is seen many times."""
-    for month in range(4):
-        for i in range(n):
-            world.txn(f"A{i}", f"A{(i + 1) % n}", 50, month * 30 * DAY + i)
-
 
 def test_single_use_accounts_on_both_sides_within_the_window(world: World):
-    background(world)
+    world.regulars()
     world.txn("IN0", "HUB", 700, 10 * DAY)  # IN0 and OUT0 are seen in this transfer only
     world.txn("HUB", "OUT0", 300, 25 * DAY)
     _, hits = world.run("one_shot_hub")
@@ -33,7 +27,7 @@ def test_single_use_accounts_on_both_sides_within_the_window(world: World):
 
 
 def test_payees_beyond_the_window_or_before_the_credit_do_not_count(world: World):
-    background(world)
+    world.regulars()
     world.txn("HUB", "OUT0", 300, 5 * DAY)  # paid before the credit
     world.txn("IN0", "HUB", 700, 10 * DAY)
     world.txn("HUB", "OUT1", 300, 45 * DAY)  # 35 days after it
@@ -44,7 +38,7 @@ def test_payees_beyond_the_window_or_before_the_credit_do_not_count(world: World
 
 
 def test_counterparties_seen_elsewhere_are_not_single_use(world: World):
-    background(world)
+    world.regulars()
     world.txn("IN0", "HUB", 700, 10 * DAY)
     world.txn("HUB", "OUT0", 300, 25 * DAY)
     world.txn("OUT0", "cash", 250, 26 * DAY, channel="cash_withdrawal")  # the payee is a customer who withdraws
@@ -53,7 +47,7 @@ def test_counterparties_seen_elsewhere_are_not_single_use(world: World):
 
 
 def test_the_bar_rises_where_single_use_counterparties_are_common(world: World):
-    background(world)
+    world.regulars()
     for i in range(5):  # an eighth of the town relays a stranger's payment to another stranger each month
         world.txn(f"S{i}", f"A{i}", 100, 3 * DAY + i)
         world.txn(f"A{i}", f"P{i}", 90, 9 * DAY + i)
@@ -68,7 +62,7 @@ def test_the_bar_rises_where_single_use_counterparties_are_common(world: World):
 
 
 def test_service_accounts_are_not_subjects(world: World):
-    background(world)
+    world.regulars()
     world.account("EXCH", kind="otc_desk")
     world.txn("IN0", "EXCH", 700, 10 * DAY)
     world.txn("EXCH", "OUT0", 300, 12 * DAY)
@@ -77,7 +71,7 @@ def test_service_accounts_are_not_subjects(world: World):
 
 
 def test_a_daily_run_reports_the_new_episode_not_an_earlier_one_as_large(world: World):
-    background(world)
+    world.regulars()
     for day in (20, 300):  # two episodes of two single-use senders and payees each, months apart
         for i in range(2):
             world.txn(f"IN{day}_{i}", "HUB", 500, day * DAY + i)

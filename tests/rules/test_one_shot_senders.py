@@ -5,15 +5,9 @@ from tests.rules.conftest import World
 DAY = 24
 
 
-def background(world: World, n: int = 40) -> None:
-    """Ordinary accounts paying each other month after month: they are seen many times, and each receives."""
-    for month in range(4):
-        for i in range(n):
-            world.txn(f"A{i}", f"A{(i + 1) % n}", 50, month * 30 * DAY + i)
-
 
 def test_fires_at_two_one_shot_senders_spread_over_months_not_one(world: World):
-    background(world)
+    world.regulars()
     world.txn("S0", "MULE", 400, 0)  # one payment every two months, each sender seen once
     _, hits = world.run("one_shot_senders")
     assert hits == {}
@@ -29,7 +23,7 @@ def test_fires_at_two_one_shot_senders_spread_over_months_not_one(world: World):
 
 
 def test_senders_seen_elsewhere_do_not_count(world: World):
-    background(world)
+    world.regulars()
     for i in range(3):
         world.txn(f"S{i}", "SHOP", 400, i * 30 * DAY)
         world.txn("EMPLOYER", f"S{i}", 2000, i * 30 * DAY - DAY)  # each sender also gets a salary: a customer
@@ -39,7 +33,7 @@ def test_senders_seen_elsewhere_do_not_count(world: World):
 
 def test_the_bar_rises_with_the_population(world: World):
     # where a fifth of the accounts receive from three strangers each (a marketplace town), three is ordinary
-    background(world)
+    world.regulars()
     for r in range(10):
         for i in range(3):
             world.txn(f"S{r}_{i}", f"A{r}", 30, r * DAY + i)
@@ -53,7 +47,7 @@ def test_the_bar_rises_with_the_population(world: World):
 
 
 def test_service_accounts_are_not_subjects(world: World):
-    background(world)
+    world.regulars()
     world.account("SHOP", kind="merchant")
     for i in range(5):
         world.txn(f"S{i}", "SHOP", 40, i * 10 * DAY)
@@ -62,7 +56,7 @@ def test_service_accounts_are_not_subjects(world: World):
 
 
 def test_a_sender_seen_in_cash_or_card_activity_is_not_one_shot(world: World):
-    background(world)
+    world.regulars()
     for i in range(3):
         world.txn(f"S{i}", "MULE", 400, i * 60 * DAY)
         world.txn(f"S{i}", "cash", 100, i * 60 * DAY + 5, channel="cash_withdrawal")  # a customer of the bank
