@@ -42,7 +42,7 @@ best AS (                   -- per hub the window with most of min(senders, paye
     FROM anchored a
     WHERE a.anchor_is_in = 1
 ),
-current AS (                -- the window reported: the best of those that end in the detection range (an earlier
+reported AS (               -- the window reported: the best of those that end in the detection range (an earlier
     SELECT b.*,                                             -- episode as large must not hide today's)
            row_number() OVER (PARTITION BY b.hub ORDER BY b.measure DESC, b.anchor_at) AS rn_now
     FROM best b
@@ -58,7 +58,7 @@ bar AS (                    -- the population's level of the same measure
 ),
 hits AS (
     SELECT c.*, round(bar.population_bar, 2) AS population_bar
-    FROM current c CROSS JOIN bar
+    FROM reported c CROSS JOIN bar
     WHERE c.rn_now = 1 AND c.measure >= $min_each AND c.measure > bar.population_bar
       AND c.hub NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
