@@ -36,8 +36,9 @@ SPARK_BODIES: dict[str, str] = {
     "st_last": "element_at(ARG0, -1)",
     "st_union_ids": "array_sort(array_distinct(filter(concat(ARG0, ARG1), x -> x IS NOT NULL)))",
     "st_flatten_ids": "array_sort(array_distinct(filter(flatten(ARG0), x -> x IS NOT NULL)))",
-    "st_hours_between": "((unix_seconds(ARG1) - unix_seconds(ARG0)) / 3600.0)",
-    "st_days_between": "((unix_seconds(ARG1) - unix_seconds(ARG0)) / 86400.0)",
+    # DOUBLE as on DuckDB (Spark divides by a decimal literal in decimals: 6.0000000 in the evidence JSON)
+    "st_hours_between": "CAST((unix_seconds(ARG1) - unix_seconds(ARG0)) / 3600.0 AS DOUBLE)",
+    "st_days_between": "CAST((unix_seconds(ARG1) - unix_seconds(ARG0)) / 86400.0 AS DOUBLE)",
     "st_bucket": "CAST(floor(unix_micros(ARG0) / ARG1) AS BIGINT)",  # ARG1: the window in microseconds
     "st_is_account": "(ARG0 <> 'cash' AND ARG0 NOT LIKE 'unknown:%')",
     "st_hash": "xxhash64(ARG0)",

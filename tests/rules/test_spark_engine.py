@@ -137,11 +137,11 @@ def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path):
             if runner:
                 runner.spark.stop()
         assert not summary.failed, summary.failed
-        got[name] = con.execute("SELECT rule_id, subject_id, band, txn_ids, member_ids FROM rule_hits WHERE run_id = ?"
-                                " ORDER BY ALL", [summary.run_id]).fetchall()
+        got[name] = con.execute("SELECT rule_id, subject_id, band, txn_ids, member_ids, evidence FROM rule_hits"
+                                " WHERE run_id = ? ORDER BY ALL", [summary.run_id]).fetchall()
         con.close()
     assert {r[0] for r in got["a"]} == set(rules)  # each of these rules has hits on the slice
-    assert got["b"] == got["a"]
+    assert got["b"] == got["a"]  # the evidence JSON too, number for number
 
 
 def test_lake_export_and_a_lake_that_is_not_one_from_the_command_line(tmp_path):
