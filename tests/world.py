@@ -1,5 +1,6 @@
-"""Rows for the tests' stores, in one place: the rule, casework and export tests build their worlds with
-insert_row (canonical tables get their provenance columns filled in; dicts become JSON).
+"""Rows for the tests' stores, in one place: the casework and export tests build their worlds with insert_row, the
+rule tests with a RowBuffer (many rows, one statement per table); either way canonical tables get their provenance
+columns filled in and dicts become JSON (row_values).
 
 tests/rules/conftest.py (World: rows by the hour, one rule run), tests/casework/casebook.py (Case: a hand-made
 network with alerts) and tests/exports/conftest.py (a store with casework tables) are conveniences on top of it;
@@ -9,6 +10,8 @@ tests/batch/world.py writes landing files for ingest instead of rows.
 from __future__ import annotations
 
 import json
+
+import pyarrow as pa
 
 from transforms.schema import LOADED_TABLES
 
@@ -46,8 +49,6 @@ class RowBuffer:
         self.rows.setdefault((table, tuple(cols)), []).append(cols)
 
     def flush(self, con) -> None:
-        import pyarrow as pa
-
         while self.rows:  # in order; a group leaves the buffer once inserted (a failed insert is not retried)
             table, names = key = next(iter(self.rows))
             rows = self.rows.pop(key)
