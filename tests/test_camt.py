@@ -3,11 +3,13 @@ and hostile XML (billion laughs, external entities) refused."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from tests.helpers import reference_dir, write_fx_for
@@ -215,3 +217,62 @@ def test_xsd_naming_the_namespace_is_not_taken_for_a_statement(tmp_path):
     path.write_text(f'<?xml version="1.0"?><xs:schema xmlns="{CAMT_NS}" targetNamespace="{CAMT_NS}" '
                     'xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="Document"/></xs:schema>')
     assert detect(path, ReadContext()) is None
+
+
+# ------------------------------------------------------------------ large files: chunks of whole entries
+def _many_statements(n: int, prefixed: bool = False) -> str:
+    """The bank A fixture without its comments, its statement repeated n times (another Id each)."""
+    import re
+
+    src = re.sub(r"<!--.*?-->", "", (FIX / "camt053_v08_bank_a.xml").read_text(), flags=re.S)
+    i, j = src.index("<Stmt>"), src.rindex("</Stmt>") + len("</Stmt>")
+    text = src[:i] + "\n".join(src[i:j].replace("<Id>", f"<Id>S{k}-", 1) for k in range(n)) + src[j:]
+    if prefixed:  # every element in a 'c:' prefix, as some banks write it
+        text = re.sub(r"<(/?)([A-Z][A-Za-z]*)([ >/])", r"<\1c:\2\3", text).replace(' xmlns="', ' xmlns:c="')
+    return text
+
+
+@pytest.mark.parametrize("prefixed", [False, True])
+def test_a_file_read_in_chunks_gives_the_same_rows_as_read_whole(tmp_path, monkeypatch, prefixed):
+    from transforms.sources import camt, xml_chunks
+
+    path = tmp_path / "many.xml"
+    path.write_text(_many_statements(40, prefixed))
+    whole_ctx, chunked_ctx = ReadContext(), ReadContext()
+    whole = pl.concat(list(Camt053Reader().read(path, whole_ctx)))
+    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 3)
+    docs = list(xml_chunks.documents(path, "Stmt", "Ntry", 3))
+    assert len(docs) == 40 * 3  # 7 entries a statement: 3 + 3 + 1
+    chunks = list(Camt053Reader().read(path, chunked_ctx))
+    assert len(chunks) == 120 and whole.height == 40 * 8
+    assert pl.concat(chunks).equals(whole)
+    assert chunked_ctx.notes == whole_ctx.notes == ["40 pending or information-only entries not loaded (quarantined with status reason)"]
+
+
+def test_a_file_with_a_comment_between_entries_is_read_whole(tmp_path, monkeypatch):
+    from transforms.sources import xml_chunks
+
+    path = tmp_path / "commented.xml"
+    path.write_text(_many_statements(3).replace("<Ntry>", "<!-- <Ntry> in a comment --><Ntry>", 1))
+    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
+    assert len(list(xml_chunks.documents(path, "Stmt", "Ntry", 3))) == 1
+    assert sum(c.height for c in Camt053Reader().read(path, ReadContext())) == 24
+
+
+def test_a_quarantined_entry_keeps_its_raw_record(bank_a):
+    db, _ = bank_a
+    con = duckdb.connect(str(db), read_only=True)
+    (raw,), = con.execute("SELECT raw FROM quarantine WHERE path LIKE '%camt053_v08_bank_a.xml'").fetchall()
+    con.close()
+    record = json.loads(raw)  # the entry's leaves, as the bank wrote them
+    assert record["Sts/Cd"] == "PDNG" and record["Amt"] == "42.00" and record["Amt@Ccy"] == "EUR"
+    assert record["Stmt/Acct"] == "DE89370400440532013000" and record["Stmt/Id"] == "STMT-A-1"
+
+
+def test_private_use_characters_in_the_data_do_not_break_the_rows(tmp_path):
+    path = tmp_path / "pua.xml"
+    text = (FIX / "camt053_v08_bank_a.xml").read_text().replace("Investment deposit", "Investment \ue000\ue001 deposit")
+    path.write_text(text)
+    out = pl.concat(list(Camt053Reader().read(path, ReadContext())))
+    assert out.height == 8 and "Investment \ue000\ue001 deposit order 77" in out["reference"].to_list()

@@ -194,6 +194,19 @@ def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
         con.execute("DROP TABLE IF EXISTS _st_day_rates")
 
 
+def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: StagedFile | None) -> pl.DataFrame:
+    """(row_no, raw) of the rows being quarantined whose reader left `raw` null to be fast (camt): it gives them now."""
+    empty = pl.DataFrame(schema={"row_no": pl.Int64, "raw": pl.Utf8})
+    if staged_file is None or staged_file.reader is None or staged_file.ctx is None:
+        return empty
+    nos = {r[0] for r in con.execute(f"""SELECT s.row_no FROM {staged} s JOIN _classified c USING (row_no)
+                                        WHERE c.outcome = 'quarantined' AND s.raw IS NULL""").fetchall()}
+    raws = staged_file.reader.raw_records(Path(staged_file.report.path), staged_file.ctx, nos) if nos else {}
+    if not raws:
+        return empty
+    return pl.DataFrame({"row_no": list(raws), "raw": list(raws.values())}, schema=empty.schema)
+
+
 def _fx_notes(con: duckdb.DuckDBPyConnection, picked: str) -> list[str]:
     """What the file's loaded rows were converted with, when it was not the user's rates: per currency."""
     notes = []
@@ -269,6 +282,8 @@ class StagedFile:
     report: FileReport
     table: schema.Table
     stg: str
+    reader: Reader | None = None
+    ctx: ReadContext | None = None
 
 
 def stage_file(
@@ -310,7 +325,7 @@ def stage_file(
     except BaseException:
         drop_staged(con, StagedFile(report, table, stg))
         raise
-    return StagedFile(report, table, stg)
+    return StagedFile(report, table, stg, reader, ctx)
 
 
 def finish_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: str, validator: BatchValidator) -> FileReport:
@@ -330,7 +345,7 @@ def finish_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: str,
         con.execute(f"CREATE OR REPLACE VIEW stg.{stg} AS SELECT * FROM {STAGING_DB}.{stg}")
         failures = validator.failures(stg, checks)
         clock.lap("validate")
-        _commit(con, table, stg, report, failures, run_id)
+        _commit(con, table, stg, report, failures, run_id, staged)
         if table.name == "fx_rates" and report.rows_loaded:
             filled = fill_missing_usd(con, report.file_id)
             if filled:
@@ -349,7 +364,8 @@ def drop_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}.{staged.stg}")
 
 
-def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: list[tuple[str, str]], run_id: str) -> None:
+def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: list[tuple[str, str]], run_id: str,
+            staged_file: StagedFile | None = None) -> None:
     # each failed check's own query (validate.py) selects its rows inside the store: nothing goes through Python
     parts = [f"SELECT row_no, ? AS reason FROM ({sql}) _f{i}" for i, (sql, _) in enumerate(failures)]
     con.execute("CREATE OR REPLACE TEMP TABLE _gx_fail AS "
@@ -380,12 +396,16 @@ def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: li
                         [report.file_id])
         # A reader may leave `raw` empty for rows it accepted (bulk Parquet): the canonical values are the record.
         record = "CAST(to_json(struct_pack(" + ", ".join(f"s.{c}" for c in cols) + ")) AS VARCHAR)"
-        con.execute(
-            f"""INSERT INTO quarantine SELECT ?, ?, ?, ?, s.row_no, coalesce(s.raw, {record}), c.all_errors, ?
-                FROM {staged} s JOIN _classified c USING (row_no)
-                WHERE c.outcome = 'quarantined' ORDER BY s.row_no""",
-            [report.file_id, report.path, report.source, table.name, run_id],
-        )
+        con.register("_raws", _raw_records(con, staged, staged_file).to_arrow())
+        try:
+            con.execute(
+                f"""INSERT INTO quarantine SELECT ?, ?, ?, ?, s.row_no, coalesce(s.raw, r.raw, {record}), c.all_errors, ?
+                    FROM {staged} s JOIN _classified c USING (row_no) LEFT JOIN _raws r ON r.row_no = s.row_no
+                    WHERE c.outcome = 'quarantined' ORDER BY s.row_no""",
+                [report.file_id, report.path, report.source, table.name, run_id],
+            )
+        finally:
+            con.unregister("_raws")
         if table.name == "transactions":
             report.notes += _fx_notes(con, picked)
         report.rows_loaded = counts.get("new", 0) + counts.get("changed", 0)

@@ -3,7 +3,8 @@
 A reader turns one file into chunks (polars DataFrames) holding canonical columns of one table plus three
 bookkeeping columns:
   row_no  -- 1-based record number in the file (header excluded), cited by evidence and quarantine
-  raw     -- the record as a JSON object of field -> text, kept for quarantine
+  raw     -- the record as a JSON object of field -> text, kept for quarantine (or null, with raw_records
+             giving it for the rows that are quarantined)
   errors  -- list of 'field: what is wrong' found while parsing; a row with errors is quarantined
   txn_key -- (transactions only) the text whose hash becomes txn_id; see transforms/ids.py
 Readers never drop a row: a record they cannot use is emitted with an error so that it is quarantined.
@@ -61,6 +62,11 @@ class Reader(ABC):
     @abstractmethod
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         """Chunks of canonical rows with row_no, raw and errors (see the module doc)."""
+
+    def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
+        """The raw records of these rows, for a reader that left `raw` null in read() to be fast: called for the
+        rows being quarantined. Readers that always fill `raw` need not implement it."""
+        return {}
 
     def source_name(self, path: Path, ctx: ReadContext) -> str:
         """Provenance `source` written on each row (delimited readers add the mapping name)."""

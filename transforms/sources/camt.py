@@ -17,6 +17,7 @@ collapse into the payment they reverse (they carry its end-to-end id).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import date, datetime, timezone
@@ -24,11 +25,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import polars as pl
+from lxml import etree
 
 from transforms import ids
 from transforms.errors import InputError
 from transforms.schema import CASH_CHANNELS
-from transforms.sources import xml_safety
+from transforms.sources import xml_chunks, xml_safety
 from transforms.sources.base import ReadContext, Reader
 
 CHUNK_ENTRIES = 50_000
@@ -41,8 +43,6 @@ CONTAINER = {"052": "Rpt", "053": "Stmt", "054": "Ntfctn"}
 KIND = {"052": "account report", "053": "statement", "054": "debit/credit notification"}
 
 _DECIMAL = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,18})?$")
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _GVC = re.compile(r"(?:^|\+)(\d{3})(?:\+|$)")
 
@@ -58,27 +58,30 @@ GVC_CHANNEL = {"082": "cash_deposit", "083": "cash_withdrawal", "805": "fee", "8
 GVC_REVERSAL = {"059", "159", "109"}
 
 
+def channel_expr(domain: pl.Expr, family: pl.Expr, sub: pl.Expr, proprietary: pl.Expr) -> pl.Expr:
+    """Bank transaction code (ISO domain / family / sub-family, or a proprietary code) -> channel."""
+    d, f, s = (x.fill_null("").str.to_uppercase() for x in (domain, family, sub))
+    gvc = proprietary.str.strip_chars().str.extract(_GVC.pattern, 1)
+    out = (
+        pl.when(s.is_in(list(CASH_DEPOSIT_SUBFAMILIES))).then(pl.lit("cash_deposit"))
+        .when(s.is_in(list(CASH_WITHDRAWAL_SUBFAMILIES))).then(pl.lit("cash_withdrawal"))
+    )
+    for code, channel in GVC_CHANNEL.items():
+        out = out.when(gvc == code).then(pl.lit(channel))
+    return (
+        out.when(s.is_in(list(FEE_SUBFAMILIES)) | (f == "CHRG")).then(pl.lit("fee"))
+        .when(f.is_in(list(CHEQUE_FAMILIES))).then(pl.lit("cheque"))
+        .when(f.is_in(list(CARD_FAMILIES))).then(pl.lit("card"))
+        .when(s == "XBCT").then(pl.lit("wire"))
+        .when((d == "PMNT") | ((d == "") & (f == "") & (s == ""))).then(pl.lit("transfer"))
+        .otherwise(pl.lit("other"))
+    )
+
+
 def channel_from_iso(domain: str | None, family: str | None, sub: str | None, proprietary: str | None) -> str:
-    d, f, s = (domain or "").upper(), (family or "").upper(), (sub or "").upper()
-    if s in CASH_DEPOSIT_SUBFAMILIES:
-        return "cash_deposit"
-    if s in CASH_WITHDRAWAL_SUBFAMILIES:
-        return "cash_withdrawal"
-    if proprietary:
-        m = _GVC.search(proprietary.strip())
-        if m and m.group(1) in GVC_CHANNEL:
-            return GVC_CHANNEL[m.group(1)]
-    if s in FEE_SUBFAMILIES or f == "CHRG":
-        return "fee"
-    if f in CHEQUE_FAMILIES:
-        return "cheque"
-    if f in CARD_FAMILIES:
-        return "card"
-    if s == "XBCT":
-        return "wire"
-    if d == "PMNT" or not (d or f or s):
-        return "transfer"
-    return "other"
+    """channel_expr for one code."""
+    frame = pl.DataFrame({"d": [domain], "f": [family], "s": [sub], "p": [proprietary]}, schema={k: pl.Utf8 for k in "dfsp"})
+    return frame.select(channel_expr(pl.col("d"), pl.col("f"), pl.col("s"), pl.col("p")))[0, 0]
 
 
 # ---------------------------------------------------------------- small value helpers
@@ -97,21 +100,6 @@ def to_utc(text: str | None) -> datetime | None:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
-
-
-def country_of(account: str | None, bic: str | None) -> str | None:
-    a = (account or "").replace(" ", "").upper()
-    if _IBAN.match(a):
-        return a[:2]
-    b = (bic or "").upper()
-    if _BIC.match(b):
-        return b[4:6]
-    return None
-
-
-def clean_bic(value: str | None) -> str | None:
-    v = (value or "").strip().upper()
-    return v or None
 
 
 # ---------------------------------------------------------------- frame builder shared with mt940.py
@@ -141,9 +129,13 @@ ROW_SCHEMA: dict[str, Any] = {
 }
 
 
-def statement_frame(rows: list[dict]) -> pl.DataFrame:
-    """Rows of one statement reader (plain dicts with ROW_SCHEMA keys) -> canonical transaction columns."""
-    f = pl.DataFrame(rows, schema=ROW_SCHEMA)
+def statement_frame(rows: list[dict] | pl.DataFrame) -> pl.DataFrame:
+    """Rows of one statement reader (ROW_SCHEMA columns, or plain dicts with its keys) -> canonical transaction
+    columns."""
+    if isinstance(rows, pl.DataFrame):
+        f = rows.select([pl.col(k).cast(t) for k, t in ROW_SCHEMA.items()])
+    else:
+        f = pl.DataFrame(rows, schema=ROW_SCHEMA)
     c = pl.col
     stmt_id = ids.bank_account_id(c("stmt_no"), c("stmt_inst"))
     cp_id = ids.bank_account_id(c("cp_no"), c("cp_inst"))
@@ -199,42 +191,7 @@ def _country_expr(number: pl.Expr, inst: pl.Expr) -> pl.Expr:
     )
 
 
-def check_amount(text: str | None, field: str, errors: list[str]) -> str | None:
-    """Plain positive decimal text, or None with an error."""
-    if text is None or not text.strip():
-        errors.append(f"{field}: missing")
-        return None
-    t = text.strip()
-    if not _DECIMAL.match(t):
-        errors.append(f"{field}: not a plain decimal: '{t[:40]}'")
-        return None
-    return t
-
-
 # ---------------------------------------------------------------- the XML walk
-class _Paths:
-    """Namespaced element paths for one message namespace, built once."""
-
-    def __init__(self, ns: str):
-        self.ns = ns
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, path: str) -> str:
-        p = self._cache.get(path)
-        if p is None:
-            p = "/".join(f"{{{self.ns}}}{part}" if part not in (".", "..") else part for part in path.split("/"))
-            self._cache[path] = p
-        return p
-
-
-def _text(el, path: str) -> str | None:
-    v = el.findtext(path)
-    if v is None:
-        return None
-    v = v.strip()
-    return v or None
-
-
 def flatten(el, prefix: str = "", out: dict | None = None, skip: str | None = None) -> dict:
     """Leaf texts and attributes of an element as {'Path/To/Leaf': text}; repeated leaves become lists.
 
@@ -274,17 +231,234 @@ def _get(d: dict, *keys: str) -> str | None:
     return None
 
 
-def _all(d: dict, key: str) -> list[str]:
-    v = d.get(key)
-    return [] if v is None else v if isinstance(v, list) else [v]
-
-
 def _put(out: dict, key: str, value: str) -> None:
     if key in out:
         old = out[key]
         out[key] = old + [value] if isinstance(old, list) else [old, value]
     else:
         out[key] = value
+
+
+# ---------------------------------------------------------------- the fast path: XSLT rows, polars columns
+XSLT_FILE = Path(__file__).with_name("camt_rows.xsl")
+# The stylesheet's separators: private-use characters, which bank data does not carry; a file that does gets
+# another set (_separators).
+SEPARATOR_SETS = (("\ue000", "\ue001", "\ue002"), ("\uf8fd", "\uf8fe", "\uf8ff"), ("\ue100", "\ue101", "\ue102"))
+RECORD_COLUMNS = (
+    "s_id", "s_no", "s_inst", "s_name",
+    "e_amt", "e_ccy", "e_cdi", "e_sts", "e_booked_dttm", "e_booked_dt", "e_value_dt", "e_value_dttm", "e_rvsl",
+    "e_ref", "e_dom", "e_fam", "e_sub", "e_prtry", "e_info",
+    "d_i", "d_amt", "d_ccy", "d_txamt", "d_txamt_ccy", "d_ref", "d_e2e", "d_uetr", "d_txid",
+    "d_dom", "d_fam", "d_sub", "d_prtry", "cdtr_acct", "dbtr_acct", "cdtr_nm", "dbtr_nm", "cdtr_agt", "dbtr_agt",
+    "ustrd", "strd_ref", "strd_addtl", "addtl_tx_inf",
+)
+MULTI_COLUMNS = ("ustrd", "strd_ref", "strd_addtl")
+_stylesheets: dict[tuple[str, str, tuple[str, ...]], etree.XSLT] = {}
+
+
+def _stylesheet(ns: str, container: str, seps: tuple[str, ...]) -> etree.XSLT:
+    key = (ns, container, seps)
+    if key not in _stylesheets:
+        text = XSLT_FILE.read_text(encoding="utf-8").replace('xmlns:c="NS"', f'xmlns:c="{ns}"')
+        text = text.replace("c:CONTAINER", f"c:{container}")
+        for placeholder, sep in zip(SEPARATOR_SETS[0], seps):
+            text = text.replace(f"&#x{ord(placeholder):X};", f"&#x{ord(sep):X};")
+        _stylesheets[key] = etree.XSLT(etree.XML(text.encode("utf-8")))
+    return _stylesheets[key]
+
+
+def _separators(path: Path) -> tuple[str, ...] | None:
+    """The first separator set none of whose characters occur in the file (None: every set occurs)."""
+    sets = [tuple(ch.encode() for ch in s) for s in SEPARATOR_SETS]
+    seen = [False] * len(sets)
+    with open(path, "rb") as fh:
+        tail = b""
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            window = tail + block
+            if b"\xee" in window or b"\xef" in window:  # the lead byte of every private-use character used
+                for k, marks in enumerate(sets):
+                    seen[k] = seen[k] or any(m in window for m in marks)
+            tail = block[-2:]
+    free = [SEPARATOR_SETS[k] for k in range(len(sets)) if not seen[k]]
+    return free[0] if free else None
+
+
+def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
+    """The stylesheet's output -> one string column per field, stripped, blanks as null."""
+    field, record, values = (x.encode() for x in seps)
+    data = text.replace(field, b"\x1f").replace(record, b"\x1e").replace(values, b"\x1d")
+    schema = {c: pl.Utf8 for c in RECORD_COLUMNS}
+    if not data.strip(b"\x1e"):
+        return pl.DataFrame(schema=schema)
+    f = pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
+                    new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False)
+    single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in RECORD_COLUMNS if c not in MULTI_COLUMNS]
+    multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+             .alias(c) for c in MULTI_COLUMNS]
+    return f.with_columns(single + multi)
+
+
+def _iso_utc(text: pl.Expr) -> pl.Expr:
+    """to_utc in polars for the usual spellings (a date; a date-time with seconds, a fraction and an offset).
+    _other_spellings reads the rest with to_utc itself, so every spelling it accepts is read the same."""
+    t = text.str.replace(r"(\.\d{6})\d+", "${1}")
+    date_only = t.str.contains(r"^\d{4}-\d{2}-\d{2}$")
+    full = t.str.contains(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
+    zoned = pl.when(t.str.contains(r"(Z|[+-]\d{2}:\d{2})$")).then(t.str.replace(r"Z$", "+00:00")).otherwise(t + "+00:00")
+    return (
+        pl.when(date_only).then(t.str.to_datetime("%Y-%m-%d", time_zone="UTC", strict=False))
+        .when(full).then(zoned.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False))
+    )
+
+
+def _other_spellings(f: pl.DataFrame, text: pl.Expr, into: str) -> pl.DataFrame:
+    """Fill `into` for the rows whose text _iso_utc did not read (rare: one Python call per distinct text)."""
+    c = pl.col
+    todo = f.select(text.filter(c(into).is_null() & text.is_not_null()).unique()).to_series().to_list()
+    if not todo:
+        return f
+    parsed = pl.DataFrame({"_t": todo, "_v": [to_utc(x) for x in todo]},
+                          schema={"_t": pl.Utf8, "_v": pl.Datetime("us", "UTC")})
+    return (f.with_columns(text.alias("_t")).join(parsed, on="_t", how="left", maintain_order="left")
+            .with_columns(pl.coalesce(into, "_v").alias(into)).drop("_t", "_v"))
+
+
+def _amount_error(text: pl.Expr, field: str) -> pl.Expr:
+    """check_amount as an expression: the error text, or null when the amount is a plain decimal."""
+    return (pl.when(text.is_null()).then(pl.lit(f"{field}: missing"))
+            .when(~text.str.contains(_DECIMAL.pattern)).then(pl.format(f"{field}: not a plain decimal: '{{}}'", text.str.slice(0, 40))))
+
+
+def _code_text_expr(d: pl.Expr, f: pl.Expr, s: pl.Expr, prtry: pl.Expr) -> pl.Expr:
+    iso = pl.concat_str([d, f, s], separator="/", ignore_nulls=True).replace("", None)
+    return pl.when(iso.is_not_null() & prtry.is_not_null()).then(pl.format("{}; {}", iso, prtry)).otherwise(pl.coalesce(iso, prtry))
+
+
+def _rows(records: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """Stylesheet records -> ROW_SCHEMA rows (raw left null: raw_records gives it for the rows that need it),
+    with the number of pending entries and of batch entries kept whole."""
+    c = pl.col
+    has_detail = c("d_i").is_not_null()
+    f = records.with_columns(
+        _entry=(c("d_i").is_null() | (c("d_i") == "1")).cum_sum(),
+        _n=c("d_i").cast(pl.Int64, strict=False),
+    ).with_columns(_n=c("_n").max().over("_entry").fill_null(0))
+    many = c("_n") > 1
+    lacks_amount = has_detail & c("d_amt").is_null() & c("d_txamt").is_null()
+    f = f.with_columns(_unsplit=many & lacks_amount.any().over("_entry"))
+    # entry-level checks, in the order the reader has always reported them
+    booked_raw = pl.coalesce("e_booked_dttm", "e_booked_dt")
+    value_raw = pl.coalesce("e_value_dt", "e_value_dttm")
+    status = c("e_sts")
+    f = f.with_columns(
+        _booked=_iso_utc(booked_raw),
+        _value=_iso_utc(value_raw),
+        _ccy=c("e_ccy").fill_null("").str.strip_chars().str.to_uppercase(),
+    )
+    f = _other_spellings(_other_spellings(f, booked_raw, "_booked"), value_raw, "_value")
+    entry_errors = [
+        _amount_error(c("e_amt"), "amount"),
+        pl.when(c("e_amt").is_not_null() & (c("_ccy") == "")).then(pl.lit("currency: missing (Amt/@Ccy)")),
+        pl.when(~c("e_cdi").fill_null("").is_in(["CRDT", "DBIT"]))
+        .then(pl.format("direction: CdtDbtInd must be CRDT or DBIT, got '{}'", c("e_cdi").fill_null(""))),
+        pl.when(status.is_not_null() & (status.str.to_uppercase() != "BOOK"))
+        .then(pl.format("status: entry is {} (not booked); only booked entries are transactions", status)),
+        pl.when(booked_raw.is_null()).then(pl.lit("booked_at: entry has no booking date (BookgDt)"))
+        .when(c("_booked").is_null()).then(pl.format("booked_at: not an ISO date or date-time: '{}'", booked_raw.str.slice(0, 40))),
+        pl.when(c("s_no").is_null()).then(pl.lit("account: the statement has no account identification (Acct/Id)")),
+    ]
+    split = many & ~c("_unsplit")
+    d_key_amt = pl.when(c("d_amt").is_not_null()).then(c("d_amt")).otherwise(c("d_txamt"))
+    d_ccy = (pl.when(c("d_amt").is_not_null()).then(c("d_ccy")).otherwise(c("d_txamt_ccy"))
+             .fill_null("").str.strip_chars().str.to_uppercase())
+    detail_errors = [
+        pl.when(split).then(_amount_error(d_key_amt, "amount")),
+        pl.when(split & (d_ccy == "")).then(pl.lit("currency: missing on the batch detail amount")),
+    ]
+    detail_code = [c("d_dom"), c("d_fam"), c("d_sub"), c("d_prtry")]
+    entry_code = [c("e_dom"), c("e_fam"), c("e_sub"), c("e_prtry")]
+    use_detail_code = has_detail & ~c("_unsplit") & pl.any_horizontal([x.is_not_null() for x in detail_code])
+    code = [pl.when(use_detail_code).then(d).otherwise(e) for d, e in zip(detail_code, entry_code)]
+    gvc = c("_prtry").str.extract(_GVC.pattern, 1)
+    out = pl.when(c("e_cdi") == "DBIT").then(True).when(c("e_cdi") == "CRDT").then(False)
+    f = f.with_columns(
+        pl.concat_list([*entry_errors, *detail_errors]).list.drop_nulls().alias("errors"),
+        out.alias("out"),
+        *[x.alias(n) for x, n in zip(code, ("_dom", "_fam", "_sub", "_prtry"))],
+        pl.when(split).then(d_key_amt).otherwise(pl.when(_amount_error(c("e_amt"), "amount").is_null()).then(c("e_amt"))).alias("amount"),
+        pl.when(split).then(d_ccy).otherwise(c("_ccy")).replace("", None).alias("currency"),
+    ).with_columns(
+        # a split detail's amount counts only when it is a plain decimal, as the entry's
+        pl.when(split & _amount_error(d_key_amt, "amount").is_not_null()).then(None).otherwise(c("amount")).alias("amount"),
+        (c("e_rvsl").fill_null("").str.to_lowercase().is_in(["true", "1"])
+         | c("_sub").fill_null("").str.to_uppercase().is_in(list(REVERSAL_SUBFAMILIES))
+         | gvc.is_in(list(GVC_REVERSAL)).fill_null(False)).alias("is_reversal"),
+    )
+    # the counterparty: the creditor of a debit, the debtor of a credit (a reversal swaps them back); the side whose
+    # account is the statement's own account is never the counterparty
+    side_out = c("out").fill_null(False) != c("is_reversal")
+    own = c("s_no").str.replace_all(" ", "").str.to_uppercase()
+    acct_first = pl.when(side_out).then(c("cdtr_acct")).otherwise(c("dbtr_acct"))
+    acct_second = pl.when(side_out).then(c("dbtr_acct")).otherwise(c("cdtr_acct"))
+
+    def norm(x: pl.Expr) -> pl.Expr:
+        return x.str.replace_all(" ", "").str.to_uppercase()
+
+    take_second = (own.fill_null("") != "") & (norm(acct_first) == own).fill_null(False) & \
+        acct_second.is_not_null() & (norm(acct_second) != own).fill_null(False)
+    creditor = side_out != take_second
+    texts = pl.when(c("ustrd").list.len() > 0).then(c("ustrd")).otherwise(pl.concat_list("strd_ref", "strd_addtl"))
+    e2e = pl.when(c("d_e2e").str.to_uppercase().is_in(["NOTPROVIDED", "NONREF"])).then(None).otherwise(c("d_e2e"))
+    ref = (pl.when(has_detail & ~c("_unsplit")).then(
+        pl.coalesce(c("d_ref"), pl.when(many).then(pl.when(c("e_ref").is_not_null()).then(pl.format("{}/{}", c("e_ref"), c("d_i"))))
+                    .otherwise(c("e_ref"))))
+        .otherwise(c("e_ref")))
+    f = f.with_columns(
+        pl.when(has_detail).then(pl.when(creditor).then(c("cdtr_acct")).otherwise(c("dbtr_acct"))).alias("cp_no"),
+        pl.when(has_detail).then(pl.when(creditor).then(c("cdtr_nm")).otherwise(c("dbtr_nm"))).alias("cp_name"),
+        pl.when(has_detail).then(pl.when(creditor).then(c("cdtr_agt")).otherwise(c("dbtr_agt")).str.to_uppercase()).alias("cp_inst"),
+        pl.when(has_detail).then(
+            pl.when(texts.list.len() > 0).then(texts.list.join(" ")).otherwise(pl.coalesce("addtl_tx_inf", "e_info"))
+        ).otherwise(c("e_info")).alias("reference"),
+        e2e.alias("end_to_end_id"),
+        c("d_uetr").alias("uetr"),
+        ref.alias("native_id"),
+        channel_expr(c("_dom"), c("_fam"), c("_sub"), c("_prtry")).alias("channel"),
+        _code_text_expr(c("_dom"), c("_fam"), c("_sub"), c("_prtry")).alias("bank_tx_code"),
+        pl.when(c("_value").is_not_null()).then(value_raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)).alias("value_date"),
+    )
+    f = f.with_columns(pl.coalesce("native_id", pl.when(has_detail).then(pl.coalesce("d_txid", "end_to_end_id", "uetr")))
+                       .alias("source_txn_id"))
+    f = _keep_batches_whole(f)
+    pending = int(f.select(c("errors").list.eval(pl.element().str.starts_with("status: ")).list.any().sum()).item())
+    unsplit = int(f.select(c("_unsplit").sum()).item())
+    rows = f.select(
+        pl.lit(None, dtype=pl.Utf8).alias("raw"), "errors",
+        c("s_no").alias("stmt_no"), c("s_inst").str.to_uppercase().alias("stmt_inst"), c("s_name").alias("stmt_name"),
+        "cp_no", "cp_inst", "cp_name", "out", "amount", "currency", c("_booked").alias("booked_at"), "value_date",
+        "channel", "reference", "end_to_end_id", "uetr", "native_id", "source_txn_id", "bank_tx_code", "is_reversal",
+    )
+    return rows, pending, unsplit
+
+
+def _keep_batches_whole(f: pl.DataFrame) -> pl.DataFrame:
+    """A batch entry whose details carry no amounts of their own cannot be split: it stays one row (its first
+    detail's) and keeps what all its details agree on (counterparty, references)."""
+    c = pl.col
+    if not f.select(c("_unsplit").any()).item():
+        return f
+    agreed = ("cp_no", "cp_inst", "cp_name", "end_to_end_id", "uetr")
+    f = f.with_columns(
+        *[pl.when(c("_unsplit") & (c(k).n_unique().over("_entry") > 1)).then(None).otherwise(c(k)).alias(k) for k in agreed],
+        pl.when(c("_unsplit")).then(
+            pl.coalesce(c("reference").drop_nulls().unique(maintain_order=True).str.join(" / ").replace("", None).over("_entry"),
+                        c("e_info"))
+        ).otherwise(c("reference")).alias("reference"),
+    )
+    f = f.with_columns(pl.when(c("_unsplit")).then(pl.coalesce("e_ref", "end_to_end_id", "uetr")).otherwise(c("source_txn_id"))
+                       .alias("source_txn_id"))
+    first = ~c("_unsplit") | (c("d_i") == "1")
+    return f.filter(first)
 
 
 class CamtReader(Reader):
@@ -300,71 +474,106 @@ class CamtReader(Reader):
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         kind = f"camt.{self.message}"
         container = CONTAINER[self.message]
-        rows: list[dict] = []
-        p: _Paths | None = None
-        stmt: dict | None = None
-        n_containers = 0
-        n_entries = 0
-        pending = unsplit = 0
+        xml_safety.check_file(path)
+        seps = _separators(path)
+        if seps is None:
+            raise InputError("the file carries private-use characters (U+E000 ...) in every set the reader can use as "
+                             "separators; remove them and ingest again", path=path)
+        n_containers = n_entries = pending = unsplit = row_no = 0
+        for doc in xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES):
+            tree = _parse(doc, path)
+            ns = _namespace(tree.getroot().tag, kind, path, self.message)
+            n_containers += len(tree.getroot().findall(f"*/{{{ns}}}{container}"))
+            records = _records(bytes(_stylesheet(ns, container, seps)(tree)), seps)
+            del tree
+            if not records.height:
+                continue
+            n_entries += int(records.select((pl.col("d_i").is_null() | (pl.col("d_i") == "1")).sum()).item())
+            rows, p, u = _rows(records)
+            pending, unsplit = pending + p, unsplit + u
+            rows = rows.with_columns(pl.int_range(row_no + 1, row_no + 1 + rows.height, dtype=pl.Int64).alias("row_no"))
+            row_no += rows.height
+            yield statement_frame(rows)
+        if n_containers == 0:
+            raise InputError(f"invalid {kind}: no <{container}> element (the message is incomplete)", path=path)
+        if n_entries == 0:
+            raise InputError(f"{kind} has no entries (<Ntry>): balances only, nothing to load", path=path)
+        _notes(ctx, pending, unsplit)
+
+    def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
+        """The raw record (every leaf of the entry and its detail, as JSON) of the given rows: the fast path does
+        not build it for every row, only the quarantined rows need it."""
+        out: dict[int, str] = {}
         row_no = 0
-        tags = ("{*}Acct", "{*}Ntry", f"{{*}}{container}")
-        for _event, el in xml_safety.iterparse(path, tags):
-            if p is None:
-                ns = el.tag[1:].split("}", 1)[0] if el.tag.startswith("{") else ""
-                m = NS_RE.fullmatch(ns)
-                if not m or m.group(1) != self.message:
-                    raise InputError(f"namespace '{ns}' is not a {kind} namespace", path=path)
-                if int(m.group(2)) not in SUPPORTED_VERSIONS:
-                    raise InputError(f"{kind} version 001.{m.group(2)} is not supported (001.01 to 001.13)", path=path)
-                p = _Paths(ns)
+        for raws in self._entry_raws(path):
+            for raw in raws:
+                row_no += 1
+                if row_no in row_nos:
+                    out[row_no] = json.dumps(raw, ensure_ascii=False)
+            if len(out) == len(row_nos):
+                break
+        return out
+
+    def _entry_raws(self, path: Path) -> Iterator[list[dict]]:
+        """Per entry, the raw records of its rows (one per detail, one for an entry kept whole), in file order."""
+        container = CONTAINER[self.message]
+        stmt: dict | None = None
+        for _event, el in xml_safety.iterparse(path, ("{*}Acct", "{*}Ntry", f"{{*}}{container}")):
             name = xml_safety.local(el.tag)
             if name == "Acct":
                 parent = el.getparent()
                 if parent is not None and xml_safety.local(parent.tag) == container:
-                    stmt = _statement_account(el, p, parent)
+                    stmt = _statement_account(el, parent)
                 continue
             if name == container:
-                n_containers += 1
                 stmt = None
                 el.clear()
                 continue
-            # Ntry
-            n_entries += 1
             if stmt is None:
                 parent = el.getparent()
-                stmt = {"no": None, "inst": None, "name": None, "id": _text(parent, p("Id")) if parent is not None else None}
-            for row in _entry_rows(el, p, stmt):
-                row_no += 1
-                row["row_no"] = row_no
-                rows.append(row)
-                if any(e.startswith("status: ") for e in row["errors"]):
-                    pending += 1
-                if row.pop("batch_unsplit", False):
-                    unsplit += 1
+                stmt = {"no": None, "id": _child_text(parent, "Id") if parent is not None else None}
+            yield _raws_of_entry(el, stmt)
             el.clear()
             parent = el.getparent()
             if parent is not None:
                 while el.getprevious() is not None:
                     del parent[0]
-            if len(rows) >= CHUNK_ENTRIES:
-                yield statement_frame(rows)
-                rows = []
-        if n_containers == 0:
-            raise InputError(f"invalid {kind}: no <{container}> element (the message is incomplete)", path=path)
-        if n_entries == 0:
-            raise InputError(f"{kind} has no entries (<Ntry>): balances only, nothing to load", path=path)
-        if pending:
-            ctx.notes.append(f"{pending} pending or information-only entries not loaded (quarantined with status reason)")
-        if unsplit:
-            ctx.notes.append(f"{unsplit} batch entries kept as one row each (their details carry no amounts)")
-        if rows:
-            yield statement_frame(rows)
 
 
-def _account_number(acct_el, p: _Paths) -> str | None:
-    if acct_el is None:
-        return None
-    return _acct(flatten(acct_el), "")
+def _parse(doc: bytes, path: Path) -> etree._ElementTree:
+    try:
+        return xml_safety.parse_bytes(doc, path)
+    except InputError:
+        if path.stat().st_size > xml_chunks.SPLIT_ABOVE_BYTES:  # a chunk's line numbers are not the file's
+            for _ in xml_safety.iterparse(path, ("{*}Ntry",)):
+                pass
+        raise
+
+
+def _namespace(tag: str, kind: str, path: Path, message: str) -> str:
+    ns = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    m = NS_RE.fullmatch(ns)
+    if not m or m.group(1) != message:
+        raise InputError(f"namespace '{ns}' is not a {kind} namespace", path=path)
+    if int(m.group(2)) not in SUPPORTED_VERSIONS:
+        raise InputError(f"{kind} version 001.{m.group(2)} is not supported (001.01 to 001.13)", path=path)
+    return ns
+
+
+def _notes(ctx: ReadContext, pending: int, unsplit: int) -> None:
+    if pending:
+        ctx.notes.append(f"{pending} pending or information-only entries not loaded (quarantined with status reason)")
+    if unsplit:
+        ctx.notes.append(f"{unsplit} batch entries kept as one row each (their details carry no amounts)")
+
+
+# ---------------------------------------------------------------- raw records (quarantine)
+def _child_text(el, name: str) -> str | None:
+    for child in el:
+        if isinstance(child.tag, str) and xml_safety.local(child.tag) == name:
+            text = (child.text or "").strip()
+            return text or None
+    return None
 
 
 def _acct(d: dict, prefix: str) -> str | None:
@@ -372,174 +581,41 @@ def _acct(d: dict, prefix: str) -> str | None:
                 f"{prefix}Id/UPIC")
 
 
-def _agent(d: dict, prefix: str) -> str | None:
-    return clean_bic(_get(d, f"{prefix}FinInstnId/BICFI", f"{prefix}FinInstnId/BIC", f"{prefix}FinInstnId/ClrSysMmbId/MmbId",
-                          f"{prefix}FinInstnId/Othr/Id"))
+def _statement_account(acct, container_el) -> dict:
+    return {"no": _acct(flatten(acct), ""), "id": _child_text(container_el, "Id")}
 
 
-def _statement_account(acct, p: _Paths, container_el) -> dict:
-    d = flatten(acct)
-    return {
-        "no": _acct(d, ""),
-        "inst": _agent(d, "Svcr/"),
-        "name": _get(d, "Nm", "Ownr/Nm", "Ownr/Pty/Nm"),
-        "id": _text(container_el, p("Id")),
-    }
+def _amount_in(d: dict) -> bool:
+    return "Amt" in d or "AmtDtls/TxAmt/Amt" in d
 
 
-def _code(d: dict, prefix: str = "") -> tuple[str | None, str | None, str | None, str | None]:
-    return (
-        _get(d, f"{prefix}BkTxCd/Domn/Cd"),
-        _get(d, f"{prefix}BkTxCd/Domn/Fmly/Cd"),
-        _get(d, f"{prefix}BkTxCd/Domn/Fmly/SubFmlyCd"),
-        _get(d, f"{prefix}BkTxCd/Prtry/Cd"),
-    )
-
-
-def _code_text(code: tuple) -> str | None:
-    d, f, s, prtry = code
-    iso = "/".join(x for x in (d, f, s) if x) or None
-    if iso and prtry:
-        return f"{iso}; {prtry}"
-    return iso or prtry
-
-
-def _entry_rows(ntry, p: _Paths, stmt: dict) -> list[dict]:
+def _raws_of_entry(ntry, stmt: dict) -> list[dict]:
+    """The raw records of one entry's rows: the entry's leaves, with each detail's under TxDtls/."""
     e = flatten(ntry, skip="NtryDtls")
-    errors: list[str] = []
-    amount = check_amount(_get(e, "Amt"), "amount", errors)
-    currency = (_get(e, "Amt@Ccy") or "").strip().upper()
-    if "Amt" in e and not currency:
-        errors.append("currency: missing (Amt/@Ccy)")
-    cdi = _get(e, "CdtDbtInd")
-    if cdi not in ("CRDT", "DBIT"):
-        errors.append(f"direction: CdtDbtInd must be CRDT or DBIT, got '{cdi or ''}'")
-    out = True if cdi == "DBIT" else False if cdi == "CRDT" else None
-    status = _get(e, "Sts", "Sts/Cd")
-    if status and status.upper() != "BOOK":
-        errors.append(f"status: entry is {status} (not booked); only booked entries are transactions")
-    booked_raw = _get(e, "BookgDt/DtTm", "BookgDt/Dt")
-    booked_at = to_utc(booked_raw)
-    if booked_raw is None:
-        errors.append("booked_at: entry has no booking date (BookgDt)")
-    elif booked_at is None:
-        errors.append(f"booked_at: not an ISO date or date-time: '{booked_raw[:40]}'")
-    val_raw = _get(e, "ValDt/Dt", "ValDt/DtTm")
-    value_date = date.fromisoformat(val_raw[:10]) if val_raw and to_utc(val_raw) is not None else None  # bank's day
-    if stmt.get("no") is None:
-        errors.append("account: the statement has no account identification (Acct/Id)")
-    reversal = (_get(e, "RvslInd") or "").lower() in ("true", "1")
-    entry_ref = _get(e, "AcctSvcrRef")
-    entry_code = _code(e)
-    entry_info = _get(e, "AddtlNtryInf")
-
-    details = ntry.findall(p("NtryDtls/TxDtls")) or ntry.findall(p("TxDtls"))
+    details = [x for x in ntry if isinstance(x.tag, str) and xml_safety.local(x.tag) == "NtryDtls"]
+    tx = [t for nd in details for t in nd if isinstance(t.tag, str) and xml_safety.local(t.tag) == "TxDtls"]
+    if not tx:
+        tx = [t for t in ntry if isinstance(t.tag, str) and xml_safety.local(t.tag) == "TxDtls"]
     e["Stmt/Id"] = stmt.get("id")
     e["Stmt/Acct"] = stmt.get("no")
-    if not details:
-        batch = ntry.find(p("NtryDtls/Btch"))
-        if batch is not None:
-            e.update({f"Btch/{k}": v for k, v in flatten(batch).items()})
-        return [_row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, entry_ref, entry_code,
-                     entry_info, None, e)]
-    flat = [flatten(tx) for tx in details]
-    many = len(details) > 1
-    if many and any("Amt" not in d and "AmtDtls/TxAmt/Amt" not in d for d in flat):
-        # The details carry no amounts of their own: they cannot be split, so the entry stays one row and
-        # keeps what all its details agree on (counterparty, references).
-        parts = [_row(stmt, list(errors), amount, currency, out, booked_at, value_date, reversal, entry_ref,
-                      entry_code, entry_info, d, None) for d in flat]
-        row = parts[0]
-        for k in ("cp_no", "cp_inst", "cp_name", "end_to_end_id", "uetr"):
-            if any(x[k] != row[k] for x in parts):
-                row[k] = None
-        refs = list(dict.fromkeys(x["reference"] for x in parts if x["reference"]))
-        row["reference"] = " / ".join(refs) or entry_info
-        row["source_txn_id"] = entry_ref or row["end_to_end_id"] or row["uetr"]
-        row["batch_unsplit"] = True
+    if not tx:
+        batch = [b for nd in details for b in nd if isinstance(b.tag, str) and xml_safety.local(b.tag) == "Btch"]
+        if batch:
+            e.update({f"Btch/{k}": v for k, v in flatten(batch[0]).items()})
+        return [e]
+    flat = [flatten(t) for t in tx]
+    many = len(flat) > 1
+    if many and not all(_amount_in(d) for d in flat):
         e["TxDtls"] = flat
-        row["raw"] = json.dumps(e, ensure_ascii=False)
-        return [row]
-    rows = []
+        return [e]
+    raws = []
     for i, d in enumerate(flat, start=1):
-        errs = list(errors)
-        d_amount, d_currency = amount, currency
-        if many:
-            key = "Amt" if "Amt" in d else "AmtDtls/TxAmt/Amt"
-            d_amount = check_amount(_get(d, key), "amount", errs)
-            d_currency = (_get(d, key + "@Ccy") or "").strip().upper()
-            if not d_currency:
-                errs.append("currency: missing on the batch detail amount")
-        ref = _get(d, "Refs/AcctSvcrRef") or (f"{entry_ref}/{i}" if entry_ref and many else entry_ref)
-        code = _code(d)
-        if not any(code):
-            code = entry_code
         raw = dict(e)
         raw.update({f"TxDtls/{k}": v for k, v in d.items()})
         if many:
-            raw["TxDtls#"] = f"{i} of {len(details)}"
-        rows.append(_row(stmt, errs, d_amount, d_currency, out, booked_at, value_date, reversal, ref, code, entry_info,
-                         d, raw))
-    return rows
-
-
-def _row(stmt, errors, amount, currency, out, booked_at, value_date, reversal, ref, code, entry_info, tx, raw):
-    e2e = uetr = tx_id = None
-    reference = entry_info
-    cp_no = cp_inst = cp_name = None
-    if code[2] and code[2].upper() in REVERSAL_SUBFAMILIES:
-        reversal = True
-    prtry = code[3]
-    if prtry:
-        m = _GVC.search(prtry)
-        if m and m.group(1) in GVC_REVERSAL:
-            reversal = True
-    if tx is not None:
-        e2e = _get(tx, "Refs/EndToEndId")
-        if e2e and e2e.upper() in ("NOTPROVIDED", "NONREF"):
-            e2e = None
-        uetr = _get(tx, "Refs/UETR")
-        tx_id = _get(tx, "Refs/TxId")
-        # The counterparty: the creditor of a debit, the debtor of a credit; a reversal swaps them back.
-        # The side whose account is the statement's own account is never the counterparty.
-        side_out = (out is True) != reversal
-        first, second = ("Cdtr", "Dbtr") if side_out else ("Dbtr", "Cdtr")
-        own = (stmt.get("no") or "").replace(" ", "").upper()
-        acct_first = _acct(tx, f"RltdPties/{first}Acct/")
-        acct_second = _acct(tx, f"RltdPties/{second}Acct/")
-        chosen = first
-        if own and acct_first and acct_first.replace(" ", "").upper() == own and acct_second and \
-                acct_second.replace(" ", "").upper() != own:
-            chosen = second
-        cp_no = acct_first if chosen == first else acct_second
-        cp_name = _get(tx, f"RltdPties/{chosen}/Nm", f"RltdPties/{chosen}/Pty/Nm", f"RltdPties/Ultmt{chosen}/Nm",
-                       f"RltdPties/Ultmt{chosen}/Pty/Nm")
-        cp_inst = _agent(tx, f"RltdAgts/{chosen}Agt/")
-        texts = _all(tx, "RmtInf/Ustrd") or (_all(tx, "RmtInf/Strd/CdtrRefInf/Ref") + _all(tx, "RmtInf/Strd/AddtlRmtInf"))
-        reference = " ".join(texts) if texts else (_get(tx, "AddtlTxInf") or entry_info)
-    return {
-        "raw": json.dumps(raw, ensure_ascii=False) if raw is not None else None,
-        "errors": errors,
-        "stmt_no": stmt.get("no"),
-        "stmt_inst": stmt.get("inst"),
-        "stmt_name": stmt.get("name"),
-        "cp_no": cp_no,
-        "cp_inst": cp_inst,
-        "cp_name": cp_name,
-        "out": out,
-        "amount": amount,
-        "currency": currency or None,
-        "booked_at": booked_at,
-        "value_date": value_date,
-        "channel": channel_from_iso(*code),
-        "reference": reference,
-        "end_to_end_id": e2e,
-        "uetr": uetr,
-        "native_id": ref,
-        "source_txn_id": ref or tx_id or e2e or uetr,
-        "bank_tx_code": _code_text(code),
-        "is_reversal": reversal,
-    }
+            raw["TxDtls#"] = f"{i} of {len(flat)}"
+        raws.append(raw)
+    return raws
 
 
 class Camt053Reader(CamtReader):

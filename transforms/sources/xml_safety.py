@@ -5,7 +5,8 @@ Rules, each refusing the whole file with a one-line InputError that names it:
   - no network access and no entity resolution in the parser even if a DOCTYPE slipped through;
   - bounded size: the file size is capped (MAX_XML_BYTES) and lxml's huge_tree stays off (text nodes
     under 10 MB, depth under 256);
-  - the document is streamed (iterparse) so memory stays bounded by one entry, not the file.
+  - memory stays bounded: the document is streamed (iterparse), or parsed in chunks of whole entries
+    (parse_bytes on the documents of xml_chunks), never whole when it is large.
 """
 
 from __future__ import annotations
@@ -76,6 +77,19 @@ def iterparse(path: Path, tags: tuple[str, ...], events: tuple[str, ...] = ("end
     except etree.XMLSyntaxError as exc:
         msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
         raise InputError(f"not well-formed XML ({msg}); the file is truncated or not XML", path=path) from None
+
+
+def parse_bytes(data: bytes, path: Path) -> etree._ElementTree:
+    """Parse one document (a whole small file, or a chunk of a large one) with the same hardened settings."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+                             dtd_validation=False, remove_comments=True, remove_pis=True)
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, parser, base_url=path.name))
+    except etree.XMLSyntaxError as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
+        raise InputError(f"not well-formed XML ({msg}); the file is truncated or not XML", path=path) from None
+    _refuse_doctype(path, tree)
+    return tree
 
 
 def _refuse_doctype(path: Path, tree: etree._ElementTree) -> None:

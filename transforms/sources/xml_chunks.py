@@ -1,0 +1,129 @@
+"""Split a large statement file into small well-formed documents of whole entries, so that each is parsed and
+transformed as one tree (fast, in C) while memory stays bounded by a chunk, not by the file.
+
+A camt file is a prefix (XML declaration, Document, the message element, GrpHdr), then containers (Stmt, Rpt,
+Ntfctn) each with a head (Id, Acct, balances) and its entries (Ntry). A chunk is
+    prefix + container head + a run of that container's entries + the closing tags,
+cut at the byte offsets of entry tags. The cut is only made when the file's bytes say it is safe: an
+ASCII-compatible encoding, no comment, CDATA section or processing instruction after the declaration (where an
+entry tag could hide), every entry opened and closed in turn inside a container, and a prefix whose tags this
+module can read. Otherwise the whole file is one chunk, as small files are anyway.
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from bisect import bisect_right
+from pathlib import Path
+from typing import Iterator
+
+SPLIT_ABOVE_BYTES = 16 * 1024 * 1024  # smaller files are parsed whole
+_NAME = rb"[A-Za-z_][\w.\-]*"
+_TAG = re.compile(rb"<(/?)(" + _NAME + rb"(?::" + _NAME + rb")?)((?:\s+[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)\s*(/?)>")
+_PREFIX = re.compile(_NAME + rb":")
+_HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
+
+
+def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
+    """Documents of at most per_chunk entries each, in file order (the whole file when it cannot be cut)."""
+    size = path.stat().st_size
+    if size <= SPLIT_ABOVE_BYTES:
+        yield path.read_bytes()
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        plan = _plan(data, container.encode(), entry.encode())
+        if plan is None:
+            yield data[:]
+            return
+        prefix, closers, runs = plan
+        for head, close, start, end, count in runs:
+            # runs of one container, cut into per_chunk entries
+            for lo in range(0, count, per_chunk):
+                hi = min(count, lo + per_chunk)
+                yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers))
+
+
+def _plan(data: mmap.mmap, container: bytes, entry: bytes):
+    head = data[:65536]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return None  # UTF-16 / UTF-32: tags are not plain bytes
+    if _HIDING.search(data):
+        return None
+    c_open, c_close, _ = _tags(data, container)
+    e_tags, e_close, e_empty = _tags(data, entry)
+    e_open = [start for start, _ in e_tags]
+    if not c_open or not e_open or len(c_open) != len(c_close) or len(e_open) != len(e_close) or e_empty:
+        return None
+    if any(e_open[i] >= e_close[i] or (i + 1 < len(e_open) and e_close[i] > e_open[i + 1]) for i in range(len(e_open))):
+        return None  # nested or interleaved entries: not a plain list
+    starts = [start for start, _ in c_open]
+    prefix = data[:starts[0]]
+    closers = _closing_tags(prefix)
+    if closers is None:
+        return None
+    runs = []
+    k_of = [bisect_right(starts, e) - 1 for e in e_open]
+    if any(k < 0 for k in k_of):
+        return None  # an entry before the first container
+    groups: dict[int, list[int]] = {}
+    for i, k in enumerate(k_of):
+        groups.setdefault(k, []).append(i)
+    for k, idx in sorted(groups.items()):
+        start, prefix_name = c_open[k]
+        if c_close[k] < start or e_close[idx[-1]] > c_close[k] or (k + 1 < len(starts) and c_close[k] > starts[k + 1]):
+            return None
+        close = b"</" + prefix_name + container + b">"
+        runs.append(((start, e_open[idx[0]]), close, [e_open[i] for i in idx], [e_close[i] for i in idx], len(idx)))
+    return prefix, closers, runs
+
+
+def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
+    """Start tags ((offset, 'prefix:'), ...), the end offsets of the end tags, and the number of empty-element
+    tags of one element name. The name is found by a literal search (fast) and the tag read backwards from it."""
+    opens: list[tuple[int, bytes]] = []
+    closes: list[int] = []
+    empty = 0
+    for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
+        at = m.start()
+        lt = data.rfind(b"<", max(0, at - 80), at)
+        if lt < 0:
+            continue
+        between = data[lt + 1:at]
+        closing = between.startswith(b"/")
+        pfx = between[1:] if closing else between
+        if pfx and not _PREFIX.fullmatch(pfx):
+            continue  # the name inside another tag's name or text (e.g. <NtryDtls>, <NtryRef>)
+        if closing:
+            gt = data.find(b">", m.end())
+            closes.append(gt + 1)
+        else:
+            gt = data.find(b">", m.end())
+            if gt > 0 and data[gt - 1:gt] == b"/":
+                empty += 1
+            else:
+                opens.append((lt, pfx))
+    return opens, closes, empty
+
+
+def _closing_tags(prefix: bytes) -> bytes | None:
+    """Closing tags for the elements the prefix leaves open; None when the prefix has markup this cannot read."""
+    body = prefix
+    if body.startswith(b"<?xml"):
+        end = body.find(b"?>")
+        if end < 0:
+            return None
+        body = body[end + 2:]
+    stack: list[bytes] = []
+    n_tags = 0
+    for m in _TAG.finditer(body):
+        n_tags += 1
+        closing, name, _attrs, empty = m.groups()
+        if closing:
+            if not stack or stack.pop() != name:
+                return None
+        elif not empty:
+            stack.append(name)
+    if n_tags != body.count(b"<") or not stack:
+        return None
+    return b"".join(b"</" + name + b">" for name in reversed(stack))
