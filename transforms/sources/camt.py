@@ -20,6 +20,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,7 +36,7 @@ from transforms.schema import CASH_CHANNELS
 from transforms.sources import xml_chunks, xml_safety
 from transforms.sources.base import ReadContext, Reader
 
-CHUNK_ENTRIES = 50_000
+CHUNK_ENTRIES = 10_000  # entries per parsed chunk of a large file (xml_chunks); a chunk tree is ~10 KB an entry
 CASH_ACCOUNT = "cash"  # same pseudo-account as delimited.CASH_ACCOUNT
 NS_RE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d{2})")
 # the root <Document> (or a prefixed ns:Document) in a camt namespace; an XSD naming the namespace is not one
@@ -253,10 +256,11 @@ RECORD_COLUMNS = (
     "ustrd", "strd_ref", "strd_addtl", "addtl_tx_inf",
 )
 MULTI_COLUMNS = ("ustrd", "strd_ref", "strd_addtl")
-_stylesheets: dict[tuple[str, str, tuple[str, ...]], etree.XSLT] = {}
+_compiled = threading.local()  # an XSLT object per thread: lxml does not share one across threads
 
 
 def _stylesheet(ns: str, container: str, seps: tuple[str, ...]) -> etree.XSLT:
+    _stylesheets = _compiled.__dict__.setdefault("sheets", {})
     key = (ns, container, seps)
     if key not in _stylesheets:
         text = XSLT_FILE.read_text(encoding="utf-8").replace('xmlns:c="NS"', f'xmlns:c="{ns}"')
@@ -480,12 +484,16 @@ class CamtReader(Reader):
             raise InputError("the file carries private-use characters (U+E000 ...) in every set the reader can use as "
                              "separators; remove them and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
-        for doc in xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES):
+
+        def extract(doc: bytes) -> tuple[int, bytes]:
             tree = _parse(doc, path)
             ns = _namespace(tree.getroot().tag, kind, path, self.message)
-            n_containers += len(tree.getroot().findall(f"*/{{{ns}}}{container}"))
-            records = _records(bytes(_stylesheet(ns, container, seps)(tree)), seps)
-            del tree
+            return len(tree.getroot().findall(f"*/{{{ns}}}{container}")), bytes(_stylesheet(ns, container, seps)(tree))
+
+        docs = xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES)
+        for found, text in _ahead(extract, docs):
+            n_containers += found
+            records = _records(text, seps)
             if not records.height:
                 continue
             n_entries += int(records.select((pl.col("d_i").is_null() | (pl.col("d_i") == "1")).sum()).item())
@@ -538,6 +546,20 @@ class CamtReader(Reader):
             if parent is not None:
                 while el.getprevious() is not None:
                     del parent[0]
+
+
+def _ahead(work, items: Iterator[bytes]) -> Iterator:
+    """work(item) for each item, in order, with the next chunk parsed and transformed in a second thread while
+    this one maps the previous one: lxml lets go of the GIL while it parses and transforms, so two cores share
+    the work. At most two chunks are in flight."""
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="camt") as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= 2:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _parse(doc: bytes, path: Path) -> etree._ElementTree:
