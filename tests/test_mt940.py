@@ -135,3 +135,33 @@ def test_every_reference_sample_loads_or_is_refused_with_a_reason(tmp_path):
     assert n >= 150
     for (rs,) in reasons:
         assert rs and all(": " in x for x in rs)
+
+
+def test_a_large_file_parsed_in_worker_processes_gives_the_same_rows(tmp_path, monkeypatch):
+    import polars as pl
+
+    from transforms.sources import mt940
+
+    text = (FIX / "mt940_day1_2.sta").read_text()
+    path = tmp_path / "many.sta"
+    path.write_text("\n".join(text.replace(":20:", f":20:B{k}-", 1) for k in range(30)))
+    serial = pl.concat(list(Mt940Reader().read(path, ReadContext())))
+    monkeypatch.setattr(mt940, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(mt940, "CHUNK_ENTRIES", 10)
+    groups = mt940._groups([b for b in mt940._BLOCK_SPLIT.split(path.read_text()) if mt940._TAG_LINE.search(b)])
+    assert len(groups) > 2
+    parallel = list(Mt940Reader().read(path, ReadContext()))
+    assert len(parallel) == len(groups) and pl.concat(parallel).equals(serial) and serial.height == 30 * 3
+
+
+def test_a_quarantined_line_keeps_its_raw_record(tmp_path):
+    import json
+
+    path = tmp_path / "no_account.sta"
+    path.write_text((FIX / "mt940_day1_2.sta").read_text().replace(":25:", ":25:§§", 1))
+    report, = ingest_paths(tmp_path / "db.duckdb", [path])
+    assert report.rows_quarantined == report.rows_read > 0
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    raws = [json.loads(r) for (r,) in con.execute("SELECT raw FROM quarantine ORDER BY row_no").fetchall()]
+    con.close()
+    assert all(r["account_identification"].startswith("§§") and r["amount"] for r in raws)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -27,9 +28,9 @@ import polars as pl
 
 from transforms.errors import InputError
 from transforms.sources.base import ReadContext, Reader
-from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL, statement_frame
+from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL, ROW_SCHEMA, statement_frame
 
-CHUNK_ENTRIES = 50_000
+CHUNK_ENTRIES = 20_000  # statement lines per group of blocks (a unit of work for a worker process)
 MAX_BYTES = 1024**3
 _TAG_LINE = re.compile(r"(?m)^:(20|21|25P?|28C?|60[FM]|61|62[FM]|64|65|86|NS|13D?|34F|90[CD]):")
 _MT942_TAGS = re.compile(r"(?m)^:(34F|13D|90[CD]):")
@@ -168,42 +169,91 @@ class Mt940Reader(Reader):
             raise InputError("no statement lines (:61:) in the MT94x file: balances or headers only, nothing to load",
                              path=path)
         bank = preamble_bic(text)
-        rows: list[dict] = []
-        row_no = 0
-        unparsed = 0
         blocks = [b for b in _BLOCK_SPLIT.split(text) if _TAG_LINE.search(b)]
-        for block in blocks:
-            for row in self._block_rows(block, bank):
-                row_no += 1
-                row["row_no"] = row_no
-                if any(e.startswith("statement: ") for e in row["errors"]):
-                    unparsed += 1
-                rows.append(row)
-                if len(rows) >= CHUNK_ENTRIES:
-                    yield statement_frame(rows)
-                    rows = []
+        row_no = unparsed = 0
+        for frame, bad in _parallel(_rows_of_blocks, _groups(blocks), bank):
+            frame = frame.with_columns(pl.int_range(row_no + 1, row_no + 1 + frame.height, dtype=pl.Int64).alias("row_no"))
+            row_no += frame.height
+            unparsed += bad
+            if frame.height:
+                yield statement_frame(frame)
         if unparsed:
             ctx.notes.append(f"{unparsed} statement line(s) in blocks the MT940 parser could not read (quarantined)")
-        if rows:
-            yield statement_frame(rows)
 
-    def _block_rows(self, block: str, bank: str | None) -> list[dict]:
-        stmt, problem = _parse_block(block)
-        if stmt is None:
-            return [_unparsed_row(line, problem) for line in _STATEMENT_LINE.findall(block)]
-        data = stmt.data
-        inst, number, acct_err = split_account(data.get("account_identification"), bank)
-        stmt_currency = stmt.currency
-        stmt_raw = {k: str(data[k]) for k in ("transaction_reference", "account_identification", "statement_number",
-                                               "sequence_number") if data.get(k) is not None}
-        rows = []
-        for t in stmt.transactions:
-            rows.append(_transaction_row(t.data, inst, number, acct_err, stmt_currency, stmt_raw))
-        n_lines = len(_STATEMENT_LINE.findall(block))
-        if n_lines > len(rows):  # a :61: the library skipped must still be counted and quarantined
-            for line in _STATEMENT_LINE.findall(block)[len(rows):]:
-                rows.append(_unparsed_row(line, "statement line not recognised by the MT940 parser"))
-        return rows
+    def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
+        """The raw records (the parser's fields of the :61: / :86: pair and the statement's references) of the
+        given rows: read() leaves them out to be fast, only quarantined rows need them."""
+        text = decode(path.read_bytes(), path)
+        bank = preamble_bic(text)
+        out: dict[int, str] = {}
+        row_no = 0
+        for block in (b for b in _BLOCK_SPLIT.split(text) if _TAG_LINE.search(b)):
+            for row in _block_rows(block, bank, with_raw=True):
+                row_no += 1
+                if row_no in row_nos:
+                    out[row_no] = row["raw"]
+            if len(out) == len(row_nos):
+                break
+        return out
+
+
+PARALLEL_MIN_LINES = 40_000  # below this a file is parsed in this process: starting workers costs about a second
+WORKERS = 2
+
+
+def _groups(blocks: list[str]) -> list[list[str]]:
+    """Consecutive blocks in groups of about CHUNK_ENTRIES statement lines."""
+    groups: list[list[str]] = [[]]
+    lines = 0
+    for block in blocks:
+        n = block.count("\n:61:") + block.startswith(":61:")
+        if lines and lines + n > CHUNK_ENTRIES:
+            groups.append([])
+            lines = 0
+        groups[-1].append(block)
+        lines += n
+    return groups
+
+
+def _parallel(work, groups: list[list[str]], bank: str | None) -> Iterator[tuple[pl.DataFrame, int]]:
+    """work(group, bank) for each group, in order: in worker processes for a large file (the parser is pure
+    Python, so threads would not share the cores). Workers are spawned: a script that ingests a large MT940 file
+    must run under `if __name__ == "__main__":`, as the CLI, the flows and the benchmarks do."""
+    lines = sum(b.count("\n:61:") + b.startswith(":61:") for g in groups for b in g)
+    workers = min(os.cpu_count() or 1, WORKERS)
+    if lines < PARALLEL_MIN_LINES or workers <= 1 or len(groups) < 2:
+        for group in groups:
+            yield work(group, bank)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(work, groups, [bank] * len(groups))
+
+
+def _rows_of_blocks(blocks: list[str], bank: str | None) -> tuple[pl.DataFrame, int]:
+    """ROW_SCHEMA rows of some statement blocks (row_no left to the caller) and how many lines were unparsable."""
+    rows = [row for block in blocks for row in _block_rows(block, bank)]
+    unparsed = sum(1 for row in rows if any(e.startswith("statement: ") for e in row["errors"]))
+    schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
+    return pl.DataFrame(rows, schema=schema), unparsed
+
+
+def _block_rows(block: str, bank: str | None, with_raw: bool = False) -> list[dict]:
+    stmt, problem = _parse_block(block)
+    if stmt is None:
+        return [_unparsed_row(line, problem) for line in _STATEMENT_LINE.findall(block)]
+    data = stmt.data
+    inst, number, acct_err = split_account(data.get("account_identification"), bank)
+    stmt_currency = stmt.currency
+    stmt_raw = {k: str(data[k]) for k in ("transaction_reference", "account_identification", "statement_number",
+                                           "sequence_number") if data.get(k) is not None} if with_raw else None
+    rows = [_transaction_row(t.data, inst, number, acct_err, stmt_currency, stmt_raw) for t in stmt.transactions]
+    lines = _STATEMENT_LINE.findall(block)
+    if len(lines) > len(rows):  # a :61: the library skipped must still be counted and quarantined
+        rows += [_unparsed_row(line, "statement line not recognised by the MT940 parser") for line in lines[len(rows):]]
+    return rows
 
 
 class Mt942Reader(Mt940Reader):
@@ -266,12 +316,15 @@ def _to_date(value) -> date | None:
     return None
 
 
-def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw) -> dict:
+def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw: dict | None) -> dict:
+    """One :61: (with its :86:) as a ROW_SCHEMA row; its raw record only when stmt_raw is given (raw_records)."""
     errors: list[str] = []
     if acct_err:
         errors.append(acct_err)
-    raw = dict(stmt_raw)
-    raw.update({k: (str(v) if v is not None else None) for k, v in d.items() if v not in (None, "")})
+    raw = None
+    if stmt_raw is not None:
+        raw = dict(stmt_raw)
+        raw.update({k: (str(v) if v is not None else None) for k, v in d.items() if v not in (None, "")})
     status = str(d.get("status") or "").upper()
     if status not in ("C", "D", "RC", "RD"):
         errors.append(f"direction: debit/credit mark must be C, D, RC or RD, got '{status}'")
@@ -332,7 +385,7 @@ def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw) -
         reference = re.sub(r"\s+", " ", reference).strip() or None
     code = "; ".join(x for x in (swift_type, f"GVC {gvc}" if gvc else None) if x) or None
     return {
-        "raw": json.dumps(raw, ensure_ascii=False),
+        "raw": json.dumps(raw, ensure_ascii=False) if raw is not None else None,
         "errors": errors,
         "stmt_no": number,
         "stmt_inst": inst,
