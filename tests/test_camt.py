@@ -276,3 +276,12 @@ def test_private_use_characters_in_the_data_do_not_break_the_rows(tmp_path):
     path.write_text(text)
     out = pl.concat(list(Camt053Reader().read(path, ReadContext())))
     assert out.height == 8 and "Investment \ue000\ue001 deposit order 77" in out["reference"].to_list()
+
+
+def test_an_entry_outside_a_statement_refuses_the_file_rather_than_vanish(tmp_path):
+    path = tmp_path / "stray.xml"
+    text = (FIX / "camt053_v08_bank_a.xml").read_text()
+    entry = text[text.index("<Ntry>"):text.index("</Ntry>") + len("</Ntry>")]
+    path.write_text(text.replace("</Stmt>", "</Stmt>" + entry))
+    with pytest.raises(InputError, match="1 <Ntry> entries outside a <Stmt>"):
+        list(Camt053Reader().read(path, ReadContext()))

@@ -488,7 +488,13 @@ class CamtReader(Reader):
         def extract(doc: bytes) -> tuple[int, bytes]:
             tree = _parse(doc, path)
             ns = _namespace(tree.getroot().tag, kind, path, self.message)
-            return len(tree.getroot().findall(f"*/{{{ns}}}{container}")), bytes(_stylesheet(ns, container, seps)(tree))
+            found = len(tree.getroot().findall(f"*/{{{ns}}}{container}"))
+            placed = f"/*/*/c:{container}/c:Ntry"
+            stray = tree.xpath(f"count(//c:Ntry) - count({placed})", namespaces={"c": ns}) if found else 0
+            if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
+                raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}>: not a valid {kind}; "
+                                 "ask the bank for a corrected file", path=path)
+            return found, bytes(_stylesheet(ns, container, seps)(tree))
 
         docs = xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES)
         for found, text in _ahead(extract, docs):
