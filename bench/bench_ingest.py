@@ -4,6 +4,7 @@ data once costs).
 
     python bench/bench_ingest.py --rows 1000000 [--rows 10000000]
     python bench/bench_ingest.py --rows 2000000 --style eu    # semicolons, decimal commas, dd/mm/yyyy HH:MM
+    python bench/bench_ingest.py --rows 2000000 --style tronscan   # a Tronscan USDT token-transfer export
 
 The extract is generated once per size (cached under bench/cache/). Ingest runs in a child process so that its
 peak RSS is measured alone (ru_maxrss of the child). Prefect start-up is not included: this measures
@@ -48,7 +49,42 @@ columns: {txn_id: ref, booked_at: booked, account: account, counterparty_account
 """
 
 
+TRONSCAN_NAME = "TRON-tokenTransfer-TBenchAddress--{rows}.csv"
+
+
+def make_explorer_export(rows: int, folder: Path) -> Path:
+    """A Tronscan token-transfer export (the header of ../shared/reference/explorer_exports/HEADERS.md) of USDT
+    transfers among 200,000 addresses."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TRONSCAN_NAME.format(rows=rows)
+    if path.exists():
+        return path
+    rng = np.random.default_rng(1)
+    start = np.datetime64("2026-01-01T00:00:00")
+    chunk = 2_000_000
+    with open(path, "wb") as fh:
+        for offset in range(0, rows, chunk):
+            n = min(chunk, rows - offset)
+            utc = start + rng.integers(0, 60 * 86400, n).astype("timedelta64[s]")
+            frame = pl.DataFrame({
+                "Tx Hash": [f"{offset + i:064x}" for i in range(n)],
+                "blockHeight": (60_000_000 + offset + np.arange(n)).astype(str),
+                "blockTime(UTC+8)": (utc + np.timedelta64(8, "h")).astype("datetime64[s]").astype(str),
+                "blockTime(UTC)": utc.astype("datetime64[s]").astype(str),
+                "from": [f"T{a:033d}" for a in rng.integers(0, 200_000, n)],
+                "to": [f"T{a:033d}" for a in rng.integers(0, 200_000, n)],
+                "value": np.round(rng.lognormal(5, 1.5, n), 6).astype(str),
+                "symbol": ["USDT"] * n,
+                "tokenAddress": ["TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"] * n,
+                "isConfirm": ["true"] * n,
+            }).with_columns(pl.col("blockTime(UTC+8)", "blockTime(UTC)").str.replace("T", " ").str.replace_all("-", "/"))
+            frame.write_csv(fh, include_header=offset == 0)
+    return path
+
+
 def make_extract(rows: int, folder: Path, style: str = "plain") -> Path:
+    if style == "tronscan":
+        return make_explorer_export(rows, folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench_{rows}.csv"
     if path.exists():
@@ -88,6 +124,9 @@ def polars_floor(path: Path, style: str) -> float:
     """Seconds for polars to read the file (strings, same separators) and group it by account."""
     t0 = time.perf_counter()
     frame = pl.read_csv(path, separator=";" if style == "eu" else ",", infer_schema=False)
+    if style == "tronscan":
+        frame.group_by("from").agg(pl.len(), pl.col("value").cast(pl.Float64).sum())
+        return time.perf_counter() - t0
     amount = pl.col("amount").str.replace(",", ".", literal=True) if style == "eu" else pl.col("amount")
     frame.group_by("account").agg(pl.len(), amount.cast(pl.Float64).sum())
     return time.perf_counter() - t0
@@ -106,8 +145,9 @@ def child(folder: str, db: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, action="append", help="rows per extract (repeatable)")
-    ap.add_argument("--style", choices=("plain", "eu"), default="plain",
-                    help="plain: commas, ISO times; eu: semicolons, decimal commas, dd/mm/yyyy HH:MM")
+    ap.add_argument("--style", choices=("plain", "eu", "tronscan"), default="plain",
+                    help="plain: commas, ISO times; eu: semicolons, decimal commas, dd/mm/yyyy HH:MM; "
+                         "tronscan: a Tronscan USDT token-transfer export")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

@@ -5,6 +5,7 @@
     python bench/run.py --sizes 100M --daily 1M  # also the incremental day of 1M rows on top of the history
     python bench/run.py --sizes 100M --daily 1M --resume   # a run that stopped after casework: export, then the day
     python bench/run.py --report-only            # rewrite BENCHMARKS.md from bench/cache/results/*.json
+    python bench/run.py --sizes 10M --formats real   # the year as banks send it (see below)
 
 Per size: the world is generated once (worlds/canonical.py, cached under bench/cache/world_<N>/, git-ignored),
 then a child process (so that its peak RSS is measured alone) runs on a fresh store:
@@ -18,6 +19,13 @@ to find them: "planted found" in the table, with the number of accounts those ru
 Prefect's start-up is not included (the flow calls these same functions). Results go to
 bench/cache/results/<N>.json; the table is printed and BENCHMARKS.md written with the machine, versions, the ratio
 of each stage to the floor and each stage's scaling exponent (log t2/t1 / log n2/n1, smallest to largest size).
+
+--formats real: the world is the synthetic generator's (worlds/synth, preset 1m / 10m / 100m, fmt="extracts",
+cached under bench/cache/real_<N>/): delimited extracts in five layouts and encodings with their mapping files,
+camt.053, MT940, Tronscan and Etherscan exports, KYC, events, FX rates. The child ingests that folder as a user
+would (`scamtrace ingest DIR`) and runs the same stages; the ingest is also reported per reader (rows, seconds per
+step, rows/s and the ratio to the floor: the floor's time for that reader's share of the rows). Results go to
+bench/cache/results/real_<N>.json and to their own table.
 
 Settings: SCAMTRACE_MEMORY_LIMIT (DuckDB's buffer pool, default 2GB in transforms/store.py; --memory-limit sets it
 for the child).
@@ -98,7 +106,7 @@ class Watched:
 
 
 def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budget: float | None = None,
-          ingest_only: bool = False, resume: bool = False, skip_export: bool = False) -> None:
+          ingest_only: bool = False, resume: bool = False, skip_export: bool = False, real: bool = False) -> None:
     t_all = time.perf_counter()
     res: dict = {"stages": {}, "stage_peak_mb": {}, "rules": {}, "casework": {}, "counts": {}, "failed": {}}
     if resume:  # the store already holds ingest, detect and casework: keep their figures, run what is missing
@@ -148,10 +156,11 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
     from transforms.ingest import ingest_paths, new_data_period
 
     if not resume:  # a resumed run starts at the export
-        inputs = [world / "reference", world / "kyc", world / "transactions", world / "events"]
+        inputs = [world] if real else [world / "reference", world / "kyc", world / "transactions", world / "events"]
         reports = stage("ingest", lambda: ingest_paths(db, inputs))
+        res["by_reader"] = by_reader(reports)
         tx = [r for r in reports if r.table == "transactions"]
-        bad = [r for r in reports if r.status != "loaded"]
+        bad = [r for r in reports if r.status not in ("loaded", "skipped")]
         if bad:
             raise SystemExit(f"ingest refused files: {[(r.path, r.message) for r in bad]}")
         sums: dict[str, float] = {}
@@ -235,6 +244,22 @@ def child(world: Path, db: Path, out: Path, daily: bool, export_full: bool, budg
     out.write_text(json.dumps(res, indent=2, default=str))
 
 
+def by_reader(reports) -> dict:
+    """Ingest figures per reader (delimited layouts by mapping): files, rows and seconds per step."""
+    out: dict = {}
+    for r in reports:
+        if r.status != "loaded":
+            continue
+        d = out.setdefault(r.source, {"table": r.table, "files": 0, "rows_read": 0, "rows_loaded": 0,
+                                      "rows_quarantined": 0, "rows_duplicate": 0, "seconds": {}})
+        d["files"] += 1
+        for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+            d[k] += getattr(r, k)
+        for k, v in r.seconds.items():
+            d["seconds"][k] = round(d["seconds"].get(k, 0) + v, 3)
+    return out
+
+
 # Which rules should find each planted pattern of gen_canonical.py (truth.json)
 PLANTED_RULES = {"fan_in": ["fan_in_24h", "fan_in_7d"], "structuring": ["structuring_cash"],
                  "scatter_gather": ["scatter_gather"]}
@@ -267,15 +292,20 @@ def planted_found(con, world: Path, run_id: str, span: str) -> dict:
 
 def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | None, export_full: bool,
              hubs: bool = False, timeout: float | None = None, budget: float | None = None,
-             ingest_only: bool = False, resume: bool = False, skip_export: bool = False) -> dict:
-    from worlds.canonical import generate
-
-    world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
+             ingest_only: bool = False, resume: bool = False, skip_export: bool = False, real: bool = False) -> dict:
     t = time.perf_counter()
-    # the hubs stress world keeps the uniform background: unlabelled hubs paid by strangers
-    manifest = generate(n, world, daily=daily_rows, hubs=hubs, background="uniform" if hubs else "regular")
+    if real:
+        world = CACHE / f"real_{n}"
+        manifest = real_world(n, world)
+    else:
+        from worlds.canonical import generate
+
+        world = CACHE / (f"world_hubs_{n}" if hubs else f"world_{n}")
+        # the hubs stress world keeps the uniform background: unlabelled hubs paid by strangers
+        manifest = generate(n, world, daily=daily_rows, hubs=hubs, background="uniform" if hubs else "regular")
     gen_seconds = time.perf_counter() - t
-    db = world / "store" / "bench.duckdb"
+    # the real-formats world is ingested as a folder: its store lives beside it, not in it
+    db = (CACHE / f"real_{n}_store" if real else world / "store") / "bench.duckdb"
     out = db.parent / "result.json"
     if resume:
         done = json.loads(out.read_text()).get("stages", {}) if out.exists() else {}
@@ -299,6 +329,7 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
     cmd += ["--ingest-only"] if ingest_only else []
     cmd += ["--resume"] if resume else []
     cmd += ["--skip-export"] if skip_export else []
+    cmd += ["--formats", "real"] if real else []
     with open(db.parent / "run.log", "a" if resume else "w") as log:
         try:
             subprocess.run(cmd, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
@@ -315,11 +346,70 @@ def run_size(n: int, daily_rows: int, memory_limit: str | None, threads: int | N
         load_avg_before=[round(x, 2) for x in load_before],
         load_avg_after=[round(x, 2) for x in os.getloadavg()],
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        world_bytes=sum(p.stat().st_size for p in (world / "transactions").rglob("*.parquet")),
+        world_bytes=(sum(p.stat().st_size for p in world.rglob("*") if p.is_file() and "truth" not in p.parts) if real
+                     else sum(p.stat().st_size for p in (world / "transactions").rglob("*.parquet"))),
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / (f"hubs_{n}.json" if hubs else f"ingest_{n}.json" if ingest_only else f"{n}.json")).write_text(json.dumps(res, indent=2, default=str))
+    name = (f"real_{n}.json" if real else f"hubs_{n}.json" if hubs else f"ingest_{n}.json" if ingest_only else f"{n}.json")
+    (RESULTS / name).write_text(json.dumps(res, indent=2, default=str))
     return res
+
+
+REAL_PRESETS = {1_000_000: "1m", 10_000_000: "10m", 100_000_000: "100m"}
+
+
+def real_world(n: int, world: Path) -> dict:
+    """The synthetic generator's world in the formats banks send, generated once (manifest.json marks it done)."""
+    if n not in REAL_PRESETS:
+        raise SystemExit(f"--formats real has worlds of {', '.join(label(k) for k in REAL_PRESETS)} only")
+    manifest = world.with_name(world.name + ".manifest.json")  # outside the folder that is ingested
+    if manifest.exists() and world.exists():
+        return json.loads(manifest.read_text())
+    from worlds.synth import generate_world
+
+    shutil.rmtree(world, ignore_errors=True)
+    t = time.perf_counter()
+    summary = generate_world(world, seed=7, scale=REAL_PRESETS[n], fmt="extracts")
+    info = {"generator": "worlds.synth", "preset": REAL_PRESETS[n], "seconds": round(time.perf_counter() - t, 1),
+            "summary": summary}
+    manifest.write_text(json.dumps(info, indent=2, default=str))
+    return info
+
+
+def formats_table() -> str:
+    """The --formats real runs: the pipeline's stages, and the ingest per reader with its ratio to the floor."""
+    runs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("real_*.json")), key=lambda r: r["size"])
+    if not runs:
+        return ""
+    lines = ["Ingest from the formats banks send (`--formats real`; stage seconds, x = ratio to the floor):", "",
+             "| world | rows read | floor | ingest | detect | casework | export | end to end | peak RSS | load |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        st, floor = r.get("stages", {}), r.get("stages", {}).get("floor") or 0
+        def cell(k):
+            v = st.get(k)
+            return "-" if v is None else f"{v:.1f}" + (f" ({v / floor:.0f}x)" if floor else "")
+        lines.append(f"| {r['label']} | {r.get('counts', {}).get('rows_read', 0):,} | {floor:.2f} | {cell('ingest')} | "
+                     f"{cell('detect')} | {cell('casework')} | {cell('export')} | {cell('end_to_end')} | "
+                     f"{r.get('peak_rss_mb', 0) / 1024:.1f} GB | {r.get('load_avg_before', [0])[0]} |")
+    for r in runs:
+        readers = r.get("by_reader", {})
+        total = sum(d["rows_read"] for d in readers.values() if d["table"] == "transactions") or 1
+        floor = r.get("stages", {}).get("floor") or 0
+        lines += ["", f"{r['label']}, per reader (transactions):", "",
+                  "| reader | files | rows read | read / derive / validate / commit s | rows/s | x floor share |",
+                  "|---|---|---|---|---|---|"]
+        for name, d in sorted(readers.items(), key=lambda kv: -kv[1]["rows_read"]):
+            if d["table"] != "transactions":
+                continue
+            sec = d["seconds"]
+            tot = sum(sec.values())
+            share = floor * d["rows_read"] / total
+            parts = " / ".join(f"{sec.get(k, 0):.1f}" for k in ("read", "derive", "validate", "commit"))
+            ratio = f"{tot / share:.0f}x" if share else "-"
+            lines.append(f"| {name} | {d['files']:,} | {d['rows_read']:,} | {parts} | {d['rows_read'] / tot:,.0f} | {ratio} |"
+                         if tot else f"| {name} | {d['files']:,} | {d['rows_read']:,} | {parts} | - | - |")
+    return "\n".join(lines)
 
 
 def _found(f: dict | None) -> str | None:
@@ -514,6 +604,8 @@ def main() -> None:
                     help="continue a run that stopped after casework (e.g. killed in the export): export and the day")
     ap.add_argument("--skip-export", action="store_true",
                     help="no export of the history (the day's quick export still runs with --daily)")
+    ap.add_argument("--formats", choices=("canonical", "real"), default="canonical",
+                    help="real: the synthetic world as bank extracts, statements and explorer exports (results kept apart)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--with-daily", action="store_true", help=argparse.SUPPRESS)
@@ -521,14 +613,18 @@ def main() -> None:
     if args.child:
         world, db, out = map(Path, args.child)
         child(world, db, out, args.with_daily, args.export_full, args.statement_budget, args.ingest_only, args.resume,
-              args.skip_export)
+              args.skip_export, args.formats == "real")
         return
     if not args.report_only:
         for s in args.sizes.split(","):
             run_size(parse_size(s), parse_size(args.daily), args.memory_limit, args.threads, args.export_full,
-                     args.hubs, args.timeout, args.statement_budget, args.ingest_only, args.resume, args.skip_export)
+                     args.hubs, args.timeout, args.statement_budget, args.ingest_only, args.resume, args.skip_export,
+                     args.formats == "real")
+    if args.formats == "real":  # its own table; BENCHMARKS.md is left as it is
+        print(formats_table())
+        return
     results = load_results()
-    text = tables(results) + "\n\n" + ingest_table()
+    text = tables(results) + "\n\n" + ingest_table() + "\n\n" + formats_table()
     print(text)
     write_benchmarks_md(results, text)
 
