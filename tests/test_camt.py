@@ -232,8 +232,10 @@ def _many_statements(n: int, prefixed: bool = False) -> str:
     return text
 
 
-@pytest.mark.parametrize("prefixed", [False, True])
-def test_a_file_read_in_chunks_gives_the_same_rows_as_read_whole(tmp_path, monkeypatch, prefixed):
+@pytest.mark.parametrize("prefixed, per_chunk, n_docs", [(False, 3, 120), (True, 3, 120), (False, 20, 20), (True, 20, 20)])
+def test_a_file_read_in_chunks_gives_the_same_rows_as_read_whole(tmp_path, monkeypatch, prefixed, per_chunk, n_docs):
+    """A statement larger than a chunk is cut into runs of its entries (7 entries, 3 a chunk: 3 + 3 + 1); small
+    statements travel whole, as many as fit (20 entries a chunk: two statements of 7)."""
     from transforms.sources import camt, xml_chunks
 
     path = tmp_path / "many.xml"
@@ -241,11 +243,11 @@ def test_a_file_read_in_chunks_gives_the_same_rows_as_read_whole(tmp_path, monke
     whole_ctx, chunked_ctx = ReadContext(), ReadContext()
     whole = pl.concat(list(Camt053Reader().read(path, whole_ctx)))
     monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 3)
-    docs = list(xml_chunks.documents(path, "Stmt", "Ntry", 3))
-    assert len(docs) == 40 * 3  # 7 entries a statement: 3 + 3 + 1
+    monkeypatch.setattr(camt, "CHUNK_ENTRIES", per_chunk)
+    docs = list(xml_chunks.documents(path, "Stmt", "Ntry", per_chunk))
+    assert len(docs) == n_docs
     chunks = list(Camt053Reader().read(path, chunked_ctx))
-    assert len(chunks) == 120 and whole.height == 40 * 8
+    assert len(chunks) == n_docs and whole.height == 40 * 8
     assert pl.concat(chunks).equals(whole)
     assert chunked_ctx.notes == whole_ctx.notes == ["40 pending or information-only entries not loaded (quarantined with status reason)"]
 
@@ -256,7 +258,8 @@ def test_a_file_with_a_comment_between_entries_is_read_whole(tmp_path, monkeypat
     path = tmp_path / "commented.xml"
     path.write_text(_many_statements(3).replace("<Ntry>", "<!-- <Ntry> in a comment --><Ntry>", 1))
     monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-    assert len(list(xml_chunks.documents(path, "Stmt", "Ntry", 3))) == 1
+    (doc, cut), = xml_chunks.documents(path, "Stmt", "Ntry", 3)
+    assert not cut
     assert sum(c.height for c in Camt053Reader().read(path, ReadContext())) == 24
 
 

@@ -248,7 +248,7 @@ XSLT_FILE = Path(__file__).with_name("camt_rows.xsl")
 # another set (_separators).
 SEPARATOR_SETS = (("\ue000", "\ue001", "\ue002"), ("\uf8fd", "\uf8fe", "\uf8ff"), ("\ue100", "\ue101", "\ue102"))
 RECORD_COLUMNS = (
-    "s_id", "s_no", "s_inst", "s_name",
+    "kind", "s_id", "s_no", "s_inst", "s_name",
     "e_amt", "e_ccy", "e_cdi", "e_sts", "e_booked_dttm", "e_booked_dt", "e_value_dt", "e_value_dttm", "e_rvsl",
     "e_ref", "e_dom", "e_fam", "e_sub", "e_prtry", "e_info",
     "d_i", "d_amt", "d_ccy", "d_txamt", "d_txamt_ccy", "d_ref", "d_e2e", "d_uetr", "d_txid",
@@ -299,7 +299,13 @@ def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
     single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in RECORD_COLUMNS if c not in MULTI_COLUMNS]
     multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
              .alias(c) for c in MULTI_COLUMNS]
-    return f.with_columns(single + multi)
+    f = f.with_columns(single + multi)
+    # each statement record's account goes down to the rows of its entries
+    stmt = ["s_id", "s_no", "s_inst", "s_name"]
+    is_stmt = (pl.col("kind") == "S").fill_null(False)
+    return (f.with_columns([pl.when(is_stmt).then(pl.col(c)).otherwise(None).alias(c) for c in stmt])
+            .with_columns([pl.col(c).forward_fill().over(is_stmt.cum_sum()) for c in stmt])
+            .filter(~is_stmt).drop("kind"))
 
 
 def _iso_utc(text: pl.Expr) -> pl.Expr:
@@ -485,12 +491,14 @@ class CamtReader(Reader):
                              "separators; remove them and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
 
-        def extract(doc: bytes) -> tuple[int, bytes]:
+        def extract(item: tuple[bytes, bool]) -> tuple[int, bytes]:
+            doc, cut = item
             tree = _parse(doc, path)
             ns = _namespace(tree.getroot().tag, kind, path, self.message)
             found = len(tree.getroot().findall(f"*/{{{ns}}}{container}"))
             placed = f"/*/*/c:{container}/c:Ntry"
-            stray = tree.xpath(f"count(//c:Ntry) - count({placed})", namespaces={"c": ns}) if found else 0
+            # (a cut document holds the entries of its containers only: xml_chunks checked that on the bytes)
+            stray = tree.xpath(f"count(//c:Ntry) - count({placed})", namespaces={"c": ns}) if found and not cut else 0
             if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
                 raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}>: not a valid {kind}; "
                                  "ask the bank for a corrected file", path=path)
@@ -554,7 +562,7 @@ class CamtReader(Reader):
                     del parent[0]
 
 
-def _ahead(work, items: Iterator[bytes]) -> Iterator:
+def _ahead(work, items: Iterator) -> Iterator:
     """work(item) for each item, in order, with the next chunk parsed and transformed in a second thread while
     this one maps the previous one: lxml lets go of the GIL while it parses and transforms, so two cores share
     the work. At most two chunks are in flight."""

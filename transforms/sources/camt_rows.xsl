@@ -5,6 +5,7 @@
   fast: the mapping itself is done on the columns in polars.
 
   camt.py fills in the message namespace (NS) and the container element (CONTAINER: Stmt, Rpt or Ntfctn).
+  A statement record (kind S: the container's Id and account) comes before the rows of its entries (kind empty).
   Fields end with U+E000, records with U+E001 and the values of a repeated leaf are separated by U+E002:
   private-use characters that bank data does not carry (camt.py checks the file first).
   Where the reader takes the first non-blank of several alternatives, an xsl:choose tries them in order (per row;
@@ -16,22 +17,21 @@
 
   <xsl:template match="/">
     <xsl:for-each select="*/*/c:CONTAINER">
-      <!-- the statement's own account, once per container -->
-      <xsl:variable name="acct" select="c:Acct[1]"/>
-      <xsl:variable name="stmt" select="concat(string(c:Id), '&#xE000;', string(($acct/c:Id/c:IBAN | $acct/c:Id/c:Othr/c:Id | $acct/c:Id/c:PrtryAcct/c:Id | $acct/c:Id/c:BBAN | $acct/c:Id/c:UPIC)[normalize-space()][1]), '&#xE000;', string(($acct/c:Svcr/c:FinInstnId/c:BICFI | $acct/c:Svcr/c:FinInstnId/c:BIC | $acct/c:Svcr/c:FinInstnId/c:ClrSysMmbId/c:MmbId | $acct/c:Svcr/c:FinInstnId/c:Othr/c:Id)[normalize-space()][1]), '&#xE000;', string(($acct/c:Nm | $acct/c:Ownr/c:Nm | $acct/c:Ownr/c:Pty/c:Nm)[normalize-space()][1]), '&#xE000;')"/>
+      <!-- the statement record: its own account, once per container (camt.py carries it down to the rows) -->
+      <xsl:text>S&#xE000;</xsl:text><xsl:value-of select="c:Id"/>&#xE000;<xsl:for-each select="c:Acct[1]"><xsl:choose><xsl:when test="c:Id/c:IBAN[normalize-space()]"><xsl:value-of select="c:Id/c:IBAN[normalize-space()]"/></xsl:when><xsl:when test="c:Id/c:Othr/c:Id[normalize-space()]"><xsl:value-of select="c:Id/c:Othr/c:Id[normalize-space()]"/></xsl:when><xsl:when test="c:Id/c:PrtryAcct/c:Id[normalize-space()]"><xsl:value-of select="c:Id/c:PrtryAcct/c:Id[normalize-space()]"/></xsl:when><xsl:when test="c:Id/c:BBAN[normalize-space()]"><xsl:value-of select="c:Id/c:BBAN[normalize-space()]"/></xsl:when><xsl:when test="c:Id/c:UPIC[normalize-space()]"><xsl:value-of select="c:Id/c:UPIC[normalize-space()]"/></xsl:when></xsl:choose>&#xE000;<xsl:choose><xsl:when test="c:Svcr/c:FinInstnId/c:BICFI[normalize-space()]"><xsl:value-of select="c:Svcr/c:FinInstnId/c:BICFI[normalize-space()]"/></xsl:when><xsl:when test="c:Svcr/c:FinInstnId/c:BIC[normalize-space()]"><xsl:value-of select="c:Svcr/c:FinInstnId/c:BIC[normalize-space()]"/></xsl:when><xsl:when test="c:Svcr/c:FinInstnId/c:ClrSysMmbId/c:MmbId[normalize-space()]"><xsl:value-of select="c:Svcr/c:FinInstnId/c:ClrSysMmbId/c:MmbId[normalize-space()]"/></xsl:when><xsl:when test="c:Svcr/c:FinInstnId/c:Othr/c:Id[normalize-space()]"><xsl:value-of select="c:Svcr/c:FinInstnId/c:Othr/c:Id[normalize-space()]"/></xsl:when></xsl:choose>&#xE000;<xsl:choose><xsl:when test="c:Nm[normalize-space()]"><xsl:value-of select="c:Nm[normalize-space()]"/></xsl:when><xsl:when test="c:Ownr/c:Nm[normalize-space()]"><xsl:value-of select="c:Ownr/c:Nm[normalize-space()]"/></xsl:when><xsl:when test="c:Ownr/c:Pty/c:Nm[normalize-space()]"><xsl:value-of select="c:Ownr/c:Pty/c:Nm[normalize-space()]"/></xsl:when></xsl:choose>&#xE000;</xsl:for-each><xsl:if test="not(c:Acct)">&#xE000;&#xE000;&#xE000;</xsl:if>&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;<xsl:text>&#xE001;</xsl:text>
       <xsl:for-each select="c:Ntry">
         <xsl:variable name="details" select="c:NtryDtls/c:TxDtls"/>
         <xsl:choose>
           <xsl:when test="$details">
             <xsl:for-each select="$details">
-              <xsl:value-of select="$stmt"/><xsl:apply-templates select="../.." mode="entry"/><xsl:value-of select="position()"/>&#xE000;<xsl:apply-templates select="." mode="detail"/>&#xE001;</xsl:for-each>
+              &#xE000;&#xE000;&#xE000;&#xE000;&#xE000;<xsl:apply-templates select="../.." mode="entry"/><xsl:value-of select="position()"/>&#xE000;<xsl:apply-templates select="." mode="detail"/>&#xE001;</xsl:for-each>
           </xsl:when>
           <xsl:when test="c:TxDtls">
             <xsl:for-each select="c:TxDtls">
-              <xsl:value-of select="$stmt"/><xsl:apply-templates select=".." mode="entry"/><xsl:value-of select="position()"/>&#xE000;<xsl:apply-templates select="." mode="detail"/>&#xE001;</xsl:for-each>
+              &#xE000;&#xE000;&#xE000;&#xE000;&#xE000;<xsl:apply-templates select=".." mode="entry"/><xsl:value-of select="position()"/>&#xE000;<xsl:apply-templates select="." mode="detail"/>&#xE001;</xsl:for-each>
           </xsl:when>
           <xsl:otherwise>
-            <xsl:value-of select="$stmt"/><xsl:apply-templates select="." mode="entry"/>&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE001;</xsl:otherwise>
+            &#xE000;&#xE000;&#xE000;&#xE000;&#xE000;<xsl:apply-templates select="." mode="entry"/>&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE000;&#xE001;</xsl:otherwise>
         </xsl:choose>
       </xsl:for-each>
     </xsl:for-each>

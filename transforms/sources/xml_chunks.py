@@ -2,9 +2,10 @@
 transformed as one tree (fast, in C) while memory stays bounded by a chunk, not by the file.
 
 A camt file is a prefix (XML declaration, Document, the message element, GrpHdr), then containers (Stmt, Rpt,
-Ntfctn) each with a head (Id, Acct, balances) and its entries (Ntry). A chunk is
-    prefix + container head + a run of that container's entries + the closing tags,
-cut at the byte offsets of entry tags. The cut is only made when the file's bytes say it is safe: an
+Ntfctn) each with a head (Id, Acct, balances) and its entries (Ntry). A chunk is either
+    prefix + whole containers (as many as fit in the chunk's entries) + the closing tags, or
+    prefix + the head of one large container + a run of its entries + the closing tags,
+cut at the byte offsets of container and entry tags. The cut is only made when the file's bytes say it is safe: an
 ASCII-compatible encoding, no comment, CDATA section or processing instruction after the declaration (where an
 entry tag could hide), every entry opened and closed in turn inside a container, and a prefix whose tags this
 module can read. Otherwise the whole file is one chunk, as small files are anyway.
@@ -25,23 +26,38 @@ _PREFIX = re.compile(_NAME + rb":")
 _HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
 
 
-def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
-    """Documents of at most per_chunk entries each, in file order (the whole file when it cannot be cut)."""
+def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[tuple[bytes, bool]]:
+    """(document, cut) pairs: documents of at most per_chunk entries each, in file order, or the whole file (cut
+    False) when it is small or cannot be cut. When cut, every entry of the file is inside a container and in
+    exactly one document."""
     size = path.stat().st_size
     if size <= SPLIT_ABOVE_BYTES:
-        yield path.read_bytes()
+        yield path.read_bytes(), False
         return
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         plan = _plan(data, container.encode(), entry.encode())
         if plan is None:
-            yield data[:]
+            yield data[:], False
             return
         prefix, closers, runs = plan
-        for head, close, start, end, count in runs:
-            # runs of one container, cut into per_chunk entries
-            for lo in range(0, count, per_chunk):
-                hi = min(count, lo + per_chunk)
-                yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers))
+        batch: list[bytes] = []  # whole small statements, gathered up to per_chunk entries
+        entries = 0
+        for head, close, start, end, count, whole in runs:
+            if count > per_chunk:  # a large statement: cut into runs of its entries
+                if batch:
+                    yield b"".join((prefix, *batch, closers)), True
+                    batch, entries = [], 0
+                for lo in range(0, count, per_chunk):
+                    hi = min(count, lo + per_chunk)
+                    yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers)), True
+                continue
+            if batch and entries + count > per_chunk:
+                yield b"".join((prefix, *batch, closers)), True
+                batch, entries = [], 0
+            batch.append(data[whole[0]:whole[1]])
+            entries += count
+        if batch:
+            yield b"".join((prefix, *batch, closers)), True
 
 
 def _plan(data: mmap.mmap, container: bytes, entry: bytes):
@@ -74,7 +90,8 @@ def _plan(data: mmap.mmap, container: bytes, entry: bytes):
         if c_close[k] < start or e_close[idx[-1]] > c_close[k] or (k + 1 < len(starts) and c_close[k] > starts[k + 1]):
             return None
         close = b"</" + prefix_name + container + b">"
-        runs.append(((start, e_open[idx[0]]), close, [e_open[i] for i in idx], [e_close[i] for i in idx], len(idx)))
+        runs.append(((start, e_open[idx[0]]), close, [e_open[i] for i in idx], [e_close[i] for i in idx], len(idx),
+                     (start, c_close[k])))
     return prefix, closers, runs
 
 
