@@ -288,3 +288,45 @@ def test_an_entry_outside_a_statement_refuses_the_file_rather_than_vanish(tmp_pa
     path.write_text(text.replace("</Stmt>", "</Stmt>" + entry))
     with pytest.raises(InputError, match="1 <Ntry> entries outside a <Stmt>"):
         list(Camt053Reader().read(path, ReadContext()))
+
+
+def _bank_a_with(old: str, new: str, tmp_path: Path, name: str = "edited.xml") -> Path:
+    path = tmp_path / name
+    text = (FIX / "camt053_v08_bank_a.xml").read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_separator_characters_written_as_references_cannot_forge_a_row(tmp_path):
+    """The stylesheet's separators are private-use characters; a remittance text that spells them as character
+    references must not split into an extra (forged) transaction."""
+    forged = "&#xE001;" + "&#xE000;".join(["x"] * 42)
+    path = _bank_a_with("<Ustrd>Investment deposit</Ustrd>", f"<Ustrd>Investment deposit{forged}</Ustrd>", tmp_path)
+    out = pl.concat(list(Camt053Reader().read(path, ReadContext())))
+    assert out.height == 8
+    assert any("Investment deposit\ue001x" in r for r in out["reference"].drop_nulls())
+
+
+def test_blank_remittance_lines_fall_back_to_the_next_text(tmp_path):
+    path = _bank_a_with("<Ustrd>USDT purchase</Ustrd>", "<Ustrd>  </Ustrd><Ustrd>USDT purchase</Ustrd><Ustrd> </Ustrd>",
+                        tmp_path)
+    out = pl.concat(list(Camt053Reader().read(path, ReadContext())))
+    assert "USDT purchase" in out["reference"].to_list()
+
+
+def test_a_statement_inside_an_envelope_is_read(tmp_path):
+    text = (FIX / "camt053_v08_bank_a.xml").read_text()
+    start = text.index("<Document")
+    path = tmp_path / "envelope.xml"
+    path.write_text(text[:start] + '<Envelope xmlns="urn:swift:xsd:envelope"><AppHdr/>' + text[start:] + "</Envelope>")
+    assert pl.concat(list(Camt053Reader().read(path, ReadContext()))).height == 8
+
+
+def test_dates_in_other_iso_spellings_read_as_python_reads_them(tmp_path):
+    path = _bank_a_with("<ValDt><Dt>2026-03-02</Dt></ValDt>", "<ValDt><Dt>20260302</Dt></ValDt>", tmp_path)
+    first = pl.concat(list(Camt053Reader().read(path, ReadContext()))).row(0, named=True)
+    assert first["value_date"] == date(2026, 3, 2)
+    path = _bank_a_with("<DtTm>2026-03-02T10:15:00+01:00</DtTm>", "<DtTm>2026-12-31T23:59:60Z</DtTm>", tmp_path, "leap.xml")
+    first = pl.concat(list(Camt053Reader().read(path, ReadContext()))).row(0, named=True)
+    assert first["booked_at"] is None and any(e.startswith("booked_at: not an ISO") for e in first["errors"])

@@ -102,7 +102,10 @@ def to_utc(text: str | None) -> datetime | None:
         return None
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 with an offset that leaves the calendar
+        return None
 
 
 # ---------------------------------------------------------------- frame builder shared with mt940.py
@@ -271,19 +274,28 @@ def _stylesheet(ns: str, container: str, seps: tuple[str, ...]) -> etree.XSLT:
     return _stylesheets[key]
 
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
+
+
 def _separators(path: Path) -> tuple[str, ...] | None:
-    """The first separator set none of whose characters occur in the file (None: every set occurs)."""
-    sets = [tuple(ch.encode() for ch in s) for s in SEPARATOR_SETS]
-    seen = [False] * len(sets)
+    """The first separator set none of whose characters occur in the file's text, written as the character or as
+    a character reference (None: every set occurs)."""
+    used: set[str] = set()
+    wanted = {ch for sep in SEPARATOR_SETS for ch in sep}
+    marks = {ch: ch.encode() for ch in wanted}
     with open(path, "rb") as fh:
         tail = b""
         for block in iter(lambda: fh.read(1 << 24), b""):
             window = tail + block
             if b"\xee" in window or b"\xef" in window:  # the lead byte of every private-use character used
-                for k, marks in enumerate(sets):
-                    seen[k] = seen[k] or any(m in window for m in marks)
-            tail = block[-2:]
-    free = [SEPARATOR_SETS[k] for k in range(len(sets)) if not seen[k]]
+                used |= {ch for ch, m in marks.items() if m in window}
+            if b"&#" in window:
+                for m in _CHAR_REF.finditer(window):
+                    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+                    if 0xE000 <= code <= 0xF8FF:
+                        used.add(chr(code))
+            tail = block[-12:]
+    free = [sep for sep in SEPARATOR_SETS if not set(sep) & used]
     return free[0] if free else None
 
 
@@ -297,8 +309,8 @@ def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
     f = pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
                     new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False)
     single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in RECORD_COLUMNS if c not in MULTI_COLUMNS]
-    multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
-             .alias(c) for c in MULTI_COLUMNS]
+    multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars())
+             .list.eval(pl.element().filter(pl.element() != "")).alias(c) for c in MULTI_COLUMNS]
     f = f.with_columns(single + multi)
     # each statement record's account goes down to the rows of its entries
     stmt = ["s_id", "s_no", "s_inst", "s_name"]
@@ -312,8 +324,12 @@ def _iso_utc(text: pl.Expr) -> pl.Expr:
     """to_utc in polars for the usual spellings (a date; a date-time with seconds, a fraction and an offset).
     _other_spellings reads the rest with to_utc itself, so every spelling it accepts is read the same."""
     t = text.str.replace(r"(\.\d{6})\d+", "${1}")
-    date_only = t.str.contains(r"^\d{4}-\d{2}-\d{2}$")
-    full = t.str.contains(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$")
+    day = r"(?:000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"  # no year 0
+    date_only = t.str.contains(f"^{day}$")
+    # no leap second (Python refuses :60), and no offset that would leave year 1 or 9999 (to_utc reads those)
+    full = t.str.contains("^(?:00(?:0[2-9]|[1-9]\\d)|0[1-9]\\d{2}|[1-8]\\d{3}|9[0-8]\\d{2}|99[0-8]\\d)-"
+                          r"(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
+                          r"(Z|[+-]\d{2}:\d{2})?$")
     zoned = pl.when(t.str.contains(r"(Z|[+-]\d{2}:\d{2})$")).then(t.str.replace(r"Z$", "+00:00")).otherwise(t + "+00:00")
     return (
         pl.when(date_only).then(t.str.to_datetime("%Y-%m-%d", time_zone="UTC", strict=False))
@@ -331,6 +347,13 @@ def _other_spellings(f: pl.DataFrame, text: pl.Expr, into: str) -> pl.DataFrame:
                           schema={"_t": pl.Utf8, "_v": pl.Datetime("us", "UTC")})
     return (f.with_columns(text.alias("_t")).join(parsed, on="_t", how="left", maintain_order="left")
             .with_columns(pl.coalesce(into, "_v").alias(into)).drop("_t", "_v"))
+
+
+def _iso_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
 
 
 def _amount_error(text: pl.Expr, field: str) -> pl.Expr:
@@ -436,9 +459,17 @@ def _rows(records: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
         channel_expr(c("_dom"), c("_fam"), c("_sub"), c("_prtry")).alias("channel"),
         _code_text_expr(c("_dom"), c("_fam"), c("_sub"), c("_prtry")).alias("bank_tx_code"),
         pl.when(c("_value").is_not_null()).then(value_raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)).alias("value_date"),
+        value_raw.alias("_value_raw"),
     )
     f = f.with_columns(pl.coalesce("native_id", pl.when(has_detail).then(pl.coalesce("d_txid", "end_to_end_id", "uetr")))
                        .alias("source_txn_id"))
+    # a value date in another spelling that to_utc reads (20260302, 2026-W10-1): the bank's day, as date.fromisoformat
+    odd = f.filter(c("value_date").is_null() & c("_value").is_not_null())["_value_raw"].unique().to_list()
+    if odd:
+        days = pl.DataFrame({"_value_raw": odd, "_day": [_iso_day(x) for x in odd]},
+                            schema={"_value_raw": pl.Utf8, "_day": pl.Date})
+        f = (f.join(days, on="_value_raw", how="left", maintain_order="left")
+             .with_columns(pl.coalesce("value_date", "_day").alias("value_date")).drop("_day"))
     f = _keep_batches_whole(f)
     pending = int(f.select(c("errors").list.eval(pl.element().str.starts_with("status: ")).list.any().sum()).item())
     unsplit = int(f.select(c("_unsplit").sum()).item())
@@ -487,21 +518,22 @@ class CamtReader(Reader):
         xml_safety.check_file(path)
         seps = _separators(path)
         if seps is None:
-            raise InputError("the file carries private-use characters (U+E000 ...) in every set the reader can use as "
-                             "separators; remove them and ingest again", path=path)
+            raise InputError("the file carries private-use characters (U+E000 ...) of every set the reader can use as "
+                             "separators; remove them (they carry no meaning in bank data) and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
 
         def extract(item: tuple[bytes, bool]) -> tuple[int, bytes]:
-            doc, cut = item
+            doc, _cut = item
             tree = _parse(doc, path)
-            ns = _namespace(tree.getroot().tag, kind, path, self.message)
-            found = len(tree.getroot().findall(f"*/{{{ns}}}{container}"))
-            placed = f"/*/*/c:{container}/c:Ntry"
-            # (a cut document holds the entries of its containers only: xml_chunks checked that on the bytes)
-            stray = tree.xpath(f"count(//c:Ntry) - count({placed})", namespaces={"c": ns}) if found and not cut else 0
+            root = tree.getroot()
+            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
+            ns = _namespace(document.tag, kind, path, self.message)
+            found = len(document.findall(f"*/{{{ns}}}{container}"))
+            placed = f"/c:Document/*/c:{container}/c:Ntry | /*/c:Document/*/c:{container}/c:Ntry"
+            stray = tree.xpath(f"count(//*[local-name() = 'Ntry']) - count({placed})", namespaces={"c": ns}) if found else 0
             if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
-                raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}>: not a valid {kind}; "
-                                 "ask the bank for a corrected file", path=path)
+                raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}> of the message's namespace: "
+                                 f"not a valid {kind}; ask the bank for a corrected file", path=path)
             return found, bytes(_stylesheet(ns, container, seps)(tree))
 
         docs = xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES)
