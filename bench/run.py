@@ -101,6 +101,10 @@ class Watched:
             with self._lock:
                 self._started = None
 
+    def fetch_polars(self, sql: str, params: dict | None = None):
+        """What rules.dialect gives a Python rule on a plain DuckDB connection (this wrapper is not one)."""
+        return self._con.sql(sql, params=params or {}).pl()
+
     def __getattr__(self, name):
         return getattr(self._con, name)
 

@@ -226,3 +226,28 @@ def test_a_deployment_sets_the_threshold_and_a_wrong_setting_stops_with_one_line
         settings({"treshold": 0.9})
     with pytest.raises(SpecError, match=r"within 0\.5\.\.1\.0"):
         settings({"threshold": 2})
+
+
+class _Proxy:
+    """A connection wrapper, as a batch job or a benchmark puts around the store's connection."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        return self._con.execute(sql, *args)
+
+    def sql(self, sql, *args, **kwargs):
+        return self._con.sql(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_screening_through_a_wrapped_connection_finds_the_same(tmp_path):
+    """The screening's frames are registered by name: DuckDB does not have to find them among the caller's
+    variables, which a wrapper's own method does not hold."""
+    con = _store(tmp_path)
+    screen(_Proxy(con), "run-1")
+    assert con.execute("SELECT count(*) FROM watchlist_matches").fetchall()[0][0] == 3
+    con.close()

@@ -241,7 +241,7 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
             e_forms.append(f)
             e_names.append(form)
             e_kinds.append(kind)
-    e_keys = _key_frame(e_ids, e_forms, e_names, e_kinds, "ei")  # noqa: F841 (DuckDB reads it)
+    e_keys = _key_frame(e_ids, e_forms, e_names, e_kinds, "ei")
     forms = pl.DataFrame({"ei": e_ids, "form": e_forms, "listed": e_names, "ekind": e_kinds},
                          schema={"ei": pl.Int64, "form": pl.Int32, "listed": pl.Utf8, "ekind": pl.Utf8})
     timings["keys"] = round(time.perf_counter() - t, 3)
@@ -249,9 +249,13 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
     if not s_keys.height or not e_keys.height:
         return pairs, forms
     t = time.perf_counter()
-    s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind", "birth_date")  # noqa: F841
-    e_kind = entities.select(pl.int_range(pl.len()).alias("ei"), "birth_dates",  # noqa: F841
+    s_kind = subjects.select(pl.int_range(pl.len()).alias("si"), "kind", "birth_date")
+    e_kind = entities.select(pl.int_range(pl.len()).alias("ei"), "birth_dates",
                              pl.col("schema").map_elements(_entity_kind, return_dtype=pl.Utf8).alias("kind"))
+    # registered by name (not found by DuckDB in this frame's variables: a wrapped connection would not see them)
+    frames = {"e_keys": e_keys, "s_keys": s_keys, "s_kind": s_kind, "e_kind": e_kind}
+    for name, frame in frames.items():
+        con.register(name, frame)
     try:
         # native tables, so that the chunks below do not convert the frames again each time
         con.execute("CREATE OR REPLACE TEMP TABLE _sc_e AS SELECT * FROM e_keys")
@@ -299,6 +303,8 @@ def _candidates(con, subjects: pl.DataFrame, entities: pl.DataFrame, timings: di
     finally:  # the keys of every listed name: not left on the connection, also on an error
         for table in ("_sc_df", "_sc_rare", "_sc_e", "_sc_s", "_sc_born"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+        for name in frames:
+            con.unregister(name)
     timings["candidates"] = round(time.perf_counter() - t, 3)
     return pl.concat(parts), forms
 
@@ -497,6 +503,10 @@ def _write(con, matches: pl.DataFrame, screening: dict) -> None:
     with store.transaction(con):
         con.execute("UPDATE watchlist_matches SET is_current = false WHERE is_current")
         if matches.height:
-            con.execute(f"INSERT INTO watchlist_matches SELECT {', '.join(cols)} FROM matches")
+            con.register("_sc_matches", matches)
+            try:
+                con.execute(f"INSERT INTO watchlist_matches SELECT {', '.join(cols)} FROM _sc_matches")
+            finally:
+                con.unregister("_sc_matches")
         con.execute(f"INSERT INTO screenings VALUES ({', '.join('?' * len(tables.SCREENINGS.names))})",
                     [screening[c] for c in tables.SCREENINGS.names])
