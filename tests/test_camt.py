@@ -330,3 +330,9 @@ def test_dates_in_other_iso_spellings_read_as_python_reads_them(tmp_path):
     path = _bank_a_with("<DtTm>2026-03-02T10:15:00+01:00</DtTm>", "<DtTm>2026-12-31T23:59:60Z</DtTm>", tmp_path, "leap.xml")
     first = pl.concat(list(Camt053Reader().read(path, ReadContext()))).row(0, named=True)
     assert first["booked_at"] is None and any(e.startswith("booked_at: not an ISO") for e in first["errors"])
+
+
+def test_an_entry_in_another_namespace_refuses_the_file_rather_than_vanish(tmp_path):
+    path = _bank_a_with("<Ntry>", '<Ntry xmlns="urn:other"><Amt Ccy="EUR">1.00</Amt></Ntry><Ntry>', tmp_path)
+    with pytest.raises(InputError, match="1 <Ntry> entries outside a <Stmt> of the message's namespace"):
+        list(Camt053Reader().read(path, ReadContext()))

@@ -529,8 +529,9 @@ class CamtReader(Reader):
             document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
             ns = _namespace(document.tag, kind, path, self.message)
             found = len(document.findall(f"*/{{{ns}}}{container}"))
-            placed = f"/c:Document/*/c:{container}/c:Ntry | /*/c:Document/*/c:{container}/c:Ntry"
-            stray = tree.xpath(f"count(//*[local-name() = 'Ntry']) - count({placed})", namespaces={"c": ns}) if found else 0
+            placed = f"count(/c:Document/*/c:{container}/c:Ntry | /*/c:Document/*/c:{container}/c:Ntry)"
+            # every Ntry, of any namespace (lxml's own walk: several times faster than an XPath on local-name())
+            stray = sum(1 for _ in root.iter("{*}Ntry")) - int(tree.xpath(placed, namespaces={"c": ns})) if found else 0
             if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
                 raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}> of the message's namespace: "
                                  f"not a valid {kind}; ask the bank for a corrected file", path=path)
