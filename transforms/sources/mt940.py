@@ -9,6 +9,9 @@ Field mapping and the codes recognised (cash deposits / withdrawals): docs/state
 
 A statement block the library cannot parse does not vanish: each of its :61: lines is emitted with an
 error and quarantined. A file with no :61: line at all is refused.
+
+Speed: the library is pure Python, so a large file's blocks are parsed in worker processes (_parallel), and the
+raw record of a row is only built for the rows being quarantined (raw_records).
 """
 
 from __future__ import annotations
