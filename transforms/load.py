@@ -194,10 +194,10 @@ def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
         con.execute("DROP TABLE IF EXISTS _st_day_rates")
 
 
-def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: StagedFile | None) -> pl.DataFrame:
+def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: StagedFile) -> pl.DataFrame:
     """(row_no, raw) of the rows being quarantined whose reader left `raw` null to be fast (camt): it gives them now."""
     empty = pl.DataFrame(schema={"row_no": pl.Int64, "raw": pl.Utf8})
-    if staged_file is None or staged_file.reader is None or staged_file.ctx is None:
+    if staged_file.reader is None or staged_file.ctx is None:
         return empty
     nos = {r[0] for r in con.execute(f"""SELECT s.row_no FROM {staged} s JOIN _classified c USING (row_no)
                                         WHERE c.outcome = 'quarantined' AND s.raw IS NULL""").fetchall()}
@@ -345,7 +345,7 @@ def finish_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, run_id: str,
         con.execute(f"CREATE OR REPLACE VIEW stg.{stg} AS SELECT * FROM {STAGING_DB}.{stg}")
         failures = validator.failures(stg, checks)
         clock.lap("validate")
-        _commit(con, table, stg, report, failures, run_id, staged)
+        _commit(con, staged, failures, run_id)
         if table.name == "fx_rates" and report.rows_loaded:
             filled = fill_missing_usd(con, report.file_id)
             if filled:
@@ -364,8 +364,8 @@ def drop_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}.{staged.stg}")
 
 
-def _commit(con, table: schema.Table, stg: str, report: FileReport, failures: list[tuple[str, str]], run_id: str,
-            staged_file: StagedFile | None = None) -> None:
+def _commit(con, staged_file: StagedFile, failures: list[tuple[str, str]], run_id: str) -> None:
+    table, stg, report = staged_file.table, staged_file.stg, staged_file.report
     # each failed check's own query (validate.py) selects its rows inside the store: nothing goes through Python
     parts = [f"SELECT row_no, ? AS reason FROM ({sql}) _f{i}" for i, (sql, _) in enumerate(failures)]
     con.execute("CREATE OR REPLACE TEMP TABLE _gx_fail AS "

@@ -337,14 +337,16 @@ def _iso_utc(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _other_spellings(f: pl.DataFrame, text: pl.Expr, into: str) -> pl.DataFrame:
-    """Fill `into` for the rows whose text _iso_utc did not read (rare: one Python call per distinct text)."""
+def _other_spellings(f: pl.DataFrame, text: pl.Expr, into: str, parse=None, dtype=None) -> pl.DataFrame:
+    """Fill `into` for the rows whose text the fast path did not read (rare: one Python call per distinct text);
+    parse is to_utc unless given."""
     c = pl.col
+    parse = parse or to_utc
     todo = f.select(text.filter(c(into).is_null() & text.is_not_null()).unique()).to_series().to_list()
     if not todo:
         return f
-    parsed = pl.DataFrame({"_t": todo, "_v": [to_utc(x) for x in todo]},
-                          schema={"_t": pl.Utf8, "_v": pl.Datetime("us", "UTC")})
+    parsed = pl.DataFrame({"_t": todo, "_v": [parse(x) for x in todo]},
+                          schema={"_t": pl.Utf8, "_v": dtype or pl.Datetime("us", "UTC")})
     return (f.with_columns(text.alias("_t")).join(parsed, on="_t", how="left", maintain_order="left")
             .with_columns(pl.coalesce(into, "_v").alias(into)).drop("_t", "_v"))
 
@@ -357,7 +359,7 @@ def _iso_day(text: str) -> date | None:
 
 
 def _amount_error(text: pl.Expr, field: str) -> pl.Expr:
-    """check_amount as an expression: the error text, or null when the amount is a plain decimal."""
+    """The error text of an amount that is missing or not a plain positive decimal; null when it is one."""
     return (pl.when(text.is_null()).then(pl.lit(f"{field}: missing"))
             .when(~text.str.contains(_DECIMAL.pattern)).then(pl.format(f"{field}: not a plain decimal: '{{}}'", text.str.slice(0, 40))))
 
@@ -464,12 +466,7 @@ def _rows(records: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
     f = f.with_columns(pl.coalesce("native_id", pl.when(has_detail).then(pl.coalesce("d_txid", "end_to_end_id", "uetr")))
                        .alias("source_txn_id"))
     # a value date in another spelling that to_utc reads (20260302, 2026-W10-1): the bank's day, as date.fromisoformat
-    odd = f.filter(c("value_date").is_null() & c("_value").is_not_null())["_value_raw"].unique().to_list()
-    if odd:
-        days = pl.DataFrame({"_value_raw": odd, "_day": [_iso_day(x) for x in odd]},
-                            schema={"_value_raw": pl.Utf8, "_day": pl.Date})
-        f = (f.join(days, on="_value_raw", how="left", maintain_order="left")
-             .with_columns(pl.coalesce("value_date", "_day").alias("value_date")).drop("_day"))
+    f = _other_spellings(f, pl.when(c("_value").is_not_null()).then(c("_value_raw")), "value_date", _iso_day, pl.Date)
     f = _keep_batches_whole(f)
     pending = int(f.select(c("errors").list.eval(pl.element().str.starts_with("status: ")).list.any().sum()).item())
     unsplit = int(f.select(c("_unsplit").sum()).item())
@@ -522,8 +519,7 @@ class CamtReader(Reader):
                              "separators; remove them (they carry no meaning in bank data) and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
 
-        def extract(item: tuple[bytes, bool]) -> tuple[int, bytes]:
-            doc, _cut = item
+        def extract(doc: bytes) -> tuple[int, bytes]:
             tree = _parse(doc, path)
             root = tree.getroot()
             document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope

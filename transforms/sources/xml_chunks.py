@@ -26,18 +26,17 @@ _PREFIX = re.compile(_NAME + rb":")
 _HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
 
 
-def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[tuple[bytes, bool]]:
-    """(document, cut) pairs: documents of at most per_chunk entries each, in file order, or the whole file (cut
-    False) when it is small or cannot be cut. When cut, every entry of the file is inside a container and in
-    exactly one document."""
+def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
+    """Documents of at most per_chunk entries each, in file order (the whole file when it is small or cannot be
+    cut)."""
     size = path.stat().st_size
     if size <= SPLIT_ABOVE_BYTES:
-        yield path.read_bytes(), False
+        yield path.read_bytes()
         return
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         plan = _plan(data, container.encode(), entry.encode())
         if plan is None:
-            yield data[:], False
+            yield data[:]
             return
         prefix, closers, runs = plan
         batch: list[bytes] = []  # whole small statements, gathered up to per_chunk entries
@@ -45,19 +44,19 @@ def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterato
         for head, close, start, end, count, whole in runs:
             if count > per_chunk:  # a large statement: cut into runs of its entries
                 if batch:
-                    yield b"".join((prefix, *batch, closers)), True
+                    yield b"".join((prefix, *batch, closers))
                     batch, entries = [], 0
                 for lo in range(0, count, per_chunk):
                     hi = min(count, lo + per_chunk)
-                    yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers)), True
+                    yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers))
                 continue
             if batch and entries + count > per_chunk:
-                yield b"".join((prefix, *batch, closers)), True
+                yield b"".join((prefix, *batch, closers))
                 batch, entries = [], 0
             batch.append(data[whole[0]:whole[1]])
             entries += count
         if batch:
-            yield b"".join((prefix, *batch, closers)), True
+            yield b"".join((prefix, *batch, closers))
 
 
 def _plan(data: mmap.mmap, container: bytes, entry: bytes):
@@ -111,11 +110,10 @@ def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
         pfx = between[1:] if closing else between
         if pfx and not _PREFIX.fullmatch(pfx):
             continue  # the name inside another tag's name or text (e.g. <NtryDtls>, <NtryRef>)
+        gt = data.find(b">", m.end())
         if closing:
-            gt = data.find(b">", m.end())
             closes.append(gt + 1)
         else:
-            gt = data.find(b">", m.end())
             if gt > 0 and data[gt - 1:gt] == b"/":
                 empty += 1
             else:

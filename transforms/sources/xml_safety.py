@@ -21,6 +21,9 @@ from transforms.errors import InputError
 
 MAX_XML_BYTES = 2 * 1024**3  # 2 GiB: a year of a busy account's camt.053 is far below this
 _PROLOG_BYTES = 64 * 1024
+# no DTD, no entities, nothing fetched, no huge trees; comments and processing instructions dropped
+PARSER_SETTINGS = dict(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False,
+                       remove_comments=True, remove_pis=True)
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -52,18 +55,7 @@ def iterparse(path: Path, tags: tuple[str, ...], events: tuple[str, ...] = ("end
     hidden past the first 64 KiB is refused too; entities are never resolved and nothing is fetched.
     """
     check_file(path)
-    ctx = etree.iterparse(
-        str(path),
-        events=events,
-        tag=tags,
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    ctx = etree.iterparse(str(path), events=events, tag=tags, **PARSER_SETTINGS)
     checked = False
     try:
         for event, elem in ctx:
@@ -75,21 +67,22 @@ def iterparse(path: Path, tags: tuple[str, ...], events: tuple[str, ...] = ("end
         if root is not None and not checked:
             _refuse_doctype(path, root.getroottree())
     except etree.XMLSyntaxError as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
-        raise InputError(f"not well-formed XML ({msg}); the file is truncated or not XML", path=path) from None
+        raise _malformed(path, exc) from None
 
 
 def parse_bytes(data: bytes, path: Path) -> etree._ElementTree:
     """Parse one document (a whole small file, or a chunk of a large one) with the same hardened settings."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-                             dtd_validation=False, remove_comments=True, remove_pis=True)
     try:
-        tree = etree.ElementTree(etree.fromstring(data, parser, base_url=path.name))
+        tree = etree.ElementTree(etree.fromstring(data, etree.XMLParser(**PARSER_SETTINGS), base_url=path.name))
     except etree.XMLSyntaxError as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
-        raise InputError(f"not well-formed XML ({msg}); the file is truncated or not XML", path=path) from None
+        raise _malformed(path, exc) from None
     _refuse_doctype(path, tree)
     return tree
+
+
+def _malformed(path: Path, exc: etree.XMLSyntaxError) -> InputError:
+    msg = str(exc).splitlines()[0] if str(exc) else "malformed XML"
+    return InputError(f"not well-formed XML ({msg}); the file is truncated or not XML", path=path)
 
 
 def _refuse_doctype(path: Path, tree: etree._ElementTree) -> None:
