@@ -37,16 +37,24 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 
 
 @pytest.fixture(scope="session")
-def samples_built(tmp_path_factory) -> tuple[Path, str]:
+def samples_ingested(tmp_path_factory) -> tuple[Path, list]:
+    """data/samples ingested once per session (about 30 s): (store path, ingest reports). samples_built detects
+    on this same store; never write to it."""
+    from transforms.ingest import ingest_paths
+
+    db = tmp_path_factory.mktemp("samples_built") / "samples.duckdb"
+    return db, ingest_paths(db, [ROOT / "data" / "samples"])
+
+
+@pytest.fixture(scope="session")
+def samples_built(samples_ingested) -> tuple[Path, str]:
     """data/samples ingested, detected and built into casework once per session (a whole world, ~30 s): the
     casework, scoring and workbench tests read copies of it. Returns (store path, detect run id); never write to it."""
     from rules import casework
     from rules.engine import detect
-    from transforms.ingest import ingest_paths
     from transforms.store import connect
 
-    db = tmp_path_factory.mktemp("samples_built") / "samples.duckdb"
-    ingest_paths(db, [ROOT / "data" / "samples"])
+    db = samples_ingested[0]
     con = connect(db)
     try:
         run_id = detect(con).run_id

@@ -173,10 +173,9 @@ def test_world_ingests_with_truth_in_store(tiny, tiny_store):
 
 
 @pytest.mark.slow
-def test_bundled_samples_ingest_cleanly(tmp_path):
+def test_bundled_samples_ingest_cleanly(samples_ingested):
     assert (SAMPLES / "README.md").is_file()
-    db = tmp_path / "samples.duckdb"
-    reports = ingest_paths(db, [SAMPLES])
+    db, reports = samples_ingested  # the session's ingest of data/samples (tests/conftest.py)
     quarantine_matches_planted(SAMPLES, db, reports)
 
 

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, TypeVar
 
 from transforms import store
 from transforms.errors import ScamtraceError
-from transforms.load import FileReport, StagedFile, drop_staged, expand_paths, finish_file, stage_file
+from transforms.load import FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file, validate_files
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
@@ -76,11 +76,24 @@ def ingest_paths(
             if on_file:
                 on_file(report)
 
-        def finish(staged: StagedFile) -> None:
-            report = _guarded(staged.report.path, staged.report.source, staged.report.table,
-                              lambda: finish_file(con, staged, run_id, validator))  # a FileReport either way
+        def close(staged: StagedFile, report: FileReport) -> None:
+            drop_staged(con, staged)
             unfinished.remove(staged)
             done(report)
+
+        def finish_group() -> None:
+            """Derive, validate together, commit one by one, in the order read (each outcome a FileReport)."""
+            prepared = []
+            for staged in list(unfinished):
+                outcome = _guarded(staged.report.path, staged.report.source, staged.report.table,
+                                   lambda s=staged: prepare_file(con, s))
+                if outcome is True:
+                    prepared.append(staged)
+                else:
+                    close(staged, outcome if isinstance(outcome, FileReport) else staged.report)
+            for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
+                close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
+                                       lambda s=staged, f=failed: commit_file(con, s, f, run_id)))
 
         try:
             for item in planned:
@@ -90,17 +103,15 @@ def ingest_paths(
                 else:
                     outcome = _guarded(str(item.path), reader.name, reader.table,
                                        lambda: stage_file(con, item.path, reader, ctx, on_rows))
-                if isinstance(outcome, StagedFile):
-                    unfinished.append(outcome)  # before the earlier file's commit, so that a failure drops it too
-                for earlier in [s for s in unfinished if s is not outcome]:
-                    finish(earlier)  # the file read before this one: its turn now
+                if unfinished and not _joins_group(unfinished, outcome):
+                    finish_group()
                 if isinstance(outcome, FileReport):
                     done(outcome)
-                elif validator.ready():
-                    finish(outcome)
-                # else: Great Expectations is still importing; the next file is read meanwhile
-            for staged in list(unfinished):
-                finish(staged)
+                    continue
+                unfinished.append(outcome)
+                if not _groups_with_later(outcome):
+                    finish_group()
+            finish_group()
         finally:
             for staged in unfinished:
                 drop_staged(con, staged)
@@ -111,6 +122,24 @@ def ingest_paths(
     finally:
         con.close()
     return reports
+
+
+# Consecutive small files of one table are validated in one Great Expectations run (load.validate_files).
+GROUP_FILES = 200
+GROUP_ROWS = 200_000
+
+
+def _groups_with_later(staged: StagedFile) -> bool:
+    """A rates file is committed at once: the files after it derive their USD amounts from it. A large file is
+    alone: one validation run costs little beside its rows."""
+    return staged.table.name != "fx_rates" and staged.report.rows_read < GROUP_ROWS
+
+
+def _joins_group(group: list[StagedFile], outcome: StagedFile | FileReport) -> bool:
+    """Whether a file just read waits with the group (reports keep the order files were read in)."""
+    return (isinstance(outcome, StagedFile) and outcome.table.name == group[0].table.name
+            and _groups_with_later(outcome) and len(group) < GROUP_FILES
+            and sum(s.report.rows_read for s in group) + outcome.report.rows_read <= GROUP_ROWS)
 
 
 def _guarded(path: str, source: str, table: str, step: Callable[[], T]) -> T | FileReport:

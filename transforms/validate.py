@@ -150,7 +150,7 @@ class BatchValidator:
         self.db_path = Path(db_path).resolve()
         self._n = 0
         self._gx: Any = None  # the great_expectations module, once imported
-        # Importing GX takes seconds; it runs beside the first file's read (native polars / pyarrow code that
+        # Importing GX takes seconds; it runs beside the first files' reads (native polars / pyarrow code that
         # releases the GIL) and is waited for at the first validation.
         self._import_error: BaseException | None = None
         self._importing = threading.Thread(target=self._import_gx, name="import-great-expectations", daemon=True)
@@ -162,10 +162,6 @@ class BatchValidator:
             from great_expectations.data_context.types import base  # noqa: F401
         except BaseException as exc:  # re-raised where the validator is first used
             self._import_error = exc
-
-    def ready(self) -> bool:
-        """Whether a validation would start now (GX imported), rather than wait for the import."""
-        return self._gx is not None or not self._importing.is_alive()
 
     def _set_up(self) -> None:
         if self._gx is not None:
@@ -188,8 +184,8 @@ class BatchValidator:
         self.datasource = self.context.data_sources.add_sql(name="store", connection_string=f"duckdb:///{self.db_path}")
         self._gx = gx
 
-    def failures(self, staging_table: str, checks: list[Check]) -> list[tuple[str, str]]:
-        """(sql, reason) per failed check: GX's query for the rows that fail it (a SELECT with a row_no column),
+    def failures(self, staging_table: str, checks: list[Check], index: tuple[str, ...] = ("row_no",)) -> list[tuple[str, str]]:
+        """(sql, reason) per failed check: GX's query for the rows that fail it (a SELECT of the `index` columns),
         to run inside the store. Nothing for checks that pass."""
         self._set_up()
         gx = self._gx
@@ -206,7 +202,7 @@ class BatchValidator:
             suite,
             result_format={
                 "result_format": "BOOLEAN_ONLY",
-                "unexpected_index_column_names": ["row_no"],
+                "unexpected_index_column_names": list(index),
                 "return_unexpected_index_query": True,
             },
         )
