@@ -6,6 +6,7 @@ A file that cannot be read is refused with a one-line reason while the others go
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
@@ -86,14 +87,14 @@ def ingest_paths(
             prepared = []
             for staged in list(unfinished):
                 outcome = _guarded(staged.report.path, staged.report.source, staged.report.table,
-                                   lambda s=staged: prepare_file(con, s))
+                                   partial(prepare_file, con, staged))
                 if outcome is True:
                     prepared.append(staged)
                 else:
                     close(staged, outcome if isinstance(outcome, FileReport) else staged.report)
             for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
                 close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
-                                       lambda s=staged, f=failed: commit_file(con, s, f, run_id)))
+                                       partial(commit_file, con, staged, failed, run_id)))
 
         try:
             for item in planned:

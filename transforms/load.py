@@ -354,8 +354,8 @@ def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], vali
     table = group[0].table.name
     by_checks: dict[tuple[str, ...], list[int]] = {}
     for i, staged in enumerate(group):
-        known = _known_currencies(con, f"{STAGING_DB}.{staged.stg}" if table == "transactions" else None)
-        by_checks.setdefault(tuple(known), []).append(i)
+        currencies = _known_currencies(con, f"{STAGING_DB}.{staged.stg}" if table == "transactions" else None)
+        by_checks.setdefault(tuple(currencies), []).append(i)
     out: list[list[tuple[str, str]]] = [[] for _ in group]
     for known, members in by_checks.items():
         view = f"{table}_group_{next(_STAGING_SEQ)}"
