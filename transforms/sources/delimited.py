@@ -20,11 +20,12 @@ from transforms.sources.base import (
     blank_to_null,
     collect_errors,
     csv_chunks,
+    csv_raw_records,
     first_line_fields,
     invalid_row_error,
     numbered_columns,
     parse_error,
-    raw_json,
+    raw_where_refused,
     read_head,
     required_error,
 )
@@ -85,7 +86,11 @@ class DelimitedReader(Reader):
                     f"(header has: {', '.join(header[:20])}); fix the mapping or the export",
                     path=path,
                 )
-            yield to_transactions(frame, header, m)
+            yield raw_where_refused(to_transactions(frame, header, m), frame, header)
+
+    def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
+        m = self.mapping_for(path, ctx)
+        return csv_raw_records(path, layout_of(m), row_nos) if m else {}
 
 
 def layout_of(m: Mapping) -> CsvLayout:
@@ -236,7 +241,7 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
     cp_bank = pl.when(pl.col("_cp") != CASH_ACCOUNT).then(cp_inst)  # cash has no institution
     return out.select(
         pl.col("row_no"),
-        raw_json(frame, header).alias("raw"),
+        pl.lit(None, dtype=pl.Utf8).alias("raw"),  # raw_where_refused fills it where needed
         _row_errors(header, m, stmt_raw, pl.col("_when_raw"), pl.col("_booked"), amount),
         ids.txn_key_bank(_col(c.uetr), _col(c.end_to_end_id), (const.institution or m.name).upper(), _col(c.txn_id),
                          natural).alias("txn_key"),

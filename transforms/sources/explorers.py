@@ -21,11 +21,12 @@ from transforms.sources.base import (
     cell as c,
     collect_errors,
     csv_chunks,
+    csv_raw_records,
     first_line_fields,
     if_well_formed as valid,
     invalid_row_error,
     parse_error,
-    raw_json,
+    raw_where_refused,
     required_error,
 )
 from transforms.sources.fields import decimal_problem, decimal_text, timestamp_utc
@@ -59,11 +60,14 @@ class ExplorerReader(Reader):
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
         failed = 0
         for header, frame in csv_chunks(path, CsvLayout()):
-            out = self.convert(frame, header, path)
+            out = raw_where_refused(self.convert(frame, header, path), frame, header)
             failed += out.filter(pl.col("errors").list.contains(FAILED)).height
             yield out
         if failed:
             ctx.notes.append(f"{failed} failed/unconfirmed transfer(s) not loaded (quarantined with status reason)")
+
+    def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
+        return csv_raw_records(path, CsvLayout(), row_nos)
 
     @abstractmethod
     def fields(self, header: list[str], path: Path) -> dict[str, pl.Expr]:
@@ -83,7 +87,7 @@ class ExplorerReader(Reader):
             tx_hash = tx_hash.str.to_lowercase()
         return frame.select(
             "row_no",
-            raw_json(frame, header).alias("raw"),
+            pl.lit(None, dtype=pl.Utf8).alias("raw"),  # raw_where_refused fills it where needed
             collect_errors(
                 invalid_row_error(len(header)),
                 valid(required_error(f["hash"], "tx_hash")),
