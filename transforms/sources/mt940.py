@@ -17,6 +17,7 @@ raw record of a row is only built for the rows being quarantined (raw_records).
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import logging
 import os
 import re
@@ -190,13 +191,14 @@ class Mt940Reader(Reader):
         bank = preamble_bic(text)
         out: dict[int, str] = {}
         row_no = 0
-        for block in (b for b in _BLOCK_SPLIT.split(text) if _TAG_LINE.search(b)):
-            for row in _block_rows(block, bank, with_raw=True):
-                row_no += 1
-                if row_no in row_nos:
-                    out[row_no] = row["raw"]
-            if len(out) == len(row_nos):
-                break
+        with _library_quiet():
+            for block in (b for b in _BLOCK_SPLIT.split(text) if _TAG_LINE.search(b)):
+                for row in _block_rows(block, bank, with_raw=True):
+                    row_no += 1
+                    if row_no in row_nos:
+                        out[row_no] = row["raw"]
+                if len(out) == len(row_nos):
+                    break
         return out
 
 
@@ -237,7 +239,8 @@ def _parallel(work, groups: list[list[str]], bank: str | None) -> Iterator[tuple
 
 def _rows_of_blocks(blocks: list[str], bank: str | None) -> tuple[pl.DataFrame, int]:
     """ROW_SCHEMA rows of some statement blocks (row_no left to the caller) and how many lines were unparsable."""
-    rows = [row for block in blocks for row in _block_rows(block, bank)]
+    with _library_quiet():
+        rows = [row for block in blocks for row in _block_rows(block, bank)]
     unparsed = sum(1 for row in rows if any(e.startswith("statement: ") for e in row["errors"]))
     schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
     return pl.DataFrame(rows, schema=schema), unparsed
@@ -267,22 +270,29 @@ class Mt942Reader(Mt940Reader):
 _MT940_LOG = logging.getLogger("mt940")
 
 
+@contextmanager
+def _library_quiet() -> Iterator[None]:
+    """The library logs every failed pattern fragment at ERROR: silenced around a whole parse, not per block
+    (each setLevel clears every logger's level cache: a seventh of the parse when done per block)."""
+    previous = _MT940_LOG.level
+    _MT940_LOG.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        _MT940_LOG.setLevel(previous)
+
+
 def _parse_block(block: str):
     """Parse one statement block; ASN Bank's variant of :61: is tried when the standard one fails."""
     problem = ""
-    previous = _MT940_LOG.level
-    _MT940_LOG.setLevel(logging.CRITICAL)  # the library logs every failed pattern fragment at ERROR
-    try:
-        asnb: dict[int | str, mt940.tags.Tag] = {61: mt940.tags.StatementASNB()}
-        for tags in (None, asnb):
-            stmt = mt940.models.Transactions(tags=tags, options=mt940.Options.all())
-            try:
-                stmt.parse(block)
-                return stmt, ""
-            except Exception as exc:  # the library raises RuntimeError / ValueError / KeyError on bad input
-                problem = _short(exc)
-    finally:
-        _MT940_LOG.setLevel(previous)
+    asnb: dict[int | str, mt940.tags.Tag] = {61: mt940.tags.StatementASNB()}
+    for tags in (None, asnb):
+        stmt = mt940.models.Transactions(tags=tags, options=mt940.Options.all())
+        try:
+            stmt.parse(block)
+            return stmt, ""
+        except Exception as exc:  # the library raises RuntimeError / ValueError / KeyError on bad input
+            problem = _short(exc)
     return None, problem
 
 
