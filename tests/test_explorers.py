@@ -41,8 +41,12 @@ def test_rows_refused_after_the_read_keep_their_record(db, write):
               + f"dd01,70000020,2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},10,USDT,{USDT},true\n"
               + f"dd02,70000021,2099/03/03 18:00:00,2099/03/03 10:00:00,{A},{B},\"2,000\",USDT,{USDT},true\n"
               + f"dd03,70000022,2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},11,USDT,{USDT},false\n")
-    r = ingest(db, fx, f)["TRON-tokenTransfer-later.csv"]
+    copy = write("TRON-tokenTransfer-later_copy.csv", f.read_text())
+    both = ingest(db, fx, f, copy)
+    r = both["TRON-tokenTransfer-later.csv"]
     assert (r.rows_loaded, r.rows_quarantined) == (1, 2)
+    # the copy, read in the same group and skipped at its commit, reports nothing of its read
+    assert both[copy.name].status == "skipped" and both[copy.name].notes == [] and both[copy.name].rows_read == 0
     got = {row_no: (json.loads(raw), reasons) for row_no, raw, reasons in rows(db, "SELECT row_no, raw, reasons FROM quarantine")}
     assert got[2][0]["Tx Hash"] == "dd02" and got[2][0]["value"] == "2,000" and got[2][0]["isConfirm"] == "true"
     assert got[2][1] == ["booked_at: in the future (clock or time zone of the extract wrong?)"]

@@ -112,6 +112,30 @@ def test_validating_files_together_changes_no_outcome(db, write, monkeypatch, gr
     assert len(runs) == (2 if group_files > 1 else 3)
 
 
+@pytest.mark.parametrize("change", ["rewritten", "deleted"])
+def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatch, change):
+    # a quarantined row's raw record is read again from the file at the commit; a file rewritten or removed in
+    # the meantime must not lend another row's text, nor refuse the file: the read values stand in, with a note
+    import transforms.ingest as ingest_mod
+
+    m = write("m.mapping.yml", MAPPING)
+    a = write("x_a.csv", HEAD + "B1,2099-03-01 10:00:00,A1,C1,5\nB2,2026-03-02 10:00:00,A1,C2,7\n")
+    b = write("x_b.csv", HEAD + "".join(ROWS))
+    real_validate = ingest_mod.validate_files
+
+    def after_reading_both(con, group, validator):
+        a.write_text(HEAD + "Z8,2026-03-08 10:00:00,A9,C9,888\n") if change == "rewritten" else a.unlink()
+        return real_validate(con, group, validator)
+
+    monkeypatch.setattr(ingest_mod, "validate_files", after_reading_both)
+    r = ingest_mod.ingest_paths(db, [a, b], [m])
+    got = {Path(x.path).name: x for x in r}
+    assert got["x_a.csv"].status == "loaded" and (got["x_a.csv"].rows_loaded, got["x_a.csv"].rows_quarantined) == (1, 1)
+    assert any("changed or went away after it was read" in n for n in got["x_a.csv"].notes)
+    ((raw, reasons),) = rows(db, "SELECT raw, reasons FROM quarantine")
+    assert "B1" in raw and "Z8" not in raw and reasons == ["booked_at: in the future (clock or time zone of the extract wrong?)"]
+
+
 def test_a_failing_commit_leaves_no_staged_file_behind(db, write, monkeypatch):
     # an unexpected error while committing a group: every staging table of the group goes
     import transforms.ingest as ingest_mod

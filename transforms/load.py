@@ -201,7 +201,17 @@ def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: Stage
         return empty
     nos = {r[0] for r in con.execute(f"""SELECT s.row_no FROM {staged} s JOIN _classified c USING (row_no)
                                         WHERE c.outcome = 'quarantined' AND s.raw IS NULL""").fetchall()}
-    raws = staged_file.reader.raw_records(Path(staged_file.report.path), staged_file.ctx, nos) if nos else {}
+    if not nos:
+        return empty
+    path = Path(staged_file.report.path)
+    try:
+        same = sha256_file(path) == staged_file.report.file_id
+        raws = staged_file.reader.raw_records(path, staged_file.ctx, nos) if same else {}
+    except OSError:
+        same, raws = False, {}
+    if not same:  # changed or gone since it was read: the loaded values stand in for the source record
+        staged_file.report.notes.append(f"the file changed or went away after it was read: {len(nos)} quarantined "
+                                        "row(s) keep their read values as the record, not the file's text")
     if not raws:
         return empty
     return pl.DataFrame({"row_no": list(raws), "raw": list(raws.values())}, schema=empty.schema)
@@ -334,13 +344,19 @@ def prepare_file(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> bool:
     report = staged.report
     clock = _Clock(report.seconds)
     if store.file_already_ingested(con, report.file_id):
-        report.status, report.message = "skipped", "already ingested (same content)"
-        report.rows_read = 0
+        _skipped(report)
         return False
     if staged.table.name == "transactions":
         _derive_transactions(con, staged.stg)
         clock.lap("derive")
     return True
+
+
+def _skipped(report: FileReport) -> None:
+    """A file whose content was committed since it was read: nothing of its read counts (rows, notes)."""
+    report.status, report.message = "skipped", "already ingested (same content)"
+    report.rows_read = 0
+    report.notes = []
 
 
 def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], validator: BatchValidator) -> list[list[tuple[str, str]]]:
@@ -362,16 +378,20 @@ def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], vali
         parts = [f"SELECT {k} AS _part, * FROM {STAGING_DB}.{group[i].stg}" for k, i in enumerate(members)]
         con.execute(f"CREATE OR REPLACE VIEW stg.{view} AS " + " UNION ALL ".join(parts))
         t0 = time.perf_counter()
+        every = f"{STAGING_DB}._gx_{view}"
         try:
             failed = validator.failures(view, suite_for(table, list(known)), index=("_part", "row_no"))
+            # each failed check's query runs once for the group, then the rows are split by file
+            rows = [f"SELECT {j} AS check_no, _part, row_no FROM ({sql}) _c" for j, (sql, _) in enumerate(failed)]
+            con.execute(f"CREATE OR REPLACE TABLE {every} AS "
+                        + (" UNION ALL ".join(rows) if rows else "SELECT 0 AS check_no, 0 AS _part, CAST(NULL AS BIGINT) AS row_no LIMIT 0"))
             for k, i in enumerate(members):
                 kept = f"{STAGING_DB}._gx_{group[i].stg}"
-                rows = [f"SELECT {j} AS check_no, row_no FROM ({sql}) _c WHERE _part = {k}" for j, (sql, _) in enumerate(failed)]
-                con.execute(f"CREATE OR REPLACE TABLE {kept} AS "
-                            + (" UNION ALL ".join(rows) if rows else "SELECT 0 AS check_no, CAST(NULL AS BIGINT) AS row_no LIMIT 0"))
+                con.execute(f"CREATE OR REPLACE TABLE {kept} AS SELECT check_no, row_no FROM {every} WHERE _part = {k}")
                 out[i] = [(f"SELECT row_no FROM {kept} WHERE check_no = {j}", reason) for j, (_, reason) in enumerate(failed)]
         finally:
             con.execute(f"DROP VIEW IF EXISTS stg.{view}")
+            con.execute(f"DROP TABLE IF EXISTS {every}")
         share = round((time.perf_counter() - t0) / len(members), 3)
         for i in members:
             group[i].report.seconds["validate"] = share
@@ -383,8 +403,7 @@ def commit_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, failures: li
     report = staged.report
     clock = _Clock(report.seconds)
     if store.file_already_ingested(con, report.file_id):  # the same content, committed by a file of its group
-        report.status, report.message = "skipped", "already ingested (same content)"
-        report.rows_read = 0
+        _skipped(report)
         return report
     _commit(con, staged, failures, run_id)
     if staged.table.name == "fx_rates" and report.rows_loaded:
