@@ -6,8 +6,8 @@ A file that cannot be read is refused with a one-line reason while the others go
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 

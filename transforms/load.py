@@ -309,8 +309,7 @@ def stage_file(
     report = FileReport(path=str(path), source=reader.source_name(path, ctx), table=table.name)
     report.file_id = sha256_file(path)
     if store.file_already_ingested(con, report.file_id):
-        report.status = "skipped"
-        report.message = "already ingested (same content)"
+        _skipped(report)
         return report
     if reader.companion_of:  # its records are read with another file (OFAC's alt.csv with sdn.csv)
         report.status = "skipped"
@@ -353,7 +352,8 @@ def prepare_file(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> bool:
 
 
 def _skipped(report: FileReport) -> None:
-    """A file whose content was committed since it was read: nothing of its read counts (rows, notes)."""
+    """A file whose content is already in the store (committed before, or since it was read): nothing of its read
+    counts (rows, notes)."""
     report.status, report.message = "skipped", "already ingested (same content)"
     report.rows_read = 0
     report.notes = []

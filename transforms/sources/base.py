@@ -402,16 +402,15 @@ def raw_json(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
 
 
 def raw_where_refused(out: pl.DataFrame, frame: pl.DataFrame, header: list[str]) -> pl.DataFrame:
-    """`raw` (raw_json) for the rows the reader already refuses, which are quarantined; null for the others. The
-    JSON of every row cost a quarter of a delimited read (338 MB for 2M rows); the few rows refused later
-    (validation, keys) get theirs from the reader's raw_records (csv_raw_records). `out` has one row per row of
-    `frame`, in its order."""
+    """`raw` (raw_json, into out's null `raw`) for the rows the reader already refuses, which are quarantined; null
+    for the others. The JSON of every row cost a quarter of a delimited read (338 MB for 2M rows); the few rows
+    refused later (validation, keys) get theirs from the reader's raw_records (csv_raw_records). `out` has one row
+    per row of `frame`, in its order."""
     refused = out["errors"].list.len() > 0
-    raw = pl.Series("raw", [None] * out.height, dtype=pl.Utf8)
-    if refused.any():
-        bad = frame.filter(refused)
-        raw = raw.scatter(refused.arg_true(), bad.select(raw_json(bad, header)).to_series())
-    return out.with_columns(raw)
+    if not refused.any():
+        return out
+    bad = frame.filter(refused)
+    return out.with_columns(out["raw"].scatter(refused.arg_true(), bad.select(raw_json(bad, header)).to_series()))
 
 
 def csv_raw_records(path: Path, layout: CsvLayout, row_nos: set[int]) -> dict[int, str]:
