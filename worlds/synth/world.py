@@ -281,6 +281,12 @@ CITIES = {
     "LA": [("Vientiane", 17.9757, 102.6331), ("Luang Prabang", 19.8856, 102.1347), ("Ton Pheung", 20.3000, 100.1000)],
     "CN": [("Kunming", 25.0389, 102.7183)],
 }
+# Street names for KYC addresses: with the house number and the unit they make an address that few holders
+# share by chance even at millions of parties (a city and a house number alone made every address of a 10M world
+# shared by dozens, and the shared-contact rule fire on most customers). Shared addresses come from the plot.
+STREETS = ("Market St", "Riverside Rd", "Temple Rd", "Station Rd", "Garden Ave", "Harbour Rd", "Palm St", "Lotus Ln",
+           "Mango Ln", "Orchid Rd", "Canal Rd", "Hill St", "Bridge Rd", "Sunrise Ave", "Bamboo Ln", "Jade St",
+           "Lake Rd", "Rice Mill Rd", "Pagoda St", "Night Market Rd", "School Ln", "Airport Rd", "Cross St", "Ferry Rd")
 COUNTRY_IDX = {c: i for i, c in enumerate(("TH", "MM", "KH", "PH", "MY", "SG", "LA", "CN"))}
 
 # --------------------------------------------------------------------------------------------------- FX
@@ -433,6 +439,11 @@ class PeopleFactory:
         first = self.rng.choice(firsts)
         return cc + first + "".join(str(self.rng.randint(0, 9)) for _ in range(n - len(first) + 1))
 
+    def unit(self) -> str:
+        """A street and a unit, from the id mint (not the rng, so the worlds' other draws stay as they were)."""
+        h = int.from_bytes(self.mint.digest("address")[:8], "big")
+        return f"{STREETS[h % len(STREETS)]}, #{(h >> 8) % 30 + 1:02d}-{(h >> 16) % 40 + 1:02d}"
+
     def person(self, country: str, nationality: str | None = None, phone_prefix: str | None = None,
                city: str | None = None) -> Party:
         nat = nationality or country
@@ -451,8 +462,8 @@ class PeopleFactory:
             party_id=pid, party_type="person", name=name, latin_name=latin, country=country, nationality=nat,
             birth_date=born.isoformat(), id_number=f"{nat}{self.mint.digits('idno', 9)}",
             phone=self.phone(nat if phone_prefix is None else country, phone_prefix),
-            email=f"{latin.lower().replace(' ', '.')}.{pid[-5:]}@mail.example",
-            address=f"{self.rng.randint(1, 999)} {c}, {country}",
+            email=f"{latin.lower().replace(' ', '.')}.{pid[3:]}@mail.example",  # the whole number: unique
+            address=f"{self.rng.randint(1, 999)} {self.unit()}, {c}, {country}",
         )
 
     def company(self, name: str, country: str, address: str | None = None, phone: str | None = None) -> Party:
@@ -462,5 +473,6 @@ class PeopleFactory:
             party_id=pid, party_type="legal", name=name, latin_name=name, country=country,
             registration_no=f"{country}-{self.mint.digits('reg', 8)}",
             phone=phone or self.phone(country), email=f"info@{slug}.example",
-            address=address or f"{self.rng.randint(1, 300)} Business Rd, {self.rng.choice(CITIES[country])[0]}, {country}",
+            address=address or (f"{self.rng.randint(1, 300)} Business Rd, Unit {self.unit()[-5:]}, "
+                                f"{self.rng.choice(CITIES[country])[0]}, {country}"),
         )
