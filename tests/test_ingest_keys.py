@@ -137,6 +137,23 @@ def test_new_rows_never_read_the_stored_keys(db, write, setup, recorded, rebuild
     assert rebuilds == []  # kept in step by the loader: no scan of the key column to rebuild it either
 
 
+def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded):
+    """Small files read together are committed one by one against one probe of the keys table (load.
+    stored_keys_probed): a later file of the group still meets the stored keys and the keys of earlier files."""
+    ingest(db, write("x_0.csv", csv(range(5))), mappings=(setup,))
+    recorded.clear()
+    a = write("x_a.csv", csv([3, 10, 11]))          # R3 stored before
+    b = write("x_b.csv", csv([11, 12, 4]))          # R11 from x_a, R4 stored before
+    c = write("x_c.csv", csv([12, 13, 10, 14]))     # R12 from x_b, R10 from x_a
+    got = ingest(db, a, b, c, mappings=(setup,))
+    assert [(got[n].rows_loaded, got[n].rows_duplicate) for n in ("x_a.csv", "x_b.csv", "x_c.csv")] == [(2, 1), (1, 2), (2, 2)]
+    assert loaded_refs(db, "x_c.csv") == ["R13", "R14"]
+    probes = [s for s in recorded if re.search(r"FROM transactions_keys s SEMI JOIN", s)]
+    assert len(probes) == 1 and "UNION ALL" in probes[0]  # one probe, over the three files' keys
+    assert rows(db, "SELECT count(*), count(DISTINCT txn_id) FROM transactions") == [(10, 10)]
+    assert in_step(db)
+
+
 @pytest.mark.parametrize("max_files", [1000, 1])
 def test_known_keys_spread_over_files_are_all_found(db, write, setup, recorded, monkeypatch, max_files):
     from transforms import load

@@ -13,7 +13,8 @@ from typing import Callable, Iterable, TypeVar
 
 from transforms import store
 from transforms.errors import ScamtraceError
-from transforms.load import FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file, validate_files
+from transforms.load import (FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file,
+                             stored_keys_probed, validate_files)
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
@@ -92,9 +93,10 @@ def ingest_paths(
                     prepared.append(staged)
                 else:
                     close(staged, outcome if isinstance(outcome, FileReport) else staged.report)
-            for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
-                close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
-                                       partial(commit_file, con, staged, failed, run_id)))
+            with stored_keys_probed(con, prepared):
+                for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
+                    close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
+                                           partial(commit_file, con, staged, failed, run_id)))
 
         try:
             for item in planned:
