@@ -113,21 +113,29 @@ def test_validating_files_together_changes_no_outcome(db, write, monkeypatch, gr
 
 
 @pytest.mark.parametrize("change", ["rewritten", "deleted"])
-def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatch, change):
+@pytest.mark.parametrize("together", [False, True])
+def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatch, change, together):
     # a quarantined row's raw record is read again from the file at the commit; a file rewritten or removed in
-    # the meantime must not lend another row's text, nor refuse the file: the read values stand in, with a note
+    # the meantime must not lend another row's text, nor refuse the file: the read values stand in, with a note.
+    # Both paths: files validated together and committed one by one, and small files loaded as one (load_group)
     import transforms.ingest as ingest_mod
+    from transforms import load_group
 
     m = write("m.mapping.yml", MAPPING)
     a = write("x_a.csv", HEAD + "B1,2099-03-01 10:00:00,A1,C1,5\nB2,2026-03-02 10:00:00,A1,C2,7\n")
     b = write("x_b.csv", HEAD + "".join(ROWS))
-    real_validate = ingest_mod.validate_files
 
-    def after_reading_both(con, group, validator):
-        a.write_text(HEAD + "Z8,2026-03-08 10:00:00,A9,C9,888\n") if change == "rewritten" else a.unlink()
-        return real_validate(con, group, validator)
+    def change_first(real):
+        def changed(*args):
+            a.write_text(HEAD + "Z8,2026-03-08 10:00:00,A9,C9,888\n") if change == "rewritten" else a.unlink()
+            return real(*args)
+        return changed
 
-    monkeypatch.setattr(ingest_mod, "validate_files", after_reading_both)
+    if together:
+        monkeypatch.setattr(load_group, "_validate", change_first(load_group._validate))
+    else:
+        monkeypatch.setattr(load_group, "applies", lambda group: False)
+        monkeypatch.setattr(ingest_mod, "validate_files", change_first(ingest_mod.validate_files))
     r = ingest_mod.ingest_paths(db, [a, b], [m])
     got = {Path(x.path).name: x for x in r}
     assert got["x_a.csv"].status == "loaded" and (got["x_a.csv"].rows_loaded, got["x_a.csv"].rows_quarantined) == (1, 1)
@@ -136,20 +144,28 @@ def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatc
     assert "B1" in raw and "Z8" not in raw and reasons == ["booked_at: in the future (clock or time zone of the extract wrong?)"]
 
 
-def test_a_failing_commit_leaves_no_staged_file_behind(db, write, monkeypatch):
-    # an unexpected error while committing a group: every staging table of the group goes
+@pytest.mark.parametrize("together", [False, True])
+def test_a_failing_commit_leaves_no_staged_file_behind(db, write, monkeypatch, together):
+    # an unexpected error while committing a group: every staging table of the group goes, nothing is stored
     import transforms.ingest as ingest_mod
+    from transforms import load_group
 
     dropped = []
     real_drop = ingest_mod.drop_staged
     monkeypatch.setattr(ingest_mod, "drop_staged", lambda con, staged: (dropped.append(staged.report.path), real_drop(con, staged)))
 
-    def broken(con, staged, failures, run_id):
+    def broken(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest_mod, "commit_file", broken)
+    if together:
+        monkeypatch.setattr(load_group, "ingested_row", broken)  # inside the group's transaction, after its inserts
+    else:
+        monkeypatch.setattr(load_group, "applies", lambda group: False)
+        monkeypatch.setattr(ingest_mod, "commit_file", broken)
     m = write("m.mapping.yml", MAPPING)
     a, b = write("x_a.csv", HEAD + "".join(ROWS[:5])), write("x_b.csv", HEAD + "".join(ROWS[5:]))
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_mod.ingest_paths(db, [a, b], [m])
     assert sorted(Path(p).name for p in dropped) == ["x_a.csv", "x_b.csv"]
+    assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM ingested_files") == [(0,)]

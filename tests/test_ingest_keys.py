@@ -138,8 +138,8 @@ def test_new_rows_never_read_the_stored_keys(db, write, setup, recorded, rebuild
 
 
 def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded):
-    """Small files read together are committed one by one against one probe of the keys table (load.
-    stored_keys_probed): a later file of the group still meets the stored keys and the keys of earlier files."""
+    """Small files read together are loaded as one (load_group.py): one probe of the keys table and one insert,
+    and a later file of the group still meets the stored keys and the keys of earlier files."""
     ingest(db, write("x_0.csv", csv(range(5))), mappings=(setup,))
     recorded.clear()
     a = write("x_a.csv", csv([3, 10, 11]))          # R3 stored before
@@ -149,7 +149,8 @@ def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded
     assert [(got[n].rows_loaded, got[n].rows_duplicate) for n in ("x_a.csv", "x_b.csv", "x_c.csv")] == [(2, 1), (1, 2), (2, 2)]
     assert loaded_refs(db, "x_c.csv") == ["R13", "R14"]
     probes = [s for s in recorded if re.search(r"FROM transactions_keys s SEMI JOIN", s)]
-    assert len(probes) == 1 and "UNION ALL" in probes[0]  # one probe, over the three files' keys
+    assert len(probes) == 1 and "_run_" in probes[0]  # one probe, over the three files' merged keys
+    assert len([s for s in recorded if s.startswith("INSERT INTO transactions (")]) == 1
     assert rows(db, "SELECT count(*), count(DISTINCT txn_id) FROM transactions") == [(10, 10)]
     assert in_step(db)
 
@@ -298,4 +299,17 @@ def test_events_delivered_again_are_duplicates(db, write):
     b = ingest(db, write("events_2.csv", head + "".join(reversed(ev))))["events_2.csv"]
     assert (b.rows_read, b.rows_loaded, b.rows_duplicate) == (8, 3, 5)
     assert rows(db, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(8, 8)]
+    assert in_step(db, "events", "event_id")
+
+
+def test_event_files_read_together_meet_each_other(db, write):
+    # small event files are loaded as one (load_group.py): an event repeated in a later file is a duplicate
+    # there, a bad row is quarantined in its own file, and each file keeps its own bookkeeping
+    head = "event_id,occurred_at,kind,institution,account,ip,device_id\n"
+    ev = [f"E{i},2026-03-0{1 + i % 5}T10:00:00,login,B1,A{i},10.0.0.{i},D{i}\n" for i in range(8)]
+    got = ingest(db, write("events_1.csv", head + "".join(ev[:5])),
+                 write("events_2.csv", head + ev[2] + "E9,not a time,login,B1,A9,10.0.0.9,D9\n" + "".join(ev[5:])))
+    assert [(r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate) for r in got.values()] == [(5, 5, 0, 0), (5, 3, 1, 1)]
+    assert rows(db, "SELECT path LIKE '%events_2.csv', row_no, raw LIKE '%\"E9\"%' FROM quarantine") == [(True, 2, True)]
+    assert rows(db, "SELECT count(*), count(DISTINCT file_id) FROM events") == [(8, 2)]
     assert in_step(db, "events", "event_id")

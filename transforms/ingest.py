@@ -13,8 +13,8 @@ from typing import Callable, Iterable, TypeVar
 
 from transforms import store
 from transforms.errors import ScamtraceError
-from transforms.load import (FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file,
-                             stored_keys_probed, validate_files)
+from transforms import load_group
+from transforms.load import FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file, validate_files
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
@@ -84,7 +84,15 @@ def ingest_paths(
             done(report)
 
         def finish_group() -> None:
-            """Derive, validate together, commit one by one, in the order read (each outcome a FileReport)."""
+            """Small files of a fact table: loaded together (load_group.py). Others: derived, validated together,
+            committed one by one, in the order read (each outcome a FileReport)."""
+            if load_group.applies(unfinished):
+                for known, files in load_group.runs(con, unfinished):
+                    refused = _guarded(files[0].report.path, files[0].report.source, files[0].report.table,
+                                       partial(load_group.load_run, con, files, known, validator, run_id))
+                    for staged in files:
+                        close(staged, _refused_with(staged.report, refused) if isinstance(refused, FileReport) else staged.report)
+                return
             prepared = []
             for staged in list(unfinished):
                 outcome = _guarded(staged.report.path, staged.report.source, staged.report.table,
@@ -93,10 +101,9 @@ def ingest_paths(
                     prepared.append(staged)
                 else:
                     close(staged, outcome if isinstance(outcome, FileReport) else staged.report)
-            with stored_keys_probed(con, prepared):
-                for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
-                    close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
-                                           partial(commit_file, con, staged, failed, run_id)))
+            for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
+                close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
+                                       partial(commit_file, con, staged, failed, run_id)))
 
         try:
             for item in planned:
@@ -143,6 +150,14 @@ def _joins_group(group: list[StagedFile], outcome: StagedFile | FileReport) -> b
     return (isinstance(outcome, StagedFile) and outcome.table.name == group[0].table.name
             and _groups_with_later(outcome) and len(group) < GROUP_FILES
             and sum(s.report.rows_read for s in group) + outcome.report.rows_read <= GROUP_ROWS)
+
+
+def _refused_with(report: FileReport, failure: FileReport) -> FileReport:
+    """A file of a group whose load failed: refused with the group's reason (nothing of it was committed)."""
+    report.status, report.message = failure.status, failure.message
+    report.rows_loaded = report.rows_quarantined = report.rows_duplicate = 0
+    report.rows_read = 0
+    return report
 
 
 def _guarded(path: str, source: str, table: str, step: Callable[[], T]) -> T | FileReport:

@@ -7,11 +7,10 @@ Invariant, checked for every file: rows_read = rows_loaded + rows_quarantined + 
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import duckdb
 import polars as pl
@@ -99,16 +98,17 @@ def _stage_chunk(con: duckdb.DuckDBPyConnection, table: schema.Table, stg: str, 
         con.unregister("_chunk")
 
 
-def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str) -> None:
+def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str, part: str = "") -> None:
     """txn_id from the key, pseudo-accounts for unknown counterparties, USD amounts: one pass over the staging
-    table (a rewrite is much cheaper in DuckDB than several UPDATEs of every row)."""
+    table (a rewrite is much cheaper in DuckDB than several UPDATEs of every row). `part`: the column that tells
+    the files of a merged staging table apart (load_group.py); natural keys are numbered within each file."""
     s = f"{STAGING_DB}.{stg}"
     has_natural = con.execute(f"SELECT count(*) FROM {s} WHERE txn_key LIKE 'nat|%'").fetchall()[0][0] > 0
     # Natural keys get an occurrence number: two identical-looking rows in one file stay two transactions,
     # while the same rows in an overlapping file still meet them.
     keyed = (
         f"SELECT * REPLACE (CASE WHEN txn_key LIKE 'nat|%' THEN txn_key || '#' || "
-        f"row_number() OVER (PARTITION BY txn_key ORDER BY row_no) ELSE txn_key END AS txn_key) FROM {s}"
+        f"row_number() OVER (PARTITION BY {part + ', ' if part else ''}txn_key ORDER BY row_no) ELSE txn_key END AS txn_key) FROM {s}"
         if has_natural
         else f"SELECT * FROM {s}"
     )
@@ -195,14 +195,20 @@ def fill_missing_usd(con: duckdb.DuckDBPyConnection, file_id: str) -> int:
         con.execute("DROP TABLE IF EXISTS _st_day_rates")
 
 
+RAW_SCHEMA = {"row_no": pl.Int64, "raw": pl.Utf8}
+
+
 def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: StagedFile) -> pl.DataFrame:
     """(row_no, raw) of the rows being quarantined whose reader left `raw` null to be fast (camt): it gives them now."""
-    empty = pl.DataFrame(schema={"row_no": pl.Int64, "raw": pl.Utf8})
-    if staged_file.reader is None or staged_file.ctx is None:
-        return empty
     nos = {r[0] for r in con.execute(f"""SELECT s.row_no FROM {staged} s JOIN _classified c USING (row_no)
                                         WHERE c.outcome = 'quarantined' AND s.raw IS NULL""").fetchall()}
-    if not nos:
+    return raw_records_of(staged_file, nos)
+
+
+def raw_records_of(staged_file: StagedFile, nos: set[int]) -> pl.DataFrame:
+    """(row_no, raw) of the given rows, read again from the file by its reader (checked unchanged first)."""
+    empty = pl.DataFrame(schema=RAW_SCHEMA)
+    if not nos or staged_file.reader is None or staged_file.ctx is None:
         return empty
     path = Path(staged_file.report.path)
     try:
@@ -218,11 +224,18 @@ def _raw_records(con: duckdb.DuckDBPyConnection, staged: str, staged_file: Stage
     return pl.DataFrame({"row_no": list(raws), "raw": list(raws.values())}, schema=empty.schema)
 
 
+FX_NOTE_ROWS = "currency, fx_status, fx_source, count(*)"
+FX_NOTE_WHERE = "WHERE fx_source IS NULL OR fx_source IN ('ecb', 'peg')"
+
+
 def _fx_notes(con: duckdb.DuckDBPyConnection, picked: str) -> list[str]:
     """What the file's loaded rows were converted with, when it was not the user's rates: per currency."""
+    return fx_notes_of(con.execute(f"SELECT {FX_NOTE_ROWS} FROM {picked} {FX_NOTE_WHERE} GROUP BY ALL ORDER BY 1").fetchall())
+
+
+def fx_notes_of(rows: list[tuple]) -> list[str]:
+    """The notes for (currency, fx_status, fx_source, rows) of converted rows."""
     notes = []
-    rows = con.execute(f"SELECT currency, fx_status, fx_source, count(*) FROM {picked} "
-                       "WHERE fx_source IS NULL OR fx_source IN ('ecb', 'peg') GROUP BY ALL ORDER BY 1").fetchall()
     for ccy, status, source, n in rows:
         if status == "no_rate":
             notes.append(f"{n} row(s) in {ccy} loaded without amount_usd: no {ccy} rate within {FX_LOOKBACK_DAYS} days "
@@ -295,7 +308,6 @@ class StagedFile:
     stg: str
     reader: Reader | None = None
     ctx: ReadContext | None = None
-    known: str | None = None  # probe_stored_keys' table of stored key hashes that the file's group may repeat
 
 
 def stage_file(
@@ -400,37 +412,6 @@ def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], vali
     return out
 
 
-GROUP_KNOWN = "_group_known"
-
-
-@contextmanager
-def stored_keys_probed(con: duckdb.DuckDBPyConnection, group: list[StagedFile]) -> Iterator[None]:
-    """While a group of small files of a fact table is committed, probe the stored key hashes once for all of them
-    instead of once per file: each probe reads every stored hash, so a 40-row file's commit grew with the store
-    (41 ms at 1M stored transactions, 67 ms at 10M) and thousands of explorer exports spent most of the ingest
-    there. The hashes found go to a temp table, which each commit of the group probes instead and to which it adds
-    the hashes it stores (a later file of the group may repeat an earlier one)."""
-    facts = [s for s in group if s.table.keys_table is not None]
-    if len(facts) < 2:
-        yield
-        return
-    table = facts[0].table
-    k = table.key[0]
-    hashes = " UNION ALL ".join(f"SELECT {store.key_hash(k)} AS h FROM {STAGING_DB}.{s.stg} WHERE {k} IS NOT NULL" for s in facts)
-    with store.transaction(con):
-        keys = store.fact_keys(con, table)  # checked (and rebuilt if need be) once; each commit keeps it whole
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {GROUP_KNOWN} AS "
-                    f"SELECT s.h, s.file_id FROM {keys} s SEMI JOIN ({hashes}) g ON s.h = g.h")
-    for s in facts:
-        s.known = GROUP_KNOWN
-    try:
-        yield
-    finally:
-        for s in facts:
-            s.known = None
-        con.execute(f"DROP TABLE IF EXISTS {GROUP_KNOWN}")
-
-
 def commit_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, failures: list[tuple[str, str]], run_id: str) -> FileReport:
     """Commit a prepared, validated file: its rows, quarantine and bookkeeping in one transaction."""
     report = staged.report
@@ -469,7 +450,7 @@ def _commit(con, staged_file: StagedFile, failures: list[tuple[str, str]], run_i
         if table.keys_table is None:
             _classify_generic(con, table, staged, cols)
         else:
-            _classify_facts(con, table, staged, staged_file.known)
+            _classify_facts(con, table, staged)
         counts = dict(con.execute("SELECT outcome, count(*) FROM _classified GROUP BY outcome").fetchall())
         if table.replaceable and counts.get("changed"):
             key_match = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
@@ -484,12 +465,9 @@ def _commit(con, staged_file: StagedFile, failures: list[tuple[str, str]], run_i
             [report.source, report.file_id],
         )
         if table.keys_table is not None:  # in the same transaction: the keys table never misses a stored row
-            for keys in (table.keys_table, staged_file.known):
-                if keys:
-                    con.execute(f"INSERT INTO {keys} SELECT h, ? FROM _classified WHERE outcome IN ('new', 'changed')",
-                                [report.file_id])
-        # A reader may leave `raw` empty for rows it accepted (bulk Parquet): the canonical values are the record.
-        record = "CAST(to_json(struct_pack(" + ", ".join(f"s.{c}" for c in cols) + ")) AS VARCHAR)"
+            con.execute(f"INSERT INTO {table.keys_table} SELECT h, ? FROM _classified WHERE outcome IN ('new', 'changed')",
+                        [report.file_id])
+        record = record_json(cols)
         con.register("_raws", _raw_records(con, staged, staged_file).to_arrow())
         try:
             con.execute(
@@ -505,24 +483,20 @@ def _commit(con, staged_file: StagedFile, failures: list[tuple[str, str]], run_i
         report.rows_loaded = counts.get("new", 0) + counts.get("changed", 0)
         report.rows_quarantined = counts.get("quarantined", 0)
         report.rows_duplicate = counts.get("duplicate", 0)
-        con.execute(
-            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report.file_id,
-                report.path,
-                report.source,
-                table.name,
-                report.rows_read,
-                report.rows_loaded,
-                report.rows_quarantined,
-                report.rows_duplicate,
-                "; ".join(report.notes) or None,
-                run_id,
-                store.now_utc(),
-            ],
-        )
+        con.execute("INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ingested_row(report, run_id))
     con.execute("DROP TABLE IF EXISTS _classified")
     con.execute("DROP TABLE IF EXISTS _fact_known")
+
+
+def record_json(cols: list[str]) -> str:
+    """The source record of a quarantined row whose reader left `raw` empty (bulk Parquet): its canonical values."""
+    return "CAST(to_json(struct_pack(" + ", ".join(f"s.{c}" for c in cols) + ")) AS VARCHAR)"
+
+
+def ingested_row(report: FileReport, run_id: str) -> list:
+    """The file's row of ingested_files, its bookkeeping (written in the transaction that commits its rows)."""
+    return [report.file_id, report.path, report.source, report.table, report.rows_read, report.rows_loaded,
+            report.rows_quarantined, report.rows_duplicate, "; ".join(report.notes) or None, run_id, store.now_utc()]
 
 
 _ERRORS = """CASE WHEN len(s.errors) > 0 THEN s.errors ELSE coalesce(f.reasons, []) END"""  # the first stage that failed explains
@@ -565,22 +539,10 @@ def _classify_generic(con, table: schema.Table, staged: str, cols: list[str]) ->
 CONFIRM_MAX_FILES = 1000  # beyond, a confirmation scans the whole key column (a literal IN list gets long)
 
 
-def _classify_facts(con, table: schema.Table, staged: str, known: str | None = None) -> None:
-    """_classified(row_no, all_errors, outcome, h) for immutable facts with one key column (transactions, events),
-    computed on narrow columns so that it stays cheap next to a table of hundreds of millions of rows:
-    - a key repeated inside the file: the first error-free row is new, the later ones are duplicates (the window
-      runs only over keys that do repeat, found by a hash aggregate);
-    - a key already in the store is a duplicate. The file's key hashes are probed against the table's keys table
-      (store.fact_keys: 8-byte hashes and the file_id of each stored row; checked, and if need be rebuilt, first).
-      Nothing found (the normal case): the stored key strings are never read. Hashes found (a file delivered
-      again, overlapping extracts, or a 64-bit collision): the file's keys are looked up in the key column itself,
-      in the rows of the files those hashes came from only (row groups of other files are skipped by their
-      file_id statistics), or in the whole table when a matching row has no file_id or too many files match.
-    `known`: the stored hashes that the file's group may repeat (stored_keys_probed), probed instead of all."""
+def stored_keys_found(con: duckdb.DuckDBPyConnection, table: schema.Table, staged: str) -> None:
+    """_fact_known(k): the keys of the staged rows that the store already holds (see _classify_facts)."""
     k = table.key[0]
     keys = store.fact_keys(con, table)
-    if known:
-        keys = known
     # every key of the file, quarantined rows' too: a stored key among them changes nothing (quarantine comes first)
     file_keys = f"SELECT {k} AS k, {store.key_hash(k)} AS h FROM {staged} WHERE {k} IS NOT NULL"
     probe = f"SELECT DISTINCT s.file_id FROM {keys} s SEMI JOIN ({file_keys}) g ON s.h = g.h"
@@ -593,6 +555,21 @@ def _classify_facts(con, table: schema.Table, staged: str, known: str | None = N
             where = "WHERE t.file_id IN (" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + ")"
         known = f"SELECT DISTINCT t.{k} AS k FROM {table.name} t SEMI JOIN ({file_keys}) g ON t.{k} = g.k {where}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE _fact_known AS {known}")
+
+
+def _classify_facts(con, table: schema.Table, staged: str) -> None:
+    """_classified(row_no, all_errors, outcome, h) for immutable facts with one key column (transactions, events),
+    computed on narrow columns so that it stays cheap next to a table of hundreds of millions of rows:
+    - a key repeated inside the file: the first error-free row is new, the later ones are duplicates (the window
+      runs only over keys that do repeat, found by a hash aggregate);
+    - a key already in the store is a duplicate. The file's key hashes are probed against the table's keys table
+      (store.fact_keys: 8-byte hashes and the file_id of each stored row; checked, and if need be rebuilt, first).
+      Nothing found (the normal case): the stored key strings are never read. Hashes found (a file delivered
+      again, overlapping extracts, or a 64-bit collision): the file's keys are looked up in the key column itself,
+      in the rows of the files those hashes came from only (row groups of other files are skipped by their
+      file_id statistics), or in the whole table when a matching row has no file_id or too many files match."""
+    k = table.key[0]
+    stored_keys_found(con, table, staged)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _classified AS

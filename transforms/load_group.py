@@ -1,0 +1,193 @@
+"""Small files of a fact table (transactions, events) loaded together.
+
+A year of explorer exports is thousands of files of a few rows each, and a file's own derive, Great Expectations run
+and commit cost 20-40 ms whatever its rows (statements planned and run per file, a probe of every stored key
+hash). Consecutive files read into staging with the same checks are merged into one staging table with a part
+number, then derived, validated and committed in one transaction. Every row gets the outcome it would get if the
+files were committed one by one in the order read (the first error-free occurrence of a key, in file then row
+order, is new; a key already stored is a duplicate), and every file keeps its own report, ingested_files row,
+quarantine rows and raw records. A group fails or commits whole; a file not committed is read again next run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import duckdb
+import polars as pl
+
+from transforms import schema, store
+from transforms.load import (_ERRORS, _STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
+                             _derive_transactions, _known_currencies, _skipped, fx_notes_of, ingested_row,
+                             raw_records_of, record_json, stored_keys_found)
+from transforms.validate import BatchValidator, suite_for
+
+
+def applies(group: list[StagedFile]) -> bool:
+    """Several files of a fact table (one key column, a keys table)."""
+    return len(group) > 1 and group[0].table.keys_table is not None
+
+
+def runs(con: duckdb.DuckDBPyConnection, group: list[StagedFile]) -> list[tuple[list[str], list[StagedFile]]]:
+    """The group cut into consecutive files with the same checks (the known currencies include each file's own
+    token symbols), each with its currencies: cutting, not sorting, keeps the order the files were read in."""
+    out: list[tuple[list[str], list[StagedFile]]] = []
+    for staged in group:
+        known = _known_currencies(con, f"{STAGING_DB}.{staged.stg}" if staged.table.name == "transactions" else None)
+        if out and out[-1][0] == known:
+            out[-1][1].append(staged)
+        else:
+            out.append((known, [staged]))
+    return out
+
+
+def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: list[str], validator: BatchValidator,
+             run_id: str) -> None:
+    """Merge, derive, validate and commit a run of files; their reports are filled in (each file's seconds are
+    its share of the run's)."""
+    parts: list[StagedFile] = []
+    for staged in files:  # committed since it was read, or the same content earlier in the run: skipped
+        if any(p.report.file_id == staged.report.file_id for p in parts) or store.file_already_ingested(con, staged.report.file_id):
+            _skipped(staged.report)
+        else:
+            parts.append(staged)
+    if not parts:
+        return
+    table = parts[0].table
+    merged = f"{table.name}_run_{next(_STAGING_SEQ)}"
+    m = f"{STAGING_DB}.{merged}"
+    laps: dict[str, float] = {}
+    t = time.perf_counter()
+    try:
+        con.execute(f"CREATE TABLE {m} AS "
+                    + " UNION ALL ".join(f"SELECT {k} AS _part, * FROM {STAGING_DB}.{p.stg}" for k, p in enumerate(parts)))
+        if table.name == "transactions":
+            _derive_transactions(con, merged, part="_part")
+        laps["derive"], t = time.perf_counter() - t, time.perf_counter()
+        _validate(con, validator, table, merged, known)
+        laps["validate"], t = time.perf_counter() - t, time.perf_counter()
+        _commit_parts(con, parts, m, run_id)
+        laps["commit"] = time.perf_counter() - t
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {m}")
+        con.execute("DROP TABLE IF EXISTS _run_fail")
+        con.execute("DROP TABLE IF EXISTS _classified")
+        con.execute("DROP TABLE IF EXISTS _fact_known")
+    for p in parts:
+        p.report.seconds.update({k: round(v / len(parts), 4) for k, v in laps.items()})
+        if not p.report.reconciles:  # a bug, not bad input: stop loudly
+            raise RuntimeError(f"reconciliation broken for {p.report.path}: {p.report.as_dict()}")
+
+
+def _validate(con: duckdb.DuckDBPyConnection, validator: BatchValidator, table: schema.Table, merged: str,
+              known: list[str]) -> None:
+    """_run_fail(_part, row_no, reason): Great Expectations' failing rows, one run for the merged table."""
+    view = f"stg.{merged}"  # GX reads the store's stg schema (load.py: staging lives in an attached database)
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {STAGING_DB}.{merged}")
+    try:
+        failed = validator.failures(merged, suite_for(table.name, known), index=("_part", "row_no"))
+        rows = [f"SELECT _part, row_no, ? AS reason FROM ({sql}) _f{i}" for i, (sql, _) in enumerate(failed)]
+        con.execute("CREATE OR REPLACE TEMP TABLE _run_fail AS "
+                    + (" UNION ALL ".join(rows) if rows
+                       else "SELECT 0 AS _part, CAST(NULL AS BIGINT) AS row_no, CAST(NULL AS VARCHAR) AS reason LIMIT 0"),
+                    [reason for _, reason in failed])
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+
+
+def _commit_parts(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: str, run_id: str) -> None:
+    table = parts[0].table
+    cols = [c.name for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+    con.register("_parts", pl.DataFrame({"_part": list(range(len(parts))),
+                                         "p_file_id": [p.report.file_id for p in parts],
+                                         "p_path": [p.report.path for p in parts],
+                                         "p_source": [p.report.source for p in parts]},
+                                        schema={"_part": pl.Int32, "p_file_id": pl.Utf8, "p_path": pl.Utf8,
+                                                "p_source": pl.Utf8}).to_arrow())
+    try:
+        with store.transaction(con):
+            _classify(con, table, m)
+            counts = con.execute("SELECT _part, outcome, count(*) FROM _classified GROUP BY ALL").fetchall()
+            new = f"{m} s SEMI JOIN (SELECT _part, row_no FROM _classified WHERE outcome = 'new') c USING (_part, row_no)"
+            col_list = ", ".join(cols)
+            con.execute(f"""INSERT INTO {table.name} ({col_list}, source, file_id, row_no)
+                            SELECT {", ".join(f"s.{c}" for c in cols)}, p.p_source, p.p_file_id, s.row_no
+                            FROM {new} JOIN _parts p USING (_part) ORDER BY s._part, s.row_no""")
+            con.execute(f"""INSERT INTO {table.keys_table} SELECT c.h, p.p_file_id FROM _classified c JOIN _parts p USING (_part)
+                            WHERE c.outcome = 'new'""")
+            con.register("_raws", _raw_records(con, parts, m).to_arrow())
+            try:
+                con.execute(f"""INSERT INTO quarantine
+                                SELECT p.p_file_id, p.p_path, p.p_source, ?, s.row_no, coalesce(s.raw, r.raw, {record_json(cols)}),
+                                       c.all_errors, ?
+                                FROM {m} s JOIN _classified c USING (_part, row_no) JOIN _parts p USING (_part)
+                                LEFT JOIN _raws r ON r._part = s._part AND r.row_no = s.row_no
+                                WHERE c.outcome = 'quarantined' ORDER BY s._part, s.row_no""", [table.name, run_id])
+            finally:
+                con.unregister("_raws")
+            for part, outcome, n in counts:
+                report = parts[part].report
+                if outcome == "new":
+                    report.rows_loaded = n
+                elif outcome == "quarantined":
+                    report.rows_quarantined = n
+                else:
+                    report.rows_duplicate = n
+            if table.name == "transactions":
+                notes: dict[int, list[tuple]] = {}
+                for part, *row in con.execute(f"SELECT _part, {FX_NOTE_ROWS} FROM {new} {FX_NOTE_WHERE} GROUP BY ALL ORDER BY 1, 2").fetchall():
+                    notes.setdefault(part, []).append(tuple(row))
+                for part, rows in notes.items():
+                    parts[part].report.notes += fx_notes_of(rows)
+            con.executemany("INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [ingested_row(p.report, run_id) for p in parts])
+    finally:
+        con.unregister("_parts")
+
+
+def _classify(con: duckdb.DuckDBPyConnection, table: schema.Table, m: str) -> None:
+    """_classified(_part, row_no, all_errors, outcome, h), as load._classify_facts for one file, with the file's
+    part before the row number wherever order decides."""
+    k = table.key[0]
+    stored_keys_found(con, table, m)
+    fails = "(SELECT _part, row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _run_fail GROUP BY ALL)"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _classified AS
+        WITH base AS (
+            SELECT s._part, s.row_no, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
+            FROM {m} s
+            LEFT JOIN {fails} f USING (_part, row_no)
+        ),
+        good AS (SELECT _part, row_no, k FROM base WHERE len(all_errors) = 0),
+        repeated AS (SELECT k FROM good GROUP BY k HAVING count(*) > 1),
+        later AS (
+            SELECT _part, row_no FROM (
+                SELECT g._part, g.row_no, row_number() OVER (PARTITION BY g.k ORDER BY g._part, g.row_no) AS occurrence
+                FROM good g SEMI JOIN repeated r ON g.k IS NOT DISTINCT FROM r.k
+            ) WHERE occurrence > 1
+        )
+        SELECT b._part, b.row_no,
+               CASE WHEN len(b.all_errors) > 0 THEN b.all_errors END AS all_errors,
+               CASE WHEN len(b.all_errors) > 0 THEN 'quarantined'
+                    WHEN l.row_no IS NOT NULL THEN 'duplicate'
+                    WHEN n.k IS NOT NULL THEN 'duplicate'
+                    ELSE 'new'
+               END AS outcome,
+               b.h
+        FROM base b
+        LEFT JOIN later l ON l._part = b._part AND l.row_no = b.row_no
+        LEFT JOIN _fact_known n ON n.k = b.k
+        """
+    )
+
+
+def _raw_records(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: str) -> pl.DataFrame:
+    """(_part, row_no, raw) of the quarantined rows whose reader left `raw` null, read again file by file."""
+    by_part: dict[int, set[int]] = {}
+    for part, row_no in con.execute(f"""SELECT s._part, s.row_no FROM {m} s JOIN _classified c USING (_part, row_no)
+                                       WHERE c.outcome = 'quarantined' AND s.raw IS NULL""").fetchall():
+        by_part.setdefault(part, set()).add(row_no)
+    frames = [raw_records_of(parts[part], nos).select(pl.lit(part, pl.Int32).alias("_part"), pl.all())
+              for part, nos in by_part.items()]
+    return pl.concat(frames) if frames else pl.DataFrame(schema={"_part": pl.Int32, **RAW_SCHEMA})
