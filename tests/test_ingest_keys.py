@@ -137,10 +137,19 @@ def test_new_rows_never_read_the_stored_keys(db, write, setup, recorded, rebuild
     assert rebuilds == []  # kept in step by the loader: no scan of the key column to rebuild it either
 
 
-def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded):
-    """Small files read together are loaded as one (load_group.py): one probe of the keys table and one insert,
-    and a later file of the group still meets the stored keys and the keys of earlier files."""
+@pytest.mark.parametrize("frames_combine", [True, False])
+def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded, monkeypatch, frames_combine):
+    """Small files read together are loaded as one (load_group.py): no staging table of their own, one probe of
+    the keys table and one insert, and a later file of the group still meets the stored keys and the keys of
+    earlier files. Their rows wait in memory and are staged in one insert, or one per file when their column
+    types do not combine."""
+    from transforms import load_group
+
     ingest(db, write("x_0.csv", csv(range(5))), mappings=(setup,))
+    if not frames_combine:
+        def no_combine(frames):
+            raise load_group.pl.exceptions.SchemaError("types differ")
+        monkeypatch.setattr(load_group, "_combined", no_combine)
     recorded.clear()
     a = write("x_a.csv", csv([3, 10, 11]))          # R3 stored before
     b = write("x_b.csv", csv([11, 12, 4]))          # R11 from x_a, R4 stored before
@@ -151,6 +160,11 @@ def test_a_group_of_files_probes_the_stored_keys_once(db, write, setup, recorded
     probes = [s for s in recorded if re.search(r"FROM transactions_keys s SEMI JOIN", s)]
     assert len(probes) == 1 and "_run_" in probes[0]  # one probe, over the three files' merged keys
     assert len([s for s in recorded if s.startswith("INSERT INTO transactions (")]) == 1
+    staging = [s for s in recorded if s.startswith("CREATE OR REPLACE TABLE scamtrace_staging.transactions_")
+               and "_derived AS" not in s]
+    assert len(staging) == 1 and "_run_" in staging[0]
+    staged = [s for s in recorded if s.startswith("INSERT INTO scamtrace_staging.transactions_run_")]
+    assert len(staged) == (1 if frames_combine else 3)
     assert rows(db, "SELECT count(*), count(DISTINCT txn_id) FROM transactions") == [(10, 10)]
     assert in_step(db)
 

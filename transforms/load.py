@@ -79,23 +79,37 @@ def _staging_ddl(table: schema.Table, name: str) -> str:
     return f"CREATE OR REPLACE TABLE {STAGING_DB}.{store.ident(name)} ({', '.join(parts)})"
 
 
-def _stage_chunk(con: duckdb.DuckDBPyConnection, table: schema.Table, stg: str, chunk: pl.DataFrame) -> None:
-    wanted = [c for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+def staging_frame(table: schema.Table, chunk: pl.DataFrame) -> pl.DataFrame:
+    """A reader's chunk with the staging table's columns, in its order (missing ones null)."""
+    wanted = [c.name for c in table.columns if c.name not in ("source", "file_id", "row_no")]
     extra = ["txn_key"] if table.name == "transactions" else []
-    missing = [c.name for c in wanted if c.name not in chunk.columns] + [e for e in extra if e not in chunk.columns]
+    missing = [m for m in wanted + extra if m not in chunk.columns]
     if missing:
         chunk = chunk.with_columns([pl.lit(None).alias(m) for m in missing])
     if "errors" not in chunk.columns:
         chunk = chunk.with_columns(pl.lit([], dtype=pl.List(pl.Utf8)).alias("errors"))
+    return chunk.select(wanted + list(BOOKKEEPING) + extra)
+
+
+def stage_frame(con: duckdb.DuckDBPyConnection, table: schema.Table, into: str, frame: pl.DataFrame,
+                part: bool = False) -> None:
+    """INSERT a staging frame (staging_frame; with a leading `_part` column when `part`) into a staging table,
+    each column cast to its type (a value that does not cast stays NULL: the checks then name it)."""
+    wanted = [c for c in table.columns if c.name not in ("source", "file_id", "row_no")]
+    extra = ["txn_key"] if table.name == "transactions" else []
     # Arrow string views, polars' own layout: no copy into large strings, and DuckDB reads them faster
-    arrow = chunk.select([c.name for c in wanted] + list(BOOKKEEPING) + extra).to_arrow(compat_level=pl.CompatLevel.newest())
-    con.register("_chunk", arrow)
+    con.register("_chunk", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
-        casts = [f"TRY_CAST({c.name} AS {c.type}) AS {c.name}" for c in wanted]
+        casts = ["_part"] if part else []
+        casts += [f"TRY_CAST({c.name} AS {c.type}) AS {c.name}" for c in wanted]
         casts += ["row_no", "raw", "CAST(errors AS VARCHAR[]) AS errors"] + extra
-        con.execute(f"INSERT INTO {STAGING_DB}.{stg} SELECT {', '.join(casts)} FROM _chunk")
+        con.execute(f"INSERT INTO {STAGING_DB}.{into} BY NAME SELECT {', '.join(casts)} FROM _chunk")
     finally:
         con.unregister("_chunk")
+
+
+def _stage_chunk(con: duckdb.DuckDBPyConnection, table: schema.Table, stg: str, chunk: pl.DataFrame) -> None:
+    stage_frame(con, table, stg, staging_frame(table, chunk))
 
 
 def _derive_transactions(con: duckdb.DuckDBPyConnection, stg: str, part: str = "") -> None:
@@ -284,19 +298,27 @@ def _day_rates(con: duckdb.DuckDBPyConnection, s: str) -> None:
         con.unregister("_st_ecb_all")
 
 
-def _known_currencies(con: duckdb.DuckDBPyConnection, staged: str | None = None) -> list[str]:
+TOKEN_SYMBOL = "[A-Z0-9.]{2,12}"
+
+
+def _known_currencies(con: duckdb.DuckDBPyConnection, staged: StagedFile | None = None) -> list[str]:
     """ISO 4217 codes, the rates table's currencies, the pegged stablecoins, and, on the crypto rail, any token
     symbol of the staged rows (a token without a rate loads without amount_usd; a typo on a bank row is quarantined)."""
     rates = [r[0] for r in con.execute("SELECT DISTINCT currency FROM fx_rates").fetchall()]
-    tokens = []
-    if staged:
-        tokens = [r[0] for r in con.execute(
-            f"SELECT DISTINCT currency FROM {staged} WHERE rail = 'crypto' AND regexp_full_match(currency, '[A-Z0-9.]{{2,12}}')"
-        ).fetchall()]
+    tokens: list[str] = []
+    if staged is not None and staged.table.name == "transactions":
+        if staged.frame is not None:
+            tokens = staged.frame.filter((pl.col("rail") == "crypto") & pl.col("currency").str.contains(f"^{TOKEN_SYMBOL}$"))[
+                "currency"].unique().to_list()
+        else:
+            tokens = [r[0] for r in con.execute(
+                f"SELECT DISTINCT currency FROM {STAGING_DB}.{staged.stg} "
+                f"WHERE rail = 'crypto' AND regexp_full_match(currency, '{TOKEN_SYMBOL}')").fetchall()]
     return sorted(set(iso_currencies()) | set(rates) | set(PEGGED) | set(tokens))
 
 
 _STAGING_SEQ = itertools.count(1)
+KEEP_IN_MEMORY_ROWS = 200_000  # a file of a fact table read in one chunk below this waits in memory (StagedFile.frame)
 
 
 @dataclass
@@ -308,6 +330,17 @@ class StagedFile:
     stg: str
     reader: Reader | None = None
     ctx: ReadContext | None = None
+    # The rows of a small file of a fact table, kept in memory (staging_frame) until its group is loaded as one
+    # (load_group.py) or its staging table is needed (staged_table): a table per small file cost more than its rows.
+    frame: pl.DataFrame | None = None
+
+
+def staged_table(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """The file's staging table, written from its frame if it has none yet."""
+    if staged.frame is not None:
+        con.execute(_staging_ddl(staged.table, staged.stg))
+        stage_frame(con, staged.table, staged.stg, staged.frame)
+        staged.frame = None
 
 
 def stage_file(
@@ -331,24 +364,35 @@ def stage_file(
         return report
     stg = f"{table.name}_{report.file_id[:12]}_{next(_STAGING_SEQ)}"  # the same content twice in a run: two tables
     _attach_staging(con)
-    con.execute(_staging_ddl(table, stg))
     clock = _Clock(report.seconds)
+    held: pl.DataFrame | None = None  # the first chunk: the whole file when it is small
     try:
         ctx.notes = []
         for chunk in reader.read(path, ctx):
-            if chunk.height:
+            if not chunk.height:
+                continue
+            if held is None and report.rows_read == 0:
+                held = staging_frame(table, chunk)
+            else:
+                if held is not None:
+                    con.execute(_staging_ddl(table, stg))
+                    stage_frame(con, table, stg, held)
+                    held = None
                 _stage_chunk(con, table, stg, chunk)
-                report.rows_read += chunk.height
-                if on_rows:
-                    on_rows(str(path), chunk.height)
+            report.rows_read += chunk.height
+            if on_rows:
+                on_rows(str(path), chunk.height)
         report.notes = list(ctx.notes)
-        clock.lap("read")
         if report.rows_read == 0:
             raise InputError("no data rows (empty file or header only)", path=path)
+        staged = StagedFile(report, table, stg, reader, ctx, frame=held)
+        if table.keys_table is None or report.rows_read >= KEEP_IN_MEMORY_ROWS:
+            staged_table(con, staged)
+        clock.lap("read")
     except BaseException:
         drop_staged(con, StagedFile(report, table, stg))
         raise
-    return StagedFile(report, table, stg, reader, ctx)
+    return staged
 
 
 def prepare_file(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> bool:
@@ -359,6 +403,7 @@ def prepare_file(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> bool:
     if store.file_already_ingested(con, report.file_id):
         _skipped(report)
         return False
+    staged_table(con, staged)
     if staged.table.name == "transactions":
         _derive_transactions(con, staged.stg)
         clock.lap("derive")
@@ -384,7 +429,7 @@ def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], vali
     table = group[0].table.name
     by_checks: dict[tuple[str, ...], list[int]] = {}
     for i, staged in enumerate(group):
-        currencies = _known_currencies(con, f"{STAGING_DB}.{staged.stg}" if table == "transactions" else None)
+        currencies = _known_currencies(con, staged)
         by_checks.setdefault(tuple(currencies), []).append(i)
     out: list[list[tuple[str, str]]] = [[] for _ in group]
     for known, members in by_checks.items():

@@ -18,8 +18,8 @@ import polars as pl
 
 from transforms import schema, store
 from transforms.load import (_ERRORS, _STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
-                             _derive_transactions, _known_currencies, _skipped, fx_notes_of, ingested_row,
-                             raw_records_of, record_json, stored_keys_found)
+                             _derive_transactions, _known_currencies, _skipped, _staging_ddl, fx_notes_of, ingested_row,
+                             raw_records_of, record_json, stage_frame, stored_keys_found)
 from transforms.validate import BatchValidator, suite_for
 
 
@@ -33,7 +33,7 @@ def runs(con: duckdb.DuckDBPyConnection, group: list[StagedFile]) -> list[tuple[
     token symbols), each with its currencies: cutting, not sorting, keeps the order the files were read in."""
     out: list[tuple[list[str], list[StagedFile]]] = []
     for staged in group:
-        known = _known_currencies(con, f"{STAGING_DB}.{staged.stg}" if staged.table.name == "transactions" else None)
+        known = _known_currencies(con, staged)
         if out and out[-1][0] == known:
             out[-1][1].append(staged)
         else:
@@ -59,8 +59,12 @@ def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: lis
     laps: dict[str, float] = {}
     t = time.perf_counter()
     try:
-        con.execute(f"CREATE TABLE {m} AS "
-                    + " UNION ALL ".join(f"SELECT {k} AS _part, * FROM {STAGING_DB}.{p.stg}" for k, p in enumerate(parts)))
+        con.execute(_staging_ddl(table, merged))
+        con.execute(f"ALTER TABLE {m} ADD COLUMN _part INTEGER")
+        _stage_frames(con, table, merged, [(k, p.frame) for k, p in enumerate(parts) if p.frame is not None])
+        for k, p in enumerate(parts):
+            if p.frame is None:
+                con.execute(f"INSERT INTO {m} BY NAME SELECT {k} AS _part, * FROM {STAGING_DB}.{p.stg}")
         if table.name == "transactions":
             _derive_transactions(con, merged, part="_part")
         laps["derive"], t = time.perf_counter() - t, time.perf_counter()
@@ -77,6 +81,26 @@ def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: lis
         p.report.seconds.update({k: round(v / len(parts), 4) for k, v in laps.items()})
         if not p.report.reconciles:  # a bug, not bad input: stop loudly
             raise RuntimeError(f"reconciliation broken for {p.report.path}: {p.report.as_dict()}")
+
+
+def _stage_frames(con: duckdb.DuckDBPyConnection, table: schema.Table, merged: str,
+                  frames: list[tuple[int, pl.DataFrame]]) -> None:
+    """The small files read in one chunk wait in memory: one insert for all of them (one per file when their
+    readers' column types do not combine)."""
+    if not frames:
+        return
+    try:
+        together = _combined([f for _, f in frames])
+    except (pl.exceptions.SchemaError, pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+        for k, f in frames:
+            stage_frame(con, table, merged, f.with_columns(pl.lit(k, pl.Int32).alias("_part")), part=True)
+        return
+    part = pl.Series("_part", [k for k, f in frames for _ in range(f.height)], dtype=pl.Int32)
+    stage_frame(con, table, merged, together.with_columns(part), part=True)
+
+
+def _combined(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="vertical_relaxed")
 
 
 def _validate(con: duckdb.DuckDBPyConnection, validator: BatchValidator, table: schema.Table, merged: str,

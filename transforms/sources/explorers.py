@@ -73,7 +73,22 @@ class ExplorerReader(Reader):
     def fields(self, header: list[str], path: Path) -> dict[str, pl.Expr]:
         """Expressions for: hash, block, time_raw, time, from, to, value, symbol, contract, ok."""
 
+    def path_key(self, path: Path) -> str:
+        """What of the file's name its fields depend on (nothing, unless a variant reads the name)."""
+        return ""
+
     def convert(self, frame: pl.DataFrame, header: list[str], path: Path) -> pl.DataFrame:
+        # Building the expressions cost more than running them on a file of a few rows (thousands of such files
+        # in a year of exports): built once per reader, header and what the name contributes.
+        key = (type(self).__name__, tuple(header), self.path_key(path))
+        exprs = _EXPRESSIONS.get(key)
+        if exprs is None:
+            if len(_EXPRESSIONS) > 1000:
+                _EXPRESSIONS.clear()
+            exprs = _EXPRESSIONS[key] = self.expressions(header, path)
+        return frame.select(exprs)
+
+    def expressions(self, header: list[str], path: Path) -> list[pl.Expr]:
         f = self.fields(header, path)
         frm = ids.crypto_account_id(self.chain, f["from"])
         to = ids.crypto_account_id(self.chain, f["to"])
@@ -85,8 +100,8 @@ class ExplorerReader(Reader):
         tx_hash = f["hash"].str.strip_chars()
         if self.chain in ids.EVM_CHAINS:
             tx_hash = tx_hash.str.to_lowercase()
-        return frame.select(
-            "row_no",
+        return [
+            pl.col("row_no"),
             pl.lit(None, dtype=pl.Utf8).alias("raw"),  # raw_where_refused fills it where needed
             collect_errors(
                 invalid_row_error(len(header)),
@@ -112,7 +127,10 @@ class ExplorerReader(Reader):
             tx_hash.alias("tx_hash"),
             f["block"].cast(pl.Int64, strict=False).alias("block_number"),
             contract.alias("token_contract"),
-        )
+        ]
+
+
+_EXPRESSIONS: dict[tuple[str, tuple[str, ...], str], list[pl.Expr]] = {}
 
 
 def _truthy(expr: pl.Expr) -> pl.Expr:
@@ -202,10 +220,13 @@ class EtherscanTokenContract(ExplorerReader):
     chain = "ethereum"
     signature = ("Blockno", "From", "To", "Quantity")
 
+    def path_key(self, path):
+        m = re.search(r"(0x[0-9a-fA-F]{40})", path.name)
+        return m.group(1).lower() if m else ""
+
     def fields(self, header, path):
         raw, time = _evm_time(header)
-        m = re.search(r"(0x[0-9a-fA-F]{40})", path.name)
-        contract = m.group(1).lower() if m else None
+        contract = self.path_key(path) or None
         return {
             "hash": _hash_col(header), "block": c("Blockno"), "time_raw": raw, "time": time,
             "from": c("From"), "to": c("To"), "value": c("Quantity"),
