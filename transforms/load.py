@@ -301,20 +301,22 @@ def _day_rates(con: duckdb.DuckDBPyConnection, s: str) -> None:
 TOKEN_SYMBOL = "[A-Z0-9.]{2,12}"
 
 
-def _known_currencies(con: duckdb.DuckDBPyConnection, staged: StagedFile | None = None) -> list[str]:
-    """ISO 4217 codes, the rates table's currencies, the pegged stablecoins, and, on the crypto rail, any token
-    symbol of the staged rows (a token without a rate loads without amount_usd; a typo on a bank row is quarantined)."""
+def _known_currencies(con: duckdb.DuckDBPyConnection, tokens: Iterable[str] = ()) -> list[str]:
+    """ISO 4217 codes, the rates table's currencies, the pegged stablecoins, and the given token symbols."""
     rates = [r[0] for r in con.execute("SELECT DISTINCT currency FROM fx_rates").fetchall()]
-    tokens: list[str] = []
-    if staged is not None and staged.table.name == "transactions":
-        if staged.frame is not None:
-            tokens = staged.frame.filter((pl.col("rail") == "crypto") & pl.col("currency").str.contains(f"^{TOKEN_SYMBOL}$"))[
-                "currency"].unique().to_list()
-        else:
-            tokens = [r[0] for r in con.execute(
-                f"SELECT DISTINCT currency FROM {STAGING_DB}.{staged.stg} "
-                f"WHERE rail = 'crypto' AND regexp_full_match(currency, '{TOKEN_SYMBOL}')").fetchall()]
     return sorted(set(iso_currencies()) | set(rates) | set(PEGGED) | set(tokens))
+
+
+def staged_tokens(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> set[str]:
+    """The token symbols on the crypto rail of a staged file: known currencies for its own rows (a token without a
+    rate loads without amount_usd; a typo on a bank row is quarantined)."""
+    if staged.table.name != "transactions":
+        return set()
+    if staged.frame is not None:
+        f = staged.frame.select(pl.col("rail").cast(pl.Utf8), pl.col("currency").cast(pl.Utf8))
+        return set(f.filter((pl.col("rail") == "crypto") & pl.col("currency").str.contains(f"^{TOKEN_SYMBOL}$"))["currency"])
+    return {r[0] for r in con.execute(f"SELECT DISTINCT currency FROM {STAGING_DB}.{staged.stg} "
+                                      f"WHERE rail = 'crypto' AND regexp_full_match(currency, '{TOKEN_SYMBOL}')").fetchall()}
 
 
 _STAGING_SEQ = itertools.count(1)
@@ -427,12 +429,12 @@ def validate_files(con: duckdb.DuckDBPyConnection, group: list[StagedFile], vali
     if not group:
         return []
     table = group[0].table.name
-    by_checks: dict[tuple[str, ...], list[int]] = {}
+    by_checks: dict[frozenset[str], list[int]] = {}
     for i, staged in enumerate(group):
-        currencies = _known_currencies(con, staged)
-        by_checks.setdefault(tuple(currencies), []).append(i)
+        by_checks.setdefault(frozenset(staged_tokens(con, staged)), []).append(i)
     out: list[list[tuple[str, str]]] = [[] for _ in group]
-    for known, members in by_checks.items():
+    for tokens, members in by_checks.items():
+        known = _known_currencies(con, tokens)
         view = f"{table}_group_{next(_STAGING_SEQ)}"
         parts = [f"SELECT {k} AS _part, * FROM {STAGING_DB}.{group[i].stg}" for k, i in enumerate(members)]
         con.execute(f"CREATE OR REPLACE VIEW stg.{view} AS " + " UNION ALL ".join(parts))

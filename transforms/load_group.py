@@ -19,7 +19,7 @@ import polars as pl
 from transforms import schema, store
 from transforms.load import (_ERRORS, _STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
                              _derive_transactions, _known_currencies, _skipped, _staging_ddl, fx_notes_of, ingested_row,
-                             raw_records_of, record_json, stage_frame, stored_keys_found)
+                             raw_records_of, record_json, stage_frame, staged_tokens, stored_keys_found)
 from transforms.validate import BatchValidator, suite_for
 
 
@@ -31,14 +31,14 @@ def applies(group: list[StagedFile]) -> bool:
 def runs(con: duckdb.DuckDBPyConnection, group: list[StagedFile]) -> list[tuple[list[str], list[StagedFile]]]:
     """The group cut into consecutive files with the same checks (the known currencies include each file's own
     token symbols), each with its currencies: cutting, not sorting, keeps the order the files were read in."""
-    out: list[tuple[list[str], list[StagedFile]]] = []
+    out: list[tuple[set[str], list[StagedFile]]] = []
     for staged in group:
-        known = _known_currencies(con, staged)
-        if out and out[-1][0] == known:
+        tokens = staged_tokens(con, staged)
+        if out and out[-1][0] == tokens:
             out[-1][1].append(staged)
         else:
-            out.append((known, [staged]))
-    return out
+            out.append((tokens, [staged]))
+    return [(_known_currencies(con, tokens), files) for tokens, files in out]
 
 
 def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: list[str], validator: BatchValidator,
