@@ -5,6 +5,7 @@ data once costs).
     python bench/bench_ingest.py --rows 1000000 [--rows 10000000]
     python bench/bench_ingest.py --rows 2000000 --style eu    # semicolons, decimal commas, dd/mm/yyyy HH:MM
     python bench/bench_ingest.py --rows 2000000 --style tronscan   # a Tronscan USDT token-transfer export
+    python bench/bench_ingest.py --rows 200000 --style tronscan --files 4000   # the same rows in 4,000 exports
 
 The extract is generated once per size (cached under bench/cache/). Ingest runs in a child process so that its
 peak RSS is measured alone (ru_maxrss of the child). Prefect start-up is not included: this measures
@@ -82,6 +83,23 @@ def make_explorer_export(rows: int, folder: Path) -> Path:
     return path
 
 
+def make_explorer_files(rows: int, files: int, folder: Path) -> list[Path]:
+    """The export of make_explorer_export cut into `files` exports of about equal size, one per investigated
+    address (how an investigator receives them: thousands of small files in a year)."""
+    done = folder / "done"
+    if done.exists():
+        return sorted(folder.glob("TRON-tokenTransfer-*.csv"))
+    whole = pl.read_csv(make_explorer_export(rows, folder.parent / f"{folder.name}_whole"), infer_schema=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, part in enumerate(whole.with_row_index("_i").with_columns(pl.col("_i") % files).partition_by("_i", maintain_order=True)):
+        path = folder / f"TRON-tokenTransfer-TBenchAddr{i:06d}--20260301000000.csv"
+        part.drop("_i").write_csv(path)
+        out.append(path)
+    done.write_text("")
+    return out
+
+
 def make_extract(rows: int, folder: Path, style: str = "plain") -> Path:
     if style == "tronscan":
         return make_explorer_export(rows, folder)
@@ -120,10 +138,13 @@ def make_extract(rows: int, folder: Path, style: str = "plain") -> Path:
     return path
 
 
-def polars_floor(path: Path, style: str) -> float:
-    """Seconds for polars to read the file (strings, same separators) and group it by account."""
+def polars_floor(path: Path | list[Path], style: str) -> float:
+    """Seconds for polars to read the file(s) (strings, same separators) and group it by account."""
     t0 = time.perf_counter()
-    frame = pl.read_csv(path, separator=";" if style == "eu" else ",", infer_schema=False)
+    if isinstance(path, list):
+        frame = pl.concat([pl.read_csv(p, infer_schema=False) for p in path])
+    else:
+        frame = pl.read_csv(path, separator=";" if style == "eu" else ",", infer_schema=False)
     if style == "tronscan":
         frame.group_by("from").agg(pl.len(), pl.col("value").cast(pl.Float64).sum())
         return time.perf_counter() - t0
@@ -148,10 +169,17 @@ def main() -> None:
     ap.add_argument("--style", choices=("plain", "eu", "tronscan"), default="plain",
                     help="plain: commas, ISO times; eu: semicolons, decimal commas, dd/mm/yyyy HH:MM; "
                          "tronscan: a Tronscan USDT token-transfer export")
+    ap.add_argument("--files", type=int, default=1, help="tronscan: cut the export into this many files")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.files > 1:
+        if args.style != "tronscan":
+            raise SystemExit("--files is for --style tronscan (explorer exports come one file per address)")
+        for rows in args.rows or [200_000]:
+            many_files(rows, args.files)
         return
     print(f"{'rows':>12} {'file MB':>8} {'seconds':>8} {'rows/s':>10} {'floor s':>8} {'x floor':>8} {'peak RSS MB':>12}  reconciliation")
     for rows in args.rows or [1_000_000]:
@@ -174,6 +202,29 @@ def main() -> None:
             f"quarantined {big['rows_quarantined']:,} duplicate {big['rows_duplicate']:,} {'ok' if ok else 'BROKEN'}"
         )
         print(f"{'':>12} stage seconds: {big['seconds']}; process wall {wall:.1f} s (start-up included; x floor uses it)")
+
+
+def many_files(rows: int, files: int) -> None:
+    """Ingest `files` explorer exports holding `rows` rows in all; per-file costs dominate such a folder."""
+    folder = CACHE / f"ingest_tronscan_{rows}_{files}files"
+    paths = make_explorer_files(rows, files, folder)
+    floor = polars_floor(paths, "tronscan")
+    db = folder.parent / f"{folder.name}.duckdb"
+    for p in folder.parent.glob(f"{folder.name}.duckdb*"):
+        p.unlink()
+    wall0 = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(db)], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - wall0
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    reports = result["reports"]
+    n = {k: sum(r[k] for r in reports) for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")}
+    ok = all(r["rows_read"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"] for r in reports)
+    stages = {k: round(sum(r["seconds"].get(k, 0) for r in reports), 1) for k in ("read", "derive", "validate", "commit")}
+    print(f"{len(reports):,} files, {n['rows_read']:,} rows: ingest {result['seconds']:.1f} s "
+          f"({1000 * result['seconds'] / len(reports):.1f} ms per file, {n['rows_read'] / result['seconds']:,.0f} rows/s), "
+          f"floor {floor:.2f} s, x floor {wall / floor:.1f} (process wall {wall:.1f} s), peak RSS "
+          f"{result['peak_rss_mb']:,.0f} MB; stages {stages}; loaded {n['rows_loaded']:,} quarantined "
+          f"{n['rows_quarantined']:,} duplicate {n['rows_duplicate']:,} {'ok' if ok else 'BROKEN'}")
 
 
 if __name__ == "__main__":
