@@ -86,7 +86,7 @@ def make_explorer_export(rows: int, folder: Path) -> Path:
 def make_explorer_files(rows: int, files: int, folder: Path) -> list[Path]:
     """The export of make_explorer_export cut into `files` exports of about equal size, one per investigated
     address (how an investigator receives them: thousands of small files in a year)."""
-    done = folder / "done"
+    done = folder.parent / f"{folder.name}.done"  # beside the folder: the ingest reads every file in it
     if done.exists():
         return sorted(folder.glob("TRON-tokenTransfer-*.csv"))
     whole = pl.read_csv(make_explorer_export(rows, folder.parent / f"{folder.name}_whole"), infer_schema=False)
