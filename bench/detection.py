@@ -54,12 +54,14 @@ SYNTH_WORLDS = {"synth_s11_small": (11, "small", "normal"), "synth_s3_small_hard
 
 
 def synth_worlds(cache: Path) -> list[Path]:
-    """Generate the SYNTH_WORLDS into the cache once (the generator is deterministic: same seed, same bytes)."""
+    """Generate the SYNTH_WORLDS into the cache once per version of the generator (it is deterministic: same
+    seed and code, same bytes; a changed generator writes new worlds beside the old)."""
     from worlds.synth import generate_world
 
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "worlds" / "synth").glob("*.py")))).hexdigest()[:10]
     out = []
     for name, (seed, scale, difficulty) in SYNTH_WORLDS.items():
-        folder = cache / "synth" / name
+        folder = cache / "synth" / code / name
         if not (folder / "truth" / "patterns.csv").exists():
             shutil.rmtree(folder, ignore_errors=True)
             generate_world(folder, seed=seed, scale={"preset": scale, "difficulty": difficulty})
