@@ -88,3 +88,21 @@ def test_overlapping_file_counts_duplicates(db, tmp_path):
     second = ingest(db, folder / "b.parquet")["b.parquet"]
     assert (second.rows_read, second.rows_loaded, second.rows_duplicate) == (5, 3, 2)
     assert rows(db, "SELECT count(*), count(DISTINCT txn_id) FROM transactions") == [(8, 8)]
+
+
+def test_small_files_loaded_together_keep_their_own_amounts(db, tmp_path):
+    # small files are staged together (transforms/load_group.py); a file whose amounts are floats must not turn
+    # another file's exact decimals into floats on the way (0.123456789012345678 stays that, 2**53 + 1 too)
+    fx = tmp_path / "in" / "fx.csv"
+    fx.parent.mkdir(parents=True)
+    fx.write_text(FX)
+    exact = _good(2)
+    exact["amount"] = [Decimal("0.123456789012345678"), Decimal("9007199254740993")]
+    floats = _good(2, start=10)
+    floats["amount"] = [100.25, 7.5]
+    a = _write(tmp_path / "in" / "a_float.parquet", floats)
+    b = _write(tmp_path / "in" / "b_exact.parquet", exact, {"amount": pa.decimal128(38, 18)})
+    got = ingest(db, fx, a, b)
+    assert [got[n].rows_loaded for n in ("a_float.parquet", "b_exact.parquet")] == [2, 2]
+    assert rows(db, "SELECT CAST(amount AS VARCHAR) FROM transactions WHERE txn_id IN ('p0', 'p1') ORDER BY txn_id") == [
+        ("0.123456789012345678",), ("9007199254740993.000000000000000000",)]

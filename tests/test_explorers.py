@@ -53,6 +53,31 @@ def test_rows_refused_after_the_read_keep_their_record(db, write):
     assert got[3][0]["Tx Hash"] == "dd03" and got[3][1][0].startswith("status: transfer failed")
 
 
+def test_exports_with_other_tokens_share_one_load_and_one_check_per_token_set(db, write, monkeypatch):
+    # small exports are loaded together (transforms/load_group.py); the known currencies include each file's own
+    # token symbols, so files are checked once per set of tokens, whatever their order, and committed in one go;
+    # a token of one file is never taken as known for a bank row or another file
+    from transforms.validate import BatchValidator
+
+    runs = []
+    real = BatchValidator.failures
+    monkeypatch.setattr(BatchValidator, "failures", lambda self, *a, **k: (runs.append(a[0]), real(self, *a, **k))[1])
+    fx = write("fx.csv", FX)
+    head = "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm\n"
+    files = []
+    for i in range(6):  # USDT only, then USDT and WINK, alternating
+        body = f"ee{i}0,7000010{i},2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},{i + 1},USDT,{USDT},true\n"
+        if i % 2:
+            body += f"ee{i}1,7000020{i},2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},5,WINK,TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7,true\n"
+        files.append(write(f"TRON-tokenTransfer-T{i}.csv", head + body))
+    runs.clear()
+    got = ingest(db, fx, *files)
+    assert [got[f.name].rows_loaded for f in files] == [1, 2, 1, 2, 1, 2]
+    assert len(runs) == 1 + 2  # the rates file, then one check per token set for the six exports
+    assert rows(db, "SELECT currency, count(*), count(amount_usd) FROM transactions GROUP BY 1 ORDER BY 1") == [
+        ("USDT", 6, 6), ("WINK", 3, 0)]
+
+
 def test_same_transfer_in_exports_of_both_addresses_loads_once(db, write):
     fx = write("fx.csv", FX)
     line = f"bb01,70000010,2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},10,USDT,{USDT},true\n"

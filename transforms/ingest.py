@@ -87,11 +87,12 @@ def ingest_paths(
             """Small files of a fact table: loaded together (load_group.py). Others: derived, validated together,
             committed one by one, in the order read (each outcome a FileReport)."""
             if load_group.applies(unfinished):
-                for known, files in load_group.runs(con, unfinished):
-                    refused = _guarded(files[0].report.path, files[0].report.source, files[0].report.table,
-                                       partial(load_group.load_run, con, files, known, validator, run_id))
-                    for staged in files:
-                        close(staged, _refused_with(staged.report, refused) if isinstance(refused, FileReport) else staged.report)
+                files = list(unfinished)
+                refused = _guarded(files[0].report.path, files[0].report.source, files[0].report.table,
+                                   partial(load_group.load, con, files, validator, run_id))
+                for staged in files:
+                    close(staged, _refused_with(staged.report, refused, len(files)) if isinstance(refused, FileReport)
+                          else staged.report)
                 return
             prepared = []
             for staged in list(unfinished):
@@ -152,11 +153,14 @@ def _joins_group(group: list[StagedFile], outcome: StagedFile | FileReport) -> b
             and sum(s.report.rows_read for s in group) + outcome.report.rows_read <= GROUP_ROWS)
 
 
-def _refused_with(report: FileReport, failure: FileReport) -> FileReport:
-    """A file of a group whose load failed: refused with the group's reason (nothing of it was committed)."""
-    report.status, report.message = failure.status, failure.message
-    report.rows_loaded = report.rows_quarantined = report.rows_duplicate = 0
-    report.rows_read = 0
+def _refused_with(report: FileReport, failure: FileReport, n_files: int) -> FileReport:
+    """A file of a group whose load failed: refused with the group's reason, nothing of its read kept (nothing of
+    it was stored; the next ingest reads it again)."""
+    report.status = failure.status
+    report.message = (f"not stored: loaded together with {n_files - 1} other small file(s), and the load failed "
+                      f"(nothing of them was stored; ingest again): {failure.message}")
+    report.rows_read = report.rows_loaded = report.rows_quarantined = report.rows_duplicate = 0
+    report.notes = []
     return report
 
 

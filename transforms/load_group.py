@@ -28,23 +28,9 @@ def applies(group: list[StagedFile]) -> bool:
     return len(group) > 1 and group[0].table.keys_table is not None
 
 
-def runs(con: duckdb.DuckDBPyConnection, group: list[StagedFile]) -> list[tuple[list[str], list[StagedFile]]]:
-    """The group cut into consecutive files with the same checks (the known currencies include each file's own
-    token symbols), each with its currencies: cutting, not sorting, keeps the order the files were read in."""
-    out: list[tuple[set[str], list[StagedFile]]] = []
-    for staged in group:
-        tokens = staged_tokens(con, staged)
-        if out and out[-1][0] == tokens:
-            out[-1][1].append(staged)
-        else:
-            out.append((tokens, [staged]))
-    return [(_known_currencies(con, tokens), files) for tokens, files in out]
-
-
-def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: list[str], validator: BatchValidator,
-             run_id: str) -> None:
-    """Merge, derive, validate and commit a run of files; their reports are filled in (each file's seconds are
-    its share of the run's)."""
+def load(con: duckdb.DuckDBPyConnection, files: list[StagedFile], validator: BatchValidator, run_id: str) -> None:
+    """Merge, derive, validate and commit a group of files; their reports are filled in (each file's seconds are
+    its share of the group's)."""
     parts: list[StagedFile] = []
     for staged in files:  # committed since it was read, or the same content earlier in the run: skipped
         if any(p.report.file_id == staged.report.file_id for p in parts) or store.file_already_ingested(con, staged.report.file_id):
@@ -68,7 +54,7 @@ def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: lis
         if table.name == "transactions":
             _derive_transactions(con, merged, part="_part")
         laps["derive"], t = time.perf_counter() - t, time.perf_counter()
-        _validate(con, validator, table, merged, known)
+        _validate(con, validator, table, merged, parts)
         laps["validate"], t = time.perf_counter() - t, time.perf_counter()
         _commit_parts(con, parts, m, run_id)
         laps["commit"] = time.perf_counter() - t
@@ -85,38 +71,40 @@ def load_run(con: duckdb.DuckDBPyConnection, files: list[StagedFile], known: lis
 
 def _stage_frames(con: duckdb.DuckDBPyConnection, table: schema.Table, merged: str,
                   frames: list[tuple[int, pl.DataFrame]]) -> None:
-    """The small files read in one chunk wait in memory: one insert for all of them (one per file when their
-    readers' column types do not combine)."""
-    if not frames:
-        return
-    try:
-        together = _combined([f for _, f in frames])
-    except (pl.exceptions.SchemaError, pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
-        for k, f in frames:
-            stage_frame(con, table, merged, f.with_columns(pl.lit(k, pl.Int32).alias("_part")), part=True)
-        return
-    part = pl.Series("_part", [k for k, f in frames for _ in range(f.height)], dtype=pl.Int32)
-    stage_frame(con, table, merged, together.with_columns(part), part=True)
+    """The small files read in one chunk wait in memory: one insert per column types (usually one for all of
+    them). Frames are combined only when their types are the same: a relaxed concatenation would convert values
+    (a Decimal or a text amount to a float) before DuckDB casts them."""
+    by_schema: dict[tuple, list[tuple[int, pl.DataFrame]]] = {}
+    for k, f in frames:
+        by_schema.setdefault(_schema_key(f), []).append((k, f))
+    for batch in by_schema.values():
+        together = pl.concat([f for _, f in batch], how="vertical")
+        part = pl.Series("_part", [k for k, f in batch for _ in range(f.height)], dtype=pl.Int32)
+        stage_frame(con, table, merged, together.with_columns(part), part=True)
 
 
-def _combined(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    return pl.concat(frames, how="vertical_relaxed")
+def _schema_key(frame: pl.DataFrame) -> tuple:
+    return tuple(frame.schema.items())
 
 
 def _validate(con: duckdb.DuckDBPyConnection, validator: BatchValidator, table: schema.Table, merged: str,
-              known: list[str]) -> None:
-    """_run_fail(_part, row_no, reason): Great Expectations' failing rows, one run for the merged table."""
-    view = f"stg.{merged}"  # GX reads the store's stg schema (load.py: staging lives in an attached database)
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {STAGING_DB}.{merged}")
-    try:
-        failed = validator.failures(merged, suite_for(table.name, known), index=("_part", "row_no"))
-        rows = [f"SELECT _part, row_no, ? AS reason FROM ({sql}) _f{i}" for i, (sql, _) in enumerate(failed)]
-        con.execute("CREATE OR REPLACE TEMP TABLE _run_fail AS "
-                    + (" UNION ALL ".join(rows) if rows
-                       else "SELECT 0 AS _part, CAST(NULL AS BIGINT) AS row_no, CAST(NULL AS VARCHAR) AS reason LIMIT 0"),
-                    [reason for _, reason in failed])
-    finally:
-        con.execute(f"DROP VIEW IF EXISTS {view}")
+              parts: list[StagedFile]) -> None:
+    """_run_fail(_part, row_no, reason): Great Expectations' failing rows, one run per set of checks (the known
+    currencies include each file's own token symbols) over the files that have it."""
+    by_tokens: dict[frozenset[str], list[int]] = {}
+    for k, p in enumerate(parts):
+        by_tokens.setdefault(frozenset(staged_tokens(con, p)), []).append(k)
+    con.execute("CREATE OR REPLACE TEMP TABLE _run_fail (_part INTEGER, row_no BIGINT, reason VARCHAR)")
+    for i, (tokens, ks) in enumerate(by_tokens.items()):
+        view = f"{merged}_v{i}"  # GX reads the store's stg schema (load.py: staging lives in an attached database)
+        where = "" if len(by_tokens) == 1 else f" WHERE _part IN ({', '.join(map(str, ks))})"
+        con.execute(f"CREATE OR REPLACE VIEW stg.{view} AS SELECT * FROM {STAGING_DB}.{merged}{where}")
+        try:
+            failed = validator.failures(view, suite_for(table.name, _known_currencies(con, tokens)), index=("_part", "row_no"))
+            for sql, reason in failed:
+                con.execute(f"INSERT INTO _run_fail SELECT _part, row_no, ? FROM ({sql}) _f", [reason])
+        finally:
+            con.execute(f"DROP VIEW IF EXISTS stg.{view}")
 
 
 def _commit_parts(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: str, run_id: str) -> None:

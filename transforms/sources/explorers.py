@@ -80,7 +80,7 @@ class ExplorerReader(Reader):
     def convert(self, frame: pl.DataFrame, header: list[str], path: Path) -> pl.DataFrame:
         # Building the expressions cost more than running them on a file of a few rows (thousands of such files
         # in a year of exports): built once per reader, header and what the name contributes.
-        key = (type(self).__name__, tuple(header), self.path_key(path))
+        key = (type(self).__name__, self.chain, tuple(header), self.path_key(path))
         exprs = _EXPRESSIONS.get(key)
         if exprs is None:
             if len(_EXPRESSIONS) > 1000:
@@ -130,7 +130,7 @@ class ExplorerReader(Reader):
         ]
 
 
-_EXPRESSIONS: dict[tuple[str, tuple[str, ...], str], list[pl.Expr]] = {}
+_EXPRESSIONS: dict[tuple[str, str, tuple[str, ...], str], list[pl.Expr]] = {}
 
 
 def _truthy(expr: pl.Expr) -> pl.Expr:
