@@ -547,7 +547,7 @@ def ingested_row(report: FileReport, run_id: str) -> list:
 
 
 _ERRORS = """CASE WHEN len(s.errors) > 0 THEN s.errors ELSE coalesce(f.reasons, []) END"""  # the first stage that failed explains
-_FAILS = "(SELECT row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _gx_fail GROUP BY row_no)"
+_FAILS = "(SELECT row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _gx_fail GROUP BY row_no)"  # reference tables
 
 
 def _classify_generic(con, table: schema.Table, staged: str, cols: list[str]) -> None:
@@ -604,7 +604,8 @@ def stored_keys_found(con: duckdb.DuckDBPyConnection, table: schema.Table, stage
     con.execute(f"CREATE OR REPLACE TEMP TABLE _fact_known AS {known}")
 
 
-def _classify_facts(con, table: schema.Table, staged: str) -> None:
+def _classify_facts(con, table: schema.Table, staged: str, ids: tuple[str, ...] = ("row_no",),
+                    failed: str = "_gx_fail") -> None:
     """_classified(row_no, all_errors, outcome, h) for immutable facts with one key column (transactions, events),
     computed on narrow columns so that it stays cheap next to a table of hundreds of millions of rows:
     - a key repeated inside the file: the first error-free row is new, the later ones are duplicates (the window
@@ -614,26 +615,30 @@ def _classify_facts(con, table: schema.Table, staged: str) -> None:
       Nothing found (the normal case): the stored key strings are never read. Hashes found (a file delivered
       again, overlapping extracts, or a 64-bit collision): the file's keys are looked up in the key column itself,
       in the rows of the files those hashes came from only (row groups of other files are skipped by their
-      file_id statistics), or in the whole table when a matching row has no file_id or too many files match."""
+      file_id statistics), or in the whole table when a matching row has no file_id or too many files match.
+    `ids`: what identifies a row and orders it (files loaded together, load_group.py: its file's part number, then
+    its row number); `failed`: the table of (ids, reason) that Great Expectations failed."""
     k = table.key[0]
     stored_keys_found(con, table, staged)
+    using = ", ".join(ids)  # a row's identity (files loaded together: its part, then its row number)
+    fails = f"(SELECT {using}, list(DISTINCT reason ORDER BY reason) AS reasons FROM {failed} GROUP BY ALL)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _classified AS
         WITH base AS (
-            SELECT s.row_no, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
+            SELECT {", ".join(f"s.{i}" for i in ids)}, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
             FROM {staged} s
-            LEFT JOIN {_FAILS} f USING (row_no)
+            LEFT JOIN {fails} f USING ({using})
         ),
-        good AS (SELECT row_no, k FROM base WHERE len(all_errors) = 0),
+        good AS (SELECT {using}, k FROM base WHERE len(all_errors) = 0),
         repeated AS (SELECT k FROM good GROUP BY k HAVING count(*) > 1),
         later AS (
-            SELECT row_no FROM (
-                SELECT g.row_no, row_number() OVER (PARTITION BY g.k ORDER BY g.row_no) AS occurrence
+            SELECT {using} FROM (
+                SELECT {", ".join(f"g.{i}" for i in ids)}, row_number() OVER (PARTITION BY g.k ORDER BY {", ".join(f"g.{i}" for i in ids)}) AS occurrence
                 FROM good g SEMI JOIN repeated r ON g.k IS NOT DISTINCT FROM r.k
             ) WHERE occurrence > 1
         )
-        SELECT b.row_no,
+        SELECT {", ".join(f"b.{i}" for i in ids)},
                CASE WHEN len(b.all_errors) > 0 THEN b.all_errors END AS all_errors,
                CASE WHEN len(b.all_errors) > 0 THEN 'quarantined'
                     WHEN l.row_no IS NOT NULL THEN 'duplicate'
@@ -642,7 +647,7 @@ def _classify_facts(con, table: schema.Table, staged: str) -> None:
                END AS outcome,
                b.h
         FROM base b
-        LEFT JOIN later l ON l.row_no = b.row_no
+        LEFT JOIN later l ON {" AND ".join(f"l.{i} = b.{i}" for i in ids)}
         LEFT JOIN _fact_known n ON n.k = b.k
         """
     )

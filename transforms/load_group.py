@@ -17,9 +17,9 @@ import duckdb
 import polars as pl
 
 from transforms import schema, store
-from transforms.load import (_ERRORS, _STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
-                             _derive_transactions, _known_currencies, _skipped, _staging_ddl, fx_notes_of, ingested_row,
-                             raw_records_of, record_json, stage_frame, staged_tokens, stored_keys_found)
+from transforms.load import (_STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
+                             _classify_facts, _derive_transactions, _known_currencies, _skipped, _staging_ddl, fx_notes_of, ingested_row,
+                             raw_records_of, record_json, stage_frame, staged_tokens)
 from transforms.validate import BatchValidator, suite_for
 
 
@@ -118,7 +118,7 @@ def _commit_parts(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: st
                                                 "p_source": pl.Utf8}).to_arrow())
     try:
         with store.transaction(con):
-            _classify(con, table, m)
+            _classify_facts(con, table, m, ids=("_part", "row_no"), failed="_run_fail")
             counts = con.execute("SELECT _part, outcome, count(*) FROM _classified GROUP BY ALL").fetchall()
             new = f"{m} s SEMI JOIN (SELECT _part, row_no FROM _classified WHERE outcome = 'new') c USING (_part, row_no)"
             col_list = ", ".join(cols)
@@ -155,43 +155,6 @@ def _commit_parts(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: st
                             [ingested_row(p.report, run_id) for p in parts])
     finally:
         con.unregister("_parts")
-
-
-def _classify(con: duckdb.DuckDBPyConnection, table: schema.Table, m: str) -> None:
-    """_classified(_part, row_no, all_errors, outcome, h), as load._classify_facts for one file, with the file's
-    part before the row number wherever order decides."""
-    k = table.key[0]
-    stored_keys_found(con, table, m)
-    fails = "(SELECT _part, row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _run_fail GROUP BY ALL)"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _classified AS
-        WITH base AS (
-            SELECT s._part, s.row_no, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
-            FROM {m} s
-            LEFT JOIN {fails} f USING (_part, row_no)
-        ),
-        good AS (SELECT _part, row_no, k FROM base WHERE len(all_errors) = 0),
-        repeated AS (SELECT k FROM good GROUP BY k HAVING count(*) > 1),
-        later AS (
-            SELECT _part, row_no FROM (
-                SELECT g._part, g.row_no, row_number() OVER (PARTITION BY g.k ORDER BY g._part, g.row_no) AS occurrence
-                FROM good g SEMI JOIN repeated r ON g.k IS NOT DISTINCT FROM r.k
-            ) WHERE occurrence > 1
-        )
-        SELECT b._part, b.row_no,
-               CASE WHEN len(b.all_errors) > 0 THEN b.all_errors END AS all_errors,
-               CASE WHEN len(b.all_errors) > 0 THEN 'quarantined'
-                    WHEN l.row_no IS NOT NULL THEN 'duplicate'
-                    WHEN n.k IS NOT NULL THEN 'duplicate'
-                    ELSE 'new'
-               END AS outcome,
-               b.h
-        FROM base b
-        LEFT JOIN later l ON l._part = b._part AND l.row_no = b.row_no
-        LEFT JOIN _fact_known n ON n.k = b.k
-        """
-    )
 
 
 def _raw_records(con: duckdb.DuckDBPyConnection, parts: list[StagedFile], m: str) -> pl.DataFrame:
