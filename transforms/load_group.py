@@ -2,8 +2,8 @@
 
 A year of explorer exports is thousands of files of a few rows each, and a file's own derive, Great Expectations run
 and commit cost 20-40 ms whatever its rows (statements planned and run per file, a probe of every stored key
-hash). Consecutive files read into staging with the same checks are merged into one staging table with a part
-number, then derived, validated and committed in one transaction. Every row gets the outcome it would get if the
+hash). Consecutive small files of one table are merged into one staging table with a part number, derived, checked
+(one Great Expectations run per set of token symbols) and committed in one transaction. Every row gets the outcome it would get if the
 files were committed one by one in the order read (the first error-free occurrence of a key, in file then row
 order, is new; a key already stored is a duplicate), and every file keeps its own report, ingested_files row,
 quarantine rows and raw records. A group fails or commits whole; a file not committed is read again next run.
@@ -18,8 +18,8 @@ import polars as pl
 
 from transforms import schema, store
 from transforms.load import (_STAGING_SEQ, FX_NOTE_ROWS, FX_NOTE_WHERE, RAW_SCHEMA, STAGING_DB, StagedFile,
-                             _classify_facts, _derive_transactions, _known_currencies, _skipped, _staging_ddl, fx_notes_of, ingested_row,
-                             raw_records_of, record_json, stage_frame, staged_tokens)
+                             _classify_facts, _derive_transactions, _known_currencies, _skipped, _staging_ddl,
+                             fx_notes_of, ingested_row, raw_records_of, record_json, stage_frame, staged_tokens)
 from transforms.validate import BatchValidator, suite_for
 
 
