@@ -11,9 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from transforms import store
+from transforms import load_group, store
 from transforms.errors import ScamtraceError
-from transforms import load_group
 from transforms.load import FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file, validate_files
 from transforms.sources.base import ReadContext, Reader
 from transforms.sources.registry import detect
