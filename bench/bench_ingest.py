@@ -163,6 +163,14 @@ def child(folder: str, db: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, "reports": [r.as_dict() for r in reports]}))
 
 
+def ingest_in_child(folder: Path, db: Path) -> tuple[dict, float]:
+    """Ingest the folder in a child process (its peak RSS alone); the child's result and the wall seconds,
+    start-up (imports) included."""
+    wall0 = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(db)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1]), time.perf_counter() - wall0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, action="append", help="rows per extract (repeatable)")
@@ -189,10 +197,7 @@ def main() -> None:
         db = folder / "bench.duckdb"
         for p in folder.glob("bench.duckdb*"):
             p.unlink()
-        wall0 = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(db)], capture_output=True, text=True, check=True)
-        wall = time.perf_counter() - wall0  # start-up (imports) included
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result, wall = ingest_in_child(folder, db)
         big = [r for r in result["reports"] if r["path"].endswith(extract.name)][0]
         ok = big["rows_read"] == big["rows_loaded"] + big["rows_quarantined"] + big["rows_duplicate"]
         print(
@@ -212,10 +217,7 @@ def many_files(rows: int, files: int) -> None:
     db = folder.parent / f"{folder.name}.duckdb"
     for p in folder.parent.glob(f"{folder.name}.duckdb*"):
         p.unlink()
-    wall0 = time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", str(folder), str(db)], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - wall0
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result, wall = ingest_in_child(folder, db)
     reports = result["reports"]
     n = {k: sum(r[k] for r in reports) for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")}
     ok = all(r["rows_read"] == r["rows_loaded"] + r["rows_quarantined"] + r["rows_duplicate"] for r in reports)

@@ -320,7 +320,6 @@ def staged_tokens(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> set[str
 
 
 _STAGING_SEQ = itertools.count(1)
-KEEP_IN_MEMORY_ROWS = 200_000  # a file of a fact table read in one chunk below this waits in memory (StagedFile.frame)
 
 
 @dataclass
@@ -332,8 +331,9 @@ class StagedFile:
     stg: str
     reader: Reader | None = None
     ctx: ReadContext | None = None
-    # The rows of a small file of a fact table, kept in memory (staging_frame) until its group is loaded as one
-    # (load_group.py) or its staging table is needed (staged_table): a table per small file cost more than its rows.
+    # The rows of a file of a fact table read in one chunk, kept in memory (staging_frame) until its group is loaded
+    # as one (load_group.py) or its staging table is needed (staged_table): a table per small file cost more than
+    # its rows. A large file is alone in its group, and prepare_file stages it at once.
     frame: pl.DataFrame | None = None
 
 
@@ -388,7 +388,7 @@ def stage_file(
         if report.rows_read == 0:
             raise InputError("no data rows (empty file or header only)", path=path)
         staged = StagedFile(report, table, stg, reader, ctx, frame=held)
-        if table.keys_table is None or report.rows_read >= KEEP_IN_MEMORY_ROWS:
+        if table.keys_table is None:  # only fact tables are loaded together (load_group.py)
             staged_table(con, staged)
         clock.lap("read")
     except BaseException:
@@ -547,7 +547,7 @@ def ingested_row(report: FileReport, run_id: str) -> list:
 
 
 _ERRORS = """CASE WHEN len(s.errors) > 0 THEN s.errors ELSE coalesce(f.reasons, []) END"""  # the first stage that failed explains
-_FAILS = "(SELECT row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _gx_fail GROUP BY row_no)"  # reference tables
+_FAILS = "(SELECT row_no, list(DISTINCT reason ORDER BY reason) AS reasons FROM _gx_fail GROUP BY row_no)"
 
 
 def _classify_generic(con, table: schema.Table, staged: str, cols: list[str]) -> None:
@@ -586,24 +586,6 @@ def _classify_generic(con, table: schema.Table, staged: str, cols: list[str]) ->
 CONFIRM_MAX_FILES = 1000  # beyond, a confirmation scans the whole key column (a literal IN list gets long)
 
 
-def stored_keys_found(con: duckdb.DuckDBPyConnection, table: schema.Table, staged: str) -> None:
-    """_fact_known(k): the keys of the staged rows that the store already holds (see _classify_facts)."""
-    k = table.key[0]
-    keys = store.fact_keys(con, table)
-    # every key of the file, quarantined rows' too: a stored key among them changes nothing (quarantine comes first)
-    file_keys = f"SELECT {k} AS k, {store.key_hash(k)} AS h FROM {staged} WHERE {k} IS NOT NULL"
-    probe = f"SELECT DISTINCT s.file_id FROM {keys} s SEMI JOIN ({file_keys}) g ON s.h = g.h"
-    files = [r[0] for r in con.execute(probe).fetchall()]  # the files holding a stored key of the same hash
-    if not files:
-        known = "SELECT CAST(NULL AS VARCHAR) AS k LIMIT 0"
-    else:
-        where = ""
-        if None not in files and len(files) <= CONFIRM_MAX_FILES:
-            where = "WHERE t.file_id IN (" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + ")"
-        known = f"SELECT DISTINCT t.{k} AS k FROM {table.name} t SEMI JOIN ({file_keys}) g ON t.{k} = g.k {where}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _fact_known AS {known}")
-
-
 def _classify_facts(con, table: schema.Table, staged: str, ids: tuple[str, ...] = ("row_no",),
                     failed: str = "_gx_fail") -> None:
     """_classified(row_no, all_errors, outcome, h) for immutable facts with one key column (transactions, events),
@@ -619,14 +601,30 @@ def _classify_facts(con, table: schema.Table, staged: str, ids: tuple[str, ...] 
     `ids`: what identifies a row and orders it (files loaded together, load_group.py: its file's part number, then
     its row number); `failed`: the table of (ids, reason) that Great Expectations failed."""
     k = table.key[0]
-    stored_keys_found(con, table, staged)
+    keys = store.fact_keys(con, table)
+    # every key of the file, quarantined rows' too: a stored key among them changes nothing (quarantine comes first)
+    file_keys = f"SELECT {k} AS k, {store.key_hash(k)} AS h FROM {staged} WHERE {k} IS NOT NULL"
+    probe = f"SELECT DISTINCT s.file_id FROM {keys} s SEMI JOIN ({file_keys}) g ON s.h = g.h"
+    files = [r[0] for r in con.execute(probe).fetchall()]  # the files holding a stored key of the same hash
+    if not files:
+        known = "SELECT CAST(NULL AS VARCHAR) AS k LIMIT 0"
+    else:
+        where = ""
+        if None not in files and len(files) <= CONFIRM_MAX_FILES:
+            where = "WHERE t.file_id IN (" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + ")"
+        known = f"SELECT DISTINCT t.{k} AS k FROM {table.name} t SEMI JOIN ({file_keys}) g ON t.{k} = g.k {where}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fact_known AS {known}")
     using = ", ".join(ids)  # a row's identity (files loaded together: its part, then its row number)
+
+    def of(alias: str) -> str:
+        return ", ".join(f"{alias}.{i}" for i in ids)
+
     fails = f"(SELECT {using}, list(DISTINCT reason ORDER BY reason) AS reasons FROM {failed} GROUP BY ALL)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _classified AS
         WITH base AS (
-            SELECT {", ".join(f"s.{i}" for i in ids)}, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
+            SELECT {of("s")}, s.{k} AS k, {store.key_hash(f"s.{k}")} AS h, {_ERRORS} AS all_errors
             FROM {staged} s
             LEFT JOIN {fails} f USING ({using})
         ),
@@ -634,11 +632,11 @@ def _classify_facts(con, table: schema.Table, staged: str, ids: tuple[str, ...] 
         repeated AS (SELECT k FROM good GROUP BY k HAVING count(*) > 1),
         later AS (
             SELECT {using} FROM (
-                SELECT {", ".join(f"g.{i}" for i in ids)}, row_number() OVER (PARTITION BY g.k ORDER BY {", ".join(f"g.{i}" for i in ids)}) AS occurrence
+                SELECT {of("g")}, row_number() OVER (PARTITION BY g.k ORDER BY {of("g")}) AS occurrence
                 FROM good g SEMI JOIN repeated r ON g.k IS NOT DISTINCT FROM r.k
             ) WHERE occurrence > 1
         )
-        SELECT {", ".join(f"b.{i}" for i in ids)},
+        SELECT {of("b")},
                CASE WHEN len(b.all_errors) > 0 THEN b.all_errors END AS all_errors,
                CASE WHEN len(b.all_errors) > 0 THEN 'quarantined'
                     WHEN l.row_no IS NOT NULL THEN 'duplicate'
