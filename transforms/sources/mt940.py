@@ -32,7 +32,11 @@ import polars as pl
 
 from transforms.errors import InputError
 from transforms.sources.base import ReadContext, Reader
-from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL, ROW_SCHEMA, statement_frame
+from transforms.sources import mt940_columns
+from transforms.sources.camt import GVC_REVERSAL, ROW_SCHEMA, statement_frame
+from transforms.sources.mt940_fields import (
+    IBAN_TOKEN, UUID, channel_of, clean_ref, iban_ok, join_details, slash_fields, split_account,
+)
 
 CHUNK_ENTRIES = 20_000  # statement lines per group of blocks (a unit of work for a worker process)
 MAX_BYTES = 1024**3
@@ -41,23 +45,8 @@ _MT942_TAGS = re.compile(r"(?m)^:(34F|13D|90[CD]):")
 _BALANCE_TAGS = re.compile(r"(?m)^:(60[FM]|62[FM]):")
 _BLOCK_SPLIT = re.compile(r"(?m)^(?=:20:)")
 _STATEMENT_LINE = re.compile(r"(?m)^:61:(.*)$")
-_BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 _BIC_IN_TEXT = re.compile(r"(?<![A-Z])([A-Z]{4}(?:AD|AE|AT|BE|BG|CH|CN|CY|CZ|DE|DK|EE|ES|FI|FR|GB|GR|HK|HR|HU|IE|IT|JP|KH|LA|"
                           r"LI|LT|LU|LV|MM|MT|MY|NL|NO|PH|PL|PT|RO|SE|SG|SI|SK|TH|TR|US|VN)[A-Z2-9][A-NP-Z0-9])")
-_IBAN_TOKEN = re.compile(r"\b([A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})\b")
-_ACCOUNT_CHARS = re.compile(r"^[A-Za-z0-9/.\-, ]+$")
-_CCY_SUFFIX = re.compile(r"(?<=[0-9])[A-Z]{3}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-SLASH_KEYS = ("EREF", "IBAN", "BIC", "NAME", "REMI", "CNTP", "BENM", "ORDP", "UETR", "TRCD", "MARF", "CSID", "PREF",
-              "ULTD", "ULTC", "ULTB", "PURP", "RTRN", "ADDR", "ISDT", "OCMT", "CHGS", "IREF", "KREF", "TRTP", "EXCH")
-_SLASH_KEY = re.compile(r"/(" + "|".join(SLASH_KEYS) + r")/")
-PLACEHOLDER_REFS = {"", "NONREF", "NOTPROVIDED", "NONE"}
-# SWIFT transaction type (the 3 letters after N/F/S in :61:) -> channel
-SWIFT_TYPE_CHANNEL = {"CHK": "cheque", "CHG": "fee", "COM": "fee", "TRF": "transfer", "STO": "transfer",
-                      "DDT": "transfer", "RTI": "transfer", "BOE": "cheque", "TCK": "cheque"}
-# Dutch booking texts at the start of :86: (ABN AMRO 'GEA' = cash machine, 'BEA' = card terminal)
-_NL_CASH_OUT = re.compile(r"^(GEA\s|.*\bGELDAUTOMAAT\b)", re.IGNORECASE | re.DOTALL)
-_NL_CARD = re.compile(r"^(BEA\s|.*\bBETAALAUTOMAAT\b)", re.IGNORECASE | re.DOTALL)
 
 
 def looks_like_swift(head: str) -> bool:
@@ -74,61 +63,6 @@ def is_mt942(text: str) -> bool:
     if re.search(r"\{2:[IO]940", pre):
         return False
     return bool(_MT942_TAGS.search(text)) and not _BALANCE_TAGS.search(text)
-
-
-def iban_ok(value: str) -> bool:
-    v = value.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", v):
-        return False
-    digits = "".join(str(int(ch, 36)) for ch in v[4:] + v[:4])
-    return int(digits) % 97 == 1
-
-
-def join_details(text: str | None) -> str:
-    """:86: lines are cut at 65 characters mid-word: full lines join without a space, short ones with one."""
-    if not text:
-        return ""
-    lines = [ln.rstrip("\r") for ln in text.split("\n")]
-    out = ""
-    for i, ln in enumerate(lines):
-        out += ln
-        if i < len(lines) - 1:
-            out += "" if len(ln) >= 65 else " "
-    return re.sub(r"\s+", " ", out).strip()
-
-
-def slash_fields(text: str) -> dict[str, str]:
-    """'/EREF/x/NAME/y' keyword sub-fields (SWIFT MT940 structured :86:, Dutch and SEPA banks)."""
-    compact = text.replace("\n", "")
-    found = list(_SLASH_KEY.finditer(compact))
-    out: dict[str, str] = {}
-    for i, m in enumerate(found):
-        end = found[i + 1].start() if i + 1 < len(found) else len(compact)
-        value = compact[m.end():end].strip().strip("/").strip()
-        out.setdefault(m.group(1), value)
-    return out
-
-
-def split_account(value: str | None, default_inst: str | None) -> tuple[str | None, str | None, str | None]:
-    """:25: text -> (institution, number, error)."""
-    if value is None or not value.strip():
-        return None, None, "account: the statement has no :25: account identification"
-    v = value.strip()
-    if not _ACCOUNT_CHARS.match(v):
-        return None, None, f"account: ':25:' value '{v[:40]}' is not an account identification"
-    compact = v.replace(" ", "").upper()
-    if iban_ok(compact):
-        return None, compact, None
-    parts = [x for x in compact.split("/") if x]
-    if len(parts) >= 2 and re.fullmatch(r"[A-Z]{3}", parts[-1]):
-        parts = parts[:-1]  # trailing '/CCY'
-    if len(parts) >= 2 and (_BIC.match(parts[0]) or parts[0].isdigit()):
-        number = "".join(parts[1:])
-        if iban_ok(number):
-            return None, number, None
-        return parts[0], number, None
-    number = _CCY_SUFFIX.sub("", "".join(parts))
-    return default_inst, number, None
 
 
 def preamble_bic(text: str) -> str | None:
@@ -238,12 +172,30 @@ def _parallel(work, groups: list[list[str]], bank: str | None) -> Iterator[tuple
 
 
 def _rows_of_blocks(blocks: list[str], bank: str | None) -> tuple[pl.DataFrame, int]:
-    """ROW_SCHEMA rows of some statement blocks (row_no left to the caller) and how many lines were unparsable."""
+    """ROW_SCHEMA rows of some statement blocks (row_no left to the caller) and how many lines were unparsable:
+    the plain blocks read on columns (mt940_columns), the others by the library, in block order."""
+    schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
+    plain, declined = mt940_columns.plain_rows(blocks, bank)
+    rows: list[dict] = []
+    with _library_quiet():
+        for i in declined:
+            for line, row in enumerate(_block_rows(blocks[i], bank), start=1):
+                rows.append({**row, "_block": i, "_line": line})
+    unparsed = sum(1 for row in rows if any(e.startswith("statement: ") for e in row["errors"]))
+    order = {"_block": pl.Int64, "_line": pl.Int64}
+    library = pl.DataFrame(rows, schema={**schema, **order})
+    if not plain.height:
+        return library.drop(*order), unparsed
+    plain = plain.select(*[pl.col(k).cast(t) for k, t in {**schema, **order}.items()])
+    return pl.concat([plain, library]).sort(*order).drop(*order), unparsed
+
+
+def _library_rows(blocks: list[str], bank: str | None) -> pl.DataFrame:
+    """The rows of some blocks all parsed by the library (what mt940_columns must agree with)."""
+    schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
     with _library_quiet():
         rows = [row for block in blocks for row in _block_rows(block, bank)]
-    unparsed = sum(1 for row in rows if any(e.startswith("statement: ") for e in row["errors"]))
-    schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
-    return pl.DataFrame(rows, schema=schema), unparsed
+    return pl.DataFrame(rows, schema=schema)
 
 
 def _block_rows(block: str, bank: str | None, with_raw: bool = False) -> list[dict]:
@@ -316,13 +268,6 @@ def _empty_row(raw: dict, errors: list[str]) -> dict:
             "is_reversal": False}
 
 
-def _clean_ref(value) -> str | None:
-    if value is None:
-        return None
-    v = str(value).strip()
-    return None if v.upper() in PLACEHOLDER_REFS else v
-
-
 def _to_date(value) -> date | None:
     if isinstance(value, date):
         return date(value.year, value.month, value.day)
@@ -374,7 +319,7 @@ def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw: d
         cp_name = fields.get("NAME") or (cntp[2] if len(cntp) > 2 and cntp[2] else None)
     if not cp_no:
         for candidate in (d.get("customer_reference"), d.get("extra_details"), text[:40]):
-            m = _IBAN_TOKEN.search(str(candidate or "").upper())
+            m = IBAN_TOKEN.search(str(candidate or "").upper())
             if m and iban_ok(m.group(1)):
                 cp_no = m.group(1)
                 break
@@ -384,14 +329,14 @@ def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw: d
     cp_inst = (str(cp_inst).strip().upper() or None) if cp_inst else None
     cp_name = re.sub(r"\s+", " ", str(cp_name)).strip() or None if cp_name else None
 
-    e2e = _clean_ref(d.get("end_to_end_reference")) or _clean_ref(fields.get("EREF"))
-    uetr = fields.get("UETR") if fields.get("UETR") and _UUID.match(fields["UETR"]) else None
-    bank_ref = _clean_ref(d.get("bank_reference"))
+    e2e = clean_ref(d.get("end_to_end_reference")) or clean_ref(fields.get("EREF"))
+    uetr = fields.get("UETR") if fields.get("UETR") and UUID.match(fields["UETR"]) else None
+    bank_ref = clean_ref(d.get("bank_reference"))
     gvc = str(d.get("transaction_code") or "").strip() or None
     if gvc in GVC_REVERSAL:
         reversal = True
     swift_type = str(d.get("id") or "").strip().upper() or None
-    channel = _channel(gvc, swift_type, text)
+    channel = channel_of(gvc, swift_type, text)
     remi = re.sub(r"^(USTD|STRD)/+((CUR|ISO)/+)?", "", fields.get("REMI") or "").strip("/ ") or None
     reference = (d.get("purpose") or remi or text or None)
     if isinstance(reference, str):
@@ -416,22 +361,10 @@ def _transaction_row(d: dict, inst, number, acct_err, stmt_currency, stmt_raw: d
         "end_to_end_id": e2e,
         "uetr": uetr,
         "native_id": bank_ref,
-        "source_txn_id": bank_ref or _clean_ref(d.get("customer_reference")) or e2e,
+        "source_txn_id": bank_ref or clean_ref(d.get("customer_reference")) or e2e,
         "bank_tx_code": code,
         "is_reversal": reversal,
     }
-
-
-def _channel(gvc: str | None, swift_type: str | None, text: str) -> str:
-    if gvc and gvc in GVC_CHANNEL:
-        return GVC_CHANNEL[gvc]
-    if text and _NL_CASH_OUT.match(text):
-        return "cash_withdrawal"
-    if text and _NL_CARD.match(text):
-        return "card"
-    if swift_type and len(swift_type) == 4 and swift_type[1:] in SWIFT_TYPE_CHANNEL:
-        return SWIFT_TYPE_CHANNEL[swift_type[1:]]
-    return "transfer"
 
 
 READERS = [Mt940Reader(), Mt942Reader()]
