@@ -2,7 +2,8 @@
 
     python bench/bench_statements.py [N]        # default 100000
 
-Prints entries/s of each reader (parsing + canonical columns, no database) and the file sizes.
+Prints entries/s of each reader (parsing + canonical columns, no database) and the file sizes. MT940 is written
+twice: with SWIFT keyword sub-fields in :86: (read on columns) and with German structured :86: (the library).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from transforms.sources.base import ReadContext
@@ -52,7 +54,9 @@ def camt053(n: int, path: Path, seed: int = 1) -> None:
         fh.write("</Stmt></BkToCstmrStmt></Document>\n")
 
 
-def mt940(n: int, path: Path, seed: int = 1, per_statement: int = 500) -> None:
+def mt940(n: int, path: Path, seed: int = 1, per_statement: int = 500, details: str = "gvc") -> None:
+    """details: 'gvc' (German structured :86:, '?20' sub-fields: parsed by the library) or 'keywords' (SWIFT
+    '/EREF/ /IBAN/ /NAME/' sub-fields, as Dutch and South-East Asian banks send: read on columns)."""
     rnd = random.Random(seed)
     with open(path, "w", encoding="utf-8") as fh:
         for s in range(0, n, per_statement):
@@ -62,9 +66,13 @@ def mt940(n: int, path: Path, seed: int = 1, per_statement: int = 500) -> None:
                 day = 1 + i % 28
                 amount = f"{rnd.randint(1, 99999)},{rnd.randint(0, 99):02d}"
                 gvc = "082" if credit and rnd.random() < 0.1 else "166" if credit else "116"
-                fh.write(f":61:2603{day:02d}03{day:02d}{'C' if credit else 'D'}{amount}NTRFNONREF//B{i:012d}\n"
-                         f":86:{gvc}?00SEPA?20EREF+E{i:012d}?21SVWZ+invoice {i}?30ABNANL2A?31{rnd.choice(IBANS)}"
-                         f"?32Party {i % 977}\n")
+                fh.write(f":61:2603{day:02d}03{day:02d}{'C' if credit else 'D'}{amount}NTRFNONREF//B{i:012d}\n")
+                if details == "gvc":
+                    fh.write(f":86:{gvc}?00SEPA?20EREF+E{i:012d}?21SVWZ+invoice {i}?30ABNANL2A?31{rnd.choice(IBANS)}"
+                             f"?32Party {i % 977}\n")
+                else:
+                    fh.write(f":86:/EREF/E{i:012d}/IBAN/{rnd.choice(IBANS)}/BIC/ABNANL2A/NAME/Party {i % 977}"
+                             f"/REMI/USTD//invoice {i}\n")
             fh.write(":62F:C260331EUR0,00\n-\n")
 
 
@@ -79,12 +87,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, make, reader, name in (
             ("camt.053", camt053, Camt053Reader(), "bench.xml"),
-            ("MT940", mt940, Mt940Reader(), "bench.sta"),
+            ("MT940 keyword :86:", partial(mt940, details="keywords"), Mt940Reader(), "bench_keywords.sta"),
+            ("MT940 German :86:", mt940, Mt940Reader(), "bench.sta"),
         ):
             path = Path(tmp) / name
             make(n, path)
             rows, secs = time_reader(reader, path)
-            print(f"{label:9s} {rows:>8d} entries  {path.stat().st_size / 1e6:7.1f} MB  {secs:6.2f} s  "
+            print(f"{label:18s} {rows:>8d} entries  {path.stat().st_size / 1e6:7.1f} MB  {secs:6.2f} s  "
                   f"{rows / secs:>9,.0f} entries/s")
 
 

@@ -99,8 +99,8 @@ def layout_of(m: Mapping) -> CsvLayout:
 
 
 def _col(name: str | None) -> pl.Expr:
-    """A mapped column with blanks as NULL, or NULL when the mapping names no column."""
-    return blank_to_null(pl.col(name)) if name else pl.lit(None, dtype=pl.Utf8)
+    """A mapped column (to_transactions has stripped it and made blanks NULL), or NULL when the mapping names none."""
+    return pl.col(name) if name else pl.lit(None, dtype=pl.Utf8)
 
 
 class _Amount(NamedTuple):
@@ -213,6 +213,9 @@ def to_transactions(frame: pl.DataFrame, header: list[str], m: Mapping) -> pl.Da
     """Canonical transactions from a statement extract read with its mapping: the statement's account on one side,
     the counterparty (or cash) on the other, by the row's direction."""
     c, const = m.columns, m.constants
+    # the mapped columns stripped, blanks as NULL, once: every expression below reads them, some several times, and
+    # polars would strip again at every use
+    frame = frame.with_columns([blank_to_null(pl.col(n)).alias(n) for n in dict.fromkeys(m.mapped_columns().values())])
     institution = pl.lit(const.institution.upper() if const.institution else None, dtype=pl.Utf8)
     stmt_raw = pl.coalesce([_col(c.account), pl.lit(const.account, dtype=pl.Utf8)])
     stmt_id = ids.bank_account_id(stmt_raw, institution)
