@@ -153,3 +153,45 @@ def test_header_variants(db, write, name, text, reader, expected):
     r = ingest(db, fx, write(name, text))[name]
     assert r.source == reader and r.rows_loaded == 1, r
     assert rows(db, "SELECT from_account_id, amount, currency FROM transactions") == [expected]
+
+
+def test_exports_read_ahead_together_give_each_file_its_own_rows(tmp_path):
+    # the ingest lets the reader convert a run of small exports in one select (Reader.read_ahead): each file must
+    # get exactly the frame it gets read alone, whatever its header; a file that cannot be read is left to read(),
+    # and a file changed after the read-ahead is read again
+    from transforms.sources.base import ReadContext
+    from transforms.sources.explorers import TronscanTokenTransfers
+
+    both = "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm\n"
+    utc8 = "Tx Hash,blockHeight,blockTime(UTC+8),from,to,value,symbol,tokenAddress,isConfirm\n"
+    texts = [
+        both + f"a1,1,2026/03/02 18:00:00,2026/03/02 10:00:00,{A},{B},\"1,500.25\",USDT,{USDT},true\n"
+        + f"a2,2,2026/03/02 18:01:00,2026/03/02 10:01:00,{A},{B},99,USDT,{USDT},false\n",
+        utc8 + f"b1,3,2026/03/02 19:00:00,{B},{A},7,USDT,{USDT},true\n",
+        both + f"c1,4,2026/03/02 18:00:00,2026/03/02 10:00:00,{A},{B},-5,USDT,{USDT},true\n"
+        + f"c2,5,2026/03/02 18:00:00,{A},{B},5,USDT,{USDT},true\n"  # a field short
+        + f"c3,6,not a time,not a time,,{B},x,,{USDT},true\n",
+        both,  # header only: read() refuses it
+        utc8 + f"d1,7,2026/03/03 08:00:00,{A},{B},0.000001,USDT,{USDT},true\n",
+    ]
+    paths = []
+    for i, text in enumerate(texts):
+        paths.append(tmp_path / f"TRON-tokenTransfer-T{i}.csv")
+        paths[-1].write_text(text)
+    reader = TronscanTokenTransfers()
+    alone = {p: list(reader.read(p, ReadContext())) for p in paths if p != paths[3]}
+    ctx = ReadContext()
+    reader.read_ahead(paths, ctx)
+    assert len(ctx.ahead) == 4
+    for p, frames in alone.items():
+        ctx.notes = []
+        got = list(reader.read(p, ctx))
+        assert len(got) == len(frames) == 1 and got[0].equals(frames[0]), p.name
+    assert not ctx.ahead  # each file took its own rows
+    assert len(alone[paths[0]][0]) == 2 and alone[paths[2]][0]["errors"].list.len().to_list() == [1, 1, 4]
+
+    reader.read_ahead(paths[:2], ctx)
+    paths[1].write_text(utc8 + f"e1,8,2026/03/04 19:00:00,{B},{A},8,USDT,{USDT},true\n"
+                        + f"e2,9,2026/03/04 19:00:00,{B},{A},9,USDT,{USDT},true\n")
+    changed = list(reader.read(paths[1], ctx))
+    assert changed[0]["source_txn_id"].to_list() == ["e1", "e2"]

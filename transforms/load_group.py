@@ -32,8 +32,9 @@ def load(con: duckdb.DuckDBPyConnection, files: list[StagedFile], validator: Bat
     """Merge, derive, validate and commit a group of files; their reports are filled in (each file's seconds are
     its share of the group's)."""
     parts: list[StagedFile] = []
+    stored = store.already_ingested(con, [s.report.file_id for s in files])
     for staged in files:  # committed since it was read, or the same content earlier in the run: skipped
-        if any(p.report.file_id == staged.report.file_id for p in parts) or store.file_already_ingested(con, staged.report.file_id):
+        if any(p.report.file_id == staged.report.file_id for p in parts) or staged.report.file_id in stored:
             _skipped(staged.report)
         else:
             parts.append(staged)

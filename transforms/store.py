@@ -229,3 +229,9 @@ def insert_facts(con: duckdb.DuckDBPyConnection, table_name: str, select: str) -
 
 def file_already_ingested(con: duckdb.DuckDBPyConnection, file_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM ingested_files WHERE file_id = ?", [file_id]).fetchall()[0][0])
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, file_ids: list[str]) -> set[str]:
+    """The file_ids among these whose content is stored: one scan of ingested_files for many files."""
+    return {r[0] for r in con.execute("SELECT DISTINCT file_id FROM ingested_files WHERE file_id IN (SELECT unnest(?))",
+                                      [file_ids]).fetchall()}
