@@ -195,3 +195,27 @@ def test_exports_read_ahead_together_give_each_file_its_own_rows(tmp_path):
                         + f"e2,9,2026/03/04 19:00:00,{B},{A},9,USDT,{USDT},true\n")
     changed = list(reader.read(paths[1], ctx))
     assert changed[0]["source_txn_id"].to_list() == ["e1", "e2"]
+
+
+def test_a_folder_is_read_ahead_once_and_not_again_when_stored(db, write, monkeypatch):
+    # the ingest hands the reader the run of small exports once; each file is hashed once for it, and a folder
+    # ingested again reads nothing ahead (every file is stored already)
+    from transforms import ingest as ingest_module
+    from transforms.sources.explorers import ExplorerReader
+
+    head = "Tx Hash,blockHeight,blockTime(UTC+8),blockTime(UTC),from,to,value,symbol,tokenAddress,isConfirm\n"
+    fx = write("fx.csv", FX)
+    files = [write(f"TRON-tokenTransfer-R{i:02d}.csv",
+                   head + f"ff{i},7000030{i},2026/03/03 18:00:00,2026/03/03 10:00:00,{A},{B},{i + 1},USDT,{USDT},true\n")
+             for i in range(30)]
+    hashed, runs = [], []
+    real_sha, real_ahead = ingest_module.sha256_file, ExplorerReader.read_ahead
+    monkeypatch.setattr(ingest_module, "sha256_file", lambda p: (hashed.append(p), real_sha(p))[1])
+    monkeypatch.setattr(ExplorerReader, "read_ahead", lambda self, paths, ctx: (runs.append(len(paths)), real_ahead(self, paths, ctx))[1])
+    first = ingest(db, fx, *files)
+    assert runs == [30] and len(hashed) == 30
+    assert all(first[f.name].rows_loaded == 1 and first[f.name].seconds["read"] > 0 for f in files)
+    hashed.clear()
+    again = ingest(db, fx, *files)
+    assert runs == [30] and len(hashed) == 30  # looked at once, nothing read ahead
+    assert all(again[f.name].status == "skipped" for f in files)

@@ -80,7 +80,9 @@ DETAILS = [None, "", "plain text", "GEA NR:123 GELDAUTOMAAT 12:00", "BEA somethi
            "/UETR/3f2504e0-4f89-11d3-9a0c-0305e82c3301/EREF/NOTPROVIDED", "/UETR/not-a-uuid",
            "/NAME/A/IBAN/x/NAME/B", "/EREF/a//IBAN/{iban}", "166?00SEPA?20EREF+E1?21SVWZ+text?30ABNANL2A?31{iban}",
            "12\n3?20split", "text with {iban} inside", "line one\n-\nline two", "line\n\nafter blank",
-           "tab\there", "nbsp\xa0here", "sep\u2028line", ":99:not a tag", "ß straße", "ORDERID 1 REK: {iban}/NAAM: X"]
+           "tab\there", "nbsp\xa0here", "sep\u2028line", ":99:not a tag", "ß straße", "ORDERID 1 REK: {iban}/NAAM: X",
+           # beyond ASCII, Python's and polars' \w, \b and upper-casing differ: such blocks go to the library
+           "GELDAUTOMAAT\u0301 12:00", "CAFE\u0301GELDAUTOMAAT", "BETAALAUTOMAAT\u00b2 x", "/BIC/\u019bBANK/NAME/x"]
 
 
 def variant(rnd: random.Random, k: int) -> str:
@@ -127,7 +129,7 @@ def test_generated_variants_read_the_same(seed):
     library, mixed, plain = both(text)
     assert_same(library, mixed)
     assert library.height > 250
-    assert 50 < plain < 250  # both paths were taken
+    assert 30 < plain < 250  # both paths were taken
 
 
 def test_the_column_path_fills_every_field():

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, TypeVar
 from transforms import load_group, store
 from transforms.errors import ScamtraceError
 from transforms.load import FileReport, StagedFile, commit_file, drop_staged, expand_paths, prepare_file, stage_file, validate_files
-from transforms.sources.base import ReadContext, Reader, file_identity, sha256_file
+from transforms.sources.base import ReadContext, Reader, sha256_file
 from transforms.sources.registry import detect
 from transforms.validate import BatchValidator
 
@@ -144,27 +144,31 @@ READ_AHEAD_BYTES = 1 << 20  # a file this small costs its reader more per file t
 
 
 def _read_ahead(con, planned: list[PlannedFile], k: int, ctx: ReadContext) -> None:
-    """Let the reader of planned[k] read the run of small files it is about to read in one go (Reader.read_ahead),
-    unless that was done already. Files whose content is stored already are left out: the ingest skips them.
-    The time it takes is the files' read time (ctx.ahead_seconds, shared out evenly)."""
+    """Let the reader of planned[k] read the run of small files it is about to read in one go (Reader.read_ahead).
+    Each file is looked at by one read-ahead at most; files whose content is stored already are left out (the
+    ingest skips them). The time it takes is the read time of the files it read (ctx.ahead_seconds)."""
     reader = planned[k].reader
+    if str(planned[k].path) in ctx.ahead_tried or reader is None:
+        return
     t = time.perf_counter()
+    run: dict[str, Path] = {}
     try:
-        if file_identity(planned[k].path) in ctx.ahead:
-            return
-        run: dict[str, Path] = {}
         for item in planned[k:k + GROUP_FILES]:
-            if item.reader is not reader or item.path.stat().st_size > READ_AHEAD_BYTES:
+            if item.reader is not reader or str(item.path) in ctx.ahead_tried or item.path.stat().st_size > READ_AHEAD_BYTES:
                 break
+            ctx.ahead_tried.add(str(item.path))
             run.setdefault(sha256_file(item.path), item.path)
     except OSError:  # a file gone or unreadable: each is read alone, and its own read says so
         return
     stored = store.already_ingested(con, list(run))
     paths = [p for sha, p in run.items() if sha not in stored]
-    if len(paths) > 1 and reader is not None:
+    before = set(ctx.ahead)
+    if len(paths) > 1:
         reader.read_ahead(paths, ctx)
-        share = (time.perf_counter() - t) / len(paths)
-        ctx.ahead_seconds.update({str(p): share for p in paths})
+    read = [path for path, _ in set(ctx.ahead) - before] or [str(planned[k].path)]
+    share = (time.perf_counter() - t) / len(read)
+    for path in read:
+        ctx.ahead_seconds[path] = ctx.ahead_seconds.get(path, 0.0) + share
 
 
 def _groups_with_later(staged: StagedFile) -> bool:

@@ -43,9 +43,10 @@ class ReadContext:
 
     mapping_files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # reader notes for the reconciliation line
-    # files a reader read together before read() asked for each (Reader.read_ahead), by file_identity
-    ahead: dict[tuple, pl.DataFrame] = field(default_factory=dict)
+    # files a reader read together before read() asked for each (Reader.read_ahead), by (path, content hash)
+    ahead: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict)
     ahead_seconds: dict[str, float] = field(default_factory=dict)  # each such file's share of that read, by path
+    ahead_tried: set[str] = field(default_factory=set)  # paths a read-ahead has looked at (each looked at once)
 
 
 class Reader(ABC):
@@ -71,8 +72,8 @@ class Reader(ABC):
 
     def read_ahead(self, paths: list[Path], ctx: ReadContext) -> None:
         """Read these files together before read() asks for each, leaving each file's rows in ctx.ahead under its
-        file_identity (read() takes them from there while the file is unchanged). For readers whose cost is per
-        file rather than per row; a file it cannot read is left to read(), which says why."""
+        path and content hash (read() takes them from there while the file's content is the same). For readers
+        whose cost is per file rather than per row; a file it cannot read is left to read(), which says why."""
 
     def raw_records(self, path: Path, ctx: ReadContext, row_nos: set[int]) -> dict[int, str]:
         """The raw records of these rows, for a reader that left `raw` null in read() to be fast: called for the
@@ -82,12 +83,6 @@ class Reader(ABC):
     def source_name(self, path: Path, ctx: ReadContext) -> str:
         """Provenance `source` written on each row (delimited readers add the mapping name)."""
         return self.name
-
-
-def file_identity(path: Path) -> tuple:
-    """What tells a file read ahead from the same path changed since: path, size, modification time, inode."""
-    st = path.stat()
-    return str(path), st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def sha256_file(path: Path) -> str:

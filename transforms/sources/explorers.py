@@ -24,13 +24,13 @@ from transforms.sources.base import (
     collect_errors,
     csv_chunks,
     csv_raw_records,
-    file_identity,
     first_line_fields,
     if_well_formed as valid,
     invalid_row_error,
     parse_error,
     raw_where_refused,
     required_error,
+    sha256_file,
 )
 from transforms.sources.fields import decimal_problem, decimal_text, timestamp_utc
 
@@ -63,7 +63,7 @@ class ExplorerReader(Reader):
     reads_ahead = True  # an export holds a few dozen rows: building and running the expressions costs per file
 
     def read(self, path: Path, ctx: ReadContext) -> Iterator[pl.DataFrame]:
-        ahead = ctx.ahead.pop(file_identity(path), None) if ctx.ahead else None
+        ahead = ctx.ahead.pop((str(path), sha256_file(path)), None) if ctx.ahead else None
         frames = [ahead] if ahead is not None else (
             raw_where_refused(self.convert(frame, header, path), frame, header) for header, frame in csv_chunks(path, CsvLayout()))
         failed = 0
@@ -76,14 +76,15 @@ class ExplorerReader(Reader):
     def read_ahead(self, paths: list[Path], ctx: ReadContext) -> None:
         """The exports' rows converted in one select per header (and file-name part), then split by file: the
         same rows as file by file (every expression is per row), for a fraction of the cost."""
-        read: dict[tuple, list[tuple[tuple, list[str], pl.DataFrame]]] = {}
+        read: dict[tuple, list[tuple[tuple[str, str], list[str], pl.DataFrame]]] = {}
         for path in paths:
             try:
-                identity = file_identity(path)
+                identity = (str(path), sha256_file(path))
                 chunks = list(islice(csv_chunks(path, CsvLayout()), 2))
+                same = sha256_file(path) == identity[1]  # not rewritten while it was read
             except (ScamtraceError, OSError):
                 continue  # read() reads it alone and says what is wrong
-            if len(chunks) == 1 and chunks[0][1].height:
+            if same and len(chunks) == 1 and chunks[0][1].height:
                 header, frame = chunks[0]
                 shape = (tuple(header), tuple(frame.schema.items()), self.path_key(path))
                 read.setdefault(shape, []).append((identity, header, frame))

@@ -4,7 +4,7 @@ The mt-940 library builds Python objects for every tag: about 5,000 statement li
 national year of statements holds millions. Most blocks are plain: :20:, :25:, an optional :28C:, one opening
 balance, :61: lines each with an optional free-text :86:, a closing balance, optional :64: / :65:. This module
 reads those blocks on columns and maps their fields as mt940.py maps the library's parse. Every other block (a
-German structured :86:, MT942 tags, a lower-case mark, a day the library corrects, control characters, ...) is
+German structured :86:, MT942 tags, a lower-case mark, a day the library corrects, text beyond ASCII, ...) is
 declined and goes to the library, so unusual input keeps the library's behaviour.
 tests/test_mt940_columns.py holds the two paths equal on the reference statements and on generated variants.
 """
@@ -20,8 +20,10 @@ from transforms.sources.mt940_fields import (
 )
 
 _TAG = r"^:(20|25|28C|60F|60M|61|86|62F|62M|64|65):"
-# characters whose whitespace or line-break meaning differs between Python and polars, and the markers used below
-_UNSAFE = "[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]"
+# Only text of printable ASCII (the SWIFT character set is a part of it), tabs and line breaks is read on columns:
+# beyond ASCII, Python's and polars' regular expressions (\w, \b, \s) and upper-casing follow different Unicode
+# rules, and the markers used below must not occur in the text.
+_UNSAFE = "[^\t\n\x20-\x7e]"
 # the tags of a plain block in order, '+' where a tag goes on over further lines
 _PLAIN = r"^20\+?,25,(28C,)?(60F|60M),(61,(86\+?,)?)*(62F|62M)\+?,(64\+?,)?(65\+?,)*$"
 _LINE = r"^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{4})?(RC|RD|C|D)([0-9][0-9,]{0,14})([A-Z][A-Z0-9]{3})(.*)$"
