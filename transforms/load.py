@@ -357,7 +357,8 @@ def stage_file(
     table = schema.LOADED_TABLES[reader.table]
     report = FileReport(path=str(path), source=reader.source_name(path, ctx), table=table.name)
     report.file_id = sha256_file(path)
-    if store.file_already_ingested(con, report.file_id):
+    # a file read ahead was found not stored a moment ago (ingest._read_ahead); the commit checks again anyway
+    if (str(path), report.file_id) not in ctx.ahead and store.file_already_ingested(con, report.file_id):
         _skipped(report)
         return report
     if reader.companion_of:  # its records are read with another file (OFAC's alt.csv with sdn.csv)
@@ -481,7 +482,11 @@ def commit_file(con: duckdb.DuckDBPyConnection, staged: StagedFile, failures: li
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
-    """Drop a file's staging table and its failing rows (validate_files)."""
+    """Drop a file's staging table and its failing rows (validate_files). A file whose rows are still held in
+    memory has neither (staged_table writes the table and lets go of the rows)."""
+    if staged.frame is not None:
+        staged.frame = None
+        return
     con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}._gx_{staged.stg}")
     con.execute(f"DROP TABLE IF EXISTS {STAGING_DB}.{staged.stg}")
 
