@@ -67,7 +67,7 @@ BALANCES = ["C{d}{ccy}0,00", "D{d}{ccy}1234,5", "C{d}{ccy}0,", "C{d}{ccy},50", "
             "c{d}{ccy}1,00", "C{d}{ccy}12,00 extra", "C{d}eur5,00"]
 DAYS = ["240115", "241231", "250101", "240229", "250229", "240230", "241301", "991231", "000229"]
 ENTRIES = ["", "0115", "1231", "0101", "0229", "1332", "0102"]
-MARKS = ["C", "D", "RC", "RD", "c", "CR", "DR"]
+MARKS = ["C", "D", "RC", "RD", "c", "CR", "DR", "RCR", "CRX"]
 AMOUNTS = ["100,50", "00100,50", "100", "100,", "1,2,3", "0,00", "123456789012,34", "1234567890123456", "5,7"]
 KINDS = ["NTRF", "NMSC", "NCHK", "FCHG", "S123", "N TR", "ntrf", ""]
 RESTS = ["NONREF//IR0000000001", "NONREF", "", "CUSTREF123//BANKREF", "ABCDEFGHIJKLMNOPQRS//X", "ABCDEFGHIJKLMNOP//Y",
@@ -82,7 +82,16 @@ DETAILS = [None, "", "plain text", "GEA NR:123 GELDAUTOMAAT 12:00", "BEA somethi
            "12\n3?20split", "text with {iban} inside", "line one\n-\nline two", "line\n\nafter blank",
            "tab\there", "nbsp\xa0here", "sep\u2028line", ":99:not a tag", "ß straße", "ORDERID 1 REK: {iban}/NAAM: X",
            # beyond ASCII, Python's and polars' \w, \b and upper-casing differ: such blocks go to the library
-           "GELDAUTOMAAT\u0301 12:00", "CAFE\u0301GELDAUTOMAAT", "BETAALAUTOMAAT\u00b2 x", "/BIC/\u019bBANK/NAME/x"]
+           "GELDAUTOMAAT\u0301 12:00", "CAFE\u0301GELDAUTOMAAT", "BETAALAUTOMAAT\u00b2 x", "/BIC/\u019bBANK/NAME/x",
+           # German structured details, read on columns as the library's processors read them, or declined
+           "166?00GUTSCHRIFT?100399?20EREF+E1?21SVWZ+text?22more?30COBADEFF?31{iban}?32Name?33 Rest",
+           "805?00ENTGELT?20Pauschalen BIC?21foo IBAN?22bar BIC?30?31?32", "166?00X?20KREF+abc?21SVWZ+t",
+           "166?00X?20EREF+a?20again", "166?00X?20no keywords here", "166?00X?20IBAN mention without plus",
+           "166?00X?20leading EREF+e?21SVWZ+s BIC", "166?00X?20SVWZ+a?21SVWZ+b", "082?00BAREINZAHLUNG?20Einzahlung",
+           "083?00BARAUSZAHLUNG", "059?00RUECKLASTSCHRIFT?20x", "166?00X?2", "166?00X?ab?20x",
+           "166?00X?20ABC+DEF?60add?61more", "166?00X?20BIC +DEUTDEFF?21IBAN+{iban}?22EREF+E9",
+           "166?00X?20y\n?21split across lines", "166?00X?20 spaced ?21 IBAN", "166?00X?20EREF+?21SVWZ+",
+           "166?00X?20IBAN+?31{iban}?32A?33B", "166?00X?21only twenty-one BIC?30", "166?00X?20 BIC"]
 
 
 def variant(rnd: random.Random, k: int) -> str:

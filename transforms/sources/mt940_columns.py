@@ -2,10 +2,11 @@
 
 The mt-940 library builds Python objects for every tag: about 5,000 statement lines a second per core, while a
 national year of statements holds millions. Most blocks are plain: :20:, :25:, an optional :28C:, one opening
-balance, :61: lines each with an optional free-text :86:, a closing balance, optional :64: / :65:. This module
-reads those blocks on columns and maps their fields as mt940.py maps the library's parse. Every other block (a
-German structured :86:, MT942 tags, a lower-case mark, a day the library corrects, text beyond ASCII, ...) is
-declined and goes to the library, so unusual input keeps the library's behaviour.
+balance, :61: lines each with an optional :86: (free text, keyword sub-fields or German structured details), a
+closing balance, optional :64: / :65:. This module reads those blocks on columns and maps their fields as
+mt940.py maps the library's parse. Every other block (MT942 tags, a lower-case mark, a day the library corrects,
+structured details it reads in its own way, text beyond ASCII, ...) is declined and goes to the library, so
+unusual input keeps the library's behaviour.
 tests/test_mt940_columns.py holds the two paths equal on the reference statements and on generated variants.
 """
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 import re
 
 import polars as pl
+from mt940.processors import GVC_KEYS
 
+from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL
 from transforms.sources.mt940_fields import (
     IBAN_TOKEN, NL_CARD, NL_CASH_OUT, PLACEHOLDER_REFS, SLASH_KEYS, SWIFT_TYPE_CHANNEL, UUID, iban_ok, split_account,
 )
@@ -26,10 +29,14 @@ _TAG = r"^:(20|25|28C|60F|60M|61|86|62F|62M|64|65):"
 _UNSAFE = "[^\t\n\x20-\x7e]"
 # the tags of a plain block in order, '+' where a tag goes on over further lines
 _PLAIN = r"^20\+?,25,(28C,)?(60F|60M),(61,(86\+?,)?)*(62F|62M)\+?,(64\+?,)?(65\+?,)*$"
-_LINE = r"^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{4})?(RC|RD|C|D)([0-9][0-9,]{0,14})([A-Z][A-Z0-9]{3})(.*)$"
+# value date, entry date, mark, a funds code (the currency's third letter: 'CR' in German files), amount, type, rest
+_LINE = r"^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{4})?(RC|RD|C|D)[A-Z]?([0-9][0-9,]{0,14})([A-Z][A-Z0-9]{3})(.*)$"
 _BALANCE = r"^[DC]([0-9]{6})([A-Z]{3})([0-9,]{1,16})$"
 _NUMBER = r"^[0-9]{1,5}(/?[0-9]{1,5})?$"
-_STRUCTURED = r"^\d{3}\?\d{2}"  # German GVC details: the library parses their sub-fields
+_STRUCTURED = r"^\d{3}\?\d{2}"  # German structured details (GVC): '166?00text?20text...'
+_WELL_STRUCTURED = r"^[0-9]{3}(\?[0-9]{2}[^?]*)+$"
+# the SEPA keywords inside a structured purpose ('EREF+...SVWZ+...'), as the library knows them
+_KEYWORD_MARK = "(" + "|".join(k for k in GVC_KEYS if k) + r")\+"  # letters and a space only
 _KEY_MARK = re.compile(r"/(" + "|".join(SLASH_KEYS) + r")/").pattern
 _YEAR_BOUNDARY_DAYS = 330  # the library's guess of the entry date's year (mt940.tags)
 
@@ -96,7 +103,8 @@ def _items(blocks: list[str]) -> pl.DataFrame:
 
 def _spoils_block() -> pl.Expr:
     """A tag the library would refuse (and with it the whole block): a statement number or a balance it cannot
-    read, or a :86: it parses as German sub-fields."""
+    read; or German sub-fields in a :86: not cut cleanly into '?NN' fields (the library's reading of those is
+    left to it)."""
     c = pl.col
     data = c("_data")
     balance = c("_tag").is_in(["60F", "60M", "62F", "62M", "64", "65"])
@@ -105,8 +113,9 @@ def _spoils_block() -> pl.Expr:
     bad_balance = balance & (amount.is_null() | day.is_null() | (amount.str.count_matches(",", literal=True) > 1)
                              | ~amount.str.contains("[0-9]"))
     bad_number = (c("_tag") == "28C") & ~data.str.contains(_NUMBER)
-    structured = (c("_tag") == "86") & data.str.replace_all("\n", "", literal=True).str.contains(_STRUCTURED)
-    return (bad_balance | bad_number | structured).fill_null(True)
+    joined = data.str.replace_all("\n", "", literal=True)
+    odd_structure = (c("_tag") == "86") & joined.str.contains(_STRUCTURED) & ~joined.str.contains(_WELL_STRUCTURED)
+    return (bad_balance | bad_number | odd_structure).fill_null(True)
 
 
 def _rows(lines: pl.DataFrame, bank: str | None) -> pl.DataFrame:
@@ -140,7 +149,7 @@ def _rows(lines: pl.DataFrame, bank: str | None) -> pl.DataFrame:
         pl.lit(None, dtype=pl.Utf8).alias("raw"), "errors", "stmt_no", "stmt_inst",
         pl.lit(None, dtype=pl.Utf8).alias("stmt_name"), "cp_no", "cp_inst", "cp_name", "out", "amount", "currency",
         "booked_at", "value_date", "channel", "reference", "end_to_end_id", "uetr", "native_id", "source_txn_id",
-        c("_kind").alias("bank_tx_code"), "is_reversal",
+        "bank_tx_code", "is_reversal",
     )
 
 
@@ -172,38 +181,99 @@ def _field(marked: pl.Expr, key: str) -> pl.Expr:
 
 def _details(f: pl.DataFrame) -> pl.DataFrame:
     """The :86: free text joined as mt940_fields.join_details joins it, its keyword sub-fields, the reference and
-    the channel."""
+    the channel; German structured details as the library reads them (_structured)."""
     c = pl.col
     d = c("_details")
+    f = _structured(f)
+    plain = d.is_not_null() & ~c("_gvc_form")
     text = (d.str.split("\n").list.eval(pl.when(pl.element().str.len_chars() >= 65).then(pl.element())
                                         .otherwise(pl.element() + " ")).list.join("")
             .str.replace_all(r"\s+", " ").str.strip_chars())
-    text = pl.when(d.is_null() | (d == "")).then(pl.lit("")).otherwise(text)
-    marked = pl.when(d.str.contains("/", literal=True)).then(
+    text = pl.when(~plain | (d == "")).then(pl.lit("")).otherwise(text)
+    marked = pl.when(plain & d.str.contains("/", literal=True)).then(
         d.str.replace_all("\n", "", literal=True).str.replace_all(_KEY_MARK, "\x00${1}\x01"))
     f = f.with_columns(_text=text, _marked=marked)
     f = f.with_columns(**{f"_{k}": _field(c("_marked"), k) for k in ("IBAN", "BIC", "NAME", "CNTP", "EREF", "UETR", "REMI")})
     cntp = c("_CNTP").str.split("/")
-
-    def first(*options: pl.Expr) -> pl.Expr:  # Python's `a or b`: an empty text counts as missing
-        return pl.coalesce([pl.when(x != "").then(x) for x in options])
-
     remi = c("_REMI").fill_null("").str.replace(r"^(USTD|STRD)/+((CUR|ISO)/+)?", "").str.strip_chars("/ ")
-    reference = first(remi, c("_text"))
+    reference = _first(c("_purpose"), remi, c("_text"))
     kind_channel = c("_kind").str.slice(1).replace_strict(SWIFT_TYPE_CHANNEL, default="transfer")
-    channel = (pl.when(c("_text").str.contains("(?is)" + NL_CASH_OUT.pattern)).then(pl.lit("cash_withdrawal"))
+    channel = (pl.when(c("_gvc").is_in(list(GVC_CHANNEL))).then(c("_gvc").replace_strict(GVC_CHANNEL, default=None))
+               .when(c("_text").str.contains("(?is)" + NL_CASH_OUT.pattern)).then(pl.lit("cash_withdrawal"))
                .when(c("_text").str.contains("(?is)" + NL_CARD.pattern)).then(pl.lit("card"))
                .otherwise(kind_channel))
-    e2e = _clean_ref(c("_EREF"))
+    e2e = pl.coalesce(_clean_ref(c("_e2e_gvc")), _clean_ref(c("_EREF")))
     return f.with_columns(
-        _cp_no=first(c("_IBAN"), cntp.list.get(0, null_on_oob=True)),
-        _cp_inst=first(c("_BIC"), cntp.list.get(1, null_on_oob=True)),
-        _cp_name=first(c("_NAME"), cntp.list.get(2, null_on_oob=True)),
+        _cp_no=_first(c("_applicant_iban"), c("_IBAN"), cntp.list.get(0, null_on_oob=True)),
+        _cp_inst=_first(c("_applicant_bin"), c("_BIC"), cntp.list.get(1, null_on_oob=True)),
+        _cp_name=_first(c("_applicant_name"), c("_NAME"), cntp.list.get(2, null_on_oob=True)),
         end_to_end_id=e2e,
         uetr=pl.when(c("_UETR").str.contains(UUID.pattern)).then(c("_UETR")),
         reference=reference.str.replace_all(r"\s+", " ").str.strip_chars().replace("", None),
         channel=channel,
+        is_reversal=c("is_reversal") | c("_gvc").is_in(list(GVC_REVERSAL)).fill_null(False),
+        bank_tx_code=pl.concat_str([c("_kind"), pl.when(c("_gvc").is_not_null()).then("GVC " + c("_gvc"))],
+                                   separator="; ", ignore_nulls=True),
         source_txn_id=pl.coalesce(c("native_id"), _clean_ref(c("_customer")), e2e),
+    )
+
+
+def _first(*options: pl.Expr) -> pl.Expr:
+    """Python's `a or b or c` on texts: an empty text counts as missing."""
+    return pl.coalesce([pl.when(x != "").then(x) for x in options])
+
+
+def _structured(f: pl.DataFrame) -> pl.DataFrame:
+    """German structured details ('166?00GUTSCHRIFT?20EREF+E1SVWZ+rent?30BIC?31IBAN?32name') as the library's
+    processors read them: the code before the first '?', '?20'-'?29' the purpose (a dangling ' BIC' / ' IBAN'
+    label dropped from '?21'-'?29'), '?30' the counterparty's bank, '?31' its account, '?32'/'?33' its name; in
+    the purpose, SEPA keywords (EREF+ SVWZ+ IBAN+ BIC + ...) split it further. A field code or keyword given
+    twice, or a KREF+ (the library appends it to the :61: reference), spoils the block: the library reads it."""
+    c = pl.col
+    joined = c("_details").str.replace_all("\n", "", literal=True)
+    f = f.with_columns(_gvc_form=joined.str.contains(_STRUCTURED).fill_null(False))
+    segments = pl.when(c("_gvc_form")).then(joined.str.split("?"))
+    f = f.with_columns(_gvc=segments.list.first(), _segs=segments.list.slice(1))
+    seg, key = pl.element(), pl.element().str.slice(0, 2)
+
+    def joined_values(condition: pl.Expr, value: pl.Expr) -> pl.Expr:
+        return c("_segs").list.eval(pl.when(condition).then(value)).list.drop_nulls().list.join("").replace("", None)
+
+    def dangling(v: pl.Expr) -> pl.Expr:
+        return (pl.when(v.str.ends_with(" BIC")).then(v.str.strip_suffix(" BIC").str.strip_chars_end())
+                .when(v.str.ends_with(" IBAN")).then(v.str.strip_suffix(" IBAN").str.strip_chars_end()).otherwise(v))
+
+    value = seg.str.slice(2)
+    f = f.with_columns(
+        _purpose=c("_segs").list.eval(pl.when(key == "20").then(value).when(key.str.starts_with("2")).then(dangling(value)))
+        .list.drop_nulls().list.join("").replace("", None),
+        _applicant_bin=joined_values(key == "30", value),
+        _applicant_iban=joined_values(key == "31", value),
+        _applicant_name=joined_values(key.is_in(["32", "33"]), value),
+        _twice=c("_segs").list.eval(key).list.n_unique() < c("_segs").list.len(),
+    )
+    # the SEPA keywords of the purpose: when there is one, the text before the first is dropped and SVWZ+ is the
+    # purpose (none without it)
+    marked = c("_purpose").str.replace_all(_KEYWORD_MARK, "\x00${1}\x01")
+    parts = pl.when(c("_purpose").str.contains(_KEYWORD_MARK)).then(marked.str.split("\x00").list.slice(1))
+    f = f.with_columns(_kw=parts)
+
+    def keyword(name: str) -> pl.Expr:
+        return c("_kw").list.eval(pl.element().filter(pl.element().str.starts_with(name + "\x01"))
+                                  .str.slice(len(name) + 1)).list.first()
+
+    kw_names = c("_kw").list.eval(pl.element().str.split("\x01").list.first())
+    f = f.with_columns(
+        _purpose=pl.when(c("_kw").is_not_null()).then(keyword("SVWZ")).otherwise(c("_purpose")),
+        _applicant_iban=_first(c("_applicant_iban"), keyword("IBAN")),
+        _applicant_bin=_first(c("_applicant_bin"), keyword("BIC ")),
+        _e2e_gvc=keyword("EREF"),
+        _twice=c("_twice") | (kw_names.list.n_unique() < kw_names.list.len()) | kw_names.list.contains("KREF"),
+    )
+    return f.with_columns(
+        _purpose=pl.when(c("_purpose").str.ends_with(" BIC")).then(c("_purpose").str.strip_suffix(" BIC"))
+        .otherwise(c("_purpose")),
+        _spoilt=c("_spoilt") | c("_twice").fill_null(False),
     )
 
 
