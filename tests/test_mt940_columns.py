@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import reference_dir
 from transforms.sources import mt940, mt940_columns
+from transforms.sources.camt import ROW_SCHEMA
 
 REF = reference_dir("swift_mt940")
 HERE = Path(__file__).resolve().parent
@@ -20,7 +21,9 @@ HERE = Path(__file__).resolve().parent
 def both(text: str, bank: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """Rows by the library alone, rows by the reader (columns first), and how many blocks the columns read."""
     blocks = [b for b in mt940._BLOCK_SPLIT.split(text) if mt940._TAG_LINE.search(b)]
-    library = mt940._library_rows(blocks, bank)
+    with mt940._library_quiet():
+        rows = [row for block in blocks for row in mt940._block_rows(block, bank)]
+    library = pl.DataFrame(rows, schema={k: v for k, v in ROW_SCHEMA.items() if k != "row_no"})
     mixed, _ = mt940._rows_of_blocks(blocks, bank)
     _, declined = mt940_columns.plain_rows(blocks, bank)
     return library, mixed, len(blocks) - len(declined)

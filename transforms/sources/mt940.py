@@ -190,14 +190,6 @@ def _rows_of_blocks(blocks: list[str], bank: str | None) -> tuple[pl.DataFrame, 
     return pl.concat([plain, library]).sort(*order).drop(*order), unparsed
 
 
-def _library_rows(blocks: list[str], bank: str | None) -> pl.DataFrame:
-    """The rows of some blocks all parsed by the library (what mt940_columns must agree with)."""
-    schema = {k: v for k, v in ROW_SCHEMA.items() if k != "row_no"}
-    with _library_quiet():
-        rows = [row for block in blocks for row in _block_rows(block, bank)]
-    return pl.DataFrame(rows, schema=schema)
-
-
 def _block_rows(block: str, bank: str | None, with_raw: bool = False) -> list[dict]:
     stmt, problem = _parse_block(block)
     if stmt is None:

@@ -12,14 +12,12 @@ tests/test_mt940_columns.py holds the two paths equal on the reference statement
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 from mt940.processors import GVC_KEYS
 
 from transforms.sources.camt import GVC_CHANNEL, GVC_REVERSAL
 from transforms.sources.mt940_fields import (
-    IBAN_TOKEN, NL_CARD, NL_CASH_OUT, PLACEHOLDER_REFS, SLASH_KEYS, SWIFT_TYPE_CHANNEL, UUID, iban_ok, split_account,
+    IBAN_TOKEN, NL_CARD, NL_CASH_OUT, PLACEHOLDER_REFS, SLASH_KEY, SWIFT_TYPE_CHANNEL, UUID, iban_ok, split_account,
 )
 
 _TAG = r"^:(20|25|28C|60F|60M|61|86|62F|62M|64|65):"
@@ -37,7 +35,7 @@ _STRUCTURED = r"^\d{3}\?\d{2}"  # German structured details (GVC): '166?00text?2
 _WELL_STRUCTURED = r"^[0-9]{3}(\?[0-9]{2}[^?]*)+$"
 # the SEPA keywords inside a structured purpose ('EREF+...SVWZ+...'), as the library knows them
 _KEYWORD_MARK = "(" + "|".join(k for k in GVC_KEYS if k) + r")\+"  # letters and a space only
-_KEY_MARK = re.compile(r"/(" + "|".join(SLASH_KEYS) + r")/").pattern
+_KEY_MARK = SLASH_KEY.pattern
 _YEAR_BOUNDARY_DAYS = 330  # the library's guess of the entry date's year (mt940.tags)
 
 
@@ -130,8 +128,9 @@ def _rows(lines: pl.DataFrame, bank: str | None) -> pl.DataFrame:
     gap = (value_date - entry_same_year).dt.total_days()
     shift = pl.when(gap >= _YEAR_BOUNDARY_DAYS).then(1).when(-gap >= _YEAR_BOUNDARY_DAYS).then(-1).otherwise(0)
     entry_date = ((value_date.dt.year() + shift).cast(pl.Utf8).str.zfill(4) + entry).str.to_date("%Y%m%d", strict=False)
-    whole, fraction = amount.str.split_exact(",", 1).struct.field("field_0"), amount.str.split_exact(",", 1).struct.field("field_1")
-    whole = whole.str.strip_chars_start("0").replace("", "0")
+    parts = amount.str.split_exact(",", 1)
+    whole = parts.struct.field("field_0").str.strip_chars_start("0").replace("", "0")
+    fraction = parts.struct.field("field_1")
     f = lines.with_columns(
         _spoilt=(mark.is_null() | value_date.is_null() | (entry.is_not_null() & entry_date.is_null())
                  | (amount.str.count_matches(",", literal=True) > 1)).fill_null(True),
