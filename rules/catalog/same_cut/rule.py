@@ -1,0 +1,226 @@
+"""Same cut: forwards that keep the same share of what came in, linked along a chain or from one payer.
+
+Step 1 (DuckDB): the one-time transfers of the read range (pairs used at most max_payments_per_pair times over
+the history), of accounts that both receive and pay such transfers, on hashed accounts and row ids.
+Step 2 (polars): forwards. A split is one credit and up to max_split of the next max_after debits of the same
+account, in the same currency, within `window`, not back to the payer; a gather is one debit and the 2 to
+max_after credits just before it. A forward keeps its share, debits over credits, when it lies in
+[min_share, 1].
+Step 3 (polars): links between forwards whose shares agree to within the amounts' rounding: one's debit is the
+other's credit (a chain), or their credits came from one payer within `window` (one source split).
+Step 4 (scipy): connected components of the linked forwards; each is a hit for every forwarding account in it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from rules.dialect import DIALECT
+
+EDGES_SQL = """
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history: row id and hashed accounts
+    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at, amount, currency
+    FROM transactions
+    WHERE booked_at >= $history_start AND booked_at < $until
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
+      AND from_account_id <> to_account_id
+      AND amount > 0
+),
+pairs AS (                  -- how often each relationship was used (a hash collision only makes pairs look repeated)
+    SELECT src, dst, count(*) AS n FROM t GROUP BY src, dst
+),
+once AS (                   -- the one-time transfers of the read range
+    SELECT t.rid, t.src, t.dst, t.booked_at, t.amount, t.currency
+    FROM t JOIN pairs p ON p.src = t.src AND p.dst = t.dst
+    WHERE p.n <= $max_payments_per_pair AND t.booked_at >= $window_start
+),
+relay AS (                  -- accounts that received and paid one-time transfers, services excepted
+    SELECT DISTINCT dst AS account FROM once
+    WHERE dst IN (SELECT src FROM once)
+      AND dst NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
+)
+SELECT rid, src, dst, booked_at, CAST(amount AS DOUBLE) AS amount, currency
+FROM once
+WHERE dst IN (SELECT account FROM relay) OR src IN (SELECT account FROM relay)
+"""
+
+INFO_SQL = """
+SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
+FROM transactions
+WHERE rowid IN (SELECT rid FROM _st_same_cut_rows)   -- the linked forwards' transfers only
+"""
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
+    "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+    "share": pl.Float64, "n_links": pl.Int64, "in_usd": pl.Float64, "out_usd": pl.Float64,
+}
+
+
+def _rounding(amount: pl.Expr) -> pl.Expr:
+    """Half the unit of an amount's last digit: 0.5 where it is whole, 0.005 where it has cents, and finer for
+    amounts given to more digits. Two shares can agree no closer than their amounts' rounding allows."""
+    return (pl.when(amount == amount.round(0)).then(0.5)
+            .when(amount == amount.round(2)).then(0.005)
+            .when(amount == amount.round(4)).then(0.00005)
+            .otherwise(5e-9))
+
+
+def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Credits and debits of the relay accounts, each numbered in time order per account and currency."""
+    t = edges.with_columns(ts=pl.col("booked_at").dt.epoch("s"), unit=_rounding(pl.col("amount")))
+    credits = (t.rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
+               .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
+    debits = (t.rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
+              .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
+    relays = credits.select("acct").unique().join(debits.select("acct").unique(), on="acct")
+    return credits.join(relays, on="acct", how="semi"), debits.join(relays, on="acct", how="semi")
+
+
+def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
+            min_share: float) -> pl.DataFrame:
+    """One credit and up to max_split of the next max_after debits of its account: (fwd, share, tol, rid, side)."""
+    first = (credits.sort("ts").join_asof(
+        debits.select("acct", "currency", "ts", first="i").sort("ts"), on="ts", by=["acct", "currency"],
+        strategy="forward", check_sortedness=False).drop_nulls("first"))
+    offsets = pl.DataFrame({"k": pl.int_range(max_after, eager=True)})
+    cand = (first.join(offsets, how="cross").with_columns(i_d=pl.col("first") + pl.col("k"))
+            .join(debits.select("acct", "currency", "i", "payee", ts_d="ts", rid_d="rid", amount_d="amount",
+                                unit_d="unit"),
+                  left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
+            .filter(pl.col("ts_d") <= pl.col("ts") + window_s, pl.col("payee") != pl.col("payer"))
+            .select("rid", "amount", "unit", "k", "rid_d", "amount_d", "unit_d"))
+    parts = [cand.select("rid", "amount", "unit", "k", rids=pl.concat_list("rid_d"), total=pl.col("amount_d"),
+                         units=pl.col("unit_d"))]
+    for _ in range(max_split - 1):  # extend each combination by one later debit, while it stays within the credit
+        grown = (parts[-1].join(cand.select("rid", k2="k", rid_d="rid_d", amount_d="amount_d", unit_d="unit_d"),
+                                on="rid")
+                 .filter(pl.col("k2") > pl.col("k"), pl.col("total") + pl.col("amount_d") <= pl.col("amount") + pl.col("unit"))
+                 .select("rid", "amount", "unit", k="k2", rids=pl.col("rids").list.concat(pl.concat_list("rid_d")),
+                         total=pl.col("total") + pl.col("amount_d"), units=pl.col("units") + pl.col("unit_d")))
+        parts.append(grown)
+    combos = (pl.concat(parts).with_columns(share=pl.col("total") / pl.col("amount"))
+              .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("amount")))
+              .with_columns(tol=(pl.col("units") + pl.col("unit")) / pl.col("amount")))
+    combos = combos.with_columns(tries=pl.len().over("rid"))  # combinations of one credit that fell in the band
+    return _sides(combos.select("share", "tol", "tries", ins=pl.concat_list("rid"), outs="rids"))
+
+
+def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
+             min_share: float) -> pl.DataFrame:
+    """One debit and the 2..max_after credits just before it (in a row, within `window`)."""
+    last = (debits.sort("ts").join_asof(
+        credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
+        strategy="backward", check_sortedness=False).drop_nulls("last"))
+    offsets = pl.DataFrame({"k": pl.int_range(max_after, eager=True)})
+    cand = (last.join(offsets, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
+            .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
+                                 unit_c="unit"),
+                  left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
+            .filter(pl.col("ts_c") >= pl.col("ts") - window_s, pl.col("payer") != pl.col("payee"))
+            .sort("rid", "k"))
+    cand = cand.with_columns(total=pl.col("amount_c").cum_sum().over("rid"),
+                             units=pl.col("unit_c").cum_sum().over("rid"), n=pl.int_range(1, pl.len() + 1).over("rid"))
+    kept = (cand.filter(pl.col("n") >= 2).with_columns(share=pl.col("amount") / pl.col("total"))
+            .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("total"))))
+    rows = (kept.select("rid", "n", "share", tol=(pl.col("units") + pl.col("unit")) / pl.col("total"),
+                        tries=pl.len().over("rid"))   # runs of credits before one debit that fell in the band
+            .join(cand.select("rid", "rid_c", n_c="n"), on="rid").filter(pl.col("n_c") <= pl.col("n"))
+            .group_by("rid", "n").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").first(),
+                                      ins=pl.col("rid_c"))
+            .select("share", "tol", "tries", "ins", outs=pl.concat_list("rid")))
+    return _sides(rows)
+
+
+def _sides(fwd: pl.DataFrame) -> pl.DataFrame:
+    """Forwards numbered, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
+    fwd = fwd.with_row_index("fwd")
+    ins = fwd.select("fwd", "share", "tol", "tries", rid="ins").explode("rid").with_columns(side=pl.lit("in"))
+    outs = fwd.select("fwd", "share", "tol", "tries", rid="outs").explode("rid").with_columns(side=pl.lit("out"))
+    return pl.concat([ins, outs])
+
+
+def _links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: float, max_chance: float) -> pl.DataFrame:
+    """Pairs of forwards (a, b) whose shares agree within their rounding: chained, or fed by one payer. Kept when
+    agreeing by chance is unlikely (at most max_chance): the pairs that could have agreed, times the width of the
+    agreement over the width of the band of shares. A chain could pair any combination tried on either side; one
+    payer's forwards within `window` of each other could pair any two of them."""
+    width = 2 * (pl.col("tol") + pl.col("tol_b"))  # unrelated shares agree this closely with this chance (over the band)
+    agree = (pl.col("share") - pl.col("share_b")).abs() <= width / 2
+    ins = sides.filter(pl.col("side") == "in")
+    outs = sides.filter(pl.col("side") == "out")
+    chain = (outs.join(ins.select("rid", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"), on="rid")
+             .filter(agree, pl.col("tries") * pl.col("tries_b") * width / band <= max_chance)
+             .select("fwd", "fwd_b"))
+    fed = ins.join(credits.select("rid", "payer", "acct", "ts"), on="rid")
+    near = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
+    shared = (fed.sort("payer", "ts").with_columns(n=near.over("payer"))  # the payer's forwards within `window`
+              .sort("payer", "share")  # in order of share: agreeing ones are neighbours
+              .with_columns(g=pl.int_range(pl.len()).over("payer")))
+    sibling = (shared.join(shared.select("payer", g_b="g", fwd_b="fwd", share_b="share", tol_b="tol",
+                                         acct_b="acct", ts_b="ts"), on="payer")
+               .filter(pl.col("g_b") > pl.col("g"), pl.col("g_b") <= pl.col("g") + 4, pl.col("acct") != pl.col("acct_b"),
+                       (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, agree,
+                       pl.col("n") * (pl.col("n") - 1) / 2 * width / band <= max_chance)
+               .select("fwd", "fwd_b"))
+    return pl.concat([chain, sibling]).unique()
+
+
+def run(con, params: dict) -> pl.DataFrame:
+    bind = {k: params[k] for k in ("history_start", "window_start", "until", "max_payments_per_pair", "service_kinds")}
+    edges = DIALECT.fetch_polars(con, EDGES_SQL, bind)
+    if edges.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    window = params["window"]
+    window_s = int((window if isinstance(window, timedelta) else timedelta(seconds=float(window))).total_seconds())
+    max_after, min_share = int(params["max_after"]), float(params["min_share"])
+    credits, debits = _transfers(edges)
+    splits = _splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share)
+    gathers = _gathers(credits, debits, window_s, max_after, min_share)
+    offset = splits["fwd"].max() + 1 if splits.height else 0  # number the gathers after the splits
+    sides = pl.concat([splits, gathers.with_columns(pl.col("fwd") + offset)])
+    links = _links(sides, credits, window_s, 1.0 - min_share, float(params["max_chance"]))
+    if links.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    linked = pl.concat([links["fwd"], links["fwd_b"]]).unique().to_frame("fwd").with_row_index("code")
+    coded = (links.join(linked, on="fwd").join(linked.rename({"fwd": "fwd_b", "code": "code_b"}), on="fwd_b"))
+    n = linked.height
+    graph = csr_matrix((np.ones(coded.height, dtype=np.int8), (coded["code"].to_numpy(), coded["code_b"].to_numpy())),
+                       shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    members = (linked.with_columns(comp=pl.Series(label).gather(linked["code"]))
+               .join(sides, on="fwd").select("comp", "fwd", "rid", "side", "share"))
+    n_links = coded.with_columns(comp=pl.Series(label).gather(coded["code"])).group_by("comp").len("n_links")
+    rows = members.select("rid").unique()
+    DIALECT.register(con, "_st_same_cut_rows", rows)
+    try:
+        info = DIALECT.fetch_polars(con, INFO_SQL)
+    finally:
+        DIALECT.unregister(con, "_st_same_cut_rows")
+    times = edges.select("rid", "booked_at")
+    full = members.join(info, on="rid").join(times, on="rid")
+    forwarders = (full.filter(pl.col("side") == "in").select("comp", acct="dst").unique())
+    per_comp = (full.group_by("comp").agg(
+        txn_ids=pl.col("txn_id").unique().sort(), accounts=pl.col("src").append(pl.col("dst")).unique().sort(),
+        window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
+        share=pl.col("share").median(),
+        in_usd=pl.col("usd").filter(pl.col("side") == "in").unique().sum(),  # a transfer in two forwards counts once
+        out_usd=pl.col("usd").filter(pl.col("side") == "out").unique().sum()))
+    n_fwd = forwarders.group_by("comp").len("value")
+    out = (forwarders.join(per_comp, on="comp").join(n_fwd, on="comp").join(n_links, on="comp")
+           .with_columns(member_ids=pl.col("accounts").list.set_difference(pl.concat_list("acct")).list.sort(),
+                         share=pl.col("share").round(4), value=pl.col("value").cast(pl.Int64),
+                         n_links=pl.col("n_links").cast(pl.Int64))
+           .select(subject_id="acct", value="value", txn_ids="txn_ids", member_ids="member_ids",
+                   window_start="window_start", window_end="window_end", share="share", n_links="n_links",
+                   in_usd="in_usd", out_usd="out_usd"))
+    # an account in two components keeps the larger one (its hit names one scheme)
+    out = out.sort(["subject_id", "value", "n_links"], descending=[False, True, True]).unique("subject_id", keep="first")
+    return out.sort("subject_id")

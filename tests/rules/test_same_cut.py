@@ -1,0 +1,105 @@
+from tests.rules.conftest import World
+
+DAY = 24
+
+
+def split_from_one_payer(world: World, share_b2: float = 0.9) -> None:
+    """S pays B1 and B2; B1 passes 90 % on in one debit, B2 passes share_b2 on in two."""
+    world.txn("S", "B1", 1000.40, 0)
+    world.txn("S", "B2", 600.70, 2 * DAY)
+    world.txn("B1", "C1", 900.36, 5 * DAY)
+    world.txn("B2", "C2", 300.30, 6 * DAY)
+    world.txn("B2", "C3", round(600.70 * share_b2 - 300.30, 2), 7 * DAY)
+
+
+def test_two_accounts_fed_by_one_payer_passing_on_the_same_share(world: World):
+    split_from_one_payer(world)
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B1", "B2"}
+    hit = hits["B2"]
+    assert hit["value"] == 2 and len(hit["txn_ids"]) == 5
+    assert sorted(hit["member_ids"]) == ["B1", "C1", "C2", "C3", "S"]
+    assert "2 accounts each passed on 0.9 of what they received" in hit["reason"]
+
+
+def test_different_shares_are_not_linked(world: World):
+    split_from_one_payer(world, share_b2=0.85)
+    _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_a_chain_keeping_the_same_cut_at_each_hop(world: World):
+    world.txn("A", "B", 1234.56, 0)
+    world.txn("B", "C", 1111.10, 3 * DAY)   # 0.9 of 1234.56 = 1111.104
+    world.txn("C", "D", 999.99, 8 * DAY)    # 0.9 of 1111.10 = 999.99
+    world.txn("X", "Y", 50, 1)              # unrelated traffic
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B", "C"}
+    assert sorted(hits["B"]["member_ids"]) == ["A", "C", "D"]
+
+
+def test_a_gather_paid_on_as_one_debit_then_forwarded(world: World):
+    for i, usd in enumerate([300.15, 400.40, 299.45]):
+        world.txn(f"X{i}", "G", usd, i * DAY)
+    world.txn("G", "H", 900.0, 4 * DAY)   # 0.9 of the three credits
+    world.txn("H", "J", 810.0, 6 * DAY)   # 0.9 of that
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"G", "H"}
+    assert sorted(hits["G"]["member_ids"]) == ["H", "J", "X0", "X1", "X2"]
+    assert len(hits["H"]["txn_ids"]) == 5
+
+
+def test_whole_amounts_agree_within_half_a_unit(world: World):
+    world.txn("S", "B1", 10003, 0)
+    world.txn("S", "B2", 7007, DAY)
+    world.txn("B1", "C1", 9003, 3 * DAY)   # 0.90003
+    world.txn("B2", "C2", 6306, 4 * DAY)   # 0.89996: the same cut, rounded to whole units
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B1", "B2"}
+
+
+def test_a_coarse_or_much_tried_agreement_is_chance(world: World):
+    world.txn("S", "B1", 103, 0)
+    world.txn("S", "B2", 77, DAY)
+    world.txn("B1", "C1", 93, 3 * DAY)    # 0.903
+    world.txn("B2", "C2", 69, 4 * DAY)    # 0.896: whole units on small amounts agree to 1 % only
+    _, hits = world.run("same_cut")
+    assert hits == {}
+    _, hits = world.run("same_cut", max_chance=0.2)
+    assert set(hits) == {"B1", "B2"}
+
+
+def test_a_repeated_relationship_is_not_a_forward(world: World):
+    split_from_one_payer(world)
+    world.txn("B1", "C1", 120.00, -30 * DAY)  # B1 pays C1 regularly: rent, not a layer
+    _, hits = world.run("same_cut")
+    assert hits == {}
+    _, hits = world.run("same_cut", max_payments_per_pair=2)
+    assert set(hits) == {"B1", "B2"}
+
+
+def test_passing_on_after_the_window_does_not_count(world: World):
+    world.txn("A", "B", 1000.00, 0)
+    world.txn("B", "C", 900.00, 25 * DAY)
+    world.txn("C", "D", 810.00, 27 * DAY)
+    _, hits = world.run("same_cut")
+    assert hits == {}
+    _, hits = world.run("same_cut", window="30d")
+    assert set(hits) == {"B", "C"}
+
+
+def test_a_share_below_min_share_is_not_a_forward(world: World):
+    world.txn("A", "B", 1000.00, 0)
+    world.txn("B", "C", 400.00, DAY)
+    world.txn("C", "D", 160.00, 2 * DAY)
+    _, hits = world.run("same_cut")
+    assert hits == {}
+    _, hits = world.run("same_cut", min_share=0.3)
+    assert set(hits) == {"B", "C"}
+
+
+def test_a_service_account_is_not_a_forwarder(world: World):
+    split_from_one_payer(world)
+    world.account("B1", kind="otc_desk")
+    _, hits = world.run("same_cut")
+    assert hits == {}
