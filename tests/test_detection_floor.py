@@ -19,6 +19,12 @@ pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest 
 WORLDS = Path(__file__).resolve().parent / "fixtures" / "worlds"
 
 
+def _not_flooded(res: dict) -> bool:
+    """The pack does not flood the slice: alerted accounts at most twice the slice's true laundering accounts (the
+    detection issue's target), most of them right (each test's precision floor)."""
+    return res["accounts"]["flagged"] <= 2 * res["accounts"]["truth"]
+
+
 def _scores(db: Path, world: str, log: str) -> tuple[dict, int]:
     ingest(db, WORLDS / world / log)
     con = store.connect(db)
@@ -37,11 +43,11 @@ def test_amlgentex_slice_floor(db):
     res, accounts = _scores(db, "amlgentex_slice", "transactions.csv")
     assert res["patterns"]["recall"] >= 0.4 and res["patterns"]["recall_any"] >= 0.7
     assert res["accounts"]["precision"] >= 0.95
-    assert res["transactions"]["f1"] >= 0.7
+    assert res["transactions"]["f1"] >= 0.75 and res["patterns"]["recall_any"] >= 0.8  # same_cut's layers
     for typology in ("bipartite", "scatter_gather"):  # one-time links, any amounts
         assert res["per_typology"][typology]["pattern_recall"] == 1.0, typology
     assert res["per_typology"]["cycle"]["found"] >= 2
-    assert 1000 * res["accounts"]["flagged"] / accounts <= 60
+    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 80
 
 
 def test_amlsim_slice_floor(db):
@@ -54,7 +60,7 @@ def test_amlsim_slice_floor(db):
     assert res["per_typology"]["fan_in"]["found"] == 3
     assert res["per_typology"]["fan_out"]["found"] >= 1  # payees paid once, against peers (hub mains are missed)
     assert res["transactions"]["f1"] >= 0.8
-    assert 1000 * res["accounts"]["flagged"] / accounts <= 60  # and the pack does not flood the slice
+    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 60
 
 
 def test_amlsim_scatter_gather_slice_floor(db):
@@ -66,4 +72,4 @@ def test_amlsim_scatter_gather_slice_floor(db):
     assert res["per_typology"]["fan_out"]["found"] == 3  # one-off payees, spread over months
     assert res["per_typology"]["gather_scatter"]["found"] >= 1  # single-use senders and payees around a hub
     assert res["accounts"]["precision"] >= 0.9 and res["transactions"]["precision"] >= 0.9
-    assert 1000 * res["accounts"]["flagged"] / accounts <= 130
+    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 180  # same_cut's conserved hops

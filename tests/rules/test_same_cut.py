@@ -39,10 +39,10 @@ def test_a_chain_keeping_the_same_cut_at_each_hop(world: World):
 
 
 def test_a_gather_paid_on_as_one_debit_then_forwarded(world: World):
-    for i, usd in enumerate([300.15, 400.40, 299.45]):
+    for i, usd in enumerate([300.15, 400.41, 299.45]):
         world.txn(f"X{i}", "G", usd, i * DAY)
-    world.txn("G", "H", 900.0, 4 * DAY)   # 0.9 of the three credits
-    world.txn("H", "J", 810.0, 6 * DAY)   # 0.9 of that
+    world.txn("G", "H", 900.01, 4 * DAY)   # 0.9 of the three credits
+    world.txn("H", "J", 810.01, 6 * DAY)   # 0.9 of that
     _, hits = world.run("same_cut")
     assert set(hits) == {"G", "H"}
     assert sorted(hits["G"]["member_ids"]) == ["H", "J", "X0", "X1", "X2"]
@@ -102,4 +102,19 @@ def test_a_service_account_is_not_a_forwarder(world: World):
     split_from_one_payer(world)
     world.account("B1", kind="otc_desk")
     _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_gathered_and_split_again_with_other_traffic_in_between(world: World):
+    world.txn("X0", "G", 500.10, 0)
+    world.txn("X1", "G", 400.20, DAY)
+    world.txn("Z", "G", 77.77, 2 * DAY)       # unrelated credit between the gather and the split
+    world.txn("G", "H1", 450.15, 3 * DAY)     # 450.15 + 360.12 = 0.9 of 500.10 + 400.20
+    world.txn("G", "H2", 360.12, 4 * DAY)
+    world.txn("X0", "G2", 300.30, DAY)
+    world.txn("G2", "K", 270.27, 5 * DAY)     # the same cut, fed by the same payer
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"G", "G2"}
+    assert sorted(hits["G"]["member_ids"]) == ["G2", "H1", "H2", "K", "X0", "X1"]
+    _, hits = world.run("same_cut", max_mix=0)
     assert hits == {}

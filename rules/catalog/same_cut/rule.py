@@ -139,6 +139,54 @@ def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_aft
     return _sides(rows)
 
 
+def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: int,
+           min_share: float) -> pl.DataFrame:
+    """Two or three of the max_mix credits before a debit, paid on in that debit and up to two of the max_mix - 1
+    debits after it (within `window` of it): gathered and split again, with other traffic in between."""
+    last = (debits.sort("ts").join_asof(
+        credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
+        strategy="backward", check_sortedness=False).drop_nulls("last"))
+    ks = pl.DataFrame({"k": pl.int_range(max_mix, eager=True)})
+    cin = (last.join(ks, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
+           .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
+                                unit_c="unit"), left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
+           .filter(pl.col("ts_c") >= pl.col("ts") - window_s, pl.col("payer") != pl.col("payee"))
+           .select(anchor="rid", k="k", rid_c="rid_c", a="amount_c", u="unit_c"))
+    cout = (last.select("rid", "acct", "currency", "ts", "i").join(ks.filter(pl.col("k") >= 1), how="cross")
+            .with_columns(i_d=pl.col("i") + pl.col("k"))
+            .join(debits.select("acct", "currency", "i", ts_d="ts", rid_d="rid", amount_d="amount", unit_d="unit"),
+                  left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
+            .filter(pl.col("ts_d") <= pl.col("ts") + window_s)
+            .select(anchor="rid", k="k", rid_d="rid_d", a="amount_d", u="unit_d"))
+    c2 = (cin.join(cin.rename({"k": "k2", "rid_c": "rid_c2", "a": "a2", "u": "u2"}), on="anchor")
+          .filter(pl.col("k2") > pl.col("k"))
+          .select("anchor", k="k2", ins=pl.concat_list("rid_c", "rid_c2"), total=pl.col("a") + pl.col("a2"),
+                  units=pl.col("u") + pl.col("u2")))
+    c3 = (c2.join(cin.rename({"k": "k3", "rid_c": "rid_c3", "a": "a3", "u": "u3"}), on="anchor")
+          .filter(pl.col("k3") > pl.col("k"))
+          .select("anchor", "k", ins=pl.col("ins").list.concat(pl.concat_list("rid_c3")),
+                  total=pl.col("total") + pl.col("a3"), units=pl.col("units") + pl.col("u3")))
+    ins = pl.concat([c2, c3]).with_row_index("cid")
+    d0 = debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi").select(
+        anchor="rid", outs=pl.concat_list("rid"), total="amount", units="unit")
+    d1 = (d0.join(cout, on="anchor").select("anchor", "k", outs=pl.col("outs").list.concat(pl.concat_list("rid_d")),
+                                            total=pl.col("total") + pl.col("a"), units=pl.col("units") + pl.col("u")))
+    d2 = (d1.join(cout.rename({"k": "k2", "rid_d": "rid_d2", "a": "a2", "u": "u2"}), on="anchor")
+          .filter(pl.col("k2") > pl.col("k"))
+          .select("anchor", outs=pl.col("outs").list.concat(pl.concat_list("rid_d2")),
+                  total=pl.col("total") + pl.col("a2"), units=pl.col("units") + pl.col("u2")))
+    outs = pl.concat([d0, d1.drop("k"), d2]).with_row_index("did")
+    pairs = (ins.select("anchor", "cid", c_total="total", c_units="units")   # numbers first: lists for the few kept
+             .join(outs.select("anchor", "did", "total", "units"), on="anchor")
+             .with_columns(share=pl.col("total") / pl.col("c_total"))
+             .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("units") / pl.col("c_total")))
+             .with_columns(tol=(pl.col("units") + pl.col("c_units")) / pl.col("c_total"),
+                           tries=pl.len().over("anchor")))
+    rows = (pairs.join(ins.select("cid", "ins"), on="cid").join(outs.select("did", "outs"), on="did")
+            .select("share", "tol", "tries", "ins", "outs"))
+    return _sides(rows)
+
+
 def _sides(fwd: pl.DataFrame) -> pl.DataFrame:
     """Forwards numbered, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
     fwd = fwd.with_row_index("fwd")
@@ -151,22 +199,33 @@ def _links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: floa
     """Pairs of forwards (a, b) whose shares agree within their rounding: chained, or fed by one payer. Kept when
     agreeing by chance is unlikely (at most max_chance): the pairs that could have agreed, times the width of the
     agreement over the width of the band of shares. A chain could pair any combination tried on either side; one
-    payer's forwards within `window` of each other could pair any two of them."""
+    payer's forwards within `window` of each other could pair any two of them. Candidates meet on the share's
+    bucket (no kept link spans more than one), so a busy account's many combinations are never paired all with all."""
     width = 2 * (pl.col("tol") + pl.col("tol_b"))  # unrelated shares agree this closely with this chance (over the band)
     agree = (pl.col("share") - pl.col("share_b")).abs() <= width / 2
-    ins = sides.filter(pl.col("side") == "in")
-    outs = sides.filter(pl.col("side") == "out")
-    chain = (outs.join(ins.select("rid", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"), on="rid")
+    bucket_w = max_chance * band / 2
+    sides = sides.with_columns(bucket=(pl.col("share") / bucket_w).floor().cast(pl.Int64))
+    near = [pl.col("bucket") + d for d in (-1, 0, 1)]
+
+    def meet(left: pl.DataFrame, right: pl.DataFrame, key: str) -> pl.DataFrame:
+        """left x right on the key and the same or a neighbouring bucket."""
+        return pl.concat([left.with_columns(bucket_b=b).join(right, left_on=[key, "bucket_b"], right_on=[key, "bucket_b"])
+                          for b in near])
+
+    # a chain could pair any forward that pays a transfer on with any that takes it in: count both per transfer
+    sides = sides.with_columns(tries=pl.max_horizontal("tries", pl.len().over("rid", "side")))
+    ins = sides.filter(pl.col("side") == "in", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
+    outs = sides.filter(pl.col("side") == "out", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
+    chain = (meet(outs, ins.select("rid", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"), "rid")
              .filter(agree, pl.col("tries") * pl.col("tries_b") * width / band <= max_chance)
              .select("fwd", "fwd_b"))
-    fed = ins.join(credits.select("rid", "payer", "acct", "ts"), on="rid")
-    near = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
-    shared = (fed.sort("payer", "ts").with_columns(n=near.over("payer"))  # the payer's forwards within `window`
-              .sort("payer", "share")  # in order of share: agreeing ones are neighbours
-              .with_columns(g=pl.int_range(pl.len()).over("payer")))
-    sibling = (shared.join(shared.select("payer", g_b="g", fwd_b="fwd", share_b="share", tol_b="tol",
-                                         acct_b="acct", ts_b="ts"), on="payer")
-               .filter(pl.col("g_b") > pl.col("g"), pl.col("g_b") <= pl.col("g") + 4, pl.col("acct") != pl.col("acct_b"),
+    fed = sides.filter(pl.col("side") == "in").join(credits.select("rid", "payer", "acct", "ts"), on="rid")
+    window = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
+    shared = (fed.sort("payer", "ts").with_columns(n=window.over("payer"))  # the payer's forwards within `window`
+              .filter(pl.col("n") * (pl.col("n") - 1) * pl.col("tol") / band <= max_chance))
+    sibling = (meet(shared, shared.select("payer", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol",
+                                          acct_b="acct", ts_b="ts"), "payer")
+               .filter(pl.col("fwd") < pl.col("fwd_b"), pl.col("acct") != pl.col("acct_b"),
                        (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, agree,
                        pl.col("n") * (pl.col("n") - 1) / 2 * width / band <= max_chance)
                .select("fwd", "fwd_b"))
@@ -184,8 +243,14 @@ def run(con, params: dict) -> pl.DataFrame:
     credits, debits = _transfers(edges)
     splits = _splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share)
     gathers = _gathers(credits, debits, window_s, max_after, min_share)
-    offset = splits["fwd"].max() + 1 if splits.height else 0  # number the gathers after the splits
-    sides = pl.concat([splits, gathers.with_columns(pl.col("fwd") + offset)])
+    parts = [splits, gathers]
+    if int(params["max_mix"]) >= 2:
+        parts.append(_mixes(credits, debits, window_s, int(params["max_mix"]), min_share))
+    numbered, offset = [], 0
+    for part in parts:  # number each kind's forwards after the previous kind's
+        numbered.append(part.with_columns(pl.col("fwd") + offset))
+        offset += part.select(pl.col("fwd").max() + 1).item() or 0
+    sides = pl.concat(numbered)
     links = _links(sides, credits, window_s, 1.0 - min_share, float(params["max_chance"]))
     if links.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
