@@ -287,5 +287,7 @@ def run(con, params: dict) -> pl.DataFrame:
                    window_start="window_start", window_end="window_end", share="share", n_links="n_links",
                    in_usd="in_usd", out_usd="out_usd"))
     # an account in two components keeps the larger one (its hit names one scheme)
-    out = out.sort(["subject_id", "value", "n_links"], descending=[False, True, True]).unique("subject_id", keep="first")
+    out = (out.with_columns(first_txn=pl.col("txn_ids").list.first())  # ties broken by evidence: reproducible
+           .sort(["subject_id", "value", "n_links", "first_txn"], descending=[False, True, True, False])
+           .unique("subject_id", keep="first", maintain_order=True).drop("first_txn"))
     return out.sort("subject_id")
