@@ -286,8 +286,6 @@ def run(con, params: dict) -> pl.DataFrame:
            .select(subject_id="acct", value="value", txn_ids="txn_ids", member_ids="member_ids",
                    window_start="window_start", window_end="window_end", share="share", n_links="n_links",
                    in_usd="in_usd", out_usd="out_usd"))
-    # an account in two components keeps the larger one (its hit names one scheme)
-    out = (out.with_columns(first_txn=pl.col("txn_ids").list.first())  # ties broken by evidence: reproducible
-           .sort(["subject_id", "value", "n_links", "first_txn"], descending=[False, True, True, False])
-           .unique("subject_id", keep="first", maintain_order=True).drop("first_txn"))
-    return out.sort("subject_id")
+    # an account in two schemes (a laundering pool's account serves several) has a hit for each
+    return (out.with_columns(first_txn=pl.col("txn_ids").list.first())
+            .sort("subject_id", "first_txn").drop("first_txn"))
