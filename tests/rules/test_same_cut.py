@@ -1,3 +1,7 @@
+import json
+
+import pytest
+
 from tests.rules.conftest import World
 
 DAY = 24
@@ -79,9 +83,9 @@ def test_a_repeated_relationship_is_not_a_forward(world: World):
 
 
 def test_passing_on_after_the_window_does_not_count(world: World):
-    world.txn("A", "B", 1000.00, 0)
-    world.txn("B", "C", 900.00, 25 * DAY)
-    world.txn("C", "D", 810.00, 27 * DAY)
+    world.txn("A", "B", 1000.41, 0)
+    world.txn("B", "C", 900.37, 25 * DAY)
+    world.txn("C", "D", 810.33, 27 * DAY)
     _, hits = world.run("same_cut")
     assert hits == {}
     _, hits = world.run("same_cut", window="30d")
@@ -89,9 +93,9 @@ def test_passing_on_after_the_window_does_not_count(world: World):
 
 
 def test_a_share_below_min_share_is_not_a_forward(world: World):
-    world.txn("A", "B", 1000.00, 0)
-    world.txn("B", "C", 400.00, DAY)
-    world.txn("C", "D", 160.00, 2 * DAY)
+    world.txn("A", "B", 1000.41, 0)
+    world.txn("B", "C", 400.16, DAY)
+    world.txn("C", "D", 160.06, 2 * DAY)
     _, hits = world.run("same_cut")
     assert hits == {}
     _, hits = world.run("same_cut", min_share=0.3)
@@ -105,16 +109,102 @@ def test_a_service_account_is_not_a_forwarder(world: World):
     assert hits == {}
 
 
+def gathered_and_split(world: World, second_to: str = "H2", first_day: float = 3, second_day: float = 4) -> None:
+    """G gathers X0's and X1's credits (an unrelated credit from Z between) and pays 0.9 of them on in two
+    debits; G2, fed by X0 too, passes on the same share."""
+    world.txn("X0", "G", 500.13, 0)
+    world.txn("X1", "G", 400.17, DAY)
+    world.txn("Z", "G", 77.77, 2 * DAY)
+    world.txn("G", "H1", 450.16, first_day * DAY)     # 450.16 + 360.11 = 0.9 of 500.13 + 400.17
+    world.txn("G", second_to, 360.11, second_day * DAY)
+    world.txn("X0", "G2", 300.31, DAY)
+    world.txn("G2", "K", 270.28, 5 * DAY)             # 0.9 of 300.31, to the cent
+
+
 def test_gathered_and_split_again_with_other_traffic_in_between(world: World):
-    world.txn("X0", "G", 500.10, 0)
-    world.txn("X1", "G", 400.20, DAY)
-    world.txn("Z", "G", 77.77, 2 * DAY)       # unrelated credit between the gather and the split
-    world.txn("G", "H1", 450.15, 3 * DAY)     # 450.15 + 360.12 = 0.9 of 500.10 + 400.20
-    world.txn("G", "H2", 360.12, 4 * DAY)
-    world.txn("X0", "G2", 300.30, DAY)
-    world.txn("G2", "K", 270.27, 5 * DAY)     # the same cut, fed by the same payer
+    gathered_and_split(world)
     _, hits = world.run("same_cut")
     assert set(hits) == {"G", "G2"}
     assert sorted(hits["G"]["member_ids"]) == ["G2", "H1", "H2", "K", "X0", "X1"]
+    assert len(hits["G"]["txn_ids"]) == 6                 # Z's credit is not evidence
+    evidence = json.loads(hits["G"]["evidence"])
+    assert evidence["in_usd"] == pytest.approx(500.13 + 400.17 + 300.31)
     _, hits = world.run("same_cut", max_mix=0)
     assert hits == {}
+
+
+def test_a_mix_paying_back_a_payer_is_not_a_forward(world: World):
+    gathered_and_split(world, second_to="X0")
+    _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_a_mix_paid_on_after_the_window_is_not_a_forward(world: World):
+    gathered_and_split(world, first_day=15, second_day=23)  # 23 days after X0's credit: beyond the 21-day window
+    _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_a_gather_is_one_forward_with_mixes_on_or_off(world: World):
+    for i, usd in enumerate([1100.13, 900.21]):
+        world.txn(f"X{i}", "G", usd, i * DAY)
+    world.txn("G", "H", 1800.31, 4 * DAY)                 # 0.9 of 2000.34
+    world.txn("H", "J", 1620.28, 6 * DAY)                 # 0.9 of that
+    _, with_mixes = world.run("same_cut")
+    _, without = world.run("same_cut", max_mix=0)
+    assert set(with_mixes) == set(without) == {"G", "H"}
+    assert json.loads(with_mixes["G"]["evidence"])["n_links"] == 1
+
+
+def test_transfers_of_equal_amounts_all_count_in_the_evidence(world: World):
+    world.txn("S", "B1", 1000.41, 0)
+    world.txn("S", "B2", 1000.41, DAY)
+    world.txn("B1", "C1", 900.37, 3 * DAY)
+    world.txn("B2", "C2", 900.37, 4 * DAY)
+    _, hits = world.run("same_cut")
+    evidence = json.loads(hits["B1"]["evidence"])
+    assert evidence["in_usd"] == pytest.approx(2000.82) and evidence["out_usd"] == pytest.approx(1800.74)
+
+
+def test_round_sums_passed_on_are_no_evidence(world: World):
+    world.txn("S", "B1", 2000, 0)                         # a round sum could be any amount rounded
+    world.txn("S", "B2", 3000, DAY)
+    world.txn("B1", "C1", 2000, 3 * DAY)
+    world.txn("B2", "C2", 3000, 4 * DAY)
+    world.txn("A", "B", 10000, 0)
+    world.txn("B", "C", 5000, 3 * DAY)
+    world.txn("C", "D", 2500, 8 * DAY)
+    _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_a_service_between_two_relays_is_not_a_forwarder(world: World):
+    world.account("O", kind="otc_desk")
+    world.txn("P", "R1", 1234.56, 0)
+    world.txn("R1", "O", 1111.10, DAY)
+    world.txn("O", "R2", 999.99, 2 * DAY)
+    world.txn("R2", "Q", 899.99, 3 * DAY)
+    _, hits = world.run("same_cut")
+    assert "O" not in hits
+    _, hits = world.run("same_cut", service_kinds=[])
+    assert "O" in hits
+
+
+def test_a_forward_is_in_one_currency(world: World):
+    world.txn("A", "B", 1234.56, 0, currency="EUR", amount=1234.56)
+    world.txn("B", "C", 1111.10, 3 * DAY)
+    world.txn("C", "D", 999.99, 8 * DAY)
+    _, hits = world.run("same_cut")
+    assert hits == {}
+
+
+def test_no_band_or_no_chance_allowed_finds_nothing(world: World):
+    world.txn("A", "B", 1000.41, 0)
+    world.txn("B", "C", 1000.41, 3 * DAY)
+    world.txn("C", "D", 1000.41, 8 * DAY)
+    rr, hits = world.run("same_cut", min_share=1.0)
+    assert rr.status == "ok" and hits == {}
+    rr, hits = world.run("same_cut", max_chance=0.0)
+    assert rr.status == "ok" and hits == {}
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B", "C"}                        # passed on whole, to the cent, twice

@@ -1,11 +1,13 @@
 """Same cut: forwards that keep the same share of what came in, linked along a chain or from one payer.
 
 Step 1 (DuckDB): the one-time transfers of the read range (pairs used at most max_payments_per_pair times over
-the history), of accounts that both receive and pay such transfers, on hashed accounts and row ids.
-Step 2 (polars): forwards. A split is one credit and up to max_split of the next max_after debits of the same
-account, in the same currency, within `window`, not back to the payer; a gather is one debit and the 2 to
-max_after credits just before it. A forward keeps its share, debits over credits, when it lies in
-[min_share, 1].
+the history), in and out of relay accounts (both receive and pay such transfers; services are not relays), on
+hashed accounts and row ids.
+Step 2 (polars): forwards, each in one account and currency, its debits within `window` of its first credit and
+none back to a payer. A split is one credit and up to max_split of the next max_after debits; a gather is one
+debit and the 2 to max_after credits just before it; a mix is two or three of the max_mix credits before a
+debit, paid on in it and up to two of the debits after it. A forward keeps its share, debits over credits, when
+it lies in [min_share, 1]; a forward found twice (a gather is also a mix) counts once.
 Step 3 (polars): links between forwards whose shares agree to within the amounts' rounding: one's debit is the
 other's credit (a chain), or their credits came from one payer within `window` (one source split).
 Step 4 (scipy): connected components of the linked forwards; each is a hit for every forwarding account in it.
@@ -46,9 +48,12 @@ relay AS (                  -- accounts that received and paid one-time transfer
     WHERE dst IN (SELECT src FROM once)
       AND dst NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
 )
-SELECT rid, src, dst, booked_at, CAST(amount AS DOUBLE) AS amount, currency
-FROM once
-WHERE dst IN (SELECT account FROM relay) OR src IN (SELECT account FROM relay)
+SELECT o.rid, o.src, o.dst, o.booked_at, CAST(o.amount AS DOUBLE) AS amount, o.currency,
+       r_in.account IS NOT NULL AS to_relay, r_out.account IS NOT NULL AS from_relay
+FROM once o
+LEFT JOIN relay r_in ON r_in.account = o.dst
+LEFT JOIN relay r_out ON r_out.account = o.src
+WHERE r_in.account IS NOT NULL OR r_out.account IS NOT NULL
 """
 
 INFO_SQL = """
@@ -65,23 +70,24 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 
 
 def _rounding(amount: pl.Expr) -> pl.Expr:
-    """Half the unit of an amount's last digit: 0.5 where it is whole, 0.005 where it has cents, and finer for
-    amounts given to more digits. Two shares can agree no closer than their amounts' rounding allows."""
-    return (pl.when(amount == amount.round(0)).then(0.5)
-            .when(amount == amount.round(2)).then(0.005)
-            .when(amount == amount.round(4)).then(0.00005)
-            .otherwise(5e-9))
+    """Half the unit of an amount's last non-zero digit: 0.005 for 1234.56, 0.5 for 1234, 500 for 2000 (a round
+    sum could be any amount rounded), and finer where the data carries more digits. Two shares can agree no
+    closer than their amounts' rounding allows."""
+    expr = pl.lit(5e-9)
+    for unit in (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5):  # the coarsest unit that fits wins
+        q = amount / unit
+        expr = pl.when((q - q.round(0)).abs() < 1e-6).then(unit / 2).otherwise(expr)
+    return expr
 
 
 def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Credits and debits of the relay accounts, each numbered in time order per account and currency."""
+    """Credits into and debits out of the relay accounts, each numbered in time order per account and currency."""
     t = edges.with_columns(ts=pl.col("booked_at").dt.epoch("s"), unit=_rounding(pl.col("amount")))
-    credits = (t.rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
+    credits = (t.filter("to_relay").rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
                .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
-    debits = (t.rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
+    debits = (t.filter("from_relay").rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
               .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
-    relays = credits.select("acct").unique().join(debits.select("acct").unique(), on="acct")
-    return credits.join(relays, on="acct", how="semi"), debits.join(relays, on="acct", how="semi")
+    return credits, debits
 
 
 def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
@@ -110,7 +116,7 @@ def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_afte
               .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("amount")))
               .with_columns(tol=(pl.col("units") + pl.col("unit")) / pl.col("amount")))
     combos = combos.with_columns(tries=pl.len().over("rid"))  # combinations of one credit that fell in the band
-    return _sides(combos.select("share", "tol", "tries", ins=pl.concat_list("rid"), outs="rids"))
+    return combos.select("share", "tol", "tries", ins=pl.concat_list("rid"), outs="rids")
 
 
 def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
@@ -136,13 +142,15 @@ def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_aft
             .group_by("rid", "n").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").first(),
                                       ins=pl.col("rid_c"))
             .select("share", "tol", "tries", "ins", outs=pl.concat_list("rid")))
-    return _sides(rows)
+    return rows
 
 
 def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: int,
            min_share: float) -> pl.DataFrame:
     """Two or three of the max_mix credits before a debit, paid on in that debit and up to two of the max_mix - 1
-    debits after it (within `window` of it): gathered and split again, with other traffic in between."""
+    debits after it, all within `window` of the earliest credit and none back to a payer: gathered and split
+    again, with other traffic in between. Amounts are matched on numbers first; the lists are built for the few
+    combinations kept."""
     last = (debits.sort("ts").join_asof(
         credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
         strategy="backward", check_sortedness=False).drop_nulls("last"))
@@ -150,46 +158,61 @@ def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: 
     cin = (last.join(ks, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
            .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
                                 unit_c="unit"), left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
-           .filter(pl.col("ts_c") >= pl.col("ts") - window_s, pl.col("payer") != pl.col("payee"))
-           .select(anchor="rid", k="k", rid_c="rid_c", a="amount_c", u="unit_c"))
+           .filter(pl.col("ts_c") >= pl.col("ts") - window_s)
+           .select(anchor="rid", k="k", rid_c="rid_c", payer="payer", t0="ts_c", a="amount_c", u="unit_c"))
     cout = (last.select("rid", "acct", "currency", "ts", "i").join(ks.filter(pl.col("k") >= 1), how="cross")
             .with_columns(i_d=pl.col("i") + pl.col("k"))
-            .join(debits.select("acct", "currency", "i", ts_d="ts", rid_d="rid", amount_d="amount", unit_d="unit"),
-                  left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
+            .join(debits.select("acct", "currency", "i", "payee", ts_d="ts", rid_d="rid", amount_d="amount",
+                                unit_d="unit"), left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
             .filter(pl.col("ts_d") <= pl.col("ts") + window_s)
-            .select(anchor="rid", k="k", rid_d="rid_d", a="amount_d", u="unit_d"))
-    c2 = (cin.join(cin.rename({"k": "k2", "rid_c": "rid_c2", "a": "a2", "u": "u2"}), on="anchor")
+            .select(anchor="rid", k="k", rid_d="rid_d", payee="payee", t1="ts_d", a="amount_d", u="unit_d"))
+    c2 = (cin.join(cin.rename({"k": "k2", "rid_c": "rid_c2", "payer": "payer2", "t0": "t02", "a": "a2", "u": "u2"}),
+                   on="anchor")
           .filter(pl.col("k2") > pl.col("k"))
-          .select("anchor", k="k2", ins=pl.concat_list("rid_c", "rid_c2"), total=pl.col("a") + pl.col("a2"),
-                  units=pl.col("u") + pl.col("u2")))
-    c3 = (c2.join(cin.rename({"k": "k3", "rid_c": "rid_c3", "a": "a3", "u": "u3"}), on="anchor")
+          .select("anchor", k="k2", ins=pl.concat_list("rid_c", "rid_c2"), payers=pl.concat_list("payer", "payer2"),
+                  t0=pl.min_horizontal("t0", "t02"), total=pl.col("a") + pl.col("a2"), units=pl.col("u") + pl.col("u2")))
+    c3 = (c2.join(cin.rename({"k": "k3", "rid_c": "rid_c3", "payer": "payer3", "t0": "t03", "a": "a3", "u": "u3"}),
+                  on="anchor")
           .filter(pl.col("k3") > pl.col("k"))
           .select("anchor", "k", ins=pl.col("ins").list.concat(pl.concat_list("rid_c3")),
+                  payers=pl.col("payers").list.concat(pl.concat_list("payer3")), t0=pl.min_horizontal("t0", "t03"),
                   total=pl.col("total") + pl.col("a3"), units=pl.col("units") + pl.col("u3")))
     ins = pl.concat([c2, c3]).with_row_index("cid")
     d0 = debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi").select(
-        anchor="rid", outs=pl.concat_list("rid"), total="amount", units="unit")
-    d1 = (d0.join(cout, on="anchor").select("anchor", "k", outs=pl.col("outs").list.concat(pl.concat_list("rid_d")),
-                                            total=pl.col("total") + pl.col("a"), units=pl.col("units") + pl.col("u")))
-    d2 = (d1.join(cout.rename({"k": "k2", "rid_d": "rid_d2", "a": "a2", "u": "u2"}), on="anchor")
+        anchor="rid", outs=pl.concat_list("rid"), payees=pl.concat_list("payee"), t1="ts", total="amount", units="unit")
+    d1 = (d0.join(cout, on="anchor")
+          .select("anchor", "k", outs=pl.col("outs").list.concat(pl.concat_list("rid_d")),
+                  payees=pl.col("payees").list.concat(pl.concat_list("payee")), t1=pl.max_horizontal("t1", "t1_right"),
+                  total=pl.col("total") + pl.col("a"), units=pl.col("units") + pl.col("u")))
+    d2 = (d1.join(cout.rename({"k": "k2", "rid_d": "rid_d2", "payee": "payee2", "t1": "t12", "a": "a2", "u": "u2"}),
+                  on="anchor")
           .filter(pl.col("k2") > pl.col("k"))
           .select("anchor", outs=pl.col("outs").list.concat(pl.concat_list("rid_d2")),
+                  payees=pl.col("payees").list.concat(pl.concat_list("payee2")), t1=pl.max_horizontal("t1", "t12"),
                   total=pl.col("total") + pl.col("a2"), units=pl.col("units") + pl.col("u2")))
     outs = pl.concat([d0, d1.drop("k"), d2]).with_row_index("did")
-    pairs = (ins.select("anchor", "cid", c_total="total", c_units="units")   # numbers first: lists for the few kept
-             .join(outs.select("anchor", "did", "total", "units"), on="anchor")
+    pairs = (ins.select("anchor", "cid", "t0", c_total="total", c_units="units")   # numbers first
+             .join(outs.select("anchor", "did", "t1", "total", "units"), on="anchor")
+             .filter(pl.col("t1") <= pl.col("t0") + window_s)
              .with_columns(share=pl.col("total") / pl.col("c_total"))
-             .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("units") / pl.col("c_total")))
-             .with_columns(tol=(pl.col("units") + pl.col("c_units")) / pl.col("c_total"),
-                           tries=pl.len().over("anchor")))
-    rows = (pairs.join(ins.select("cid", "ins"), on="cid").join(outs.select("did", "outs"), on="did")
+             .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("units") / pl.col("c_total"))))
+    rows = (pairs.join(ins.select("cid", "ins", "payers"), on="cid").join(outs.select("did", "outs", "payees"), on="did")
+            .filter(pl.col("payers").list.set_intersection("payees").list.len() == 0)   # nothing paid back
+            .with_columns(tol=(pl.col("units") + pl.col("c_units")) / pl.col("c_total"),
+                          tries=pl.len().over("anchor"))
             .select("share", "tol", "tries", "ins", "outs"))
-    return _sides(rows)
+    return rows
 
 
-def _sides(fwd: pl.DataFrame) -> pl.DataFrame:
-    """Forwards numbered, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
-    fwd = fwd.with_row_index("fwd")
+def _sides(forwards: list[pl.DataFrame]) -> pl.DataFrame:
+    """The forwards of every kind, each once (a gather of two credits is also a mix) and numbered in a fixed
+    order, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
+    key = (pl.col("ins").list.sort().cast(pl.List(pl.Utf8)).list.join(",") + "|"
+           + pl.col("outs").list.sort().cast(pl.List(pl.Utf8)).list.join(","))
+    fwd = (pl.concat(forwards).with_columns(key=key)
+           .group_by("key").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max(),
+                                pl.col("ins").first(), pl.col("outs").first())
+           .sort("key").with_row_index("fwd"))
     ins = fwd.select("fwd", "share", "tol", "tries", rid="ins").explode("rid").with_columns(side=pl.lit("in"))
     outs = fwd.select("fwd", "share", "tol", "tries", rid="outs").explode("rid").with_columns(side=pl.lit("out"))
     return pl.concat([ins, outs])
@@ -198,38 +221,49 @@ def _sides(fwd: pl.DataFrame) -> pl.DataFrame:
 def _links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: float, max_chance: float) -> pl.DataFrame:
     """Pairs of forwards (a, b) whose shares agree within their rounding: chained, or fed by one payer. Kept when
     agreeing by chance is unlikely (at most max_chance): the pairs that could have agreed, times the width of the
-    agreement over the width of the band of shares. A chain could pair any combination tried on either side; one
-    payer's forwards within `window` of each other could pair any two of them. Candidates meet on the share's
-    bucket (no kept link spans more than one), so a busy account's many combinations are never paired all with all."""
+    agreement over the width of the band of shares. A chain could pair any forward that pays the transfer on with
+    any that takes it in; one payer's forwards within `window` of either could pair any two of them. Candidates
+    meet on the share's bucket (no kept link spans more than one) and, for one payer, on the window-long time
+    bucket: a busy account's many forwards are never paired all with all."""
     width = 2 * (pl.col("tol") + pl.col("tol_b"))  # unrelated shares agree this closely with this chance (over the band)
     agree = (pl.col("share") - pl.col("share_b")).abs() <= width / 2
     bucket_w = max_chance * band / 2
-    sides = sides.with_columns(bucket=(pl.col("share") / bucket_w).floor().cast(pl.Int64))
-    near = [pl.col("bucket") + d for d in (-1, 0, 1)]
+    sides = sides.with_columns(bucket=(pl.col("share") / bucket_w).floor().cast(pl.Int64),
+                               tries=pl.max_horizontal("tries", pl.len().over("rid", "side")))
 
-    def meet(left: pl.DataFrame, right: pl.DataFrame, key: str) -> pl.DataFrame:
-        """left x right on the key and the same or a neighbouring bucket."""
-        return pl.concat([left.with_columns(bucket_b=b).join(right, left_on=[key, "bucket_b"], right_on=[key, "bucket_b"])
-                          for b in near])
+    def meet(left: pl.DataFrame, right: pl.DataFrame, keys: list[str], near: list[str]) -> pl.DataFrame:
+        """left x right on the keys and on each `near` column equal or next to right's (its name + '_b')."""
+        out = [left.with_columns([(pl.col(c) + d).alias(f"{c}_b") for c, d in zip(near, offs)])
+               .join(right, on=keys + [f"{c}_b" for c in near])
+               for offs in _offsets(len(near))]
+        return pl.concat(out)
 
-    # a chain could pair any forward that pays a transfer on with any that takes it in: count both per transfer
-    sides = sides.with_columns(tries=pl.max_horizontal("tries", pl.len().over("rid", "side")))
     ins = sides.filter(pl.col("side") == "in", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
     outs = sides.filter(pl.col("side") == "out", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
-    chain = (meet(outs, ins.select("rid", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"), "rid")
+    chain = (meet(outs, ins.select("rid", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"),
+                  ["rid"], ["bucket"])
              .filter(agree, pl.col("tries") * pl.col("tries_b") * width / band <= max_chance)
              .select("fwd", "fwd_b"))
     fed = sides.filter(pl.col("side") == "in").join(credits.select("rid", "payer", "acct", "ts"), on="rid")
     window = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
-    shared = (fed.sort("payer", "ts").with_columns(n=window.over("payer"))  # the payer's forwards within `window`
+    shared = (fed.sort("payer", "ts", "fwd").with_columns(n=window.over("payer"),  # the payer's forwards within `window`
+                                                          tb=pl.col("ts") // max(window_s, 1))
               .filter(pl.col("n") * (pl.col("n") - 1) * pl.col("tol") / band <= max_chance))
-    sibling = (meet(shared, shared.select("payer", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol",
-                                          acct_b="acct", ts_b="ts"), "payer")
+    n_pairs = pl.max_horizontal("n", "n_b") * (pl.max_horizontal("n", "n_b") - 1) / 2
+    sibling = (meet(shared, shared.select("payer", bucket_b="bucket", tb_b="tb", fwd_b="fwd", share_b="share",
+                                          tol_b="tol", acct_b="acct", ts_b="ts", n_b="n"), ["payer"], ["bucket", "tb"])
                .filter(pl.col("fwd") < pl.col("fwd_b"), pl.col("acct") != pl.col("acct_b"),
-                       (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, agree,
-                       pl.col("n") * (pl.col("n") - 1) / 2 * width / band <= max_chance)
+                       (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, agree, n_pairs * width / band <= max_chance)
                .select("fwd", "fwd_b"))
     return pl.concat([chain, sibling]).unique()
+
+
+def _offsets(k: int) -> list[tuple[int, ...]]:
+    """Every combination of -1, 0 and +1 for k columns."""
+    out: list[tuple[int, ...]] = [()]
+    for _ in range(k):
+        out = [o + (d,) for o in out for d in (-1, 0, 1)]
+    return out
 
 
 def run(con, params: dict) -> pl.DataFrame:
@@ -239,19 +273,17 @@ def run(con, params: dict) -> pl.DataFrame:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     window = params["window"]
     window_s = int((window if isinstance(window, timedelta) else timedelta(seconds=float(window))).total_seconds())
-    max_after, min_share = int(params["max_after"]), float(params["min_share"])
+    max_after, min_share, max_chance = int(params["max_after"]), float(params["min_share"]), float(params["max_chance"])
+    if min_share >= 1.0 or max_chance <= 0:  # no band of shares, or no chance allowed: nothing can link
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
     credits, debits = _transfers(edges)
     splits = _splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share)
     gathers = _gathers(credits, debits, window_s, max_after, min_share)
     parts = [splits, gathers]
     if int(params["max_mix"]) >= 2:
         parts.append(_mixes(credits, debits, window_s, int(params["max_mix"]), min_share))
-    numbered, offset = [], 0
-    for part in parts:  # number each kind's forwards after the previous kind's
-        numbered.append(part.with_columns(pl.col("fwd") + offset))
-        offset += part.select(pl.col("fwd").max() + 1).item() or 0
-    sides = pl.concat(numbered)
-    links = _links(sides, credits, window_s, 1.0 - min_share, float(params["max_chance"]))
+    sides = _sides(parts)
+    links = _links(sides, credits, window_s, 1.0 - min_share, max_chance)
     if links.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     linked = pl.concat([links["fwd"], links["fwd_b"]]).unique().to_frame("fwd").with_row_index("code")
@@ -271,13 +303,14 @@ def run(con, params: dict) -> pl.DataFrame:
         DIALECT.unregister(con, "_st_same_cut_rows")
     times = edges.select("rid", "booked_at")
     full = members.join(info, on="rid").join(times, on="rid")
+    once = full.select("comp", "rid", "side", "usd").unique()  # a transfer in two forwards counts once
     forwarders = (full.filter(pl.col("side") == "in").select("comp", acct="dst").unique())
     per_comp = (full.group_by("comp").agg(
         txn_ids=pl.col("txn_id").unique().sort(), accounts=pl.col("src").append(pl.col("dst")).unique().sort(),
         window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
         share=pl.col("share").median(),
-        in_usd=pl.col("usd").filter(pl.col("side") == "in").unique().sum(),  # a transfer in two forwards counts once
-        out_usd=pl.col("usd").filter(pl.col("side") == "out").unique().sum()))
+    )).join(once.group_by("comp").agg(in_usd=pl.col("usd").filter(pl.col("side") == "in").sum(),
+                                       out_usd=pl.col("usd").filter(pl.col("side") == "out").sum()), on="comp")
     n_fwd = forwarders.group_by("comp").len("value")
     out = (forwarders.join(per_comp, on="comp").join(n_fwd, on="comp").join(n_links, on="comp")
            .with_columns(member_ids=pl.col("accounts").list.set_difference(pl.concat_list("acct")).list.sort(),
@@ -287,5 +320,5 @@ def run(con, params: dict) -> pl.DataFrame:
                    window_start="window_start", window_end="window_end", share="share", n_links="n_links",
                    in_usd="in_usd", out_usd="out_usd"))
     # an account in two schemes (a laundering pool's account serves several) has a hit for each
-    return (out.with_columns(first_txn=pl.col("txn_ids").list.first())
-            .sort("subject_id", "first_txn").drop("first_txn"))
+    return (out.with_columns(key=pl.col("txn_ids").list.join(","))
+            .sort("subject_id", "key").drop("key"))
