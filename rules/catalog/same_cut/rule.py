@@ -207,12 +207,9 @@ def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: 
 def _sides(forwards: list[pl.DataFrame]) -> pl.DataFrame:
     """The forwards of every kind, each once (a gather of two credits is also a mix) and numbered in a fixed
     order, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
-    key = (pl.col("ins").list.sort().cast(pl.List(pl.Utf8)).list.join(",") + "|"
-           + pl.col("outs").list.sort().cast(pl.List(pl.Utf8)).list.join(","))
-    fwd = (pl.concat(forwards).with_columns(key=key)
-           .group_by("key").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max(),
-                                pl.col("ins").first(), pl.col("outs").first())
-           .sort("key").with_row_index("fwd"))
+    fwd = (pl.concat(forwards).with_columns(pl.col("ins").list.sort(), pl.col("outs").list.sort())
+           .group_by("ins", "outs").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max())
+           .sort("ins", "outs").with_row_index("fwd"))
     ins = fwd.select("fwd", "share", "tol", "tries", rid="ins").explode("rid").with_columns(side=pl.lit("in"))
     outs = fwd.select("fwd", "share", "tol", "tries", rid="outs").explode("rid").with_columns(side=pl.lit("out"))
     return pl.concat([ins, outs])
