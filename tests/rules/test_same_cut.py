@@ -82,23 +82,17 @@ def test_a_repeated_relationship_is_not_a_forward(world: World):
     assert set(hits) == {"B1", "B2"}
 
 
-def test_passing_on_after_the_window_does_not_count(world: World):
+@pytest.mark.parametrize("second, third, wider", [
+    ((900.37, 25), (810.33, 27), {"window": "30d"}),      # passed on 25 days after the credit: beyond the window
+    ((400.16, 1), (160.06, 2), {"min_share": 0.3}),       # 0.4 passed on: below min_share
+])
+def test_a_forward_outside_the_parameters_counts_once_they_are_widened(world: World, second, third, wider):
     world.txn("A", "B", 1000.41, 0)
-    world.txn("B", "C", 900.37, 25 * DAY)
-    world.txn("C", "D", 810.33, 27 * DAY)
+    world.txn("B", "C", second[0], second[1] * DAY)
+    world.txn("C", "D", third[0], third[1] * DAY)
     _, hits = world.run("same_cut")
     assert hits == {}
-    _, hits = world.run("same_cut", window="30d")
-    assert set(hits) == {"B", "C"}
-
-
-def test_a_share_below_min_share_is_not_a_forward(world: World):
-    world.txn("A", "B", 1000.41, 0)
-    world.txn("B", "C", 400.16, DAY)
-    world.txn("C", "D", 160.06, 2 * DAY)
-    _, hits = world.run("same_cut")
-    assert hits == {}
-    _, hits = world.run("same_cut", min_share=0.3)
+    _, hits = world.run("same_cut", **wider)
     assert set(hits) == {"B", "C"}
 
 

@@ -119,19 +119,25 @@ def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_afte
     return combos.select("share", "tol", "tries", ins=pl.concat_list("rid"), outs="rids")
 
 
-def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
-             min_share: float) -> pl.DataFrame:
-    """One debit and the 2..max_after credits just before it (in a row, within `window`)."""
+def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
+    """Each debit (its rid, amount, unit, payee) with the `count` credits in a row before it (k = 0 the latest)
+    that came within `window` of it: rid_c, payer, ts_c, amount_c, unit_c."""
     last = (debits.sort("ts").join_asof(
         credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
         strategy="backward", check_sortedness=False).drop_nulls("last"))
-    offsets = pl.DataFrame({"k": pl.int_range(max_after, eager=True)})
-    cand = (last.join(offsets, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
+    offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
+    return (last.join(offsets, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
             .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
                                  unit_c="unit"),
                   left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("ts_c") >= pl.col("ts") - window_s, pl.col("payer") != pl.col("payee"))
-            .sort("rid", "k"))
+            .filter(pl.col("ts_c") >= pl.col("ts") - window_s))
+
+
+def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
+             min_share: float) -> pl.DataFrame:
+    """One debit and the 2..max_after credits just before it (in a row, within `window`)."""
+    cand = (_credits_before(credits, debits, window_s, max_after)
+            .filter(pl.col("payer") != pl.col("payee")).sort("rid", "k"))
     cand = cand.with_columns(total=pl.col("amount_c").cum_sum().over("rid"),
                              units=pl.col("unit_c").cum_sum().over("rid"), n=pl.int_range(1, pl.len() + 1).over("rid"))
     kept = (cand.filter(pl.col("n") >= 2).with_columns(share=pl.col("amount") / pl.col("total"))
@@ -151,16 +157,11 @@ def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: 
     debits after it, all within `window` of the earliest credit and none back to a payer: gathered and split
     again, with other traffic in between. Amounts are matched on numbers first; the lists are built for the few
     combinations kept."""
-    last = (debits.sort("ts").join_asof(
-        credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="backward", check_sortedness=False).drop_nulls("last"))
-    ks = pl.DataFrame({"k": pl.int_range(max_mix, eager=True)})
-    cin = (last.join(ks, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
-           .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
-                                unit_c="unit"), left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
-           .filter(pl.col("ts_c") >= pl.col("ts") - window_s)
+    cin = (_credits_before(credits, debits, window_s, max_mix)
            .select(anchor="rid", k="k", rid_c="rid_c", payer="payer", t0="ts_c", a="amount_c", u="unit_c"))
-    cout = (last.select("rid", "acct", "currency", "ts", "i").join(ks.filter(pl.col("k") >= 1), how="cross")
+    ks = pl.DataFrame({"k": pl.int_range(1, max_mix, eager=True)})
+    cout = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
+            .select("rid", "acct", "currency", "ts", "i").join(ks, how="cross")
             .with_columns(i_d=pl.col("i") + pl.col("k"))
             .join(debits.select("acct", "currency", "i", "payee", ts_d="ts", rid_d="rid", amount_d="amount",
                                 unit_d="unit"), left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
