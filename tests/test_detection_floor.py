@@ -41,9 +41,9 @@ def _scores(db: Path, world: str, log: str) -> tuple[dict, int]:
 
 def test_amlgentex_slice_floor(db):
     res, accounts = _scores(db, "amlgentex_slice", "transactions.csv")
-    assert res["patterns"]["recall"] >= 0.4 and res["patterns"]["recall_any"] >= 0.7
+    assert res["patterns"]["recall"] >= 0.4 and res["patterns"]["recall_any"] >= 0.8  # same_cut's layers
     assert res["accounts"]["precision"] >= 0.95
-    assert res["transactions"]["f1"] >= 0.75 and res["patterns"]["recall_any"] >= 0.8  # same_cut's layers
+    assert res["transactions"]["f1"] >= 0.75
     for typology in ("bipartite", "scatter_gather"):  # one-time links, any amounts
         assert res["per_typology"][typology]["pattern_recall"] == 1.0, typology
     assert res["per_typology"]["cycle"]["found"] >= 2
