@@ -90,33 +90,15 @@ def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return credits, debits
 
 
-def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
-            min_share: float) -> pl.DataFrame:
-    """One credit and up to max_split of the next max_after debits of its account: (fwd, share, tol, rid, side)."""
-    first = (credits.sort("ts").join_asof(
-        debits.select("acct", "currency", "ts", first="i").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="forward", check_sortedness=False).drop_nulls("first"))
-    offsets = pl.DataFrame({"k": pl.int_range(max_after, eager=True)})
-    cand = (first.join(offsets, how="cross").with_columns(i_d=pl.col("first") + pl.col("k"))
-            .join(debits.select("acct", "currency", "i", "payee", ts_d="ts", rid_d="rid", amount_d="amount",
-                                unit_d="unit"),
+def _debits_from(anchors: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
+    """For each anchor (acct, currency, its first debit's index i0, its time ts, and any other columns, kept), the
+    `count` debits of the account from index i0 on (k = 0 the first) within `window` of ts: rid, party (the
+    payee), t, a (amount), u (its rounding)."""
+    offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
+    return (anchors.join(offsets, how="cross").with_columns(i_d=pl.col("i0") + pl.col("k"))
+            .join(debits.select("acct", "currency", "i", party="payee", t="ts", rid_d="rid", a="amount", u="unit"),
                   left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("ts_d") <= pl.col("ts") + window_s, pl.col("payee") != pl.col("payer"))
-            .select("rid", "amount", "unit", "k", "rid_d", "amount_d", "unit_d"))
-    parts = [cand.select("rid", "amount", "unit", "k", rids=pl.concat_list("rid_d"), total=pl.col("amount_d"),
-                         units=pl.col("unit_d"))]
-    for _ in range(max_split - 1):  # extend each combination by one later debit, while it stays within the credit
-        grown = (parts[-1].join(cand.select("rid", k2="k", rid_d="rid_d", amount_d="amount_d", unit_d="unit_d"),
-                                on="rid")
-                 .filter(pl.col("k2") > pl.col("k"), pl.col("total") + pl.col("amount_d") <= pl.col("amount") + pl.col("unit"))
-                 .select("rid", "amount", "unit", k="k2", rids=pl.col("rids").list.concat(pl.concat_list("rid_d")),
-                         total=pl.col("total") + pl.col("amount_d"), units=pl.col("units") + pl.col("unit_d")))
-        parts.append(grown)
-    combos = (pl.concat(parts).with_columns(share=pl.col("total") / pl.col("amount"))
-              .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("amount")))
-              .with_columns(tol=(pl.col("units") + pl.col("unit")) / pl.col("amount")))
-    combos = combos.with_columns(tries=pl.len().over("rid"))  # combinations of one credit that fell in the band
-    return combos.select("share", "tol", "tries", ins=pl.concat_list("rid"), outs="rids")
+            .filter(pl.col("t") <= pl.col("ts") + window_s))
 
 
 def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
@@ -131,6 +113,42 @@ def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, 
                                  unit_c="unit"),
                   left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
             .filter(pl.col("ts_c") >= pl.col("ts") - window_s))
+
+
+def _subsets(cand: pl.DataFrame, max_size: int, min_size: int = 1) -> pl.DataFrame:
+    """Combinations of min_size..max_size candidate transfers per anchor, taken in order of k, whose amounts add
+    up to at most the anchor's cap. cand: anchor, k, rid, party, t, a, u, cap. Out: anchor, rids, parties, t0
+    (earliest), t1 (latest), total, units."""
+    cols = ["anchor", "k", "rids", "parties", "t0", "t1", "total", "units", "cap"]
+    grown = [cand.select("anchor", "k", rids=pl.concat_list("rid"), parties=pl.concat_list("party"), t0="t", t1="t",
+                         total="a", units="u", cap="cap")]
+    for _ in range(max_size - 1):  # extend each combination by one later candidate
+        grown.append(
+            grown[-1].join(cand.select("anchor", k2="k", rid2="rid", party2="party", t2="t", a2="a", u2="u"),
+                           on="anchor")
+            .filter(pl.col("k2") > pl.col("k"), pl.col("total") + pl.col("a2") <= pl.col("cap"))
+            .select("anchor", k="k2", rids=pl.col("rids").list.concat(pl.concat_list("rid2")),
+                    parties=pl.col("parties").list.concat(pl.concat_list("party2")),
+                    t0=pl.min_horizontal("t0", "t2"), t1=pl.max_horizontal("t1", "t2"),
+                    total=pl.col("total") + pl.col("a2"), units=pl.col("units") + pl.col("u2"), cap="cap"))
+    return pl.concat([g.select(cols) for g in grown[min_size - 1:]]).drop("k", "cap")
+
+
+def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
+            min_share: float) -> pl.DataFrame:
+    """One credit and up to max_split of the next max_after debits of its account, none back to its payer."""
+    first = (credits.sort("ts").join_asof(
+        debits.select("acct", "currency", "ts", i0="i").sort("ts"), on="ts", by=["acct", "currency"],
+        strategy="forward", check_sortedness=False).drop_nulls("i0"))
+    cand = (_debits_from(first, debits, window_s, max_after).filter(pl.col("party") != pl.col("payer"))
+            .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u",
+                    cap=pl.col("amount") + pl.col("unit")))   # a split stays within its credit
+    combos = (_subsets(cand, max_split).join(credits.select(anchor="rid", amount="amount", unit="unit"), on="anchor")
+              .with_columns(share=pl.col("total") / pl.col("amount"))
+              .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("amount")))
+              .with_columns(tol=(pl.col("units") + pl.col("unit")) / pl.col("amount"),
+                            tries=pl.len().over("anchor")))   # combinations of one credit that fell in the band
+    return combos.select("share", "tol", "tries", ins=pl.concat_list("anchor"), outs="rids")
 
 
 def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
@@ -158,41 +176,24 @@ def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: 
     again, with other traffic in between. Amounts are matched on numbers first; the lists are built for the few
     combinations kept."""
     cin = (_credits_before(credits, debits, window_s, max_mix)
-           .select(anchor="rid", k="k", rid_c="rid_c", payer="payer", t0="ts_c", a="amount_c", u="unit_c"))
-    ks = pl.DataFrame({"k": pl.int_range(1, max_mix, eager=True)})
-    cout = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
-            .select("rid", "acct", "currency", "ts", "i").join(ks, how="cross")
-            .with_columns(i_d=pl.col("i") + pl.col("k"))
-            .join(debits.select("acct", "currency", "i", "payee", ts_d="ts", rid_d="rid", amount_d="amount",
-                                unit_d="unit"), left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("ts_d") <= pl.col("ts") + window_s)
-            .select(anchor="rid", k="k", rid_d="rid_d", payee="payee", t1="ts_d", a="amount_d", u="unit_d"))
-    c2 = (cin.join(cin.rename({"k": "k2", "rid_c": "rid_c2", "payer": "payer2", "t0": "t02", "a": "a2", "u": "u2"}),
-                   on="anchor")
-          .filter(pl.col("k2") > pl.col("k"))
-          .select("anchor", k="k2", ins=pl.concat_list("rid_c", "rid_c2"), payers=pl.concat_list("payer", "payer2"),
-                  t0=pl.min_horizontal("t0", "t02"), total=pl.col("a") + pl.col("a2"), units=pl.col("u") + pl.col("u2")))
-    c3 = (c2.join(cin.rename({"k": "k3", "rid_c": "rid_c3", "payer": "payer3", "t0": "t03", "a": "a3", "u": "u3"}),
-                  on="anchor")
-          .filter(pl.col("k3") > pl.col("k"))
-          .select("anchor", "k", ins=pl.col("ins").list.concat(pl.concat_list("rid_c3")),
-                  payers=pl.col("payers").list.concat(pl.concat_list("payer3")), t0=pl.min_horizontal("t0", "t03"),
-                  total=pl.col("total") + pl.col("a3"), units=pl.col("units") + pl.col("u3")))
-    ins = pl.concat([c2, c3]).with_row_index("cid")
-    d0 = debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi").select(
-        anchor="rid", outs=pl.concat_list("rid"), payees=pl.concat_list("payee"), t1="ts", total="amount", units="unit")
-    d1 = (d0.join(cout, on="anchor")
-          .select("anchor", "k", outs=pl.col("outs").list.concat(pl.concat_list("rid_d")),
-                  payees=pl.col("payees").list.concat(pl.concat_list("payee")), t1=pl.max_horizontal("t1", "t1_right"),
-                  total=pl.col("total") + pl.col("a"), units=pl.col("units") + pl.col("u")))
-    d2 = (d1.join(cout.rename({"k": "k2", "rid_d": "rid_d2", "payee": "payee2", "t1": "t12", "a": "a2", "u": "u2"}),
-                  on="anchor")
-          .filter(pl.col("k2") > pl.col("k"))
-          .select("anchor", outs=pl.col("outs").list.concat(pl.concat_list("rid_d2")),
-                  payees=pl.col("payees").list.concat(pl.concat_list("payee2")), t1=pl.max_horizontal("t1", "t12"),
-                  total=pl.col("total") + pl.col("a2"), units=pl.col("units") + pl.col("u2")))
-    outs = pl.concat([d0, d1.drop("k"), d2]).with_row_index("did")
-    pairs = (ins.select("anchor", "cid", "t0", c_total="total", c_units="units")   # numbers first
+           .select(anchor="rid", k="k", rid="rid_c", party="payer", t="ts_c", a="amount_c", u="unit_c",
+                   cap=pl.lit(float("inf"))))
+    ins = (_subsets(cin, 3, min_size=2)
+           .select("anchor", ins="rids", payers="parties", t0="t0", c_total="total", c_units="units")
+           .with_row_index("cid"))
+    d0 = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
+          .select(anchor="rid", outs=pl.concat_list("rid"), payees=pl.concat_list("payee"), t1="ts",
+                  total="amount", units="unit"))
+    anchors = debits.join(d0.select("anchor"), left_on="rid", right_on="anchor", how="semi").with_columns(
+        i0=pl.col("i") + 1)
+    later = (_debits_from(anchors, debits, window_s, max_mix - 1)
+             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u", cap=pl.lit(float("inf"))))
+    with_later = (_subsets(later, 2).join(d0, on="anchor", suffix="_0")
+                  .select("anchor", outs=pl.col("outs").list.concat("rids"),
+                          payees=pl.col("payees").list.concat("parties"), t1=pl.max_horizontal("t1", "t1_0"),
+                          total=pl.col("total") + pl.col("total_0"), units=pl.col("units") + pl.col("units_0")))
+    outs = pl.concat([d0, with_later]).with_row_index("did")
+    pairs = (ins.select("anchor", "cid", "t0", "c_total", "c_units")   # numbers first
              .join(outs.select("anchor", "did", "t1", "total", "units"), on="anchor")
              .filter(pl.col("t1") <= pl.col("t0") + window_s)
              .with_columns(share=pl.col("total") / pl.col("c_total"))
