@@ -1,13 +1,6 @@
 """Same cut: forwards that keep the same share of what came in, linked along a chain or from one payer.
 
-Step 1 (DuckDB): the one-time transfers of the read range (pairs used at most max_payments_per_pair times over
-the history), in and out of relay accounts (both receive and pay such transfers; services are not relays), on
-hashed accounts and row ids.
-Step 2 (polars): forwards, each in one account and currency, its debits within `window` of its first credit and
-none back to a payer. A split is one credit and up to max_split of the next max_after debits; a gather is one
-debit and the 2 to max_after credits just before it; a mix is two or three of the max_mix credits before a
-debit, paid on in it and up to two of the debits after it. A forward keeps its share, debits over credits, when
-it lies in [min_share, 1]; a forward found twice (a gather is also a mix) counts once.
+Steps 1-2 (rules/forwards.py): the forwards of the read range, each with its share and its tolerance.
 Step 3 (polars): links between forwards whose shares agree to within the amounts' rounding: one's debit is the
 other's credit (a chain), or their credits came from one payer within `window` (one source split).
 Step 4 (scipy): connected components of the linked forwards; each is a hit for every forwarding account in it.
@@ -15,7 +8,6 @@ Step 4 (scipy): connected components of the linked forwards; each is a hit for e
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -24,37 +16,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from rules.dialect import DIALECT
-
-EDGES_SQL = """
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history: row id and hashed accounts
-    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at, amount, currency
-    FROM transactions
-    WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND amount > 0
-),
-pairs AS (                  -- how often each relationship was used (a hash collision only makes pairs look repeated)
-    SELECT src, dst, count(*) AS n FROM t GROUP BY src, dst
-),
-once AS (                   -- the one-time transfers of the read range
-    SELECT t.rid, t.src, t.dst, t.booked_at, t.amount, t.currency
-    FROM t JOIN pairs p ON p.src = t.src AND p.dst = t.dst
-    WHERE p.n <= $max_payments_per_pair AND t.booked_at >= $window_start
-),
-relay AS (                  -- accounts that received and paid one-time transfers, services excepted
-    SELECT DISTINCT dst AS account FROM once
-    WHERE dst IN (SELECT src FROM once)
-      AND dst NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
-)
-SELECT o.rid, o.src, o.dst, o.booked_at, CAST(o.amount AS DOUBLE) AS amount, o.currency,
-       r_in.account IS NOT NULL AS to_relay, r_out.account IS NOT NULL AS from_relay
-FROM once o
-LEFT JOIN relay r_in ON r_in.account = o.dst
-LEFT JOIN relay r_out ON r_out.account = o.src
-WHERE r_in.account IS NOT NULL OR r_out.account IS NOT NULL
-"""
+from rules.forwards import find_forwards, window_seconds
 
 INFO_SQL = """
 SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
@@ -67,154 +29,6 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "share": pl.Float64, "n_links": pl.Int64, "in_usd": pl.Float64, "out_usd": pl.Float64,
 }
-
-
-def _rounding(amount: pl.Expr) -> pl.Expr:
-    """Half the unit of an amount's last non-zero digit: 0.005 for 1234.56, 0.5 for 1234, 500 for 2000 (a round
-    sum could be any amount rounded), and finer where the data carries more digits. Two shares can agree no
-    closer than their amounts' rounding allows."""
-    expr = pl.lit(5e-9)
-    for unit in (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5):  # the coarsest unit that fits wins
-        q = amount / unit
-        expr = pl.when((q - q.round(0)).abs() < 1e-6).then(unit / 2).otherwise(expr)
-    return expr
-
-
-def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Credits into and debits out of the relay accounts, each numbered in time order per account and currency."""
-    t = edges.with_columns(ts=pl.col("booked_at").dt.epoch("s"), unit=_rounding(pl.col("amount")))
-    credits = (t.filter("to_relay").rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
-               .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
-    debits = (t.filter("from_relay").rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
-              .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
-    return credits, debits
-
-
-def _debits_from(anchors: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
-    """For each anchor (acct, currency, its first debit's index i0, its time ts, and any other columns, kept), the
-    `count` debits of the account from index i0 on (k = 0 the first) within `window` of ts: rid, party (the
-    payee), t, a (amount), u (its rounding)."""
-    offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
-    return (anchors.join(offsets, how="cross").with_columns(i_d=pl.col("i0") + pl.col("k"))
-            .join(debits.select("acct", "currency", "i", party="payee", t="ts", rid_d="rid", a="amount", u="unit"),
-                  left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("t") <= pl.col("ts") + window_s))
-
-
-def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
-    """Each debit (its rid, amount, unit, payee) with the `count` credits in a row before it (k = 0 the latest)
-    that came within `window` of it: rid_c, payer, ts_c, amount_c, unit_c."""
-    last = (debits.sort("ts").join_asof(
-        credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="backward", check_sortedness=False).drop_nulls("last"))
-    offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
-    return (last.join(offsets, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
-            .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
-                                 unit_c="unit"),
-                  left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("ts_c") >= pl.col("ts") - window_s))
-
-
-def _subsets(cand: pl.DataFrame, max_size: int, min_size: int = 1) -> pl.DataFrame:
-    """Combinations of min_size..max_size candidate transfers per anchor, taken in order of k, whose amounts add
-    up to at most the anchor's cap. cand: anchor, k, rid, party, t, a, u, cap. Out: anchor, rids, parties, t0
-    (earliest), t1 (latest), total, units."""
-    cols = ["anchor", "k", "rids", "parties", "t0", "t1", "total", "units", "cap"]
-    grown = [cand.select("anchor", "k", rids=pl.concat_list("rid"), parties=pl.concat_list("party"), t0="t", t1="t",
-                         total="a", units="u", cap="cap")]
-    for _ in range(max_size - 1):  # extend each combination by one later candidate
-        grown.append(
-            grown[-1].join(cand.select("anchor", k2="k", rid2="rid", party2="party", t2="t", a2="a", u2="u"),
-                           on="anchor")
-            .filter(pl.col("k2") > pl.col("k"), pl.col("total") + pl.col("a2") <= pl.col("cap"))
-            .select("anchor", k="k2", rids=pl.col("rids").list.concat(pl.concat_list("rid2")),
-                    parties=pl.col("parties").list.concat(pl.concat_list("party2")),
-                    t0=pl.min_horizontal("t0", "t2"), t1=pl.max_horizontal("t1", "t2"),
-                    total=pl.col("total") + pl.col("a2"), units=pl.col("units") + pl.col("u2"), cap="cap"))
-    return pl.concat([g.select(cols) for g in grown[min_size - 1:]]).drop("k", "cap")
-
-
-def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
-            min_share: float) -> pl.DataFrame:
-    """One credit and up to max_split of the next max_after debits of its account, none back to its payer."""
-    first = (credits.sort("ts").join_asof(
-        debits.select("acct", "currency", "ts", i0="i").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="forward", check_sortedness=False).drop_nulls("i0"))
-    cand = (_debits_from(first, debits, window_s, max_after).filter(pl.col("party") != pl.col("payer"))
-            .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u",
-                    cap=pl.col("amount") + pl.col("unit")))   # a split stays within its credit
-    combos = (_subsets(cand, max_split).join(credits.select(anchor="rid", amount="amount", unit="unit"), on="anchor")
-              .with_columns(share=pl.col("total") / pl.col("amount"))
-              .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("amount")))
-              .with_columns(tol=(pl.col("units") + pl.col("unit")) / pl.col("amount"),
-                            tries=pl.len().over("anchor")))   # combinations of one credit that fell in the band
-    return combos.select("share", "tol", "tries", ins=pl.concat_list("anchor"), outs="rids")
-
-
-def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
-             min_share: float) -> pl.DataFrame:
-    """One debit and the 2..max_after credits just before it (in a row, within `window`)."""
-    cand = (_credits_before(credits, debits, window_s, max_after)
-            .filter(pl.col("payer") != pl.col("payee")).sort("rid", "k"))
-    cand = cand.with_columns(total=pl.col("amount_c").cum_sum().over("rid"),
-                             units=pl.col("unit_c").cum_sum().over("rid"), n=pl.int_range(1, pl.len() + 1).over("rid"))
-    kept = (cand.filter(pl.col("n") >= 2).with_columns(share=pl.col("amount") / pl.col("total"))
-            .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("unit") / pl.col("total"))))
-    rows = (kept.select("rid", "n", "share", tol=(pl.col("units") + pl.col("unit")) / pl.col("total"),
-                        tries=pl.len().over("rid"))   # runs of credits before one debit that fell in the band
-            .join(cand.select("rid", "rid_c", n_c="n"), on="rid").filter(pl.col("n_c") <= pl.col("n"))
-            .group_by("rid", "n").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").first(),
-                                      ins=pl.col("rid_c"))
-            .select("share", "tol", "tries", "ins", outs=pl.concat_list("rid")))
-    return rows
-
-
-def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: int,
-           min_share: float) -> pl.DataFrame:
-    """Two or three of the max_mix credits before a debit, paid on in that debit and up to two of the max_mix - 1
-    debits after it, all within `window` of the earliest credit and none back to a payer: gathered and split
-    again, with other traffic in between. Amounts are matched on numbers first; the lists are built for the few
-    combinations kept."""
-    cin = (_credits_before(credits, debits, window_s, max_mix)
-           .select(anchor="rid", k="k", rid="rid_c", party="payer", t="ts_c", a="amount_c", u="unit_c",
-                   cap=pl.lit(float("inf"))))
-    ins = (_subsets(cin, 3, min_size=2)
-           .select("anchor", ins="rids", payers="parties", t0="t0", c_total="total", c_units="units")
-           .with_row_index("cid"))
-    d0 = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
-          .select(anchor="rid", outs=pl.concat_list("rid"), payees=pl.concat_list("payee"), t1="ts",
-                  total="amount", units="unit"))
-    anchors = debits.join(d0.select("anchor"), left_on="rid", right_on="anchor", how="semi").with_columns(
-        i0=pl.col("i") + 1)
-    later = (_debits_from(anchors, debits, window_s, max_mix - 1)
-             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u", cap=pl.lit(float("inf"))))
-    with_later = (_subsets(later, 2).join(d0, on="anchor", suffix="_0")
-                  .select("anchor", outs=pl.col("outs").list.concat("rids"),
-                          payees=pl.col("payees").list.concat("parties"), t1=pl.max_horizontal("t1", "t1_0"),
-                          total=pl.col("total") + pl.col("total_0"), units=pl.col("units") + pl.col("units_0")))
-    outs = pl.concat([d0, with_later]).with_row_index("did")
-    pairs = (ins.select("anchor", "cid", "t0", "c_total", "c_units")   # numbers first
-             .join(outs.select("anchor", "did", "t1", "total", "units"), on="anchor")
-             .filter(pl.col("t1") <= pl.col("t0") + window_s)
-             .with_columns(share=pl.col("total") / pl.col("c_total"))
-             .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("units") / pl.col("c_total"))))
-    rows = (pairs.join(ins.select("cid", "ins", "payers"), on="cid").join(outs.select("did", "outs", "payees"), on="did")
-            .filter(pl.col("payers").list.set_intersection("payees").list.len() == 0)   # nothing paid back
-            .with_columns(tol=(pl.col("units") + pl.col("c_units")) / pl.col("c_total"),
-                          tries=pl.len().over("anchor"))
-            .select("share", "tol", "tries", "ins", "outs"))
-    return rows
-
-
-def _sides(forwards: list[pl.DataFrame]) -> pl.DataFrame:
-    """The forwards of every kind, each once (a gather of two credits is also a mix) and numbered in a fixed
-    order, one row per transfer: side 'in' (a credit) or 'out' (a debit)."""
-    fwd = (pl.concat(forwards).with_columns(pl.col("ins").list.sort(), pl.col("outs").list.sort())
-           .group_by("ins", "outs").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max())
-           .sort("ins", "outs").with_row_index("fwd"))
-    ins = fwd.select("fwd", "share", "tol", "tries", rid="ins").explode("rid").with_columns(side=pl.lit("in"))
-    outs = fwd.select("fwd", "share", "tol", "tries", rid="outs").explode("rid").with_columns(side=pl.lit("out"))
-    return pl.concat([ins, outs])
 
 
 def _links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: float, max_chance: float) -> pl.DataFrame:
@@ -266,23 +80,14 @@ def _offsets(k: int) -> list[tuple[int, ...]]:
 
 
 def run(con, params: dict) -> pl.DataFrame:
-    bind = {k: params[k] for k in ("history_start", "window_start", "until", "max_payments_per_pair", "service_kinds")}
-    edges = DIALECT.fetch_polars(con, EDGES_SQL, bind)
-    if edges.is_empty():
-        return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    window = params["window"]
-    window_s = int((window if isinstance(window, timedelta) else timedelta(seconds=float(window))).total_seconds())
-    max_after, min_share, max_chance = int(params["max_after"]), float(params["min_share"]), float(params["max_chance"])
+    min_share, max_chance = float(params["min_share"]), float(params["max_chance"])
     if min_share >= 1.0 or max_chance <= 0:  # no band of shares, or no chance allowed: nothing can link
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    credits, debits = _transfers(edges)
-    splits = _splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share)
-    gathers = _gathers(credits, debits, window_s, max_after, min_share)
-    parts = [splits, gathers]
-    if int(params["max_mix"]) >= 2:
-        parts.append(_mixes(credits, debits, window_s, int(params["max_mix"]), min_share))
-    sides = _sides(parts)
-    links = _links(sides, credits, window_s, 1.0 - min_share, max_chance)
+    fw = find_forwards(con, params)
+    if fw is None:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    sides = fw.sides
+    links = _links(sides, fw.credits, window_seconds(params), 1.0 - min_share, max_chance)
     if links.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     linked = pl.concat([links["fwd"], links["fwd_b"]]).unique().to_frame("fwd").with_row_index("code")
@@ -300,8 +105,7 @@ def run(con, params: dict) -> pl.DataFrame:
         info = DIALECT.fetch_polars(con, INFO_SQL)
     finally:
         DIALECT.unregister(con, "_st_same_cut_rows")
-    times = edges.select("rid", "booked_at")
-    full = members.join(info, on="rid").join(times, on="rid")
+    full = members.join(info, on="rid").join(fw.times, on="rid")
     once = full.select("comp", "rid", "side", "usd").unique()  # a transfer in two forwards counts once
     forwarders = (full.filter(pl.col("side") == "in").select("comp", acct="dst").unique())
     per_comp = (full.group_by("comp").agg(

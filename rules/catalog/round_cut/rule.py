@@ -1,0 +1,86 @@
+"""Round cut: a forward whose share is an exact multiple of cut_step, standing out against every forward of the run.
+
+Steps 1-2 (rules/forwards.py): the forwards of the read range, each with its share and its tolerance (the
+rounding of its amounts over its credits).
+Step 3 (polars): each forward's p-value, the chance that a share unrelated to any cut lies as close to a multiple
+of cut_step: 2 x max(distance, tolerance) / cut_step (a share is spread evenly at that scale; it cannot agree
+closer than its amounts' rounding). Benjamini-Hochberg over all forwards of the run keeps those below the false
+discovery rate max_false_share; of those, the ones within their tolerance of a cut below all of it are hits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from rules.dialect import DIALECT
+from rules.forwards import find_forwards
+
+INFO_SQL = """
+SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
+FROM transactions
+WHERE rowid IN (SELECT rid FROM _st_round_cut_rows)   -- the kept forwards' transfers only
+"""
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
+    "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+    "share": pl.Float64, "in_usd": pl.Float64, "out_usd": pl.Float64, "n_payers": pl.Int64, "n_payees": pl.Int64,
+    "chance": pl.Float64,
+}
+
+
+def _kept(table: pl.DataFrame, step: float, q: float) -> pl.DataFrame:
+    """The forwards (fwd, share, cut, chance) whose share is a multiple of `step` below 1 to within their tolerance,
+    among those Benjamini-Hochberg keeps at false discovery rate q over every forward of the table."""
+    m = table.height
+    scored = (table.with_columns(cut=(pl.col("share") / step).round(0) * step)
+              .with_columns(chance=(2 * pl.max_horizontal((pl.col("share") - pl.col("cut")).abs(), pl.col("tol"))
+                                    / step).clip(upper_bound=1.0))
+              .sort("chance", "fwd").with_row_index("rank", offset=1))
+    passing = scored.filter(pl.col("chance") <= q * pl.col("rank") / m)
+    if passing.is_empty():
+        return scored.clear().select("fwd", "share", "cut", "chance")
+    last = passing["rank"].max()
+    return (scored.filter(pl.col("rank") <= last, (pl.col("share") - pl.col("cut")).abs() <= pl.col("tol"),
+                          pl.col("cut") < 1.0 - step / 2)   # all of it is pass-through, not a cut
+            .select("fwd", "share", "cut", "chance"))
+
+
+def run(con, params: dict) -> pl.DataFrame:
+    step, q = float(params["cut_step"]), float(params["max_false_share"])
+    if not 0 < step < 1 or q <= 0 or float(params["min_share"]) >= 1.0:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    fw = find_forwards(con, params)
+    if fw is None:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    kept = _kept(fw.table, step, q)
+    if kept.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    sides = fw.sides.join(kept.select("fwd"), on="fwd").select("fwd", "rid", "side")
+    DIALECT.register(con, "_st_round_cut_rows", sides.select("rid").unique())
+    try:
+        info = DIALECT.fetch_polars(con, INFO_SQL)
+    finally:
+        DIALECT.unregister(con, "_st_round_cut_rows")
+    full = sides.join(info, on="rid")
+    is_in = pl.col("side") == "in"
+    per_fwd = full.group_by("fwd").agg(
+        subject_id=pl.col("dst").filter(is_in).first(),
+        txn_ids=pl.col("txn_id").sort(),
+        payers=pl.col("src").filter(is_in).unique().sort(),
+        payees=pl.col("dst").filter(~is_in).unique().sort(),
+        window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
+        in_usd=pl.col("usd").filter(is_in).sum().round(2), out_usd=pl.col("usd").filter(~is_in).sum().round(2),
+    ).join(kept, on="fwd")
+    out = per_fwd.select(
+        "subject_id", value=(pl.col("cut") * 100).round(0).cast(pl.Int64), txn_ids="txn_ids",
+        member_ids=pl.col("payers").list.concat("payees").list.unique().list.sort(),
+        window_start="window_start", window_end="window_end", share=pl.col("share").round(6),
+        in_usd="in_usd", out_usd="out_usd", n_payers=pl.col("payers").list.len().cast(pl.Int64),
+        n_payees=pl.col("payees").list.len().cast(pl.Int64),
+        chance=pl.Series([float(f"{c:.2g}") for c in per_fwd["chance"]], dtype=pl.Float64))
+    # a pool account serving several schemes has a hit for each forward
+    return (out.with_columns(key=pl.col("txn_ids").list.join(",")).sort("subject_id", "key").drop("key")
+            .cast(OUTPUT_SCHEMA))  # type: ignore[arg-type]
