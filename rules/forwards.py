@@ -98,7 +98,7 @@ def _rounding(amount: pl.Expr) -> pl.Expr:
     expr = pl.lit(5e-9)
     for unit in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5):  # coarsest that fits wins
         q = amount / unit
-        fits = (q - q.round(0)).abs() * unit <= amount.abs() * 1e-12   # exact but for the float's own error
+        fits = (q - q.round(0)).abs() * unit <= amount.abs() * 1e-15   # exact but for a few ulps of float error
         expr = pl.when(fits).then(unit / 2).otherwise(expr)
     return expr
 

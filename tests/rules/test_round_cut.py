@@ -30,12 +30,14 @@ def test_an_exact_whole_percent_cut_on_token_amounts(world: World):
     hit = hits["M"]
     assert hit["value"] == 90 and len(hit["txn_ids"]) == 2
     assert sorted(hit["member_ids"]) == ["A", "C"]
-    assert "passed on exactly 90 % of 1234.57 USD received from 1 payer(s) to 1 payee(s)" in hit["reason"]
+    assert ("passed on exactly 90 % of what it received from 1 payer(s) to 1 payee(s), to the amounts' precision"
+            " (a chance of 1.6e-07 for each of the run's 31 forwards)") in hit["reason"]
+    assert '"in_usd":1234.57' in hit["evidence"].replace(" ", "")
 
 
 def test_a_cut_in_cents_stands_out_alone_but_not_among_many_forwards(world: World):
     world.txn("A", "M", 1234.56, 0)
-    world.txn("M", "C", 1111.10, 4 * DAY)   # 0.9 of 1234.56 = 1111.104: exact to the cent
+    world.txn("M", "C", 1111.11, 4 * DAY)   # 0.900005: 90 % of 1234.56 (1111.104) to the cent
     _, hits = world.run("round_cut")
     assert set(hits) == {"M"}
     unrelated_forwards(world, 30)            # 31 forwards tested: a cent's agreement is no longer rare enough
@@ -85,3 +87,37 @@ def test_parameters_set_the_cuts_and_the_false_discovery_rate(world: World):
     assert hits == {}
     _, hits = world.run("round_cut", max_false_share=1e-12)
     assert hits == {}
+
+
+def test_pass_throughs_do_not_lower_the_bar(world: World):
+    """Forwards that pass on all of it are no cut: they count among the tests, never among the discoveries."""
+    world.txn("A", "M", 1234.56, 0)
+    world.txn("M", "C", 1111.11, 4 * DAY)
+    unrelated_forwards(world, 30)
+    rng = random.Random(3)
+    for i in range(40):
+        usd = round(rng.uniform(2000, 9000), 2)
+        world.txn(f"R{i}", f"G{i}", usd, i)
+        world.txn(f"G{i}", f"S{i}", usd, i + DAY)
+    _, hits = world.run("round_cut")
+    assert hits == {}
+
+
+def test_a_split_is_one_hit_with_all_its_payees(world: World):
+    world.txn("A", "M", 1234.567891, 0)
+    world.txn("M", "C1", 740.740735, 2 * DAY)   # 60 % ...
+    world.txn("M", "C2", 370.370367, 3 * DAY)   # ... and 30 %: the mule kept 10 %
+    unrelated_forwards(world, 30)
+    world.run("round_cut")
+    rows = world.con.execute("SELECT measured_value, member_ids FROM rule_hits WHERE rule_id = 'round_cut'").fetchall()
+    assert [(v, sorted(m)) for v, m in rows] == [(90, ["A", "C1", "C2"])]
+
+
+def test_a_half_percent_cut_and_a_transfer_without_a_rate(world: World):
+    world.txn("A", "M", 0, 0, currency="EUR", amount=1234.567891)
+    world.txn("M", "C", 0, 4 * DAY, currency="EUR", amount=round(1234.567891 * 0.875, 6))
+    world.con.execute("UPDATE transactions SET amount_usd = NULL")   # no EUR rate loaded
+    _, hits = world.run("round_cut", cut_step=0.005)
+    assert hits["M"]["value"] == 87.5
+    assert "passed on exactly 87.5 % of what it received" in hits["M"]["reason"]
+    assert '"in_usd":null' in hits["M"]["evidence"].replace(" ", "")

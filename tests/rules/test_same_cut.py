@@ -53,6 +53,14 @@ def test_a_gather_paid_on_as_one_debit_then_forwarded(world: World):
     assert len(hits["H"]["txn_ids"]) == 5
 
 
+def test_amounts_with_more_decimals_agree_within_their_own_rounding(world: World):
+    world.txn("A", "B", 1234.56789, 0)
+    world.txn("B", "C", 1111.11110, 3 * DAY)   # 0.9 to five decimals
+    world.txn("C", "D", 999.99999, 8 * DAY)
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B", "C"}
+
+
 def test_whole_amounts_agree_within_half_a_unit(world: World):
     world.txn("S", "B1", 10003, 0)
     world.txn("S", "B2", 7007, DAY)

@@ -24,28 +24,48 @@ WHERE rowid IN (SELECT rid FROM _st_round_cut_rows)   -- the kept forwards' tran
 """
 
 OUTPUT_SCHEMA: dict[str, Any] = {
-    "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
+    "subject_id": pl.Utf8, "value": pl.Float64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "share": pl.Float64, "in_usd": pl.Float64, "out_usd": pl.Float64, "n_payers": pl.Int64, "n_payees": pl.Int64,
-    "chance": pl.Float64,
+    "chance": pl.Float64, "n_tested": pl.Int64,
 }
 
 
+def _usd_sum(which: pl.Expr) -> pl.Expr:
+    """The USD of those transfers; null when one of them has no rate (not a sum that reads as 0)."""
+    usd = pl.col("usd").filter(which)
+    return pl.when(usd.null_count() == 0).then(usd.sum().round(2))
+
+
 def _kept(table: pl.DataFrame, step: float, q: float) -> pl.DataFrame:
-    """The forwards (fwd, share, cut, chance) whose share is a multiple of `step` below 1 to within their tolerance,
-    among those Benjamini-Hochberg keeps at false discovery rate q over every forward of the table."""
+    """The forwards (fwd, share, cut, chance, n_tested) whose share is a multiple of `step` below 1 to within their
+    tolerance and that Benjamini-Hochberg keeps at false discovery rate q over every forward of the table. A
+    forward that is no such cut (all of it passed on, or off every multiple) has chance 1: it cannot lower the
+    bar for the others."""
     m = table.height
-    scored = (table.with_columns(cut=(pl.col("share") / step).round(0) * step)
-              .with_columns(chance=(2 * pl.max_horizontal((pl.col("share") - pl.col("cut")).abs(), pl.col("tol"))
-                                    / step).clip(upper_bound=1.0))
+    cut = (pl.col("share") / step).round(0) * step
+    is_cut = ((pl.col("share") - pl.col("cut")).abs() <= pl.col("tol")) & (pl.col("cut") < 1.0 - step / 2)
+    scored = (table.with_columns(cut=cut)
+              .with_columns(chance=pl.when(is_cut).then((2 * pl.col("tol") / step).clip(upper_bound=1.0))
+                            .otherwise(1.0))
               .sort("chance", "fwd").with_row_index("rank", offset=1))
     passing = scored.filter(pl.col("chance") <= q * pl.col("rank") / m)
-    if passing.is_empty():
-        return scored.clear().select("fwd", "share", "cut", "chance")
-    last = passing["rank"].max()
-    return (scored.filter(pl.col("rank") <= last, (pl.col("share") - pl.col("cut")).abs() <= pl.col("tol"),
-                          pl.col("cut") < 1.0 - step / 2)   # all of it is pass-through, not a cut
-            .select("fwd", "share", "cut", "chance"))
+    last = passing["rank"].max() if passing.height else 0
+    return (scored.filter(pl.col("rank") <= last, is_cut)
+            .select("fwd", "share", "cut", "chance", n_tested=pl.lit(m, dtype=pl.Int64)))
+
+
+def _widest(kept: pl.DataFrame, sides: pl.DataFrame) -> pl.DataFrame:
+    """Drop a kept forward whose transfers all belong to another kept forward (a split's 60 % to one payee inside
+    its 90 % to two): the widest one says what the intermediary kept."""
+    rids = sides.join(kept.select("fwd"), on="fwd").select("fwd", "rid")
+    size = rids.group_by("fwd").len("n")
+    shared = (rids.join(rids.rename({"fwd": "other"}), on="rid").filter(pl.col("fwd") != pl.col("other"))
+              .group_by("fwd", "other").len("common").join(size, on="fwd")
+              .join(size.rename({"fwd": "other", "n": "n_other"}), on="other"))
+    inside = shared.filter(pl.col("common") == pl.col("n"),   # all of fwd's transfers are in other's ...
+                           (pl.col("n_other") > pl.col("n")) | (pl.col("other") < pl.col("fwd")))  # ... and other is wider
+    return kept.join(inside.select("fwd").unique(), on="fwd", how="anti")
 
 
 def run(con, params: dict) -> pl.DataFrame:
@@ -55,7 +75,7 @@ def run(con, params: dict) -> pl.DataFrame:
     fw = find_forwards(con, params)
     if fw is None:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    kept = _kept(fw.table, step, q)
+    kept = _widest(_kept(fw.table, step, q), fw.sides)
     if kept.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     sides = fw.sides.join(kept.select("fwd"), on="fwd").select("fwd", "rid", "side")
@@ -72,14 +92,14 @@ def run(con, params: dict) -> pl.DataFrame:
         payers=pl.col("src").filter(is_in).unique().sort(),
         payees=pl.col("dst").filter(~is_in).unique().sort(),
         window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
-        in_usd=pl.col("usd").filter(is_in).sum().round(2), out_usd=pl.col("usd").filter(~is_in).sum().round(2),
+        in_usd=_usd_sum(is_in), out_usd=_usd_sum(~is_in),
     ).join(kept, on="fwd")
     out = per_fwd.select(
-        "subject_id", value=(pl.col("cut") * 100).round(0).cast(pl.Int64), txn_ids="txn_ids",
+        "subject_id", value=(pl.col("cut") * 100).round(4), txn_ids="txn_ids",
         member_ids=pl.col("payers").list.concat("payees").list.unique().list.sort(),
         window_start="window_start", window_end="window_end", share=pl.col("share").round(6),
         in_usd="in_usd", out_usd="out_usd", n_payers=pl.col("payers").list.len().cast(pl.Int64),
-        n_payees=pl.col("payees").list.len().cast(pl.Int64),
+        n_payees=pl.col("payees").list.len().cast(pl.Int64), n_tested="n_tested",
         chance=pl.Series([float(f"{c:.2g}") for c in per_fwd["chance"]], dtype=pl.Float64))
     # a pool account serving several schemes has a hit for each forward
     return (out.with_columns(key=pl.col("txn_ids").list.join(",")).sort("subject_id", "key").drop("key")
