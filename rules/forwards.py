@@ -8,7 +8,7 @@ Step 2 (polars): forwards, each in one account and currency, its debits within `
 none back to a payer. A split is one credit and up to max_split of the next max_after debits; a gather is one
 debit and the 2 to max_after credits just before it; a mix is two or three of the max_mix credits before a
 debit, paid on in it and up to two of the debits after it. A forward keeps its share, debits over credits, when
-it lies in [min_share, 1] (to within the credits' rounding); a forward found twice (a gather is also a mix)
+it lies in [min_share, 1] (1 to within the amounts' rounding); a forward found twice (a gather is also a mix)
 counts once. Its tolerance `tol` is the rounding of its amounts over its credits: two shares, or a share and a
 cut, can agree no closer than that.
 """

@@ -41,7 +41,7 @@ def _scores(db: Path, world: str, log: str) -> tuple[dict, int]:
 
 def test_amlgentex_slice_floor(db):
     res, accounts = _scores(db, "amlgentex_slice", "transactions.csv")
-    assert res["patterns"]["recall"] >= 0.55 and res["patterns"]["recall_any"] >= 0.8  # same_cut's layers
+    assert res["patterns"]["recall"] >= 0.55 and res["patterns"]["recall_any"] >= 0.8  # round_cut, same_cut
     assert res["accounts"]["precision"] >= 0.95
     assert res["transactions"]["f1"] >= 0.75
     for typology in ("bipartite", "scatter_gather", "gather_scatter"):  # one-time links, any amounts; a whole-% cut

@@ -101,6 +101,19 @@ def test_pass_throughs_do_not_lower_the_bar(world: World):
         world.txn(f"G{i}", f"S{i}", usd, i + DAY)
     _, hits = world.run("round_cut")
     assert hits == {}
+    other = World(world.tmp / "other")   # a token forward among them: they count among the tests
+    token_forward(other)
+    for i in range(40):
+        other.txn(f"R{i}", f"G{i}", 2000 + i, i)
+        other.txn(f"G{i}", f"S{i}", 2000 + i, i + DAY)
+    _, hits = other.run("round_cut")
+    assert "for each of the run's 41 forwards" in hits["M"]["reason"]
+
+
+def test_a_cut_step_that_does_not_divide_one(world: World):
+    token_forward(world)   # 90 % is three steps of 30 %
+    _, hits = world.run("round_cut", cut_step=0.3)
+    assert hits["M"]["value"] == 90
 
 
 def test_a_split_is_one_hit_with_all_its_payees(world: World):

@@ -3,9 +3,10 @@
 Steps 1-2 (rules/forwards.py): the forwards of the read range, each with its share and its tolerance (the
 rounding of its amounts over its credits).
 Step 3 (polars): each forward's p-value, the chance that a share unrelated to any cut lies as close to a multiple
-of cut_step: 2 x max(distance, tolerance) / cut_step (a share is spread evenly at that scale; it cannot agree
-closer than its amounts' rounding). Benjamini-Hochberg over all forwards of the run keeps those below the false
-discovery rate max_false_share; of those, the ones within their tolerance of a cut below all of it are hits.
+of cut_step: 2 x tolerance / cut_step for a forward within its tolerance of a multiple below 1 (a share is spread
+evenly at that scale, and cannot agree closer than its amounts' rounding), 1 for any other. Benjamini-Hochberg
+over all forwards of the run keeps those below the false discovery rate max_false_share; of overlapping kept
+forwards, the widest is the hit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rules.dialect import DIALECT
 from rules.forwards import find_forwards
 
 INFO_SQL = """
-SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
+SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
 FROM transactions
 WHERE rowid IN (SELECT rid FROM _st_round_cut_rows)   -- the kept forwards' transfers only
 """
@@ -44,7 +45,7 @@ def _kept(table: pl.DataFrame, step: float, q: float) -> pl.DataFrame:
     bar for the others."""
     m = table.height
     cut = (pl.col("share") / step).round(0) * step
-    is_cut = ((pl.col("share") - pl.col("cut")).abs() <= pl.col("tol")) & (pl.col("cut") < 1.0 - step / 2)
+    is_cut = ((pl.col("share") - pl.col("cut")).abs() <= pl.col("tol")) & (pl.col("cut") < 1.0 - 1e-9)
     scored = (table.with_columns(cut=cut)
               .with_columns(chance=pl.when(is_cut).then((2 * pl.col("tol") / step).clip(upper_bound=1.0))
                             .otherwise(1.0))
@@ -84,7 +85,7 @@ def run(con, params: dict) -> pl.DataFrame:
         info = DIALECT.fetch_polars(con, INFO_SQL)
     finally:
         DIALECT.unregister(con, "_st_round_cut_rows")
-    full = sides.join(info, on="rid")
+    full = sides.join(info, on="rid").join(fw.times, on="rid")
     is_in = pl.col("side") == "in"
     per_fwd = full.group_by("fwd").agg(
         subject_id=pl.col("dst").filter(is_in).first(),
