@@ -54,17 +54,20 @@ def score(con: duckdb.DuckDBPyConnection, run_id: str, section: dict[str, Any] |
         return _skipped(con, run_id, s, int(y.sum()), n_neg - n_presumed,
                         f"model not trained: {int(y.sum())} confirmed and {n_neg} negative account(s) with transactions,"
                         f" needs {s.min_positives} and {s.min_negatives}; rules run as before")
-    trained = model.train(X[idx], y, names, s, weight)
+    unalerted = np.array([a not in alerted for a in ids[idx]], dtype=bool)
+    trained = model.train(X[idx], y, names, s, weight, unalerted)
     scores = trained.booster.predict(X) if len(X) else np.zeros(0)
     _write_scores(con, run_id, trained, ids, X, scores, alerted)
     cap = int(s.max_learned_share * len(ids))
-    n_learned = learned.write(con, run_id, trained.model_id, trained.threshold, cap) if s.raise_alerts else 0
+    own = trained.learned_threshold
+    n_learned = learned.write(con, run_id, trained.model_id, own, cap) if s.raise_alerts and own is not None else 0
     m = trained.metrics
     note = (f"model {trained.model_id} trained on {int(y.sum())} confirmed, {n_neg - n_presumed} false-positive and "
             f"{n_presumed} presumed-negative accounts; threshold {trained.threshold:.3f} "
             f"(held-out precision {m['precision']:.2f}, recall {m['recall']:.2f}"
             + ("" if m["target_reached"] else f"; target precision {s.target_precision} not reached")
-            + f"); {int((scores >= trained.threshold).sum())} accounts above it, {n_learned} learned alert(s)")
+            + f"); {int((scores >= trained.threshold).sum())} accounts above it, {n_learned} learned alert(s)"
+            + (f" (at {own:.3f})" if own is not None else f" ({m['learned']['why']})"))
     _record(con, run_id, s, "trained", note, int(y.sum()), n_neg - n_presumed, n_presumed, trained)
     return {"status": "trained", "model_id": trained.model_id, "note": note, "threshold": trained.threshold,
             "metrics": m, "learned_alerts": n_learned, "seconds": round(time.perf_counter() - t0, 2)}
@@ -94,7 +97,8 @@ def _write_scores(con, run_id: str, trained: model.Trained, ids: np.ndarray, X: 
     import pyarrow as pa
 
     above = scores >= trained.threshold
-    want = np.flatnonzero(above | np.array([a in alerted for a in ids], dtype=bool))
+    bar = min(trained.threshold, trained.learned_threshold if trained.learned_threshold is not None else 1.0)
+    want = np.flatnonzero((scores >= bar) | np.array([a in alerted for a in ids], dtype=bool))  # alerts get a sentence
     contrib = model.contributions(trained.booster, X[want])
     texts: list[str | None] = [None] * len(ids)
     parts: list[str | None] = [None] * len(ids)

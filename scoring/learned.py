@@ -1,4 +1,5 @@
-"""Alerts of the model's own (typology `learned`): accounts at or above the threshold that no rule raised.
+"""Alerts of the model's own (typology `learned`): accounts that no rule raised, at or above the threshold chosen
+for them (scoring.model.learned_threshold: on the confirmed accounts the rules missed).
 
 Each is written to typology_scores like a rule typology, so casework builds it like any alert. Its evidence is
 the pattern around it, not its statement: its one-time transfers with other accounts the run flags (alert
@@ -16,7 +17,7 @@ WRITE_SQL = f"""
 INSERT INTO typology_scores
 WITH raised AS (
     SELECT s.account_id, s.score, s.explanation FROM account_scores s
-    WHERE s.run_id = $run_id AND s.above_threshold
+    WHERE s.run_id = $run_id AND s.score >= $threshold
       AND s.account_id NOT IN (SELECT subject_id FROM typology_scores
                                WHERE run_id = $run_id AND is_alert AND subject_type = 'account')
     ORDER BY s.score DESC, s.account_id LIMIT $cap

@@ -25,6 +25,7 @@ class Trained:
     features: list[str]
     model_id: str = ""
     notes: list[str] = field(default_factory=list)
+    learned_threshold: float | None = None  # for alerts of its own; None: it raises none (metrics["learned"] says why)
 
     def text(self) -> str:
         return self.booster.model_to_string()
@@ -97,10 +98,27 @@ def data_hash(X: np.ndarray, y: np.ndarray, names: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def train(X: np.ndarray, y: np.ndarray, names: list[str], s: ScoringSettings, weight: np.ndarray | None = None
-          ) -> Trained:
-    """Out-of-fold scores pick the threshold (precision weighted to the population, see choose_threshold); the
-    final model is fitted on every labelled row."""
+def learned_threshold(oof: np.ndarray, y: np.ndarray, w: np.ndarray, unalerted: np.ndarray | None,
+                      s: ScoringSettings) -> tuple[float | None, dict]:
+    """The threshold of the model's own alerts. They land on accounts that no rule raised, where the rules'
+    confirmed accounts (most positives, and the easy ones) are absent: so it is chosen on those rows alone, the
+    confirmed accounts the rules missed against the presumed negatives, for the same target precision. None when
+    there is no such confirmed account or no threshold reaches the target: the model ranks and explains, and
+    raises nothing of its own."""
+    if unalerted is None or not y[unalerted].any():
+        return None, {"raised": False, "why": "no confirmed account outside the rules' alerts to learn from"}
+    thr, m = choose_threshold(oof[unalerted], y[unalerted], s.target_precision, w[unalerted])
+    if not m["target_reached"]:
+        return None, {**m, "raised": False,
+                      "why": f"on accounts the rules missed, no threshold reaches precision {s.target_precision}"}
+    return max(thr, s.min_threshold), {**m, "raised": True}
+
+
+def train(X: np.ndarray, y: np.ndarray, names: list[str], s: ScoringSettings, weight: np.ndarray | None = None,
+          unalerted: np.ndarray | None = None) -> Trained:
+    """Out-of-fold scores pick the threshold (precision weighted to the population, see choose_threshold) and,
+    on the rows no rule alerted (`unalerted`, a mask), the threshold of the model's own alerts; the final model
+    is fitted on every labelled row."""
     w = np.ones(len(y)) if weight is None else weight
     fold = _folds(len(y), y, s.folds, s.seed)
     oof = np.zeros(len(y))
@@ -113,11 +131,12 @@ def train(X: np.ndarray, y: np.ndarray, names: list[str], s: ScoringSettings, we
     if threshold < s.min_threshold:
         threshold = s.min_threshold
         metrics.update(_at(oof, y, threshold, w), floored_at=s.min_threshold)
+    own, metrics["learned"] = learned_threshold(oof, y, w, unalerted, s)
     booster = _fit(X, y, s, names)
     dh = data_hash(X, y, names)
     settings_text = json.dumps(s.model_dump(), sort_keys=True)
     model_id = "MD-" + hashlib.sha256(f"{dh}|{settings_text}".encode()).hexdigest()[:16]
-    return Trained(booster, threshold, metrics, dh, names, model_id)
+    return Trained(booster, threshold, metrics, dh, names, model_id, learned_threshold=own)
 
 
 def load(model_text: str):

@@ -14,7 +14,8 @@ import pytest
 import scoring
 from rules import casework
 from rules.spec import SpecError
-from scoring.model import choose_threshold
+from scoring.model import choose_threshold, learned_threshold
+from scoring.settings import ScoringSettings
 from transforms.ingest import ingest_paths
 from transforms.store import connect
 
@@ -51,6 +52,25 @@ def test_threshold_reaches_the_target_precision_weighted_to_the_population():
     y2 = np.array([0, 1, 1, 0, 1, 0])
     thr, m = choose_threshold(scores, y2, 0.99)
     assert not m["target_reached"] and m["precision"] < 0.99 and thr == 0.5
+
+
+def test_own_alerts_are_thresholded_on_the_accounts_the_rules_missed():
+    s = ScoringSettings(target_precision=0.75, min_threshold=0.1)
+    scores = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    y = np.array([1, 1, 1, 0, 1, 0, 1, 0])
+    w = np.ones(len(y))
+    # every confirmed account was alerted by a rule: nothing to say about the others, no alerts of its own
+    thr, m = learned_threshold(scores, y, w, np.array([False, False, False, True, False, True, False, True]), s)
+    assert thr is None and not m["raised"] and "no confirmed account outside" in m["why"]
+    # among the rows no rule alerted (0.7 .. 0.3), 0.6 and 0.4 confirmed: 0.6 keeps 1 of 2 (0.5), 0.4 2 of 4 (0.5)
+    missed = np.array([False, False, False, True, True, True, True, True])
+    thr, m = learned_threshold(scores, y, w, missed, s)
+    assert thr is None and not m["raised"] and "no threshold reaches precision 0.75" in m["why"]
+    # over every row 0.8 would reach it (3 of 3): the alerted accounts must not vouch for the missed ones
+    assert choose_threshold(scores, y, 0.75)[1]["target_reached"]
+    y2 = np.array([1, 1, 1, 0, 1, 1, 0, 0])   # now 0.6 and 0.5 are the missed confirmed accounts: 0.5 keeps 2 of 3
+    thr, m = learned_threshold(scores, y2, w, missed, ScoringSettings(target_precision=0.6, min_threshold=0.1))
+    assert thr == 0.5 and m["raised"] and m["precision"] == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_no_training_below_the_minimum_says_so_and_leaves_alerts(store_copy, tmp_path):
@@ -110,9 +130,10 @@ def test_model_trains_scores_explains_and_is_reproducible(store_copy, tmp_path, 
                            " WHERE is_current AND subject_type = 'account'").fetchall()
         assert rows and all(r[0] is not None and r[1].startswith("Model score") for r in rows)
         assert {r[2] for r in rows} <= {"confirmed", "false_positive", None}
-        # learned alerts name the model's reasons and cite transactions
-        for reasons, n_txn in con.execute("SELECT reasons, n_transactions FROM alerts WHERE typology_id = 'learned'").fetchall():
-            assert reasons[0].startswith("Model score") and n_txn > 0
+        # decided alerts are all the labels: every confirmed account is one the rules raised, so the model learns
+        # nothing about the accounts they missed and raises no alert of its own (and says why)
+        assert con.execute("SELECT count(*) FROM alerts WHERE typology_id = 'learned'").fetchone()[0] == 0
+        assert out["learned_alerts"] == 0 and "no confirmed account outside the rules' alerts" in out["note"]
         scores = con.execute("SELECT account_id, score FROM account_scores ORDER BY 1").fetchall()
     finally:
         con.close()
