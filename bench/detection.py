@@ -279,7 +279,7 @@ def _own(metrics: dict) -> str:
     if own.get("raised"):
         return f"own alerts at held-out P {own['precision']:.2f} on what the rules missed"
     if "precision" in own:
-        return f"no own alerts (best held-out P {own['precision']:.2f} on what the rules missed)"
+        return f"no own alerts (held-out P {own['precision']:.2f} at best F1 on what the rules missed)"
     return "no own alerts (no confirmed account the rules missed)"
 
 

@@ -3,7 +3,7 @@ for them (scoring.model.learned_threshold: on the confirmed accounts the rules m
 
 Each is written to typology_scores like a rule typology, so casework builds it like any alert. Its evidence is
 the pattern around it, not its statement: its one-time transfers with other accounts the run flags (alert
-subjects and members, and accounts above the threshold); when there are none, its one-time transfers.
+subjects and members, and accounts above either threshold); when there are none, its one-time transfers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ WITH raised AS (
     ORDER BY s.score DESC, s.account_id LIMIT $cap
 ),
 flagged AS (
-    SELECT account_id AS acc FROM account_scores WHERE run_id = $run_id AND above_threshold
+    SELECT account_id AS acc FROM account_scores WHERE run_id = $run_id AND (above_threshold OR score >= $threshold)
     UNION SELECT subject_id FROM typology_scores WHERE run_id = $run_id AND is_alert
     UNION SELECT unnest(member_ids) FROM typology_scores WHERE run_id = $run_id AND is_alert
 ),

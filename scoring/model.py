@@ -56,12 +56,14 @@ def _folds(n: int, y: np.ndarray, k: int, seed: int) -> np.ndarray:
     return fold
 
 
-def choose_threshold(scores: np.ndarray, y: np.ndarray, target: float, weight: np.ndarray | None = None
-                     ) -> tuple[float, dict]:
+def choose_threshold(scores: np.ndarray, y: np.ndarray, target: float, weight: np.ndarray | None = None,
+                     z: float = 0.0) -> tuple[float, dict]:
     """The lowest score at which precision on held-out rows reaches `target` (most recall at that precision);
     when no threshold reaches it, the one of best F1, and the metrics say so. `weight` counts each row as that
     many accounts: a sampled presumed negative stands for every undecided account it was drawn from, so the
-    precision is the one to expect over the whole population, not over the sample."""
+    precision is the one to expect over the whole population, not over the sample. With z > 0 it is the
+    precision's lower confidence bound (Wilson, z standard errors, over the rows actually held out) that must
+    reach the target: one confirmed account alone above a threshold does not vouch for it."""
     w = np.ones(len(y)) if weight is None else weight
     order = np.argsort(-scores, kind="stable")
     s_sorted, y_sorted, w_sorted = scores[order], y[order], w[order]
@@ -70,7 +72,8 @@ def choose_threshold(scores: np.ndarray, y: np.ndarray, target: float, weight: n
     precision = tp / n
     recall = tp / max(int(y.sum()), 1)
     last_of_tie = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # a threshold takes every row of its score
-    ok = np.flatnonzero(last_of_tie & (precision >= target))
+    bound = _wilson_lower(precision, np.arange(1, len(y) + 1), z) if z > 0 else precision
+    ok = np.flatnonzero(last_of_tie & (bound >= target))
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
     reached = len(ok) > 0
     i = int(ok[-1]) if reached else int(np.flatnonzero(last_of_tie)[np.argmax(f1[last_of_tie])])
@@ -81,6 +84,13 @@ def choose_threshold(scores: np.ndarray, y: np.ndarray, target: float, weight: n
         "recall": round(float(recall[i]), 4), "target_precision": target, "target_reached": reached,
         "validated_rows": int(len(y)), "validated_positives": int(y.sum()),
     }
+
+
+def _wilson_lower(p: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """Wilson score interval's lower end for a proportion p observed over n rows."""
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def _at(scores: np.ndarray, y: np.ndarray, threshold: float, w: np.ndarray) -> dict:
@@ -98,20 +108,26 @@ def data_hash(X: np.ndarray, y: np.ndarray, names: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
+LEARNED_Z = 1.645  # one-sided 95 %: the learned alerts' precision bound (choose_threshold's z)
+
+
 def learned_threshold(oof: np.ndarray, y: np.ndarray, w: np.ndarray, unalerted: np.ndarray | None,
                       s: ScoringSettings) -> tuple[float | None, dict]:
     """The threshold of the model's own alerts. They land on accounts that no rule raised, where the rules'
     confirmed accounts (most positives, and the easy ones) are absent: so it is chosen on those rows alone, the
-    confirmed accounts the rules missed against the presumed negatives, for the same target precision. None when
-    there is no such confirmed account or no threshold reaches the target: the model ranks and explains, and
-    raises nothing of its own."""
+    confirmed accounts the rules missed against the presumed negatives, for the same target precision, reached
+    with 95 % confidence (a lone account does not decide it). None when there is no such confirmed account or no
+    threshold reaches the target: the model ranks and explains, and raises nothing of its own."""
     if unalerted is None or not y[unalerted].any():
         return None, {"raised": False, "why": "no confirmed account outside the rules' alerts to learn from"}
-    thr, m = choose_threshold(oof[unalerted], y[unalerted], s.target_precision, w[unalerted])
+    thr, m = choose_threshold(oof[unalerted], y[unalerted], s.target_precision, w[unalerted], z=LEARNED_Z)
     if not m["target_reached"]:
-        return None, {**m, "raised": False,
-                      "why": f"on accounts the rules missed, no threshold reaches precision {s.target_precision}"}
-    return max(thr, s.min_threshold), {**m, "raised": True}
+        return None, {**m, "raised": False, "why": f"on accounts the rules missed, no threshold reaches precision "
+                                                   f"{s.target_precision} with 95 % confidence"}
+    if thr < s.min_threshold:  # the floor only raises the bar; the figures are the floor's
+        thr = s.min_threshold
+        m.update(_at(oof[unalerted], y[unalerted], thr, w[unalerted]), floored_at=s.min_threshold)
+    return thr, {**m, "raised": True, "threshold": round(thr, 6)}
 
 
 def train(X: np.ndarray, y: np.ndarray, names: list[str], s: ScoringSettings, weight: np.ndarray | None = None,

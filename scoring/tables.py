@@ -22,7 +22,7 @@ MODELS = Table(
         Column("features", "VARCHAR[]", "feature names, in model order"),
         Column("settings", "JSON", "scoring settings in force"),
         Column("metrics", "JSON", "validation on held-out folds: average precision, precision and recall at the threshold"),
-        Column("threshold", "DOUBLE", "score at or above which an account is raised"),
+        Column("threshold", "DOUBLE", "the model's threshold (above_threshold; alerts of its own have theirs: metrics.learned)"),
         Column("model_text", "VARCHAR", "the LightGBM model as text (reloadable with lightgbm.Booster(model_str=...))"),
     ),
 )

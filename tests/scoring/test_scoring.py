@@ -66,11 +66,23 @@ def test_own_alerts_are_thresholded_on_the_accounts_the_rules_missed():
     missed = np.array([False, False, False, True, True, True, True, True])
     thr, m = learned_threshold(scores, y, w, missed, s)
     assert thr is None and not m["raised"] and "no threshold reaches precision 0.75" in m["why"]
-    # over every row 0.8 would reach it (3 of 3): the alerted accounts must not vouch for the missed ones
+    # over every row 0.8 would reach it (3 of 3 above it): the alerted accounts must not vouch for the missed ones
     assert choose_threshold(scores, y, 0.75)[1]["target_reached"]
-    y2 = np.array([1, 1, 1, 0, 1, 1, 0, 0])   # now 0.6 and 0.5 are the missed confirmed accounts: 0.5 keeps 2 of 3
-    thr, m = learned_threshold(scores, y2, w, missed, ScoringSettings(target_precision=0.6, min_threshold=0.1))
-    assert thr == 0.5 and m["raised"] and m["precision"] == pytest.approx(2 / 3, abs=1e-3)
+    # one missed confirmed account above every negative: precision 1.0, but one account does not vouch for it
+    one = np.array([0.9] + [0.5 - i / 100 for i in range(20)])
+    y_one = np.array([1] + [0] * 20)
+    assert choose_threshold(one, y_one, 0.75)[1]["target_reached"]
+    thr, m = learned_threshold(one, y_one, np.ones(21), np.ones(21, dtype=bool), s)
+    assert thr is None and not m["raised"]
+    # twenty of them: raised, at a threshold that keeps them and the figures of that threshold
+    many = np.array([0.9 - i / 100 for i in range(20)] + [0.4 - i / 100 for i in range(20)])
+    y_many = np.array([1] * 20 + [0] * 20)
+    thr, m = learned_threshold(many, y_many, np.ones(40), np.ones(40, dtype=bool), s)
+    assert m["raised"] and thr <= 0.71 and m["precision"] >= 0.75 and m["threshold"] == thr
+    # the floor raises the bar, and the figures are the floor's: 5 of the 20 lie at or above 0.86
+    thr, m = learned_threshold(many, y_many, np.ones(40), np.ones(40, dtype=bool),
+                               ScoringSettings(target_precision=0.75, min_threshold=0.855))
+    assert thr == 0.855 and m["floored_at"] == 0.855 and m["recall"] == 0.25
 
 
 def test_no_training_below_the_minimum_says_so_and_leaves_alerts(store_copy, tmp_path):
