@@ -53,6 +53,13 @@ LEFT JOIN relay r_out ON r_out.account = o.src
 WHERE r_in.account IS NOT NULL OR r_out.account IS NOT NULL
 """
 
+TRANSFERS_SQL = """
+SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
+FROM transactions
+WHERE rowid IN (SELECT rid FROM _st_forward_rows)   -- the transfers asked for only
+"""
+
+
 @dataclass
 class Forwards:
     """The forwards of a read range. `table`: one row per forward (fwd, share, tol, tries, ins, outs: the row ids
@@ -227,3 +234,13 @@ def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: 
                           tries=pl.len().over("anchor"))
             .select("share", "tol", "tries", "ins", "outs"))
     return rows
+
+
+def transfers_of(con, rids: pl.DataFrame) -> pl.DataFrame:
+    """rid, txn_id, payer (src), payee (dst) and USD of the given transfers (a frame of `rid`): only the few a
+    rule reports are read back in full."""
+    DIALECT.register(con, "_st_forward_rows", rids)
+    try:
+        return DIALECT.fetch_polars(con, TRANSFERS_SQL)
+    finally:
+        DIALECT.unregister(con, "_st_forward_rows")

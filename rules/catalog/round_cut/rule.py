@@ -15,14 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from rules.dialect import DIALECT
-from rules.forwards import find_forwards
-
-INFO_SQL = """
-SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
-FROM transactions
-WHERE rowid IN (SELECT rid FROM _st_round_cut_rows)   -- the kept forwards' transfers only
-"""
+from rules.forwards import find_forwards, transfers_of
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Float64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -80,11 +73,7 @@ def run(con, params: dict) -> pl.DataFrame:
     if kept.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     sides = fw.sides.join(kept.select("fwd"), on="fwd").select("fwd", "rid", "side")
-    DIALECT.register(con, "_st_round_cut_rows", sides.select("rid").unique())
-    try:
-        info = DIALECT.fetch_polars(con, INFO_SQL)
-    finally:
-        DIALECT.unregister(con, "_st_round_cut_rows")
+    info = transfers_of(con, sides.select("rid").unique())
     full = sides.join(info, on="rid").join(fw.times, on="rid")
     is_in = pl.col("side") == "in"
     per_fwd = full.group_by("fwd").agg(

@@ -15,14 +15,7 @@ import polars as pl
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from rules.dialect import DIALECT
-from rules.forwards import find_forwards, window_seconds
-
-INFO_SQL = """
-SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, CAST(amount_usd AS DOUBLE) AS usd
-FROM transactions
-WHERE rowid IN (SELECT rid FROM _st_same_cut_rows)   -- the linked forwards' transfers only
-"""
+from rules.forwards import find_forwards, transfers_of, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -100,11 +93,7 @@ def run(con, params: dict) -> pl.DataFrame:
                .join(sides, on="fwd").select("comp", "fwd", "rid", "side", "share"))
     n_links = coded.with_columns(comp=pl.Series(label).gather(coded["code"])).group_by("comp").len("n_links")
     rows = members.select("rid").unique()
-    DIALECT.register(con, "_st_same_cut_rows", rows)
-    try:
-        info = DIALECT.fetch_polars(con, INFO_SQL)
-    finally:
-        DIALECT.unregister(con, "_st_same_cut_rows")
+    info = transfers_of(con, rows)
     full = members.join(info, on="rid").join(fw.times, on="rid")
     once = full.select("comp", "rid", "side", "usd").unique()  # a transfer in two forwards counts once
     forwarders = (full.filter(pl.col("side") == "in").select("comp", acct="dst").unique())
