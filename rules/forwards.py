@@ -244,3 +244,10 @@ def transfers_of(con, rids: pl.DataFrame) -> pl.DataFrame:
         return DIALECT.fetch_polars(con, TRANSFERS_SQL)
     finally:
         DIALECT.unregister(con, "_st_forward_rows")
+
+
+def usd_sum(which: pl.Expr) -> pl.Expr:
+    """The USD of the transfers `which` selects (of transfers_of's `usd`), to the cent; null when one of them has
+    no rate (not a sum that reads as 0)."""
+    usd = pl.col("usd").filter(which)
+    return pl.when(usd.null_count() == 0).then(usd.sum().round(2))

@@ -200,6 +200,17 @@ def test_a_forward_is_in_one_currency(world: World):
     assert hits == {}
 
 
+def test_a_transfer_without_a_rate_leaves_the_usd_sums_unknown(world: World):
+    world.txn("A", "B", 1333.32, 0, currency="EUR", amount=1234.56)
+    world.txn("B", "C", 1200.00, 3 * DAY, currency="EUR", amount=1111.10)
+    world.txn("C", "D", 1080.00, 8 * DAY, currency="EUR", amount=999.99)
+    world.con.execute("UPDATE transactions SET amount_usd = NULL WHERE to_account_id = 'B'")   # no rate that day
+    _, hits = world.run("same_cut")
+    assert set(hits) == {"B", "C"}
+    evidence = hits["C"]["evidence"].replace(" ", "")
+    assert '"in_usd":null' in evidence and '"out_usd":2280.0' in evidence   # not 1200.0 USD in
+
+
 def test_no_band_or_no_chance_allowed_finds_nothing(world: World):
     world.txn("A", "B", 1000.41, 0)
     world.txn("B", "C", 1000.41, 3 * DAY)

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from rules.forwards import find_forwards, transfers_of
+from rules.forwards import find_forwards, transfers_of, usd_sum
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Float64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -23,12 +23,6 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     "share": pl.Float64, "in_usd": pl.Float64, "out_usd": pl.Float64, "n_payers": pl.Int64, "n_payees": pl.Int64,
     "chance": pl.Float64, "n_tested": pl.Int64,
 }
-
-
-def _usd_sum(which: pl.Expr) -> pl.Expr:
-    """The USD of those transfers; null when one of them has no rate (not a sum that reads as 0)."""
-    usd = pl.col("usd").filter(which)
-    return pl.when(usd.null_count() == 0).then(usd.sum().round(2))
 
 
 def _kept(table: pl.DataFrame, step: float, q: float) -> pl.DataFrame:
@@ -82,7 +76,7 @@ def run(con, params: dict) -> pl.DataFrame:
         payers=pl.col("src").filter(is_in).unique().sort(),
         payees=pl.col("dst").filter(~is_in).unique().sort(),
         window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
-        in_usd=_usd_sum(is_in), out_usd=_usd_sum(~is_in),
+        in_usd=usd_sum(is_in), out_usd=usd_sum(~is_in),
     ).join(kept, on="fwd")
     out = per_fwd.select(
         "subject_id", value=(pl.col("cut") * 100).round(4), txn_ids="txn_ids",

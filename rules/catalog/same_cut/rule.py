@@ -15,7 +15,7 @@ import polars as pl
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from rules.forwards import find_forwards, transfers_of, window_seconds
+from rules.forwards import find_forwards, transfers_of, usd_sum, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -101,8 +101,8 @@ def run(con, params: dict) -> pl.DataFrame:
         txn_ids=pl.col("txn_id").unique().sort(), accounts=pl.col("src").append(pl.col("dst")).unique().sort(),
         window_start=pl.col("booked_at").min(), window_end=pl.col("booked_at").max(),
         share=pl.col("share").median(),
-    )).join(once.group_by("comp").agg(in_usd=pl.col("usd").filter(pl.col("side") == "in").sum(),
-                                       out_usd=pl.col("usd").filter(pl.col("side") == "out").sum()), on="comp")
+    )).join(once.group_by("comp").agg(in_usd=usd_sum(pl.col("side") == "in"),
+                                       out_usd=usd_sum(pl.col("side") == "out")), on="comp")
     n_fwd = forwarders.group_by("comp").len("value")
     out = (forwarders.join(per_comp, on="comp").join(n_fwd, on="comp").join(n_links, on="comp")
            .with_columns(member_ids=pl.col("accounts").list.set_difference(pl.concat_list("acct")).list.sort(),
