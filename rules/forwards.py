@@ -78,8 +78,11 @@ def window_seconds(params: dict) -> int:
 
 
 def find_forwards(con, params: dict) -> Forwards | None:
-    """The forwards of the read range under the rule's parameters (PARAMETERS and the engine's history_start,
-    window_start, until); None when there is no one-time transfer through a relay account."""
+    """The forwards of the read range under the rule's parameters (window, min_share, max_split, max_after, max_mix,
+    max_payments_per_pair, service_kinds, and the engine's history_start, window_start, until); None when there is
+    no one-time transfer through a relay account, or no band of shares (min_share 1 or more)."""
+    if float(params["min_share"]) >= 1.0:
+        return None
     bind = {k: params[k] for k in ("history_start", "window_start", "until", "max_payments_per_pair", "service_kinds")}
     edges = DIALECT.fetch_polars(con, EDGES_SQL, bind)
     if edges.is_empty():

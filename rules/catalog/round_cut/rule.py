@@ -58,7 +58,7 @@ def _widest(kept: pl.DataFrame, sides: pl.DataFrame) -> pl.DataFrame:
 
 def run(con, params: dict) -> pl.DataFrame:
     step, q = float(params["cut_step"]), float(params["max_false_share"])
-    if not 0 < step < 1 or q <= 0 or float(params["min_share"]) >= 1.0:
+    if not 0 < step < 1 or q <= 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     fw = find_forwards(con, params)
     if fw is None:

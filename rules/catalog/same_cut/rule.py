@@ -74,7 +74,7 @@ def _offsets(k: int) -> list[tuple[int, ...]]:
 
 def run(con, params: dict) -> pl.DataFrame:
     min_share, max_chance = float(params["min_share"]), float(params["max_chance"])
-    if min_share >= 1.0 or max_chance <= 0:  # no band of shares, or no chance allowed: nothing can link
+    if max_chance <= 0:  # no chance allowed: nothing can link
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     fw = find_forwards(con, params)
     if fw is None:
