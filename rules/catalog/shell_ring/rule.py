@@ -1,7 +1,6 @@
 """Shell ring: a closed ring of transfers, at least half of whose accounts have no counterparty but the ring's.
 
-Step 1 (DuckDB): over the history, each account's distinct payers and payees; shells (one payer, one payee, not
-the same) with their two relationships' first and last transfer; hubs (more counterparties than the population's
+Step 1 (DuckDB): over the history, each account's distinct payers and payees; shells (one payer and one payee) with their two relationships' first and last transfer; hubs (more counterparties than the population's
 hub_quantile) and services, which no ring passes through.
 Step 2 (Python): shells joined end to end into chains; each chain runs from a busier account (a junction) to
 another, or closes on itself.
@@ -53,7 +52,7 @@ SELECT d.account,
 FROM degree d, hub_floor h
 WHERE d.n_cp > h.q
    OR d.account IN (SELECT account FROM services)
-   OR (d.n_in = 1 AND d.n_out = 1 AND d.payer <> d.payee)
+   OR (d.n_in = 1 AND d.n_out = 1)
 """
 
 DIRECT_SQL = """
