@@ -1,13 +1,14 @@
 """Shell ring: a closed ring of transfers, at least half of whose accounts have no counterparty but the ring's.
 
-Step 1 (DuckDB): over the history, each account's distinct payers and payees; shells (one payer and one payee) with their two relationships' first and last transfer; hubs (more counterparties than the population's
+Step 1 (DuckDB): over the history, each account's distinct payers and payees; shells (one payer and one payee)
+with their two relationships' first and last transfer; hubs (more counterparties than the population's
 hub_quantile) and services, which no ring passes through.
 Step 2 (Python): shells joined end to end into chains; each chain runs from a busier account (a junction) to
 another, or closes on itself.
 Step 3 (DuckDB): the relationships of the read range between the chains' junctions and other junctions, the only
 direct hops a ring may take (at most max_direct_hops, so a hop leaves or reaches a chain's junction).
 Step 4 (Python): from each chain, a bounded search back to its start over chains and direct hops, keeping as many
-shells as junctions and every hop in reach of the chain's first transfer; then the rings whose hops all have a
+shells as junctions and every hop in reach of the chain's own transfers; then the rings whose hops all have a
 transfer within one `window`, read back in full.
 """
 
