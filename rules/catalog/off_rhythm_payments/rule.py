@@ -1,0 +1,105 @@
+"""Off-rhythm payments: an account that pays on a cycle, paying several payees off it.
+
+Step 1 (DuckDB): per paying account, its payments per day of the `period` (the phase); rhythm days are the phases
+that hold more than their even share; the rhythmic accounts (enough payments, few off their rhythm days).
+Step 2 (Python, scipy): the population's off-rhythm rate, pooled over the rhythmic accounts, and each account's
+binomial tail at that rate; the bar is max_chance_hits over the number of rhythmic accounts.
+Step 3 (DuckDB): the off-rhythm payments of the hits, read back as the evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import polars as pl
+from scipy.stats import binom
+
+from rules.dialect import DIALECT
+
+PAYMENTS = """
+WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range, with their day of the period
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
+           st_bucket(booked_at, $day) % $period_days AS phase
+    FROM transactions
+    WHERE booked_at >= $window_start AND booked_at < $until
+      AND st_is_account(from_account_id)
+      AND st_is_account(to_account_id)
+      AND from_account_id <> to_account_id
+      AND channel <> 'fee'
+),
+phases AS (                 -- payments per account and day of the period, and the account's total
+    SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
+    FROM (SELECT src, phase, count(*) AS c FROM t GROUP BY src, phase) x
+)
+"""
+
+RHYTHMIC_SQL = PAYMENTS + """
+SELECT src AS account_id, max(n) AS n_payments,
+       sum(CASE WHEN c * $period_days > n THEN 0 ELSE c END) AS n_off   -- payments off its rhythm days
+FROM phases
+WHERE src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+GROUP BY src
+HAVING max(n) >= $min_payments
+   AND sum(CASE WHEN c * $period_days > n THEN 0 ELSE c END) <= $max_off_share * max(n)
+"""
+
+OFF_SQL = PAYMENTS + """
+SELECT t.txn_id, t.src AS account_id, t.dst, t.booked_at, CAST(t.amount_usd AS DOUBLE) AS usd
+FROM t JOIN phases p ON p.src = t.src AND p.phase = t.phase
+WHERE t.src IN (SELECT account_id FROM _st_off_rhythm)
+  AND p.c * $period_days <= p.n
+"""
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
+    "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
+    "n_payments": pl.Int64, "rhythm_pct": pl.Float64, "n_off_payees": pl.Int64, "one_in": pl.Int64,
+    "total_usd": pl.Float64,
+}
+
+
+def run(con, params: dict) -> pl.DataFrame:
+    period = params["period"]
+    period = period if isinstance(period, timedelta) else timedelta(seconds=float(period))
+    if period < timedelta(days=2) or period % timedelta(days=1):
+        raise ValueError(f"off_rhythm_payments: period must be a whole number of days, at least 2 (got {period})")
+    bind = {"window_start": params["window_start"], "until": params["until"], "day": timedelta(days=1),
+            "period_days": period.days}
+    rhythmic = DIALECT.fetch_polars(con, RHYTHMIC_SQL, {**bind, **{k: params[k] for k in (
+        "service_kinds", "min_payments", "max_off_share")}})
+    if rhythmic.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    n = rhythmic["n_payments"].cast(pl.Float64)
+    off = rhythmic["n_off"].cast(pl.Float64)
+    rate = float(off.sum()) / float(n.sum())
+    if rate <= 0:
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)  # no rhythmic account ever strays: no rate to judge by
+    bar = float(params["max_chance_hits"]) / rhythmic.height
+    chance = binom.sf(off.to_numpy() - 1, n.to_numpy(), rate)  # P(X >= n_off), X ~ Binomial(n_payments, rate)
+    judged = rhythmic.with_columns(chance=pl.Series(chance)).filter(
+        (pl.col("chance") < bar) & (pl.col("n_off") >= 2))
+    if judged.is_empty():
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    DIALECT.register(con, "_st_off_rhythm", judged.select("account_id"))
+    try:
+        payments = DIALECT.fetch_polars(con, OFF_SQL, bind)
+    finally:
+        DIALECT.unregister(con, "_st_off_rhythm")
+    hits = (payments.group_by("account_id")
+            .agg(pl.col("txn_id").sort().alias("txn_ids"), pl.col("dst").unique().sort().alias("member_ids"),
+                 pl.col("booked_at").min().alias("window_start"), pl.col("booked_at").max().alias("window_end"),
+                 pl.len().alias("value"), pl.col("dst").n_unique().alias("n_off_payees"),
+                 pl.when(pl.col("usd").is_null().any()).then(None).otherwise(pl.col("usd").sum().round(2))
+                 .alias("total_usd"))
+            .filter(pl.col("n_off_payees") >= int(params["min_payees"]))
+            .join(judged, on="account_id"))
+    return hits.select(
+        pl.col("account_id").alias("subject_id"), pl.col("value").cast(pl.Int64), "txn_ids", "member_ids",
+        pl.col("window_start").dt.convert_time_zone("UTC"), pl.col("window_end").dt.convert_time_zone("UTC"),
+        pl.col("n_payments").cast(pl.Int64),
+        (100 * (1 - pl.col("n_off").cast(pl.Float64) / pl.col("n_payments").cast(pl.Float64))).round(1).alias("rhythm_pct"),
+        pl.col("n_off_payees").cast(pl.Int64),
+        pl.col("chance").map_elements(lambda c: int(min(1e18, 1 / max(c, 1e-18))), return_dtype=pl.Int64).alias("one_in"),
+        "total_usd",
+    ).sort("subject_id")
