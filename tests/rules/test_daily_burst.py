@@ -19,15 +19,23 @@ def test_daily_burst_into_an_account_that_exists_for_it_fires(world: World):
     assert hit["value"] == 6 and sorted(hit["txn_ids"]) == sorted(ids) and hit["member_ids"] == ["P"]
     assert hits["P"]["member_ids"] == ["L"]
     evidence = json.loads(hit["evidence"])
-    assert evidence["alone"] == "the payee has" and evidence["n_transfers"] == 6
+    assert evidence["payer_counterparties"] == 2 and evidence["n_transfers"] == 6
     assert evidence["total_usd"] == sum(400 + d for d in range(6))
-    assert "used on 6 consecutive days and never otherwise (6 transfers), where the payee has no other" in hit["reason"]
+    assert "used on 6 consecutive days and never otherwise (6 transfers), into an account with no other" in hit["reason"]
 
 
 def test_a_burst_between_two_busy_accounts_is_not_enough(world: World):
     world.regulars(20)
     world.txn("P", "Shop", 30, -20 * DAY)
     world.txn("Friend", "L", 30, -10 * DAY)  # L has another counterparty too
+    burst(world, "P", "L", 6)
+    _, hits = world.run("daily_burst")
+    assert hits == {}
+
+
+def test_a_payer_with_no_other_counterparty_is_not_enough(world: World):
+    world.regulars(20)
+    world.txn("Friend", "L", 30, -10 * DAY)  # the payee has a life of its own; the payer only this burst
     burst(world, "P", "L", 6)
     _, hits = world.run("daily_burst")
     assert hits == {}
@@ -52,7 +60,7 @@ def test_fewer_days_than_min_days_do_not(world: World):
     assert hits == {}
     _, hits = world.run("daily_burst", min_days=4)
     assert set(hits) == {"P", "L"}
-    assert json.loads(hits["P"]["evidence"])["alone"] == "both accounts have"
+    assert json.loads(hits["P"]["evidence"])["payer_counterparties"] == 1
 
 
 def test_weekly_payments_are_no_daily_burst_but_weekly_periods_are(world: World):

@@ -1,5 +1,5 @@
--- Daily burst: a relationship used on consecutive days and never otherwise, to or from an account that has no
--- other counterparty over the history.
+-- Daily burst: a relationship used on consecutive days and never otherwise, into an account that has no other
+-- counterparty over the history.
 WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with their day
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
            st_bucket(booked_at, $period) AS day
@@ -22,24 +22,22 @@ counterparties AS (         -- distinct counterparties per account, paid or payi
 services AS (
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-bursts AS (                 -- whole life one run of consecutive days, ending in the read range, with a lone side
-    SELECT p.src, p.dst, p.n_days,
-           CASE WHEN a.n_cp = 1 AND b.n_cp = 1 THEN 'both accounts have'
-                WHEN a.n_cp = 1 THEN 'the payer has' ELSE 'the payee has' END AS alone
+bursts AS (                 -- whole life one run of consecutive days, ending in the read range, into a lone payee
+    SELECT p.src, p.dst, p.n_days, a.n_cp AS payer_counterparties
     FROM pairs p
     JOIN counterparties a ON a.account_id = p.src
     JOIN counterparties b ON b.account_id = p.dst
     WHERE p.n_days = p.span_days
       AND p.n_days >= $min_days
       AND p.last_at >= $window_start
-      AND (a.n_cp = 1 OR b.n_cp = 1)
+      AND b.n_cp = 1
       AND p.src NOT IN (SELECT account_id FROM services)
       AND p.dst NOT IN (SELECT account_id FROM services)
 ),
 sides AS (                  -- both accounts are subjects, each with the other as member
-    SELECT src AS subject_id, dst AS counterparty_id, src, dst, n_days, alone FROM bursts
+    SELECT src AS subject_id, dst AS counterparty_id, src, dst, n_days, payer_counterparties FROM bursts
     UNION ALL
-    SELECT dst, src, src, dst, n_days, alone FROM bursts
+    SELECT dst, src, src, dst, n_days, payer_counterparties FROM bursts
 )
 SELECT s.subject_id,
        s.n_days AS value,                      -- measured: days of the burst
@@ -48,9 +46,9 @@ SELECT s.subject_id,
        min(t.booked_at) AS window_start,
        max(t.booked_at) AS window_end,
        s.counterparty_id,
-       s.alone,
+       s.payer_counterparties,
        count(*) AS n_transfers,
        sum(t.amount_usd) AS total_usd
 FROM sides s
 JOIN t ON t.src = s.src AND t.dst = s.dst
-GROUP BY s.subject_id, s.counterparty_id, s.n_days, s.alone
+GROUP BY s.subject_id, s.counterparty_id, s.n_days, s.payer_counterparties
