@@ -44,14 +44,20 @@ def slice_amlgentex(src: Path, out: Path, patterns: int, normal: int, seed: int)
 
 
 def slice_amlsim(src: Path, out: Path, patterns: int, normal: int, seed: int) -> None:
-    members = pl.read_csv(_gz(src / "generator", "alert_members.csv"), infer_schema=False)
-    keep = members.select("alertID", "reason").unique(maintain_order=True).group_by("reason", maintain_order=True).head(patterns)["alertID"]
-    members = members.filter(pl.col("alertID").is_in(keep.implode()))
+    every = pl.read_csv(_gz(src / "generator", "alert_members.csv"), infer_schema=False)
+    keep = every.select("alertID", "reason").unique(maintain_order=True).group_by("reason", maintain_order=True).head(patterns)["alertID"]
+    members = every.filter(pl.col("alertID").is_in(keep.implode()))
     tx = pl.read_csv(_gz(src, "tx_log.csv"), infer_schema=False).with_row_index("tran_id", offset=1)
     pool = pl.concat([tx["nameOrig"], tx["nameDest"]]).unique().sort()
     kept = set(members["accountID"].to_list()) | set(pool.sample(normal, seed=seed).to_list())
+    # AMLSim logs bipartite and stack transfers as normal (isSAR 0): those between two members of a dropped
+    # pattern would be unlabelled truth in the slice, so they are left out like its other laundering transfers
+    dropped = every.filter(~pl.col("alertID").is_in(keep.implode())).select("alertID", "accountID")
+    unlabelled = (dropped.join(dropped, on="alertID", suffix="_to").filter(pl.col("accountID") != pl.col("accountID_to"))
+                  .select(nameOrig="accountID", nameDest="accountID_to").unique())
     tx = tx.filter(pl.col("nameOrig").is_in(list(kept)) & pl.col("nameDest").is_in(list(kept))
                    & ((pl.col("isSAR") == "0") | pl.col("alertID").is_in(keep.implode())))
+    tx = tx.join(unlabelled, on=["nameOrig", "nameDest"], how="anti", maintain_order="left")
     tx = tx.with_row_index("new_id", offset=1)
     alert_tx = pl.read_csv(_gz(src, "alert_transactions.csv"), infer_schema=False)
     renumber = tx.select(pl.col("tran_id").cast(pl.Utf8), pl.col("new_id").cast(pl.Utf8))

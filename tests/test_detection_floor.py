@@ -53,14 +53,15 @@ def test_amlgentex_slice_floor(db):
 def test_amlsim_slice_floor(db):
     res, accounts = _scores(db, "amlsim_slice", "tx_log.csv")
     cycle = res["per_typology"]["cycle"]
-    assert cycle["found"] >= 1 and cycle["accounts"]["precision"] == 1.0  # the ring rule's isolated rings
-    assert res["accounts"]["precision"] >= 0.9
+    # the ring rule's isolated rings (1 of 3), and rings carried by accounts with no other counterparty (shell_ring)
+    assert cycle["found"] == 3 and cycle["accounts"]["precision"] == 1.0
+    assert res["accounts"]["precision"] >= 0.95
     # bipartite and stack layers fed in lockstep; fan-ins from senders seen only once, spread over months
     assert res["per_typology"]["bipartite"]["found"] == 3 and res["per_typology"]["stack"]["found"] >= 2
     assert res["per_typology"]["fan_in"]["found"] == 3
     assert res["per_typology"]["fan_out"]["found"] >= 1  # payees paid once, against peers (hub mains are missed)
     assert res["transactions"]["f1"] >= 0.8
-    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 60
+    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 150  # 137: 41 of 300, 40 right
 
 
 def test_amlsim_scatter_gather_slice_floor(db):
@@ -69,7 +70,8 @@ def test_amlsim_scatter_gather_slice_floor(db):
     assert res["per_typology"]["scatter_gather"]["pattern_recall"] == 1.0
     assert res["per_typology"]["cycle"]["pattern_recall"] == 1.0
     assert res["per_typology"]["bipartite"]["found"] == 3 and res["per_typology"]["fan_in"]["found"] >= 2
+    assert res["per_typology"]["stack"]["found"] == 3  # a daily burst into an account with no other counterparty
     assert res["per_typology"]["fan_out"]["found"] == 3  # one-off payees, spread over months
     assert res["per_typology"]["gather_scatter"]["found"] >= 1  # single-use senders and payees around a hub
-    assert res["accounts"]["precision"] >= 0.9 and res["transactions"]["precision"] >= 0.9
-    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 180  # same_cut's conserved hops
+    assert res["accounts"]["precision"] >= 0.95 and res["transactions"]["precision"] >= 0.9
+    assert _not_flooded(res) and 1000 * res["accounts"]["flagged"] / accounts <= 240  # 224: 70 of 313, all right

@@ -21,7 +21,8 @@ def test_daily_burst_into_an_account_that_exists_for_it_fires(world: World):
     evidence = json.loads(hit["evidence"])
     assert evidence["payer_counterparties"] == 2 and evidence["n_transfers"] == 6
     assert evidence["total_usd"] == sum(400 + d for d in range(6))
-    assert "used on 6 consecutive days and never otherwise (6 transfers), into an account with no other" in hit["reason"]
+    assert "used in each of 6 consecutive periods of 24h and never otherwise (6 transfers), into an account with no" \
+        in hit["reason"]
 
 
 def test_a_burst_between_two_busy_accounts_is_not_enough(world: World):
@@ -71,6 +72,7 @@ def test_weekly_payments_are_no_daily_burst_but_weekly_periods_are(world: World)
     assert hits == {}
     _, hits = world.run("daily_burst", period="7d")
     assert set(hits) == {"P", "L"}
+    assert "used in each of 6 consecutive periods of 7d" in hits["L"]["reason"]
 
 
 def test_a_payroll_account_is_excluded(world: World):
@@ -88,3 +90,14 @@ def test_paying_back_the_payer_is_no_other_counterparty(world: World):
     world.txn("L", "P", 100, 10 * DAY)  # L returns some of it: still no one but P
     _, hits = world.run("daily_burst")
     assert set(hits) == {"P", "L"}
+
+
+def test_total_usd_is_null_when_a_transfer_has_no_rate(world: World):
+    world.regulars(20)
+    world.txn("P", "Shop", 30, -20 * DAY)
+    burst(world, "P", "L", 5)
+    world.txn("P", "L", 9000, 5 * DAY + 9, currency="XAF", txn_id="norate")  # a sixth day, no USD rate
+    world.con.execute("UPDATE transactions SET amount_usd = NULL WHERE txn_id = 'norate'")
+    _, hits = world.run("daily_burst")
+    evidence = json.loads(hits["L"]["evidence"])
+    assert evidence["n_transfers"] == 6 and evidence["total_usd"] is None

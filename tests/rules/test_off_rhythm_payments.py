@@ -93,3 +93,23 @@ def test_a_service_is_not_a_subject(world: World):
     world.account("M", kind="payroll")
     _, hits = world.run("off_rhythm_payments")
     assert hits == {}
+
+
+def test_its_own_payees_paid_on_another_day_are_no_strays(world: World):
+    population(world)
+    for w in range(20):  # twice (a bank holiday) both standing orders go out on Wednesday instead of Tuesday
+        day = 2 if w in (5, 12) else 1
+        world.txn("M", "W1", 100, w * WEEK + day * DAY)
+        world.txn("M", "W2", 100, w * WEEK + day * DAY)
+    _, hits = world.run("off_rhythm_payments")
+    assert hits == {}
+
+
+def test_strays_on_one_day_of_a_longer_period_do_not_make_it_a_rhythm_day(world: World):
+    population(world)
+    weekly(world, "M", "W1", 20, day=1)
+    weekly(world, "M", "W2", 20, day=1)
+    for i in range(4):  # four strangers, each paid on the same day of the fortnight
+        world.txn("M", f"X{i}", 700, (2 + 4 * i) * WEEK + 4 * DAY)
+    assert set(world.run("off_rhythm_payments")[1]) == {"M"}
+    assert set(world.run("off_rhythm_payments", period="14d")[1]) == {"M"}

@@ -1,6 +1,9 @@
 import json
 
-from tests.rules.conftest import World
+import pytest
+
+from rules.engine import detect
+from tests.rules.conftest import World, at
 
 DAY = 24
 
@@ -79,18 +82,21 @@ def test_a_ring_of_shells_only_fires(world: World):
 
 def test_ring_spanning_more_than_the_window_does_not(world: World):
     background(world)
-    for a, b, h in [("J1", "S1", 0), ("S1", "S2", 12 * DAY), ("S2", "J2", 24 * DAY), ("J2", "S3", 36 * DAY),
-                    ("S3", "J1", 36 * DAY)]:
+    for a, b, h in [("J1", "S1", 0), ("S1", "S2", 6 * DAY), ("S2", "J2", 12 * DAY), ("J2", "S3", 18 * DAY),
+                    ("S3", "J1", 18 * DAY)]:
         world.txn(a, b, 500, h)
     _, hits = world.run("shell_ring")
-    assert hits == {}
-    _, hits = world.run("shell_ring", window="40d")
     assert hits["S1"]["value"] == 5
+    _, hits = world.run("shell_ring", window="15d")
+    assert hits == {}
+    with pytest.raises(AssertionError, match="longer than the rule's lookback"):
+        world.run("shell_ring", window="40d")  # its first hops would not be read
 
 
-def test_a_hop_used_before_cites_only_the_transfers_of_the_ring(world: World):
+@pytest.mark.parametrize("days_before", [150, 20])
+def test_a_hop_used_before_cites_only_the_transfers_of_the_ring(world: World, days_before: int):
     background(world)
-    old = world.txn("J1", "S1", 200, -150 * DAY)  # J1 paid S1 once, months before: S1 still has one payer
+    old = world.txn("J1", "S1", 200, -days_before * DAY)  # J1 paid S1 once before: S1 still has one payer
     ids = [world.txn("J1", "S1", 841, 0), world.txn("S1", "S2", 527, DAY), world.txn("S2", "J2", 618, 2 * DAY),
            world.txn("J2", "S3", 439, 3 * DAY), world.txn("S3", "J1", 300, 4 * DAY)]
     _, hits = world.run("shell_ring")
@@ -138,3 +144,33 @@ def test_hub_and_service_are_not_walked_through(world: World):
     world.account("J2", kind="otc_desk")
     _, hits = world.run("shell_ring", hub_quantile=1.0)
     assert hits == {}
+
+
+def test_a_ring_run_again_inside_the_detection_range_is_reported_there(world: World):
+    background(world)
+    hops = [("J1", "S1"), ("S1", "S2"), ("S2", "J2"), ("J2", "S3"), ("S3", "J1")]
+    for i, (a, b) in enumerate(hops):
+        world.txn(a, b, 500, -20 * DAY + i * DAY)  # once before the range, within the lookback
+    ids = [world.txn(a, b, 700, i * DAY + 1) for i, (a, b) in enumerate(hops)]
+    summary = detect(world.con, since=at(0), until=at(10 * DAY), only=["shell_ring"])
+    rows = world.con.execute("SELECT subject_id, txn_ids FROM rule_hits WHERE run_id = ?", [summary.run_id]).fetchall()
+    assert {r[0] for r in rows} == {"J1", "J2", "S1", "S2", "S3"}
+    assert all(sorted(r[1]) == sorted(ids) for r in rows)
+
+
+def test_a_payment_without_a_rate_is_still_a_counterparty(world: World):
+    background(world)
+    busy(world, "J3", ["P5", "P6"])
+    for a, b, h in [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "S2", 2 * DAY), ("S2", "J3", 3 * DAY),
+                    ("J3", "S3", 4 * DAY), ("S3", "J1", 5 * DAY)]:
+        world.txn(a, b, 500, h)
+    world.txn("S1", "P9", 60, -200 * DAY, currency="XAF", txn_id="norate")
+    world.con.execute("UPDATE transactions SET amount_usd = NULL WHERE txn_id = 'norate'")
+    _, hits = world.run("shell_ring")
+    assert hits == {}  # S1 paid someone else too: two shells, three busy accounts
+
+
+def test_more_than_two_direct_hops_is_refused(world: World):
+    background(world)
+    with pytest.raises(AssertionError, match="max_direct_hops must be 0, 1 or 2"):
+        world.run("shell_ring", max_direct_hops=3)

@@ -122,7 +122,7 @@ def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path):
     world = ROOT / "tests" / "fixtures" / "worlds" / "amlsim_s311_slice"
     ingest(tmp_path / "a.duckdb", world / "tx_log.csv")
     shutil.copy(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
-    rules = ["one_off_payees", "one_shot_hub", "one_shot_senders", "ring"]
+    rules = ["one_off_payees", "one_shot_hub", "one_shot_senders", "ring", "shell_ring", "daily_burst"]
     got = {}
     for name in ("a", "b"):
         con = connect(tmp_path / f"{name}.duckdb")

@@ -48,7 +48,7 @@ SELECT s.subject_id,
        s.counterparty_id,
        s.payer_counterparties,
        count(*) AS n_transfers,
-       sum(t.amount_usd) AS total_usd
+       CASE WHEN count(t.amount_usd) = count(*) THEN sum(t.amount_usd) END AS total_usd   -- null if any lacks a rate
 FROM sides s
 JOIN t ON t.src = s.src AND t.dst = s.dst
 GROUP BY s.subject_id, s.counterparty_id, s.n_days, s.payer_counterparties

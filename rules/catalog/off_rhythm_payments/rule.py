@@ -1,10 +1,11 @@
 """Off-rhythm payments: an account that pays on a cycle, paying several payees off it.
 
 Step 1 (DuckDB): per paying account, its payments per day of the `period` (the phase); rhythm days are the phases
-that hold more than their even share; the rhythmic accounts (enough payments, few off their rhythm days).
+that hold more than their even share (and more than max_off_share); the rhythmic accounts (enough payments, few
+off their rhythm days) and their strays: payments off the rhythm days to payees never paid on them.
 Step 2 (Python, scipy): the population's off-rhythm rate, pooled over the rhythmic accounts, and each account's
 binomial tail at that rate; the bar is max_chance_hits over the number of rhythmic accounts.
-Step 3 (DuckDB): the off-rhythm payments of the hits, read back as the evidence.
+Step 3 (DuckDB): the strays of the hits, read back as the evidence.
 """
 
 from __future__ import annotations
@@ -28,27 +29,40 @@ WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read ran
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-phases AS (                 -- payments per account and day of the period, and the account's total
-    SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
-    FROM (SELECT src, phase, count(*) AS c FROM t GROUP BY src, phase) x
+phases AS (                 -- payments per account and day of the period; rhythm days hold more than their even
+    SELECT src, phase, n,   -- share and more than the share allowed off rhythm (else strays on one day make one)
+           c * $period_days > n AND c > $max_off_share * n AS rhythm
+    FROM (SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
+          FROM (SELECT src, phase, count(*) AS c FROM t GROUP BY src, phase) x) y
+),
+marked AS (                 -- each payment: on a rhythm day or not
+    SELECT t.*, p.n, p.rhythm FROM t JOIN phases p ON p.src = t.src AND p.phase = t.phase
+),
+regular AS (                -- payees the account also pays on its rhythm days (a late standing order is no stray)
+    SELECT DISTINCT src, dst FROM marked WHERE rhythm
+),
+strays AS (                 -- payments off the rhythm days to payees never paid on them
+    SELECT m.* FROM marked m
+    WHERE NOT m.rhythm
+      AND NOT EXISTS (SELECT 1 FROM regular r WHERE r.src = m.src AND r.dst = m.dst)
 )
 """
 
 RHYTHMIC_SQL = PAYMENTS + """
-SELECT src AS account_id, max(n) AS n_payments,
-       sum(CASE WHEN c * $period_days > n THEN 0 ELSE c END) AS n_off   -- payments off its rhythm days
-FROM phases
-WHERE src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-GROUP BY src
-HAVING max(n) >= $min_payments
-   AND sum(CASE WHEN c * $period_days > n THEN 0 ELSE c END) <= $max_off_share * max(n)
+SELECT m.src AS account_id, max(m.n) AS n_payments,
+       sum(CASE WHEN m.rhythm THEN 1 ELSE 0 END) AS n_rhythm,
+       count(s.txn_id) AS n_off   -- the strays: what is judged
+FROM marked m LEFT JOIN strays s ON s.txn_id = m.txn_id
+WHERE m.src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+GROUP BY m.src
+HAVING max(m.n) >= $min_payments
+   AND sum(CASE WHEN m.rhythm THEN 0 ELSE 1 END) <= $max_off_share * max(m.n)
 """
 
 OFF_SQL = PAYMENTS + """
-SELECT t.txn_id, t.src AS account_id, t.dst, t.booked_at, CAST(t.amount_usd AS DOUBLE) AS usd
-FROM t JOIN phases p ON p.src = t.src AND p.phase = t.phase
-WHERE t.src IN (SELECT account_id FROM _st_off_rhythm)
-  AND p.c * $period_days <= p.n
+SELECT txn_id, src AS account_id, dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
+FROM strays
+WHERE src IN (SELECT account_id FROM _st_off_rhythm)
 """
 
 OUTPUT_SCHEMA: dict[str, Any] = {
@@ -65,9 +79,9 @@ def run(con, params: dict) -> pl.DataFrame:
     if period < timedelta(days=2) or period % timedelta(days=1):
         raise ValueError(f"off_rhythm_payments: period must be a whole number of days, at least 2 (got {period})")
     bind = {"window_start": params["window_start"], "until": params["until"], "day": timedelta(days=1),
-            "period_days": period.days}
+            "period_days": period.days, "max_off_share": params["max_off_share"]}
     rhythmic = DIALECT.fetch_polars(con, RHYTHMIC_SQL, {**bind, **{k: params[k] for k in (
-        "service_kinds", "min_payments", "max_off_share")}})
+        "service_kinds", "min_payments")}})
     if rhythmic.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     n = rhythmic["n_payments"].cast(pl.Float64)
@@ -98,7 +112,7 @@ def run(con, params: dict) -> pl.DataFrame:
         pl.col("account_id").alias("subject_id"), pl.col("value").cast(pl.Int64), "txn_ids", "member_ids",
         pl.col("window_start").dt.convert_time_zone("UTC"), pl.col("window_end").dt.convert_time_zone("UTC"),
         pl.col("n_payments").cast(pl.Int64),
-        (100 * (1 - pl.col("n_off").cast(pl.Float64) / pl.col("n_payments").cast(pl.Float64))).round(1).alias("rhythm_pct"),
+        (100 * pl.col("n_rhythm").cast(pl.Float64) / pl.col("n_payments").cast(pl.Float64)).round(1).alias("rhythm_pct"),
         pl.col("n_off_payees").cast(pl.Int64),
         pl.col("chance").map_elements(lambda c: int(min(1e18, 1 / max(c, 1e-18))), return_dtype=pl.Int64).alias("one_in"),
         "total_usd",

@@ -30,7 +30,7 @@ WITH t AS NOT MATERIALIZED (  -- hashed accounts of the transfers over the histo
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND amount_usd >= $min_usd
+      AND coalesce(amount_usd >= $min_usd, true)   -- dust left out; a transfer without a rate still counts
 ),
 pairs AS (
     SELECT src, dst, min(booked_at) AS first_at, max(booked_at) AS last_at FROM t GROUP BY src, dst
@@ -64,7 +64,7 @@ WITH t AS NOT MATERIALIZED (
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND amount_usd >= $min_usd
+      AND coalesce(amount_usd >= $min_usd, true)   -- dust left out; a transfer without a rate still counts
 )
 SELECT src, dst, min(booked_at) AS first_at, max(booked_at) AS last_at
 FROM t
@@ -77,7 +77,7 @@ SELECT txn_id, from_account_id AS src_id, to_account_id AS dst_id, st_hash(from_
        st_hash(to_account_id) AS dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
 FROM transactions
 WHERE booked_at >= $window_start AND booked_at < $until
-  AND amount_usd >= $min_usd
+  AND coalesce(amount_usd >= $min_usd, true)
   AND st_hash(from_account_id) IN (SELECT src FROM _st_ring_hops)
   AND st_hash(to_account_id) IN (SELECT dst FROM _st_ring_hops)
 """
@@ -164,20 +164,21 @@ def _rings(chains, direct, shells: dict, params: dict) -> list[list[int]]:
 
 
 def _covering(hops: list[tuple[int, int]], transfers: dict[tuple[int, int], list[tuple]], span: timedelta) -> list[tuple] | None:
-    """The transfers of the ring's hops in the earliest stretch of at most `span` that holds one of every hop, or None."""
+    """The transfers of the ring's hops in the latest tightest stretch of at most `span` that holds one of every hop
+    (the latest: a ring run again inside the detection range is reported there), or None."""
     events = sorted((t[3], i, t) for i, hop in enumerate(hops) for t in transfers.get(hop, ()))
     held: Counter = Counter()
-    lo = 0
+    lo, best = 0, None
     for hi, (at, hop, _) in enumerate(events):
         held[hop] += 1
-        while at - events[lo][0] > span:
+        while at - events[lo][0] > span or held[events[lo][1]] > 1:  # drop what the stretch does not need
             held[events[lo][1]] -= 1
             if not held[events[lo][1]]:
                 del held[events[lo][1]]
             lo += 1
         if len(held) == len(hops):
-            return [e[2] for e in events[lo:hi + 1]]
-    return None
+            best = (lo, hi)
+    return None if best is None else [e[2] for e in events[best[0]:best[1] + 1]]
 
 
 def _hits(ring: list[int], cited: list[tuple], shells: dict) -> list[dict]:
@@ -196,6 +197,10 @@ def _hits(ring: list[int], cited: list[tuple], shells: dict) -> list[dict]:
 def run(con, params: dict) -> pl.DataFrame:
     span = params["window"]
     params = {**params, "window": span if isinstance(span, timedelta) else timedelta(seconds=float(span))}
+    if params["window"] > params["since"] - params["window_start"]:
+        raise ValueError("shell_ring: `window` is longer than the rule's lookback (30d): a ring's first hops would not be read")
+    if not 0 <= int(params["max_direct_hops"]) <= 2:
+        raise ValueError("shell_ring: max_direct_hops must be 0, 1 or 2 (direct hops are read next to chains only)")
     bind = {k: params[k] for k in ("history_start", "until", "min_usd", "hub_quantile", "service_kinds")}
     roles = DIALECT.fetch_polars(con, ROLES_SQL, bind)
     closed = set(roles.filter(pl.col("role") == "closed")["account"].to_list())
