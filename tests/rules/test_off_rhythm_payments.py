@@ -113,3 +113,23 @@ def test_strays_on_one_day_of_a_longer_period_do_not_make_it_a_rhythm_day(world:
         world.txn("M", f"X{i}", 700, (2 + 4 * i) * WEEK + 4 * DAY)
     assert set(world.run("off_rhythm_payments")[1]) == {"M"}
     assert set(world.run("off_rhythm_payments", period="14d")[1]) == {"M"}
+
+
+def test_a_payment_on_top_of_a_regular_payees_own_is_a_stray(world: World):
+    population(world)
+    weekly(world, "M", "W1", 20, day=1)
+    weekly(world, "M", "W2", 20, day=1)
+    ids = [world.txn("M", p, 700, w * WEEK + 4 * DAY) for p, w in (("W1", 3), ("W2", 7), ("X1", 11), ("X2", 15))]
+    _, hits = world.run("off_rhythm_payments")
+    assert hits["M"]["member_ids"] == ["W1", "W2", "X1", "X2"] and sorted(hits["M"]["txn_ids"]) == sorted(ids)
+
+
+def test_a_first_payment_off_the_day_before_a_standing_order_begins_is_a_stray(world: World):
+    population(world)
+    weekly(world, "M", "W1", 20, day=1)
+    weekly(world, "M", "W2", 20, day=1)
+    ids = [world.txn("M", p, 700, w * WEEK + 4 * DAY) for p, w in (("X1", 5), ("X2", 9), ("W3", 2), ("W4", 2))]
+    weekly(world, "M", "W3", 3, day=1, start_week=3)  # paid on Tuesdays from the next week on
+    weekly(world, "M", "W4", 3, day=1, start_week=3)
+    _, hits = world.run("off_rhythm_payments")
+    assert hits["M"]["member_ids"] == ["W3", "W4", "X1", "X2"] and sorted(hits["M"]["txn_ids"]) == sorted(ids)

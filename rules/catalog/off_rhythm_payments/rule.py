@@ -2,7 +2,8 @@
 
 Step 1 (DuckDB): per paying account, its payments per day of the `period` (the phase); rhythm days are the phases
 that hold more than their even share (and more than max_off_share); the rhythmic accounts (enough payments, few
-off their rhythm days) and their strays: payments off the rhythm days to payees never paid on them.
+off their rhythm days) and their strays: payments off the rhythm days, but for a running standing order paid
+off its day instead of on it.
 Step 2 (Python, scipy): the population's off-rhythm rate, pooled over the rhythmic accounts, and each account's
 binomial tail at that rate; the bar is max_chance_hits over the number of rhythmic accounts.
 Step 3 (DuckDB): the strays of the hits, read back as the evidence.
@@ -19,9 +20,9 @@ from scipy.stats import binom
 from rules.dialect import DIALECT
 
 PAYMENTS = """
-WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range, with their day of the period
+WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range, with their day number
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_bucket(booked_at, $day) % $period_days AS phase
+           st_bucket(booked_at, $day) AS day_no
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND st_is_account(from_account_id)
@@ -33,18 +34,30 @@ phases AS (                 -- payments per account and day of the period; rhyth
     SELECT src, phase, n,   -- share and more than the share allowed off rhythm (else strays on one day make one)
            c * $period_days > n AND c > $max_off_share * n AS rhythm
     FROM (SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
-          FROM (SELECT src, phase, count(*) AS c FROM t GROUP BY src, phase) x) y
+          FROM (SELECT src, day_no % $period_days AS phase, count(*) AS c FROM t GROUP BY src, day_no % $period_days) x) y
 ),
 marked AS (                 -- each payment: on a rhythm day or not
-    SELECT t.*, p.n, p.rhythm FROM t JOIN phases p ON p.src = t.src AND p.phase = t.phase
+    SELECT t.*, p.n, p.rhythm FROM t JOIN phases p ON p.src = t.src AND p.phase = t.day_no % $period_days
 ),
-regular AS (                -- payees the account also pays on its rhythm days (a late standing order is no stray)
-    SELECT DISTINCT src, dst FROM marked WHERE rhythm
+regular AS (                -- payees the account also pays on its rhythm days, and (one of) their day(s)
+    SELECT src, dst, min(day_no % $period_days) AS phase FROM marked WHERE rhythm GROUP BY src, dst
 ),
-strays AS (                 -- payments off the rhythm days to payees never paid on them
+cycles AS (                 -- payments to a regular payee, each in its cycle: the period centred on the payee's day
+    SELECT m.txn_id, m.src, m.dst, m.rhythm,
+           CAST(floor((m.day_no - r.phase + $period_days / 2.0) / $period_days) AS BIGINT) AS cycle
+    FROM marked m JOIN regular r ON r.src = m.src AND r.dst = m.dst
+),
+shifted AS (                -- a running standing order paid off its day instead (a bank holiday): no payment on
+    SELECT c.txn_id         -- its day in this cycle, one in the cycle before
+    FROM cycles c
+    WHERE NOT c.rhythm
+      AND NOT EXISTS (SELECT 1 FROM cycles o WHERE o.src = c.src AND o.dst = c.dst AND o.cycle = c.cycle AND o.rhythm)
+      AND EXISTS (SELECT 1 FROM cycles o WHERE o.src = c.src AND o.dst = c.dst AND o.cycle = c.cycle - 1 AND o.rhythm)
+),
+strays AS (                 -- payments off the rhythm days, but for shifted standing orders
     SELECT m.* FROM marked m
     WHERE NOT m.rhythm
-      AND NOT EXISTS (SELECT 1 FROM regular r WHERE r.src = m.src AND r.dst = m.dst)
+      AND m.txn_id NOT IN (SELECT txn_id FROM shifted)
 )
 """
 
