@@ -62,3 +62,19 @@ def test_a_sender_seen_in_cash_or_card_activity_is_not_one_shot(world: World):
         world.txn(f"S{i}", "cash", 100, i * 60 * DAY + 5, channel="cash_withdrawal")  # a customer of the bank
     _, hits = world.run("one_shot_senders")
     assert hits == {}
+
+
+def test_collectors_that_fill_the_quantile_themselves_are_found_by_chance(world: World):
+    # where every account that receives from strangers is a collector, the p99 is theirs: the population's share
+    # of one-shot senders among all senders is what tells them apart
+    world.regulars(60)
+    for r in range(3):
+        for i in range(3):
+            world.txn(f"S{r}_{i}", f"C{r}", 400, r * DAY + i * 20 * DAY)
+    _, hits = world.run("one_shot_senders")
+    assert set(hits) == {"C0", "C1", "C2"}
+    evidence = json.loads(hits["C0"]["evidence"])
+    assert evidence["population_bar"] >= 3 and evidence["one_in"] > 63  # not above the quantile; improbable
+    assert "chance below 1 in" in hits["C0"]["reason"]
+    _, hits = world.run("one_shot_senders", max_chance_hits=1e-12)  # a chance bar none passes: the quantile alone
+    assert hits == {}

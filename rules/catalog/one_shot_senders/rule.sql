@@ -18,20 +18,35 @@ seen AS (                   -- how many transactions each account takes part in,
 one_shot AS (               -- payments whose payer is seen in no other transaction
     SELECT t.* FROM t JOIN seen s ON s.account_id = t.src WHERE s.n = 1
 ),
-per_account AS (            -- one-shot senders per receiving account, 0 for accounts with none
-    SELECT r.dst AS account_id, count(DISTINCT o.src) AS n_senders
-    FROM (SELECT DISTINCT dst FROM t) r
+per_account AS (            -- distinct senders and one-shot senders per receiving account
+    SELECT r.dst AS account_id, r.n_payers, count(DISTINCT o.src) AS n_senders
+    FROM (SELECT dst, count(DISTINCT src) AS n_payers FROM t GROUP BY dst) r
     LEFT JOIN one_shot o ON o.dst = r.dst
-    GROUP BY r.dst
+    GROUP BY r.dst, r.n_payers
 ),
-bar AS (                    -- the population's level of the same count
-    SELECT quantile_cont(n_senders, $population_quantile) AS population_bar FROM per_account
+bar AS (                    -- the population's level of the same count, its share of one-shot senders among
+    SELECT quantile_cont(n_senders, $population_quantile) AS population_bar,   -- all senders, and its size
+           CAST(sum(n_senders) AS DOUBLE) / sum(n_payers) AS rate,
+           count(*) AS n_receivers
+    FROM per_account
 ),
-hits AS (
-    SELECT p.account_id, p.n_senders, round(b.population_bar, 2) AS population_bar
+bounded AS (                -- -ln of the Chernoff bound on P(X >= n_senders), X ~ Binomial(n_payers, rate): the
+    SELECT p.*, b.population_bar, b.n_receivers,               -- chance of so many at the population's share
+           CASE WHEN b.rate <= 0 OR CAST(p.n_senders AS DOUBLE) / p.n_payers <= b.rate THEN 0
+                ELSE p.n_senders * ln(CAST(p.n_senders AS DOUBLE) / p.n_payers / b.rate)
+                     + CASE WHEN p.n_senders < p.n_payers
+                            THEN (p.n_payers - p.n_senders) * ln((1 - CAST(p.n_senders AS DOUBLE) / p.n_payers) / (1 - b.rate))
+                            ELSE 0 END
+           END AS neg_ln_chance
     FROM per_account p CROSS JOIN bar b
-    WHERE p.n_senders >= $min_senders AND p.n_senders > b.population_bar
-      AND p.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    WHERE p.n_senders >= $min_senders
+),
+hits AS (                   -- above the population's level, or improbable at its share (a receiver with many
+    SELECT account_id, n_senders, round(population_bar, 2) AS population_bar,     -- payers meets more by chance)
+           CAST(least(exp(neg_ln_chance), 1e18) AS BIGINT) AS one_in
+    FROM bounded
+    WHERE (n_senders > population_bar OR neg_ln_chance > ln(n_receivers / $max_chance_hits))
+      AND account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 )
 SELECT h.account_id AS subject_id,
        h.n_senders AS value,                   -- measured: distinct one-shot senders
@@ -42,6 +57,7 @@ SELECT h.account_id AS subject_id,
        h.n_senders,
        sum(o.amount_usd) AS total_usd,
        st_days_between(min(o.booked_at), max(o.booked_at)) AS span_days,
-       h.population_bar
+       h.population_bar,
+       h.one_in
 FROM hits h JOIN one_shot o ON o.dst = h.account_id
-GROUP BY h.account_id, h.n_senders, h.population_bar
+GROUP BY h.account_id, h.n_senders, h.population_bar, h.one_in
