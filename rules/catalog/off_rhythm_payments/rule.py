@@ -31,45 +31,56 @@ WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read ran
       AND channel <> 'fee'
 ),
 phases AS (                 -- payments per account and day of the period; rhythm days hold more than their even
-    SELECT src, phase, n,   -- share and more than the share allowed off rhythm (else strays on one day make one)
+    SELECT src, phase, c, n, -- share and more than the share allowed off rhythm (else strays on one day make one)
            c * $period_days > n AND c > $max_off_share * n AS rhythm
     FROM (SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
           FROM (SELECT src, day_no % $period_days AS phase, count(*) AS c FROM t GROUP BY src, day_no % $period_days) x) y
 ),
-marked AS (                 -- each payment: on a rhythm day or not
-    SELECT t.*, p.n, p.rhythm FROM t JOIN phases p ON p.src = t.src AND p.phase = t.day_no % $period_days
+rhythmic AS (               -- accounts that keep a rhythm: enough payments, few off their rhythm days
+    SELECT src, max(n) AS n_payments, sum(CASE WHEN rhythm THEN c ELSE 0 END) AS n_rhythm
+    FROM phases
+    WHERE src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    GROUP BY src
+    HAVING max(n) >= $min_payments AND sum(CASE WHEN rhythm THEN 0 ELSE c END) <= $max_off_share * max(n)
 ),
-regular AS (                -- payees the account also pays on its rhythm days, and (one of) their day(s)
+off_pairs AS (              -- the rhythmic accounts' payees paid off their rhythm days at least once
+    SELECT DISTINCT t.src, t.dst
+    FROM t JOIN phases p ON p.src = t.src AND p.phase = t.day_no % $period_days
+    WHERE NOT p.rhythm AND t.src IN (SELECT src FROM rhythmic)
+),
+marked AS (                 -- every payment to those payees: on a rhythm day or not
+    SELECT t.*, p.rhythm
+    FROM t JOIN off_pairs o ON o.src = t.src AND o.dst = t.dst
+    JOIN phases p ON p.src = t.src AND p.phase = t.day_no % $period_days
+),
+regular AS (                -- of those, the payees the account also pays on its rhythm days, and (one of) their days
     SELECT src, dst, min(day_no % $period_days) AS phase FROM marked WHERE rhythm GROUP BY src, dst
 ),
-cycles AS (                 -- payments to a regular payee, each in its cycle: the period centred on the payee's day
+cycles AS (                 -- their payments, each in its cycle: the period centred on the payee's day
     SELECT m.txn_id, m.src, m.dst, m.rhythm,
            CAST(floor((m.day_no - r.phase + $period_days / 2.0) / $period_days) AS BIGINT) AS cycle
     FROM marked m JOIN regular r ON r.src = m.src AND r.dst = m.dst
 ),
+on_day AS (                 -- the cycles in which the payee was paid on its day
+    SELECT DISTINCT src, dst, cycle FROM cycles WHERE rhythm
+),
 shifted AS (                -- a running standing order paid off its day instead (a bank holiday): no payment on
     SELECT c.txn_id         -- its day in this cycle, one in the cycle before
     FROM cycles c
-    WHERE NOT c.rhythm
-      AND NOT EXISTS (SELECT 1 FROM cycles o WHERE o.src = c.src AND o.dst = c.dst AND o.cycle = c.cycle AND o.rhythm)
-      AND EXISTS (SELECT 1 FROM cycles o WHERE o.src = c.src AND o.dst = c.dst AND o.cycle = c.cycle - 1 AND o.rhythm)
+    JOIN on_day prev ON prev.src = c.src AND prev.dst = c.dst AND prev.cycle = c.cycle - 1
+    LEFT JOIN on_day same ON same.src = c.src AND same.dst = c.dst AND same.cycle = c.cycle
+    WHERE NOT c.rhythm AND same.cycle IS NULL
 ),
 strays AS (                 -- payments off the rhythm days, but for shifted standing orders
     SELECT m.* FROM marked m
-    WHERE NOT m.rhythm
-      AND m.txn_id NOT IN (SELECT txn_id FROM shifted)
+    WHERE NOT m.rhythm AND m.txn_id NOT IN (SELECT txn_id FROM shifted)
 )
 """
 
 RHYTHMIC_SQL = PAYMENTS + """
-SELECT m.src AS account_id, max(m.n) AS n_payments,
-       sum(CASE WHEN m.rhythm THEN 1 ELSE 0 END) AS n_rhythm,
-       count(s.txn_id) AS n_off   -- the strays: what is judged
-FROM marked m LEFT JOIN strays s ON s.txn_id = m.txn_id
-WHERE m.src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-GROUP BY m.src
-HAVING max(m.n) >= $min_payments
-   AND sum(CASE WHEN m.rhythm THEN 0 ELSE 1 END) <= $max_off_share * max(m.n)
+SELECT r.src AS account_id, r.n_payments, r.n_rhythm,
+       coalesce(s.n_off, 0) AS n_off   -- the strays: what is judged
+FROM rhythmic r LEFT JOIN (SELECT src, count(*) AS n_off FROM strays GROUP BY src) s ON s.src = r.src
 """
 
 OFF_SQL = PAYMENTS + """
@@ -92,9 +103,8 @@ def run(con, params: dict) -> pl.DataFrame:
     if period < timedelta(days=2) or period % timedelta(days=1):
         raise ValueError(f"off_rhythm_payments: period must be a whole number of days, at least 2 (got {period})")
     bind = {"window_start": params["window_start"], "until": params["until"], "day": timedelta(days=1),
-            "period_days": period.days, "max_off_share": params["max_off_share"]}
-    rhythmic = DIALECT.fetch_polars(con, RHYTHMIC_SQL, {**bind, **{k: params[k] for k in (
-        "service_kinds", "min_payments")}})
+            "period_days": period.days, **{k: params[k] for k in ("max_off_share", "service_kinds", "min_payments")}}
+    rhythmic = DIALECT.fetch_polars(con, RHYTHMIC_SQL, bind)
     if rhythmic.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     n = rhythmic["n_payments"].cast(pl.Float64)
