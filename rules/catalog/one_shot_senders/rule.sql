@@ -43,7 +43,7 @@ bounded AS (                -- -ln of the Chernoff bound on P(X >= n_senders), X
 ),
 hits AS (                   -- above the population's level, or improbable at its share (a receiver with many
     SELECT account_id, n_senders, round(population_bar, 2) AS population_bar,     -- payers meets more by chance)
-           CAST(least(exp(neg_ln_chance), 1e18) AS BIGINT) AS one_in
+           CAST(floor(least(exp(neg_ln_chance), 1e18)) AS BIGINT) AS one_in   -- floor: engines round casts apart
     FROM bounded
     WHERE (n_senders > population_bar OR neg_ln_chance > ln(n_receivers / $max_chance_hits))
       AND account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
