@@ -1,7 +1,8 @@
 -- Daily burst: a relationship used on consecutive days and never otherwise, into an account that has no other
 -- counterparty over the history.
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with their day
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with their day and hashed accounts
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
+           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd,
            st_bucket(booked_at, $period) AS day
     FROM transactions
     WHERE booked_at >= $history_start AND booked_at < $until
@@ -10,45 +11,50 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the histo
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-pairs AS (                  -- each relationship: the days it was used and the span from its first to its last
-    SELECT src, dst, count(DISTINCT day) AS n_days, max(day) - min(day) + 1 AS span_days, max(booked_at) AS last_at
-    FROM t GROUP BY src, dst
+pairs AS (                  -- each relationship (hashed: narrow rows over the whole history): the days it was used
+    SELECT hs, hd, count(DISTINCT day) AS n_days,           -- and the span from its first to its last
+           max(day) - min(day) + 1 AS span_days, max(booked_at) AS last_at
+    FROM t GROUP BY hs, hd
 ),
 counterparties AS (         -- distinct counterparties per account, paid or paying
-    SELECT account_id, count(*) AS n_cp
-    FROM (SELECT src AS account_id, dst AS other FROM pairs UNION SELECT dst, src FROM pairs) x
-    GROUP BY account_id
+    SELECT h, count(*) AS n_cp
+    FROM (SELECT hs AS h, hd AS other FROM pairs UNION SELECT hd, hs FROM pairs) x
+    GROUP BY h
 ),
 services AS (
-    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+    SELECT st_hash(account_id) AS h FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
 bursts AS (                 -- whole life one run of consecutive days, ending in the read range, into a lone payee
-    SELECT p.src, p.dst, p.n_days, a.n_cp AS payer_counterparties
+    SELECT p.hs, p.hd, p.n_days, a.n_cp AS payer_counterparties
     FROM pairs p
-    JOIN counterparties a ON a.account_id = p.src
-    JOIN counterparties b ON b.account_id = p.dst
+    JOIN counterparties a ON a.h = p.hs
+    JOIN counterparties b ON b.h = p.hd
     WHERE p.n_days = p.span_days
       AND p.n_days >= $min_days
       AND p.last_at >= $window_start
       AND b.n_cp = 1
-      AND p.src NOT IN (SELECT account_id FROM services)
-      AND p.dst NOT IN (SELECT account_id FROM services)
+      AND p.hs NOT IN (SELECT h FROM services)
+      AND p.hd NOT IN (SELECT h FROM services)
+),
+burst_transfers AS (
+    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd, b.n_days, b.payer_counterparties
+    FROM t JOIN bursts b ON b.hs = t.hs AND b.hd = t.hd
 ),
 sides AS (                  -- both accounts are subjects, each with the other as member
-    SELECT src AS subject_id, dst AS counterparty_id, src, dst, n_days, payer_counterparties FROM bursts
+    SELECT src AS subject_id, dst AS counterparty_id, txn_id, booked_at, amount_usd, n_days, payer_counterparties
+    FROM burst_transfers
     UNION ALL
-    SELECT dst, src, src, dst, n_days, payer_counterparties FROM bursts
+    SELECT dst, src, txn_id, booked_at, amount_usd, n_days, payer_counterparties FROM burst_transfers
 )
-SELECT s.subject_id,
-       s.n_days AS value,                      -- measured: days of the burst
-       st_ids(t.txn_id) AS txn_ids,
-       st_list(s.counterparty_id) AS member_ids,
-       min(t.booked_at) AS window_start,
-       max(t.booked_at) AS window_end,
-       s.counterparty_id,
-       s.payer_counterparties,
+SELECT subject_id,
+       n_days AS value,                        -- measured: periods of the burst
+       st_ids(txn_id) AS txn_ids,
+       st_list(counterparty_id) AS member_ids,
+       min(booked_at) AS window_start,
+       max(booked_at) AS window_end,
+       counterparty_id,
+       payer_counterparties,
        count(*) AS n_transfers,
-       CASE WHEN count(t.amount_usd) = count(*) THEN sum(t.amount_usd) END AS total_usd   -- null if any lacks a rate
-FROM sides s
-JOIN t ON t.src = s.src AND t.dst = s.dst
-GROUP BY s.subject_id, s.counterparty_id, s.n_days, s.payer_counterparties
+       CASE WHEN count(amount_usd) = count(*) THEN sum(amount_usd) END AS total_usd   -- null if any lacks a rate
+FROM sides
+GROUP BY subject_id, counterparty_id, n_days, payer_counterparties
