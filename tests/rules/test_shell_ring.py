@@ -17,6 +17,12 @@ def busy(world: World, account: str, partners: list[str], start: float = -200 * 
             world.txn(p, account, 45, start + month * 30 * DAY + i + 1)
 
 
+def pay(world: World, hops: list[tuple[str, str, float]], usd: float = 500) -> None:
+    """One transfer of `usd` per (payer, payee, hours) hop."""
+    for a, b, h in hops:
+        world.txn(a, b, usd, h)
+
+
 def background(world: World) -> None:
     """Ordinary accounts that pay each other in a long loop (too long for a ring), two busy accounts J1 and J2
     with two partners each (the accounts a ring may pass through), and the world's busiest account Q."""
@@ -42,8 +48,7 @@ def test_ring_through_busy_accounts_carried_by_shells_fires(world: World):
     assert "ring of 5 accounts, 3 of them with no counterparty but the ring's, that returns to S3" in hit["reason"]
     # the one-off ring rule sees it only while nothing else one-off touches it
     assert set(world.run("ring")[1]) == set(hits)
-    for a, b, h in [("J1", "P7", DAY), ("P7", "P8", 2 * DAY), ("P8", "J1", 4 * DAY)]:  # a loop of three: too short
-        world.txn(a, b, 80, h)
+    pay(world, [("J1", "P7", DAY), ("P7", "P8", 2 * DAY), ("P8", "J1", 4 * DAY)], usd=80)  # a loop of three: too short
     assert world.run("ring")[1] == {}
     assert set(world.run("shell_ring")[1]) == {"J1", "J2", "S1", "S2", "S3"}
 
@@ -52,8 +57,7 @@ def test_fewer_shells_than_busy_accounts_is_chance(world: World):
     background(world)
     busy(world, "J3", ["P5", "P6"])
     # J1 -> S1 -> J2 -> J3 -> J1: one shell, three busy accounts that also pay each other
-    for a, b, h in [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "J3", 2 * DAY), ("J3", "J1", 3 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "J3", 2 * DAY), ("J3", "J1", 3 * DAY)])
     _, hits = world.run("shell_ring")
     assert hits == {}
 
@@ -62,9 +66,8 @@ def test_direct_hops_between_busy_accounts_are_bounded(world: World):
     background(world)
     busy(world, "J3", ["P5", "P6"])
     # J1 -> S1 -> S2 -> S3 -> J2 -> J3 -> J1: three shells carry it; J2 -> J3 -> J1 are two direct hops
-    for a, b, h in [("J1", "S1", 0), ("S1", "S2", DAY), ("S2", "S3", 2 * DAY), ("S3", "J2", 3 * DAY),
-                    ("J2", "J3", 4 * DAY), ("J3", "J1", 5 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("J1", "S1", 0), ("S1", "S2", DAY), ("S2", "S3", 2 * DAY), ("S3", "J2", 3 * DAY),
+               ("J2", "J3", 4 * DAY), ("J3", "J1", 5 * DAY)])
     _, hits = world.run("shell_ring")
     assert set(hits) == {"J1", "J2", "J3", "S1", "S2", "S3"}
     _, hits = world.run("shell_ring", max_direct_hops=1)
@@ -73,8 +76,7 @@ def test_direct_hops_between_busy_accounts_are_bounded(world: World):
 
 def test_a_ring_of_shells_only_fires(world: World):
     background(world)
-    for a, b, h in [("S1", "S2", 0), ("S2", "S3", DAY), ("S3", "S4", 2 * DAY), ("S4", "S1", 3 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("S1", "S2", 0), ("S2", "S3", DAY), ("S3", "S4", 2 * DAY), ("S4", "S1", 3 * DAY)])
     _, hits = world.run("shell_ring")
     assert set(hits) == {"S1", "S2", "S3", "S4"}
     assert json.loads(hits["S1"]["evidence"])["n_shells"] == 4
@@ -82,9 +84,8 @@ def test_a_ring_of_shells_only_fires(world: World):
 
 def test_ring_spanning_more_than_the_window_does_not(world: World):
     background(world)
-    for a, b, h in [("J1", "S1", 0), ("S1", "S2", 6 * DAY), ("S2", "J2", 12 * DAY), ("J2", "S3", 18 * DAY),
-                    ("S3", "J1", 18 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("J1", "S1", 0), ("S1", "S2", 6 * DAY), ("S2", "J2", 12 * DAY), ("J2", "S3", 18 * DAY),
+               ("S3", "J1", 18 * DAY)])
     _, hits = world.run("shell_ring")
     assert hits["S1"]["value"] == 5
     _, hits = world.run("shell_ring", window="15d")
@@ -109,8 +110,7 @@ def test_an_account_with_another_counterparty_in_the_history_is_no_shell(world: 
     # J1 -> S1 -> J2 -> S2 -> J3 -> S3 -> J1 carried by three shells ...
     hops = [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "S2", 2 * DAY), ("S2", "J3", 3 * DAY), ("J3", "S3", 4 * DAY),
             ("S3", "J1", 5 * DAY)]
-    for a, b, h in hops:
-        world.txn(a, b, 500, h)
+    pay(world, hops)
     _, hits = world.run("shell_ring")
     assert set(hits) == {"J1", "J2", "J3", "S1", "S2", "S3"}
     # ... until S1 turns out to have paid someone else 200 days before: two shells, three busy accounts
@@ -122,9 +122,8 @@ def test_an_account_with_another_counterparty_in_the_history_is_no_shell(world: 
 def test_a_refund_beside_a_ring_is_not_on_it(world: World):
     background(world)
     # J1 -> S1 -> J1 is a refund, not a link of a chain; J1 -> S2 -> S3 -> J2 -> J1 is a ring
-    for a, b, h in [("J1", "S1", 0), ("S1", "J1", DAY), ("J1", "S2", 2 * DAY), ("S2", "S3", 3 * DAY),
-                    ("S3", "J2", 4 * DAY), ("J2", "J1", 5 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("J1", "S1", 0), ("S1", "J1", DAY), ("J1", "S2", 2 * DAY), ("S2", "S3", 3 * DAY),
+               ("S3", "J2", 4 * DAY), ("J2", "J1", 5 * DAY)])
     _, hits = world.run("shell_ring")
     assert set(hits) == {"J1", "J2", "S2", "S3"}
     assert json.loads(hits["J1"]["evidence"])["n_shells"] == 2
@@ -133,8 +132,7 @@ def test_a_refund_beside_a_ring_is_not_on_it(world: World):
 def test_hub_and_service_are_not_walked_through(world: World):
     background(world)
     hops = [("J1", "S1", 0), ("S1", "S2", DAY), ("S2", "J2", 2 * DAY), ("J2", "S3", 3 * DAY), ("S3", "J1", 4 * DAY)]
-    for a, b, h in hops:
-        world.txn(a, b, 500, h)
+    pay(world, hops)
     for i in range(20):  # J2 pays twenty payees: far more counterparties than anyone else in this world
         world.txn("J2", f"X{i}", 50, 100 * DAY + i)
     _, hits = world.run("shell_ring")
@@ -161,9 +159,8 @@ def test_a_ring_run_again_inside_the_detection_range_is_reported_there(world: Wo
 def test_a_payment_without_a_rate_is_still_a_counterparty(world: World):
     background(world)
     busy(world, "J3", ["P5", "P6"])
-    for a, b, h in [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "S2", 2 * DAY), ("S2", "J3", 3 * DAY),
-                    ("J3", "S3", 4 * DAY), ("S3", "J1", 5 * DAY)]:
-        world.txn(a, b, 500, h)
+    pay(world, [("J1", "S1", 0), ("S1", "J2", DAY), ("J2", "S2", 2 * DAY), ("S2", "J3", 3 * DAY),
+               ("J3", "S3", 4 * DAY), ("S3", "J1", 5 * DAY)])
     world.txn("S1", "P9", 60, -200 * DAY, currency="XAF", txn_id="norate")
     world.con.execute("UPDATE transactions SET amount_usd = NULL WHERE txn_id = 'norate'")
     _, hits = world.run("shell_ring")

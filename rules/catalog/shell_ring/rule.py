@@ -22,16 +22,22 @@ import polars as pl
 
 from rules.dialect import DIALECT
 
-ROLES_SQL = """
-WITH t AS NOT MATERIALIZED (  -- hashed accounts of the transfers over the history (narrow rows at 100M)
+
+def _transfers(start: str) -> str:
+    """The CTE `t`: hashed accounts and time of the transfers from `start` (narrow rows at 100M)."""
+    return f"""
+WITH t AS NOT MATERIALIZED (
     SELECT st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at
     FROM transactions
-    WHERE booked_at >= $history_start AND booked_at < $until
+    WHERE booked_at >= {start} AND booked_at < $until
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
       AND coalesce(amount_usd >= $min_usd, true)   -- dust left out; a transfer without a rate still counts
-),
+)"""
+
+
+ROLES_SQL = _transfers("$history_start") + """,  -- over the history: is an account a shell
 pairs AS (
     SELECT src, dst, min(booked_at) AS first_at, max(booked_at) AS last_at FROM t GROUP BY src, dst
 ),
@@ -56,16 +62,7 @@ WHERE d.n_cp > h.q
    OR (d.n_in = 1 AND d.n_out = 1)
 """
 
-DIRECT_SQL = """
-WITH t AS NOT MATERIALIZED (
-    SELECT st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND coalesce(amount_usd >= $min_usd, true)   -- dust left out; a transfer without a rate still counts
-)
+DIRECT_SQL = _transfers("$window_start") + """  -- over the read range: the direct hops
 SELECT src, dst, min(booked_at) AS first_at, max(booked_at) AS last_at
 FROM t
 WHERE src IN (SELECT account FROM _st_shell_ends) OR dst IN (SELECT account FROM _st_shell_ends)
