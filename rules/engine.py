@@ -213,6 +213,7 @@ def run_rule(
     since: datetime,
     until: datetime,
     requirement_cache: dict[str, bool] | None = None,
+    shared: dict | None = None,
     runner=DUCKDB,
 ) -> RuleRun:
     """Run one resolved rule and write its scored rows to rule_hits. Never raises for data problems."""
@@ -238,7 +239,8 @@ def run_rule(
 
     t0 = time.perf_counter()
     builtins = {"since": since, "until": until, "window_start": since - spec.lookback_td,
-                "history_start": since - spec.history_td}
+                "history_start": since - spec.history_td,
+                "shared": shared if shared is not None else {}}
     values = {**rule.params, **builtins}
     try:
         rr.note = runner.produce(con, spec, values)
@@ -386,6 +388,7 @@ def detect(
     run_id: str | None = None,
     only: list[str] | None = None,
     runner=DUCKDB,
+    shared: dict | None = None,
 ) -> DetectSummary:
     """Run the rule pack over [since, until) and score typologies. Returns counts, skips and timings.
 
@@ -393,6 +396,8 @@ def detect(
     Each rule also reads its `lookback` before `since`. With run_id=None a `runs` row is written here; with a
     run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays). `runner`
     is where the rules run (DUCKDB, or a rules.spark_engine.SparkRunner); hits, scores and runs are written here.
+    `shared` holds intermediates that several rules build alike (rules/forwards.py); a caller that runs one rule
+    per call over unchanged data and range (bench/bench_rules.py) passes the same dict to each call.
     """
     t0 = time.perf_counter()
     cfg, rules, typologies = load_rules(config_path)
@@ -419,8 +424,10 @@ def detect(
         runner.prepare(con)  # tables only the store derives (listed_addresses, presence) go to the engine
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
+        shared = {} if shared is None else shared  # intermediates several rules build alike: built once
         for rule in rules.values():
-            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, runner=runner)
+            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, shared=shared,
+                          runner=runner)
             summary.rules.append(rr)
             con.execute(
                 "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

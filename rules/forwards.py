@@ -83,6 +83,19 @@ def find_forwards(con, params: dict) -> Forwards | None:
     no one-time transfer through a relay account, or no band of shares (min_share 1 or more)."""
     if float(params["min_share"]) >= 1.0:
         return None
+    names = ("history_start", "window_start", "until", "window", "min_share", "max_split", "max_after", "max_mix",
+             "max_payments_per_pair")
+    key = ("forwards", *(params[k] for k in names), tuple(params["service_kinds"]))
+    shared = params.get("shared")   # the run's store: same_cut and round_cut with the same settings build them once
+    if shared is not None and key in shared:
+        return shared[key]
+    found = _find(con, params)
+    if shared is not None:
+        shared[key] = found
+    return found
+
+
+def _find(con, params: dict) -> Forwards | None:
     bind = {k: params[k] for k in ("history_start", "window_start", "until", "max_payments_per_pair", "service_kinds")}
     edges = DIALECT.fetch_polars(con, EDGES_SQL, bind)
     if edges.is_empty():

@@ -26,8 +26,9 @@ from transforms.schema import KIND_GROUPS
 CATALOG_DIR = Path(__file__).parent / "catalog"
 TYPOLOGY_DIR = Path(__file__).parent / "typologies"
 
-# Bound by the engine for every rule (never declared in rule.yml).
-BUILTIN_PARAMS = ("since", "until", "window_start", "history_start")
+# Bound by the engine for every rule (never declared in rule.yml). `shared` is a dict that lives for one detect run:
+# Python rules that build the same intermediate (rules/forwards.py) keep it there and build it once.
+BUILTIN_PARAMS = ("since", "until", "window_start", "history_start", "shared")
 # Columns every rule output has; evidence columns come on top.
 STANDARD_OUTPUT = ("subject_id", "value", "txn_ids", "window_start", "window_end")
 OPTIONAL_OUTPUT = ("member_ids",)

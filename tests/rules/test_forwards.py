@@ -13,3 +13,45 @@ from rules.forwards import _rounding
 def test_rounding_is_half_the_unit_of_the_last_non_zero_digit(amount: float, half_unit: float):
     got = pl.DataFrame({"a": [amount]}).select(_rounding(pl.col("a")))["literal"][0]
     assert got == pytest.approx(half_unit, rel=1e-9)
+
+
+def _hits(world, run_id: str) -> list[tuple]:
+    return world.con.execute(
+        "SELECT rule_id, subject_id, measured_value, txn_ids, member_ids FROM rule_hits WHERE run_id = ?"
+        " ORDER BY ALL", [run_id]).fetchall()
+
+
+def _chain(world) -> None:
+    """A chain keeping 90 % at each hop (same_cut) on token amounts (round_cut), among unrelated traffic."""
+    world.txn("A", "B", 1234.567891, 0)
+    world.txn("B", "C", 1111.111102, 72)     # 90 % to the token's precision
+    world.txn("C", "D", 999.999992, 190)     # and again
+    for i in range(20):
+        world.txn(f"P{i}", f"F{i}", 300 + 7 * i, i)
+        world.txn(f"F{i}", f"Q{i}", 200 + 3 * i, i + 48)
+
+
+def test_same_cut_and_round_cut_build_the_forwards_once_per_run(world, monkeypatch):
+    """Both rules read the same forwards: with the same settings one run builds them once, and each rule's hits
+    are those it finds alone."""
+    import rules.forwards as forwards
+    from rules.engine import detect
+
+    _chain(world)
+    alone = []
+    for rule_id in ("round_cut", "same_cut"):
+        alone += _hits(world, detect(world.con, only=[rule_id]).run_id)
+    assert {r[0] for r in alone} == {"round_cut", "same_cut"}   # both find the chain
+
+    built = []
+    real = forwards._find
+    monkeypatch.setattr(forwards, "_find", lambda con, params: built.append(1) or real(con, params))
+    together = detect(world.con, only=["round_cut", "same_cut"])
+    assert len(built) == 1
+    assert _hits(world, together.run_id) == sorted(alone)
+
+    # other settings for one of them: the forwards differ, and are built again
+    cfg = world.config({"rules": {"same_cut": {"parameters": {"max_mix": 0}}}})
+    built.clear()
+    detect(world.con, only=["round_cut", "same_cut"], config_path=cfg)
+    assert len(built) == 2

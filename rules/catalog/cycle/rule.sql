@@ -1,45 +1,44 @@
 -- Cycle: time-respecting simple cycles of one-time relationships that take funds round back to their origin.
 -- Amounts are not required to be conserved (hops take fees, split and merge, and simulators draw them afresh);
 -- $min_return_share > 0 asks each hop to carry at least that share of the first amount.
-WITH RECURSIVE t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+WITH RECURSIVE hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
+           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
     FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+    WHERE booked_at >= $history_start AND booked_at < $until
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND amount_usd >= $min_usd
 ),
-legs AS NOT MATERIALIZED (  -- each account's counterparties, in and out
-    SELECT dst AS account_id, src AS cp, 1 AS is_in FROM t UNION ALL SELECT src, dst, 0 FROM t
+t AS NOT MATERIALIZED (     -- those of the read range above the floor
+    SELECT * FROM hist WHERE booked_at >= $window_start AND amount_usd >= $min_usd
+),
+legs AS MATERIALIZED (      -- each account's counterparties, in and out (hashed: narrow rows; a collision only
+    SELECT hd AS h, hs AS cp, 1 AS is_in FROM t UNION ALL SELECT hs, hd, 0 FROM t   -- merges two accounts' counts)
 ),
 deg AS (                    -- legs per account, in and out (a count bounds the distinct counterparties)
-    SELECT account_id, count(*) AS n_legs, max(is_in) AS has_in, max(1 - is_in) AS has_out
-    FROM legs GROUP BY account_id
+    SELECT h, count(*) AS n_legs, max(is_in) AS has_in, max(1 - is_in) AS has_out
+    FROM legs GROUP BY h
 ),
 busy AS (                   -- distinct counterparties, counted only where the legs exceed max_degree
-    SELECT account_id, count(DISTINCT cp) AS n_cp
-    FROM legs WHERE account_id IN (SELECT account_id FROM deg WHERE n_legs > $max_degree)
-    GROUP BY account_id
+    SELECT h, count(DISTINCT cp) AS n_cp
+    FROM legs WHERE h IN (SELECT h FROM deg WHERE n_legs > $max_degree)
+    GROUP BY h
 ),
 walkable AS (               -- pre-filter: on a cycle an account both receives and pays; hubs are skipped
-    SELECT d.account_id FROM deg d LEFT JOIN busy b ON b.account_id = d.account_id
+    SELECT d.h FROM deg d LEFT JOIN busy b ON b.h = d.h
     WHERE d.has_in = 1 AND d.has_out = 1 AND (d.n_legs <= $max_degree OR b.n_cp <= $max_degree)
 ),
-e_all AS (                  -- edges between walkable accounts, with their window-long time bucket
-    SELECT t.*, st_bucket(t.booked_at, $window) AS bucket FROM t
-    JOIN walkable a ON a.account_id = t.src
-    JOIN walkable b ON b.account_id = t.dst
+pairs AS (                  -- transfers per relationship over the rule's history
+    SELECT hs, hd, count(*) AS n FROM hist GROUP BY hs, hd
 ),
-pair_n AS (                 -- transfers of each walkable pair over the rule's history (one join on the pairs)
-    SELECT tr.from_account_id AS src, tr.to_account_id AS dst, count(*) AS n
-    FROM transactions tr JOIN (SELECT DISTINCT src, dst FROM e_all) p ON p.src = tr.from_account_id AND p.dst = tr.to_account_id
-    WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
-    GROUP BY ALL
-),
-e AS (                      -- on one-time relationships only (at most $max_payments_per_pair transfers): money sent
-    SELECT e_all.* FROM e_all                       -- round goes through accounts that meet for it; households
-    JOIN pair_n p ON p.src = e_all.src AND p.dst = e_all.dst   -- and firms that pay each other back and forth repeat
+e AS (                      -- edges between walkable accounts with their window-long time bucket, on one-time
+    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd,   -- relationships only (at most
+           st_bucket(t.booked_at, $window) AS bucket            -- $max_payments_per_pair transfers): money sent
+    FROM t                                                      -- round goes through accounts that meet for it;
+    JOIN walkable a ON a.h = t.hs                               -- households and firms that pay each other back
+    JOIN walkable b ON b.h = t.hd                               -- and forth repeat
+    JOIN pairs p ON p.hs = t.hs AND p.hd = t.hd
     WHERE p.n <= $max_payments_per_pair
 ),
 starts AS (                 -- edges with a second hop (the paths' first step below, without their lists): a path

@@ -4,20 +4,29 @@
 WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
     SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, with their window-long time bucket
+hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with hashed accounts
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_bucket(booked_at, $window) AS bucket
+           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
     FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+    WHERE booked_at >= $history_start AND booked_at < $until
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
 ),
+pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
+    SELECT hs, hd, count(*) AS n FROM hist GROUP BY hs, hd   -- makes two relationships look repeated)
+),
+once AS MATERIALIZED (      -- the one-time transfers of the read range, with their window-long time bucket: the
+    SELECT h.txn_id, h.src, h.dst, h.booked_at, h.amount_usd,   -- only ones a window counts, so the pre-filter
+           st_bucket(h.booked_at, $window) AS bucket            -- below counts them alone
+    FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
+    WHERE p.n <= $max_payments_per_counterparty AND h.booked_at >= $window_start
+),
 per_bucket AS (             -- credits and debits per account and bucket, under one key (st_slot: a hash of the
     SELECT slot, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- account plus the bucket, so that the account's next
-    FROM (SELECT st_slot(dst, bucket) AS slot, 1 AS is_in FROM t   -- bucket is slot + 1): one aggregate over every
-          UNION ALL                                                -- transfer stays small; a collision only merges
-          SELECT st_slot(src, bucket) AS slot, 0 AS is_in FROM t) x   -- counts (lets more through)
+    FROM (SELECT st_slot(dst, bucket) AS slot, 1 AS is_in FROM once   -- bucket is slot + 1); a collision only
+          UNION ALL                                                   -- merges counts (lets more through)
+          SELECT st_slot(src, bucket) AS slot, 0 AS is_in FROM once) x
     GROUP BY slot
 ),
 live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
@@ -29,29 +38,14 @@ need AS (                   -- the live buckets and the bucket after each
     SELECT DISTINCT slot
     FROM (SELECT start_slot AS slot FROM live UNION ALL SELECT start_slot + 1 AS slot FROM live) x
 ),
-near_all AS (               -- the hubs' credits (is_in = 1) and debits (is_in = 0) in those buckets; services are not hubs
-    SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in, t.bucket
-    FROM t JOIN need n ON n.slot = st_slot(t.dst, t.bucket)
-    WHERE t.dst NOT IN (SELECT account_id FROM service)
+near AS (                   -- the hubs' one-time credits (is_in = 1) and debits (is_in = 0) in those buckets: the
+    SELECT o.dst AS hub, o.src AS cp, o.txn_id, o.booked_at, o.amount_usd, 1 AS is_in, o.bucket   -- pattern's own;
+    FROM once o JOIN need n ON n.slot = st_slot(o.dst, o.bucket)                                 -- services are
+    WHERE o.dst NOT IN (SELECT account_id FROM service)                                          -- not hubs
     UNION ALL
-    SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in, t.bucket
-    FROM t JOIN need n ON n.slot = st_slot(t.src, t.bucket)
-    WHERE t.src NOT IN (SELECT account_id FROM service)
-),
-hub_pairs AS (              -- the hubs' relationships in those buckets, as (payer, payee)
-    SELECT DISTINCT hub, cp, is_in,
-           CASE WHEN is_in = 1 THEN cp ELSE hub END AS src, CASE WHEN is_in = 1 THEN hub ELSE cp END AS dst
-    FROM near_all
-),
-pair_n AS (                 -- transfers per hub, counterparty and direction over the history (one join on the pairs)
-    SELECT hp.hub, hp.cp, hp.is_in, count(*) AS n
-    FROM transactions tr JOIN hub_pairs hp ON hp.src = tr.from_account_id AND hp.dst = tr.to_account_id
-    WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
-    GROUP BY ALL
-),
-near AS (                   -- the one-time transfers of the hubs: the pattern's own
-    SELECT n.* FROM near_all n JOIN pair_n p ON p.hub = n.hub AND p.cp = n.cp AND p.is_in = n.is_in
-    WHERE p.n <= $max_payments_per_counterparty
+    SELECT o.src AS hub, o.dst AS cp, o.txn_id, o.booked_at, o.amount_usd, 0 AS is_in, o.bucket
+    FROM once o JOIN need n ON n.slot = st_slot(o.src, o.bucket)
+    WHERE o.src NOT IN (SELECT account_id FROM service)
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
     SELECT hub, txn_id AS anchor_id, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,

@@ -6,7 +6,7 @@ off their rhythm days) and their strays: payments off the rhythm days, but for a
 off its day instead of on it.
 Step 2 (Python, scipy): the population's off-rhythm rate, pooled over the rhythmic accounts, and each account's
 binomial tail at that rate; the bar is max_chance_hits over the number of rhythmic accounts.
-Step 3 (DuckDB): the strays of the hits, read back as the evidence.
+Step 3 (DuckDB): the strays of the hits, read back as the evidence from the hits' own payments.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read ran
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND channel <> 'fee'
+      AND channel <> 'fee'{only}
 ),
 phases AS (                 -- payments per account and day of the period; rhythm days hold more than their even
     SELECT src, phase, c, n, -- share and more than the share allowed off rhythm (else strays on one day make one)
@@ -77,16 +77,16 @@ strays AS (                 -- payments off the rhythm days, but for shifted sta
 )
 """
 
-RHYTHMIC_SQL = PAYMENTS + """
+RHYTHMIC_SQL = PAYMENTS.format(only="") + """
 SELECT r.src AS account_id, r.n_payments, r.n_rhythm,
        coalesce(s.n_off, 0) AS n_off   -- the strays: what is judged
 FROM rhythmic r LEFT JOIN (SELECT src, count(*) AS n_off FROM strays GROUP BY src) s ON s.src = r.src
 """
 
-OFF_SQL = PAYMENTS + """
+# every step above is per paying account: the hits' strays are found again from their own payments only
+OFF_SQL = PAYMENTS.format(only="\n      AND from_account_id IN (SELECT account_id FROM _st_off_rhythm)") + """
 SELECT txn_id, src AS account_id, dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
 FROM strays
-WHERE src IN (SELECT account_id FROM _st_off_rhythm)
 """
 
 OUTPUT_SCHEMA: dict[str, Any] = {
