@@ -11,10 +11,20 @@ WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the histo
       AND from_account_id <> to_account_id
       AND channel <> 'fee'
 ),
-pairs AS (                  -- each relationship (hashed: narrow rows over the whole history): the days it was used
-    SELECT hs, hd, count(DISTINCT day) AS n_days,           -- and the span from its first to its last
+pairs AS (                  -- each relationship (hashed: narrow rows over the whole history): its transfers, and
+    SELECT hs, hd, count(*) AS n,                            -- the span of days from its first to its last
            max(day) - min(day) + 1 AS span_days, max(booked_at) AS last_at
     FROM t GROUP BY hs, hd
+),
+dense AS (                  -- those that can be one run of consecutive days: at least a transfer a day over a span
+    SELECT hs, hd, span_days FROM pairs   -- long enough (the distinct days are counted for these few only)
+    WHERE n >= span_days AND span_days >= $min_days AND last_at >= $window_start
+),
+runs AS (                   -- of those, the ones used on every day of their span
+    SELECT t.hs, t.hd, count(DISTINCT t.day) AS n_days
+    FROM t JOIN dense d ON d.hs = t.hs AND d.hd = t.hd
+    GROUP BY t.hs, t.hd, d.span_days
+    HAVING count(DISTINCT t.day) = d.span_days
 ),
 counterparties AS (         -- distinct counterparties per account, paid or paying
     SELECT h, count(*) AS n_cp
@@ -25,16 +35,13 @@ services AS (
     SELECT st_hash(account_id) AS h FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
 bursts AS (                 -- whole life one run of consecutive days, ending in the read range, into a lone payee
-    SELECT p.hs, p.hd, p.n_days, a.n_cp AS payer_counterparties
-    FROM pairs p
-    JOIN counterparties a ON a.h = p.hs
-    JOIN counterparties b ON b.h = p.hd
-    WHERE p.n_days = p.span_days
-      AND p.n_days >= $min_days
-      AND p.last_at >= $window_start
-      AND b.n_cp = 1
-      AND p.hs NOT IN (SELECT h FROM services)
-      AND p.hd NOT IN (SELECT h FROM services)
+    SELECT r.hs, r.hd, r.n_days, a.n_cp AS payer_counterparties
+    FROM runs r
+    JOIN counterparties a ON a.h = r.hs
+    JOIN counterparties b ON b.h = r.hd
+    WHERE b.n_cp = 1
+      AND r.hs NOT IN (SELECT h FROM services)
+      AND r.hd NOT IN (SELECT h FROM services)
 ),
 burst_transfers AS (
     SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd, b.n_days, b.payer_counterparties

@@ -30,11 +30,13 @@ WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read ran
       AND from_account_id <> to_account_id
       AND channel <> 'fee'{only}
 ),
-phases AS (                 -- payments per account and day of the period; rhythm days hold more than their even
-    SELECT src, phase, c, n, -- share and more than the share allowed off rhythm (else strays on one day make one)
+per_phase AS MATERIALIZED ( -- payments per account and day of the period (once: the total below reads it again)
+    SELECT src, day_no % $period_days AS phase, count(*) AS c FROM t GROUP BY src, day_no % $period_days
+),
+phases AS MATERIALIZED (    -- rhythm days hold more than their even share and more than the share allowed off
+    SELECT src, phase, c, n, -- rhythm (else strays on one day make one)
            c * $period_days > n AND c > $max_off_share * n AS rhythm
-    FROM (SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n
-          FROM (SELECT src, day_no % $period_days AS phase, count(*) AS c FROM t GROUP BY src, day_no % $period_days) x) y
+    FROM (SELECT src, phase, c, sum(c) OVER (PARTITION BY src) AS n FROM per_phase) y
 ),
 rhythmic AS (               -- accounts that keep a rhythm: enough payments, few off their rhythm days
     SELECT src, max(n) AS n_payments, sum(CASE WHEN rhythm THEN c ELSE 0 END) AS n_rhythm
@@ -43,10 +45,12 @@ rhythmic AS (               -- accounts that keep a rhythm: enough payments, few
     GROUP BY src
     HAVING max(n) >= $min_payments AND sum(CASE WHEN rhythm THEN 0 ELSE c END) <= $max_off_share * max(n)
 ),
-off_pairs AS (              -- the rhythmic accounts' payees paid off their rhythm days at least once
+off_phases AS (             -- the rhythmic accounts' days off their rhythm (few: a small side to join on)
+    SELECT p.src, p.phase FROM phases p JOIN rhythmic r ON r.src = p.src WHERE NOT p.rhythm
+),
+off_pairs AS (              -- their payees paid off their rhythm days at least once
     SELECT DISTINCT t.src, t.dst
-    FROM t JOIN phases p ON p.src = t.src AND p.phase = t.day_no % $period_days
-    WHERE NOT p.rhythm AND t.src IN (SELECT src FROM rhythmic)
+    FROM t JOIN off_phases o ON o.src = t.src AND o.phase = t.day_no % $period_days
 ),
 marked AS (                 -- every payment to those payees: on a rhythm day or not
     SELECT t.*, p.rhythm
