@@ -2,19 +2,33 @@
 -- A one-time sender paid the account at most $max_payments_per_sender time(s) from $history_start (the rule's
 -- history) to $until: victims and layering hops pay a collection account once, while salaries, rents, trade
 -- and family transfers repeat. Counting every sender flags the busy accounts of any payment graph.
-WITH inflow AS NOT MATERIALIZED (  -- credits from known senders in the read range
-    SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd
+WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
+    SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd, channel,
+           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
     FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+    WHERE booked_at >= $history_start AND booked_at < $until
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND channel <> 'fee'
 ),
-buckets AS (                -- credits per account and $window-long time bucket, keyed by a hash of the account so
-                            -- that this one aggregate over every credit stays small (a collision only merges counts)
-    SELECT st_hash(account_id) AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_credits
-    FROM inflow
+pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
+    SELECT hs, hd, count(*) AS n FROM hist   -- makes two relationships look repeated): in a long read range, of all
+    WHERE $until - $window_start >= $window_start - $history_start   -- (most are in it), in a short one (a day's
+    GROUP BY hs, hd                                                  -- run), of the range's few only
+    UNION ALL
+    SELECT h.hs, h.hd, count(*) AS n FROM hist h
+    SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
+    WHERE $until - $window_start < $window_start - $history_start
+    GROUP BY h.hs, h.hd
+),
+once AS MATERIALIZED (      -- credits from one-time senders in the read range: the only ones a window counts
+    SELECT h.txn_id, h.account_id, h.sender_id, h.booked_at, h.amount_usd, h.hd
+    FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
+    WHERE p.n <= $max_payments_per_sender AND h.booked_at >= $window_start AND h.channel <> 'fee'
+),
+buckets AS (                -- those credits per account and $window-long time bucket
+    SELECT hd AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_credits
+    FROM once
     GROUP BY ALL
 ),
 candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets and has no more senders
@@ -25,22 +39,10 @@ candidates AS (             -- cheap pre-filter: a window spans at most two adja
     LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
     WHERE b1.n_credits + coalesce(b2.n_credits, 0) >= $min_senders
 ),
-cand_in AS (                -- credits of candidate accounts only; service accounts are not subjects
-    SELECT i.* FROM inflow i SEMI JOIN candidates c ON c.account_key = st_hash(i.account_id)
-    WHERE i.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-),
-pair_credits AS (           -- how often each sender of a candidate paid it over the history (one join on the pairs)
-    SELECT t.to_account_id AS account_id, t.from_account_id AS sender_id, count(*) AS n_paid
-    FROM transactions t
-    JOIN (SELECT DISTINCT account_id, sender_id FROM cand_in) p
-      ON p.account_id = t.to_account_id AND p.sender_id = t.from_account_id
-    WHERE t.booked_at >= $history_start AND t.booked_at < $until
-    GROUP BY ALL
-),
-once_in AS (                -- credits from one-time senders: the fan-in's own transactions
-    SELECT i.* FROM cand_in i
-    JOIN pair_credits p ON p.account_id = i.account_id AND p.sender_id = i.sender_id
-    WHERE p.n_paid <= $max_payments_per_sender
+once_in AS (                -- the candidates' credits from one-time senders: the fan-in's own transactions; service
+    SELECT o.txn_id, o.account_id, o.sender_id, o.booked_at, o.amount_usd   -- accounts are not subjects
+    FROM once o SEMI JOIN candidates c ON c.account_key = o.hd
+    WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 windows AS (                -- distinct one-time senders in [each credit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,
@@ -56,8 +58,9 @@ best AS (                   -- the window with the most senders per account (evi
 all_in_window AS (          -- every sender of the best window, for context: how much of the traffic is one-time
     SELECT w.account_id, count(DISTINCT b.sender_id) AS n_all_senders
     FROM best w
-    JOIN cand_in b
-      ON b.account_id = w.account_id AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
+    JOIN hist b
+      ON b.account_id = w.account_id AND b.channel <> 'fee'
+     AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
     GROUP BY w.account_id
 ),
 detail AS (                 -- evidence of the best window: the one-time senders' credits only

@@ -1,19 +1,33 @@
 -- Fan-out: the most distinct one-time payees paid from one account within any window of $window.
 -- A one-time payee was paid by the account at most $max_payments_per_payee time(s) from $history_start (the
 -- rule's history) to $until: a mule disperses to next hops it pays once; bills, wages and family repeat.
-WITH outflow AS NOT MATERIALIZED (  -- debits to known payees in the read range
-    SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd
+WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
+    SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd, channel,
+           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
     FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
+    WHERE booked_at >= $history_start AND booked_at < $until
       AND st_is_account(from_account_id)
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
-      AND channel <> 'fee'
 ),
-buckets AS (                -- debits per account and $window-long time bucket, keyed by a hash of the account so
-                            -- that this one aggregate over every debit stays small (a collision only merges counts)
-    SELECT st_hash(account_id) AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_debits
-    FROM outflow
+pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
+    SELECT hs, hd, count(*) AS n FROM hist   -- makes two relationships look repeated): in a long read range, of all
+    WHERE $until - $window_start >= $window_start - $history_start   -- (most are in it), in a short one (a day's
+    GROUP BY hs, hd                                                  -- run), of the range's few only
+    UNION ALL
+    SELECT h.hs, h.hd, count(*) AS n FROM hist h
+    SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
+    WHERE $until - $window_start < $window_start - $history_start
+    GROUP BY h.hs, h.hd
+),
+once AS MATERIALIZED (      -- debits to one-time payees in the read range: the only ones a window counts
+    SELECT h.txn_id, h.account_id, h.payee_id, h.booked_at, h.amount_usd, h.hs
+    FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
+    WHERE p.n <= $max_payments_per_payee AND h.booked_at >= $window_start AND h.channel <> 'fee'
+),
+buckets AS (                -- those debits per account and $window-long time bucket
+    SELECT hs AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_debits
+    FROM once
     GROUP BY ALL
 ),
 candidates AS (             -- cheap pre-filter: a window spans at most two adjacent buckets and has no more payees
@@ -24,22 +38,10 @@ candidates AS (             -- cheap pre-filter: a window spans at most two adja
     LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
     WHERE b1.n_debits + coalesce(b2.n_debits, 0) >= $min_payees
 ),
-cand_out AS (               -- debits of candidate accounts only; service accounts are not subjects
-    SELECT o.* FROM outflow o SEMI JOIN candidates c ON c.account_key = st_hash(o.account_id)
+once_out AS (               -- the candidates' debits to one-time payees: the fan-out's own transactions; service
+    SELECT o.txn_id, o.account_id, o.payee_id, o.booked_at, o.amount_usd   -- accounts are not subjects
+    FROM once o SEMI JOIN candidates c ON c.account_key = o.hs
     WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
-),
-pair_debits AS (            -- how often each candidate paid each of its payees over the history (one join on the pairs)
-    SELECT t.from_account_id AS account_id, t.to_account_id AS payee_id, count(*) AS n_paid
-    FROM transactions t
-    JOIN (SELECT DISTINCT account_id, payee_id FROM cand_out) p
-      ON p.account_id = t.from_account_id AND p.payee_id = t.to_account_id
-    WHERE t.booked_at >= $history_start AND t.booked_at < $until
-    GROUP BY ALL
-),
-once_out AS (               -- debits to one-time payees: the fan-out's own transactions
-    SELECT o.* FROM cand_out o
-    JOIN pair_debits p ON p.account_id = o.account_id AND p.payee_id = o.payee_id
-    WHERE p.n_paid <= $max_payments_per_payee
 ),
 windows AS (                -- distinct one-time payees in [each debit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,

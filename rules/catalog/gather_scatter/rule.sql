@@ -14,7 +14,14 @@ hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history
       AND from_account_id <> to_account_id
 ),
 pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
-    SELECT hs, hd, count(*) AS n FROM hist GROUP BY hs, hd   -- makes two relationships look repeated)
+    SELECT hs, hd, count(*) AS n FROM hist   -- makes two relationships look repeated): in a long read range, of all
+    WHERE $until - $window_start >= $window_start - $history_start   -- (most are in it), in a short one (a day's
+    GROUP BY hs, hd                                                  -- run), of the range's few only
+    UNION ALL
+    SELECT h.hs, h.hd, count(*) AS n FROM hist h
+    SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
+    WHERE $until - $window_start < $window_start - $history_start
+    GROUP BY h.hs, h.hd
 ),
 once AS MATERIALIZED (      -- the one-time transfers of the read range, with their window-long time bucket: the
     SELECT h.txn_id, h.src, h.dst, h.booked_at, h.amount_usd,   -- only ones a window counts, so the pre-filter
