@@ -86,7 +86,7 @@ def find_forwards(con, params: dict) -> Forwards | None:
     names = ("history_start", "window_start", "until", "window", "min_share", "max_split", "max_after", "max_mix",
              "max_payments_per_pair")
     key = ("forwards", *(params[k] for k in names), tuple(params["service_kinds"]))
-    shared = params.get("shared")   # the run's store: same_cut and round_cut with the same settings build them once
+    shared = params.get("shared")   # the detect run's dict: same_cut and round_cut with these settings build them once
     if shared is not None and key in shared:
         return shared[key]
     found = _find(con, params)

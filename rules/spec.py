@@ -26,9 +26,11 @@ from transforms.schema import KIND_GROUPS
 CATALOG_DIR = Path(__file__).parent / "catalog"
 TYPOLOGY_DIR = Path(__file__).parent / "typologies"
 
-# Bound by the engine for every rule (never declared in rule.yml). `shared` is a dict that lives for one detect run:
-# Python rules that build the same intermediate (rules/forwards.py) keep it there and build it once.
-BUILTIN_PARAMS = ("since", "until", "window_start", "history_start", "shared")
+# Bound by the engine for every rule (never declared in rule.yml).
+BUILTIN_PARAMS = ("since", "until", "window_start", "history_start")
+# Given to Python rules only: `shared` is a dict that lives for one detect run, where rules that build the same
+# intermediate (rules/forwards.py) keep it and build it once.
+PY_BUILTIN_PARAMS = ("shared",)
 # Columns every rule output has; evidence columns come on top.
 STANDARD_OUTPUT = ("subject_id", "value", "txn_ids", "window_start", "window_end")
 OPTIONAL_OUTPUT = ("member_ids",)
@@ -239,7 +241,7 @@ class RuleSpec(Strict):
     @model_validator(mode="after")
     def _check(self) -> "RuleSpec":
         for name in self.parameters:
-            if not _IDENT.match(name) or name in BUILTIN_PARAMS:
+            if not _IDENT.match(name) or name in BUILTIN_PARAMS or name in PY_BUILTIN_PARAMS:
                 raise ValueError(f"parameter name {name!r} is not allowed")
         for col in self.evidence:
             if not _IDENT.match(col) or col in STANDARD_OUTPUT or col in OPTIONAL_OUTPUT:

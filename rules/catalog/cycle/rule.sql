@@ -13,8 +13,8 @@ WITH RECURSIVE hist AS NOT MATERIALIZED (  -- transfers between known accounts o
 t AS NOT MATERIALIZED (     -- those of the read range above the floor
     SELECT * FROM hist WHERE booked_at >= $window_start AND amount_usd >= $min_usd
 ),
-legs AS MATERIALIZED (      -- each account's counterparties, in and out (hashed: narrow rows; a collision only
-    SELECT hd AS h, hs AS cp, 1 AS is_in FROM t UNION ALL SELECT hs, hd, 0 FROM t   -- merges two accounts' counts)
+legs AS MATERIALIZED (      -- each account's counterparties, in and out, on the accounts' hashes (as `pairs` below)
+    SELECT hd AS h, hs AS cp, 1 AS is_in FROM t UNION ALL SELECT hs, hd, 0 FROM t
 ),
 deg AS (                    -- legs per account, in and out (a count bounds the distinct counterparties)
     SELECT h, count(*) AS n_legs, max(is_in) AS has_in, max(1 - is_in) AS has_out
@@ -29,10 +29,11 @@ walkable AS (               -- pre-filter: on a cycle an account both receives a
     SELECT d.h FROM deg d LEFT JOIN busy b ON b.h = d.h
     WHERE d.has_in = 1 AND d.has_out = 1 AND (d.n_legs <= $max_degree OR b.n_cp <= $max_degree)
 ),
-pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
-    SELECT hs, hd, count(*) AS n FROM hist   -- makes two relationships look repeated): in a long read range, of all
-    WHERE $until - $window_start >= $window_start - $history_start   -- (most are in it), in a short one (a day's
-    GROUP BY hs, hd                                                  -- run), of the range's few only
+pairs AS (                  -- transfers per relationship over the history, on 64-bit hashes of the accounts (narrow
+    SELECT hs, hd, count(*) AS n FROM hist   -- rows; relationships whose hashes collide, odds about n^2 / 2^65 for n
+    WHERE $until - $window_start >= $window_start - $history_start   -- accounts, would count as one): in a long
+    GROUP BY hs, hd                                                  -- read range of all, in a short one (a day's
+                                                                     -- run) of the range's few only
     UNION ALL
     SELECT h.hs, h.hd, count(*) AS n FROM hist h
     SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd

@@ -11,10 +11,11 @@ WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the hi
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
 ),
-pairs AS (                  -- transfers per relationship over the history (hashed: narrow rows; a collision only
-    SELECT hs, hd, count(*) AS n FROM hist   -- makes two relationships look repeated): in a long read range, of all
-    WHERE $until - $window_start >= $window_start - $history_start   -- (most are in it), in a short one (a day's
-    GROUP BY hs, hd                                                  -- run), of the range's few only
+pairs AS (                  -- transfers per relationship over the history, on 64-bit hashes of the accounts (narrow
+    SELECT hs, hd, count(*) AS n FROM hist   -- rows; relationships whose hashes collide, odds about n^2 / 2^65 for n
+    WHERE $until - $window_start >= $window_start - $history_start   -- accounts, would count as one): in a long
+    GROUP BY hs, hd                                                  -- read range of all, in a short one (a day's
+                                                                     -- run) of the range's few only
     UNION ALL
     SELECT h.hs, h.hd, count(*) AS n FROM hist h
     SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
@@ -59,7 +60,7 @@ all_in_window AS (          -- every sender of the best window, for context: how
     SELECT w.account_id, count(DISTINCT b.sender_id) AS n_all_senders
     FROM best w
     JOIN hist b
-      ON b.account_id = w.account_id AND b.channel <> 'fee'
+      ON b.account_id = w.account_id AND b.channel <> 'fee' AND b.booked_at >= $window_start
      AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
     GROUP BY w.account_id
 ),

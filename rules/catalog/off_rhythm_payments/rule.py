@@ -20,7 +20,8 @@ from scipy.stats import binom
 from rules.dialect import DIALECT
 
 PAYMENTS = """
-WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range, with their day number
+WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range (OFF_SQL: of the hits only), with
+                            -- their day number
     SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
            st_bucket(booked_at, $day) AS day_no
     FROM transactions
@@ -81,14 +82,14 @@ strays AS (                 -- payments off the rhythm days, but for shifted sta
 )
 """
 
-RHYTHMIC_SQL = PAYMENTS.format(only="") + """
+RHYTHMIC_SQL = PAYMENTS.replace("{only}", "") + """
 SELECT r.src AS account_id, r.n_payments, r.n_rhythm,
        coalesce(s.n_off, 0) AS n_off   -- the strays: what is judged
 FROM rhythmic r LEFT JOIN (SELECT src, count(*) AS n_off FROM strays GROUP BY src) s ON s.src = r.src
 """
 
 # every step above is per paying account: the hits' strays are found again from their own payments only
-OFF_SQL = PAYMENTS.format(only="\n      AND from_account_id IN (SELECT account_id FROM _st_off_rhythm)") + """
+OFF_SQL = PAYMENTS.replace("{only}", "\n      AND from_account_id IN (SELECT account_id FROM _st_off_rhythm)") + """
 SELECT txn_id, src AS account_id, dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
 FROM strays
 """
