@@ -53,26 +53,29 @@ legs AS NOT MATERIALIZED (  -- the same transactions in the detection range, wit
       AND st_is_account(to_account_id)
       AND ($until - $since > $dormant OR to_account_id IN (SELECT account_id FROM waking))
 ),
-activity AS (               -- per account and dormant-long bucket: first and last transaction. Two transactions in
-    SELECT account_id,      -- one bucket are less than `dormant` apart, so only a bucket's first can be a wake-up
-           st_bucket(booked_at, $dormant) AS bucket, min(booked_at) AS first_at, max(booked_at) AS last_at
+activity AS (               -- per account (hashed: a narrow key; a collision, odds about n^2 / 2^65 for n accounts,
+    SELECT st_hash(account_id) AS h,   -- would merge two accounts) and dormant-long bucket: first and last
+           st_bucket(booked_at, $dormant) AS bucket,   -- transaction. Two transactions in one bucket are less than
+           min(booked_at) AS first_at, max(booked_at) AS last_at   -- `dormant` apart: only a bucket's first can wake
     FROM times
     WHERE account_id NOT IN (SELECT account_id FROM service)
-    GROUP BY account_id, st_bucket(booked_at, $dormant)
+    GROUP BY st_hash(account_id), st_bucket(booked_at, $dormant)
 ),
 seq AS (                    -- previous activity: the previous transaction, else the opening date if the data covers it
-    SELECT v.account_id, v.first_at AS booked_at,
-           coalesce(lag(v.last_at) OVER (PARTITION BY v.account_id ORDER BY v.bucket),
+    SELECT v.h, v.first_at AS booked_at,
+           coalesce(lag(v.last_at) OVER (PARTITION BY v.h ORDER BY v.bucket),
                     CASE WHEN a.opened_at >= o.data_start THEN a.opened_at END) AS prev_at
-    FROM activity v LEFT JOIN accounts a ON a.account_id = v.account_id CROSS JOIN observed o
+    FROM activity v
+    LEFT JOIN (SELECT st_hash(account_id) AS h, opened_at FROM accounts) a ON a.h = v.h
+    CROSS JOIN observed o
 ),
 wakes AS (                  -- first transaction after a quiet spell, inside the detection range
-    SELECT DISTINCT account_id, booked_at AS wake_at, prev_at
+    SELECT DISTINCT h, booked_at AS wake_at, prev_at
     FROM seq
     WHERE booked_at >= $since AND prev_at IS NOT NULL AND booked_at >= prev_at + $dormant
 ),
 bursts AS (                 -- counterparties in the burst window after each wake-up
-    SELECT w.account_id, w.wake_at,
+    SELECT any_value(l.account_id) AS account_id, w.wake_at,
            st_days_between(w.prev_at, w.wake_at) AS quiet_days,   -- length of the quiet spell
            count(DISTINCT l.cp_id) AS n_cps,
            count(DISTINCT l.txn_id) AS n_burst_txns,
@@ -81,8 +84,8 @@ bursts AS (                 -- counterparties in the burst window after each wak
            st_ids(l.cp_id) AS member_ids,
            max(l.booked_at) AS window_end
     FROM wakes w
-    JOIN legs l ON l.account_id = w.account_id AND l.booked_at >= w.wake_at AND l.booked_at <= w.wake_at + $burst_window
-    GROUP BY w.account_id, w.wake_at, w.prev_at
+    JOIN legs l ON st_hash(l.account_id) = w.h AND l.booked_at >= w.wake_at AND l.booked_at <= w.wake_at + $burst_window
+    GROUP BY w.h, w.wake_at, w.prev_at
 ),
 best AS (
     SELECT b.*, row_number() OVER (PARTITION BY account_id ORDER BY n_cps DESC, wake_at) AS rn FROM bursts b

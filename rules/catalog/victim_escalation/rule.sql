@@ -1,6 +1,7 @@
 -- Victim escalation: runs of payments to new payees, each >= $growth x the previous.
 WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
-    SELECT txn_id, from_account_id AS payer_id, to_account_id AS payee_id, booked_at, amount_usd
+    SELECT txn_id, from_account_id AS payer_id, to_account_id AS payee_id, booked_at, amount_usd,
+           st_hash(from_account_id) AS hp, st_hash(to_account_id) AS hq   -- narrow keys for the pairs below
     FROM transactions
     WHERE booked_at >= $window_start AND booked_at < $until
       AND st_is_account(from_account_id)
@@ -9,32 +10,33 @@ WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
       AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
       AND amount_usd >= $min_first_usd
 ),
-pairs AS (                  -- per payer and payee: first payment, count, and whether the amounts are far enough
-    SELECT payer_id, payee_id, min(booked_at) AS first_at,     -- apart for a run (its last payment is at least
+pairs AS (                  -- per payer and payee (hashed; a collision, odds about n^2 / 2^65 for n accounts, would
+                            -- merge two relationships): first payment, count, and whether the amounts are far enough
+    SELECT hp, hq, min(booked_at) AS first_at,                 -- apart for a run (its last payment is at least
            count(*) AS n_paid,                                  -- growth^(min_payments-1) x its first; the 1e-9
            max(amount_usd) >= min(amount_usd) * power($growth, $min_payments - 1) * (1 - 1e-9) AS may_escalate,
-           max(max(booked_at)) OVER (PARTITION BY payer_id) AS payer_last,  -- spares a rounding of the product)
-           sum(count(*)) OVER (PARTITION BY payer_id) AS payer_n
+           max(max(booked_at)) OVER (PARTITION BY hp) AS payer_last,  -- spares a rounding of the product)
+           sum(count(*)) OVER (PARTITION BY hp) AS payer_n
     FROM (SELECT * FROM pay WHERE $until - $since > $window
           UNION ALL                                     -- a short range (a day): only payers who paid in it can hit,
           SELECT p.* FROM pay p                         -- and they are few (a join with them: DuckDB would build
           JOIN (SELECT DISTINCT from_account_id AS payer_id FROM transactions   -- an IN's hash table on pay)
                 WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window) d
             ON d.payer_id = p.payer_id)
-    GROUP BY payer_id, payee_id
+    GROUP BY hp, hq
 ),
 firsts AS (                 -- payees first paid within the read range (later payments go to a "new" payee), of payers
-    SELECT payer_id, payee_id, n_paid, may_escalate            -- with enough payments, one of them in the detection
+    SELECT hp, hq, n_paid, may_escalate                        -- with enough payments, one of them in the detection
     FROM pairs                                                 -- range (a run without one ends before the range);
     WHERE first_at > $window_start AND payer_last >= $since AND payer_n >= $min_payments  -- not services, which pay
-      AND payer_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
+      AND hp NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
 ),
 picked AS (                 -- the payments that can make a run: to a new payee paid often enough, with amounts apart
     SELECT p.*, f.n_paid, f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp  -- enough (customers paying
     FROM pay p                                                 -- their usual payees their usual amounts stop here),
-    JOIN (SELECT *, payee_id IN (SELECT account_id FROM accounts WHERE st_list_has($vasp_kinds, kind)) AS is_vasp
+    JOIN (SELECT *, hq IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($vasp_kinds, kind)) AS is_vasp
           FROM firsts) f                                       -- or to a new VASP / OTC / P2P payee
-      ON f.payer_id = p.payer_id AND f.payee_id = p.payee_id
+      ON f.hp = p.hp AND f.hq = p.hq
     WHERE (f.n_paid >= $min_payments AND f.may_escalate) OR f.is_vasp
 ),
 grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
