@@ -11,8 +11,8 @@ WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
       AND amount_usd >= $min_first_usd
 ),
 pairs AS (                  -- per payer and payee (hashed; a collision, odds about n^2 / 2^65 for n accounts, would
-                            -- merge two relationships): first payment, count, and whether the amounts are far enough
-    SELECT hp, hq, min(booked_at) AS first_at,                 -- apart for a run (its last payment is at least
+                            -- merge two accounts' pairs and totals): first payment, count, and whether the amounts
+    SELECT hp, hq, min(booked_at) AS first_at,                 -- are far enough apart for a run (its last payment is at least
            count(*) AS n_paid,                                  -- growth^(min_payments-1) x its first; the 1e-9
            max(amount_usd) >= min(amount_usd) * power($growth, $min_payments - 1) * (1 - 1e-9) AS may_escalate,
            max(max(booked_at)) OVER (PARTITION BY hp) AS payer_last,  -- spares a rounding of the product)
