@@ -279,7 +279,21 @@ class RuleSpec(Strict):
         return self.query_folder / "rule.py"
 
     def sql(self) -> str:
-        return self.sql_path.read_text()
+        """The query, with each `/* include: name */` replaced by rules/sql/<name>.sql (a step several rules share)."""
+        return _expand_includes(self.sql_path.read_text(), self.sql_path)
+
+
+SQL_FRAGMENTS_DIR = Path(__file__).parent / "sql"
+_INCLUDE = re.compile(r"/\*\s*include:\s*(\w+)\s*\*/")
+
+
+def _expand_includes(sql: str, path: Path) -> str:
+    def fragment(m: re.Match) -> str:
+        f = SQL_FRAGMENTS_DIR / f"{m.group(1)}.sql"
+        if not f.exists():
+            raise SpecError(f"{path}: includes {m.group(1)!r}, but there is no {f}")
+        return f.read_text().rstrip()
+    return _INCLUDE.sub(fragment, sql)
 
 
 def sql_param_names(sql: str) -> set[str]:

@@ -134,7 +134,17 @@ def test_variant_runs_the_sibling_query(tmp_path):
     base, variant = _copy(tmp_path, "fan_in_24h"), _copy(tmp_path, "fan_in_7d")
     spec = load_rule(variant)
     assert spec.query_from == "fan_in_24h" and spec.sql_path == base / "rule.sql" and spec.kind == "sql"
-    assert spec.sql() == (base / "rule.sql").read_text()
+    assert spec.sql() == load_rule(base).sql()
+
+
+def test_a_shared_step_is_included_and_a_missing_one_refused(tmp_path):
+    spec = load_rule(_copy(tmp_path, "fan_out_8h"))
+    assert "include:" not in spec.sql() and "SEMI JOIN (SELECT DISTINCT hs, hd FROM hist" in spec.sql()
+    broken = _copy(tmp_path / "b", "fan_out_8h")
+    (broken / "rule.sql").write_text((broken / "rule.sql").read_text().replace(
+        "include: relationship_counts", "include: no_such_step"))
+    with pytest.raises(SpecError, match="includes 'no_such_step'"):
+        load_rule(broken)
 
 
 def test_variant_with_its_own_query_or_a_missing_sibling_is_refused(tmp_path):

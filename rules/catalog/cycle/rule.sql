@@ -29,16 +29,8 @@ walkable AS (               -- pre-filter: on a cycle an account both receives a
     SELECT d.h FROM deg d LEFT JOIN busy b ON b.h = d.h
     WHERE d.has_in = 1 AND d.has_out = 1 AND (d.n_legs <= $max_degree OR b.n_cp <= $max_degree)
 ),
-pairs AS (                  -- transfers per relationship over the history, on 64-bit hashes of the accounts (narrow
-    SELECT hs, hd, count(*) AS n FROM hist   -- rows; relationships whose hashes collide, odds about n^2 / 2^65 for n
-    WHERE $until - $window_start >= $window_start - $history_start   -- accounts, would count as one): in a long
-    GROUP BY hs, hd                                                  -- read range of all, in a short one (a day's
-                                                                     -- run) of the range's few only
-    UNION ALL
-    SELECT h.hs, h.hd, count(*) AS n FROM hist h
-    SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
-    WHERE $until - $window_start < $window_start - $history_start
-    GROUP BY h.hs, h.hd
+pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
+    /* include: relationship_counts */
 ),
 e AS (                      -- edges between walkable accounts with their window-long time bucket, on one-time
     SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd,   -- relationships only (at most

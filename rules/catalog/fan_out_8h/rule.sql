@@ -10,16 +10,8 @@ WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the hi
       AND st_is_account(to_account_id)
       AND from_account_id <> to_account_id
 ),
-pairs AS (                  -- transfers per relationship over the history, on 64-bit hashes of the accounts (narrow
-    SELECT hs, hd, count(*) AS n FROM hist   -- rows; relationships whose hashes collide, odds about n^2 / 2^65 for n
-    WHERE $until - $window_start >= $window_start - $history_start   -- accounts, would count as one): in a long
-    GROUP BY hs, hd                                                  -- read range of all, in a short one (a day's
-                                                                     -- run) of the range's few only
-    UNION ALL
-    SELECT h.hs, h.hd, count(*) AS n FROM hist h
-    SEMI JOIN (SELECT DISTINCT hs, hd FROM hist WHERE booked_at >= $window_start) r ON r.hs = h.hs AND r.hd = h.hd
-    WHERE $until - $window_start < $window_start - $history_start
-    GROUP BY h.hs, h.hd
+pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
+    /* include: relationship_counts */
 ),
 once AS MATERIALIZED (      -- debits to one-time payees in the read range: the only ones a window counts
     SELECT h.txn_id, h.account_id, h.payee_id, h.booked_at, h.amount_usd, h.hs
