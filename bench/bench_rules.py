@@ -116,6 +116,10 @@ def main() -> None:
                             f"ORDER BY subject_id) TO '{Path(args.dump) / rid}.parquet' (FORMAT parquet)")
             results[rid] = {"seconds": round(r.seconds, 2), "hits": r.hits, "status": r.status,
                             "peak_rss_mb": round(hwm_mb()), "digest": d}
+            if s.shared_seconds:  # the tables the rules share (rules/transfers.py), built in the first call
+                results["(shared tables)"] = {"seconds": s.shared_seconds}
+                total += s.shared_seconds
+                print(f"{'(shared tables)':<20} {s.shared_seconds:8.2f} s", flush=True)
             total += r.seconds
             print(f"{rid:<20} {r.seconds:8.2f} s  {r.hits:>7} hits  {r.status:<8} peak {hwm_mb():7.0f} MB  {d}",
                   flush=True)

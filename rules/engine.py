@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from rules import lists, presence, tables
+from rules import lists, presence, tables, transfers
 from rules.dialect import DIALECT
 from rules.spec import (
     STANDARD_OUTPUT,
@@ -84,6 +84,13 @@ class DuckDBRunner:
     def scalar_rows(self, con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
+    def derive(self, con: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict) -> None:
+        """A table the rules of one run share (rules/transfers.py), as a temporary table of the connection."""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
+
+    def drop_derived(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
     def produce(self, con: duckdb.DuckDBPyConnection, spec, values: dict) -> str:
         """Run one rule; its output rows in the temporary table _st_out. Returns a note ('' when nothing to say)."""
         if spec.kind == "sql":
@@ -127,6 +134,7 @@ class DetectSummary:
     typologies: dict[str, dict[str, int]] = field(default_factory=dict)  # id -> {subjects, alerts}
     listed_addresses: int = 0
     no_usd: dict[str, int] = field(default_factory=dict)  # currency -> transactions in the period without amount_usd
+    shared_seconds: float = 0.0  # building the tables the rules share (rules/transfers.py); 0 when kept from before
     seconds: float = 0.0
 
     @property
@@ -396,11 +404,13 @@ def detect(
     Each rule also reads its `lookback` before `since`. With run_id=None a `runs` row is written here; with a
     run_id the caller owns the run log row. `only` limits the run to some rule ids (tests, replays). `runner`
     is where the rules run (DUCKDB, or a rules.spark_engine.SparkRunner); hits, scores and runs are written here.
-    `shared` holds intermediates that several rules build alike (rules/forwards.py); a caller that runs one rule
-    per call over unchanged data and range (bench/bench_rules.py) passes the same dict to each call.
+    `shared` holds intermediates that several rules build alike (rules/forwards.py, rules/transfers.py); a caller
+    that runs one rule per call over unchanged data and range (bench/bench_rules.py) passes the same dict, and the
+    same connection, to each call.
     """
     t0 = time.perf_counter()
     cfg, rules, typologies = load_rules(config_path)
+    longest_history = max((r.spec.history_td for r in rules.values() if r.enabled), default=None)
     if only is not None:
         unknown = sorted(set(only) - set(rules))
         if unknown:
@@ -418,13 +428,18 @@ def detect(
         run_id = store.start_run(con, "detect", {"since": s, "until": u, "config": str(config_path) if config_path else None})
     summary = DetectSummary(run_id=run_id, since=s, until=u)
     status = "failed"
+    own_shared = shared is None
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
         presence.refresh_presence(con)
         runner.prepare(con)  # tables only the store derives (listed_addresses, presence) go to the engine
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
-        shared = {} if shared is None else shared  # intermediates several rules build alike: built once
+        shared = {} if own_shared else shared  # intermediates several rules build alike: built once
+        if longest_history is not None:  # the narrow transfers the rules read, over the longest history of the
+            t_shared = time.perf_counter()  # pack (the same table whichever rules run: `only` or not)
+            transfers.build(con, runner, s - longest_history, u, shared)
+            summary.shared_seconds = round(time.perf_counter() - t_shared, 3)
         for rule in rules.values():
             rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, shared=shared,
                           runner=runner)
@@ -438,6 +453,8 @@ def detect(
         summary.typologies = score_typologies(con, run_id, active)
         status = "failed" if summary.failed else "ok"
     finally:
+        if own_shared:  # a caller that passed `shared` runs more rules on it (bench/bench_rules.py)
+            transfers.drop(con, runner, shared)
         summary.seconds = round(time.perf_counter() - t0, 3)
         if own_run:
             store.finish_run(con, run_id, status, summary.to_dict())

@@ -92,6 +92,14 @@ class SparkRunner:
                 table = pa.table([pa.array([], type=f.type) for f in table.schema], schema=table.schema)
             self.spark.createDataFrame(table).createOrReplaceTempView(name)  # an empty one too
 
+    def derive(self, con, name: str, sql: str, params: dict) -> None:
+        """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake and kept."""
+        self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)})).localCheckpoint() \
+            .createOrReplaceTempView(name)
+
+    def drop_derived(self, con, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
     def present(self, con, sql: str) -> bool:
         return bool(self.spark.sql(sql).take(1))
 

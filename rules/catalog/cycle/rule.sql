@@ -2,13 +2,8 @@
 -- Amounts are not required to be conserved (hops take fees, split and merge, and simulators draw them afresh);
 -- $min_return_share > 0 asks each hop to carry at least that share of the first amount.
 WITH RECURSIVE hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
-    FROM transactions
+    SELECT rid, hs, hd, booked_at, amount_usd FROM transfers           -- (rules/transfers.py)
     WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
 ),
 t AS NOT MATERIALIZED (     -- those of the read range above the floor
     SELECT * FROM hist WHERE booked_at >= $window_start AND amount_usd >= $min_usd
@@ -32,14 +27,19 @@ walkable AS (               -- pre-filter: on a cycle an account both receives a
 pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
     /* include: relationship_counts */
 ),
-e AS (                      -- edges between walkable accounts with their window-long time bucket, on one-time
-    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd,   -- relationships only (at most
-           st_bucket(t.booked_at, $window) AS bucket            -- $max_payments_per_pair transfers): money sent
-    FROM t                                                      -- round goes through accounts that meet for it;
-    JOIN walkable a ON a.h = t.hs                               -- households and firms that pay each other back
-    JOIN walkable b ON b.h = t.hd                               -- and forth repeat
+e_keys AS (                 -- edges between walkable accounts, on one-time relationships only (at most
+    SELECT t.rid                                     -- $max_payments_per_pair transfers): money sent round goes
+    FROM t                                           -- through accounts that meet for it; households and firms
+    JOIN walkable a ON a.h = t.hs                    -- that pay each other back and forth repeat
+    JOIN walkable b ON b.h = t.hd
     JOIN pairs p ON p.hs = t.hs AND p.hd = t.hd
     WHERE p.n <= $max_payments_per_pair
+),
+e AS MATERIALIZED (         -- those edges read back with their ids, with their window-long time bucket
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
+           st_bucket(booked_at, $window) AS bucket
+    FROM transactions
+    WHERE rowid IN (SELECT rid FROM e_keys)
 ),
 starts AS (                 -- edges with a second hop (the paths' first step below, without their lists): a path
     SELECT a.txn_id                                  -- from any other edge ends at one hop, and no cycle has one

@@ -2,22 +2,17 @@
 -- A one-time sender paid the account at most $max_payments_per_sender time(s) from $history_start (the rule's
 -- history) to $until: victims and layering hops pay a collection account once, while salaries, rents, trade
 -- and family transfers repeat. Counting every sender flags the busy accounts of any payment graph.
-WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
-    SELECT txn_id, to_account_id AS account_id, from_account_id AS sender_id, booked_at, amount_usd, channel,
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
-    FROM transactions
+WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed (rules/transfers.py)
+    SELECT rid, hs, hd, booked_at, is_fee FROM transfers
     WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
 ),
 pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
     /* include: relationship_counts */
 ),
 once AS MATERIALIZED (      -- credits from one-time senders in the read range: the only ones a window counts
-    SELECT h.txn_id, h.account_id, h.sender_id, h.booked_at, h.amount_usd, h.hd
+    SELECT h.rid, h.hd, h.booked_at
     FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
-    WHERE p.n <= $max_payments_per_sender AND h.booked_at >= $window_start AND h.channel <> 'fee'
+    WHERE p.n <= $max_payments_per_sender AND h.booked_at >= $window_start AND NOT h.is_fee
 ),
 buckets AS (                -- those credits per account and $window-long time bucket
     SELECT hd AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_credits
@@ -32,10 +27,11 @@ candidates AS (             -- cheap pre-filter: a window spans at most two adja
     LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
     WHERE b1.n_credits + coalesce(b2.n_credits, 0) >= $min_senders
 ),
-once_in AS (                -- the candidates' credits from one-time senders: the fan-in's own transactions; service
-    SELECT o.txn_id, o.account_id, o.sender_id, o.booked_at, o.amount_usd   -- accounts are not subjects
-    FROM once o SEMI JOIN candidates c ON c.account_key = o.hd
-    WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+once_in AS (                -- the candidates' credits from one-time senders, read back with their ids: the fan-in's
+    SELECT t.txn_id, t.to_account_id AS account_id, t.from_account_id AS sender_id, t.booked_at, t.amount_usd
+    FROM transactions t                                        -- own transactions; service accounts are not subjects
+    WHERE t.rowid IN (SELECT o.rid FROM once o SEMI JOIN candidates c ON c.account_key = o.hd)
+      AND t.to_account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 windows AS (                -- distinct one-time senders in [each credit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,
@@ -49,10 +45,10 @@ best AS (                   -- the window with the most senders per account (evi
     WHERE rn = 1
 ),
 all_in_window AS (          -- every sender of the best window, for context: how much of the traffic is one-time
-    SELECT w.account_id, count(DISTINCT b.sender_id) AS n_all_senders
+    SELECT w.account_id, count(DISTINCT b.hs) AS n_all_senders
     FROM best w
     JOIN hist b
-      ON b.account_id = w.account_id AND b.channel <> 'fee' AND b.booked_at >= $window_start
+      ON b.hd = st_hash(w.account_id) AND NOT b.is_fee AND b.booked_at >= $window_start
      AND b.booked_at >= w.anchor_at AND b.booked_at <= w.anchor_at + $window
     GROUP BY w.account_id
 ),

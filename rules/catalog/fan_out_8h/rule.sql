@@ -1,22 +1,17 @@
 -- Fan-out: the most distinct one-time payees paid from one account within any window of $window.
 -- A one-time payee was paid by the account at most $max_payments_per_payee time(s) from $history_start (the
 -- rule's history) to $until: a mule disperses to next hops it pays once; bills, wages and family repeat.
-WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed
-    SELECT txn_id, from_account_id AS account_id, to_account_id AS payee_id, booked_at, amount_usd, channel,
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
-    FROM transactions
+WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed (rules/transfers.py)
+    SELECT rid, hs, hd, booked_at, is_fee FROM transfers
     WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
 ),
 pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
     /* include: relationship_counts */
 ),
 once AS MATERIALIZED (      -- debits to one-time payees in the read range: the only ones a window counts
-    SELECT h.txn_id, h.account_id, h.payee_id, h.booked_at, h.amount_usd, h.hs
+    SELECT h.rid, h.hs, h.booked_at
     FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
-    WHERE p.n <= $max_payments_per_payee AND h.booked_at >= $window_start AND h.channel <> 'fee'
+    WHERE p.n <= $max_payments_per_payee AND h.booked_at >= $window_start AND NOT h.is_fee
 ),
 buckets AS (                -- those debits per account and $window-long time bucket
     SELECT hs AS account_key, st_bucket(booked_at, $window) AS bucket, count(*) AS n_debits
@@ -31,10 +26,11 @@ candidates AS (             -- cheap pre-filter: a window spans at most two adja
     LEFT JOIN buckets b2 ON b2.account_key = b1.account_key AND b2.bucket = b1.bucket + 1
     WHERE b1.n_debits + coalesce(b2.n_debits, 0) >= $min_payees
 ),
-once_out AS (               -- the candidates' debits to one-time payees: the fan-out's own transactions; service
-    SELECT o.txn_id, o.account_id, o.payee_id, o.booked_at, o.amount_usd   -- accounts are not subjects
-    FROM once o SEMI JOIN candidates c ON c.account_key = o.hs
-    WHERE o.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+once_out AS (               -- the candidates' debits to one-time payees, read back with their ids: the fan-out's
+    SELECT t.txn_id, t.from_account_id AS account_id, t.to_account_id AS payee_id, t.booked_at, t.amount_usd
+    FROM transactions t                                        -- own transactions; service accounts are not subjects
+    WHERE t.rowid IN (SELECT o.rid FROM once o SEMI JOIN candidates c ON c.account_key = o.hs)
+      AND t.from_account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
 windows AS (                -- distinct one-time payees in [each debit, + $window], as a window aggregate
     SELECT account_id, booked_at AS anchor_at,

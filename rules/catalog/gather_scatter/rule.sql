@@ -1,32 +1,24 @@
 -- Gather-scatter: many one-time senders into a hub, then many one-time payees out of it, in one window.
 -- One-time: the pair (sender to hub, or hub to payee) has at most $max_payments_per_counterparty transfer(s) from
 -- $history_start (the rule's history) to $until; trade, wages and family repeat, laundering hops do not.
-WITH service AS (           -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
-    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
-),
-hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with hashed accounts
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd
-    FROM transactions
+WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed (rules/transfers.py)
+    SELECT rid, hs, hd, booked_at, amount_usd FROM transfers
     WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
 ),
 pairs AS (                  -- transfers per relationship of `hist` over the history (hs, hd, n)
     /* include: relationship_counts */
 ),
 once AS MATERIALIZED (      -- the one-time transfers of the read range, with their window-long time bucket: the
-    SELECT h.txn_id, h.src, h.dst, h.booked_at, h.amount_usd,   -- only ones a window counts, so the pre-filter
+    SELECT h.rid, h.hs, h.hd, h.booked_at, h.amount_usd,       -- only ones a window counts, so the pre-filter
            st_bucket(h.booked_at, $window) AS bucket            -- below counts them alone
     FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
     WHERE p.n <= $max_payments_per_counterparty AND h.booked_at >= $window_start
 ),
 per_bucket AS (             -- credits and debits per account and bucket, under one key (st_slot: a hash of the
     SELECT slot, sum(is_in) AS n_in, sum(1 - is_in) AS n_out   -- account plus the bucket, so that the account's next
-    FROM (SELECT st_slot(dst, bucket) AS slot, 1 AS is_in FROM once   -- bucket is slot + 1); a collision only
+    FROM (SELECT st_slot(hd, bucket) AS slot, 1 AS is_in FROM once    -- bucket is slot + 1); a collision only
           UNION ALL                                                   -- merges counts (lets more through)
-          SELECT st_slot(src, bucket) AS slot, 0 AS is_in FROM once) x
+          SELECT st_slot(hs, bucket) AS slot, 0 AS is_in FROM once) x
     GROUP BY slot
 ),
 live AS (                   -- pre-filter: a window starting in bucket b lies in buckets b and b + 1, which together
@@ -38,17 +30,20 @@ need AS (                   -- the live buckets and the bucket after each
     SELECT DISTINCT slot
     FROM (SELECT start_slot AS slot FROM live UNION ALL SELECT start_slot + 1 AS slot FROM live) x
 ),
+service AS (                -- accounts of service kinds (casinos, merchants, exchanges...) gather and scatter by trade
+    SELECT st_hash(account_id) AS h FROM accounts WHERE st_list_has($service_kinds, kind)
+),
 near AS (                   -- the hubs' one-time credits (is_in = 1) and debits (is_in = 0) in those buckets: the
-    SELECT o.dst AS hub, o.src AS cp, o.txn_id, o.booked_at, o.amount_usd, 1 AS is_in, o.bucket   -- pattern's own;
-    FROM once o JOIN need n ON n.slot = st_slot(o.dst, o.bucket)                                 -- services are
-    WHERE o.dst NOT IN (SELECT account_id FROM service)                                          -- not hubs
+    SELECT o.hd AS hub, o.hs AS cp, o.rid, o.booked_at, o.amount_usd, 1 AS is_in, o.bucket   -- pattern's own;
+    FROM once o JOIN need n ON n.slot = st_slot(o.hd, o.bucket)                             -- services are
+    WHERE o.hd NOT IN (SELECT h FROM service)                                               -- not hubs
     UNION ALL
-    SELECT o.src AS hub, o.dst AS cp, o.txn_id, o.booked_at, o.amount_usd, 0 AS is_in, o.bucket
-    FROM once o JOIN need n ON n.slot = st_slot(o.src, o.bucket)
-    WHERE o.src NOT IN (SELECT account_id FROM service)
+    SELECT o.hs AS hub, o.hd AS cp, o.rid, o.booked_at, o.amount_usd, 0 AS is_in, o.bucket
+    FROM once o JOIN need n ON n.slot = st_slot(o.hs, o.bucket)
+    WHERE o.hs NOT IN (SELECT h FROM service)
 ),
 anchored AS (               -- per transfer: the window [booked_at, booked_at + window] that starts there
-    SELECT hub, txn_id AS anchor_id, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,
+    SELECT hub, booked_at AS anchor_at, is_in AS anchor_is_in, bucket,
            sum(is_in) OVER w AS n_credits, sum(1 - is_in) OVER w AS n_debits,
            sum(CASE WHEN is_in = 1 THEN amount_usd END) OVER w AS in_usd,          -- USD gathered
            sum(CASE WHEN is_in = 0 THEN amount_usd END) OVER w AS out_usd,         -- USD paid out
@@ -72,14 +67,23 @@ best AS (                   -- per hub the window with most of min(senders, paye
     FROM measured m
     WHERE least(m.n_senders, m.n_payees) >= $min_each
 ),
-evidence AS (               -- the transfers of the best window only
-    SELECT b.hub, st_ids(n.txn_id) AS txn_ids, st_ids(n.cp) AS member_ids
+window_rows AS (            -- the transfers of the best window only
+    SELECT b.hub, n.rid, n.is_in
     FROM best b
     JOIN near n ON n.hub = b.hub AND n.booked_at >= b.anchor_at AND n.booked_at <= b.anchor_at + $window
     WHERE b.rn = 1
-    GROUP BY b.hub
+),
+evidence AS (               -- ... read back with their ids
+    SELECT w.hub,
+           any_value(CASE WHEN w.is_in = 1 THEN t.to_account_id ELSE t.from_account_id END) AS hub_id,
+           st_ids(t.txn_id) AS txn_ids,
+           st_ids(CASE WHEN w.is_in = 1 THEN t.from_account_id ELSE t.to_account_id END) AS member_ids
+    FROM window_rows w
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id, to_account_id FROM transactions
+          WHERE rowid IN (SELECT rid FROM window_rows)) t ON t.rid = w.rid
+    GROUP BY w.hub
 )
-SELECT b.hub AS subject_id,                    -- the hub
+SELECT e.hub_id AS subject_id,                 -- the hub
        b.measure AS value,                     -- measured: min(distinct senders, distinct payees) in the window
        e.txn_ids,                              -- the credits and debits of the window
        e.member_ids,                           -- its senders and payees
