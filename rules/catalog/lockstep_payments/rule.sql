@@ -1,24 +1,20 @@
 -- Lockstep payments: an account's new relationships used on the same days, again and again, within $window.
 WITH service AS (           -- payroll, merchants, exchanges...: paying or being paid by many on the same day is trade
-    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+    SELECT st_hash(account_id) AS h FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t AS NOT MATERIALIZED (     -- transfers between known, non-service accounts in the read range
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'
-      AND from_account_id NOT IN (SELECT account_id FROM service)
-      AND to_account_id NOT IN (SELECT account_id FROM service)
+t AS NOT MATERIALIZED (     -- transfers between known, non-service accounts in the read range, accounts hashed
+    SELECT rid, hs, hd, booked_at FROM transfers                     -- (rules/transfers.py)
+    WHERE booked_at >= $window_start AND booked_at < $until AND NOT is_fee
+      AND hs NOT IN (SELECT h FROM service) AND hd NOT IN (SELECT h FROM service)
 ),
 busy AS (                   -- cheap pre-filter on the pairs: >= $min_periods transfers, all within $window
-    SELECT src, dst FROM t GROUP BY src, dst
+    SELECT hs, hd FROM t GROUP BY hs, hd
     HAVING count(*) >= $min_periods AND max(booked_at) <= min(booked_at) + $window
 ),
-pair_t AS (                 -- the transfers of those pairs only
-    SELECT t.* FROM t JOIN busy b ON b.src = t.src AND b.dst = t.dst
+pair_t AS (                 -- the transfers of those pairs only, read back with their ids
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+    FROM transactions
+    WHERE rowid IN (SELECT t.rid FROM t SEMI JOIN busy b ON b.hs = t.hs AND b.hd = t.hd)
 ),
 rel AS (                    -- each such relationship seen from both ends: (account, counterparty, side)
     SELECT src AS account_id, dst AS cpty_id, 'payee' AS side, txn_id, booked_at, amount_usd FROM pair_t
@@ -32,16 +28,16 @@ dense AS (                  -- relationships used on >= $min_periods periods
     HAVING count(DISTINCT st_bucket(booked_at, $period)) >= $min_periods
 ),
 older AS (                  -- busy pairs that already transacted in the rule's history before the read range
-    SELECT DISTINCT b.src, b.dst
-    FROM transactions h JOIN busy b ON b.src = h.from_account_id AND b.dst = h.to_account_id
+    SELECT DISTINCT b.hs, b.hd
+    FROM transfers h JOIN busy b ON b.hs = h.hs AND b.hd = h.hd
     WHERE h.booked_at >= $history_start AND h.booked_at < $window_start
 ),
 fresh AS (                  -- dense relationships that are new: nothing on the pair before the read range
     SELECT d.* FROM dense d
     WHERE NOT EXISTS (
         SELECT 1 FROM older o
-        WHERE (d.side = 'payee' AND o.src = d.account_id AND o.dst = d.cpty_id)
-           OR (d.side = 'sender' AND o.src = d.cpty_id AND o.dst = d.account_id))
+        WHERE o.hs = st_hash(CASE WHEN d.side = 'payee' THEN d.account_id ELSE d.cpty_id END)   -- the payer
+          AND o.hd = st_hash(CASE WHEN d.side = 'payee' THEN d.cpty_id ELSE d.account_id END))  -- the payee
 ),
 fresh_periods AS (          -- the periods each new dense relationship was used
     SELECT DISTINCT r.account_id, r.cpty_id, r.side, st_bucket(r.booked_at, $period) AS period_no

@@ -1,34 +1,21 @@
 -- Scatter-gather: source -> k intermediaries -> sink, each intermediary forwarding within $window, over one-time
 -- relationships (the payer paid the payee at most $max_payments_per_pair time(s) over the rule's history).
 WITH service AS (           -- accounts of service kinds: payroll paying staff who pay a shop is not layering
-    SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)
+    SELECT st_hash(account_id) AS h FROM accounts WHERE st_list_has($service_kinds, kind)
 ),
-t_all AS NOT MATERIALIZED (  -- transfers between known, non-service accounts in the read range
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND from_account_id NOT IN (SELECT account_id FROM service)
-      AND to_account_id NOT IN (SELECT account_id FROM service)
+hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed (rules/transfers.py)
+    SELECT rid, hs, hd, booked_at, amount_usd FROM transfers
+    WHERE booked_at >= $history_start AND booked_at < $until
 ),
-once AS (                  -- one-time relationships over the rule's history: the read range, plus the history before
-    SELECT src_key, dst_key                         -- it (empty in a full run); on hashed accounts (narrow keys; a
-    FROM (SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key FROM t_all   -- collision only merges two pairs'
-          UNION ALL                                                            -- counts, which drops them)
-          SELECT st_hash(from_account_id), st_hash(to_account_id) FROM transactions
-          WHERE booked_at >= $history_start AND booked_at < $window_start) x
-    GROUP BY ALL HAVING count(*) <= $max_payments_per_pair
+once AS (                   -- one-time relationships over the rule's history (a hash collision only merges two
+    SELECT hs, hd FROM hist GROUP BY ALL HAVING count(*) <= $max_payments_per_pair   -- pairs' counts, which drops them)
 ),
-t AS MATERIALIZED (         -- on one-time relationships: layering hops are, a staff member paid monthly by the
-    SELECT t_all.* FROM t_all   -- source who pays rent to the sink is not (kept: about an eighth of the transfers,
-                                -- read three times below)
-    SEMI JOIN once o ON o.src_key = st_hash(t_all.src) AND o.dst_key = st_hash(t_all.dst)
-),
-hops AS NOT MATERIALIZED (  -- every transfer with hashed account keys: narrow enough to join over the whole range
-    SELECT st_hash(src) AS src_key, st_hash(dst) AS dst_key, booked_at, amount_usd FROM t
-),
+hops AS MATERIALIZED (      -- the read range's transfers between non-service accounts on one-time relationships:
+    SELECT h.rid, h.hs AS src_key, h.hd AS dst_key, h.booked_at, h.amount_usd   -- layering hops are, a staff member
+    FROM hist h SEMI JOIN once o ON o.hs = h.hs AND o.hd = h.hd                 -- paid monthly by the source who
+    WHERE h.booked_at >= $window_start                                          -- pays rent to the sink is not
+      AND h.hs NOT IN (SELECT h FROM service) AND h.hd NOT IN (SELECT h FROM service)   -- (about an eighth of the
+),                                                                                      -- transfers, read 3 times)
 candidates AS (             -- pre-filter: (source, sink) keys with at least k two-hop legs passing most of the money
     SELECT a.src_key, b.dst_key                                    -- on in time (legs bound the distinct intermediaries
     FROM (SELECT h.*, st_bucket(h.booked_at - $clock_slack, $window + $clock_slack) + k.k AS bucket   -- from above; a
@@ -40,11 +27,17 @@ candidates AS (             -- pre-filter: (source, sink) keys with at least k t
     GROUP BY a.src_key, b.dst_key
     HAVING count(*) >= $min_intermediaries
 ),
-cand_legs AS MATERIALIZED (  -- the transfers out of candidate sources and into candidate sinks, in one read of t
-    SELECT * FROM (SELECT t.*, st_hash(t.src) IN (SELECT src_key FROM candidates) AS from_source,
-                          st_hash(t.dst) IN (SELECT dst_key FROM candidates) AS to_sink
-                   FROM t)
+cand_keys AS (              -- the transfers out of candidate sources and into candidate sinks
+    SELECT * FROM (SELECT h.rid, h.src_key IN (SELECT src_key FROM candidates) AS from_source,
+                          h.dst_key IN (SELECT dst_key FROM candidates) AS to_sink
+                   FROM hops h)
     WHERE from_source OR to_sink
+),
+cand_legs AS MATERIALIZED (  -- ... read back with their ids
+    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd, c.from_source, c.to_sink
+    FROM cand_keys c
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+          FROM transactions WHERE rowid IN (SELECT rid FROM cand_keys)) t ON t.rid = c.rid
 ),
 hop_in AS (                 -- candidate sources' legs, with the buckets (of length window + clock_slack) in which the
     SELECT c.* EXCLUDE (from_source, to_sink),                                                  -- onward leg can lie:
