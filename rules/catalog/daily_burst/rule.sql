@@ -1,15 +1,9 @@
 -- Daily burst: a relationship used on consecutive days and never otherwise, into an account that has no other
 -- counterparty over the history.
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with their day and hashed accounts
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd,
-           st_bucket(booked_at, $period) AS day
-    FROM transactions
-    WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history, with their day and hashed
+    SELECT rid, hs, hd, booked_at, st_bucket(booked_at, $period) AS day   -- accounts (rules/transfers.py)
+    FROM transfers
+    WHERE booked_at >= $history_start AND booked_at < $until AND NOT is_fee
 ),
 pairs AS (                  -- each relationship (hashed: narrow rows over the whole history): its transfers, and
     SELECT hs, hd, count(*) AS n,                            -- the span of days from its first to its last
@@ -43,9 +37,15 @@ bursts AS (                 -- whole life one run of consecutive days, ending in
       AND r.hs NOT IN (SELECT h FROM services)
       AND r.hd NOT IN (SELECT h FROM services)
 ),
-burst_transfers AS (
-    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd, b.n_days, b.payer_counterparties
+burst_keys AS (
+    SELECT t.rid, b.n_days, b.payer_counterparties
     FROM t JOIN bursts b ON b.hs = t.hs AND b.hd = t.hd
+),
+burst_transfers AS (        -- read back with their ids
+    SELECT x.txn_id, x.src, x.dst, x.booked_at, x.amount_usd, k.n_days, k.payer_counterparties
+    FROM burst_keys k
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+          FROM transactions WHERE rowid IN (SELECT rid FROM burst_keys)) x ON x.rid = k.rid
 ),
 sides AS (                  -- both accounts are subjects, each with the other as member
     SELECT src AS subject_id, dst AS counterparty_id, txn_id, booked_at, amount_usd, n_days, payer_counterparties

@@ -1,23 +1,18 @@
 -- One-off payees: an account that paid improbably many of its payees once and never again, against its peers
 -- (the accounts with about as many payees).
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, accounts hashed
+    SELECT rid, hs, hd FROM transfers                                -- (rules/transfers.py)
+    WHERE booked_at >= $window_start AND booked_at < $until AND NOT is_fee
 ),
 pairs AS (                  -- payments per (payer, payee)
-    SELECT src, dst, count(*) AS n FROM t GROUP BY src, dst
+    SELECT hs, hd, count(*) AS n FROM t GROUP BY hs, hd
 ),
 per_payer AS (              -- payees and one-off payees per paying account; the peer group is the power of two
-    SELECT src AS account_id, count(*) AS n_payees,                 -- of its number of payees
+    SELECT hs AS account_key, count(*) AS n_payees,                 -- of its number of payees
            sum(CASE WHEN n <= $max_payments_per_payee THEN 1 ELSE 0 END) AS n_one_off,
            CAST(floor(log2(count(*))) AS INTEGER) AS peer_group
     FROM pairs
-    GROUP BY src
+    GROUP BY hs
 ),
 shares AS (                 -- per peer group the quantile of the one-off share
     SELECT peer_group, count(*) AS n_peers,
@@ -36,7 +31,7 @@ payers AS (                 -- how many accounts pay: the population the bar is 
     SELECT count(*) AS n_payers FROM per_payer
 ),
 rated AS (                  -- the rate expected by chance for each candidate with enough peers to judge it
-    SELECT p.account_id, p.n_payees, p.n_one_off, n.n_payers,
+    SELECT p.account_key, p.n_payees, p.n_one_off, n.n_payers,
            least(0.999, greatest(g.q_share, g.pooled_share)) AS rate,
            CAST(p.n_one_off AS DOUBLE) / p.n_payees AS share
     FROM per_payer p JOIN groups g ON g.peer_group = p.peer_group CROSS JOIN payers n
@@ -54,14 +49,20 @@ hits AS (
     SELECT b.*
     FROM bounded b
     WHERE b.neg_ln_chance > ln(b.n_payers / $max_chance_hits)
-      AND b.account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+      AND b.account_key NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-one_off AS (                -- the one-off payments of the hits: the evidence
-    SELECT t.txn_id, t.src, t.dst, t.booked_at, t.amount_usd
-    FROM t JOIN pairs p ON p.src = t.src AND p.dst = t.dst
-    WHERE p.n <= $max_payments_per_payee AND t.src IN (SELECT account_id FROM hits)
+one_off_keys AS (           -- the one-off payments of the hits: the evidence
+    SELECT t.rid, t.hs
+    FROM t JOIN pairs p ON p.hs = t.hs AND p.hd = t.hd
+    WHERE p.n <= $max_payments_per_payee AND t.hs IN (SELECT account_key FROM hits)
+),
+one_off AS (                -- ... read back with their ids
+    SELECT k.hs, x.txn_id, x.src, x.dst, x.booked_at, x.amount_usd
+    FROM one_off_keys k
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
+          FROM transactions WHERE rowid IN (SELECT rid FROM one_off_keys)) x ON x.rid = k.rid
 )
-SELECT h.account_id AS subject_id,
+SELECT any_value(o.src) AS subject_id,
        h.n_one_off AS value,                   -- measured: one-off payees
        st_ids(o.txn_id) AS txn_ids,
        st_ids(o.dst) AS member_ids,
@@ -72,5 +73,5 @@ SELECT h.account_id AS subject_id,
        st_days_between(min(o.booked_at), max(o.booked_at)) AS span_days,
        round(100 * h.rate, 1) AS peer_share_pct,
        CAST(round(exp(least(h.neg_ln_chance, 41))) AS BIGINT) AS one_in   -- capped near 6e17 (a BIGINT)
-FROM hits h JOIN one_off o ON o.src = h.account_id
-GROUP BY h.account_id, h.n_one_off, h.n_payees, h.rate, h.neg_ln_chance
+FROM hits h JOIN one_off o ON o.hs = h.account_key
+GROUP BY h.account_key, h.n_one_off, h.n_payees, h.rate, h.neg_ln_chance

@@ -1,27 +1,18 @@
 -- One-shot hub: credits from senders and debits to payees that are each seen in no other transaction, within one
 -- window that starts at a credit.
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, accounts hashed
+    SELECT rid, hs, hd, booked_at, amount_usd FROM transfers         -- (rules/transfers.py)
+    WHERE booked_at >= $window_start AND booked_at < $until AND NOT is_fee
 ),
-seen AS (                   -- how many transactions each account takes part in, either side, of any kind (cash,
-    SELECT account_id, count(*) AS n                     -- card, fees, unknown counterparties: a customer is seen)
-    FROM (SELECT from_account_id AS account_id FROM transactions WHERE booked_at >= $window_start AND booked_at < $until
-          UNION ALL
-          SELECT to_account_id AS account_id FROM transactions WHERE booked_at >= $window_start AND booked_at < $until)
-    GROUP BY account_id
+single AS (                 -- accounts seen in one transaction of the read range (h)
+    /* include: seen_once */
 ),
 one_shot AS (               -- transfers with a single-use counterparty: credits from one (is_in = 1), debits to one
-    SELECT t.dst AS hub, t.src AS cp, t.txn_id, t.booked_at, t.amount_usd, 1 AS is_in
-    FROM t JOIN seen s ON s.account_id = t.src WHERE s.n = 1
+    SELECT t.hd AS hub, t.hs AS cp, t.rid, t.booked_at, t.amount_usd, 1 AS is_in
+    FROM t WHERE t.hs IN (SELECT h FROM single)
     UNION ALL
-    SELECT t.src AS hub, t.dst AS cp, t.txn_id, t.booked_at, t.amount_usd, 0 AS is_in
-    FROM t JOIN seen s ON s.account_id = t.dst WHERE s.n = 1
+    SELECT t.hs AS hub, t.hd AS cp, t.rid, t.booked_at, t.amount_usd, 0 AS is_in
+    FROM t WHERE t.hd IN (SELECT h FROM single)
 ),
 both_sides AS (             -- hubs with single-use counterparties on both sides
     SELECT hub FROM one_shot GROUP BY hub HAVING max(is_in) = 1 AND min(is_in) = 0
@@ -49,9 +40,9 @@ reported AS (               -- the window reported: the best of those that end i
     WHERE b.last_out_at >= $since
 ),
 per_account AS (            -- the measure per receiving account, 0 for accounts without such a window
-    SELECT r.dst AS account_id, coalesce(b.measure, 0) AS measure
-    FROM (SELECT DISTINCT dst FROM t) r
-    LEFT JOIN best b ON b.hub = r.dst AND b.rn = 1
+    SELECT r.hd AS account_key, coalesce(b.measure, 0) AS measure
+    FROM (SELECT DISTINCT hd FROM t) r
+    LEFT JOIN best b ON b.hub = r.hd AND b.rn = 1
 ),
 bar AS (                    -- the population's level of the same measure
     SELECT quantile_cont(measure, $population_quantile) AS population_bar FROM per_account
@@ -60,15 +51,24 @@ hits AS (
     SELECT c.*, round(bar.population_bar, 2) AS population_bar
     FROM reported c CROSS JOIN bar
     WHERE c.rn_now = 1 AND c.measure >= $min_each AND c.measure > bar.population_bar
-      AND c.hub NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+      AND c.hub NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
 ),
-evidence AS (               -- the single-use transfers of the best window only
-    SELECT h.hub, st_ids(o.txn_id) AS txn_ids, st_ids(o.cp) AS member_ids
+window_rows AS (            -- the single-use transfers of the best window only
+    SELECT h.hub, o.rid, o.is_in
     FROM hits h
     JOIN one_shot o ON o.hub = h.hub AND o.booked_at >= h.anchor_at AND o.booked_at <= h.anchor_at + $window
-    GROUP BY h.hub
+),
+evidence AS (               -- ... read back with their ids
+    SELECT w.hub,
+           any_value(CASE WHEN w.is_in = 1 THEN x.to_account_id ELSE x.from_account_id END) AS hub_id,
+           st_ids(x.txn_id) AS txn_ids,
+           st_ids(CASE WHEN w.is_in = 1 THEN x.from_account_id ELSE x.to_account_id END) AS member_ids
+    FROM window_rows w
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id, to_account_id FROM transactions
+          WHERE rowid IN (SELECT rid FROM window_rows)) x ON x.rid = w.rid
+    GROUP BY w.hub
 )
-SELECT h.hub AS subject_id,
+SELECT e.hub_id AS subject_id,
        h.measure AS value,                     -- measured: min(single-use senders, single-use payees) in the window
        e.txn_ids, e.member_ids,
        h.anchor_at AS window_start, h.last_out_at AS window_end,

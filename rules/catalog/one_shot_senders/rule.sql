@@ -1,29 +1,19 @@
 -- One-shot senders: distinct senders whose only transaction in the read range is one payment into the subject.
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, with 64-bit hashes of the
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,   -- accounts as narrow keys
-           st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd   -- (a collision, odds about n^2 / 2^65 for
-    FROM transactions                                                      -- n accounts, would merge two)
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, accounts hashed
+    SELECT rid, hs, hd FROM transfers                                -- (rules/transfers.py)
+    WHERE booked_at >= $window_start AND booked_at < $until AND NOT is_fee
 ),
-seen AS (                   -- how many transactions each account takes part in, either side, of any kind (cash,
-    SELECT h, count(*) AS n                              -- card, fees, unknown counterparties: a customer is seen)
-    FROM (SELECT st_hash(from_account_id) AS h FROM transactions WHERE booked_at >= $window_start AND booked_at < $until
-          UNION ALL
-          SELECT st_hash(to_account_id) AS h FROM transactions WHERE booked_at >= $window_start AND booked_at < $until)
-    GROUP BY h
+single AS (                 -- accounts seen in one transaction of the read range (h)
+    /* include: seen_once */
 ),
 one_shot AS (               -- payments whose payer is seen in no other transaction
-    SELECT t.* FROM t JOIN seen s ON s.h = t.hs WHERE s.n = 1
+    SELECT t.* FROM t WHERE t.hs IN (SELECT h FROM single)
 ),
 per_account AS (            -- distinct senders and one-shot senders per receiving account
-    SELECT r.hd, r.account_id, r.n_payers, count(DISTINCT o.hs) AS n_senders
-    FROM (SELECT hd, any_value(dst) AS account_id, count(DISTINCT hs) AS n_payers FROM t GROUP BY hd) r
+    SELECT r.hd, r.n_payers, count(DISTINCT o.hs) AS n_senders
+    FROM (SELECT hd, count(DISTINCT hs) AS n_payers FROM t GROUP BY hd) r
     LEFT JOIN one_shot o ON o.hd = r.hd
-    GROUP BY r.hd, r.account_id, r.n_payers
+    GROUP BY r.hd, r.n_payers
 ),
 bar AS (                    -- the population's level of the same count, its share of one-shot senders among
     SELECT quantile_cont(n_senders, $population_quantile) AS population_bar,   -- all senders, and its size
@@ -43,13 +33,18 @@ bounded AS (                -- -ln of the Chernoff bound on P(X >= n_senders), X
     WHERE p.n_senders >= $min_senders
 ),
 hits AS (                   -- above the population's level, or improbable at its share (a receiver with many
-    SELECT hd, account_id, n_senders, round(population_bar, 2) AS population_bar,  -- payers meets more by chance)
+    SELECT hd, n_senders, round(population_bar, 2) AS population_bar,  -- payers meets more by chance)
            CAST(floor(least(exp(neg_ln_chance), 1e18)) AS BIGINT) AS one_in   -- floor: engines round casts apart
     FROM bounded
     WHERE (n_senders > population_bar OR neg_ln_chance > ln(n_receivers / $max_chance_hits))
-      AND account_id NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+      AND hd NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
+),
+evidence AS (               -- the hits' one-shot payments, read back with their ids
+    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd, st_hash(to_account_id) AS hd
+    FROM transactions
+    WHERE rowid IN (SELECT o.rid FROM one_shot o WHERE o.hd IN (SELECT hd FROM hits))
 )
-SELECT h.account_id AS subject_id,
+SELECT any_value(o.dst) AS subject_id,
        h.n_senders AS value,                   -- measured: distinct one-shot senders
        st_ids(o.txn_id) AS txn_ids,
        st_ids(o.src) AS member_ids,
@@ -60,5 +55,5 @@ SELECT h.account_id AS subject_id,
        st_days_between(min(o.booked_at), max(o.booked_at)) AS span_days,
        h.population_bar,
        h.one_in
-FROM hits h JOIN one_shot o ON o.hd = h.hd
-GROUP BY h.account_id, h.n_senders, h.population_bar, h.one_in
+FROM hits h JOIN evidence o ON o.hd = h.hd
+GROUP BY h.hd, h.n_senders, h.population_bar, h.one_in
