@@ -24,19 +24,14 @@ from rules.dialect import DIALECT
 
 EDGES_SQL = """
 WITH t AS NOT MATERIALIZED (  -- transfers between known accounts over the history: row id and hashed accounts
-    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at, amount, currency
-    FROM transactions
-    WHERE booked_at >= $history_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND amount > 0
+    SELECT rid, hs AS src, hd AS dst, booked_at FROM transfers        -- (rules/transfers.py; amounts are positive:
+    WHERE booked_at >= $history_start AND booked_at < $until          -- validation quarantines the others)
 ),
 pairs AS (                  -- how often each relationship was used (a hash collision only makes pairs look repeated)
     SELECT src, dst, count(*) AS n FROM t GROUP BY src, dst
 ),
 once AS (                   -- the one-time transfers of the read range
-    SELECT t.rid, t.src, t.dst, t.booked_at, t.amount, t.currency
+    SELECT t.rid, t.src, t.dst, t.booked_at
     FROM t JOIN pairs p ON p.src = t.src AND p.dst = t.dst
     WHERE p.n <= $max_payments_per_pair AND t.booked_at >= $window_start
 ),
@@ -44,13 +39,19 @@ relay AS (                  -- accounts that received and paid one-time transfer
     SELECT DISTINCT dst AS account FROM once
     WHERE dst IN (SELECT src FROM once)
       AND dst NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
+),
+relayed AS MATERIALIZED (   -- those in or out of a relay
+    SELECT o.rid, o.src, o.dst, o.booked_at,
+           r_in.account IS NOT NULL AS to_relay, r_out.account IS NOT NULL AS from_relay
+    FROM once o
+    LEFT JOIN relay r_in ON r_in.account = o.dst
+    LEFT JOIN relay r_out ON r_out.account = o.src
+    WHERE r_in.account IS NOT NULL OR r_out.account IS NOT NULL
 )
-SELECT o.rid, o.src, o.dst, o.booked_at, CAST(o.amount AS DOUBLE) AS amount, o.currency,
-       r_in.account IS NOT NULL AS to_relay, r_out.account IS NOT NULL AS from_relay
-FROM once o
-LEFT JOIN relay r_in ON r_in.account = o.dst
-LEFT JOIN relay r_out ON r_out.account = o.src
-WHERE r_in.account IS NOT NULL OR r_out.account IS NOT NULL
+SELECT r.rid, r.src, r.dst, r.booked_at, CAST(x.amount AS DOUBLE) AS amount, x.currency, r.to_relay, r.from_relay
+FROM relayed r
+JOIN (SELECT rowid AS rid, amount, currency FROM transactions WHERE rowid IN (SELECT rid FROM relayed)) x
+  ON x.rid = r.rid   -- their amounts, read back
 """
 
 TRANSFERS_SQL = """

@@ -21,15 +21,10 @@ from rules.dialect import DIALECT
 
 PAYMENTS = """
 WITH t AS NOT MATERIALIZED (  -- payments between known accounts in the read range (OFF_SQL: of the hits only), with
-                            -- their day number
-    SELECT txn_id, from_account_id AS src, to_account_id AS dst, booked_at, amount_usd,
-           st_bucket(booked_at, $day) AS day_no
-    FROM transactions
-    WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND channel <> 'fee'{only}
+                            -- their day number; row ids and hashed accounts (rules/transfers.py)
+    SELECT rid, hs AS src, hd AS dst, booked_at, st_bucket(booked_at, $day) AS day_no
+    FROM transfers
+    WHERE booked_at >= $window_start AND booked_at < $until AND NOT is_fee{only}
 ),
 per_phase AS MATERIALIZED ( -- payments per account and day of the period (once: the total below reads it again)
     SELECT src, day_no % $period_days AS phase, count(*) AS c FROM t GROUP BY src, day_no % $period_days
@@ -42,7 +37,7 @@ phases AS MATERIALIZED (    -- rhythm days hold more than their even share and m
 rhythmic AS (               -- accounts that keep a rhythm: enough payments, few off their rhythm days
     SELECT src, max(n) AS n_payments, sum(CASE WHEN rhythm THEN c ELSE 0 END) AS n_rhythm
     FROM phases
-    WHERE src NOT IN (SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind))
+    WHERE src NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))
     GROUP BY src
     HAVING max(n) >= $min_payments AND sum(CASE WHEN rhythm THEN 0 ELSE c END) <= $max_off_share * max(n)
 ),
@@ -62,7 +57,7 @@ regular AS (                -- of those, the payees the account also pays on its
     SELECT src, dst, min(day_no % $period_days) AS phase FROM marked WHERE rhythm GROUP BY src, dst
 ),
 cycles AS (                 -- their payments, each in its cycle: the period centred on the payee's day
-    SELECT m.txn_id, m.src, m.dst, m.rhythm,
+    SELECT m.rid, m.src, m.dst, m.rhythm,
            CAST(floor((m.day_no - r.phase + $period_days / 2.0) / $period_days) AS BIGINT) AS cycle
     FROM marked m JOIN regular r ON r.src = m.src AND r.dst = m.dst
 ),
@@ -70,7 +65,7 @@ on_day AS (                 -- the cycles in which the payee was paid on its day
     SELECT DISTINCT src, dst, cycle FROM cycles WHERE rhythm
 ),
 shifted AS (                -- a running standing order paid off its day instead (a bank holiday): no payment on
-    SELECT c.txn_id         -- its day in this cycle, one in the cycle before
+    SELECT c.rid            -- its day in this cycle, one in the cycle before
     FROM cycles c
     JOIN on_day prev ON prev.src = c.src AND prev.dst = c.dst AND prev.cycle = c.cycle - 1
     LEFT JOIN on_day same ON same.src = c.src AND same.dst = c.dst AND same.cycle = c.cycle
@@ -78,20 +73,22 @@ shifted AS (                -- a running standing order paid off its day instead
 ),
 strays AS (                 -- payments off the rhythm days, but for shifted standing orders
     SELECT m.* FROM marked m
-    WHERE NOT m.rhythm AND m.txn_id NOT IN (SELECT txn_id FROM shifted)
+    WHERE NOT m.rhythm AND m.rid NOT IN (SELECT rid FROM shifted)
 )
 """
 
 RHYTHMIC_SQL = PAYMENTS.replace("{only}", "") + """
-SELECT r.src AS account_id, r.n_payments, r.n_rhythm,
+SELECT r.src AS account_key, r.n_payments, r.n_rhythm,
        coalesce(s.n_off, 0) AS n_off   -- the strays: what is judged
 FROM rhythmic r LEFT JOIN (SELECT src, count(*) AS n_off FROM strays GROUP BY src) s ON s.src = r.src
 """
 
 # every step above is per paying account: the hits' strays are found again from their own payments only
-OFF_SQL = PAYMENTS.replace("{only}", "\n      AND from_account_id IN (SELECT account_id FROM _st_off_rhythm)") + """
-SELECT txn_id, src AS account_id, dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
-FROM strays
+OFF_SQL = PAYMENTS.replace("{only}", "\n      AND hs IN (SELECT account_key FROM _st_off_rhythm)") + """
+SELECT txn_id, from_account_id AS account_id, st_hash(from_account_id) AS account_key, to_account_id AS dst,
+       booked_at, CAST(amount_usd AS DOUBLE) AS usd
+FROM transactions
+WHERE rowid IN (SELECT rid FROM strays)   -- read back with their ids
 """
 
 OUTPUT_SCHEMA: dict[str, Any] = {
@@ -123,19 +120,19 @@ def run(con, params: dict) -> pl.DataFrame:
         (pl.col("chance") < bar) & (pl.col("n_off") >= 2))
     if judged.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    DIALECT.register(con, "_st_off_rhythm", judged.select("account_id"))
+    DIALECT.register(con, "_st_off_rhythm", judged.select("account_key"))
     try:
         payments = DIALECT.fetch_polars(con, OFF_SQL, bind)
     finally:
         DIALECT.unregister(con, "_st_off_rhythm")
-    hits = (payments.group_by("account_id")
+    hits = (payments.group_by("account_id", "account_key")
             .agg(pl.col("txn_id").sort().alias("txn_ids"), pl.col("dst").unique().sort().alias("member_ids"),
                  pl.col("booked_at").min().alias("window_start"), pl.col("booked_at").max().alias("window_end"),
                  pl.len().alias("value"), pl.col("dst").n_unique().alias("n_off_payees"),
                  pl.when(pl.col("usd").is_null().any()).then(None).otherwise(pl.col("usd").sum().round(2))
                  .alias("total_usd"))
             .filter(pl.col("n_off_payees") >= int(params["min_payees"]))
-            .join(judged, on="account_id"))
+            .join(judged, on="account_key"))
     return hits.select(
         pl.col("account_id").alias("subject_id"), pl.col("value").cast(pl.Int64), "txn_ids", "member_ids",
         pl.col("window_start").dt.convert_time_zone("UTC"), pl.col("window_end").dt.convert_time_zone("UTC"),

@@ -22,16 +22,13 @@ from rules.dialect import DIALECT
 
 EDGES_SQL = """
 WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range, above the floor: row ids,
-    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst,  -- hashed accounts and
-           booked_at, amount_usd, st_bucket(booked_at, $hop_window) AS bucket,              -- the hop_window-long
-           to_account_id NOT IN (SELECT account_id FROM accounts                            -- bucket: narrow rows,
-                                 WHERE st_list_has($service_kinds, kind)) AS to_plain       -- so that the join's
-    FROM transactions                                                                       -- hash table fits in
-    WHERE booked_at >= $window_start AND booked_at < $until                                 -- memory at 100M rows
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND amount_usd >= $min_usd
+    SELECT rid, hs AS src, hd AS dst,                                                       -- hashed accounts
+           booked_at, amount_usd, st_bucket(booked_at, $hop_window) AS bucket,              -- (rules/transfers.py)
+           hd NOT IN (SELECT st_hash(account_id) FROM accounts                              -- and the hop_window-
+                      WHERE st_list_has($service_kinds, kind)) AS to_plain                  -- long bucket: narrow
+    FROM transfers                                                                          -- rows, so that the
+    WHERE booked_at >= $window_start AND booked_at < $until                                 -- join's hash table
+      AND amount_usd >= $min_usd                                                            -- fits in memory
 ),
 linked AS (                 -- the onward transfer lies in a's bucket or the next: joined on (account, bucket), not
     SELECT a.rid AS r1, b.rid AS r2                                   -- on the account alone, which checked every
@@ -48,8 +45,8 @@ hop_pairs AS (               -- the (payer, payee) pairs of the linked transfers
 one_time AS (               -- ... that transact at most $max_payments_per_pair time(s) over the rule's history: a
     SELECT t.rid                                        -- layering hop is a one-time relationship, while wages, rent
     FROM t JOIN (SELECT h.src, h.dst                    -- and family transfers that happen to pass money on repeat
-                 FROM transactions tr
-                 JOIN hop_pairs h ON h.src = st_hash(tr.from_account_id) AND h.dst = st_hash(tr.to_account_id)
+                 FROM transfers tr
+                 JOIN hop_pairs h ON h.src = tr.hs AND h.dst = tr.hd
                  WHERE tr.booked_at >= $history_start AND tr.booked_at < $until
                  GROUP BY h.src, h.dst HAVING count(*) <= $max_payments_per_pair) p
          ON p.src = t.src AND p.dst = t.dst

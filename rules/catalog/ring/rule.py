@@ -24,14 +24,10 @@ from scipy.sparse.csgraph import connected_components
 from rules.dialect import DIALECT
 
 EDGES_SQL = """
-WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range: row id and hashed accounts,
-    SELECT rowid AS rid, st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst  -- narrow rows so that the
-    FROM transactions                                                                    -- pair aggregate over every
-    WHERE booked_at >= $window_start AND booked_at < $until                              -- transfer stays small
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
-      AND amount_usd >= $min_usd
+WITH t AS NOT MATERIALIZED (  -- transfers between known accounts in the read range: row id and hashed accounts
+    SELECT rid, hs AS src, hd AS dst FROM transfers                 -- (rules/transfers.py), narrow rows so that
+    WHERE booked_at >= $window_start AND booked_at < $until         -- the pair aggregate over every transfer
+      AND amount_usd >= $min_usd                                    -- stays small
 ),
 pairs AS (                  -- one row per relationship: how often it was used, and its transfer when once (a hash
     SELECT src, dst, count(*) AS n, min(rid) AS rid   -- collision only merges two pairs: they look repeated)

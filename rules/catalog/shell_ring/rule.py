@@ -24,15 +24,12 @@ from rules.dialect import DIALECT
 
 
 def _transfers(start: str) -> str:
-    """The CTE `t`: hashed accounts and time of the transfers from `start` (narrow rows at 100M)."""
+    """The CTE `t`: hashed accounts and time of the transfers from `start` (rules/transfers.py: narrow rows)."""
     return f"""
 WITH t AS NOT MATERIALIZED (
-    SELECT st_hash(from_account_id) AS src, st_hash(to_account_id) AS dst, booked_at
-    FROM transactions
+    SELECT hs AS src, hd AS dst, booked_at
+    FROM transfers
     WHERE booked_at >= {start} AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
       AND coalesce(amount_usd >= $min_usd, true)   -- dust left out; a transfer without a rate still counts
 )"""
 
@@ -73,10 +70,11 @@ HOPS_SQL = """
 SELECT txn_id, from_account_id AS src_id, to_account_id AS dst_id, st_hash(from_account_id) AS src,
        st_hash(to_account_id) AS dst, booked_at, CAST(amount_usd AS DOUBLE) AS usd
 FROM transactions
-WHERE booked_at >= $window_start AND booked_at < $until
-  AND coalesce(amount_usd >= $min_usd, true)
-  AND st_hash(from_account_id) IN (SELECT src FROM _st_ring_hops)
-  AND st_hash(to_account_id) IN (SELECT dst FROM _st_ring_hops)
+WHERE rowid IN (SELECT rid FROM transfers                            -- the transfers of the rings' hops only
+                WHERE booked_at >= $window_start AND booked_at < $until
+                  AND coalesce(amount_usd >= $min_usd, true)
+                  AND hs IN (SELECT src FROM _st_ring_hops)
+                  AND hd IN (SELECT dst FROM _st_ring_hops))
 """
 
 OUTPUT_SCHEMA: dict[str, Any] = {
