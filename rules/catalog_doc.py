@@ -55,7 +55,8 @@ def rule_section(spec: RuleSpec) -> list[str]:
     out.append("")
     evidence = ", ".join(f"`{e}`" for e in spec.evidence) or "none"
     needs = " and ".join(spec.requires) + (f"; one of {', '.join(spec.requires_any)}" if spec.requires_any else "")
-    out.append(f"Evidence: {evidence}. Subject: {spec.subject}. Requires: {needs}.")
+    reads = f" Reads: {', '.join(spec.reads)} (rules/transfers.py)." if spec.reads else ""
+    out.append(f"Evidence: {evidence}. Subject: {spec.subject}. Requires: {needs}.{reads}")
     if spec.sources:
         out.append(f"Sources: {'; '.join(spec.sources)}.")
     return out + [""]

@@ -4,10 +4,11 @@ detect(con, since=, until=, config_path=, run_id=) is the public entry point (th
   1. load rule folders and typologies, apply the deployment config (parameters, bands, weights, thresholds)
   2. refresh `listed_addresses` (compounds registry + sanctions files named by the config), and
      `compound_events` / `relocations` (rules/presence.py: where accounts were used from)
-  3. per rule: check the data it requires (skip with a note if absent), run its SQL (named parameters only) or
+  3. build the narrow tables the selected rules read (rules/transfers.py: transfers, other_moves), once
+  4. per rule: check the data it requires (skip with a note if absent), run its SQL (named parameters only) or
      its rule.py, check the output columns, keep rows whose window ends inside [since, until), put the value in a
      band, write scored rows to `rule_hits` and a line to `rule_runs`
-  4. per typology and subject: sum of weight x best band score -> `typology_scores` with is_alert
+  5. per typology and subject: sum of weight x best band score -> `typology_scores` with is_alert
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import tempfile
 import time
 import uuid
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
@@ -68,6 +71,9 @@ _REQUIREMENT_TEXT = {
 }
 
 
+_SCRATCH = "st_shared"  # the attached scratch database of the shared tables (DuckDBRunner.derive)
+
+
 class DuckDBRunner:
     """Where the rules run: here, the store itself. rules/spark_engine.py has the Spark counterpart (same methods):
     the rules' data and queries go there, and each rule's output comes back to the store as `_st_out`."""
@@ -85,11 +91,35 @@ class DuckDBRunner:
         return con.execute(sql, params or []).fetchall()
 
     def derive(self, con: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict) -> None:
-        """A table the rules of one run share (rules/transfers.py), as a temporary table of the connection."""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
+        """A table the rules of one run share (rules/transfers.py). It is written to a scratch database file in
+        DuckDB's temp directory, not kept as a temporary table: pages of a file are dropped from memory when the
+        buffer pool is full, and the rules' Python steps (polars) need that memory (at 100M a temporary table
+        kept about 4 GB resident through the run). A view of its name points at it. Its row keys are DuckDB row
+        ids: a checkpoint first writes out pending deletes, so that no checkpoint during the run moves rows (and
+        their ids) to compact them."""
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:  # another transaction is open: nothing was deleted by this run anyway
+            log.debug("no checkpoint before building %s: %s", name, exc)
+        if not con.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [_SCRATCH]).fetchall():
+            folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or tempfile.gettempdir())
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"scamtrace-shared-{uuid.uuid4().hex}.duckdb"
+            con.execute(f"ATTACH '{path}' AS {_SCRATCH}")
+        con.execute(f"CREATE OR REPLACE TABLE {_SCRATCH}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {_SCRATCH}.{name}")
 
     def drop_derived(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+        """Drop the view and its table; the scratch file goes with the last of them."""
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+        rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [_SCRATCH]).fetchall()
+        if not rows:
+            return
+        con.execute(f"DROP TABLE IF EXISTS {_SCRATCH}.{name}")
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = ?", [_SCRATCH]).fetchall():
+            con.execute(f"DETACH {_SCRATCH}")
+            for f in (Path(rows[0][0]), Path(rows[0][0] + ".wal")):
+                f.unlink(missing_ok=True)
 
     def produce(self, con: duckdb.DuckDBPyConnection, spec, values: dict) -> str:
         """Run one rule; its output rows in the temporary table _st_out. Returns a note ('' when nothing to say)."""
@@ -97,8 +127,29 @@ class DuckDBRunner:
             sql = spec.sql().strip().rstrip(";")
             con.execute(f"CREATE OR REPLACE TEMP TABLE _st_out AS {sql}", {k: values[k] for k in sql_param_names(sql)})
         else:
+            _release_cache(con)
             frame_to_out(con, load_py_rule(spec.py_path).run(con, dict(values)))
         return ""
+
+
+def _release_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Hand the pages DuckDB keeps cached back before a Python rule, whose polars steps need memory of their own:
+    the buffer pool fills up to memory_limit with pages earlier rules read (the store's and the shared tables'),
+    and the process's peak is that plus the rule's frames (at 100M: 12 GB + 7 GB in round_cut). Lowering the limit
+    evicts them (they are on disk); the limit is then set back to the connection's first reading of it (DuckDB
+    shows it rounded to 0.1 GiB: read again each time, it would creep down)."""
+    limit = _LIMITS.get(con)
+    if limit is None:
+        limit = _LIMITS[con] = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    try:
+        con.execute("SET memory_limit = '256MB'")
+    except duckdb.Error:  # pinned pages (an open result) keep more: the limit stays as it was
+        return
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
+
+
+_LIMITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its memory_limit as first read
 
 
 def frame_to_out(con: duckdb.DuckDBPyConnection, frame) -> None:
@@ -406,11 +457,13 @@ def detect(
     is where the rules run (DUCKDB, or a rules.spark_engine.SparkRunner); hits, scores and runs are written here.
     `shared` holds intermediates that several rules build alike (rules/forwards.py, rules/transfers.py); a caller
     that runs one rule per call over unchanged data and range (bench/bench_rules.py) passes the same dict, and the
-    same connection, to each call.
+    same connection, to each call, and drops the shared tables at the end (rules.transfers.drop).
     """
     t0 = time.perf_counter()
     cfg, rules, typologies = load_rules(config_path)
-    longest_history = max((r.spec.history_td for r in rules.values() if r.enabled), default=None)
+    # the shared narrow tables span the longest history of the enabled rules that read them, whichever run
+    readers = [r.spec for r in rules.values() if r.enabled and r.spec.reads]
+    shared_start = max((sp.history_td for sp in readers), default=timedelta(0))
     if only is not None:
         unknown = sorted(set(only) - set(rules))
         if unknown:
@@ -429,20 +482,30 @@ def detect(
     summary = DetectSummary(run_id=run_id, since=s, until=u)
     status = "failed"
     own_shared = shared is None
+    shared = {} if shared is None else shared  # intermediates several rules build alike: built once
     try:
         summary.listed_addresses = lists.refresh_listed_addresses(con, cfg)
         presence.refresh_presence(con)
         runner.prepare(con)  # tables only the store derives (listed_addresses, presence) go to the engine
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
-        shared = {} if own_shared else shared  # intermediates several rules build alike: built once
-        if longest_history is not None:  # the narrow transfers the rules read, over the longest history of the
-            t_shared = time.perf_counter()  # pack (the same table whichever rules run: `only` or not)
-            transfers.build(con, runner, s - longest_history, u, shared)
+        wanted = {t for r in rules.values() if r.enabled for t in r.spec.reads}
+        unbuilt = ""  # why the shared tables are missing: their readers fail with it, the other rules still run
+        if wanted:
+            t_shared = time.perf_counter()
+            try:
+                transfers.build(con, runner, wanted, s - shared_start, u, shared)
+            except (duckdb.Error, *runner.errors) as exc:
+                unbuilt = f"the shared tables {sorted(wanted)} could not be built: {type(exc).__name__}: " \
+                          f"{str(exc).strip().splitlines()[0]}"
+                log.warning("%s", unbuilt)
             summary.shared_seconds = round(time.perf_counter() - t_shared, 3)
         for rule in rules.values():
-            rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, shared=shared,
-                          runner=runner)
+            if unbuilt and rule.enabled and rule.spec.reads:
+                rr = RuleRun(rule.spec.id, rule.spec.version, "failed", note=unbuilt, param_hash=rule.param_hash)
+            else:
+                rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, shared=shared,
+                              runner=runner)
             summary.rules.append(rr)
             con.execute(
                 "INSERT INTO rule_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -453,8 +516,11 @@ def detect(
         summary.typologies = score_typologies(con, run_id, active)
         status = "failed" if summary.failed else "ok"
     finally:
-        if own_shared:  # a caller that passed `shared` runs more rules on it (bench/bench_rules.py)
-            transfers.drop(con, runner, shared)
+        if own_shared:  # a caller that passed `shared` runs more rules on it, and drops them (bench/bench_rules.py)
+            try:
+                transfers.drop(con, runner, shared)
+            except (duckdb.Error, *runner.errors) as exc:  # the run's own outcome is what to report
+                log.warning("could not drop the shared tables: %s", exc)
         summary.seconds = round(time.perf_counter() - t0, 3)
         if own_run:
             store.finish_run(con, run_id, status, summary.to_dict())

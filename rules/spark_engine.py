@@ -65,7 +65,8 @@ def spark_session(master: str = "local[*]", app: str = "scamtrace-detect", conf:
 
 
 class SparkRunner:
-    """rules.engine's runner interface (present, scalar_rows, produce) on a Spark session over a lake."""
+    """rules.engine's runner interface (present, scalar_rows, derive, drop_derived, produce) on a Spark session over
+    a lake."""
 
     name = "spark"
 

@@ -209,6 +209,8 @@ class RuleSpec(Strict):
     evidence: list[str] = []  # extra output columns stored in rule_hits.evidence
     requires: list[str] = ["transactions"]  # all must be present
     requires_any: list[str] = []  # at least one must be present (when given)
+    # the narrow tables the engine builds once per run for the rules that read them (rules/transfers.py)
+    reads: list[str] = []
     # a variant: run the query of a sibling rule folder with this folder's parameters, bands and lookback
     # (fan_in_7d is fan_in_24h with a longer window), so one query is written and tuned once
     query_from: str | None = None
@@ -228,6 +230,16 @@ class RuleSpec(Strict):
     def _lookback(cls, v: str | None) -> str | None:
         if v is not None:
             parse_duration(v)
+        return v
+
+    @field_validator("reads")
+    @classmethod
+    def _reads(cls, v: list[str]) -> list[str]:
+        from rules.transfers import TABLES
+
+        bad = [t for t in v if t not in TABLES]
+        if bad:
+            raise ValueError(f"unknown shared table(s) {bad}; known: {list(TABLES)}")
         return v
 
     @field_validator("requires", "requires_any")

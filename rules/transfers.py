@@ -1,37 +1,37 @@
-"""`transfers` and `other_moves`: the detect run's transactions as narrow rows, built once per run for every rule.
+"""`transfers` and `other_moves`: the detect run's transactions as narrow rows, built once per run for the rules
+that read them (`reads: [transfers, other_moves]` in rule.yml).
 
 Most rules start from the same rows: transactions between two distinct real accounts (neither cash nor an
 'unknown:' placeholder), grouped on payer and payee. Read from `transactions`, each rule paid again for the string
-filters and for hashing the account ids (about 0.25 s per read at 10M, several reads per rule). This table holds
+filters and for hashing the account ids (about 0.25 s per read at 10M, several reads per rule). `transfers` holds
 those rows once, as fixed-width columns:
 
-    rid         BIGINT       the transaction's row key in `transactions` (DuckDB rowid; Spark: xxhash64(txn_id))
-    hs, hd      BIGINT       st_hash of the payer and payee account ids
+    rid         the transaction's row key in `transactions` (DuckDB rowid; Spark: xxhash64(txn_id))
+    hs, hd      st_hash of the payer and payee account ids (UBIGINT on DuckDB, BIGINT on Spark)
     booked_at   TIMESTAMPTZ
-    amount_usd  DECIMAL      NULL where the day had no rate
-    is_fee      BOOLEAN      channel = 'fee' (NULL when the channel is: `NOT is_fee` then keeps no row, as
-                             `channel <> 'fee'` does)
+    amount_usd  DECIMAL, NULL where the day had no rate
+    is_fee      channel = 'fee' (NULL when the channel is: `NOT is_fee` then keeps no row, as
+                `channel <> 'fee'` does)
 
-over [the earliest history_start of the enabled rules, until). `other_moves` holds the rest of the transactions
-of that span (cash, unknown counterparties, transfers to oneself), for the rules that follow an account's every
-movement (dormant_active, pass_through, accounts seen once):
+`other_moves` holds the rest of the transactions (cash, unknown counterparties, transfers to oneself), for the
+rules that follow an account's every movement (dormant_active, pass_through, accounts seen once):
 
     rid, booked_at, amount_usd, is_fee   as above
-    hf, ht                  BIGINT   st_hash of the payer and payee ids, whatever they are ('cash' too)
-    from_known, to_known    BOOLEAN  that side is a real account (st_is_account)
+    hf, ht                  st_hash of the payer and payee ids, whatever they are ('cash' too)
+    from_known, to_known    that side is a real account (st_is_account)
 
-A rule filters them to its own range and goes back to `transactions` only for the rows it reports
-(`WHERE rowid IN (SELECT rid FROM ...)`): ids, names, text.
-Two accounts whose 64-bit hashes collide (odds about n^2 / 2^65 for n accounts) would look like one in a rule
-that groups on hs / hd; rules/forwards.py and the relationship counts made that trade already.
+Both cover [the earliest history_start of the enabled rules that read them, until): the same tables whichever of
+those rules a run selects. A rule filters them to its own range and goes back to `transactions` only for the rows
+it reports (`WHERE rowid IN (SELECT rid FROM ...)`): ids, names, text.
+
+What the rules may assume, because validation quarantines anything else (transforms/validate.py): payer, payee,
+amount and booking time are present and amounts are positive, and txn_id is unique. Two accounts whose 64-bit
+hashes collide (odds about n^2 / 2^65 for n accounts) would look like one in a rule that groups on them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-
-TABLE = "transfers"
-OTHER = "other_moves"
 
 TRANSFERS_SQL = """
 SELECT rowid AS rid, st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd, booked_at, amount_usd,
@@ -54,18 +54,22 @@ WHERE booked_at >= $start AND booked_at < $until
                    AND from_account_id <> to_account_id, false)
 """
 
+TABLES = {"transfers": TRANSFERS_SQL, "other_moves": OTHER_SQL}
 
-def build(con, runner, start: datetime, until: datetime, shared: dict) -> None:
-    """Build (or keep, when `shared` says this range was built on this connection already) the tables."""
-    key = (TABLE, start, until)
-    if shared.get(TABLE) == key:
-        return
-    for name, sql in ((TABLE, TRANSFERS_SQL), (OTHER, OTHER_SQL)):
-        runner.derive(con, name, sql, {"start": start, "until": until})
-    shared[TABLE] = key
+
+def build(con, runner, names: set[str], start: datetime, until: datetime, shared: dict) -> None:
+    """Build the named tables over [start, until), or keep those that `shared` says were built on this connection
+    for this range and this many transactions (a caller that passes `shared` to several detect calls)."""
+    n = runner.scalar_rows(con, "SELECT count(*) FROM transactions")[0][0]
+    key = (id(con), start, until, n)
+    for name in sorted(names):
+        if shared.get(("table", name)) != key:
+            runner.derive(con, name, TABLES[name], {"start": start, "until": until})
+            shared[("table", name)] = key
 
 
 def drop(con, runner, shared: dict) -> None:
-    for name in (TABLE, OTHER):
-        runner.drop_derived(con, name)
-    shared.pop(TABLE, None)
+    """Drop the tables built into `shared`."""
+    for name in TABLES:
+        if shared.pop(("table", name), None) is not None:
+            runner.drop_derived(con, name)

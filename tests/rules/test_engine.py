@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -121,3 +122,77 @@ def test_new_rule_folder_needs_no_code(world: World, tmp_path, monkeypatch):
 def test_bad_config_raises_spec_error(world: World):
     with pytest.raises(SpecError):
         detect(world.con, config_path=world.config({"rules": {"nope": {}}}))
+
+
+class CountingRunner(engine.DuckDBRunner):
+    """The DuckDB runner, counting the shared tables it builds (or failing to build them, like a full disk)."""
+
+    def __init__(self, fail: bool = False):
+        self.built: list[str] = []
+        self.fail = fail
+
+    def derive(self, con, name, sql, params):
+        if self.fail:
+            raise engine.duckdb.IOException("could not write: no space left on device")
+        self.built.append(name)
+        super().derive(con, name, sql, params)
+        self.files = [r[0] for r in con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = 'st_shared'").fetchall()]
+
+
+def test_shared_tables_are_built_once_for_the_rules_that_read_them_and_dropped(world: World):
+    fan_in(world)
+    runner = CountingRunner()
+    s = detect(world.con, only=["fan_in_24h", "fan_out_8h"], runner=runner)
+    assert s.counts["fan_in_24h"] == 1 and runner.built == ["transfers"]   # both read transfers: one build
+    assert len(runner.files) == 1 and not Path(runner.files[0]).exists()   # the scratch file is gone after the run
+    left = world.con.execute("SELECT view_name FROM duckdb_views() WHERE view_name IN ('transfers', 'other_moves')"
+                             " UNION ALL SELECT database_name FROM duckdb_databases() WHERE database_name = 'st_shared'"
+                             ).fetchall()
+    assert left == []
+    runner.built.clear()
+    detect(world.con, only=["pass_through"], runner=runner)               # it reads both
+    assert sorted(runner.built) == ["other_moves", "transfers"]
+    runner.built.clear()
+    detect(world.con, only=["structuring_cash"], runner=runner)           # reads neither: nothing built
+    assert runner.built == []
+
+
+def test_a_caller_passing_shared_keeps_the_tables_until_the_data_changes(world: World):
+    fan_in(world)
+    runner, shared = CountingRunner(), {}
+    first = detect(world.con, only=["fan_in_24h"], runner=runner, shared=shared)
+    detect(world.con, only=["fan_out_8h"], runner=runner, shared=shared)
+    assert runner.built == ["transfers"] and first.shared_seconds > 0
+    world.txn("V9", "MULE", 500, 9)                                        # new data: built again, and counted
+    again = detect(world.con, only=["fan_in_24h"], runner=runner, shared=shared)
+    assert runner.built == ["transfers", "transfers"] and again.counts["fan_in_24h"] == 1
+    hit = world.con.execute("SELECT measured_value FROM rule_hits WHERE run_id = ?", [again.run_id]).fetchall()
+    assert hit == [(6.0,)]                                                 # the sixth sender is seen
+    from rules.transfers import drop
+    drop(world.con, runner, shared)
+    assert shared == {}
+
+
+def test_shared_tables_that_cannot_be_built_fail_their_readers_only(world: World):
+    fan_in(world)
+    for i in range(4):
+        world.txn("cash", "ACC", 9_500, i * 24, channel="cash_deposit")
+    s = detect(world.con, only=["fan_in_24h", "structuring_cash"], runner=CountingRunner(fail=True))
+    assert s.failed == {"fan_in_24h": "the shared tables ['transfers'] could not be built: IOException: could not "
+                                      "write: no space left on device"}
+    assert s.counts["structuring_cash"] >= 0 and "structuring_cash" not in s.failed
+
+
+def test_rules_declare_the_shared_tables_they_read():
+    import re
+
+    from rules.transfers import TABLES
+
+    forwards = (CATALOG_DIR.parent / "forwards.py").read_text()
+    for spec in load_catalog().values():
+        text = spec.sql() if spec.kind == "sql" else spec.py_path.read_text()
+        if spec.kind == "py" and "rules.forwards" in text:
+            text += forwards
+        used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", text, re.IGNORECASE)}
+        assert used == set(spec.reads), f"{spec.id}: reads {sorted(used)}, declares {spec.reads}"

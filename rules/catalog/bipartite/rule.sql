@@ -14,7 +14,7 @@ older AS (                  -- transfers per pair in the rule's history before t
 ),
 pairs AS (                  -- each one-time (payer, payee) pair (at most $max_payments_per_pair transfers over the
     SELECT p.hs, p.hd, p.first_at, p.rid            -- history), its first transfer and one of its row keys: a layer
-    FROM (SELECT hs, hd, min(booked_at) AS first_at, any_value(rid) AS rid, count(*) AS n   -- pays the next once;
+    FROM (SELECT hs, hd, min(booked_at) AS first_at, min(rid) AS rid, count(*) AS n   -- pays the next once;
           FROM t GROUP BY hs, hd) p                                                        -- customers pay their
     LEFT JOIN older o ON o.hs = p.hs AND o.hd = p.hd                                       -- usual payees again
     WHERE p.n + coalesce(o.n, 0) <= $max_payments_per_pair
