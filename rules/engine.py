@@ -13,6 +13,7 @@ detect(con, since=, until=, config_path=, run_id=) is the public entry point (th
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -104,7 +105,12 @@ class DuckDBRunner:
         if not con.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [_SCRATCH]).fetchall():
             folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or tempfile.gettempdir())
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"scamtrace-shared-{uuid.uuid4().hex}.duckdb"
+            store_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                                     ).fetchall()[0][0] or ":memory:"
+            prefix = f"scamtrace-shared-{hashlib.sha256(str(store_path).encode()).hexdigest()[:12]}-"
+            for stale in folder.glob(prefix + "*"):  # left by a killed run on this store (whose write lock this
+                stale.unlink(missing_ok=True)          # process holds: no other run on it is live)
+            path = folder / f"{prefix}{uuid.uuid4().hex}.duckdb"
             con.execute(f"ATTACH '{path}' AS {_SCRATCH}")
         con.execute(f"CREATE OR REPLACE TABLE {_SCRATCH}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {_SCRATCH}.{name}")
@@ -433,8 +439,6 @@ def score_typologies(con: duckdb.DuckDBPyConnection, run_id: str, typologies: di
 
 
 def _hash(obj: Any) -> str:
-    import hashlib
-
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -196,3 +196,16 @@ def test_rules_declare_the_shared_tables_they_read():
             text += forwards
         used = {t for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t}\b", text, re.IGNORECASE)}
         assert used == set(spec.reads), f"{spec.id}: reads {sorted(used)}, declares {spec.reads}"
+
+
+def test_a_scratch_file_left_by_a_killed_run_on_the_store_is_removed(world: World):
+    fan_in(world)
+    runner = CountingRunner()
+    detect(world.con, only=["fan_in_24h"], runner=runner)
+    folder = Path(runner.files[0]).parent
+    stale = Path(runner.files[0])                     # the same store's name: as if its run had been killed
+    stale.write_bytes(b"left over")
+    other = folder / "scamtrace-shared-0123456789ab-feed.duckdb"   # another store's, in a shared temp folder
+    other.write_bytes(b"not ours")
+    detect(world.con, only=["fan_in_24h"], runner=runner)
+    assert not stale.exists() and other.exists()
