@@ -193,6 +193,13 @@ def resolve_bands(bands: list[Band], params: dict[str, Any], types: dict[str, st
     return out
 
 
+def _known(names: list[str], known, what: str) -> list[str]:
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ValueError(f"unknown {what}(s) {bad}; known: {list(known)}")
+    return names
+
+
 class RuleSpec(Strict):
     id: str
     version: str
@@ -237,18 +244,12 @@ class RuleSpec(Strict):
     def _reads(cls, v: list[str]) -> list[str]:
         from rules.transfers import TABLES
 
-        bad = [t for t in v if t not in TABLES]
-        if bad:
-            raise ValueError(f"unknown shared table(s) {bad}; known: {list(TABLES)}")
-        return v
+        return _known(v, TABLES, "shared table")
 
     @field_validator("requires", "requires_any")
     @classmethod
     def _requires(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if r not in REQUIREMENTS]
-        if bad:
-            raise ValueError(f"unknown requirement(s) {bad}; known: {list(REQUIREMENTS)}")
-        return v
+        return _known(v, REQUIREMENTS, "requirement")
 
     @model_validator(mode="after")
     def _check(self) -> "RuleSpec":

@@ -73,15 +73,8 @@ window_rows AS (            -- the transfers of the best window only
     JOIN near n ON n.hub = b.hub AND n.booked_at >= b.anchor_at AND n.booked_at <= b.anchor_at + $window
     WHERE b.rn = 1
 ),
-evidence AS (               -- ... read back with their ids
-    SELECT w.hub,
-           any_value(CASE WHEN w.is_in = 1 THEN t.to_account_id ELSE t.from_account_id END) AS hub_id,
-           st_ids(t.txn_id) AS txn_ids,
-           st_ids(CASE WHEN w.is_in = 1 THEN t.from_account_id ELSE t.to_account_id END) AS member_ids
-    FROM window_rows w
-    JOIN (SELECT rowid AS rid, txn_id, from_account_id, to_account_id FROM transactions
-          WHERE rowid IN (SELECT rid FROM window_rows)) t ON t.rid = w.rid
-    GROUP BY w.hub
+evidence AS (               -- ... read back with their ids (hub, hub_id, txn_ids, member_ids)
+    /* include: hub_window_ids */
 )
 SELECT e.hub_id AS subject_id,                 -- the hub
        b.measure AS value,                     -- measured: min(distinct senders, distinct payees) in the window

@@ -58,15 +58,8 @@ window_rows AS (            -- the single-use transfers of the best window only
     FROM hits h
     JOIN one_shot o ON o.hub = h.hub AND o.booked_at >= h.anchor_at AND o.booked_at <= h.anchor_at + $window
 ),
-evidence AS (               -- ... read back with their ids
-    SELECT w.hub,
-           any_value(CASE WHEN w.is_in = 1 THEN x.to_account_id ELSE x.from_account_id END) AS hub_id,
-           st_ids(x.txn_id) AS txn_ids,
-           st_ids(CASE WHEN w.is_in = 1 THEN x.from_account_id ELSE x.to_account_id END) AS member_ids
-    FROM window_rows w
-    JOIN (SELECT rowid AS rid, txn_id, from_account_id, to_account_id FROM transactions
-          WHERE rowid IN (SELECT rid FROM window_rows)) x ON x.rid = w.rid
-    GROUP BY w.hub
+evidence AS (               -- ... read back with their ids (hub, hub_id, txn_ids, member_ids)
+    /* include: hub_window_ids */
 )
 SELECT e.hub_id AS subject_id,
        h.measure AS value,                     -- measured: min(single-use senders, single-use payees) in the window
