@@ -19,6 +19,7 @@ import json
 import logging
 import tempfile
 import time
+import os
 import uuid
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -72,7 +73,8 @@ _REQUIREMENT_TEXT = {
 }
 
 
-_SCRATCH = "st_shared"  # the attached scratch database of the shared tables (DuckDBRunner.derive)
+# connection -> the name its scratch database of shared tables is attached under (DuckDBRunner.derive)
+_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class DuckDBRunner:
@@ -97,33 +99,50 @@ class DuckDBRunner:
         buffer pool is full, and the rules' Python steps (polars) need that memory (at 100M a temporary table
         kept about 4 GB resident through the run). A view of its name points at it. Its row keys are DuckDB row
         ids: a checkpoint first writes out pending deletes, so that no checkpoint during the run moves rows (and
-        their ids) to compact them."""
+        their ids) to compact them. A build that fails leaves nothing behind."""
         try:
             con.execute("CHECKPOINT")
-        except duckdb.Error as exc:  # another transaction is open: nothing was deleted by this run anyway
-            log.debug("no checkpoint before building %s: %s", name, exc)
-        if not con.execute("SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [_SCRATCH]).fetchall():
-            folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or tempfile.gettempdir())
-            folder.mkdir(parents=True, exist_ok=True)
-            store_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-                                     ).fetchall()[0][0] or ":memory:"
-            prefix = f"scamtrace-shared-{hashlib.sha256(str(store_path).encode()).hexdigest()[:12]}-"
-            for stale in folder.glob(prefix + "*"):  # left by a killed run on this store (whose write lock this
-                stale.unlink(missing_ok=True)          # process holds: no other run on it is live)
-            path = folder / f"{prefix}{uuid.uuid4().hex}.duckdb"
-            con.execute(f"ATTACH '{path}' AS {_SCRATCH}")
-        con.execute(f"CREATE OR REPLACE TABLE {_SCRATCH}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {_SCRATCH}.{name}")
+        except duckdb.Error as exc:  # another transaction is open: deletes of earlier loads may still be pending
+            log.warning("no checkpoint before building %s (%s): row ids could move if one runs during the rules",
+                        name, str(exc).strip().splitlines()[0])
+        try:
+            scratch_db = self._attach_scratch(con)
+            con.execute(f"CREATE OR REPLACE TABLE {scratch_db}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {scratch_db}.{name}")
+        except BaseException:
+            self.drop_derived(con, name)
+            raise
+
+    def _attach_scratch(self, con: duckdb.DuckDBPyConnection) -> str:
+        """The connection's scratch database (one per connection: connections to one store share its catalogue)."""
+        scratch_db = _SCRATCH.get(con)
+        if scratch_db is not None:
+            return scratch_db
+        scratch_db = _SCRATCH[con] = f"st_shared_{uuid.uuid4().hex[:8]}"
+        setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+        folder = Path(setting) if setting else Path(tempfile.mkdtemp(prefix="scamtrace-"))  # '': spilling is off
+        folder.mkdir(parents=True, exist_ok=True)
+        store_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+                                 ).fetchall()[0][0] or f":memory:{os.getpid()}"
+        prefix = f"scamtrace-shared-{hashlib.sha256(str(store_path).encode()).hexdigest()[:12]}-"
+        live = {str(r[0]) for r in con.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL").fetchall()}
+        for stale in folder.glob(prefix + "*"):  # left by a killed run on this store (whose write lock this process
+            if str(stale).removesuffix(".wal") not in live:   # holds), not one a connection here still uses
+                stale.unlink(missing_ok=True)
+        con.execute(f"ATTACH ? AS {scratch_db}", [str(folder / f"{prefix}{uuid.uuid4().hex}.duckdb")])
+        return scratch_db
 
     def drop_derived(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
         """Drop the view and its table; the scratch file goes with the last of them."""
         con.execute(f"DROP VIEW IF EXISTS {name}")
-        rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [_SCRATCH]).fetchall()
+        scratch_db = _SCRATCH.get(con)
+        rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [scratch_db]).fetchall()
         if not rows:
             return
-        con.execute(f"DROP TABLE IF EXISTS {_SCRATCH}.{name}")
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = ?", [_SCRATCH]).fetchall():
-            con.execute(f"DETACH {_SCRATCH}")
+        con.execute(f"DROP TABLE IF EXISTS {scratch_db}.{name}")
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = ?", [scratch_db]).fetchall():
+            con.execute(f"DETACH {scratch_db}")
+            del _SCRATCH[con]
             for f in (Path(rows[0][0]), Path(rows[0][0] + ".wal")):
                 f.unlink(missing_ok=True)
 
@@ -142,20 +161,18 @@ def _release_cache(con: duckdb.DuckDBPyConnection) -> None:
     """Hand the pages DuckDB keeps cached back before a Python rule, whose polars steps need memory of their own:
     the buffer pool fills up to memory_limit with pages earlier rules read (the store's and the shared tables'),
     and the process's peak is that plus the rule's frames (at 100M: 12 GB + 7 GB in round_cut). Lowering the limit
-    evicts them (they are on disk); the limit is then set back to the connection's first reading of it (DuckDB
-    shows it rounded to 0.1 GiB: read again each time, it would creep down)."""
-    limit = _LIMITS.get(con)
+    for a moment evicts them (they are on disk). Only a limit that transforms.store.connect set is touched: it is
+    set back to that exact value (DuckDB shows it rounded); a limit someone else set is left alone."""
+    shown = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    limit = store.MEMORY_LIMITS_SET.get(shown)
     if limit is None:
-        limit = _LIMITS[con] = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        return
     try:
         con.execute("SET memory_limit = '256MB'")
     except duckdb.Error:  # pinned pages (an open result) keep more: the limit stays as it was
-        return
+        pass
     finally:
-        con.execute(f"SET memory_limit = '{limit}'")
-
-
-_LIMITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its memory_limit as first read
+        con.execute("SET memory_limit = ?", [limit])
 
 
 def frame_to_out(con: duckdb.DuckDBPyConnection, frame) -> None:
@@ -494,19 +511,18 @@ def detect(
         summary.no_usd = _without_usd(con, s, u, runner)
         cache: dict[str, bool] = {}
         wanted = {t for r in rules.values() if r.enabled for t in r.spec.reads}
-        unbuilt = ""  # why the shared tables are missing: their readers fail with it, the other rules still run
+        unbuilt: dict[str, str] = {}  # shared table -> why it is missing: its readers fail with it, the rest runs
         if wanted:
             t_shared = time.perf_counter()
-            try:
-                transfers.build(con, runner, wanted, s - shared_start, u, shared)
-            except (duckdb.Error, *runner.errors) as exc:
-                unbuilt = f"the shared tables {sorted(wanted)} could not be built: {type(exc).__name__}: " \
-                          f"{str(exc).strip().splitlines()[0]}"
-                log.warning("%s", unbuilt)
+            unbuilt = transfers.build(con, runner, wanted, s - shared_start, u, shared)
+            for why in unbuilt.values():
+                log.warning("%s", why)
             summary.shared_seconds = round(time.perf_counter() - t_shared, 3)
         for rule in rules.values():
-            if unbuilt and rule.enabled and rule.spec.reads:
-                rr = RuleRun(rule.spec.id, rule.spec.version, "failed", note=unbuilt, param_hash=rule.param_hash)
+            missing_tables = [unbuilt[t] for t in rule.spec.reads if t in unbuilt]
+            if rule.enabled and missing_tables:
+                rr = RuleRun(rule.spec.id, rule.spec.version, "failed", note=missing_tables[0],
+                             param_hash=rule.param_hash)
             else:
                 rr = run_rule(con, rule, run_id=run_id, since=s, until=u, requirement_cache=cache, shared=shared,
                               runner=runner)
@@ -523,7 +539,7 @@ def detect(
         if own_shared:  # a caller that passed `shared` runs more rules on it, and drops them (bench/bench_rules.py)
             try:
                 transfers.drop(con, runner, shared)
-            except (duckdb.Error, *runner.errors) as exc:  # the run's own outcome is what to report
+            except (duckdb.Error, OSError, *runner.errors) as exc:  # the run's own outcome is what to report
                 log.warning("could not drop the shared tables: %s", exc)
         summary.seconds = round(time.perf_counter() - t0, 3)
         if own_run:

@@ -75,8 +75,12 @@ class SparkRunner:
         from pyspark.errors import PySparkException
 
         # a rule that fails on Spark is recorded as failed, as on DuckDB, and the others still run
-        self.errors: tuple[type[BaseException], ...] = (PySparkException, Py4JJavaError)
+        from sqlglot.errors import SqlglotError
+
+        # (and a query the translation cannot read)
+        self.errors: tuple[type[BaseException], ...] = (PySparkException, Py4JJavaError, SqlglotError)
         self.lake = str(lake)
+        self._derived: dict = {}  # shared tables kept for the run (derive / drop_derived)
         self.spark = session or spark_session(master)
         for table in LAKE_TABLES:
             path = Path(self.lake) / table
@@ -94,12 +98,21 @@ class SparkRunner:
             self.spark.createDataFrame(table).createOrReplaceTempView(name)  # an empty one too
 
     def derive(self, con, name: str, sql: str, params: dict) -> None:
-        """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake and kept."""
-        self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)})).localCheckpoint() \
-            .createOrReplaceTempView(name)
+        """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake and kept
+        (memory, else disk) until drop_derived."""
+        from pyspark import StorageLevel
+
+        frame = self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)}))
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        frame.count()  # computed now, once
+        self._derived[name] = frame
+        frame.createOrReplaceTempView(name)
 
     def drop_derived(self, con, name: str) -> None:
         self.spark.catalog.dropTempView(name)
+        frame = self._derived.pop(name, None)
+        if frame is not None:
+            frame.unpersist()
 
     def present(self, con, sql: str) -> bool:
         return bool(self.spark.sql(sql).take(1))

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
+
 TRANSFERS_SQL = """
 SELECT rowid AS rid, st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd, booked_at, amount_usd,
        channel = 'fee' AS is_fee
@@ -57,19 +59,36 @@ WHERE booked_at >= $start AND booked_at < $until
 TABLES = {"transfers": TRANSFERS_SQL, "other_moves": OTHER_SQL}
 
 
-def build(con, runner, names: set[str], start: datetime, until: datetime, shared: dict) -> None:
+def build(con, runner, names: set[str], start: datetime, until: datetime, shared: dict) -> dict[str, str]:
     """Build the named tables over [start, until), or keep those that `shared` says were built on this connection
-    for this range and this many transactions (a caller that passes `shared` to several detect calls)."""
-    n = runner.scalar_rows(con, "SELECT count(*) FROM transactions")[0][0]
+    for this range and this many transactions (a caller that passes `shared` to several detect calls, and changes
+    no data in between). Returns the tables that could not be built, each with why (one line)."""
+    failed: dict[str, str] = {}
+    try:
+        n = runner.scalar_rows(con, "SELECT count(*) FROM transactions")[0][0]
+    except (duckdb.Error, *runner.errors) as exc:
+        return {name: _why(name, exc) for name in names}
     key = (id(con), start, until, n)
     for name in sorted(names):
-        if shared.get(("table", name)) != key:
+        if shared.get(("table", name)) == key:
+            continue
+        shared.pop(("table", name), None)
+        try:
             runner.derive(con, name, TABLES[name], {"start": start, "until": until})
-            shared[("table", name)] = key
+        except (duckdb.Error, OSError, ValueError, *runner.errors) as exc:  # a full disk, a lost executor
+            failed[name] = _why(name, exc)
+            continue
+        shared[("table", name)] = key
+    return failed
+
+
+def _why(name: str, exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"the shared table {name} could not be built: {type(exc).__name__}: {text}"
 
 
 def drop(con, runner, shared: dict) -> None:
-    """Drop the tables built into `shared`."""
+    """Drop the tables (those `shared` lists, and any left half-built)."""
     for name in TABLES:
-        if shared.pop(("table", name), None) is not None:
-            runner.drop_derived(con, name)
+        shared.pop(("table", name), None)
+        runner.drop_derived(con, name)

@@ -77,10 +77,17 @@ def _connect_once(db_path: Path | str | None, *, read_only: bool) -> duckdb.Duck
         os.chmod(path, 0o600)  # holds personal data: owner-only
     con.execute("SET TimeZone = 'UTC'")
     # Bound DuckDB's buffer pool (it spills to disk beyond it); without a limit it takes 80 % of RAM.
-    con.execute("SET memory_limit = ?", [os.environ.get("SCAMTRACE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)])
+    limit = os.environ.get("SCAMTRACE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    con.execute("SET memory_limit = ?", [limit])
+    # DuckDB shows the limit rounded (12GB as '11.1 GiB'): what was set, by what it shows, so that a step that
+    # lowers the limit for a moment (rules/engine.py) sets back this exact value
+    MEMORY_LIMITS_SET[con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]] = limit
     if not read_only:
         ensure_schema(con)
     return con
+
+
+MEMORY_LIMITS_SET: dict[str, str] = {}  # memory_limit as DuckDB shows it -> as connect() set it
 
 
 def _first_line(exc: Exception) -> str:

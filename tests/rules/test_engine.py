@@ -125,19 +125,29 @@ def test_bad_config_raises_spec_error(world: World):
 
 
 class CountingRunner(engine.DuckDBRunner):
-    """The DuckDB runner, counting the shared tables it builds (or failing to build them, like a full disk)."""
+    """The DuckDB runner, counting the shared tables it builds; `fail` names tables whose build fails: 'disk' before
+    anything is written (like a full disk), 'query' inside DuckDB, after the scratch file is attached."""
 
-    def __init__(self, fail: bool = False):
+    def __init__(self, fail: dict[str, str] | None = None):
         self.built: list[str] = []
-        self.fail = fail
+        self.files: list[str] = []
+        self.fail = fail or {}
 
     def derive(self, con, name, sql, params):
-        if self.fail:
+        if self.fail.get(name) == "disk":
             raise engine.duckdb.IOException("could not write: no space left on device")
+        if self.fail.get(name) == "query":
+            sql = sql.replace("FROM transactions", "FROM no_such_table")
         self.built.append(name)
         super().derive(con, name, sql, params)
-        self.files = [r[0] for r in con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = 'st_shared'").fetchall()]
+        self.files += [r[0] for r in con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name LIKE 'st_shared_%'").fetchall()]
+
+
+def _leftovers(con) -> list:
+    return con.execute("SELECT view_name FROM duckdb_views() WHERE view_name IN ('transfers', 'other_moves')"
+                       " UNION ALL SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'st_shared%'"
+                       ).fetchall()
 
 
 def test_shared_tables_are_built_once_for_the_rules_that_read_them_and_dropped(world: World):
@@ -145,11 +155,8 @@ def test_shared_tables_are_built_once_for_the_rules_that_read_them_and_dropped(w
     runner = CountingRunner()
     s = detect(world.con, only=["fan_in_24h", "fan_out_8h"], runner=runner)
     assert s.counts["fan_in_24h"] == 1 and runner.built == ["transfers"]   # both read transfers: one build
-    assert len(runner.files) == 1 and not Path(runner.files[0]).exists()   # the scratch file is gone after the run
-    left = world.con.execute("SELECT view_name FROM duckdb_views() WHERE view_name IN ('transfers', 'other_moves')"
-                             " UNION ALL SELECT database_name FROM duckdb_databases() WHERE database_name = 'st_shared'"
-                             ).fetchall()
-    assert left == []
+    assert runner.files and not any(Path(f).exists() or Path(f + ".wal").exists() for f in runner.files)
+    assert _leftovers(world.con) == []                                     # no view, no attached scratch file
     runner.built.clear()
     detect(world.con, only=["pass_through"], runner=runner)               # it reads both
     assert sorted(runner.built) == ["other_moves", "transfers"]
@@ -158,7 +165,7 @@ def test_shared_tables_are_built_once_for_the_rules_that_read_them_and_dropped(w
     assert runner.built == []
 
 
-def test_a_caller_passing_shared_keeps_the_tables_until_the_data_changes(world: World):
+def test_a_caller_passing_shared_keeps_the_tables_until_rows_are_added(world: World):
     fan_in(world)
     runner, shared = CountingRunner(), {}
     first = detect(world.con, only=["fan_in_24h"], runner=runner, shared=shared)
@@ -176,12 +183,35 @@ def test_a_caller_passing_shared_keeps_the_tables_until_the_data_changes(world: 
 
 def test_shared_tables_that_cannot_be_built_fail_their_readers_only(world: World):
     fan_in(world)
-    for i in range(4):
-        world.txn("cash", "ACC", 9_500, i * 24, channel="cash_deposit")
-    s = detect(world.con, only=["fan_in_24h", "structuring_cash"], runner=CountingRunner(fail=True))
-    assert s.failed == {"fan_in_24h": "the shared tables ['transfers'] could not be built: IOException: could not "
-                                      "write: no space left on device"}
-    assert s.counts["structuring_cash"] >= 0 and "structuring_cash" not in s.failed
+    runner = CountingRunner(fail={"other_moves": "disk"})
+    s = detect(world.con, only=["fan_in_24h", "pass_through", "structuring_cash"], runner=runner)
+    assert s.failed == {"pass_through": "the shared table other_moves could not be built: IOException: could not "
+                                        "write: no space left on device"}  # it reads transfers and other_moves
+    assert s.counts["fan_in_24h"] == 1                                     # transfers was built: its readers run
+    status = dict(world.con.execute("SELECT rule_id, status FROM rule_runs WHERE run_id = ?", [s.run_id]).fetchall())
+    assert status["structuring_cash"] == "skipped" and status["fan_in_24h"] == "ok"   # (no cash deposits loaded)
+    assert _leftovers(world.con) == []
+
+
+def test_a_build_that_fails_inside_duckdb_leaves_no_scratch_file(world: World):
+    fan_in(world)
+    runner = CountingRunner(fail={"transfers": "query"})
+    s = detect(world.con, only=["fan_in_24h"], runner=runner)
+    assert "the shared table transfers could not be built: CatalogException" in s.failed["fan_in_24h"]
+    assert _leftovers(world.con) == []
+    folder = Path(world.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+    assert list(folder.glob("scamtrace-shared-*")) == []
+
+
+def test_the_memory_limit_is_set_back_exactly_after_a_python_rule(world: World):
+    fan_in(world)
+    shown = world.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    for _ in range(3):  # read back and set again each time, a rounded limit would creep down
+        detect(world.con, only=["ring"])
+    assert world.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == shown
+    world.con.execute("SET memory_limit = '1500MB'")                     # set by someone else: left alone
+    detect(world.con, only=["ring"])
+    assert world.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "1.3 GiB"
 
 
 def test_rules_declare_the_shared_tables_they_read():
