@@ -110,7 +110,10 @@ class DuckDBRunner:
             con.execute(f"CREATE OR REPLACE TABLE {scratch_db}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {scratch_db}.{name}")
         except BaseException:
-            self.drop_derived(con, name)
+            try:
+                self.drop_derived(con, name)
+            except (duckdb.Error, OSError) as exc:  # the build's own error is the one to report
+                log.warning("could not clean up after building %s: %s", name, exc)
             raise
 
     def _attach_scratch(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -118,7 +121,7 @@ class DuckDBRunner:
         scratch_db = _SCRATCH.get(con)
         if scratch_db is not None:
             return scratch_db
-        scratch_db = _SCRATCH[con] = f"st_shared_{uuid.uuid4().hex[:8]}"
+        scratch_db = f"st_shared_{uuid.uuid4().hex[:8]}"
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         folder = Path(setting) if setting else Path(tempfile.mkdtemp(prefix="scamtrace-"))  # '': spilling is off
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,14 +133,18 @@ class DuckDBRunner:
             if str(stale).removesuffix(".wal") not in live:   # holds), not one a connection here still uses
                 stale.unlink(missing_ok=True)
         con.execute(f"ATTACH ? AS {scratch_db}", [str(folder / f"{prefix}{uuid.uuid4().hex}.duckdb")])
+        _SCRATCH[con] = scratch_db
         return scratch_db
 
     def drop_derived(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
         """Drop the view and its table; the scratch file goes with the last of them."""
         con.execute(f"DROP VIEW IF EXISTS {name}")
         scratch_db = _SCRATCH.get(con)
+        if scratch_db is None:
+            return
         rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [scratch_db]).fetchall()
-        if not rows:
+        if not rows:  # detached already
+            del _SCRATCH[con]
             return
         con.execute(f"DROP TABLE IF EXISTS {scratch_db}.{name}")
         if not con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = ?", [scratch_db]).fetchall():
