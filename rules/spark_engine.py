@@ -98,13 +98,10 @@ class SparkRunner:
             self.spark.createDataFrame(table).createOrReplaceTempView(name)  # an empty one too
 
     def derive(self, con, name: str, sql: str, params: dict) -> None:
-        """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake and kept
-        (memory, else disk) until drop_derived."""
-        from pyspark import StorageLevel
-
-        frame = self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)}))
-        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
-        frame.count()  # computed now, once
+        """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake once and kept
+        until drop_derived (a local checkpoint: the rules' plans read it, not its lineage; a rule whose plan kept
+        the lineage of a persisted frame ran several times slower in the Spark test)."""
+        frame = self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)})).localCheckpoint()
         self._derived[name] = frame
         frame.createOrReplaceTempView(name)
 
