@@ -98,13 +98,9 @@ class DuckDBRunner:
         DuckDB's temp directory, not kept as a temporary table: pages of a file are dropped from memory when the
         buffer pool is full, and the rules' Python steps (polars) need that memory (at 100M a temporary table
         kept about 4 GB resident through the run). A view of its name points at it. Its row keys are DuckDB row
-        ids: a checkpoint first writes out pending deletes, so that no checkpoint during the run moves rows (and
-        their ids) to compact them. A build that fails leaves nothing behind."""
-        try:
-            con.execute("CHECKPOINT")
-        except duckdb.Error as exc:  # another transaction is open: deletes of earlier loads may still be pending
-            log.warning("no checkpoint before building %s (%s): row ids could move if one runs during the rules",
-                        name, str(exc).strip().splitlines()[0])
+        ids: a checkpoint, once when the scratch file is attached, first writes out pending deletes, so that no
+        checkpoint during the run moves rows (and their ids) to compact them. A build that fails leaves nothing
+        behind."""
         try:
             scratch_db = self._attach_scratch(con)
             con.execute(f"CREATE OR REPLACE TABLE {scratch_db}.{name} AS {sql}", {k: params[k] for k in sql_param_names(sql)})
@@ -121,6 +117,11 @@ class DuckDBRunner:
         scratch_db = _SCRATCH.get(con)
         if scratch_db is not None:
             return scratch_db
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.Error as exc:  # another transaction is open: deletes of earlier loads may still be pending
+            log.warning("no checkpoint before building the shared tables (%s): row ids could move if one runs during"
+                        " the rules", str(exc).strip().splitlines()[0])
         scratch_db = f"st_shared_{uuid.uuid4().hex[:8]}"
         setting = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
         folder = Path(setting) if setting else Path(tempfile.mkdtemp(prefix="scamtrace-"))  # '': spilling is off
