@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from rules.engine import frame_to_out, load_py_rule
-from rules.spark_dialect import literal, to_spark
+from rules.spark_dialect import literal, staged_spark, to_spark
 from rules.spec import sql_param_names
 
 LOCAL_DRIVER_MEMORY = os.environ.get("SCAMTRACE_SPARK_DRIVER_MEMORY", "4g")
@@ -124,9 +124,25 @@ class SparkRunner:
             frame_to_out(con, load_py_rule(spec.py_path).run(SparkConnection(self.spark), dict(values)))
             return ""
         sql = spec.sql().strip().rstrip(";")
-        query = to_spark(sql, {k: values[k] for k in sql_param_names(sql)})
-        frame_to_out(con, self.spark.sql(query).toArrow())
+        frame_to_out(con, run_staged(self.spark, sql, {k: values[k] for k in sql_param_names(sql)}, lambda f: f.toArrow()))
         return ""
+
+
+def run_staged(spark, sql: str, values: dict, consume):
+    """consume(frame) of one DuckDB query on Spark, its `AS MATERIALIZED` steps computed first and kept (local
+    checkpoints) until consume returns (rules/spark_dialect.staged_spark says why)."""
+    steps, final = staged_spark(sql, values)
+    kept = []
+    try:
+        for view, query in steps:
+            frame = spark.sql(query).localCheckpoint()
+            frame.createOrReplaceTempView(view)
+            kept.append((view, frame))
+        return consume(spark.sql(final))
+    finally:
+        for view, frame in kept:
+            spark.catalog.dropTempView(view)
+            frame.unpersist()
 
 
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.I | re.S)
@@ -142,26 +158,25 @@ class SparkConnection:
     def __init__(self, spark):
         self.spark = spark
 
-    def _df(self, sql: str, params: dict | None):
-        return self.spark.sql(to_spark(sql, params or {}))
-
     def execute(self, sql: str, params: dict | None = None) -> "SparkConnection":
         text = re.sub(r"--[^\n]*", "", sql).strip().rstrip(";")
         if m := _CREATE.match(text):
-            self._df(m.group(2), params).localCheckpoint().createOrReplaceTempView(m.group(1))
+            frame = run_staged(self.spark, m.group(2), params or {}, lambda f: f.localCheckpoint())
+            frame.createOrReplaceTempView(m.group(1))
         elif m := _INSERT.match(text):
-            grown = self.spark.table(m.group(1)).union(self._df(m.group(2), params)).localCheckpoint()
+            table = self.spark.table(m.group(1))
+            grown = run_staged(self.spark, m.group(2), params or {}, lambda f: table.union(f).localCheckpoint())
             grown.createOrReplaceTempView(m.group(1))
         elif m := _DROP.match(text):
             self.spark.catalog.dropTempView(m.group(1))
         else:
-            self._df(text, params).collect()
+            run_staged(self.spark, text, params or {}, lambda f: f.collect())
         return self
 
     def fetch_polars(self, sql: str, params: dict | None = None):
         import polars as pl
 
-        return pl.from_arrow(self._df(sql, params).toArrow())
+        return pl.from_arrow(run_staged(self.spark, sql, params or {}, lambda f: f.toArrow()))
 
     def register(self, name: str, frame) -> None:
         table = frame.to_arrow() if hasattr(frame, "to_arrow") else frame

@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 
 from rules.dialect import DUCKDB_MACROS
-from rules.spark_dialect import SPARK_BODIES, to_spark
+from rules.spark_dialect import SPARK_BODIES, staged_spark, to_spark
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -47,6 +47,22 @@ def test_duckdb_only_functions_of_python_rules_are_rewritten():
     assert "PERCENTILE(n, 0.99)" in out
 
 
+def test_materialized_steps_become_queries_of_their_own_read_as_views():
+    sql = """WITH a AS NOT MATERIALIZED (SELECT x FROM transactions WHERE y > $p),
+                  b AS MATERIALIZED (SELECT x FROM a),
+                  c AS (SELECT b.x FROM b JOIN b AS b2 USING (x)),
+                  d AS MATERIALIZED (SELECT st_hash(x) AS h FROM c)
+             SELECT d.h, b.x FROM d, b"""
+    steps, final = staged_spark(sql, {"p": 3})
+    assert [v for v, _ in steps] == ["_st_step_0_b", "_st_step_1_d"]
+    assert steps[0][1] == "WITH a AS (SELECT x FROM transactions WHERE y > 3) SELECT * FROM (SELECT x FROM a) AS s"
+    assert "FROM _st_step_0_b AS b JOIN _st_step_0_b AS b2" in steps[1][1] and "XXHASH64" in steps[1][1]
+    assert final.endswith(") SELECT d.h, b.x FROM _st_step_1_d AS d, _st_step_0_b AS b")  # the steps read as views
+    for query in [q for _, q in steps] + [final]:
+        sqlglot.parse_one(query, read="spark")
+    assert staged_spark("SELECT 1 AS x", {}) == ([], "SELECT 1 AS x")  # nothing to stage
+
+
 def test_an_unknown_st_function_or_parameter_is_refused():
     with pytest.raises(ValueError, match="st_nope has no Spark body"):
         to_spark("SELECT st_nope(x) FROM t", {})
@@ -54,13 +70,28 @@ def test_an_unknown_st_function_or_parameter_is_refused():
         to_spark("SELECT x FROM t WHERE y > $missing", {})
 
 
+# On a few thousand rows, compiling each query's code costs Spark more than running it, and 8 shuffle partitions
+# are 8 tasks of nothing: the module's Spark run of the whole pack took 329 s with the defaults, 246 s so.
+SMALL_DATA = {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false"}
+
+
 @pytest.fixture(scope="module")
-def spark_and_duckdb(tmp_path_factory, samples_built):
-    """a: the session's samples store (DuckDB detect and casework, tests/conftest.py); b: a copy of it whose rules
-    ran again on Spark over its lake, then casework."""
+def spark():
+    """One local Spark session for the module's tests (its start-up alone is about 20 s)."""
     pytest.importorskip("pyspark", reason="pip install -e '.[spark]'")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java 17 (Debian: openjdk-17-jre-headless; .ci/run installs it)")
+    from rules.spark_engine import spark_session
+
+    session = spark_session("local[2]", conf=SMALL_DATA)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_and_duckdb(tmp_path_factory, samples_built, spark):
+    """a: the session's samples store (DuckDB detect and casework, tests/conftest.py); b: a copy of it whose rules
+    ran again on Spark over its lake, then casework."""
     from rules.casework import build
     from rules.engine import detect
     from rules.spark_engine import SparkRunner
@@ -74,11 +105,7 @@ def spark_and_duckdb(tmp_path_factory, samples_built):
     out = {"a": (connect(folder / "a.duckdb"), duckdb_run)}
     con = connect(folder / "b.duckdb")
     export_lake(con, folder / "lake")
-    runner = SparkRunner(folder / "lake", "local[2]")
-    try:
-        summary = detect(con, runner=runner)
-    finally:
-        runner.spark.stop()
+    summary = detect(con, runner=SparkRunner(folder / "lake", session=spark))
     out["summary"] = summary
     build(con, summary.run_id)
     out["b"] = (con, summary.run_id)
@@ -107,12 +134,9 @@ def test_spark_gives_the_duckdb_hits_and_alerts_on_the_samples(spark_and_duckdb)
 
 
 @pytest.mark.slow
-def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path):
+def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path, spark):
     """A simulator's world or a crypto export alone: no events, so the tables the store derives at detect time
     (where accounts were used from, ...) are empty, and go to Spark empty. Same hits as on DuckDB."""
-    pytest.importorskip("pyspark", reason="pip install -e '.[spark]'")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java 17")
     from rules.engine import detect
     from rules.spark_engine import SparkRunner
     from tests.helpers import ingest
@@ -126,16 +150,12 @@ def test_a_store_without_events_runs_on_spark_as_on_duckdb(tmp_path):
     got = {}
     for name in ("a", "b"):
         con = connect(tmp_path / f"{name}.duckdb")
-        runner = None
+        runner = {}
         if name == "b":
             assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 0
             export_lake(con, tmp_path / "lake")
-            runner = SparkRunner(tmp_path / "lake", "local[2]")
-        try:
-            summary = detect(con, only=rules, **({"runner": runner} if runner else {}))
-        finally:
-            if runner:
-                runner.spark.stop()
+            runner = {"runner": SparkRunner(tmp_path / "lake", session=spark)}
+        summary = detect(con, only=rules, **runner)
         assert not summary.failed, summary.failed
         got[name] = con.execute("SELECT rule_id, subject_id, band, txn_ids, member_ids, evidence FROM rule_hits"
                                 " WHERE run_id = ? ORDER BY ALL", [summary.run_id]).fetchall()
