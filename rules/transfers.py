@@ -12,6 +12,8 @@ those rows once, as fixed-width columns:
     amount_usd  DECIMAL, NULL where the day had no rate
     is_fee      channel = 'fee' (NULL when the channel is: `NOT is_fee` then keeps no row, as
                 `channel <> 'fee'` does)
+    channel     the channel itself, for rules that keep some channels only (a few distinct values: DuckDB
+                stores them as a dictionary, a byte or so a row)
 
 `other_moves` holds the rest of the transactions (cash, unknown counterparties, transfers to oneself), for the
 rules that follow an account's every movement (dormant_active, pass_through, accounts seen once):
@@ -37,7 +39,7 @@ import duckdb
 
 TRANSFERS_SQL = """
 SELECT rowid AS rid, st_hash(from_account_id) AS hs, st_hash(to_account_id) AS hd, booked_at, amount_usd,
-       channel = 'fee' AS is_fee
+       channel = 'fee' AS is_fee, channel
 FROM transactions
 WHERE booked_at >= $start AND booked_at < $until
   AND st_is_account(from_account_id)

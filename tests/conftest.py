@@ -33,6 +33,17 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Modules marked `heavy(minutes)` go first, longest first: xdist hands out whole files in collection order
+    (--dist loadfile --no-loadscope-reorder in pyproject.toml), and the suite lasts as long as its last worker, so
+    a file of several minutes must not be the last to start. The minutes are rough, from CI's durations."""
+    def minutes(item) -> float:
+        mark = item.get_closest_marker("heavy")
+        return -float(mark.args[0]) if mark else 0.0
+
+    items.sort(key=minutes)  # stable: the collection order otherwise
 REFERENCE = ROOT.parent / "shared" / "reference"
 
 

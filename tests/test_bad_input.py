@@ -11,6 +11,8 @@ from tests.helpers import FX, ingest, quarantine_reasons, rows
 from transforms.errors import ConfigError
 from transforms.ingest import plan
 
+pytestmark = pytest.mark.heavy(1.6)  # minutes in all (tests/conftest.py starts it first)
+
 MAPPING = """
 name: simple
 files: ["s_*.csv"]

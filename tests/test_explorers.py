@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import FX, ingest, quarantine_reasons, rows
 
+pytestmark = pytest.mark.heavy(1.4)  # minutes in all (tests/conftest.py starts it first)
+
 A = "TXpiMfuEDeW6Vv9pVbdnBqTvHs8sWiUWe1"
 B = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8"
 USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"

@@ -11,6 +11,8 @@ import pytest
 from tests.helpers import FX, ingest, rows
 from transforms import store
 
+pytestmark = pytest.mark.heavy(4)  # minutes in all (tests/conftest.py starts it first)
+
 MAPPING = "name: m\nfiles: ['x_*.csv']\nconstants: {institution: B1, currency: THB}\ncolumns: {booked_at: t, account: a, counterparty_account: cp, amount: amt, txn_id: ref}\n"
 HEAD = "ref,t,a,cp,amt\n"
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.reliability.crashkit import campaign
 
-pytestmark = pytest.mark.slow  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
+pytestmark = [pytest.mark.heavy(1.4), pytest.mark.slow]  # a whole world / server / pipeline run (`pytest -m 'not slow'` skips it)
 
 KILLS = int(os.environ.get("SCAMTRACE_CRASH_KILLS", "21"))
 

@@ -34,6 +34,8 @@ from transforms.sources.base import ReadContext
 from transforms.sources.fields import decimal_text
 from transforms.sources.registry import by_name
 
+pytestmark = pytest.mark.heavy(1.3)  # minutes in all (tests/conftest.py starts it first)
+
 FAST = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=4, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

@@ -14,6 +14,8 @@ import sqlglot
 from rules.dialect import DUCKDB_MACROS
 from rules.spark_dialect import SPARK_BODIES, staged_spark, to_spark
 
+pytestmark = pytest.mark.heavy(6)  # minutes in all (tests/conftest.py starts it first)
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
 

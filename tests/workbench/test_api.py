@@ -14,6 +14,8 @@ from workbench.app import create_app
 
 from .conftest import PASSWORDS, add_users
 
+pytestmark = pytest.mark.heavy(1.6)  # minutes in all (tests/conftest.py starts it first)
+
 
 @pytest.fixture
 def client(store, case_url):

@@ -25,7 +25,7 @@ from workbench.users import User
 from .conftest import SAMPLES, add_users, wait_port
 
 ANA, SUE = User("ana", "analyst"), User("sue", "supervisor")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.heavy(2), pytest.mark.slow]
 
 
 @pytest.fixture

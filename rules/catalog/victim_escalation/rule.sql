@@ -1,12 +1,8 @@
 -- Victim escalation: runs of payments to new payees, each >= $growth x the previous.
-WITH pay AS NOT MATERIALIZED (  -- outgoing payments to known payees
-    SELECT txn_id, from_account_id AS payer_id, to_account_id AS payee_id, booked_at, amount_usd,
-           st_hash(from_account_id) AS hp, st_hash(to_account_id) AS hq   -- narrow keys for the pairs below
-    FROM transactions
+WITH pay AS NOT MATERIALIZED (  -- payments between two accounts (rules/transfers.py; payer hp, payee hq hashed)
+    SELECT rid, hs AS hp, hd AS hq, booked_at, amount_usd
+    FROM transfers
     WHERE booked_at >= $window_start AND booked_at < $until
-      AND st_is_account(from_account_id)
-      AND st_is_account(to_account_id)
-      AND from_account_id <> to_account_id
       AND channel IN ('transfer', 'wire', 'ewallet', 'onchain', 'card', 'other')
       AND amount_usd >= $min_first_usd
 ),
@@ -20,9 +16,12 @@ pairs AS (                  -- per payer and payee (hashed; a collision, odds ab
     FROM (SELECT * FROM pay WHERE $until - $since > $window
           UNION ALL                                     -- a short range (a day): only payers who paid in it can hit,
           SELECT p.* FROM pay p                         -- and they are few (a join with them: DuckDB would build
-          JOIN (SELECT DISTINCT from_account_id AS payer_id FROM transactions   -- an IN's hash table on pay)
+          JOIN (SELECT hs AS hp FROM transfers          -- an IN's hash table on pay)
+                WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window
+                UNION
+                SELECT hf FROM other_moves
                 WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window) d
-            ON d.payer_id = p.payer_id)
+            ON d.hp = p.hp)
     GROUP BY hp, hq
 ),
 firsts AS (                 -- payees first paid within the read range (later payments go to a "new" payee), of payers
@@ -31,13 +30,20 @@ firsts AS (                 -- payees first paid within the read range (later pa
     WHERE first_at > $window_start AND payer_last >= $since AND payer_n >= $min_payments  -- not services, which pay
       AND hp NOT IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($service_kinds, kind))  -- by trade
 ),
-picked AS (                 -- the payments that can make a run: to a new payee paid often enough, with amounts apart
-    SELECT p.*, f.n_paid, f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp  -- enough (customers paying
-    FROM pay p                                                 -- their usual payees their usual amounts stop here),
+picked_keys AS MATERIALIZED (  -- the payments that can make a run: to a new payee paid often enough, with amounts
+    SELECT p.rid, p.booked_at, p.amount_usd, f.n_paid,         -- apart enough (customers paying their usual payees
+           f.n_paid >= $min_payments AND f.may_escalate AS own_run, f.is_vasp   -- their usual amounts stop here), or
+    FROM pay p                                                                  -- to a new VASP / OTC / P2P payee
     JOIN (SELECT *, hq IN (SELECT st_hash(account_id) FROM accounts WHERE st_list_has($vasp_kinds, kind)) AS is_vasp
-          FROM firsts) f                                       -- or to a new VASP / OTC / P2P payee
+          FROM firsts) f
       ON f.hp = p.hp AND f.hq = p.hq
     WHERE (f.n_paid >= $min_payments AND f.may_escalate) OR f.is_vasp
+),
+picked AS (                 -- those payments with their ids, read back for them only
+    SELECT k.*, x.txn_id, x.payer_id, x.payee_id
+    FROM picked_keys k
+    JOIN (SELECT rowid AS rid, txn_id, from_account_id AS payer_id, to_account_id AS payee_id FROM transactions
+          WHERE rowid IN (SELECT rid FROM picked_keys)) x ON x.rid = k.rid
 ),
 grouped AS (                -- the sequences: per new payee, and all new VASP / OTC / P2P payees together ('*')
     SELECT txn_id, payer_id, payee_id, booked_at, amount_usd, payee_id AS grouping, n_paid AS n_grouping
