@@ -139,36 +139,45 @@ def staged_spark(sql: str, values: dict) -> tuple[list[tuple[str, str]], str]:
     as a view (named in the result), then the query over those views. Spark inlines a CTE at every use, so a step
     that a rule reads from several places would be computed again, with all it reads, at each of them (bipartite
     read its steps sixteen times over: 221 s on the samples instead of a few). The steps and the query come back
-    as Spark SQL, in order."""
+    as Spark SQL, in order. A query where a nested WITH reuses a step's name is left whole (renaming by name alone
+    could then read the wrong one)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     with_ = tree.args.get("with_")
-    if with_ is None or not any(c.args.get("materialized") for c in with_.expressions):
+    staged = [c.alias_or_name for c in (with_.expressions if with_ else []) if c.args.get("materialized")]
+    nested = {c.alias_or_name for c in tree.find_all(exp.CTE) if c.parent is not with_}
+    if with_ is None or not staged or nested & set(staged):
         return [], to_spark(sql, values)
-    views: dict[str, str] = {}  # step name -> view name
     steps: list[tuple[str, str]] = []
-    earlier: list[exp.CTE] = []  # the steps before this one that stay steps of a WITH
-    for cte in list(with_.expressions):
+    ctes = list(with_.expressions)
+    for i, cte in enumerate(ctes):
         if not cte.args.get("materialized"):
-            earlier.append(cte)
             continue
-        step = exp.select("*").from_(exp.Subquery(this=cte.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("s"))))
-        for c in earlier:
-            step = step.with_(c.alias_or_name, as_=c.this.copy())
         view = f"_st_step_{len(steps)}_{cte.alias_or_name}"
-        steps.append((view, _to_views(step, views)))
-        views[cte.alias_or_name] = view
-        with_.expressions.remove(cte)
+        # the step: its body, with the CTEs before it that stay inline (column lists and RECURSIVE kept)
+        earlier = [c.copy() for c in ctes[:i] if not c.args.get("materialized")]
+        alias = cte.args["alias"].copy()
+        alias.set("this", exp.to_identifier("s"))
+        step = exp.select("*").from_(exp.Subquery(this=cte.this.copy(), alias=alias))
+        if earlier:
+            step.set("with_", exp.With(expressions=earlier, recursive=with_.args.get("recursive")))
+        steps.append((view, step.sql(dialect="duckdb")))
+        # what comes after it reads the view: the later CTEs and the query itself, not the CTEs before it (a name
+        # they use is not this step)
+        for table in list(tree.find_all(exp.Table)):
+            if table.name == cte.alias_or_name and not table.args.get("db") and not _inside(table, ctes[: i + 1]):
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias or table.name)))
+                table.set("this", exp.to_identifier(view))
+    with_.set("expressions", [c for c in with_.expressions if not c.args.get("materialized")])
     if not with_.expressions:
         tree.set("with_", None)
-    return [(v, to_spark(q, values)) for v, q in steps], to_spark(_to_views(tree, views), values)
+    return [(v, to_spark(q, values)) for v, q in steps], to_spark(tree.sql(dialect="duckdb"), values)
 
 
-def _to_views(tree: exp.Expr, views: dict[str, str]) -> str:
-    """The query as DuckDB SQL with each reference to a staged step read from its view."""
-    tree = tree.copy()
-    for table in list(tree.find_all(exp.Table)):
-        if not table.args.get("db") and table.name in views:
-            alias = table.alias or table.name
-            table.set("this", exp.to_identifier(views[table.name]))
-            table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    return tree.sql(dialect="duckdb")
+def _inside(node: exp.Expr, ctes: list[exp.CTE]) -> bool:
+    """node lies within one of these CTEs."""
+    parent = node.parent
+    while parent is not None:
+        if any(parent is c for c in ctes):
+            return True
+        parent = parent.parent
+    return False

@@ -141,8 +141,11 @@ def run_staged(spark, sql: str, values: dict, consume):
         return consume(spark.sql(final))
     finally:
         for view, frame in kept:
-            spark.catalog.dropTempView(view)
-            frame.unpersist()
+            try:  # each one, and never in place of the rule's own error
+                spark.catalog.dropTempView(view)
+                frame.unpersist()
+            except Exception:  # noqa: BLE001  # a view left over is dropped with the session
+                logging.getLogger(__name__).debug("step view %s not dropped", view, exc_info=True)
 
 
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.I | re.S)

@@ -33,6 +33,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,7 +45,6 @@ def pytest_collection_modifyitems(config, items):
         return -float(mark.args[0]) if mark else 0.0
 
     items.sort(key=minutes)  # stable: the collection order otherwise
-REFERENCE = ROOT.parent / "shared" / "reference"
 
 
 @pytest.fixture(scope="session")

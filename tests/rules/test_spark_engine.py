@@ -65,6 +65,20 @@ def test_materialized_steps_become_queries_of_their_own_read_as_views():
     assert staged_spark("SELECT 1 AS x", {}) == ([], "SELECT 1 AS x")  # nothing to stage
 
 
+def test_steps_keep_column_lists_and_rename_only_what_reads_them():
+    # a CTE before a step keeps its column list; a name it reads before the step of that name is the table
+    steps, final = staged_spark("""WITH a(y, x) AS (SELECT x, y FROM t), early AS (SELECT * FROM accounts),
+                                         accounts AS MATERIALIZED (SELECT y FROM a)
+                                    SELECT * FROM accounts, early""", {})
+    assert steps[0][1].startswith("WITH a(y, x) AS (SELECT x, y FROM t)")
+    assert "early AS (SELECT * FROM accounts)" in final  # the lake's table, not the step
+    assert final.endswith("SELECT * FROM _st_step_0_accounts AS accounts, early")
+    # a nested WITH that reuses a step's name: the query is left whole rather than renamed by name
+    sql = "WITH b AS MATERIALIZED (SELECT 1 AS x) SELECT * FROM b, (WITH b AS (SELECT 2 AS x) SELECT x FROM b) AS n"
+    steps, final = staged_spark(sql, {})
+    assert steps == [] and "_st_step" not in final
+
+
 def test_an_unknown_st_function_or_parameter_is_refused():
     with pytest.raises(ValueError, match="st_nope has no Spark body"):
         to_spark("SELECT st_nope(x) FROM t", {})

@@ -16,11 +16,8 @@ pairs AS (                  -- per payer and payee (hashed; a collision, odds ab
     FROM (SELECT * FROM pay WHERE $until - $since > $window
           UNION ALL                                     -- a short range (a day): only payers who paid in it can hit,
           SELECT p.* FROM pay p                         -- and they are few (a join with them: DuckDB would build
-          JOIN (SELECT hs AS hp FROM transfers          -- an IN's hash table on pay)
-                WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window
-                UNION
-                SELECT hf FROM other_moves
-                WHERE booked_at >= $since AND booked_at < $until AND $until - $since <= $window) d
+          JOIN (SELECT DISTINCT hp FROM pay             -- an IN's hash table on pay; a payer with no payment in the
+                WHERE booked_at >= $since AND $until - $since <= $window) d   -- range cannot pass payer_last below)
             ON d.hp = p.hp)
     GROUP BY hp, hq
 ),
