@@ -101,15 +101,10 @@ class SparkRunner:
         """A table the rules of one run share (rules/transfers.py), computed on Spark from the lake once and kept
         until drop_derived (a local checkpoint: the rules' plans read it, not its lineage; a rule whose plan kept
         the lineage of a persisted frame ran several times slower in the Spark test)."""
-        frame = self.spark.sql(to_spark(sql, {k: params[k] for k in sql_param_names(sql)})).localCheckpoint()
-        self._derived[name] = frame
-        frame.createOrReplaceTempView(name)
+        self._derived[name] = _kept_view(self.spark, name, to_spark(sql, {k: params[k] for k in sql_param_names(sql)}))
 
     def drop_derived(self, con, name: str) -> None:
-        self.spark.catalog.dropTempView(name)
-        frame = self._derived.pop(name, None)
-        if frame is not None:
-            frame.unpersist()
+        _drop_view(self.spark, name, self._derived.pop(name, None))
 
     def present(self, con, sql: str) -> bool:
         return bool(self.spark.sql(sql).take(1))
@@ -135,17 +130,27 @@ def run_staged(spark, sql: str, values: dict, consume):
     kept = []
     try:
         for view, query in steps:
-            frame = spark.sql(query).localCheckpoint()
-            frame.createOrReplaceTempView(view)
-            kept.append((view, frame))
+            kept.append((view, _kept_view(spark, view, query)))
         return consume(spark.sql(final))
     finally:
         for view, frame in kept:
             try:  # each one, and never in place of the rule's own error
-                spark.catalog.dropTempView(view)
-                frame.unpersist()
+                _drop_view(spark, view, frame)
             except Exception:  # noqa: BLE001  # a view left over is dropped with the session
                 logging.getLogger(__name__).debug("step view %s not dropped", view, exc_info=True)
+
+
+def _kept_view(spark, view: str, query: str):
+    """The query's rows as a local checkpoint under a view: later plans read the rows, not the query's lineage."""
+    frame = spark.sql(query).localCheckpoint()
+    frame.createOrReplaceTempView(view)
+    return frame
+
+
+def _drop_view(spark, view: str, frame) -> None:
+    spark.catalog.dropTempView(view)
+    if frame is not None:
+        frame.unpersist()
 
 
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.I | re.S)
