@@ -250,7 +250,19 @@ XSLT_FILE = Path(__file__).with_name("camt_rows.xsl")
 # The stylesheet's separators: private-use characters, which bank data does not carry; a file that does gets
 # another set (_separators).
 SEPARATOR_SETS = (("\ue000", "\ue001", "\ue002"), ("\uf8fd", "\uf8fe", "\uf8ff"), ("\ue100", "\ue101", "\ue102"))
-RECORD_COLUMNS = (
+# A field read from the first non-blank of several alternatives: the stylesheet writes each alternative as a column of
+# its own (name_1, name_2, ... in this order) and _records picks.
+ALTERNATIVES = {
+    "s_no": 5, "s_inst": 4, "s_name": 3,  # Acct/Id: IBAN, Othr/Id, PrtryAcct/Id, BBAN, UPIC; Svcr: BICFI, BIC, ...
+    "cdtr_acct": 5, "dbtr_acct": 5, "cdtr_nm": 4, "dbtr_nm": 4, "cdtr_agt": 4, "dbtr_agt": 4,
+}
+
+
+def _fields(*names: str) -> tuple[str, ...]:
+    return tuple(x for n in names for x in ([f"{n}_{i}" for i in range(1, ALTERNATIVES[n] + 1)] if n in ALTERNATIVES else [n]))
+
+
+RECORD_COLUMNS = _fields(
     "kind", "s_id", "s_no", "s_inst", "s_name",
     "e_amt", "e_ccy", "e_cdi", "e_sts", "e_booked_dttm", "e_booked_dt", "e_value_dt", "e_value_dttm", "e_rvsl",
     "e_ref", "e_dom", "e_fam", "e_sub", "e_prtry", "e_info",
@@ -258,6 +270,9 @@ RECORD_COLUMNS = (
     "d_dom", "d_fam", "d_sub", "d_prtry", "cdtr_acct", "dbtr_acct", "cdtr_nm", "dbtr_nm", "cdtr_agt", "dbtr_agt",
     "ustrd", "strd_ref", "strd_addtl", "addtl_tx_inf",
 )
+_PICKED_FROM = [f"{n}_{i}" for n, k in ALTERNATIVES.items() for i in range(1, k + 1)]
+# blank as XPath's normalize-space sees it, with the no-break spaces that banks pad with counted as spaces too
+_NOT_BLANK = "[^ \t\r\n\u00a0\u2007\u202f\u3000]"
 MULTI_COLUMNS = ("ustrd", "strd_ref", "strd_addtl")
 _compiled = threading.local()  # an XSLT object per thread: lxml does not share one across threads
 
@@ -308,7 +323,10 @@ def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     f = pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
                     new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False)
-    single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in RECORD_COLUMNS if c not in MULTI_COLUMNS]
+    picked = [pl.coalesce([pl.when(pl.col(f"{n}_{i}").str.contains(_NOT_BLANK)).then(pl.col(f"{n}_{i}"))
+                           for i in range(1, k + 1)]).alias(n) for n, k in ALTERNATIVES.items()]
+    f = f.with_columns(picked).drop(_PICKED_FROM)
+    single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in f.columns if c not in MULTI_COLUMNS]
     multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars())
              .list.eval(pl.element().filter(pl.element() != "")).alias(c) for c in MULTI_COLUMNS]
     f = f.with_columns(single + multi)
