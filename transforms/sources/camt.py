@@ -33,7 +33,7 @@ from lxml import etree
 from transforms import ids
 from transforms.errors import InputError
 from transforms.schema import CASH_CHANNELS
-from transforms.sources import xml_chunks, xml_safety
+from transforms.sources import camt_shapes, xml_chunks, xml_safety
 from transforms.sources.base import ReadContext, Reader
 
 CHUNK_ENTRIES = 10_000  # entries per parsed chunk of a large file (xml_chunks); a chunk tree is ~10 KB an entry
@@ -274,6 +274,7 @@ _PICKED_FROM = [f"{n}_{i}" for n, k in ALTERNATIVES.items() for i in range(1, k 
 # blank as XPath's normalize-space sees it, with the no-break spaces that banks pad with counted as spaces too
 _NOT_BLANK = "[^ \t\r\n\u00a0\u2007\u202f\u3000]"
 MULTI_COLUMNS = ("ustrd", "strd_ref", "strd_addtl")
+ATTRIBUTE_COLUMNS = ("e_ccy", "d_ccy", "d_txamt_ccy")  # Amt/@Ccy: the only attributes the stylesheet reads
 _compiled = threading.local()  # an XSLT object per thread: lxml does not share one across threads
 
 
@@ -320,9 +321,14 @@ def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
     data = text.replace(field, b"\x1f").replace(record, b"\x1e").replace(values, b"\x1d")
     schema = {c: pl.Utf8 for c in RECORD_COLUMNS}
     if not data.strip(b"\x1e"):
-        return pl.DataFrame(schema=schema)
-    f = pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
-                    new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False)
+        return _tidy(pl.DataFrame(schema=schema))
+    return _tidy(pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
+                             new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False))
+
+
+def _tidy(f: pl.DataFrame) -> pl.DataFrame:
+    """The stylesheet's fields (RECORD_COLUMNS; a repeated leaf's values joined by \x1d) -> the first non-blank of
+    each field's alternatives, values stripped, blanks as null, the statement's account on its entries' rows."""
     picked = [pl.coalesce([pl.when(pl.col(f"{n}_{i}").str.contains(_NOT_BLANK)).then(pl.col(f"{n}_{i}"))
                            for i in range(1, k + 1)]).alias(n) for n, k in ALTERNATIVES.items()]
     f = f.with_columns(picked).drop(_PICKED_FROM)
@@ -536,9 +542,10 @@ class CamtReader(Reader):
             raise InputError("the file carries private-use characters (U+E000 ...) of every set the reader can use as "
                              "separators; remove them (they carry no meaning in bank data) and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
+        shapes = camt_shapes.Shapes(RECORD_COLUMNS, MULTI_COLUMNS, ATTRIBUTE_COLUMNS, seps)
 
-        def extract(doc: bytes) -> tuple[int, bytes]:
-            tree = _parse(doc, path)
+        def extract(chunk: xml_chunks.Chunk) -> tuple[int, pl.DataFrame]:
+            tree = _parse(chunk.doc, path)
             root = tree.getroot()
             document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
             ns = _namespace(document.tag, kind, path, self.message)
@@ -549,12 +556,15 @@ class CamtReader(Reader):
             if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
                 raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}> of the message's namespace: "
                                  f"not a valid {kind}; ask the bank for a corrected file", path=path)
-            return found, bytes(_stylesheet(ns, container, seps)(tree))
+            if chunk.units:  # a chunk of a large file: the stylesheet once per shape of entry (camt_shapes)
+                raw = shapes.records(chunk.prefix, chunk.closers, chunk.units,
+                                     lambda doc: bytes(_stylesheet(ns, container, seps)(_parse(doc, path))))
+                if raw is not None:
+                    return found, _tidy(raw)
+            return found, _records(bytes(_stylesheet(ns, container, seps)(tree)), seps)
 
-        docs = xml_chunks.documents(path, container, "Ntry", CHUNK_ENTRIES)
-        for found, text in _ahead(extract, docs):
+        for found, records in _ahead(extract, xml_chunks.chunks(path, container, "Ntry", CHUNK_ENTRIES)):
             n_containers += found
-            records = _records(text, seps)
             if not records.height:
                 continue
             n_entries += int(records.select((pl.col("d_i").is_null() | (pl.col("d_i") == "1")).sum()).item())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import mmap
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -26,37 +27,69 @@ _PREFIX = re.compile(_NAME + rb":")
 _HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
 
 
+@dataclass
+class Chunk:
+    """One well-formed document of whole entries (doc), and where it came from when the file was cut: the file's
+    prefix and closing tags, and per container in the chunk its bytes without its entries (the head: container
+    tags, Id, account, balances, ...) and its entries' bytes, in order. units is None for a file read whole."""
+
+    doc: bytes
+    prefix: bytes = b""
+    closers: bytes = b""
+    units: list[tuple[bytes, list[bytes]]] | None = None
+
+
 def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
     """Documents of at most per_chunk entries each, in file order (the whole file when it is small or cannot be
     cut)."""
+    return (chunk.doc for chunk in chunks(path, container, entry, per_chunk))
+
+
+def chunks(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[Chunk]:
+    """documents(), each with the units it was made of."""
     size = path.stat().st_size
     if size <= SPLIT_ABOVE_BYTES:
-        yield path.read_bytes()
+        yield Chunk(path.read_bytes())
         return
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         plan = _plan(data, container.encode(), entry.encode())
         if plan is None:
-            yield data[:]
+            yield Chunk(data[:])
             return
         prefix, closers, runs = plan
+
+        def made(parts: list[bytes], units: list) -> Chunk:
+            return Chunk(b"".join((prefix, *parts, closers)), prefix, closers, units)
+
         batch: list[bytes] = []  # whole small statements, gathered up to per_chunk entries
+        units: list[tuple[bytes, list[bytes]]] = []
         entries = 0
         for head, close, start, end, count, whole in runs:
             if count > per_chunk:  # a large statement: cut into runs of its entries
                 if batch:
-                    yield b"".join((prefix, *batch, closers))
-                    batch, entries = [], 0
+                    yield made(batch, units)
+                    batch, units, entries = [], [], 0
                 for lo in range(0, count, per_chunk):
                     hi = min(count, lo + per_chunk)
-                    yield b"".join((prefix, data[head[0]:head[1]], data[start[lo]:end[hi - 1]], close, closers))
+                    opening = data[head[0]:head[1]]
+                    run = data[start[lo]:end[hi - 1]]
+                    unit = _unit(data, opening, start[lo:hi], end[lo:hi], close)
+                    yield made([opening, run, close], [unit])
                 continue
             if batch and entries + count > per_chunk:
-                yield b"".join((prefix, *batch, closers))
-                batch, entries = [], 0
+                yield made(batch, units)
+                batch, units, entries = [], [], 0
             batch.append(data[whole[0]:whole[1]])
+            units.append(_unit(data, data[whole[0]:start[0]], start, end, data[end[-1]:whole[1]]))
             entries += count
         if batch:
-            yield b"".join((prefix, *batch, closers))
+            yield made(batch, units)
+
+
+def _unit(data: mmap.mmap, opening: bytes, starts: list[int], ends: list[int], closing: bytes) -> tuple[bytes, list[bytes]]:
+    """A container's bytes without its entries (what lies between them kept), and the entries."""
+    between = [data[ends[i]:starts[i + 1]] for i in range(len(starts) - 1)]
+    return b"".join((opening, *between, closing)), [data[a:b] for a, b in zip(starts, ends)]
 
 
 def _plan(data: mmap.mmap, container: bytes, entry: bytes):
@@ -100,6 +133,19 @@ def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
     opens: list[tuple[int, bytes]] = []
     closes: list[int] = []
     empty = 0
+    if data.find(b":" + name) < 0:  # no prefixed tag of this name: only '<' or '</' can stand before it
+        find = data.find
+        for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
+            at = m.start()
+            if at > 0 and data[at - 1] == 0x3C:  # '<'
+                gt = find(b">", at)
+                if gt > 0 and data[gt - 1] == 0x2F:  # '/>'
+                    empty += 1
+                else:
+                    opens.append((at - 1, b""))
+            elif data[at - 2:at] == b"</":
+                closes.append(find(b">", at) + 1)
+        return opens, closes, empty
     for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
         at = m.start()
         lt = data.rfind(b"<", max(0, at - 80), at)
