@@ -542,13 +542,36 @@ class CamtReader(Reader):
             raise InputError("the file carries private-use characters (U+E000 ...) of every set the reader can use as "
                              "separators; remove them (they carry no meaning in bank data) and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
-        shapes = camt_shapes.Shapes(RECORD_COLUMNS, MULTI_COLUMNS, ATTRIBUTE_COLUMNS, seps)
+        shapes = camt_shapes.Shapes(RECORD_COLUMNS, MULTI_COLUMNS, ATTRIBUTE_COLUMNS, seps, "Ntry")
 
-        def extract(chunk: xml_chunks.Chunk) -> tuple[int, pl.DataFrame]:
+        def namespace(root) -> str:
+            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
+            return _namespace(document.tag, kind, path, self.message)
+
+        def extract(chunk: xml_chunks.Chunk) -> tuple[int, int, int, int, pl.DataFrame | None]:
+            """(containers, entries, pending, unsplit, the chunk's transactions with row numbers from 1)"""
+            found, records = read_records(chunk)
+            if not records.height:
+                return found, 0, 0, 0, None
+            entries = int(records.select((pl.col("d_i").is_null() | (pl.col("d_i") == "1")).sum()).item())
+            rows, p, u = _rows(records)
+            rows = rows.with_columns(pl.int_range(1, 1 + rows.height, dtype=pl.Int64).alias("row_no"))
+            return found, entries, p, u, statement_frame(rows)
+
+        def read_records(chunk: xml_chunks.Chunk) -> tuple[int, pl.DataFrame]:
+            if chunk.units:  # a chunk of a large file: the stylesheet once per shape of entry (camt_shapes)
+                try:
+                    ns = namespace(_parse(chunk.prefix + chunk.closers, path).getroot())
+                except InputError:
+                    pass  # the whole parse below says it of the file
+                else:
+                    raw = shapes.records(chunk, lambda doc: bytes(_stylesheet(ns, container, seps)(_parse(doc, path))))
+                    if raw is not None:
+                        return len(chunk.units), _tidy(raw)
             tree = _parse(chunk.doc, path)
             root = tree.getroot()
-            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
-            ns = _namespace(document.tag, kind, path, self.message)
+            ns = namespace(root)
+            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)
             found = len(document.findall(f"*/{{{ns}}}{container}"))
             placed = f"count(/c:Document/*/c:{container}/c:Ntry | /*/c:Document/*/c:{container}/c:Ntry)"
             # every Ntry, of any namespace (lxml's own walk: several times faster than an XPath on local-name())
@@ -556,23 +579,14 @@ class CamtReader(Reader):
             if stray:  # the stylesheet reads the entries of the statements only: none may be left behind
                 raise InputError(f"{int(stray)} <Ntry> entries outside a <{container}> of the message's namespace: "
                                  f"not a valid {kind}; ask the bank for a corrected file", path=path)
-            if chunk.units:  # a chunk of a large file: the stylesheet once per shape of entry (camt_shapes)
-                raw = shapes.records(chunk.prefix, chunk.closers, chunk.units,
-                                     lambda doc: bytes(_stylesheet(ns, container, seps)(_parse(doc, path))))
-                if raw is not None:
-                    return found, _tidy(raw)
             return found, _records(bytes(_stylesheet(ns, container, seps)(tree)), seps)
 
-        for found, records in _ahead(extract, xml_chunks.chunks(path, container, "Ntry", CHUNK_ENTRIES)):
-            n_containers += found
-            if not records.height:
+        for found, entries, p, u, frame in _ahead(extract, xml_chunks.chunks(path, container, "Ntry", CHUNK_ENTRIES)):
+            n_containers, n_entries, pending, unsplit = n_containers + found, n_entries + entries, pending + p, unsplit + u
+            if frame is None:
                 continue
-            n_entries += int(records.select((pl.col("d_i").is_null() | (pl.col("d_i") == "1")).sum()).item())
-            rows, p, u = _rows(records)
-            pending, unsplit = pending + p, unsplit + u
-            rows = rows.with_columns(pl.int_range(row_no + 1, row_no + 1 + rows.height, dtype=pl.Int64).alias("row_no"))
-            row_no += rows.height
-            yield statement_frame(rows)
+            yield frame.with_columns(pl.col("row_no") + row_no) if row_no else frame
+            row_no += frame.height
         if n_containers == 0:
             raise InputError(f"invalid {kind}: no <{container}> element (the message is incomplete)", path=path)
         if n_entries == 0:

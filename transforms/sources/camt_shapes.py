@@ -6,10 +6,16 @@ each shape -- the entry with every text and attribute value taken out -- it is r
 marker in each value's place, and the markers in its output say which value goes to which field. The values of
 every entry of that shape are then put in place on columns, in polars.
 
-Used for the chunks of a large file (xml_chunks.chunks gives their entries' bytes); the chunk is still parsed by
-lxml, so a malformed file fails as before. Whatever this module does not read exactly gives None, and the
-chunk goes through the stylesheet as a whole: a declared encoding other than UTF-8, a character reference
-(&#...;), an output that is not one value per field, too many new shapes in one chunk.
+Used for the chunks of a large file (xml_chunks.chunks gives their entries' bytes). The chunk is not parsed
+whole: each shape is (with the file's prefix and the container's start tag around it), and the values are
+checked for what XML forbids in them (a character outside XML's, a bare '&', ']]>'; a '<' stays in the
+shape, where the parser sees it). That is well-formedness, as the chunker has already refused comments, CDATA
+and processing instructions. A container's shape has an empty entry in each entry's place, so that the
+stylesheet says that every entry is a child of a statement of the message's namespace, as the whole parse did.
+Whatever this module does not read exactly gives None, and the chunk is parsed and transformed whole, as a
+small file is: a declared encoding other than UTF-8, bytes that are not UTF-8, a character reference
+(&#...;), a shape the parser refuses, an output that is not one value per field, too many new shapes in one
+chunk.
 """
 
 from __future__ import annotations
@@ -22,42 +28,51 @@ import polars as pl
 from lxml import etree
 
 from transforms.errors import InputError
+from transforms.sources.xml_chunks import Chunk
 
-# a value in an entry: an attribute's value (with its '=' and quotes) or the text between two tags (with them)
-VALUE = r"=\s*(?:\"[^\"<]*\"|'[^'<]*')|>[^<]*<"
-# the same, values taken out: attributes first (a '>' in an attribute's value is not a tag's end), then texts;
-# plain replacements, several times faster than one with groups
-_SHAPE = ((r"=\s*(?:\"[^\"<]*\"|'[^'<]*')", '=""'), (r">[^<]*<", "><"))
-_HOLE = re.compile(r'=""|><')  # a value's place in a shape
+# a value in an entry: an attribute's value (with its '=' and quotes) or a text between two tags (with them; an
+# empty text is no value: an element that is empty in one entry and not in another makes two shapes)
+VALUE = r"=\s*(?:\"[^\"<]*\"|'[^'<]*')|>[^<]+<"
+# the same, values taken out: attributes first (a '>' in an attribute's value is not a tag's end), then texts,
+# whose place is kept by a character XML forbids; plain replacements, several times faster than one with groups
+_SHAPE = ((r"=\s*(?:\"[^\"<]*\"|'[^'<]*')", '=""'), (r">[^<]+<", ">\x01<"))
+_HOLE = re.compile('=""|>\x01<')  # a value's place in a shape
 _MARK = 0xF0000  # markers: supplementary private-use characters (plane 15), one per value of a shape
 _MAX_VALUES = 0xFFFD
 MAX_NEW_SHAPES = 500  # per chunk: more new shapes than this and the chunk goes through the stylesheet whole
 _UTF8 = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["'](?!utf-?8["']|us-ascii["'])""", re.I)
 _CONTAINER_NAME = re.compile(r"<([^\s/>]+)")
+_ENTRY_NAME = re.compile(rb"<([^\s/>]+)")
+# what XML forbids in a value: a character outside its range, ']]>' (and '&' that starts no predefined entity)
+_NOT_XML = r"\x{FFFE}|\x{FFFF}|\]\]>|&#"  # and character references: not read here
+_CONTROL = bytes(range(0x20, 0x100)) + b"\t\n\r"  # the bytes that are not control characters XML forbids
+_PREDEFINED = r"&(?:lt|gt|amp|quot|apos);"
 
 
 class Shapes:
     """The templates of one file's shapes, shared by the threads that read its chunks."""
 
     def __init__(self, columns: tuple[str, ...], multi: tuple[str, ...], attributes: tuple[str, ...],
-                 seps: tuple[str, ...]):
+                 seps: tuple[str, ...], entry: str):
         self.columns, self.multi, self.attributes, self.seps = columns, multi, attributes, seps
+        self.placeholder = re.compile(rf"<(?:[^\s/>]+:)?{entry}/>")  # an entry's place in its container's shape
         self.lock = threading.Lock()
         self.ids: dict[str, int | None] = {}  # shape key -> template id (None: the shape is not read this way)
         self.templates: list[dict] = []  # rows of the template table: (sid, r) -> each field's value or literal
         self.table: pl.DataFrame | None = None
 
-    def records(self, prefix: bytes, closers: bytes, units: list[tuple[bytes, list[bytes]]],
-                transform: Callable[[bytes], bytes]) -> pl.DataFrame | None:
-        """The stylesheet's records of the chunk (its columns as camt._records reads them before tidying), or
-        None when this chunk must go through the stylesheet. transform(document) is the stylesheet's output."""
-        if _UTF8.match(prefix) or any(b"&#" in head or any(b"&#" in e for e in entries) for head, entries in units):
+    def records(self, chunk: Chunk, transform: Callable[[bytes], bytes]) -> pl.DataFrame | None:
+        """The stylesheet's records of a chunk with units (its columns as camt._records reads them before
+        tidying), or None when this chunk must be parsed whole. transform(document) is the stylesheet's output."""
+        prefix, closers, units = chunk.prefix, chunk.closers, chunk.units
+        if units is None or _UTF8.match(prefix) or chunk.doc.translate(None, _CONTROL):
             return None
         texts: list[bytes] = []
         context: list[str] = []
-        for head, entries in units:
-            opening = head[:head.index(b">") + 1].decode("utf-8", "replace")
-            texts.append(head)
+        for pieces, entries in units:
+            opening = pieces[0][:pieces[0].index(b">") + 1].decode("utf-8", "replace")
+            name = _ENTRY_NAME.match(entries[0]) if entries else None
+            texts.append((b"<" + (name.group(1) if name else b"") + b"/>").join(pieces))  # each entry's place
             context.append("")
             texts.extend(entries)
             context.extend([opening] * len(entries))
@@ -66,13 +81,17 @@ class Shapes:
         except pl.exceptions.InvalidOperationError:
             return None  # not UTF-8: the stylesheet's path reads it as the parser does
         f = pl.DataFrame({"text": text, "context": context}).with_row_index("unit")
-        if f.select(pl.col("text").str.contains("\r", literal=True).any()).item():  # XML reads line ends as \n
+        f = f.with_columns(amp=pl.col("text").str.contains("&", literal=True),
+                           bad=pl.col("text").str.contains(_NOT_XML), cr=pl.col("text").str.contains("\r", literal=True))
+        if f.select(pl.col("bad").any()).item() or f.filter("amp").select(
+                pl.col("text").str.replace_all(_PREDEFINED, "").str.contains("&", literal=True).any()).item():
+            return None  # not well-formed: the parser says what is wrong, and where
+        if f.select(pl.col("cr").any()).item():  # XML reads every line end as \n
             f = f.with_columns(pl.col("text").str.replace_all("\r\n", "\n", literal=True).str.replace_all("\r", "\n", literal=True))
         f = f.with_columns(
             key=pl.concat_str(pl.col("context"), _shape(pl.col("text")), separator="\x00"),
             values=pl.col("text").str.extract_all(VALUE),
-            amp=pl.col("text").str.contains("&", literal=True),
-        ).drop("text", "context")
+        ).drop("text", "context", "bad", "cr")
         keys = f.get_column("key").unique().to_list()
         with self.lock:
             new = [k for k in keys if k not in self.ids]
@@ -96,7 +115,7 @@ class Shapes:
         kinds: list[list[bool]] = []  # per usable shape, per value: an attribute's?
         for key in keys:
             opening, shape = key.split("\x00", 1)
-            holes = [m.group(0) != "><" for m in _HOLE.finditer(shape)]
+            holes = [m.group(0) == '=""' for m in _HOLE.finditer(shape)]
             if len(holes) > _MAX_VALUES:
                 self.ids[key] = None
                 continue
@@ -130,8 +149,12 @@ class Shapes:
                 self.ids[key] = None
             return
         for key, recs, attrs in zip(usable, containers, kinds):
-            is_entry = bool(key.split("\x00", 1)[0])
-            recs = recs[1:] if is_entry else recs  # an entry's own container gives an empty statement record
+            if key.split("\x00", 1)[0]:  # an entry: its own container gives an empty statement record
+                recs = recs[1:]
+            elif len(recs) == 1 + len(self.placeholder.findall(key)):  # a container: each entry's place gave a row
+                recs = recs[:1]
+            else:  # an entry out of place (not a child of the statement, another namespace): the parse says so
+                recs = []
             rows = [self._template(fields, values, attrs) for fields in recs]
             if not recs or any(r is None for r in rows) or any(len(f) != len(self.columns) for f in recs):
                 self.ids[key] = None
@@ -206,7 +229,7 @@ def _mark(shape: str) -> str:
 
     def put(m: re.Match) -> str:
         ch = chr(next(counter))
-        return f'="{ch}"' if m.group(0) != "><" else f">{ch}<"
+        return f'="{ch}"' if m.group(0) == '=""' else f">{ch}<"
 
     return _HOLE.sub(put, shape)
 

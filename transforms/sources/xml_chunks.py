@@ -30,13 +30,14 @@ _HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
 @dataclass
 class Chunk:
     """One well-formed document of whole entries (doc), and where it came from when the file was cut: the file's
-    prefix and closing tags, and per container in the chunk its bytes without its entries (the head: container
-    tags, Id, account, balances, ...) and its entries' bytes, in order. units is None for a file read whole."""
+    prefix and closing tags, and per container in the chunk the pieces of its bytes around its entries (from its
+    start tag to the first entry, between entries, after the last to its end tag; one more than the entries) and
+    its entries' bytes, in order. units is None for a file read whole."""
 
     doc: bytes
     prefix: bytes = b""
     closers: bytes = b""
-    units: list[tuple[bytes, list[bytes]]] | None = None
+    units: list[tuple[list[bytes], list[bytes]]] | None = None
 
 
 def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
@@ -56,43 +57,55 @@ def chunks(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[C
         if plan is None:
             yield Chunk(data[:])
             return
-        prefix, closers, runs = plan
+        prefix, closers, e_open, e_close, runs = plan
 
         def made(parts: list[bytes], units: list) -> Chunk:
             return Chunk(b"".join((prefix, *parts, closers)), prefix, closers, units)
 
         batch: list[bytes] = []  # whole small statements, gathered up to per_chunk entries
-        units: list[tuple[bytes, list[bytes]]] = []
+        units: list[tuple[list[bytes], list[bytes]]] = []
         entries = 0
-        for head, close, start, end, count, whole in runs:
+        for start, end, close, lo, hi in runs:
+            count = hi - lo
             if count > per_chunk:  # a large statement: cut into runs of its entries
                 if batch:
                     yield made(batch, units)
                     batch, units, entries = [], [], 0
-                for lo in range(0, count, per_chunk):
-                    hi = min(count, lo + per_chunk)
-                    opening = data[head[0]:head[1]]
-                    run = data[start[lo]:end[hi - 1]]
-                    unit = _unit(data, opening, start[lo:hi], end[lo:hi], close)
-                    yield made([opening, run, close], [unit])
+                opening = data[start:e_open[lo]]
+                for a in range(lo, hi, per_chunk):
+                    b = min(hi, a + per_chunk)
+                    run = data[e_open[a]:e_close[b - 1]]
+                    yield made([opening, run, close], [_unit(run, e_open[a], e_open[a:b], e_close[a:b], opening, close)])
                 continue
             if batch and entries + count > per_chunk:
                 yield made(batch, units)
                 batch, units, entries = [], [], 0
-            batch.append(data[whole[0]:whole[1]])
-            units.append(_unit(data, data[whole[0]:start[0]], start, end, data[end[-1]:whole[1]]))
+            whole = data[start:end]
+            batch.append(whole)
+            if count == 1:  # the usual small statement: one entry
+                a, b = e_open[lo] - start, e_close[lo] - start
+                units.append(([whole[:a], whole[b:]], [whole[a:b]]))
+            else:
+                units.append(_unit(whole, start, e_open[lo:hi], e_close[lo:hi], b"", b""))
             entries += count
         if batch:
             yield made(batch, units)
 
 
-def _unit(data: mmap.mmap, opening: bytes, starts: list[int], ends: list[int], closing: bytes) -> tuple[bytes, list[bytes]]:
-    """A container's bytes without its entries (what lies between them kept), and the entries."""
-    between = [data[ends[i]:starts[i + 1]] for i in range(len(starts) - 1)]
-    return b"".join((opening, *between, closing)), [data[a:b] for a, b in zip(starts, ends)]
+def _unit(part: bytes, at: int, starts: list[int], ends: list[int], opening: bytes,
+          closing: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The pieces of a container around its entries, and the entries, from part (the file's bytes from offset at
+    on); opening and closing go before the first piece and after the last."""
+    cuts = [at, *(x for pair in zip(starts, ends) for x in pair), at + len(part)]
+    pieces = [part[cuts[i] - at:cuts[i + 1] - at] for i in range(0, len(cuts), 2)]
+    pieces[0], pieces[-1] = opening + pieces[0], pieces[-1] + closing
+    return pieces, [part[a - at:b - at] for a, b in zip(starts, ends)]
 
 
 def _plan(data: mmap.mmap, container: bytes, entry: bytes):
+    """(prefix, closing tags, entry start offsets, entry end offsets, runs) where a run is a container with
+    entries: (its start, its end, its end tag, its first entry's index, one past its last), in file order; None
+    when the file cannot be cut safely."""
     head = data[:65536]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         return None  # UTF-16 / UTF-32: tags are not plain bytes
@@ -103,28 +116,25 @@ def _plan(data: mmap.mmap, container: bytes, entry: bytes):
     e_open = [start for start, _ in e_tags]
     if not c_open or not e_open or len(c_open) != len(c_close) or len(e_open) != len(e_close) or e_empty:
         return None
-    if any(e_open[i] >= e_close[i] or (i + 1 < len(e_open) and e_close[i] > e_open[i + 1]) for i in range(len(e_open))):
+    if any(a >= b for a, b in zip(e_open, e_close)) or any(b > a for b, a in zip(e_close, e_open[1:])):
         return None  # nested or interleaved entries: not a plain list
     starts = [start for start, _ in c_open]
     prefix = data[:starts[0]]
     closers = _closing_tags(prefix)
     if closers is None:
         return None
-    runs = []
     k_of = [bisect_right(starts, e) - 1 for e in e_open]
-    if any(k < 0 for k in k_of):
-        return None  # an entry before the first container
-    groups: dict[int, list[int]] = {}
-    for i, k in enumerate(k_of):
-        groups.setdefault(k, []).append(i)
-    for k, idx in sorted(groups.items()):
+    if k_of[0] < 0:
+        return None  # an entry before the first container (the entries are in file order)
+    firsts = [0, *(i for i in range(1, len(k_of)) if k_of[i] != k_of[i - 1]), len(k_of)]
+    runs = []
+    for lo, hi in zip(firsts, firsts[1:]):
+        k = k_of[lo]
         start, prefix_name = c_open[k]
-        if c_close[k] < start or e_close[idx[-1]] > c_close[k] or (k + 1 < len(starts) and c_close[k] > starts[k + 1]):
+        if c_close[k] < start or e_close[hi - 1] > c_close[k] or (k + 1 < len(starts) and c_close[k] > starts[k + 1]):
             return None
-        close = b"</" + prefix_name + container + b">"
-        runs.append(((start, e_open[idx[0]]), close, [e_open[i] for i in idx], [e_close[i] for i in idx], len(idx),
-                     (start, c_close[k])))
-    return prefix, closers, runs
+        runs.append((start, c_close[k], b"</" + prefix_name + container + b">", lo, hi))
+    return prefix, closers, e_open, e_close, runs
 
 
 def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
@@ -136,15 +146,15 @@ def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
     if data.find(b":" + name) < 0:  # no prefixed tag of this name: only '<' or '</' can stand before it
         find = data.find
         for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
-            at = m.start()
+            at, after = m.start(), m.end()
             if at > 0 and data[at - 1] == 0x3C:  # '<'
-                gt = find(b">", at)
+                gt = after if data[after] == 0x3E else find(b">", at)  # '>' right after the name, mostly
                 if gt > 0 and data[gt - 1] == 0x2F:  # '/>'
                     empty += 1
                 else:
                     opens.append((at - 1, b""))
             elif data[at - 2:at] == b"</":
-                closes.append(find(b">", at) + 1)
+                closes.append(after + 1 if data[after] == 0x3E else find(b">", at) + 1)
         return opens, closes, empty
     for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
         at = m.start()
