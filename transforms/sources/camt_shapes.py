@@ -14,8 +14,8 @@ and processing instructions. A container's shape has an empty entry in each entr
 stylesheet says that every entry is a child of a statement of the message's namespace, as the whole parse did.
 Whatever this module does not read exactly gives None, and the chunk is parsed and transformed whole, as a
 small file is: a declared encoding other than UTF-8, bytes that are not UTF-8, a character reference
-(&#...;), a shape the parser refuses, an output that is not one value per field, too many new shapes in one
-chunk.
+(&#...;), a namespace declared below the statement's start tag, a shape the parser refuses, an output that is
+not one value per field, too many new shapes in one chunk.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ _UTF8 = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["'](?!utf-?8["']|us-asci
 _CONTAINER_NAME = re.compile(r"<([^\s/>]+)")
 _ENTRY_NAME = re.compile(rb"<([^\s/>]+)")
 # what XML forbids in a value: a character outside its range, ']]>' (and '&' that starts no predefined entity)
-_NOT_XML = r"\x{FFFE}|\x{FFFF}|\]\]>|&#"  # and character references: not read here
+# and what is not read here: character references, namespace declarations (their values are names, not data)
+_NOT_XML = r"\x{FFFE}|\x{FFFF}|\]\]>|&#|xmlns"
 _CONTROL = bytes(range(0x20, 0x100)) + b"\t\n\r"  # the bytes that are not control characters XML forbids
 _PREDEFINED = r"&(?:lt|gt|amp|quot|apos);"
 
