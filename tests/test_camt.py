@@ -244,7 +244,7 @@ def test_a_file_read_in_chunks_gives_the_same_rows_as_read_whole(tmp_path, monke
     whole = pl.concat(list(Camt053Reader().read(path, whole_ctx)))
     monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
     monkeypatch.setattr(camt, "CHUNK_ENTRIES", per_chunk)
-    docs = list(xml_chunks.documents(path, "Stmt", "Ntry", per_chunk))
+    docs = list(xml_chunks.chunks(path, "Stmt", "Ntry", per_chunk))
     assert len(docs) == n_docs
     chunks = list(Camt053Reader().read(path, chunked_ctx))
     assert len(chunks) == n_docs and whole.height == 40 * 8
@@ -258,7 +258,7 @@ def test_a_file_with_a_comment_between_entries_is_read_whole(tmp_path, monkeypat
     path = tmp_path / "commented.xml"
     path.write_text(_many_statements(3).replace("<Ntry>", "<!-- <Ntry> in a comment --><Ntry>", 1))
     monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-    assert len(list(xml_chunks.documents(path, "Stmt", "Ntry", 3))) == 1
+    assert len(list(xml_chunks.chunks(path, "Stmt", "Ntry", 3))) == 1
     assert sum(c.height for c in Camt053Reader().read(path, ReadContext())) == 24
 
 

@@ -133,3 +133,52 @@ def test_an_entry_out_of_place_is_refused_as_by_a_whole_parse(tmp_path, monkeypa
         with pytest.raises(InputError) as chunked:
             list(Camt053Reader().read(path, ReadContext()))
         assert str(chunked.value) == str(whole.value)
+
+
+def test_several_ids_of_one_kind_give_the_first_that_is_not_blank(tmp_path, monkeypatch):
+    """Two IBANs where the schema allows one, the first blank: as before the alternatives became fields, the
+    first IBAN that is not blank is the account (in the whole parse and by shape)."""
+    path = tmp_path / "two_ibans.xml"
+    path.write_text(_statements(6).replace("<IBAN>BE68539007547034</IBAN>",
+                                           "<IBAN> </IBAN><IBAN>BE68539007547034</IBAN>"))
+    (whole, _), (chunked, _, returned) = _read_both(path, monkeypatch)
+    assert all(returned) and chunked.equals(whole)
+    assert whole.filter(pl.col("to_name") == "Mule Two")["to_account_id"].unique().to_list() == ["BE68539007547034"]
+
+
+@pytest.mark.parametrize("change", [
+    ("<Nm>Mule Two</Nm>", "<Nm>Mul\udce9 Two</Nm>"),  # a byte that is not UTF-8 in a file said to be
+    ('Ccy="EUR"', 'Ccy=\u00a0"EUR"'),  # a no-break space where XML allows only its own white space
+    ("</Stmt>\n<Stmt>", "</Stmt>\n<Bad>\n<Stmt>"),  # markup between the statements
+    ("</BkToCstmrStmt>", ""),  # a closing tag missing at the end
+    ("<AddtlNtryInf>", "<AddtlNtryInf>" + "x" * 10_000_001),  # a text over the parser's limit
+])
+def test_what_a_cut_file_leaves_unseen_still_fails_as_a_whole_parse(tmp_path, monkeypatch, change):
+    path = tmp_path / "odd.xml"
+    stmts = _statements(6)
+    k = stmts.index("<Stmt>", stmts.index("S3-"))
+    path.write_bytes((stmts[:k] + stmts[k:].replace(*change, 1)).encode("utf-8", "surrogateescape"))
+    with pytest.raises(InputError) as whole:
+        list(Camt053Reader().read(path, ReadContext()))
+    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 5)
+    with pytest.raises(InputError) as chunked:
+        list(Camt053Reader().read(path, ReadContext()))
+    assert str(chunked.value) == str(whole.value)
+
+
+def test_an_entry_under_a_prefix_in_another_script_is_not_lost(tmp_path, monkeypatch):
+    """A prefix the chunker cannot take for a plain name: the file is not cut (an entry it did not see would
+    vanish from every chunk)."""
+    stmts = _statements(6)
+    k = stmts.index("</Acct>", stmts.index("S3-")) + len("</Acct>")
+    entry = stmts[stmts.index("<Ntry>", k):stmts.index("</Ntry>", k) + len("</Ntry>")]
+    other = entry.replace("<Ntry>", "<\u00e9:Ntry>").replace("</Ntry>", "</\u00e9:Ntry>")
+    text = stmts[:k] + other + stmts[k:]
+    text = text.replace('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">',
+                        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08" '
+                        'xmlns:\u00e9="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">')
+    path = tmp_path / "script.xml"
+    path.write_text(text)
+    (whole, _), (chunked, _, _) = _read_both(path, monkeypatch)
+    assert whole.height == 6 * 8 + 1 and chunked.equals(whole)

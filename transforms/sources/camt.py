@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import re
 import threading
 from collections import deque
@@ -251,7 +252,7 @@ XSLT_FILE = Path(__file__).with_name("camt_rows.xsl")
 # another set (_separators).
 SEPARATOR_SETS = (("\ue000", "\ue001", "\ue002"), ("\uf8fd", "\uf8fe", "\uf8ff"), ("\ue100", "\ue101", "\ue102"))
 # A field read from the first non-blank of several alternatives: the stylesheet writes each alternative as a column of
-# its own (name_1, name_2, ... in this order) and _records picks.
+# its own (name_1, name_2, ... in this order; the values of all its elements, as a repeated leaf's) and _tidy picks.
 ALTERNATIVES = {
     "s_no": 5, "s_inst": 4, "s_name": 3,  # Acct/Id: IBAN, Othr/Id, PrtryAcct/Id, BBAN, UPIC; Svcr: BICFI, BIC, ...
     "cdtr_acct": 5, "dbtr_acct": 5, "cdtr_nm": 4, "dbtr_nm": 4, "cdtr_agt": 4, "dbtr_agt": 4,
@@ -270,9 +271,9 @@ RECORD_COLUMNS = _fields(
     "d_dom", "d_fam", "d_sub", "d_prtry", "cdtr_acct", "dbtr_acct", "cdtr_nm", "dbtr_nm", "cdtr_agt", "dbtr_agt",
     "ustrd", "strd_ref", "strd_addtl", "addtl_tx_inf",
 )
-_PICKED_FROM = [f"{n}_{i}" for n, k in ALTERNATIVES.items() for i in range(1, k + 1)]
+_PICKED_FROM = tuple(f"{n}_{i}" for n, k in ALTERNATIVES.items() for i in range(1, k + 1))
 # blank as XPath's normalize-space sees it, with the no-break spaces that banks pad with counted as spaces too
-_NOT_BLANK = "[^ \t\r\n\u00a0\u2007\u202f\u3000]"
+_BLANK = " \t\r\n\u00a0\u2007\u202f\u3000"
 MULTI_COLUMNS = ("ustrd", "strd_ref", "strd_addtl")
 ATTRIBUTE_COLUMNS = ("e_ccy", "d_ccy", "d_txamt_ccy")  # Amt/@Ccy: the only attributes the stylesheet reads
 _compiled = threading.local()  # an XSLT object per thread: lxml does not share one across threads
@@ -296,6 +297,10 @@ _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
 def _separators(path: Path) -> tuple[str, ...] | None:
     """The first separator set none of whose characters occur in the file's text, written as the character or as
     a character reference (None: every set occurs)."""
+    if path.stat().st_size:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data.find(b"\xee") < 0 and data.find(b"\xef") < 0 and data.find(b"&#") < 0:
+                return SEPARATOR_SETS[0]  # the usual file: no private-use character at all, not even as a reference
     used: set[str] = set()
     wanted = {ch for sep in SEPARATOR_SETS for ch in sep}
     marks = {ch: ch.encode() for ch in wanted}
@@ -322,15 +327,24 @@ def _records(text: bytes, seps: tuple[str, ...]) -> pl.DataFrame:
     schema = {c: pl.Utf8 for c in RECORD_COLUMNS}
     if not data.strip(b"\x1e"):
         return _tidy(pl.DataFrame(schema=schema))
-    return _tidy(pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
-                             new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False))
+    f = pl.read_csv(io.BytesIO(data), separator="\x1f", eol_char="\x1e", quote_char=None, has_header=False,
+                    new_columns=list(RECORD_COLUMNS), schema_overrides=schema, infer_schema=False)
+    return _tidy(f.with_columns(pl.col(c).str.strip_suffix("\x1d") for c in _PICKED_FROM))  # each value ends so
 
 
 def _tidy(f: pl.DataFrame) -> pl.DataFrame:
-    """The stylesheet's fields (RECORD_COLUMNS; a repeated leaf's values joined by \x1d) -> the first non-blank of
-    each field's alternatives, values stripped, blanks as null, the statement's account on its entries' rows."""
-    picked = [pl.coalesce([pl.when(pl.col(f"{n}_{i}").str.contains(_NOT_BLANK)).then(pl.col(f"{n}_{i}"))
-                           for i in range(1, k + 1)]).alias(n) for n, k in ALTERNATIVES.items()]
+    """The stylesheet's fields (RECORD_COLUMNS; a repeated leaf's values joined by \x1d, none after the last
+    value of an alternative) -> the first non-blank of each field's alternatives, values stripped, blanks as
+    null, the statement's account on its entries' rows."""
+    several = dict(zip(_PICKED_FROM, f.select(pl.col(c).str.contains("\x1d", literal=True).any() for c in _PICKED_FROM).row(0)))
+
+    def first_not_blank(column: str) -> pl.Expr:  # of its values, separated by \x1d when there are several
+        first = pl.col(column)
+        if several[column]:  # rare: an element given twice where the schema allows it once
+            first = first.str.replace(f"^(?:[{_BLANK}]*\x1d)+", "").str.replace("(?s)\x1d.*", "")
+        return pl.when(first.str.contains(f"[^{_BLANK}]")).then(first)
+
+    picked = [pl.coalesce([first_not_blank(f"{n}_{i}") for i in range(1, k + 1)]).alias(n) for n, k in ALTERNATIVES.items()]
     f = f.with_columns(picked).drop(_PICKED_FROM)
     single = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in f.columns if c not in MULTI_COLUMNS]
     multi = [pl.col(c).fill_null("").str.split("\x1d").list.eval(pl.element().str.strip_chars())
@@ -542,11 +556,12 @@ class CamtReader(Reader):
             raise InputError("the file carries private-use characters (U+E000 ...) of every set the reader can use as "
                              "separators; remove them (they carry no meaning in bank data) and ingest again", path=path)
         n_containers = n_entries = pending = unsplit = row_no = 0
-        shapes = camt_shapes.Shapes(RECORD_COLUMNS, MULTI_COLUMNS, ATTRIBUTE_COLUMNS, seps, "Ntry")
+        shapes = camt_shapes.Shapes(RECORD_COLUMNS, MULTI_COLUMNS + _PICKED_FROM, ATTRIBUTE_COLUMNS, seps, "Ntry")
 
-        def namespace(root) -> str:
-            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)  # in an envelope
-            return _namespace(document.tag, kind, path, self.message)
+        def document_of(root) -> tuple[Any, str]:
+            """The Document element (in an envelope too) and the message's namespace, checked."""
+            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)
+            return document, _namespace(document.tag, kind, path, self.message)
 
         def extract(chunk: xml_chunks.Chunk) -> tuple[int, int, int, int, pl.DataFrame | None]:
             """(containers, entries, pending, unsplit, the chunk's transactions with row numbers from 1)"""
@@ -561,17 +576,17 @@ class CamtReader(Reader):
         def read_records(chunk: xml_chunks.Chunk) -> tuple[int, pl.DataFrame]:
             if chunk.units:  # a chunk of a large file: the stylesheet once per shape of entry (camt_shapes)
                 try:
-                    ns = namespace(_parse(chunk.prefix + chunk.closers, path).getroot())
+                    _, ns = document_of(_parse(chunk.prefix + chunk.closers, path).getroot())
                 except InputError:
                     pass  # the whole parse below says it of the file
                 else:
-                    raw = shapes.records(chunk, lambda doc: bytes(_stylesheet(ns, container, seps)(_parse(doc, path))))
+                    # a shape the parser refuses only sends the chunk to the whole parse: no line number to find
+                    raw = shapes.records(chunk, lambda doc: bytes(_stylesheet(ns, container, seps)(xml_safety.parse_bytes(doc, path))))
                     if raw is not None:
                         return len(chunk.units), _tidy(raw)
             tree = _parse(chunk.doc, path)
             root = tree.getroot()
-            ns = namespace(root)
-            document = next((el for el in root if xml_safety.local(el.tag) == "Document"), root)
+            document, ns = document_of(root)
             found = len(document.findall(f"*/{{{ns}}}{container}"))
             placed = f"count(/c:Document/*/c:{container}/c:Ntry | /*/c:Document/*/c:{container}/c:Ntry)"
             # every Ntry, of any namespace (lxml's own walk: several times faster than an XPath on local-name())

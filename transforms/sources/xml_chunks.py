@@ -4,11 +4,14 @@ transformed as one tree (fast, in C) while memory stays bounded by a chunk, not 
 A camt file is a prefix (XML declaration, Document, the message element, GrpHdr), then containers (Stmt, Rpt,
 Ntfctn) each with a head (Id, Acct, balances) and its entries (Ntry). A chunk is either
     prefix + whole containers (as many as fit in the chunk's entries) + the closing tags, or
-    prefix + the head of one large container + a run of its entries + the closing tags,
+    prefix + the head of one large container + a run of its entries (+ the container's tail after the last
+    run) + the closing tags,
 cut at the byte offsets of container and entry tags. The cut is only made when the file's bytes say it is safe: an
 ASCII-compatible encoding, no comment, CDATA section or processing instruction after the declaration (where an
-entry tag could hide), every entry opened and closed in turn inside a container, and a prefix whose tags this
-module can read. Otherwise the whole file is one chunk, as small files are anyway.
+entry tag could hide), every entry tag readable (its prefix too) and opened and closed in turn inside a container,
+a prefix whose tags this module can read, and nothing but spaces between the containers and after them the
+closing tags (no byte of the file is left out of every chunk). Otherwise the whole file is one chunk, as small
+files are anyway.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Iterator
 SPLIT_ABOVE_BYTES = 16 * 1024 * 1024  # smaller files are parsed whole
 _NAME = rb"[A-Za-z_][\w.\-]*"
 _TAG = re.compile(rb"<(/?)(" + _NAME + rb"(?::" + _NAME + rb")?)((?:\s+[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)\s*(/?)>")
-_PREFIX = re.compile(_NAME + rb":")
+_PREFIX = re.compile(rb"[^\s<>/=\"':&;!?]+:")  # a namespace prefix, in any script
 _HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml\s)")
 
 
@@ -40,14 +43,9 @@ class Chunk:
     units: list[tuple[list[bytes], list[bytes]]] | None = None
 
 
-def documents(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[bytes]:
-    """Documents of at most per_chunk entries each, in file order (the whole file when it is small or cannot be
-    cut)."""
-    return (chunk.doc for chunk in chunks(path, container, entry, per_chunk))
-
-
 def chunks(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[Chunk]:
-    """documents(), each with the units it was made of."""
+    """Documents of at most per_chunk entries each, in file order, with the units each was made of (the whole
+    file, without units, when it is small or cannot be cut)."""
     size = path.stat().st_size
     if size <= SPLIT_ABOVE_BYTES:
         yield Chunk(path.read_bytes())
@@ -75,7 +73,8 @@ def chunks(path: Path, container: str, entry: str, per_chunk: int) -> Iterator[C
                 for a in range(lo, hi, per_chunk):
                     b = min(hi, a + per_chunk)
                     run = data[e_open[a]:e_close[b - 1]]
-                    yield made([opening, run, close], [_unit(run, e_open[a], e_open[a:b], e_close[a:b], opening, close)])
+                    closing = data[e_close[b - 1]:end] if b == hi else close  # the last run: the statement's tail
+                    yield made([opening, run, closing], [_unit(run, e_open[a], e_open[a:b], e_close[a:b], opening, closing)])
                 continue
             if batch and entries + count > per_chunk:
                 yield made(batch, units)
@@ -111,8 +110,11 @@ def _plan(data: mmap.mmap, container: bytes, entry: bytes):
         return None  # UTF-16 / UTF-32: tags are not plain bytes
     if _HIDING.search(data):
         return None
-    c_open, c_close, _ = _tags(data, container)
-    e_tags, e_close, e_empty = _tags(data, entry)
+    c_tags, e_found = _tags(data, container), _tags(data, entry)
+    if c_tags is None or e_found is None:
+        return None
+    c_open, c_close, _ = c_tags
+    e_tags, e_close, e_empty = e_found
     e_open = [start for start, _ in e_tags]
     if not c_open or not e_open or len(c_open) != len(c_close) or len(e_open) != len(e_close) or e_empty:
         return None
@@ -122,6 +124,10 @@ def _plan(data: mmap.mmap, container: bytes, entry: bytes):
     prefix = data[:starts[0]]
     closers = _closing_tags(prefix)
     if closers is None:
+        return None
+    # nothing but spaces between the containers and after them the closing tags: what the chunks leave out
+    if any(data[c_close[k]:starts[k + 1]].strip() for k in range(len(starts) - 1)) \
+            or re.sub(rb">\s+<", b"><", data[c_close[-1]:].strip()) != closers:
         return None
     k_of = [bisect_right(starts, e) - 1 for e in e_open]
     if k_of[0] < 0:
@@ -137,9 +143,10 @@ def _plan(data: mmap.mmap, container: bytes, entry: bytes):
     return prefix, closers, e_open, e_close, runs
 
 
-def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
+def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int] | None:
     """Start tags ((offset, 'prefix:'), ...), the end offsets of the end tags, and the number of empty-element
-    tags of one element name. The name is found by a literal search (fast) and the tag read backwards from it."""
+    tags of one element name; None when a prefixed tag cannot be read (the file is then not cut: an entry the cut
+    does not see would vanish). The name is found by a literal search (fast) and the tag read backwards from it."""
     opens: list[tuple[int, bytes]] = []
     closes: list[int] = []
     empty = 0
@@ -158,14 +165,22 @@ def _tags(data: mmap.mmap, name: bytes) -> tuple[list, list[int], int]:
         return opens, closes, empty
     for m in re.finditer(re.escape(name) + rb"(?=[\s/>])", data):
         at = m.start()
-        lt = data.rfind(b"<", max(0, at - 80), at)
-        if lt < 0:
-            continue
-        between = data[lt + 1:at]
-        closing = between.startswith(b"/")
-        pfx = between[1:] if closing else between
-        if pfx and not _PREFIX.fullmatch(pfx):
-            continue  # the name inside another tag's name or text (e.g. <NtryDtls>, <NtryRef>)
+        before = data[at - 1] if at else 0
+        if before == 0x3C:  # '<'
+            lt, closing, pfx = at - 1, False, b""
+        elif data[at - 2:at] == b"</":
+            lt, closing, pfx = at - 2, True, b""
+        elif before == 0x3A:  # ':' a prefix, or a colon in a text or an attribute's value
+            lt = data.rfind(b"<", max(0, at - 256), at)
+            between = data[lt + 1:at] if lt >= 0 else b""
+            closing = between.startswith(b"/")
+            pfx = between[1:] if closing else between
+            if not _PREFIX.fullmatch(pfx):
+                if lt >= 0 and re.search(rb"[\s>\"']", between):
+                    continue  # in a text or an attribute's value: no tag
+                return None
+        else:
+            continue  # the name inside another name or a text
         gt = data.find(b">", m.end())
         if closing:
             closes.append(gt + 1)
