@@ -103,10 +103,12 @@ def _find(con, params: dict) -> Forwards | None:
         return None
     window_s, min_share = window_seconds(params), float(params["min_share"])
     credits, debits = _transfers(edges)
-    parts = [_splits(credits, debits, window_s, int(params["max_after"]), int(params["max_split"]), min_share),
-             _gathers(credits, debits, window_s, int(params["max_after"]), min_share)]
-    if int(params["max_mix"]) >= 2:
-        parts.append(_mixes(credits, debits, window_s, int(params["max_mix"]), min_share))
+    max_after, max_mix = int(params["max_after"]), int(params["max_mix"])
+    before = _credits_before(credits, debits, window_s, max(max_after, max_mix))  # for gathers and mixes alike
+    parts = [_splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share),
+             _gathers(before.filter(pl.col("k") < max_after), min_share)]
+    if max_mix >= 2:
+        parts.append(_mixes(before.filter(pl.col("k") < max_mix), debits, window_s, max_mix, min_share))
     table = (pl.concat(parts).with_columns(pl.col("ins").list.sort(), pl.col("outs").list.sort())
              .group_by("ins", "outs").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max())
              .sort("ins", "outs").with_row_index("fwd"))
@@ -128,37 +130,40 @@ def _rounding(amount: pl.Expr) -> pl.Expr:
 
 
 def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Credits into and debits out of the relay accounts, each numbered in time order per account and currency."""
+    """Credits into and debits out of the relay accounts, each numbered in time order per account and currency
+    (i), with its place in the frame (g) and the number of its account's (n): the i-th after or before one of
+    them is then a row taken by place, not a join."""
     t = edges.with_columns(ts=pl.col("booked_at").dt.epoch("s"), unit=_rounding(pl.col("amount")))
+    numbered = [pl.int_range(pl.len()).over("acct", "currency").alias("i"), pl.len().over("acct", "currency").alias("n")]
     credits = (t.filter("to_relay").rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
-               .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
+               .with_columns(numbered).with_row_index("g"))
     debits = (t.filter("from_relay").rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
-              .with_columns(i=pl.int_range(pl.len()).over("acct", "currency")))
+              .with_columns(numbered).with_row_index("g"))
     return credits, debits
 
 
 def _debits_from(anchors: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
-    """For each anchor (acct, currency, its first debit's index i0, its time ts, and any other columns, kept), the
-    `count` debits of the account from index i0 on (k = 0 the first) within `window` of ts: rid, party (the
-    payee), t, a (amount), u (its rounding)."""
+    """For each anchor (its first debit's place g0 and index i0 in its account's n debits, its time ts, and any other
+    columns, kept), the `count` debits of the account from index i0 on (k = 0 the first) within `window` of ts:
+    rid_d, party (the payee), t, a (amount), u (its rounding)."""
     offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
-    return (anchors.join(offsets, how="cross").with_columns(i_d=pl.col("i0") + pl.col("k"))
-            .join(debits.select("acct", "currency", "i", party="payee", t="ts", rid_d="rid", a="amount", u="unit"),
-                  left_on=["acct", "currency", "i_d"], right_on=["acct", "currency", "i"])
-            .filter(pl.col("t") <= pl.col("ts") + window_s))
+    near = (anchors.join(offsets, how="cross").filter(pl.col("i0") + pl.col("k") < pl.col("n"))
+            .with_columns(g_d=pl.col("g0") + pl.col("k")))
+    taken = debits.select(party="payee", t="ts", rid_d="rid", a="amount", u="unit")[near.get_column("g_d")]
+    return pl.concat([near.drop("g_d"), taken], how="horizontal").filter(pl.col("t") <= pl.col("ts") + window_s)
 
 
 def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
     """Each debit (its rid, amount, unit, payee) with the `count` credits in a row before it (k = 0 the latest)
     that came within `window` of it: rid_c, payer, ts_c, amount_c, unit_c."""
-    last = (debits.sort("ts").join_asof(
-        credits.select("acct", "currency", "ts", last="i").sort("ts"), on="ts", by=["acct", "currency"],
+    last = (debits.drop("g", "n").sort("ts").join_asof(
+        credits.select("acct", "currency", "ts", last="i", g_last="g").sort("ts"), on="ts", by=["acct", "currency"],
         strategy="backward", check_sortedness=False).drop_nulls("last"))
     offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
-    return (last.join(offsets, how="cross").with_columns(i_c=pl.col("last") - pl.col("k"))
-            .join(credits.select("acct", "currency", "i", "payer", ts_c="ts", rid_c="rid", amount_c="amount",
-                                 unit_c="unit"),
-                  left_on=["acct", "currency", "i_c"], right_on=["acct", "currency", "i"])
+    near = (last.join(offsets, how="cross").filter(pl.col("k") <= pl.col("last"))
+            .with_columns(g_c=pl.col("g_last") - pl.col("k")))
+    taken = credits.select("payer", ts_c="ts", rid_c="rid", amount_c="amount", unit_c="unit")[near.get_column("g_c")]
+    return (pl.concat([near.drop("g_c", "g_last"), taken], how="horizontal")
             .filter(pl.col("ts_c") >= pl.col("ts") - window_s))
 
 
@@ -184,8 +189,8 @@ def _subsets(cand: pl.DataFrame, max_size: int, min_size: int = 1) -> pl.DataFra
 def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
             min_share: float) -> pl.DataFrame:
     """One credit and up to max_split of the next max_after debits of its account, none back to its payer."""
-    first = (credits.sort("ts").join_asof(
-        debits.select("acct", "currency", "ts", i0="i").sort("ts"), on="ts", by=["acct", "currency"],
+    first = (credits.drop("g", "n").sort("ts").join_asof(
+        debits.select("acct", "currency", "ts", "n", i0="i", g0="g").sort("ts"), on="ts", by=["acct", "currency"],
         strategy="forward", check_sortedness=False).drop_nulls("i0"))
     cand = (_debits_from(first, debits, window_s, max_after).filter(pl.col("party") != pl.col("payer"))
             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u",
@@ -198,11 +203,10 @@ def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_afte
     return combos.select("share", "tol", "tries", ins=pl.concat_list("anchor"), outs="rids")
 
 
-def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int,
-             min_share: float) -> pl.DataFrame:
-    """One debit and the 2..max_after credits just before it (in a row, within `window`)."""
-    cand = (_credits_before(credits, debits, window_s, max_after)
-            .filter(pl.col("payer") != pl.col("payee")).sort("rid", "k"))
+def _gathers(before: pl.DataFrame, min_share: float) -> pl.DataFrame:
+    """One debit and the 2..max_after credits just before it (in a row, within `window`: `before`, of
+    _credits_before)."""
+    cand = before.filter(pl.col("payer") != pl.col("payee")).sort("rid", "k")
     cand = cand.with_columns(total=pl.col("amount_c").cum_sum().over("rid"),
                              units=pl.col("unit_c").cum_sum().over("rid"), n=pl.int_range(1, pl.len() + 1).over("rid"))
     kept = (cand.filter(pl.col("n") >= 2).with_columns(share=pl.col("amount") / pl.col("total"))
@@ -216,36 +220,46 @@ def _gathers(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_aft
     return rows
 
 
-def _mixes(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: int,
+def _mixes(before: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: int,
            min_share: float) -> pl.DataFrame:
-    """Two or three of the max_mix credits before a debit, paid on in that debit and up to two of the max_mix - 1
-    debits after it, all within `window` of the earliest credit and none back to a payer: gathered and split
-    again, with other traffic in between. Amounts are matched on numbers first; the lists are built for the few
-    combinations kept."""
-    cin = (_credits_before(credits, debits, window_s, max_mix)
+    """Two or three of the max_mix credits before a debit (`before`, of _credits_before), paid on in that debit
+    and up to two of the max_mix - 1 debits after it, all within `window` of the earliest credit and none back to
+    a payer: gathered and split again, with other traffic in between. Amounts are matched on numbers first; the
+    lists are built for the few combinations kept."""
+    cin = (before
            .select(anchor="rid", k="k", rid="rid_c", party="payer", t="ts_c", a="amount_c", u="unit_c",
                    cap=pl.lit(float("inf"))))
     ins = (_subsets(cin, 3, min_size=2)
            .select("anchor", ins="rids", payers="parties", t0="t0", c_total="total", c_units="units")
            .with_row_index("cid"))
     d0 = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
-          .select(anchor="rid", outs=pl.concat_list("rid"), payees=pl.concat_list("payee"), t1="ts",
-                  total="amount", units="unit"))
+          .select(anchor="rid", payee="payee", t1="ts", total="amount", units="unit"))
     anchors = debits.join(d0.select("anchor"), left_on="rid", right_on="anchor", how="semi").with_columns(
-        i0=pl.col("i") + 1)
+        i0=pl.col("i") + 1, g0=pl.col("g") + 1)
     later = (_debits_from(anchors, debits, window_s, max_mix - 1)
-             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u", cap=pl.lit(float("inf"))))
-    with_later = (_subsets(later, 2).join(d0, on="anchor", suffix="_0")
-                  .select("anchor", outs=pl.col("outs").list.concat("rids"),
-                          payees=pl.col("payees").list.concat("parties"), t1=pl.max_horizontal("t1", "t1_0"),
-                          total=pl.col("total") + pl.col("total_0"), units=pl.col("units") + pl.col("units_0")))
-    outs = pl.concat([d0, with_later]).with_row_index("did")
+             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u"))
+    # the debit alone, or with one or two of the later ones (k1, k2): numbers only, lists for the pairs kept
+    one = later.select("anchor", k1="k", k2=pl.lit(None, dtype=later.schema["k"]), t="t", a="a", u="u")
+    two = (later.join(later.select("anchor", k2="k", t2="t", a2="a", u2="u"), on="anchor").filter(pl.col("k2") > pl.col("k"))
+           .select("anchor", k1="k", k2="k2", t=pl.max_horizontal("t", "t2"), a=pl.col("a") + pl.col("a2"),
+                   u=pl.col("u") + pl.col("u2")))
+    with_later = (pl.concat([one, two]).join(d0.drop("payee"), on="anchor")
+                  .select("anchor", "k1", "k2", t1=pl.max_horizontal("t", "t1"), total=pl.col("a") + pl.col("total"),
+                          units=pl.col("u") + pl.col("units")))
+    outs = pl.concat([d0.select("anchor", k1=pl.lit(None, dtype=later.schema["k"]), k2=pl.lit(None, dtype=later.schema["k"]),
+                                t1="t1", total="total", units="units"), with_later]).with_row_index("did")
     pairs = (ins.select("anchor", "cid", "t0", "c_total", "c_units")   # numbers first
              .join(outs.select("anchor", "did", "t1", "total", "units"), on="anchor")
              .filter(pl.col("t1") <= pl.col("t0") + window_s)
              .with_columns(share=pl.col("total") / pl.col("c_total"))
              .filter(pl.col("share").is_between(min_share, 1.0 + pl.col("units") / pl.col("c_total"))))
-    rows = (pairs.join(ins.select("cid", "ins", "payers"), on="cid").join(outs.select("did", "outs", "payees"), on="did")
+    listed = (outs.join(pairs.select("did").unique(), on="did", how="semi")
+              .join(later.select("anchor", k1="k", rid1="rid", party1="party"), on=["anchor", "k1"], how="left")
+              .join(later.select("anchor", k2="k", rid2="rid", party2="party"), on=["anchor", "k2"], how="left")
+              .join(d0.select("anchor", "payee"), on="anchor")
+              .select("did", outs=pl.concat_list("anchor", "rid1", "rid2").list.drop_nulls(),
+                      payees=pl.concat_list("payee", "party1", "party2").list.drop_nulls()))
+    rows = (pairs.join(ins.select("cid", "ins", "payers"), on="cid").join(listed, on="did")
             .filter(pl.col("payers").list.set_intersection("payees").list.len() == 0)   # nothing paid back
             .with_columns(tol=(pl.col("units") + pl.col("c_units")) / pl.col("c_total"),
                           tries=pl.len().over("anchor"))

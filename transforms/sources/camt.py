@@ -649,9 +649,8 @@ class CamtReader(Reader):
 
 
 def _ahead(work, items: Iterator) -> Iterator:
-    """work(item) for each item, in order, with the next chunk parsed and transformed in a second thread while
-    this one maps the previous one: lxml lets go of the GIL while it parses and transforms, so two cores share
-    the work. At most two chunks are in flight."""
+    """work(item) for each item, in order, in two worker threads while this one cuts the next chunks: lxml and
+    polars let go of the GIL while they work, so two cores share it. At most two chunks are in flight."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="camt") as pool:
         pending: deque = deque()
         for item in items:
