@@ -93,6 +93,18 @@ def test_what_shapes_do_not_read_is_parsed_whole_with_the_same_rows(tmp_path, mo
     assert chunked.equals(whole)
 
 
+def _errors_both(path: Path, monkeypatch, match: str | None = None) -> tuple[str, str]:
+    """The error of a whole parse of the file, and of reading it cut into chunks of five entries."""
+    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 1 << 30)
+    with pytest.raises(InputError, match=match) as whole:
+        list(Camt053Reader().read(path, ReadContext()))
+    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 5)
+    with pytest.raises(InputError) as chunked:
+        list(Camt053Reader().read(path, ReadContext()))
+    return str(whole.value), str(chunked.value)
+
+
 @pytest.mark.parametrize("change", [
     ("<Nm>Mule Two</Nm>", "<Nm>Mule & Two</Nm>"),  # a bare ampersand
     ("<Nm>Mule Two</Nm>", "<Nm>Mule \x01Two</Nm>"),  # a control character XML forbids
@@ -100,19 +112,19 @@ def test_what_shapes_do_not_read_is_parsed_whole_with_the_same_rows(tmp_path, mo
     ("<Nm>Mule Two</Nm>", "<Nm>Mule Two</Name>"),  # tags that do not match
     ('Ccy="EUR"', 'Ccy="E<R"'),  # '<' in an attribute's value
     ("<Nm>Mule Two</Nm>", "<Nm>Mule Two</Nm><Nm>again</Nm"),  # a tag left open
+    ("<Nm>Mule Two</Nm>", "<Nm>Mul\udce9 Two</Nm>"),  # a byte that is not UTF-8 in a file said to be
+    ('Ccy="EUR"', 'Ccy=\u00a0"EUR"'),  # a no-break space where XML allows only its own white space
+    ("\n<Stmt>", "\n<Bad>\n<Stmt>"),  # markup between the statements, which no chunk holds
+    ("</BkToCstmrStmt>", ""),  # a closing tag missing at the end, which the chunks write themselves
+    ("<AddtlNtryInf>", "<AddtlNtryInf>" + "x" * 10_000_001),  # a text over the parser's limit
 ])
-def test_a_malformed_entry_gives_the_error_of_a_whole_parse(tmp_path, monkeypatch, change):
+def test_a_malformed_file_gives_the_error_of_a_whole_parse(tmp_path, monkeypatch, change):
     path = tmp_path / "bad.xml"
     stmts = _statements(6)
-    k = stmts.index("<Stmt>", stmts.index("S4-"))  # in a later statement, not the first chunk
-    path.write_text(stmts[:k] + stmts[k:].replace(*change, 1))
-    with pytest.raises(InputError) as whole:
-        list(Camt053Reader().read(path, ReadContext()))
-    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 5)
-    with pytest.raises(InputError) as chunked:
-        list(Camt053Reader().read(path, ReadContext()))
-    assert str(chunked.value) == str(whole.value)
+    k = stmts.index("<Stmt>", stmts.index("S4-")) - 1  # the last statement (and the line before it): not the first chunk
+    path.write_bytes((stmts[:k] + stmts[k:].replace(*change, 1)).encode("utf-8", "surrogateescape"))
+    whole, chunked = _errors_both(path, monkeypatch)
+    assert chunked == whole
 
 
 def test_an_entry_out_of_place_is_refused_as_by_a_whole_parse(tmp_path, monkeypatch):
@@ -125,14 +137,8 @@ def test_an_entry_out_of_place_is_refused_as_by_a_whole_parse(tmp_path, monkeypa
                     stmts[:k] + stmts[k:].replace("<Ntry>", '<Ntry xmlns="urn:example:other">', 1)):
         path = tmp_path / "placed.xml"
         path.write_text(variant)
-        monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 1 << 30)
-        with pytest.raises(InputError, match="outside a <Stmt>") as whole:
-            list(Camt053Reader().read(path, ReadContext()))
-        monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-        monkeypatch.setattr(camt, "CHUNK_ENTRIES", 5)
-        with pytest.raises(InputError) as chunked:
-            list(Camt053Reader().read(path, ReadContext()))
-        assert str(chunked.value) == str(whole.value)
+        whole, chunked = _errors_both(path, monkeypatch, match="outside a <Stmt>")
+        assert chunked == whole
 
 
 def test_several_ids_of_one_kind_give_the_first_that_is_not_blank(tmp_path, monkeypatch):
@@ -144,27 +150,6 @@ def test_several_ids_of_one_kind_give_the_first_that_is_not_blank(tmp_path, monk
     (whole, _), (chunked, _, returned) = _read_both(path, monkeypatch)
     assert all(returned) and chunked.equals(whole)
     assert whole.filter(pl.col("to_name") == "Mule Two")["to_account_id"].unique().to_list() == ["BE68539007547034"]
-
-
-@pytest.mark.parametrize("change", [
-    ("<Nm>Mule Two</Nm>", "<Nm>Mul\udce9 Two</Nm>"),  # a byte that is not UTF-8 in a file said to be
-    ('Ccy="EUR"', 'Ccy=\u00a0"EUR"'),  # a no-break space where XML allows only its own white space
-    ("</Stmt>\n<Stmt>", "</Stmt>\n<Bad>\n<Stmt>"),  # markup between the statements
-    ("</BkToCstmrStmt>", ""),  # a closing tag missing at the end
-    ("<AddtlNtryInf>", "<AddtlNtryInf>" + "x" * 10_000_001),  # a text over the parser's limit
-])
-def test_what_a_cut_file_leaves_unseen_still_fails_as_a_whole_parse(tmp_path, monkeypatch, change):
-    path = tmp_path / "odd.xml"
-    stmts = _statements(6)
-    k = stmts.index("<Stmt>", stmts.index("S3-"))
-    path.write_bytes((stmts[:k] + stmts[k:].replace(*change, 1)).encode("utf-8", "surrogateescape"))
-    with pytest.raises(InputError) as whole:
-        list(Camt053Reader().read(path, ReadContext()))
-    monkeypatch.setattr(xml_chunks, "SPLIT_ABOVE_BYTES", 0)
-    monkeypatch.setattr(camt, "CHUNK_ENTRIES", 5)
-    with pytest.raises(InputError) as chunked:
-        list(Camt053Reader().read(path, ReadContext()))
-    assert str(chunked.value) == str(whole.value)
 
 
 def test_an_entry_under_a_prefix_in_another_script_is_not_lost(tmp_path, monkeypatch):
