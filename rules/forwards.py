@@ -65,8 +65,8 @@ WHERE rowid IN (SELECT rid FROM _st_forward_rows)   -- the transfers asked for o
 class Forwards:
     """The forwards of a read range. `table`: one row per forward (fwd, share, tol, tries, ins, outs: the row ids
     of its credits and debits, sorted). `sides`: one row per transfer of a forward (fwd, share, tol, tries, rid,
-    side 'in' or 'out'). `credits`: the credits into relay accounts (rid, payer, acct, currency, ts, amount, unit,
-    i). `times`: rid and booked_at of every transfer read."""
+    side 'in' or 'out'). `credits`: the credits into relay accounts (g, rid, payer, acct, currency, ts, amount, unit,
+    i, size: see _transfers). `times`: rid and booked_at of every transfer read."""
     table: pl.DataFrame
     sides: pl.DataFrame
     credits: pl.DataFrame
@@ -104,11 +104,13 @@ def _find(con, params: dict) -> Forwards | None:
     window_s, min_share = window_seconds(params), float(params["min_share"])
     credits, debits = _transfers(edges)
     max_after, max_mix = int(params["max_after"]), int(params["max_mix"])
-    before = _credits_before(credits, debits, window_s, max(max_after, max_mix))  # for gathers and mixes alike
-    parts = [_splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share),
-             _gathers(before.filter(pl.col("k") < max_after), min_share)]
+    parts = [_splits(credits, debits, window_s, max_after, int(params["max_split"]), min_share)]
+    count = max(max_after, max_mix)
+    before = _credits_before(credits, debits, window_s, count)  # for gathers and mixes alike
+    parts.append(_gathers(before if max_after >= count else before.filter(pl.col("k") < max_after), min_share))
     if max_mix >= 2:
-        parts.append(_mixes(before.filter(pl.col("k") < max_mix), debits, window_s, max_mix, min_share))
+        parts.append(_mixes(before if max_mix >= count else before.filter(pl.col("k") < max_mix), debits, window_s,
+                            max_mix, min_share))
     table = (pl.concat(parts).with_columns(pl.col("ins").list.sort(), pl.col("outs").list.sort())
              .group_by("ins", "outs").agg(pl.col("share").first(), pl.col("tol").first(), pl.col("tries").max())
              .sort("ins", "outs").with_row_index("fwd"))
@@ -130,11 +132,12 @@ def _rounding(amount: pl.Expr) -> pl.Expr:
 
 
 def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Credits into and debits out of the relay accounts, each numbered in time order per account and currency
-    (i), with its place in the frame (g) and the number of its account's (n): the i-th after or before one of
-    them is then a row taken by place, not a join."""
+    """Credits into and debits out of the relay accounts, sorted by account, currency and time; each with its
+    index among its account's in that currency (i), their number (size) and its row in the frame (g). The
+    transfer k places after or before one of them is then taken by its row (_take), not found by a join."""
     t = edges.with_columns(ts=pl.col("booked_at").dt.epoch("s"), unit=_rounding(pl.col("amount")))
-    numbered = [pl.int_range(pl.len()).over("acct", "currency").alias("i"), pl.len().over("acct", "currency").alias("n")]
+    numbered = [pl.int_range(pl.len()).over("acct", "currency").alias("i"),
+                pl.len().over("acct", "currency").alias("size")]
     credits = (t.filter("to_relay").rename({"dst": "acct", "src": "payer"}).sort("acct", "currency", "ts", "rid")
                .with_columns(numbered).with_row_index("g"))
     debits = (t.filter("from_relay").rename({"src": "acct", "dst": "payee"}).sort("acct", "currency", "ts", "rid")
@@ -142,27 +145,37 @@ def _transfers(edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return credits, debits
 
 
+def _take(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """The given rows of a frame of _transfers, as it returned it (g is then the row: checked, as a frame filtered
+    or sorted again would give other transfers without an error)."""
+    g = frame.get_column("g")
+    if frame.height and not (g[0] == 0 and g[-1] == frame.height - 1 and g.is_sorted()):
+        raise ValueError("rows taken by place from a frame that is not _transfers' own")
+    return frame[rows]
+
+
 def _debits_from(anchors: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
-    """For each anchor (its first debit's place g0 and index i0 in its account's n debits, its time ts, and any other
-    columns, kept), the `count` debits of the account from index i0 on (k = 0 the first) within `window` of ts:
-    rid_d, party (the payee), t, a (amount), u (its rounding)."""
+    """For each anchor (its first debit's row g0 and index i0 among the `size` debits of its account in its
+    currency, its time ts, and any other columns, kept), the `count` debits from index i0 on (k = 0 the first)
+    within `window` of ts: rid_d, party (the payee), t, a (amount), u (its rounding). debits: of _transfers."""
     offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
-    near = (anchors.join(offsets, how="cross").filter(pl.col("i0") + pl.col("k") < pl.col("n"))
+    near = (anchors.join(offsets, how="cross").filter(pl.col("i0") + pl.col("k") < pl.col("size"))
             .with_columns(g_d=pl.col("g0") + pl.col("k")))
-    taken = debits.select(party="payee", t="ts", rid_d="rid", a="amount", u="unit")[near.get_column("g_d")]
+    taken = _take(debits, near.get_column("g_d")).select(party="payee", t="ts", rid_d="rid", a="amount", u="unit")
     return pl.concat([near.drop("g_d"), taken], how="horizontal").filter(pl.col("t") <= pl.col("ts") + window_s)
 
 
 def _credits_before(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, count: int) -> pl.DataFrame:
     """Each debit (its rid, amount, unit, payee) with the `count` credits in a row before it (k = 0 the latest)
-    that came within `window` of it: rid_c, payer, ts_c, amount_c, unit_c."""
-    last = (debits.drop("g", "n").sort("ts").join_asof(
-        credits.select("acct", "currency", "ts", last="i", g_last="g").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="backward", check_sortedness=False).drop_nulls("last"))
+    that came within `window` of it: rid_c, payer, ts_c, amount_c, unit_c. credits and debits: of _transfers."""
+    last = (debits.drop("g", "size").sort("ts", maintain_order=True).join_asof(
+        credits.select("acct", "currency", "ts", last="i", g_last="g").sort("ts", maintain_order=True), on="ts",
+        by=["acct", "currency"], strategy="backward", check_sortedness=False).drop_nulls("last"))
     offsets = pl.DataFrame({"k": pl.int_range(count, eager=True)})
     near = (last.join(offsets, how="cross").filter(pl.col("k") <= pl.col("last"))
             .with_columns(g_c=pl.col("g_last") - pl.col("k")))
-    taken = credits.select("payer", ts_c="ts", rid_c="rid", amount_c="amount", unit_c="unit")[near.get_column("g_c")]
+    taken = _take(credits, near.get_column("g_c")).select("payer", ts_c="ts", rid_c="rid", amount_c="amount",
+                                                          unit_c="unit")
     return (pl.concat([near.drop("g_c", "g_last"), taken], how="horizontal")
             .filter(pl.col("ts_c") >= pl.col("ts") - window_s))
 
@@ -189,9 +202,9 @@ def _subsets(cand: pl.DataFrame, max_size: int, min_size: int = 1) -> pl.DataFra
 def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_after: int, max_split: int,
             min_share: float) -> pl.DataFrame:
     """One credit and up to max_split of the next max_after debits of its account, none back to its payer."""
-    first = (credits.drop("g", "n").sort("ts").join_asof(
-        debits.select("acct", "currency", "ts", "n", i0="i", g0="g").sort("ts"), on="ts", by=["acct", "currency"],
-        strategy="forward", check_sortedness=False).drop_nulls("i0"))
+    first = (credits.drop("g", "size").sort("ts", maintain_order=True).join_asof(
+        debits.select("acct", "currency", "ts", "size", i0="i", g0="g").sort("ts", maintain_order=True), on="ts",
+        by=["acct", "currency"], strategy="forward", check_sortedness=False).drop_nulls("i0"))
     cand = (_debits_from(first, debits, window_s, max_after).filter(pl.col("party") != pl.col("payer"))
             .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u",
                     cap=pl.col("amount") + pl.col("unit")))   # a split stays within its credit
@@ -205,7 +218,7 @@ def _splits(credits: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_afte
 
 def _gathers(before: pl.DataFrame, min_share: float) -> pl.DataFrame:
     """One debit and the 2..max_after credits just before it (in a row, within `window`: `before`, of
-    _credits_before)."""
+    _credits_before, holds the max_after credits before each debit)."""
     cand = before.filter(pl.col("payer") != pl.col("payee")).sort("rid", "k")
     cand = cand.with_columns(total=pl.col("amount_c").cum_sum().over("rid"),
                              units=pl.col("unit_c").cum_sum().over("rid"), n=pl.int_range(1, pl.len() + 1).over("rid"))
@@ -239,15 +252,17 @@ def _mixes(before: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: i
     later = (_debits_from(anchors, debits, window_s, max_mix - 1)
              .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u"))
     # the debit alone, or with one or two of the later ones (k1, k2): numbers only, lists for the pairs kept
-    one = later.select("anchor", k1="k", k2=pl.lit(None, dtype=later.schema["k"]), t="t", a="a", u="u")
-    two = (later.join(later.select("anchor", k2="k", t2="t", a2="a", u2="u"), on="anchor").filter(pl.col("k2") > pl.col("k"))
+    no_k = pl.lit(None, dtype=later.schema["k"])
+    one = later.select("anchor", k1="k", k2=no_k, t="t", a="a", u="u")
+    two = (later.join(later.select("anchor", k2="k", t2="t", a2="a", u2="u"), on="anchor")
+           .filter(pl.col("k2") > pl.col("k"))
            .select("anchor", k1="k", k2="k2", t=pl.max_horizontal("t", "t2"), a=pl.col("a") + pl.col("a2"),
                    u=pl.col("u") + pl.col("u2")))
     with_later = (pl.concat([one, two]).join(d0.drop("payee"), on="anchor")
                   .select("anchor", "k1", "k2", t1=pl.max_horizontal("t", "t1"), total=pl.col("a") + pl.col("total"),
                           units=pl.col("u") + pl.col("units")))
-    outs = pl.concat([d0.select("anchor", k1=pl.lit(None, dtype=later.schema["k"]), k2=pl.lit(None, dtype=later.schema["k"]),
-                                t1="t1", total="total", units="units"), with_later]).with_row_index("did")
+    outs = pl.concat([d0.select("anchor", k1=no_k, k2=no_k, t1="t1", total="total", units="units"),
+                      with_later]).with_row_index("did")
     pairs = (ins.select("anchor", "cid", "t0", "c_total", "c_units")   # numbers first
              .join(outs.select("anchor", "did", "t1", "total", "units"), on="anchor")
              .filter(pl.col("t1") <= pl.col("t0") + window_s)

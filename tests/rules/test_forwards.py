@@ -55,3 +55,22 @@ def test_same_cut_and_round_cut_build_the_forwards_once_per_run(world, monkeypat
     built.clear()
     detect(world.con, only=["round_cut", "same_cut"], config_path=cfg)
     assert len(built) == 2
+
+
+def test_transfers_taken_by_place_come_from_the_frame_as_built():
+    """The k-th debit of an account is taken by its row in _transfers' frame: a frame filtered or sorted again
+    would give other transfers silently, so taking from one is refused."""
+    from datetime import datetime, timezone
+
+    from rules.forwards import _take, _transfers
+
+    day = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    edges = pl.DataFrame({"rid": [1, 2, 3, 4], "src": [10, 20, 20, 20], "dst": [20, 30, 40, 50],
+                          "booked_at": [day] * 4, "amount": [100.0, 40.0, 30.0, 20.0], "currency": ["EUR"] * 4,
+                          "to_relay": [True, False, False, False], "from_relay": [False, True, True, True]})
+    _, debits = _transfers(edges)
+    assert debits["i"].to_list() == [0, 1, 2] and debits["size"].to_list() == [3, 3, 3]
+    assert _take(debits, pl.Series([2, 0]))["rid"].to_list() == [4, 2]
+    for other in (debits.filter(pl.col("rid") != 3), debits.sort("amount")):
+        with pytest.raises(ValueError, match="not _transfers' own"):
+            _take(other, pl.Series([0]))
