@@ -245,10 +245,9 @@ def _mixes(before: pl.DataFrame, debits: pl.DataFrame, window_s: int, max_mix: i
     ins = (_subsets(cin, 3, min_size=2)
            .select("anchor", ins="rids", payers="parties", t0="t0", c_total="total", c_units="units")
            .with_row_index("cid"))
-    d0 = (debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
-          .select(anchor="rid", payee="payee", t1="ts", total="amount", units="unit"))
-    anchors = debits.join(d0.select("anchor"), left_on="rid", right_on="anchor", how="semi").with_columns(
-        i0=pl.col("i") + 1, g0=pl.col("g") + 1)
+    paid = debits.join(cin.select("anchor").unique(), left_on="rid", right_on="anchor", how="semi")
+    d0 = paid.select(anchor="rid", payee="payee", t1="ts", total="amount", units="unit")
+    anchors = paid.with_columns(i0=pl.col("i") + 1, g0=pl.col("g") + 1)  # the debits after it, from the next one
     later = (_debits_from(anchors, debits, window_s, max_mix - 1)
              .select(anchor="rid", k="k", rid="rid_d", party="party", t="t", a="a", u="u"))
     # the debit alone, or with one or two of the later ones (k1, k2): numbers only, lists for the pairs kept

@@ -575,8 +575,8 @@ class CamtReader(Reader):
 
         def read_records(chunk: xml_chunks.Chunk) -> tuple[int, pl.DataFrame]:
             if chunk.units:  # a chunk of a large file: the stylesheet once per shape of entry (camt_shapes)
-                try:
-                    _, ns = document_of(_parse(chunk.prefix + chunk.closers, path).getroot())
+                try:  # the file's prefix alone (_parse would read the whole file again to place an error)
+                    _, ns = document_of(xml_safety.parse_bytes(chunk.prefix + chunk.closers, path).getroot())
                 except InputError:
                     pass  # the whole parse below says it of the file
                 else:

@@ -44,8 +44,7 @@ _MAX_VALUES = 0xFFFD
 MAX_NEW_SHAPES = 500  # in one chunk: beyond, the file is not read by shape (too many templates to be worth it)
 _MAX_UNIT_BYTES = 9_000_000  # under the parser's limit on one text node (10,000,000), which the shape would hide
 _NOT_UTF8 = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["'](?!utf-?8["'])""", re.I)
-_CONTAINER_NAME = re.compile(r"<([^\s/>]+)")
-_ENTRY_TAG = re.compile(rb"<([^\s/>]+)")
+_TAG_NAME = re.compile(rb"<([^\s/>]+)")  # an element's name (with its prefix), from its start tag
 _ALLOWED_BYTES = bytes(range(0x20, 0x100)) + b"\t\n\r"  # what is left after deleting these is a control character
 # in a value, what XML forbids (U+FFFE, U+FFFF, ']]>') and what is not read here (character references,
 # namespace declarations); a bare '&' is found apart (_PREDEFINED)
@@ -78,7 +77,7 @@ class Shapes:
         context: list[str] = []
         for pieces, entries in units:
             opening = pieces[0][:pieces[0].index(b">") + 1].decode("utf-8", "replace")
-            tag = _ENTRY_TAG.match(entries[0]) if entries else None
+            tag = _TAG_NAME.match(entries[0]) if entries else None
             texts.append((b"<" + (tag.group(1) if tag else b"") + b"/>").join(pieces))  # each entry's place
             context.append("")
             texts.extend(entries)
@@ -139,8 +138,8 @@ class Shapes:
                 continue
             marked = _mark(shape)
             if opening:  # an entry, in a statement of its own
-                name = _CONTAINER_NAME.match(opening)
-                docs.append(f"{opening}{marked}</{name.group(1) if name else ''}>")
+                name = _TAG_NAME.match(opening.encode())
+                docs.append(f"{opening}{marked}</{name.group(1).decode() if name else ''}>")
             else:  # a statement's own shape
                 docs.append(marked)
             usable.append(key)
