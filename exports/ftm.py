@@ -28,7 +28,7 @@ import duckdb
 
 from exports.graphml import is_wallet
 from exports.safe import atomic_path
-from exports.tables import rows
+from exports.tables import EDGE_ORDER, rows
 
 NAMESPACE = "scamtrace"
 SHARED = {"device", "ip", "phone", "email", "address"}
@@ -38,8 +38,9 @@ def write(con: duckdb.DuckDBPyConnection, networks_table: str, path: Path, netwo
     """network.ftm.json (FtM entities, one JSON object per line) of the selected networks, or of one of them."""
     cond, params = ("network_id IN (SELECT network_id FROM " + networks_table + ")", []) if network_id is None \
         else ("network_id = ?", [network_id])
-    members = rows(con, f"SELECT * FROM network_members WHERE {cond} ORDER BY network_id, rank NULLS LAST, member_id", params)
-    edges = rows(con, f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, kind, src_id, dst_id", params)
+    members = rows(con, f"SELECT * FROM network_members WHERE {cond} "
+                        "ORDER BY network_id, rank NULLS LAST, member_id, member_type", params)
+    edges = rows(con, f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, {EDGE_ORDER}", params)
     party_ids = sorted({m["member_id"] for m in members if m["member_type"] == "party"})
     kyc = {r["party_id"]: r for r in rows(con, "SELECT * FROM parties WHERE party_id IN (SELECT unnest(?::VARCHAR[]))",
                                           [party_ids])} if party_ids else {}

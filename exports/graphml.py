@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any
 
 
 from exports.safe import atomic_path, ensure_dir, neutralise
+from exports.tables import EDGE_ORDER
 
 CRYPTO_PREFIXES = ("tron:", "ethereum:", "bitcoin:", "bsc:", "polygon:", "solana:", "arbitrum:")
 
@@ -31,10 +33,32 @@ def node_id(kind: str, ident: str) -> str:
     return f"{kind}:{ident}"
 
 
+def _utc_text(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _list_text(value) -> str | None:
+    return "; ".join(str(v) for v in value if v is not None) or None
+
+
+# GraphML-safe attribute values by exact type (the common ones; subclasses go through _attr_other)
+_BY_TYPE: dict[type, Any] = {
+    str: lambda v: v or None, bool: lambda v: v, int: lambda v: v, float: lambda v: v,
+    Decimal: float, datetime: _utc_text, date: date.isoformat, list: _list_text, tuple: _list_text, set: _list_text,
+}
+
+
 def _attr(value: Any) -> Any:
     """A GraphML-safe attribute value, or None to leave it out."""
     if value is None:
         return None
+    conv = _BY_TYPE.get(type(value))
+    return conv(value) if conv is not None else _attr_other(value)
+
+
+def _attr_other(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, Decimal):
@@ -44,22 +68,21 @@ def _attr(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple, set)):
-        return "; ".join(str(v) for v in value if v is not None) or None
+        return _list_text(value)
     return str(value) or None
 
 
 def _clean(attrs: dict) -> dict:
     out = {}
     for k, v in attrs.items():
-        val = _attr(v)
-        if val is not None:
-            out[k] = val
+        if v is not None:
+            val = _attr(v)
+            if val is not None:
+                out[k] = val
     return out
 
 
@@ -80,6 +103,7 @@ GRAPHML_BATCH = 5_000
 # Members per network in the graph files. Chart tools slow to a crawl well before this (i2 and yEd at a few
 # thousand items, Gephi at about 100,000 nodes), and a network this large is charted from its top anyway.
 GRAPH_MAX_MEMBERS = 10_000
+_EDGE_ORDER_E = ", ".join("e." + c for c in EDGE_ORDER.split(", "))
 
 
 def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
@@ -106,7 +130,7 @@ def _graph_tables(con, networks_table: str, network_id: str | None, tag: str,
     # In a cut network an edge stays when both its ends are kept members.
     con.execute(f"""
         CREATE TEMP TABLE {n['edg']} AS
-        SELECT e.*, s._net, row_number() OVER (PARTITION BY e.network_id ORDER BY e.kind, e.src_id, e.dst_id) AS _seq
+        SELECT e.*, s._net, row_number() OVER (PARTITION BY e.network_id ORDER BY {_EDGE_ORDER_E}) AS _seq
         FROM network_edges e JOIN {n['nets']} s ON s.network_id = e.network_id
         WHERE e.network_id NOT IN (SELECT network_id FROM {n['mem']} WHERE _members > {cap}) OR (
             EXISTS (SELECT 1 FROM {n['mem']} k
@@ -254,8 +278,13 @@ class _Keys:
         self._types.construct_types()
         self.seen: dict[tuple, str] = {}
         self.elements: list = []
+        self._known: set[tuple] = set()  # (name, Python type, scope) already declared: most calls stop there
 
     def declare(self, name: str, value: Any, scope: str) -> None:
+        known = (name, type(value), scope)
+        if known in self._known:
+            return
+        self._known.add(known)
         xml_type = self._types.get_xml_type(type(value))
         if (name, xml_type, scope) not in self.seen:
             from lxml import etree
@@ -276,17 +305,25 @@ _ATTR_ESC = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"
 
 def _element(tag: str, attrs: dict, data: dict, scope: str, keys: _Keys) -> bytes:
     """`<tag a="..">` with one `<data key="k">value</data>` per item, as lxml's pretty-printed tostring."""
-    texts = [(str(k), v, str(v)) for k, v in data.items()]
-    for k, v, _ in texts:
+    names = [str(k) for k in data]
+    texts = [v if type(v) is str else str(v) for v in data.values()]
+    for k, v in zip(names, data.values()):
         keys.declare(k, v, scope)
-    if any(_NOT_XML.search(t) or _NOT_XML.search(k) for k, _, t in texts) or any(
-            _NOT_XML.search(str(v)) for v in attrs.values()):
-        return _element_lxml(tag, attrs, texts)
-    head = f"<{tag}" + "".join(f' {a}="{str(v).translate(_ATTR_ESC)}"' for a, v in attrs.items())
+    heads = [str(v) for v in attrs.values()]
+    if _NOT_XML.search("\n".join((*names, *texts, *heads))):   # one search: a newline is valid XML
+        return _element_lxml(tag, attrs, list(zip(names, data.values(), texts)))
+    head = f"<{tag}" + "".join(f' {a}="{v.translate(_ATTR_ESC)}"' for a, v in zip(attrs, heads))
     if not texts:
         return (head + "/>\n").encode("utf-8")
-    body = "".join(f'  <data key="{k.translate(_ATTR_ESC)}">{t.translate(_TEXT_ESC)}</data>\n' for k, _, t in texts)
+    # one translate for all texts (NUL cannot occur in them: refused above) and one per key name, cached
+    escaped = "\x00".join(texts).translate(_TEXT_ESC).split("\x00")
+    body = "".join(f'  <data key="{_key_attr(k)}">{t}</data>\n' for k, t in zip(names, escaped))
     return f"{head}>\n{body}</{tag}>\n".encode("utf-8")
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_attr(name: str) -> str:
+    return name.translate(_ATTR_ESC)
 
 
 def _element_lxml(tag: str, attrs: dict, texts: list[tuple[str, Any, str]]) -> bytes:
@@ -318,7 +355,8 @@ def _graphml_frame(keys: _Keys) -> tuple[bytes, bytes]:
 
 
 def _csv_line(w, item: dict, cols: list[str]) -> None:
-    w.writerow([neutralise("" if item.get(c) is None else str(item.get(c))) for c in cols])
+    values = [item.get(c) for c in cols]
+    w.writerow([neutralise("" if v is None else (v if type(v) is str else str(v))) for v in values])
 
 
 def _write_body(con, names: dict[str, str], body: Path, edges_csv: Path | None, keys: _Keys) -> None:

@@ -417,9 +417,14 @@ def network_members_query(sel: Selection, network_id: str | None = None) -> Quer
         ORDER BY network_id, rank NULLS LAST, member_type, member_id""", params)
 
 
+# The order of a network's edges in every export. Two edges can share kind and ends (two shared IPs of the same
+# pair of accounts): the rest of the row breaks the tie, so the same store always gives the same files.
+EDGE_ORDER = "kind, src_id, dst_id, src_type, dst_type, evidence, first_at, last_at, n_txns, usd"
+
+
 def network_edges_query(sel: Selection, network_id: str | None = None) -> Query:
     cond, params = _networks_cond(sel, "network_id", network_id)
-    return Query(f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, kind, src_id, dst_id", params)
+    return Query(f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, {EDGE_ORDER}", params)
 
 
 def _exported_subjects(sel: Selection) -> str:

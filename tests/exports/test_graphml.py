@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import networkx as nx
 import pytest
 from lxml import etree
+
+from transforms import store
 
 from .conftest import W_KH, W_OTC
 
@@ -117,3 +120,29 @@ def test_cli_graph_limit_says_which_networks_were_cut(tmp_path, store_copy):
                                      "--graph-max-members", "0", "--db", str(store_copy)])
     assert whole.exit_code == 0 and "charted" not in whole.output, whole.output
     assert len(nx.read_graphml(tmp_path / "b" / "network.graphml").nodes) == 10  # 9 members and the compound
+
+
+def test_edges_sharing_kind_and_ends_keep_one_order_in_every_file(tmp_path, store_copy):
+    """Two shared IPs of one pair of accounts are two edges with the same kind and ends: the rest of the row
+    orders them, so exporting the same store twice gives the same files (the row order on disk does not)."""
+    from exports import export
+    from tests.world import insert_row
+
+    con = store.connect(store_copy)
+    for ip in ("203.0.113.9", "198.51.100.7"):  # inserted out of order
+        insert_row(con, "network_edges", network_id="NW-1", src_type="account", src_id="KASITHBK:333",
+                   dst_type="account", dst_id="ABAAKHPP:444", kind="ip", evidence=ip)
+    try:
+        export(con, tmp_path / "out", formats=["graphml", "ftm"], full=False)
+    finally:
+        con.close()
+    out = tmp_path / "out"
+    edges = [e["evidence"] for e in csv.DictReader(open(out / "graph_edges.csv", encoding="utf-8-sig", newline=""))
+             if e["kind"] == "ip"]
+    assert edges == ["198.51.100.7", "203.0.113.9"]
+    g = nx.read_graphml(out / "network.graphml", force_multigraph=True)
+    keyed = sorted((int(k), d["evidence"]) for u, v, k, d in g.edges(keys=True, data=True) if d["kind"] == "ip")
+    assert keyed == [(1, "198.51.100.7"), (2, "203.0.113.9")]  # key 0: the pair's flow
+    ftm = [json.loads(line) for line in open(out / "network.ftm.json", encoding="utf-8")]
+    link = [e for e in ftm if e["properties"].get("role") == ["shares ip"]]
+    assert len(link) == 1 and link[0]["properties"]["description"] == ["198.51.100.7", "203.0.113.9"]
