@@ -36,6 +36,12 @@ SHARED = {"device", "ip", "phone", "email", "address"}
 
 def write(con: duckdb.DuckDBPyConnection, networks_table: str, path: Path, network_id: str | None = None) -> list[Path]:
     """network.ftm.json (FtM entities, one JSON object per line) of the selected networks, or of one of them."""
+    return write_rows(gather(con, networks_table, network_id), path)
+
+
+def gather(con: duckdb.DuckDBPyConnection, networks_table: str, network_id: str | None = None) -> dict[str, Any]:
+    """The rows the entities are made of (members, edges, their KYC, compound links, compounds, watch-list
+    matches): read here, so that write_rows can run in a worker process that never opens the store."""
     cond, params = ("network_id IN (SELECT network_id FROM " + networks_table + ")", []) if network_id is None \
         else ("network_id = ?", [network_id])
     members = rows(con, f"SELECT * FROM network_members WHERE {cond} "
@@ -53,14 +59,19 @@ def write(con: duckdb.DuckDBPyConnection, networks_table: str, path: Path, netwo
         SELECT DISTINCT w.* FROM watchlist_matches w JOIN network_members m
           ON w.subject_type = m.member_type AND w.subject_id = m.member_id
         WHERE m.{cond} AND w.is_current ORDER BY w.match_id""", params) if _has(con, "watchlist_matches") else []
+    return {"members": members, "edges": edges, "kyc": kyc, "links": links, "compounds": compounds, "listed": listed}
+
+
+def write_rows(data: dict[str, Any], path: Path) -> list[Path]:
+    """network.ftm.json from gather's rows."""
     builder = _Builder()
-    for m in members:
-        builder.member(m, kyc.get(m["member_id"]))
-    for e in edges:
+    for m in data["members"]:
+        builder.member(m, data["kyc"].get(m["member_id"]))
+    for e in data["edges"]:
         builder.edge(e)
-    for link in links:
-        builder.compound_link(link, compounds.get(link["compound_id"]))
-    for match in listed:
+    for link in data["links"]:
+        builder.compound_link(link, data["compounds"].get(link["compound_id"]))
+    for match in data["listed"]:
         builder.sanction(match)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for entity in builder.entities():
@@ -88,14 +99,27 @@ class _Builder:
 
         self.model = model
         self.by_id: dict[str, Any] = {}
+        self.by_key: dict[tuple[str, ...], Any] = {}  # (schema, *key) -> its entity: an id is hashed once
         self.node_of: dict[tuple[str, str], str] = {}  # (account | party | compound, id) -> entity id
         self.holder_of: dict[str, str] = {}  # account id -> holder party entity id
         self.networks: dict[str, set[str]] = defaultdict(set)
+        self.described: set[str] = set()  # compounds whose Organization has its properties
 
     def _make(self, schema: str, *key: str):
+        known = self.by_key.get((schema, *key))
+        if known is not None:
+            return known
         proxy = self.model.make_entity(schema)
         proxy.make_id(NAMESPACE, schema, *key)
-        return self.by_id.setdefault(proxy.id, proxy)
+        proxy = self.by_key[(schema, *key)] = self.by_id.setdefault(proxy.id, proxy)
+        return proxy
+
+    @staticmethod
+    def _own(proxy, prop: str, value: str) -> None:
+        """A value this module made (an entity id it hashed, a fixed role or topic, a summary it formatted): valid
+        as it is, so followthemoney's cleaning, most of the time of an export, is skipped. Data from the store
+        goes through proxy.add."""
+        proxy.unsafe_add(proxy.schema.properties[prop], value, cleaned=True)
 
     def member(self, m: dict, party: dict | None) -> None:
         kind, mid = m["member_type"], m["member_id"]
@@ -137,15 +161,15 @@ class _Builder:
             bank = all(self.by_id[x].schema.name == "BankAccount" for x in (src, dst))
             proxy = self._make("Payment" if bank else "UnknownLink", "flow", e["network_id"], e["src_id"], e["dst_id"])
             if bank:
-                proxy.add("payerAccount", src)
-                proxy.add("beneficiaryAccount", dst)
+                self._own(proxy, "payerAccount", src)
+                self._own(proxy, "beneficiaryAccount", dst)
                 proxy.add("amountUsd", _text(e.get("usd") or 0))
                 proxy.add("startDate", _text(e["first_at"]) if e.get("first_at") else None, quiet=True)
                 proxy.add("endDate", _text(e["last_at"]) if e.get("last_at") else None, quiet=True)
             else:
-                proxy.add("subject", src)
-                proxy.add("object", dst)
-                proxy.add("role", "payment flow")
+                self._own(proxy, "subject", src)
+                self._own(proxy, "object", dst)
+                self._own(proxy, "role", "payment flow")
             proxy.add("summary", f"{e.get('n_txns')} transfers, USD {_text(e.get('usd') or 0)}")
             proxy.add("description", f"transactions: {e.get('evidence') or ''}")
         elif kind == "holder":
@@ -155,29 +179,31 @@ class _Builder:
             proxy = self._make("Ownership" if self.by_id[asset].schema.name == "BankAccount" else "UnknownLink",
                                "holder", e["network_id"], e["src_id"], e["dst_id"])
             if proxy.schema.name == "Ownership":
-                proxy.add("owner", holder)
-                proxy.add("asset", asset)
+                self._own(proxy, "owner", holder)
+                self._own(proxy, "asset", asset)
             else:
-                proxy.add("subject", holder)
-                proxy.add("object", asset)
-            proxy.add("role", "account holder")
+                self._own(proxy, "subject", holder)
+                self._own(proxy, "object", asset)
+            self._own(proxy, "role", "account holder")
         else:
             proxy = self._make("UnknownLink", kind, e["network_id"], e["src_id"], e["dst_id"])
-            proxy.add("subject", src)
-            proxy.add("object", dst)
+            self._own(proxy, "subject", src)
+            self._own(proxy, "object", dst)
             proxy.add("role", f"shares {kind}" if kind in SHARED else kind)
             proxy.add("description", e.get("evidence"), quiet=True)
 
     def compound_link(self, link: dict, compound: dict | None) -> None:
         cid = link["compound_id"]
         org = self._make("Organization", "compound", cid)
-        org.add("name", (compound or {}).get("name") or cid)
-        org.add("country", (compound or {}).get("country"), quiet=True)
-        org.add("topics", "crime")
+        if cid not in self.described:   # a compound linked to many members is described once
+            self.described.add(cid)
+            org.add("name", (compound or {}).get("name") or cid)
+            org.add("country", (compound or {}).get("country"), quiet=True)
+            self._own(org, "topics", "crime")
         self.node_of[("compound", cid)] = org.id
         proxy = self._make("UnknownLink", "compound_link", link["network_id"], link["link_id"])
-        proxy.add("subject", self._node(link["subject_type"], link["subject_id"]))
-        proxy.add("object", org.id)
+        self._own(proxy, "subject", self._node(link["subject_type"], link["subject_id"]))
+        self._own(proxy, "object", org.id)
         proxy.add("role", f"compound link: {link['link_kind']}")
         proxy.add("description", link.get("evidence_text"), quiet=True)
         proxy.add("summary", f"confidence {float(link['confidence']):.2f}" if link.get("confidence") is not None else None,

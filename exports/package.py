@@ -127,7 +127,7 @@ def export(
     filters = T.Filters.make(status=status, min_score=min_score, typology=typology, network=network,
                              jurisdiction=jurisdiction, since=since, until=until)
     sel = T.select(con, filters)
-    xlsx_jobs: list = []  # (table, future, spool) of workbooks written by worker processes
+    xlsx_jobs: list = []  # (table, future, spool) of workbooks written by worker processes; (FTM_JOB, future, None)
     try:
         per_alert = any(f in fmts for f in (*TABLE_FORMATS, "goaml"))
         per_network = full and any(f in fmts for f in (*TABLE_FORMATS, "goaml", "html"))
@@ -142,6 +142,14 @@ def export(
         sel.drop(con)
 
 
+FTM_JOB = "(ftm)"   # the FtM file's job among the workbooks' (exports/ftm.py)
+
+
+def _ftm_job(data: dict, path: Path) -> tuple[list[Path], int]:
+    """In a worker: the FtM file from ftm.gather's rows (as a workbook job returns: paths, 1)."""
+    return ftm_mod.write_rows(data, path), 1
+
+
 def _settle(xlsx_jobs: list) -> None:
     """After a failure: no worker is left writing into the folder, and no spool file is left in it."""
     for _, job, spool in xlsx_jobs:
@@ -152,7 +160,8 @@ def _settle(xlsx_jobs: list) -> None:
                 job.result()
             except BaseException:  # the export's own error is the one to report
                 pass
-        spool.unlink(missing_ok=True)
+        if spool is not None:
+            spool.unlink(missing_ok=True)
 
 
 class _ExportJob:
@@ -195,9 +204,10 @@ class _ExportJob:
         self.write_tables()
         networks = T.frame(self.con, self.tables["networks"]).rows  # one row per network: small whatever the store holds
         goaml_summary = self.write_goaml(networks) if "goaml" in self.fmts else {}
+        ftm_job = self.start_ftm() if "ftm" in self.fmts and self.pool is not None else None
         if "graphml" in self.fmts:
             self.write_graphml()
-        if "ftm" in self.fmts:
+        if "ftm" in self.fmts and ftm_job is None:
             self.write_ftm()
         if "html" in self.fmts and self.full:
             self.write_reports(networks)
@@ -266,6 +276,15 @@ class _ExportJob:
         self.written += ftm_mod.write(self.con, self.sel.networks_table, self.out / "network.ftm.json")
         self.done("ftm")
 
+    def start_ftm(self):
+        """network.ftm.json built in a worker while this process writes the GraphML (both are Python work of
+        about the same size, each on one core); collected with the workbooks."""
+        data = ftm_mod.gather(self.con, self.sel.networks_table)
+        job = self.pool.submit(_ftm_job, data, self.out / "network.ftm.json")
+        self.xlsx_jobs.append((FTM_JOB, job, None))
+        self.done("ftm")
+        return job
+
     def write_reports(self, networks: list[dict]) -> None:
         """HTML case reports, one network in memory at a time, and their index."""
         con, sel = self.con, self.sel
@@ -304,7 +323,7 @@ class _ExportJob:
         for name, job, _ in self.xlsx_jobs:
             paths, n_sheets = job.result()
             self.written += paths
-            if n_sheets > 1:
+            if n_sheets > 1 and name != FTM_JOB:
                 self.xlsx_sheets[name] = n_sheets
         if self.xlsx_jobs:
             self.done("xlsx_wait")

@@ -155,9 +155,14 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
     monkeypatch.setattr(GF, "GOAML_CHUNK", 7)  # several batches in flight
     monkeypatch.setattr(E, "XLSX_WORKER_MIN", 0)  # every table's workbook from a worker
     monkeypatch.setenv("SCAMTRACE_EXPORT_WORKERS", "2")
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("FtM written in process: it goes to a worker when there are workers")
+
+    monkeypatch.setattr(E.ftm_mod, "write", not_here)   # the workers import their own copy of the module
     a, ra = default_out
     b = tmp_path / "out"
-    rb = _export(store_path, b, formats="goaml,xlsx")
+    rb = _export(store_path, b, formats="goaml,xlsx,ftm")
     xa = sorted(p.relative_to(a).as_posix() for p in (a / "goaml").rglob("*") if p.is_file())
     assert xa and xa == sorted(p.relative_to(b).as_posix() for p in (b / "goaml").rglob("*") if p.is_file())
     for rel in xa:
@@ -169,6 +174,9 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
         assert _sheet_xml(a / name) == _sheet_xml(b / name), name
     assert not list(b.glob(".*"))  # no spool or temp file left
     assert "xlsx_wait" in rb["parts"]
+    # the FtM entities built in a worker (beside the GraphML) are the file built in process
+    assert (b / "network.ftm.json").read_bytes() == (a / "network.ftm.json").read_bytes()
+    assert "network.ftm.json" in rb["files"]
 
 
 def test_a_failed_export_leaves_no_worker_writing(tmp_path, store_path, monkeypatch):
