@@ -116,9 +116,9 @@ class _Builder:
 
     @staticmethod
     def _own(proxy, prop: str, value: str) -> None:
-        """A value this module made (an entity id it hashed, a fixed role or topic, a summary it formatted): valid
-        as it is, so followthemoney's cleaning, most of the time of an export, is skipped. Data from the store
-        goes through proxy.add."""
+        """A value this module made (an entity id it hashed, a fixed role or topic): valid as it is, so
+        followthemoney's cleaning, most of the time of an export, is skipped. Data from the store, and text
+        formatted from it, goes through proxy.add."""
         proxy.unsafe_add(proxy.schema.properties[prop], value, cleaned=True)
 
     def member(self, m: dict, party: dict | None) -> None:

@@ -284,8 +284,8 @@ class _Keys:
         known = (name, type(value), scope)
         if known in self._known:
             return
+        xml_type = self._types.get_xml_type(type(value))   # a type GraphML cannot hold raises, every time
         self._known.add(known)
-        xml_type = self._types.get_xml_type(type(value))
         if (name, xml_type, scope) not in self.seen:
             from lxml import etree
 

@@ -41,3 +41,15 @@ def test_markup_and_scripts(value):
 def test_text_xml_cannot_hold_is_refused_as_lxml_does():
     fast, slow = _both({"id": "a"}, {"label": "bell\x07"})
     assert fast is ValueError and slow is ValueError
+
+
+def test_a_type_graphml_cannot_hold_is_refused_each_time():
+    """The keys remember a (name, type) only once it is declared: a refused value is refused again."""
+    class Text(str):
+        pass
+
+    keys = G._Keys()
+    for _ in range(2):
+        with pytest.raises(TypeError):
+            G._element("node", {"id": "a"}, {"label": Text("x")}, "node", keys)
+    assert keys.elements == []

@@ -162,7 +162,7 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
     monkeypatch.setattr(E.ftm_mod, "write", not_here)   # the workers import their own copy of the module
     a, ra = default_out
     b = tmp_path / "out"
-    rb = _export(store_path, b, formats="goaml,xlsx,ftm")
+    rb = _export(store_path, b, formats="goaml,xlsx,ftm,graphml")
     xa = sorted(p.relative_to(a).as_posix() for p in (a / "goaml").rglob("*") if p.is_file())
     assert xa and xa == sorted(p.relative_to(b).as_posix() for p in (b / "goaml").rglob("*") if p.is_file())
     for rel in xa:
@@ -175,7 +175,8 @@ def test_worker_processes_write_the_same_files(default_out, tmp_path, store_path
     assert not list(b.glob(".*"))  # no spool or temp file left
     assert "xlsx_wait" in rb["parts"]
     # the FtM entities built in a worker (beside the GraphML) are the file built in process
-    assert (b / "network.ftm.json").read_bytes() == (a / "network.ftm.json").read_bytes()
+    for name in ("network.ftm.json", "network.graphml"):
+        assert (b / name).read_bytes() == (a / name).read_bytes(), name
     assert "network.ftm.json" in rb["files"]
 
 
