@@ -31,6 +31,8 @@ from exports.safe import atomic_path
 from exports.tables import EDGE_ORDER, rows
 
 NAMESPACE = "scamtrace"
+_TEXT_TYPES = frozenset({"string", "text", "name"})   # followthemoney types whose cleaning reads the text only
+_CLEANED_MAX = 200_000   # cleaned texts kept (a bound on memory; the repeats are close together)
 SHARED = {"device", "ip", "phone", "email", "address"}
 
 
@@ -96,14 +98,17 @@ class _Builder:
 
     def __init__(self) -> None:
         from followthemoney import model
+        from followthemoney.value import string_list
 
-        self.model = model
+        self.model, self.string_list = model, string_list
         self.by_id: dict[str, Any] = {}
         self.by_key: dict[tuple[str, ...], Any] = {}  # (schema, *key) -> its entity: an id is hashed once
         self.node_of: dict[tuple[str, str], str] = {}  # (account | party | compound, id) -> entity id
         self.holder_of: dict[str, str] = {}  # account id -> holder party entity id
         self.networks: dict[str, set[str]] = defaultdict(set)
         self.described: set[str] = set()  # compounds whose Organization has its properties
+        self.seen_members: set[tuple] = set()  # a member's properties as added: in its next network, only its note
+        self.cleaned: dict[tuple[str, str], list[str]] = {}  # (type, text) -> followthemoney's cleaning of it
 
     def _make(self, schema: str, *key: str):
         known = self.by_key.get((schema, *key))
@@ -121,8 +126,34 @@ class _Builder:
         formatted from it, goes through proxy.add."""
         proxy.unsafe_add(proxy.schema.properties[prop], value, cleaned=True)
 
+    def _add(self, proxy, prop_name: str, value: Any, quiet: bool = False) -> None:
+        """proxy.add for a text of a type whose cleaning depends on the text alone (a compound link's role and
+        evidence repeat in every network of its member): cleaned once, added as cleaned."""
+        prop = proxy.schema.properties.get(prop_name)
+        if type(value) is not str or prop is None or prop.stub or prop.type.name not in _TEXT_TYPES:
+            proxy.add(prop_name, value, quiet=quiet)
+            return
+        key = (prop.type.name, value)
+        cleaned = self.cleaned.get(key)
+        if cleaned is None:
+            if len(self.cleaned) >= _CLEANED_MAX:
+                self.cleaned.clear()
+            cleaned = self.cleaned[key] = [c for v in self.string_list(value, sanitize=True)
+                                           if (c := prop.type.clean_text(v, format=prop.format)) is not None]
+        for c in cleaned:
+            proxy.unsafe_add(prop, c, cleaned=True)
+
     def member(self, m: dict, party: dict | None) -> None:
         kind, mid = m["member_type"], m["member_id"]
+        # A member is a row per network it is in; its properties are the same in each (they come from the member
+        # and its KYC, not the network), so after the first only the network's note is added.
+        props = (kind, mid, m.get("party_type"), m.get("institution"), m.get("name"), m.get("country"),
+                 bool(m.get("watchlist_ids")))
+        if props in self.seen_members:
+            eid = self.node_of[(kind, mid)]
+            self.networks[eid].add(f"{m['network_id']}: {m.get('role')} (rank {m.get('rank')})")
+            return
+        self.seen_members.add(props)
         if kind == "party":
             proxy = self._make("Company" if m.get("party_type") == "legal" else "Person", "party", mid)
             if party:
@@ -204,10 +235,10 @@ class _Builder:
         proxy = self._make("UnknownLink", "compound_link", link["network_id"], link["link_id"])
         self._own(proxy, "subject", self._node(link["subject_type"], link["subject_id"]))
         self._own(proxy, "object", org.id)
-        proxy.add("role", f"compound link: {link['link_kind']}")
-        proxy.add("description", link.get("evidence_text"), quiet=True)
-        proxy.add("summary", f"confidence {float(link['confidence']):.2f}" if link.get("confidence") is not None else None,
-                  quiet=True)
+        self._add(proxy, "role", f"compound link: {link['link_kind']}")
+        self._add(proxy, "description", link.get("evidence_text"), quiet=True)
+        self._add(proxy, "summary", f"confidence {float(link['confidence']):.2f}" if link.get("confidence") is not None
+                  else None, quiet=True)
 
     def sanction(self, match: dict) -> None:
         proxy = self._make("Sanction", "watchlist", match["match_id"])

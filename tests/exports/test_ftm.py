@@ -49,3 +49,44 @@ def test_ftm_entities_are_valid_and_mirror_the_graphml(tmp_path, store_path):
     g = nx.read_graphml(tmp_path / "out" / "network.graphml", force_multigraph=True)
     assert nodes == Counter(d.get("type") for _, d in g.nodes(data=True))
     assert edges == Counter(d.get("kind") for *_, d in g.edges(data=True))
+
+
+def test_a_member_in_several_networks_and_its_repeated_links_are_cleaned_as_followthemoney_cleans(tmp_path):
+    """A member is one row per network and a compound link one row per network of its member: the builder adds
+    a member's properties once and cleans a repeated text once. The entities must be what followthemoney
+    makes of each row on its own."""
+    from followthemoney import model
+
+    from exports.ftm import NAMESPACE, write_rows
+
+    name, evidence = "  Somchai \t  Dee\x07 ", "\u200b phone +95978 starts with the compound prefix \x00 "
+    members = [{"network_id": nw, "member_type": "account", "member_id": "B:1", "role": role, "rank": rank,
+                "name": name, "country": "TH", "institution": " KASIKORN ", "watchlist_ids": None}
+               for nw, role, rank in (("NW-1", "mule", 2), ("NW-2", "collector", 1))]
+    links = [{"network_id": nw, "link_id": "CL-1", "compound_id": "KK", "subject_type": "account",
+              "subject_id": "B:1", "link_kind": "phone_prefix", "evidence_text": evidence, "confidence": 0.5}
+             for nw in ("NW-1", "NW-2")]
+    data = {"members": members, "edges": [], "kyc": {}, "links": links, "listed": [],
+            "compounds": {"KK": {"compound_id": "KK", "name": " KK  Park ", "country": "MM"}}}
+    write_rows(data, tmp_path / "f.json")
+    got = {e["id"]: e for e in map(json.loads, open(tmp_path / "f.json", encoding="utf-8"))}
+
+    account = model.make_entity("BankAccount")   # what followthemoney makes of the rows, added one by one
+    account.make_id(NAMESPACE, "BankAccount", "account", "B:1")
+    for m in members:
+        for prop, value in (("accountNumber", "B:1"), ("bankName", m["institution"]), ("name", m["name"]),
+                            ("country", m["country"])):
+            account.add(prop, value)
+    account.add("notes", ["NW-1: mule (rank 2)", "NW-2: collector (rank 1)"])
+    assert got[account.id] == account.to_dict()
+    assert got[account.id]["properties"]["name"] == ["Somchai Dee"]
+    for nw in ("NW-1", "NW-2"):
+        link = model.make_entity("UnknownLink")
+        link.make_id(NAMESPACE, "UnknownLink", "compound_link", nw, "CL-1")
+        org_id = model.make_entity("Organization").make_id(NAMESPACE, "Organization", "compound", "KK")
+        link.add("subject", account.id)
+        link.add("object", org_id)
+        link.add("role", "compound link: phone_prefix")
+        link.add("description", evidence)
+        link.add("summary", "confidence 0.50")
+        assert got[link.id] == link.to_dict()
