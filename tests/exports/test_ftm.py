@@ -55,6 +55,7 @@ def test_a_member_in_several_networks_and_its_repeated_links_are_cleaned_as_foll
     """A member is one row per network and a compound link one row per network of its member: the builder adds
     a member's properties once and cleans a repeated text once. The entities must be what followthemoney
     makes of each row on its own."""
+    import pyarrow as pa
     from followthemoney import model
 
     from exports.ftm import NAMESPACE, write_rows
@@ -66,9 +67,10 @@ def test_a_member_in_several_networks_and_its_repeated_links_are_cleaned_as_foll
     links = [{"network_id": nw, "link_id": "CL-1", "compound_id": "KK", "subject_type": "account",
               "subject_id": "B:1", "link_kind": "phone_prefix", "evidence_text": evidence, "confidence": 0.5}
              for nw in ("NW-1", "NW-2")]
-    data = {"members": members, "edges": [], "kyc": {}, "links": links, "listed": [],
-            "compounds": {"KK": {"compound_id": "KK", "name": " KK  Park ", "country": "MM"}}}
-    write_rows(data, tmp_path / "f.json")
+    data = {"members": pa.Table.from_pylist(members), "edges": None, "kyc": None, "listed": None,
+            "links": pa.Table.from_pylist(links),
+            "compounds": pa.Table.from_pylist([{"compound_id": "KK", "name": " KK  Park ", "country": "MM"}])}
+    write_rows(data, tmp_path / "f.json")   # the tables ftm.gather reads
     got = {e["id"]: e for e in map(json.loads, open(tmp_path / "f.json", encoding="utf-8"))}
 
     account = model.make_entity("BankAccount")   # what followthemoney makes of the rows, added one by one
