@@ -23,7 +23,7 @@ import warnings
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -76,9 +76,12 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 def write_rows(data: dict[str, Any], path: Path) -> list[Path]:
     """network.ftm.json from gather's tables."""
-    def rows_of(name: str) -> list[dict]:
+    def rows_of(name: str) -> Iterator[dict]:
+        """A table's rows, one Arrow batch of them at a time (a large export's rows as Python objects take
+        gigabytes; the entities are what needs to be held)."""
         table = data[name]
-        return [] if table is None else table.to_pylist()
+        for batch in ([] if table is None else table.to_batches(max_chunksize=50_000)):
+            yield from batch.to_pylist()
 
     kyc = {r["party_id"]: r for r in rows_of("kyc")}
     compounds = {r["compound_id"]: r for r in rows_of("compounds")}

@@ -174,22 +174,30 @@ def _node_rows(con, names: dict[str, str], order: str):
     sort = "n._pos" if order == "pos" else "n._node"
     reader = con.sql(f"""
         SELECT n._node AS _id, n._kind AS _first, n._first_net, n._t, n._i,
-               c.name AS _c_name, c.country AS _c_country, c.confidence AS _c_confidence, m.*
+               c.name AS _c_name, c.country AS _c_country, c.confidence AS _c_confidence, {_MEMBER_COLS}
         FROM {n['nodes']} n
         LEFT JOIN {n['mem']} m ON m._node = n._node
         LEFT JOIN compounds c ON n._kind = 'c' AND c.compound_id = n._i
         ORDER BY {sort}, m._net, m._seq""").to_arrow_reader(GRAPHML_BATCH)  # relation API: streams
-    current, state = None, None
+    current, state, nets = None, None, None
     for batch in reader:
         for r in batch.to_pylist():
             if r["_id"] != current:
                 if current is not None:
-                    yield current, state
-                current, state = r["_id"], _first_state(r)
-            if r.get("_node") is not None:
-                state = _member_event(state, r)
+                    yield current, _with_networks(state, nets)
+                current, state, nets = r["_id"], _first_state(r), None
+            if r["_node"] is not None:
+                state, nets = _member_event(state, nets, r)
     if current is not None:
-        yield current, state
+        yield current, _with_networks(state, nets)
+
+
+# The member columns a node is made of (the rest of network_members, such as its trafficking facts, is not
+# charted), and _node, which says a row has a member.
+_MEMBER_COLS = ", ".join(f"m.{c}" for c in (
+    "_node", "network_id", "member_type", "member_id", "name", "role", "roles", "rank", "rank_score", "centrality",
+    "is_alerted", "alert_ids", "in_usd", "out_usd", "party_type", "kind", "institution", "country", "compound_ids",
+    "holder_id"))
 
 
 def _first_state(r: dict) -> dict | None:
@@ -219,15 +227,24 @@ def _member_attrs(m: dict) -> dict:
     })
 
 
-def _member_event(state: dict | None, m: dict) -> dict:
-    """A member merged into an existing node (or creating it): the node keeps the role where it ranks highest."""
-    attrs = _member_attrs(m)
+def _member_event(state: dict | None, nets: set | None, m: dict) -> tuple[dict, set | None]:
+    """A member merged into an existing node (or creating it): the node keeps the role where it ranks highest.
+    nets: the networks of a node that more than one event made (None until then), joined by _with_networks;
+    a member's attributes are made only when they replace the node's."""
     if state is None:
-        return {"network_ids": m["network_id"], **attrs}
-    nets = set(str(state.get("network_ids", "")).split("; ")) | {m["network_id"]}
-    state["network_ids"] = "; ".join(sorted(x for x in nets if x))
-    if "rank" in attrs and ("rank" not in state or attrs["rank"] < state["rank"]):
-        state.update(attrs)  # keep the role where the member ranks highest
+        return {"network_ids": m["network_id"], **_member_attrs(m)}, None
+    if nets is None:
+        nets = set(str(state.get("network_ids", "")).split("; "))
+    nets.add(m["network_id"])
+    rank = _attr(m["rank"])
+    if rank is not None and ("rank" not in state or rank < state["rank"]):
+        state.update(_member_attrs(m))  # keep the role where the member ranks highest
+    return state, nets
+
+
+def _with_networks(state: dict | None, nets: set | None) -> dict | None:
+    if state is not None and nets is not None:
+        state["network_ids"] = "; ".join(sorted(x for x in nets if x))
     return state
 
 
