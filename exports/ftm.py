@@ -18,6 +18,7 @@ of the same network gives the same ids. Edges are per network, as in the GraphML
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from collections import defaultdict
@@ -50,14 +51,14 @@ def gather(con: duckdb.DuckDBPyConnection, networks_table: str, network_id: str 
     cond, params = ("network_id IN (SELECT network_id FROM " + networks_table + ")", []) if network_id is None \
         else ("network_id = ?", [network_id])
     return {
-        "members": _arrow(con, f"SELECT * FROM network_members WHERE {cond} "
+        "members": _arrow(con, f"SELECT {_MEMBER_COLS} FROM network_members WHERE {cond} "
                                "ORDER BY network_id, rank NULLS LAST, member_id, member_type", params),
         "edges": _arrow(con, f"SELECT * FROM network_edges WHERE {cond} ORDER BY network_id, {EDGE_ORDER}", params),
         "kyc": _arrow(con, f"""SELECT * FROM parties WHERE party_id IN (
                                  SELECT member_id FROM network_members WHERE {cond} AND member_type = 'party')""",
                       params),
         "links": _arrow(con, f"""
-            SELECT m.network_id, l.* EXCLUDE (run_id) FROM compound_links l JOIN network_members m
+            SELECT m.network_id, {_LINK_COLS} FROM compound_links l JOIN network_members m
               ON l.subject_type = m.member_type AND l.subject_id = m.member_id
             WHERE m.{cond} AND l.is_current IS NOT FALSE ORDER BY m.network_id, l.link_id""", params),
         "compounds": _arrow(con, "SELECT compound_id, name, country, sources FROM compounds"),
@@ -66,6 +67,13 @@ def gather(con: duckdb.DuckDBPyConnection, networks_table: str, network_id: str 
               ON w.subject_type = m.member_type AND w.subject_id = m.member_id
             WHERE m.{cond} AND w.is_current ORDER BY w.match_id""", params) if _has(con, "watchlist_matches") else None,
     }
+
+
+# The columns the entities are made of (a member's trafficking facts and a link's evidence record are not).
+_MEMBER_COLS = ("network_id, member_type, member_id, name, role, rank, party_type, kind, institution, country, "
+                "watchlist_ids")
+_LINK_COLS = ", ".join(f"l.{c}" for c in ("link_id", "compound_id", "subject_type", "subject_id", "link_kind",
+                                          "evidence_text", "confidence"))
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
@@ -117,9 +125,11 @@ class _Builder:
 
     def __init__(self) -> None:
         from followthemoney import model
+        from followthemoney.util import key_bytes
         from followthemoney.value import string_list
 
-        self.model, self.string_list = model, string_list
+        self.model, self.string_list, self.key_bytes = model, string_list, key_bytes
+        self.id_base: dict[str, Any] = {}  # schema -> sha1 of the id's namespace and schema parts
         self.by_id: dict[str, Any] = {}
         self.by_key: dict[tuple[str, ...], Any] = {}  # (schema, *key) -> its entity: an id is hashed once
         self.node_of: dict[tuple[str, str], str] = {}  # (account | party | compound, id) -> entity id
@@ -133,9 +143,19 @@ class _Builder:
         known = self.by_key.get((schema, *key))
         if known is not None:
             return known
-        proxy = self.model.make_entity(schema)
-        proxy.make_id(NAMESPACE, schema, *key)
-        proxy = self.by_key[(schema, *key)] = self.by_id.setdefault(proxy.id, proxy)
+        # proxy.make_id(NAMESPACE, schema, *key), with the hash of the first two parts made once per schema
+        base = self.id_base.get(schema)
+        if base is None:
+            base = self.id_base[schema] = hashlib.sha1(self.key_bytes(NAMESPACE) + self.key_bytes(schema))
+        digest = base.copy()
+        for part in key:
+            digest.update(self.key_bytes(part))
+        eid = digest.hexdigest()
+        proxy = self.by_id.get(eid)
+        if proxy is None:
+            proxy = self.by_id[eid] = self.model.make_entity(schema)
+            proxy.id = eid
+        self.by_key[(schema, *key)] = proxy
         return proxy
 
     @staticmethod
