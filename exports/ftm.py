@@ -35,7 +35,7 @@ from exports.tables import EDGE_ORDER
 
 NAMESPACE = "scamtrace"
 _TEXT_TYPES = frozenset({"string", "text", "name"})   # followthemoney types whose cleaning reads the text only
-_CLEANED_MAX = 200_000   # cleaned texts kept (a bound on memory; the repeats are close together)
+_CLEANED_MAX = 200_000   # cleaned texts kept (a bound on memory: about 120 MB of evidence sentences)
 SHARED = {"device", "ip", "phone", "email", "address"}
 
 
@@ -136,7 +136,7 @@ class _Builder:
         self.holder_of: dict[str, str] = {}  # account id -> holder party entity id
         self.networks: dict[str, set[str]] = defaultdict(set)
         self.described: set[str] = set()  # compounds whose Organization has its properties
-        self.seen_members: set[tuple] = set()  # a member's properties as added: in its next network, only its note
+        self.seen_members: dict[tuple, str] = {}  # a member's properties as added -> its entity: then only notes
         self.cleaned: dict[tuple[str, str], list[str]] = {}  # (type, text) -> followthemoney's cleaning of it
 
     def _make(self, schema: str, *key: str):
@@ -167,7 +167,8 @@ class _Builder:
 
     def _add(self, proxy, prop_name: str, value: Any, quiet: bool = False) -> None:
         """proxy.add for a text of a type whose cleaning depends on the text alone (a compound link's role and
-        evidence repeat in every network of its member): cleaned once, added as cleaned."""
+        summary repeat across links, its evidence in every network of its member): cleaned once, added as
+        cleaned."""
         prop = proxy.schema.properties.get(prop_name)
         if type(value) is not str or prop is None or prop.stub or prop.type.name not in _TEXT_TYPES:
             proxy.add(prop_name, value, quiet=quiet)
@@ -188,11 +189,11 @@ class _Builder:
         # and its KYC, not the network), so after the first only the network's note is added.
         props = (kind, mid, m.get("party_type"), m.get("institution"), m.get("name"), m.get("country"),
                  bool(m.get("watchlist_ids")))
-        if props in self.seen_members:
-            eid = self.node_of[(kind, mid)]
+        eid = self.seen_members.get(props)
+        if eid is not None:   # the entity these properties made (a party listed as person and as legal has two)
             self.networks[eid].add(f"{m['network_id']}: {m.get('role')} (rank {m.get('rank')})")
+            self.node_of[(kind, mid)] = eid   # the member's last row names its entity, as the full path does
             return
-        self.seen_members.add(props)
         if kind == "party":
             proxy = self._make("Company" if m.get("party_type") == "legal" else "Person", "party", mid)
             if party:
@@ -215,7 +216,7 @@ class _Builder:
         self.networks[proxy.id].add(f"{m['network_id']}: {m.get('role')} (rank {m.get('rank')})")
         if m.get("watchlist_ids"):
             proxy.add("topics", "sanction")
-        self.node_of[(kind, mid)] = proxy.id
+        self.node_of[(kind, mid)] = self.seen_members[props] = proxy.id
 
     def _node(self, kind: str, ident: str) -> str:
         """An edge end that is not a member (GraphML creates such nodes too): a bare account or party."""

@@ -227,24 +227,30 @@ def _member_attrs(m: dict) -> dict:
     })
 
 
-def _member_event(state: dict | None, nets: set | None, m: dict) -> tuple[dict, set | None]:
+def _member_event(state: dict | None, nets: tuple[set, Any] | None, m: dict) -> tuple[dict, tuple[set, Any] | None]:
     """A member merged into an existing node (or creating it): the node keeps the role where it ranks highest.
-    nets: the networks of a node that more than one event made (None until then), joined by _with_networks;
-    a member's attributes are made only when they replace the node's."""
+    nets: for a node that more than one event made (None until then), the networks so far and the latest one,
+    joined by _with_networks: "; "-separated, each earlier value split on "; " (what joining the list at every
+    event and splitting it at the next gave). A member's attributes are made only when they replace the node's."""
     if state is None:
         return {"network_ids": m["network_id"], **_member_attrs(m)}, None
     if nets is None:
-        nets = set(str(state.get("network_ids", "")).split("; "))
-    nets.add(m["network_id"])
+        seen, latest = set(str(state.get("network_ids", "")).split("; ")), m["network_id"]
+        state.setdefault("network_ids", None)   # its place among the node's attributes is taken now
+    else:
+        seen, latest = nets
+        seen.update(str(latest).split("; ") if latest is not None else ())
+        latest = m["network_id"]
     rank = _attr(m["rank"])
     if rank is not None and ("rank" not in state or rank < state["rank"]):
         state.update(_member_attrs(m))  # keep the role where the member ranks highest
-    return state, nets
+    return state, (seen, latest)
 
 
-def _with_networks(state: dict | None, nets: set | None) -> dict | None:
+def _with_networks(state: dict | None, nets: tuple[set, Any] | None) -> dict | None:
     if state is not None and nets is not None:
-        state["network_ids"] = "; ".join(sorted(x for x in nets if x))
+        seen, latest = nets
+        state["network_ids"] = "; ".join(sorted(x for x in seen | {latest} if x))
     return state
 
 

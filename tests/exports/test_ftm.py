@@ -92,3 +92,26 @@ def test_a_member_in_several_networks_and_its_repeated_links_are_cleaned_as_foll
         link.add("description", evidence)
         link.add("summary", "confidence 0.50")
         assert got[link.id] == link.to_dict()
+
+
+def test_a_party_listed_as_person_and_as_legal_keeps_each_networks_note_on_its_own_entity(tmp_path):
+    """Person in NW-1 and NW-3, legal in NW-2: two entities, as followthemoney would make them row by row; the
+    Person has the notes of NW-1 and NW-3, and an edge of the member in NW-3 leaves from the Person."""
+    import pyarrow as pa
+
+    from exports.ftm import write_rows
+
+    members = [{"network_id": nw, "member_type": "party", "member_id": "P1", "role": "organiser", "rank": 1,
+                "name": name, "party_type": pt, "country": "TH", "institution": None, "watchlist_ids": None}
+               for nw, pt, name in (("NW-1", "person", "Ann"), ("NW-2", "legal", "Ann Co"), ("NW-3", "person", "Ann"))]
+    edges = [{"network_id": "NW-3", "src_type": "party", "src_id": "P1", "dst_type": "account", "dst_id": "B:1",
+              "kind": "holder", "usd": None, "n_txns": None, "first_at": None, "last_at": None, "evidence": None}]
+    write_rows({"members": pa.Table.from_pylist(members), "edges": pa.Table.from_pylist(edges), "kyc": None,
+                "links": None, "compounds": None, "listed": None}, tmp_path / "f.json")
+    got = [json.loads(line) for line in open(tmp_path / "f.json", encoding="utf-8")]
+    by_schema = {e["schema"]: e for e in got}
+    person, company = by_schema["Person"], by_schema["Company"]
+    assert person["properties"]["notes"] == ["NW-1: organiser (rank 1)", "NW-3: organiser (rank 1)"]
+    assert company["properties"]["notes"] == ["NW-2: organiser (rank 1)"]
+    assert company["properties"]["name"] == ["Ann Co"] and person["properties"]["name"] == ["Ann"]
+    assert by_schema["Ownership"]["properties"]["owner"] == [person["id"]]
