@@ -204,11 +204,10 @@ class _ExportJob:
         self.write_tables()
         networks = T.frame(self.con, self.tables["networks"]).rows  # one row per network: small whatever the store holds
         goaml_summary = self.write_goaml(networks) if "goaml" in self.fmts else {}
-        ftm_job = self.start_ftm() if "ftm" in self.fmts and self.pool is not None else None
+        if "ftm" in self.fmts:
+            self.write_ftm()   # first: with workers it is built beside the GraphML
         if "graphml" in self.fmts:
             self.write_graphml()
-        if "ftm" in self.fmts and ftm_job is None:
-            self.write_ftm()
         if "html" in self.fmts and self.full:
             self.write_reports(networks)
         juris_counts = self.write_jurisdictions() if self.full and self.table_fmts else {}
@@ -272,18 +271,16 @@ class _ExportJob:
         self.done("graphml")
 
     def write_ftm(self) -> None:
-        """network.ftm.json: the networks as FollowTheMoney entities (exports/ftm.py), for Aleph and its tools."""
-        self.written += ftm_mod.write(self.con, self.sel.networks_table, self.out / "network.ftm.json")
+        """network.ftm.json: the networks as FollowTheMoney entities (exports/ftm.py), for Aleph and its tools.
+        With workers, the rows are read here and the entities built in a worker while this process writes the
+        GraphML (both are Python work of about the same size, each on one core); collected with the workbooks."""
+        path = self.out / "network.ftm.json"
+        if self.pool is None:
+            self.written += ftm_mod.write(self.con, self.sel.networks_table, path)
+        else:
+            job = self.pool.submit(_ftm_job, ftm_mod.gather(self.con, self.sel.networks_table), path)
+            self.xlsx_jobs.append((FTM_JOB, job, None))
         self.done("ftm")
-
-    def start_ftm(self):
-        """network.ftm.json built in a worker while this process writes the GraphML (both are Python work of
-        about the same size, each on one core); collected with the workbooks."""
-        data = ftm_mod.gather(self.con, self.sel.networks_table)
-        job = self.pool.submit(_ftm_job, data, self.out / "network.ftm.json")
-        self.xlsx_jobs.append((FTM_JOB, job, None))
-        self.done("ftm")
-        return job
 
     def write_reports(self, networks: list[dict]) -> None:
         """HTML case reports, one network in memory at a time, and their index."""
@@ -323,7 +320,7 @@ class _ExportJob:
         for name, job, _ in self.xlsx_jobs:
             paths, n_sheets = job.result()
             self.written += paths
-            if n_sheets > 1 and name != FTM_JOB:
+            if n_sheets > 1:
                 self.xlsx_sheets[name] = n_sheets
         if self.xlsx_jobs:
             self.done("xlsx_wait")
