@@ -112,6 +112,31 @@ def test_validating_files_together_changes_no_outcome(db, write, monkeypatch, gr
     assert len(runs) == (2 if group_files > 1 else 3)
 
 
+def test_files_read_while_validation_is_not_ready_finish_in_the_order_read(db, write, monkeypatch):
+    # while Great Expectations is still importing, the next files are read instead of waiting; they are then
+    # finished in the order read: rates committed before the extracts derive their USD amounts, a copy skipped,
+    # and the reports in reading order, a file refused at its read among them
+    import transforms.ingest as ingest_mod
+    from transforms.validate import BatchValidator
+
+    events = []
+    monkeypatch.setattr(BatchValidator, "ready", lambda self: False)  # the import never finishes before the end
+    real_stage, real_failures = ingest_mod.stage_file, BatchValidator.failures
+    monkeypatch.setattr(ingest_mod, "stage_file", lambda con, path, *a, **k: (events.append(("read", path.name)),
+                                                                                real_stage(con, path, *a, **k))[1])
+    monkeypatch.setattr(BatchValidator, "failures", lambda self, *a, **k: (events.append(("validate", a[0].split("_")[0])),
+                                                                           real_failures(self, *a, **k))[1])
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    a = write("x_a.csv", HEAD + "".join(ROWS))
+    bad = write("x_b.csv", "no,such,columns\n1,2,3\n")  # refused at its read: the mapping's columns are missing
+    copy = write("x_c.csv", HEAD + "".join(ROWS))
+    r = ingest(db, fx, a, bad, copy, mappings=(m,))
+    assert [Path(p).name for p in r] == ["fx.csv", "x_a.csv", "x_b.csv", "x_c.csv"]
+    assert [e[0] for e in events[:4]] == ["read"] * 4 and events[4] == ("validate", "fx")  # read all, then finished
+    assert r["x_b.csv"].status == "refused" and r["x_c.csv"].status == "skipped"
+    assert rows(db, "SELECT count(*), count(amount_usd) FROM transactions") == [(10, 10)]
+
+
 @pytest.mark.parametrize("change", ["rewritten", "deleted"])
 @pytest.mark.parametrize("together", [False, True])
 def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatch, change, together):

@@ -72,6 +72,12 @@ def ingest_paths(
             run_id = store.start_run(con, "ingest", {"paths": [str(p) for p in paths]})
         validator = BatchValidator(Path(db_path))
         unfinished: list[StagedFile] = []  # read into staging, not yet committed (dropped if the run fails)
+        # Read, not yet finished, in the order read: groups of staged files, and reports of files refused or
+        # skipped at their read (kept here so that reports keep that order). Finishing waits while Great
+        # Expectations is still importing (seconds, in a thread) and the next files can be read meanwhile: a rates
+        # file read first would otherwise hold up the extracts behind it.
+        waiting: list[list[StagedFile] | FileReport] = []
+        group: list[StagedFile] = []  # the group being read (consecutive files of one table, load_group.py)
 
         def done(report: FileReport) -> None:
             reports.append(report)
@@ -83,11 +89,10 @@ def ingest_paths(
             unfinished.remove(staged)
             done(report)
 
-        def finish_group() -> None:
+        def finish_group(files: list[StagedFile]) -> None:
             """Small files of a fact table: loaded together (load_group.py). Others: derived, validated together,
             committed one by one, in the order read (each outcome a FileReport)."""
-            if load_group.applies(unfinished):
-                files = list(unfinished)
+            if load_group.applies(files):
                 refused = _guarded(files[0].report.path, files[0].report.source, files[0].report.table,
                                    partial(load_group.load, con, files, validator, run_id))
                 for staged in files:
@@ -95,7 +100,7 @@ def ingest_paths(
                           else staged.report)
                 return
             prepared = []
-            for staged in list(unfinished):
+            for staged in files:
                 outcome = _guarded(staged.report.path, staged.report.source, staged.report.table,
                                    partial(prepare_file, con, staged))
                 if outcome is True:
@@ -105,6 +110,22 @@ def ingest_paths(
             for staged, failed in zip(prepared, validate_files(con, prepared, validator)):
                 close(staged, _guarded(staged.report.path, staged.report.source, staged.report.table,
                                        partial(commit_file, con, staged, failed, run_id)))
+
+        def finish_waiting(force: bool) -> None:
+            if not (force or validator.ready()):
+                return
+            while waiting:
+                item = waiting.pop(0)
+                if isinstance(item, FileReport):
+                    done(item)
+                else:
+                    finish_group(item)
+
+        def end_group() -> None:
+            if group:
+                waiting.append(list(group))
+                group.clear()
+            finish_waiting(force=False)
 
         try:
             for k, item in enumerate(planned):
@@ -116,15 +137,18 @@ def ingest_paths(
                 else:
                     outcome = _guarded(str(item.path), reader.name, reader.table,
                                        lambda: stage_file(con, item.path, reader, ctx, on_rows))
-                if unfinished and not _joins_group(unfinished, outcome):
-                    finish_group()
+                if group and not _joins_group(group, outcome):
+                    end_group()
                 if isinstance(outcome, FileReport):
-                    done(outcome)
+                    waiting.append(outcome)
+                    finish_waiting(force=False)
                     continue
                 unfinished.append(outcome)
+                group.append(outcome)
                 if not _groups_with_later(outcome):
-                    finish_group()
-            finish_group()
+                    end_group()
+            end_group()
+            finish_waiting(force=True)
         finally:
             for staged in unfinished:
                 drop_staged(con, staged)

@@ -164,6 +164,10 @@ class BatchValidator:
         except BaseException as exc:  # re-raised where the validator is first used
             self._import_error = exc
 
+    def ready(self) -> bool:
+        """Whether a validation would start now (the import is done), rather than wait for it."""
+        return not self._importing.is_alive()
+
     def _set_up(self) -> None:
         if self._gx is not None:
             return
