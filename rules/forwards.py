@@ -296,3 +296,64 @@ def usd_sum(which: pl.Expr) -> pl.Expr:
     no rate (not a sum that reads as 0)."""
     usd = pl.col("usd").filter(which)
     return pl.when(usd.null_count() == 0).then(usd.sum().round(2))
+
+
+# Links between forwards whose shares agree to within their rounding (same_cut, split_rejoin). A link is kept when
+# agreeing by chance is unlikely (at most max_chance): the pairs that could have agreed, times the width of the
+# agreement over the width of the band of shares (1 - min_share). Candidates meet on the share's bucket (no kept
+# link spans more than one): a busy account's many forwards are never paired all with all.
+
+_WIDTH = 2 * (pl.col("tol") + pl.col("tol_b"))  # unrelated shares agree this closely with this chance (over the band)
+_AGREE = (pl.col("share") - pl.col("share_b")).abs() <= _WIDTH / 2
+
+
+def _bucketed(sides: pl.DataFrame, band: float, max_chance: float) -> pl.DataFrame:
+    """Forwards' sides with their share's bucket, and their tries raised to the forwards sharing the transfer."""
+    return sides.with_columns(bucket=(pl.col("share") / (max_chance * band / 2)).floor().cast(pl.Int64),
+                              tries=pl.max_horizontal("tries", pl.len().over("rid", "side")))
+
+
+def _meet(left: pl.DataFrame, right: pl.DataFrame, keys: list[str], near: list[str]) -> pl.DataFrame:
+    """left x right on the keys and on each `near` column equal or next to right's (its name + '_b')."""
+    out = [left.with_columns([(pl.col(c) + d).alias(f"{c}_b") for c, d in zip(near, offs)])
+           .join(right, on=keys + [f"{c}_b" for c in near])
+           for offs in _offsets(len(near))]
+    return pl.concat(out)
+
+
+def _offsets(k: int) -> list[tuple[int, ...]]:
+    """Every combination of -1, 0 and +1 for k columns."""
+    out: list[tuple[int, ...]] = [()]
+    for _ in range(k):
+        out = [o + (d,) for o in out for d in (-1, 0, 1)]
+    return out
+
+
+def chain_links(sides: pl.DataFrame, band: float, max_chance: float) -> pl.DataFrame:
+    """(fwd, fwd_b): one forward pays on the transfer the other takes in, at the same share. A chain could pair
+    any forward that pays the transfer on with any that takes it in."""
+    sides = _bucketed(sides, band, max_chance)
+    ins = sides.filter(pl.col("side") == "in", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
+    outs = sides.filter(pl.col("side") == "out", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
+    return (_meet(outs, ins.select("rid", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"),
+                  ["rid"], ["bucket"])
+            .filter(_AGREE, pl.col("tries") * pl.col("tries_b") * _WIDTH / band <= max_chance)
+            .select("fwd", "fwd_b"))
+
+
+def sibling_links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: float,
+                  max_chance: float) -> pl.DataFrame:
+    """(fwd, fwd_b, payer): two forwards of two accounts fed by one payer within `window` of each other, at the
+    same share (fwd < fwd_b). One payer's forwards within `window` of either could pair any two of them."""
+    sides = _bucketed(sides, band, max_chance)
+    fed = sides.filter(pl.col("side") == "in").join(credits.select("rid", "payer", "acct", "ts"), on="rid")
+    window = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
+    shared = (fed.sort("payer", "ts", "fwd").with_columns(n=window.over("payer"),  # the payer's forwards within `window`
+                                                          tb=pl.col("ts") // max(window_s, 1))
+              .filter(pl.col("n") * (pl.col("n") - 1) * pl.col("tol") / band <= max_chance))
+    n_pairs = pl.max_horizontal("n", "n_b") * (pl.max_horizontal("n", "n_b") - 1) / 2
+    return (_meet(shared, shared.select("payer", bucket_b="bucket", tb_b="tb", fwd_b="fwd", share_b="share",
+                                        tol_b="tol", acct_b="acct", ts_b="ts", n_b="n"), ["payer"], ["bucket", "tb"])
+            .filter(pl.col("fwd") < pl.col("fwd_b"), pl.col("acct") != pl.col("acct_b"),
+                    (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, _AGREE, n_pairs * _WIDTH / band <= max_chance)
+            .select("fwd", "fwd_b", "payer"))

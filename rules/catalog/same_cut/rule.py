@@ -15,61 +15,13 @@ import polars as pl
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from rules.forwards import find_forwards, transfers_of, usd_sum, window_seconds
+from rules.forwards import chain_links, find_forwards, sibling_links, transfers_of, usd_sum, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "share": pl.Float64, "n_links": pl.Int64, "in_usd": pl.Float64, "out_usd": pl.Float64,
 }
-
-
-def _links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, band: float, max_chance: float) -> pl.DataFrame:
-    """Pairs of forwards (a, b) whose shares agree within their rounding: chained, or fed by one payer. Kept when
-    agreeing by chance is unlikely (at most max_chance): the pairs that could have agreed, times the width of the
-    agreement over the width of the band of shares. A chain could pair any forward that pays the transfer on with
-    any that takes it in; one payer's forwards within `window` of either could pair any two of them. Candidates
-    meet on the share's bucket (no kept link spans more than one) and, for one payer, on the window-long time
-    bucket: a busy account's many forwards are never paired all with all."""
-    width = 2 * (pl.col("tol") + pl.col("tol_b"))  # unrelated shares agree this closely with this chance (over the band)
-    agree = (pl.col("share") - pl.col("share_b")).abs() <= width / 2
-    bucket_w = max_chance * band / 2
-    sides = sides.with_columns(bucket=(pl.col("share") / bucket_w).floor().cast(pl.Int64),
-                               tries=pl.max_horizontal("tries", pl.len().over("rid", "side")))
-
-    def meet(left: pl.DataFrame, right: pl.DataFrame, keys: list[str], near: list[str]) -> pl.DataFrame:
-        """left x right on the keys and on each `near` column equal or next to right's (its name + '_b')."""
-        out = [left.with_columns([(pl.col(c) + d).alias(f"{c}_b") for c, d in zip(near, offs)])
-               .join(right, on=keys + [f"{c}_b" for c in near])
-               for offs in _offsets(len(near))]
-        return pl.concat(out)
-
-    ins = sides.filter(pl.col("side") == "in", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
-    outs = sides.filter(pl.col("side") == "out", pl.col("tries") * 2 * pl.col("tol") / band <= max_chance)
-    chain = (meet(outs, ins.select("rid", bucket_b="bucket", fwd_b="fwd", share_b="share", tol_b="tol", tries_b="tries"),
-                  ["rid"], ["bucket"])
-             .filter(agree, pl.col("tries") * pl.col("tries_b") * width / band <= max_chance)
-             .select("fwd", "fwd_b"))
-    fed = sides.filter(pl.col("side") == "in").join(credits.select("rid", "payer", "acct", "ts"), on="rid")
-    window = pl.len().rolling(index_column="ts", period=f"{2 * window_s}i", offset=f"{-window_s}i", closed="both")
-    shared = (fed.sort("payer", "ts", "fwd").with_columns(n=window.over("payer"),  # the payer's forwards within `window`
-                                                          tb=pl.col("ts") // max(window_s, 1))
-              .filter(pl.col("n") * (pl.col("n") - 1) * pl.col("tol") / band <= max_chance))
-    n_pairs = pl.max_horizontal("n", "n_b") * (pl.max_horizontal("n", "n_b") - 1) / 2
-    sibling = (meet(shared, shared.select("payer", bucket_b="bucket", tb_b="tb", fwd_b="fwd", share_b="share",
-                                          tol_b="tol", acct_b="acct", ts_b="ts", n_b="n"), ["payer"], ["bucket", "tb"])
-               .filter(pl.col("fwd") < pl.col("fwd_b"), pl.col("acct") != pl.col("acct_b"),
-                       (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, agree, n_pairs * width / band <= max_chance)
-               .select("fwd", "fwd_b"))
-    return pl.concat([chain, sibling]).unique()
-
-
-def _offsets(k: int) -> list[tuple[int, ...]]:
-    """Every combination of -1, 0 and +1 for k columns."""
-    out: list[tuple[int, ...]] = [()]
-    for _ in range(k):
-        out = [o + (d,) for o in out for d in (-1, 0, 1)]
-    return out
 
 
 def run(con, params: dict) -> pl.DataFrame:
@@ -80,7 +32,9 @@ def run(con, params: dict) -> pl.DataFrame:
     if fw is None:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     sides = fw.sides
-    links = _links(sides, fw.credits, window_seconds(params), 1.0 - min_share, max_chance)
+    band = 1.0 - min_share
+    links = pl.concat([chain_links(sides, band, max_chance),
+                       sibling_links(sides, fw.credits, window_seconds(params), band, max_chance).select("fwd", "fwd_b")]).unique()
     if links.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     linked = pl.concat([links["fwd"], links["fwd_b"]]).unique().to_frame("fwd").with_row_index("code")
