@@ -137,6 +137,30 @@ def test_files_read_while_validation_is_not_ready_finish_in_the_order_read(db, w
     assert rows(db, "SELECT count(*), count(amount_usd) FROM transactions") == [(10, 10)]
 
 
+def test_a_failure_while_reading_keeps_the_files_read_before_it(db, write, monkeypatch):
+    # a failure that is not bad input (a bug, memory) while later files are read: the rates file read before it,
+    # waiting for Great Expectations' import, is still stored and reported, as when each file was finished at once
+    import transforms.ingest as ingest_mod
+    from transforms.validate import BatchValidator
+
+    monkeypatch.setattr(BatchValidator, "ready", lambda self: False)
+    real_stage = ingest_mod.stage_file
+
+    def stage(con, path, *a, **k):
+        if path.name == "x_b.csv":
+            raise RuntimeError("a reader's bug")
+        return real_stage(con, path, *a, **k)
+
+    monkeypatch.setattr(ingest_mod, "stage_file", stage)
+    fx, m = write("fx.csv", FX), write("m.mapping.yml", MAPPING)
+    a, b = write("x_a.csv", HEAD + "".join(ROWS)), write("x_b.csv", HEAD + "".join(ROWS))
+    seen: list[str] = []
+    with pytest.raises(RuntimeError):
+        ingest_mod.ingest_paths(db, [fx, a, b], [m], on_file=lambda r: seen.append(Path(r.path).name))
+    assert seen == ["fx.csv"] and rows(db, "SELECT count(*) FROM fx_rates") == [(60,)]
+    assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]   # x_a waited for the files after it
+
+
 @pytest.mark.parametrize("change", ["rewritten", "deleted"])
 @pytest.mark.parametrize("together", [False, True])
 def test_a_file_changed_after_its_read_loads_what_was_read(db, write, monkeypatch, change, together):

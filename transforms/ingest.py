@@ -128,15 +128,12 @@ def ingest_paths(
             finish_waiting(force=False)
 
         try:
-            for k, item in enumerate(planned):
-                reader = item.reader
-                if reader is not None and reader.reads_ahead:
-                    _read_ahead(con, planned, k, ctx)
-                if reader is None:
-                    outcome: StagedFile | FileReport = FileReport(path=str(item.path), status="refused", message=item.problem)
-                else:
-                    outcome = _guarded(str(item.path), reader.name, reader.table,
-                                       lambda: stage_file(con, item.path, reader, ctx, on_rows))
+            for k in range(len(planned)):
+                try:
+                    outcome = _read(con, planned, k, ctx, on_rows)
+                except Exception:  # not bad input (a bug, memory): what was read before is stored, as it always was
+                    finish_waiting(force=True)
+                    raise
                 if group and not _joins_group(group, outcome):
                     end_group()
                 if isinstance(outcome, FileReport):
@@ -159,6 +156,18 @@ def ingest_paths(
     finally:
         con.close()
     return reports
+
+
+def _read(con, planned: list[PlannedFile], k: int, ctx: ReadContext,
+          on_rows: Callable[[str, int], None] | None) -> StagedFile | FileReport:
+    """Read planned[k] into staging, or the report of a file refused (unknown layout, bad input) or skipped."""
+    item = planned[k]
+    reader = item.reader
+    if reader is None:
+        return FileReport(path=str(item.path), status="refused", message=item.problem)
+    if reader.reads_ahead:
+        _read_ahead(con, planned, k, ctx)
+    return _guarded(str(item.path), reader.name, reader.table, lambda: stage_file(con, item.path, reader, ctx, on_rows))
 
 
 # Consecutive small files of one table are validated in one Great Expectations run (load.validate_files).

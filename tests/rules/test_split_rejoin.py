@@ -78,3 +78,58 @@ def test_legs_beyond_the_window_are_not_one_split(world: World):
     assert hits == {}
     _, hits = world.run("split_rejoin", window="30d")
     assert set(hits) == {"S", "K"}
+
+
+def every_hit(world: World, **params) -> list[dict]:
+    """All hits of the last run (world.run keeps one per subject), with their window."""
+    world.run("split_rejoin", **params)
+    rows = world.con.execute(
+        "SELECT subject_id, measured_value, reason, evidence, window_start, window_end FROM rule_hits"
+        " WHERE rule_id = 'split_rejoin' AND run_id = (SELECT max(run_id) FROM rule_hits) ORDER BY subject_id, reason"
+    ).fetchall()
+    return [dict(zip(("subject_id", "value", "reason", "evidence", "start", "end"), r)) for r in rows]
+
+
+def test_two_cuts_between_one_source_and_sink_are_two_schemes(world: World):
+    for mid, (usd, day, out, out_day) in {"M1": (1000.41, 0, 900.37, 3), "M2": (700.23, 1, 630.21, 4),   # 0.9
+                                           "M3": (500.55, 2, 300.33, 5), "M4": (800.35, 2.1, 480.21, 6)}.items():  # 0.6
+        world.txn("S", mid, usd, day * DAY)
+        world.txn(mid, "K", out, out_day * DAY)
+    sink = [h for h in every_hit(world) if h["subject_id"] == "K"]
+    assert sorted(json.loads(h["evidence"])["share"] for h in sink) == [0.6, 0.9]
+    assert [h["value"] for h in sink] == [2, 2]
+
+
+def test_pairs_of_intermediaries_months_apart_are_two_schemes(world: World):
+    for day, (a, b) in ((0, ("M1", "M2")), (60, ("M3", "M4"))):
+        world.txn("S", a, 1000.41, day * DAY)
+        world.txn(a, "K", 900.37, (day + 3) * DAY)
+        world.txn("S", b, 700.23, (day + 1) * DAY)
+        world.txn(b, "K", 630.21, (day + 6) * DAY)
+    sink = [h for h in every_hit(world) if h["subject_id"] == "K"]
+    assert [h["value"] for h in sink] == [2, 2]
+    assert all((h["end"] - h["start"]).days <= 21 for h in sink)
+
+
+def test_a_service_takes_no_part_as_source_or_sink(world: World):
+    diamond(world)
+    world.account("K", kind="exchange_hot_wallet")   # two customers paying on to an exchange's wallet
+    _, hits = world.run("split_rejoin")
+    assert hits == {}
+    _, hits = world.run("split_rejoin", service_kinds=[])
+    assert set(hits) == {"S", "K"}
+
+
+def test_the_evidence_is_the_legs_from_the_source_and_to_the_sink(world: World):
+    world.txn("T", "M1", 400.17, 0)                 # M1 gathers S's and T's credits, M2 splits to K and L
+    world.txn("S", "M1", 600.24, 1)
+    world.txn("M1", "K", 900.37, 5 * DAY)           # 0.9 of 1000.41
+    world.txn("S", "M2", 700.23, 2 * DAY)
+    world.txn("M2", "K", 430.07, 6 * DAY)
+    world.txn("M2", "L", 200.14, 6 * DAY + 1)       # 430.07 + 200.14 = 0.9 of 700.23
+    _, hits = world.run("split_rejoin")
+    sink = hits["K"]
+    legs = world.con.execute("SELECT from_account_id, to_account_id FROM transactions WHERE txn_id IN (SELECT unnest(?))",
+                             [sink["txn_ids"]]).fetchall()
+    assert sorted(legs) == [("M1", "K"), ("M2", "K"), ("S", "M1"), ("S", "M2")]
+    assert json.loads(sink["evidence"])["total_usd"] == pytest.approx(900.37 + 430.07)

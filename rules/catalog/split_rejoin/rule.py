@@ -2,16 +2,21 @@
 
 Steps 1-2 (rules/forwards.py): the forwards of the read range (shared with same_cut when the settings agree).
 Step 3 (polars): same_cut's links between forwards fed by one payer (sibling_links), kept where both forwards also
-pay one account: the sink.
-Step 4: per source and sink, the intermediaries of its links; a hit for the sink and one for the source.
+pay one account, the sink, and neither the source nor the sink is a service.
+Step 4 (scipy): per source and sink, the connected components of those links: one cut, one episode (links lie
+within `window` of each other); a hit for the sink and one for the source per component.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
+from rules.dialect import DIALECT
 from rules.forwards import find_forwards, sibling_links, transfers_of, usd_sum, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
@@ -19,6 +24,21 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     "window_start": pl.Datetime("us", "UTC"), "window_end": pl.Datetime("us", "UTC"),
     "role": pl.Utf8, "source_id": pl.Utf8, "sink_id": pl.Utf8, "share": pl.Float64, "total_usd": pl.Float64,
 }
+SERVICES_SQL = "SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)"
+
+
+def _components(pairs: pl.DataFrame) -> pl.DataFrame:
+    """(source, sink, fwd, comp): the forwards of each source and sink, grouped by the links between them (a chain of
+    agreeing shares is one cut; two pairs of intermediaries months apart, or at two cuts, are two schemes)."""
+    nodes = (pl.concat([pairs.select("source", "sink", "fwd"), pairs.select("source", "sink", fwd="fwd_b")]).unique()
+             .sort("source", "sink", "fwd").with_row_index("code"))
+    coded = (pairs.join(nodes, on=["source", "sink", "fwd"])
+             .join(nodes.rename({"fwd": "fwd_b", "code": "code_b"}), on=["source", "sink", "fwd_b"]))
+    n = nodes.height
+    graph = csr_matrix((np.ones(coded.height, dtype=np.int8), (coded["code"].to_numpy(), coded["code_b"].to_numpy())),
+                       shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return nodes.with_columns(comp=pl.Series(label).gather(nodes["code"])).drop("code")
 
 
 def run(con, params: dict) -> pl.DataFrame:
@@ -35,26 +55,28 @@ def run(con, params: dict) -> pl.DataFrame:
     sides = fw.sides.join(linked, on="fwd").select("fwd", "rid", "side", "share")
     info = transfers_of(con, sides.select("rid").unique()).join(fw.times, on="rid")
     named = sides.join(info, on="rid")
-    # the source in names (links carry it hashed) and each forward's account: the payee of its credits
+    services = DIALECT.fetch_polars(con, SERVICES_SQL, {"service_kinds": params["service_kinds"]})["account_id"]
+    # the source in names (links carry it hashed), and each forward's payees: the candidate sinks
     payer = fw.credits.select("rid", "payer").join(named.filter(pl.col("side") == "in"), on="rid").select(
         "payer", source="src").unique()
     outs = named.filter(pl.col("side") == "out").select("fwd", sink="dst").unique()
     pairs = (links.join(payer, on="payer")
              .join(outs, on="fwd").join(outs.rename({"fwd": "fwd_b"}), on=["fwd_b", "sink"])   # both pay the sink
-             .filter(pl.col("sink") != pl.col("source")))
+             .filter(pl.col("sink") != pl.col("source"), ~pl.col("source").is_in(services.implode()),
+                     ~pl.col("sink").is_in(services.implode())))
     if pairs.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    groups = pl.concat([pairs.select("source", "sink", "fwd"), pairs.select("source", "sink", fwd="fwd_b")]).unique()
-    legs = groups.join(named, on="fwd").filter(   # the source's payments to the intermediaries, and theirs to the sink
+    keys = ["source", "sink", "comp"]
+    legs = _components(pairs).join(named, on="fwd").filter(   # the source's payments to the intermediaries, theirs to the sink
         ((pl.col("side") == "in") & (pl.col("src") == pl.col("source")))
         | ((pl.col("side") == "out") & (pl.col("dst") == pl.col("sink"))))
-    mids = legs.filter(pl.col("side") == "in").select("source", "sink", mid="dst").unique()
-    per = (legs.group_by("source", "sink").agg(
+    mids = legs.filter(pl.col("side") == "in").select(*keys, mid="dst").unique()
+    per = (legs.group_by(keys).agg(
         txn_ids=pl.col("txn_id").unique().sort(), window_start=pl.col("booked_at").min(),
         window_end=pl.col("booked_at").max(), share=pl.col("share").median())
-        .join(legs.select("source", "sink", "rid", "side", "usd").unique().group_by("source", "sink").agg(
-            total_usd=usd_sum(pl.col("side") == "out")), on=["source", "sink"])
-        .join(mids.group_by("source", "sink").agg(mids=pl.col("mid").sort(), value=pl.len()), on=["source", "sink"]))
+        .join(legs.select(*keys, "rid", "side", "usd").unique().group_by(keys).agg(
+            total_usd=usd_sum(pl.col("side") == "out")), on=keys)
+        .join(mids.group_by(keys).agg(mids=pl.col("mid").sort(), value=pl.len()), on=keys))
     rows = [per.with_columns(subject_id=pl.col(who), role=pl.lit(who),
                              member_ids=pl.col("mids").list.concat(pl.concat_list(other)).list.sort())
             for who, other in (("sink", "source"), ("source", "sink"))]
