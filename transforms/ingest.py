@@ -74,8 +74,8 @@ def ingest_paths(
         unfinished: list[StagedFile] = []  # read into staging, not yet committed (dropped if the run fails)
         # Read, not yet finished, in the order read: groups of staged files, and reports of files refused or
         # skipped at their read (kept here so that reports keep that order). Finishing waits while Great
-        # Expectations is still importing (seconds, in a thread) and the next files can be read meanwhile: a rates
-        # file read first would otherwise hold up the extracts behind it.
+        # Expectations is still importing (seconds, in a thread) and the next files are read meanwhile, so that a
+        # rates file read first does not hold up the extracts behind it where cores are free for both.
         waiting: list[list[StagedFile] | FileReport] = []
         group: list[StagedFile] = []  # the group being read (consecutive files of one table, load_group.py)
 
