@@ -92,7 +92,7 @@ class ExplorerReader(Reader):
             _, header, _ = files[0]
             rows = pl.concat([frame.with_columns(pl.lit(i, dtype=pl.Int32).alias("_file"))
                               for i, (_, _, frame) in enumerate(files)])
-            out = rows.select([*self._expressions(header, Path(files[0][0][0])), pl.col("_file")])
+            out = self._convert(rows, header, Path(files[0][0][0]), keep=("_file",))
             parts = out.partition_by("_file", as_dict=True, include_key=False, maintain_order=True)
             for i, (identity, header, frame) in enumerate(files):
                 ctx.ahead[identity] = raw_where_refused(parts[(i,)], frame, header)
@@ -109,9 +109,13 @@ class ExplorerReader(Reader):
         return ""
 
     def convert(self, frame: pl.DataFrame, header: list[str], path: Path) -> pl.DataFrame:
-        return frame.select(self._expressions(header, path))
+        return self._convert(frame, header, path)
 
-    def _expressions(self, header: list[str], path: Path) -> list[pl.Expr]:
+    def _convert(self, frame: pl.DataFrame, header: list[str], path: Path, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+        parsed, columns = self._expressions(header, path)
+        return frame.lazy().with_columns(**parsed).select([*columns, *map(pl.col, keep)]).collect()
+
+    def _expressions(self, header: list[str], path: Path) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
         """Building the expressions costs more than running them on a file of a few rows (thousands of such files
         in a year of exports): built once per reader, header and what the name contributes."""
         key = (type(self).__name__, self.chain, tuple(header), self.path_key(path))
@@ -122,19 +126,20 @@ class ExplorerReader(Reader):
             exprs = _EXPRESSIONS[key] = self.expressions(header, path)
         return exprs
 
-    def expressions(self, header: list[str], path: Path) -> list[pl.Expr]:
+    def expressions(self, header: list[str], path: Path) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+        """The parses every column reads (addresses, amount, time, token), as columns computed once (polars would
+        compute a shared expression again at each use), and the canonical columns made from them."""
         f = self.fields(header, path)
-        frm = ids.crypto_account_id(self.chain, f["from"])
-        to = ids.crypto_account_id(self.chain, f["to"])
-        amount = decimal_text(f["value"], ".", ",")
-        symbol = f["symbol"].str.strip_chars().str.to_uppercase()
         contract = f["contract"]
-        if self.chain in ids.EVM_CHAINS:
-            contract = contract.str.to_lowercase()
         tx_hash = f["hash"].str.strip_chars()
         if self.chain in ids.EVM_CHAINS:
+            contract = contract.str.to_lowercase()
             tx_hash = tx_hash.str.to_lowercase()
-        return [
+        parsed = {"_from": ids.crypto_account_id(self.chain, f["from"]), "_to": ids.crypto_account_id(self.chain, f["to"]),
+                  "_amount": decimal_text(f["value"], ".", ","), "_symbol": f["symbol"].str.strip_chars().str.to_uppercase(),
+                  "_contract": contract, "_hash": tx_hash, "_time": f["time"]}
+        frm, to, amount, symbol, contract, tx_hash, time = map(pl.col, parsed)
+        return parsed, [
             pl.col("row_no"),
             pl.lit(None, dtype=pl.Utf8).alias("raw"),  # raw_where_refused fills it where needed
             collect_errors(
@@ -142,16 +147,16 @@ class ExplorerReader(Reader):
                 valid(required_error(f["hash"], "tx_hash")),
                 valid(required_error(f["from"], "from")),
                 valid(required_error(f["to"], "to")),
-                valid(parse_error(f["time_raw"], f["time"], "time: not an explorer timestamp")),
+                valid(parse_error(f["time_raw"], time, "time: not an explorer timestamp")),
                 valid(decimal_problem(f["value"], amount, "value")),
                 valid(pl.when(amount.str.starts_with("-")).then(pl.lit("value: negative"))),
                 valid(pl.when(~f["ok"]).then(pl.lit(FAILED))),
                 valid(pl.when(symbol.is_null()).then(pl.lit("symbol: unknown token; name the file export-token-<contract>.csv or use the token-transfer export"))),
             ),
-            ids.txn_key_crypto(self.chain, f["hash"], frm, to, amount, pl.coalesce([contract, symbol])).alias("txn_key"),
+            ids.txn_key_crypto(self.chain, tx_hash, frm, to, amount, pl.coalesce([contract, symbol])).alias("txn_key"),
             tx_hash.alias("source_txn_id"),
             pl.lit("crypto").alias("rail"),
-            f["time"].alias("booked_at"),
+            time.alias("booked_at"),
             frm.alias("from_account_id"),
             to.alias("to_account_id"),
             amount.alias("amount"),
@@ -164,7 +169,7 @@ class ExplorerReader(Reader):
         ]
 
 
-_EXPRESSIONS: dict[tuple[str, str, tuple[str, ...], str], list[pl.Expr]] = {}
+_EXPRESSIONS: dict[tuple[str, str, tuple[str, ...], str], tuple[dict[str, pl.Expr], list[pl.Expr]]] = {}
 
 
 def _truthy(expr: pl.Expr) -> pl.Expr:
