@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's code, also when run from a worktree of another commit
 CACHE = ROOT / "bench" / "cache"
 
 MAPPING = """name: bench_bank

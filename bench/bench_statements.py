@@ -15,9 +15,11 @@ import time
 from functools import partial
 from pathlib import Path
 
-from transforms.sources.base import ReadContext
-from transforms.sources.camt import Camt053Reader
-from transforms.sources.mt940 import Mt940Reader
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's code, also from a worktree
+
+from transforms.sources.base import ReadContext  # noqa: E402
+from transforms.sources.camt import Camt053Reader  # noqa: E402
+from transforms.sources.mt940 import Mt940Reader  # noqa: E402
 
 IBANS = ["NL91ABNA0417164300", "BE68539007547034", "FR7630006000011234567890189", "DE44500105175407324931"]
 
