@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's code, also from a worktree
+
 
 def one_run(out: str, scale: str, fmt: str, seed: int) -> dict:
     from worlds.synth import generate_world

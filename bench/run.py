@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / "cache"
 RESULTS = CACHE / "results"
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))  # this checkout's code, also when run from a worktree of another commit
 
 from peak_memory import ChildrenPeak, hwm_mb, peak_mb, reset_hwm
 

@@ -74,7 +74,7 @@ class ExplorerReader(Reader):
             ctx.notes.append(f"{failed} failed/unconfirmed transfer(s) not loaded (quarantined with status reason)")
 
     def read_ahead(self, paths: list[Path], ctx: ReadContext) -> None:
-        """The exports' rows converted in one select per header (and file-name part), then split by file: the
+        """The exports' rows converted together per header (and file-name part), then split by file: the
         same rows as file by file (every expression is per row), for a fraction of the cost."""
         read: dict[tuple, list[tuple[tuple[str, str], list[str], pl.DataFrame]]] = {}
         for path in paths:
