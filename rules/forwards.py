@@ -18,7 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from rules.dialect import DIALECT
 
@@ -357,3 +360,18 @@ def sibling_links(sides: pl.DataFrame, credits: pl.DataFrame, window_s: int, ban
             .filter(pl.col("fwd") < pl.col("fwd_b"), pl.col("acct") != pl.col("acct_b"),
                     (pl.col("ts") - pl.col("ts_b")).abs() <= window_s, _AGREE, n_pairs * _WIDTH / band <= max_chance)
             .select("fwd", "fwd_b", "payer"))
+
+
+def link_components(links: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """(*by, fwd, comp): the connected components of the links (fwd, fwd_b), within each value of the `by` columns
+    (a forward linked under two of them is a node of each)."""
+    keys = list(by)
+    nodes = (pl.concat([links.select(*keys, "fwd"), links.select(*keys, fwd="fwd_b")]).unique()
+             .sort([*keys, "fwd"]).with_row_index("code"))
+    coded = (links.join(nodes, on=[*keys, "fwd"])
+             .join(nodes.select(*keys, fwd_b="fwd", code_b="code"), on=[*keys, "fwd_b"]))
+    n = nodes.height
+    graph = csr_matrix((np.ones(coded.height, dtype=np.int8), (coded["code"].to_numpy(), coded["code_b"].to_numpy())),
+                       shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return nodes.with_columns(comp=pl.Series(label).gather(nodes["code"])).drop("code")

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import polars as pl
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
-from rules.forwards import chain_links, find_forwards, sibling_links, transfers_of, usd_sum, window_seconds
+from rules.forwards import chain_links, find_forwards, link_components, sibling_links, transfers_of, usd_sum, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -37,15 +34,9 @@ def run(con, params: dict) -> pl.DataFrame:
                        sibling_links(sides, fw.credits, window_seconds(params), band, max_chance).select("fwd", "fwd_b")]).unique()
     if links.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    linked = pl.concat([links["fwd"], links["fwd_b"]]).unique().to_frame("fwd").with_row_index("code")
-    coded = (links.join(linked, on="fwd").join(linked.rename({"fwd": "fwd_b", "code": "code_b"}), on="fwd_b"))
-    n = linked.height
-    graph = csr_matrix((np.ones(coded.height, dtype=np.int8), (coded["code"].to_numpy(), coded["code_b"].to_numpy())),
-                       shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    members = (linked.with_columns(comp=pl.Series(label).gather(linked["code"]))
-               .join(sides, on="fwd").select("comp", "fwd", "rid", "side", "share"))
-    n_links = coded.with_columns(comp=pl.Series(label).gather(coded["code"])).group_by("comp").len("n_links")
+    comps = link_components(links)
+    members = comps.join(sides, on="fwd").select("comp", "fwd", "rid", "side", "share")
+    n_links = links.join(comps, on="fwd").group_by("comp").len("n_links")
     rows = members.select("rid").unique()
     info = transfers_of(con, rows)
     full = members.join(info, on="rid").join(fw.times, on="rid")

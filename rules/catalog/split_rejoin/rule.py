@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import polars as pl
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from rules.dialect import DIALECT
-from rules.forwards import find_forwards, sibling_links, transfers_of, usd_sum, window_seconds
+from rules.forwards import find_forwards, link_components, sibling_links, transfers_of, usd_sum, window_seconds
 
 OUTPUT_SCHEMA: dict[str, Any] = {
     "subject_id": pl.Utf8, "value": pl.Int64, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8),
@@ -25,20 +22,6 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     "role": pl.Utf8, "source_id": pl.Utf8, "sink_id": pl.Utf8, "share": pl.Float64, "total_usd": pl.Float64,
 }
 SERVICES_SQL = "SELECT account_id FROM accounts WHERE st_list_has($service_kinds, kind)"
-
-
-def _components(pairs: pl.DataFrame) -> pl.DataFrame:
-    """(source, sink, fwd, comp): the forwards of each source and sink, grouped by the links between them (a chain of
-    agreeing shares is one cut; two pairs of intermediaries months apart, or at two cuts, are two schemes)."""
-    nodes = (pl.concat([pairs.select("source", "sink", "fwd"), pairs.select("source", "sink", fwd="fwd_b")]).unique()
-             .sort("source", "sink", "fwd").with_row_index("code"))
-    coded = (pairs.join(nodes, on=["source", "sink", "fwd"])
-             .join(nodes.rename({"fwd": "fwd_b", "code": "code_b"}), on=["source", "sink", "fwd_b"]))
-    n = nodes.height
-    graph = csr_matrix((np.ones(coded.height, dtype=np.int8), (coded["code"].to_numpy(), coded["code_b"].to_numpy())),
-                       shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    return nodes.with_columns(comp=pl.Series(label).gather(nodes["code"])).drop("code")
 
 
 def run(con, params: dict) -> pl.DataFrame:
@@ -67,7 +50,7 @@ def run(con, params: dict) -> pl.DataFrame:
     if pairs.is_empty():
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     keys = ["source", "sink", "comp"]
-    legs = _components(pairs).join(named, on="fwd").filter(   # the source's payments to the intermediaries, theirs to the sink
+    legs = link_components(pairs, by=("source", "sink")).join(named, on="fwd").filter(   # the source's payments to the intermediaries, theirs to the sink
         ((pl.col("side") == "in") & (pl.col("src") == pl.col("source")))
         | ((pl.col("side") == "out") & (pl.col("dst") == pl.col("sink"))))
     mids = legs.filter(pl.col("side") == "in").select(*keys, mid="dst").unique()
