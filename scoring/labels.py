@@ -24,10 +24,12 @@ def account_labels(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {a: (1 if d == "confirmed" else 0) for a, d in rows if d in ("confirmed", "false_positive")}
 
 
+def decided_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """A query of the accounts with any decision (inconclusive included), named directly or through their holder."""
+    return (f"WITH d AS ({latest_dispositions_sql(con)}) SELECT subject_id AS account_id FROM d"
+            " UNION SELECT a.account_id FROM d JOIN accounts a ON a.holder_id = d.subject_id")
+
+
 def decided_accounts(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Accounts with any decision (inconclusive included): never sampled as presumed negatives."""
-    rows = con.execute(
-        f"""WITH d AS ({latest_dispositions_sql(con)})
-        SELECT subject_id FROM d UNION SELECT a.account_id FROM d JOIN accounts a ON a.holder_id = d.subject_id"""
-    ).fetchall()
-    return {r[0] for r in rows}
+    """Accounts with any decision: never sampled as presumed negatives, never raised by the model on its own."""
+    return {r[0] for r in con.execute(decided_sql(con)).fetchall()}

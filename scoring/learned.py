@@ -1,5 +1,6 @@
-"""Alerts of the model's own (typology `learned`): accounts that no rule raised, at or above the threshold chosen
-for them (scoring.model.learned_threshold: on the confirmed accounts the rules missed).
+"""Alerts of the model's own (typology `learned`): accounts that no rule raised and no analyst has decided, at or
+above the threshold chosen for them (scoring.model.learned_threshold: on the confirmed accounts the rules missed).
+A decided account is known already: the model, which learned from it, would rank it first and spend the cap on it.
 
 Each is written to typology_scores like a rule typology, so casework builds it like any alert. Its evidence is
 the pattern around it, not its statement: its one-time transfers with other accounts the run flags (alert
@@ -9,6 +10,8 @@ subjects and members, and accounts above either threshold); when there are none,
 from __future__ import annotations
 
 import duckdb
+
+from scoring.labels import decided_sql
 
 LEARNED = "learned"
 MAX_EVIDENCE = 200  # per alert: a learned alert cites its pattern, not a year of statements
@@ -20,6 +23,7 @@ WITH raised AS (
     WHERE s.run_id = $run_id AND s.score >= $threshold
       AND s.account_id NOT IN (SELECT subject_id FROM typology_scores
                                WHERE run_id = $run_id AND is_alert AND subject_type = 'account')
+      AND s.account_id NOT IN (SELECT account_id FROM (__DECIDED__))
     ORDER BY s.score DESC, s.account_id LIMIT $cap
 ),
 flagged AS (
@@ -67,6 +71,7 @@ FROM raised r LEFT JOIN ev e USING (account_id) LEFT JOIN fired f USING (account
 
 def write(con: duckdb.DuckDBPyConnection, run_id: str, model_id: str, threshold: float, cap: int) -> int:
     """Insert the run's learned alerts into typology_scores (scoring.score cleared the run's earlier ones)."""
-    con.execute(WRITE_SQL, {"run_id": run_id, "model_id": model_id, "threshold": threshold, "cap": cap})
+    con.execute(WRITE_SQL.replace("__DECIDED__", decided_sql(con)),
+                {"run_id": run_id, "model_id": model_id, "threshold": threshold, "cap": cap})
     return con.execute("SELECT count(*) FROM typology_scores WHERE run_id = ? AND typology_id = ?",
                        [run_id, LEARNED]).fetchall()[0][0]

@@ -205,3 +205,35 @@ def test_bad_scoring_settings_name_the_field():
         scoring.settings_from({"target_precision": 2})
     with pytest.raises(SpecError, match="scoring.threshhold"):
         scoring.settings_from({"threshhold": 0.5})
+
+
+def test_learned_alerts_skip_decided_accounts(store_copy, tmp_path):
+    """The model ranks the accounts it learned from first; a decided account is known, so the model's own alerts
+    (here every unalerted account, at threshold 0) go to undecided accounts only."""
+    from scoring import learned
+
+    db, run_id = store_copy
+    out = _train(db, run_id, tmp_path)
+    assert out["status"] == "trained", out
+    con = connect(db)
+    try:
+        unalerted = [r[0] for r in con.execute(
+            "SELECT account_id FROM account_scores WHERE run_id = ? AND account_id NOT IN (SELECT subject_id FROM"
+            " typology_scores WHERE run_id = ? AND is_alert) ORDER BY score DESC, account_id LIMIT 3",
+            [run_id, run_id]).fetchall()]
+        assert len(unalerted) == 3
+    finally:
+        con.close()
+    ingest_paths(db, [_write_dispositions(tmp_path / "d3" / "more.csv",
+                                          [(a, d, "2026-01-02T00:00:00Z") for a, d in
+                                           zip(unalerted, ("confirmed", "false_positive", "inconclusive"))])])
+    con = connect(db)
+    try:
+        n = learned.write(con, run_id, out["model_id"], 0.0, 100_000)
+        raised = {r[0] for r in con.execute("SELECT subject_id FROM typology_scores WHERE run_id = ? AND"
+                                            " typology_id = 'learned'", [run_id]).fetchall()}
+        assert n == len(raised) > 0
+        assert not raised & set(unalerted)
+        assert not raised & {r[0] for r in con.execute("SELECT subject_id FROM dispositions").fetchall()}
+    finally:
+        con.close()
