@@ -11,7 +11,9 @@ by pattern, never by transaction, with a seeded hash of the pattern id. The deci
   - `patterns`: as above, and every target account of a training pattern is confirmed too, as an FIU's filed
     STRs would label it whether or not a rule raised it.
 The decisions are written as a dispositions file and ingested like one. Scored on the held-out part only:
-subjects, members and transactions of training patterns and decided subjects are left out of both sides.
+subjects, members and transactions of training patterns and decided subjects are left out of both sides; a
+held-out pattern is found when the alerts not held back name half of its accounts outside the training patterns
+(see _score_heldout).
 """
 
 from __future__ import annotations
@@ -44,16 +46,22 @@ def _alerts(con: duckdb.DuckDBPyConnection, run_id: str, learned_too: bool) -> p
 
 def _score_heldout(alerts: pl.DataFrame, test: dict, excluded_accounts: set[str], excluded_txns: set[str],
                    suppressed: set[str]) -> dict:
-    """Account P/R, transaction P/R/F1 and pattern recall (by alerts of any typology) on the held-out patterns."""
+    """Account P/R, transaction P/R/F1 and pattern recall (by alerts of any typology) on the held-out patterns.
+
+    Subjects and evidence count from alerts on undecided subjects only. A held-out pattern counts as found when
+    the alerts that are not held back name at least half of its accounts outside the decided patterns (an alert
+    on a decided subject that names them as members shows them to the analyst too); a held-out pattern whose
+    every account is in a decided pattern has nothing left to find and is not counted."""
     rows = alerts.filter(~pl.col("subject_id").is_in(list(excluded_accounts | suppressed)))
     subjects = set(rows["subject_id"].to_list())
     targets = set().union(*test["members"].values()) if test["members"] else set()
     acc = _prf(subjects, targets)
     txns = {x for lst in rows["txn_ids"].to_list() for x in (lst or [])} - excluded_txns
     txn = _prf(txns, test["txns"])
-    covered = _covered(rows)
-    found = sum(1 for m in test["members"].values() if m and len(m & covered) * 2 >= len(m))
-    n = len(test["members"])
+    covered = _covered(alerts.filter(~pl.col("subject_id").is_in(list(suppressed))))
+    left = [m for m in test["members"].values() if m]
+    found = sum(1 for m in left if len(m & covered) * 2 >= len(m))
+    n = len(left)
     return {"alerts": len(subjects), "accounts": acc, "transactions": txn,
             "patterns": {"total": n, "found": found, "recall": round(found / n, 4) if n else None}}
 

@@ -80,3 +80,20 @@ def test_eval_train_share_prints_rules_only_and_with_model(samples_store, tmp_pa
     assert rows(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'") in ([(0,)], [(1,)])
     if rows(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'") == [(1,)]:
         assert rows(db, "SELECT count(*) FROM dispositions") == [(0,)]
+
+
+def test_heldout_patterns_count_what_is_left_to_find():
+    """On the held-out half: a pattern wholly inside decided patterns is not counted; a member named by an alert on
+    a decided subject is found; an alert held back names nothing; subjects count from undecided alerts only."""
+    from worlds.model_eval import _score_heldout
+
+    alerts = pl.DataFrame(
+        {"typology_id": ["t", "t", "t"], "subject_id": ["D1", "U1", "FP"],
+         "txn_ids": [["x1"], ["x2"], ["x3"]], "member_ids": [["A", "B"], ["C"], ["E", "F"]]},
+        schema={"typology_id": pl.Utf8, "subject_id": pl.Utf8, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8)})
+    test = {"members": {"p1": {"A", "B"}, "p2": set(), "p3": {"C", "U1"}, "p4": {"E", "F", "G"}},
+            "txns": {"x2", "x9"}}
+    out = _score_heldout(alerts, test, excluded_accounts={"D1"}, excluded_txns={"x1"}, suppressed={"FP"})
+    assert out["patterns"] == {"total": 3, "found": 2, "recall": 0.6667}
+    assert out["alerts"] == 1 and out["accounts"]["true_positive"] == 1
+    assert out["transactions"]["true_positive"] == 1 and out["transactions"]["flagged"] == 1
