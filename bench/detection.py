@@ -256,8 +256,9 @@ def trafficking_table(results: list[dict]) -> list[str]:
 def feedback_table(results: list[dict]) -> list[str]:
     """Rules only vs rules + model on the held-out half of each world's patterns (worlds/model_eval.py)."""
     lines = ["| world | labels | decided: confirmed / false positive | rules only: acct P / txn F1 / patterns found | "
-             "rules + model: acct P / txn F1 / patterns found | learned alerts | model |",
-             "|---|---|---|---|---|---|---|"]
+             "rules + model: acct P / txn F1 / patterns found | the model's queue: acct P / txn F1 / patterns found "
+             "(alerts) | learned alerts | model |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         for labels, f in (r.get("feedback") or {}).items():
             def cell(side: dict) -> str:
@@ -267,8 +268,10 @@ def feedback_table(results: list[dict]) -> list[str]:
             m = f["model"]
             model = (f"threshold {m['threshold']:.2f}, held-out P {m['metrics']['precision']:.2f}; {_own(m['metrics'])}"
                      if m.get("status") == "trained" else m.get("status", "-"))
+            q = f.get("model_queue")
+            queue = f"{cell(q)} ({q['alerts']} of {f['rules_and_model']['alerts']})" if q else "-"
             lines.append(f"| {r['world']} | {labels} | {f['decisions']['confirmed']} / {f['decisions']['false_positive']} | "
-                         f"{cell(f['rules_only'])} | {cell(f['rules_and_model'])} | "
+                         f"{cell(f['rules_only'])} | {cell(f['rules_and_model'])} | {queue} | "
                          f"{f['rules_and_model']['alerts'] - f['rules_only']['alerts']:+d} | {model} |")
     return lines
 
@@ -364,7 +367,9 @@ def write_doc(results: list[dict], label: str, path: Path = DOC) -> None:
         "(AMLGentex draws every pattern from one pool, so some held-out patterns lie wholly in decided ones).",
         "`alerts` labels only what the rules raised; `patterns` also confirms every account of a decided pattern,",
         "as an FIU's filed STRs would. Targets (held-out half): account precision >= 0.7, transaction F1 >= 0.6,",
-        "pattern recall (any typology) >= 0.8. Learned alerts: alerts added on the held-out half. The model raises",
+        "pattern recall (any typology) >= 0.8. The model's queue: the alerts whose subject the model scores at or",
+        "above its threshold, the top of the list an analyst works when alerts are ranked by it (the rest stay",
+        "alerts, below). Learned alerts: alerts added on the held-out half. The model raises",
         "alerts of its own only at a threshold whose held-out precision on the confirmed accounts the rules missed",
         "reaches its target (docs/scoring.md); with labels from decided alerts there are none of those.",
         "",

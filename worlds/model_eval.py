@@ -45,20 +45,23 @@ def _alerts(con: duckdb.DuckDBPyConnection, run_id: str, learned_too: bool) -> p
 
 
 def _score_heldout(alerts: pl.DataFrame, test: dict, excluded_accounts: set[str], excluded_txns: set[str],
-                   suppressed: set[str]) -> dict:
+                   held_back: set[str]) -> dict:
     """Account P/R, transaction P/R/F1 and pattern recall (by alerts of any typology) on the held-out patterns.
 
-    Subjects and evidence count from alerts on undecided subjects only. A held-out pattern counts as found when
-    the alerts that are not held back name at least half of its accounts outside the decided patterns (an alert
-    on a decided subject that names them as members shows them to the analyst too); a held-out pattern whose
-    every account is in a decided pattern has nothing left to find and is not counted."""
-    rows = alerts.filter(~pl.col("subject_id").is_in(list(excluded_accounts | suppressed)))
+    An analyst sees every alert that is not held back (`held_back`: subjects decided false positive). Accounts
+    and transactions count from the alerts on undecided subjects only (`excluded_accounts`: decided subjects and
+    the decided patterns' accounts are known already; `excluded_txns`: the decided patterns' transactions). A
+    held-out pattern is found when the alerts shown name at least half of its accounts outside the decided
+    patterns, as subjects or members (an alert on a confirmed subject shows its members too); one whose every
+    account lies in a decided pattern has nothing left to find and is not counted."""
+    shown = alerts.filter(~pl.col("subject_id").is_in(list(held_back)))
+    rows = shown.filter(~pl.col("subject_id").is_in(list(excluded_accounts)))
     subjects = set(rows["subject_id"].to_list())
     targets = set().union(*test["members"].values()) if test["members"] else set()
     acc = _prf(subjects, targets)
     txns = {x for lst in rows["txn_ids"].to_list() for x in (lst or [])} - excluded_txns
     txn = _prf(txns, test["txns"])
-    covered = _covered(alerts.filter(~pl.col("subject_id").is_in(list(suppressed))))
+    covered = _covered(shown)
     left = [m for m in test["members"].values() if m]
     found = sum(1 for m in left if len(m & covered) * 2 >= len(m))
     n = len(left)
@@ -125,22 +128,30 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
         con = connect(work)
         try:
             excluded = train_targets | set(decided)
-            before = _score_heldout(rules_alerts, test, excluded, train_txns, set())
+            false_pos = {a for a, d in decided.items() if d == "false_positive"}  # held back on both sides
+            before = _score_heldout(rules_alerts, test, excluded, train_txns, false_pos)
             model = score(con, run_id, scoring_section)
             build = casework.build(con, run_id)
             suppressed = {r[0] for r in con.execute(
                 "SELECT subject_id FROM alerts WHERE status = 'suppressed'").fetchall()}
-            after = _score_heldout(_alerts(con, run_id, learned_too=True), test, excluded, train_txns, suppressed)
+            with_model = _alerts(con, run_id, learned_too=True)
+            after = _score_heldout(with_model, test, excluded, train_txns, false_pos | suppressed)
+            # the queue an analyst works when the model ranks: the alerts whose subject it scores at its threshold
+            below = {r[0] for r in con.execute(
+                "SELECT account_id FROM account_scores WHERE run_id = ? AND NOT above_threshold", [run_id]).fetchall()}
+            below -= set(with_model.filter(pl.col("typology_id") == "learned")["subject_id"].to_list())
+            queue = _score_heldout(with_model, test, excluded, train_txns, false_pos | suppressed | below) if below else None
         finally:
             con.close()
     n_conf = sum(d == "confirmed" for d in decided.values())
     return {
         "truth_dir": str(truth_dir), "run_id": run_id, "train_share": train_share, "seed": seed, "labels": labels,
-        "patterns": {"train": len(train), "held_out": len(test["members"])},
+        "patterns": {"train": len(train), "held_out": len(test["members"]),
+                     "held_out_with_accounts_left": sum(1 for m in test["members"].values() if m)},
         "decisions": {"confirmed": n_conf, "false_positive": len(decided) - n_conf},
         "model": {k: v for k, v in model.items() if k in ("status", "note", "model_id", "threshold", "metrics")},
         "held_back_false_positives": build.get("alerts_held_back", 0),
-        "rules_only": before, "rules_and_model": after,
+        "rules_only": before, "rules_and_model": after, "model_queue": queue,
     }
 
 
@@ -148,11 +159,15 @@ def print_feedback(report: dict, console) -> None:
     from rich.table import Table as RichTable
 
     t = RichTable(title=f"feedback loop on held-out patterns ({report['patterns']['held_out']} held out, "
+                        f"{report['patterns']['held_out_with_accounts_left']} with accounts outside the decided ones, "
                         f"{report['patterns']['train']} decided; labels: {report['labels']})")
     for col in ("", "alerts", "acct P", "acct R", "txn P", "txn R", "txn F1", "patterns found", "recall"):
         t.add_column(col, justify="left" if not col else "right", no_wrap=not col)
-    for name, key in (("rules only", "rules_only"), ("rules + model", "rules_and_model")):
-        r = report[key]
+    for name, key in (("rules only", "rules_only"), ("rules + model", "rules_and_model"),
+                      ("the model's queue (alerts at or above its threshold)", "model_queue")):
+        r = report.get(key)
+        if r is None:
+            continue
         a, x, p = r["accounts"], r["transactions"], r["patterns"]
         t.add_row(name, str(r["alerts"]), f"{a['precision']:.2f}", f"{a['recall']:.2f}", f"{x['precision']:.2f}",
                   f"{x['recall']:.2f}", f"{x['f1']:.2f}", f"{p['found']} / {p['total']}",

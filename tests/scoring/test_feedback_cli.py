@@ -74,8 +74,13 @@ def test_eval_train_share_prints_rules_only_and_with_model(samples_store, tmp_pa
     report = json.loads(out.read_text())
     assert report["model"]["status"] == "trained"
     assert report["decisions"]["confirmed"] >= 20 and report["patterns"]["held_out"] > 0
+    left = report["patterns"]["held_out_with_accounts_left"]
     for side in ("rules_only", "rules_and_model"):
-        assert 0 < report[side]["accounts"]["precision"] <= 1 and report[side]["patterns"]["total"] == report["patterns"]["held_out"]
+        assert 0 < report[side]["accounts"]["precision"] <= 1 and report[side]["patterns"]["total"] == left
+    # the queue an analyst works when the model ranks: a subset of the alerts, printed as its own row
+    queue = report["model_queue"]
+    assert queue["alerts"] <= report["rules_and_model"]["alerts"] and queue["patterns"]["total"] == left
+    assert "the model's queue" in result.output
     # the user's store received no simulated decision
     assert rows(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'") in ([(0,)], [(1,)])
     if rows(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dispositions'") == [(1,)]:
@@ -93,7 +98,7 @@ def test_heldout_patterns_count_what_is_left_to_find():
         schema={"typology_id": pl.Utf8, "subject_id": pl.Utf8, "txn_ids": pl.List(pl.Utf8), "member_ids": pl.List(pl.Utf8)})
     test = {"members": {"p1": {"A", "B"}, "p2": set(), "p3": {"C", "U1"}, "p4": {"E", "F", "G"}},
             "txns": {"x2", "x9"}}
-    out = _score_heldout(alerts, test, excluded_accounts={"D1"}, excluded_txns={"x1"}, suppressed={"FP"})
+    out = _score_heldout(alerts, test, excluded_accounts={"D1"}, excluded_txns={"x1"}, held_back={"FP"})
     assert out["patterns"] == {"total": 3, "found": 2, "recall": 0.6667}
     assert out["alerts"] == 1 and out["accounts"]["true_positive"] == 1
     assert out["transactions"]["true_positive"] == 1 and out["transactions"]["flagged"] == 1
