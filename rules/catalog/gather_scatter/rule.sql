@@ -1,4 +1,5 @@
--- Gather-scatter: many one-time senders into a hub, then many one-time payees out of it, in one window.
+-- Gather-scatter: many one-time senders into a hub, then many one-time payees out of it, in one window, more than
+-- the hub's own rate of one-time counterparties outside the window makes likely anywhere in the population.
 -- One-time: the pair (sender to hub, or hub to payee) has at most $max_payments_per_counterparty transfer(s) from
 -- $history_start (the rule's history) to $until; trade, wages and family repeat, laundering hops do not.
 WITH hist AS NOT MATERIALIZED (  -- transfers between known accounts over the history, accounts hashed (rules/transfers.py)
@@ -67,11 +68,47 @@ best AS (                   -- per hub the window with most of min(senders, paye
     FROM measured m
     WHERE least(m.n_senders, m.n_payees) >= $min_each
 ),
+own_rate AS (               -- each candidate hub's one-time credits and debits over the whole history: its own
+    SELECT x.hub, sum(x.is_in) AS all_in, sum(1 - x.is_in) AS all_out    -- rate of strangers in and out
+    FROM (SELECT h.hd AS hub, 1 AS is_in FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
+          WHERE p.n <= $max_payments_per_counterparty AND h.hd IN (SELECT hub FROM best WHERE rn = 1)
+          UNION ALL
+          SELECT h.hs AS hub, 0 AS is_in FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
+          WHERE p.n <= $max_payments_per_counterparty AND h.hs IN (SELECT hub FROM best WHERE rn = 1)) x
+    GROUP BY x.hub
+),
+hubs AS (                   -- how many accounts could be hubs: a one-time credit and a one-time debit in the range
+    SELECT count(*) AS n FROM (SELECT hd AS h FROM once INTERSECT SELECT hs AS h FROM once) x
+),
+expected AS (               -- senders and payees a window of this length holds at the hub's rate outside it
+    SELECT b.hub, b.measure, b.n_senders, b.n_payees,
+           st_days_between(b.anchor_at, b.anchor_at + $window) AS window_days,
+           st_days_between($history_start, $until) AS span_days,
+           greatest(r.all_in - b.n_credits, 0) AS other_in, greatest(r.all_out - b.n_debits, 0) AS other_out
+    FROM best b JOIN own_rate r ON r.hub = b.hub
+    WHERE b.rn = 1
+),
+bounded AS (                -- -ln of the Chernoff bounds on P(X >= senders) and P(Y >= payees), X and Y Poisson
+    SELECT e.hub, e.span_days / e.window_days AS n_windows,     -- at the hub's own rates (no other one-time
+           CASE WHEN mu_in <= 0 THEN 50 WHEN e.n_senders <= mu_in THEN 0   -- counterparty at all: capped at 50,
+                ELSE e.n_senders * ln(e.n_senders / mu_in) - e.n_senders + mu_in END     -- a chance of 2e-22)
+           + CASE WHEN mu_out <= 0 THEN 50 WHEN e.n_payees <= mu_out THEN 0
+                  ELSE e.n_payees * ln(e.n_payees / mu_out) - e.n_payees + mu_out END AS neg_ln_chance
+    FROM (SELECT e.*, e.other_in * e.window_days / greatest(e.span_days - e.window_days, e.window_days) AS mu_in,
+                 e.other_out * e.window_days / greatest(e.span_days - e.window_days, e.window_days) AS mu_out
+          FROM expected e) e
+),
+judged AS (                 -- improbable at its own rate in any of its windows, for every possible hub: fewer
+    SELECT b.hub,                                         -- than max_chance_hits chance hits in the population
+           CAST(floor(least(exp(b.neg_ln_chance) / b.n_windows, 1e18)) AS BIGINT) AS one_in
+    FROM bounded b CROSS JOIN hubs h
+    WHERE b.neg_ln_chance - ln(greatest(b.n_windows, 1)) > ln(h.n / $max_chance_hits)
+),
 window_rows AS (            -- the transfers of the best window only
     SELECT b.hub, n.rid, n.is_in
     FROM best b
     JOIN near n ON n.hub = b.hub AND n.booked_at >= b.anchor_at AND n.booked_at <= b.anchor_at + $window
-    WHERE b.rn = 1
+    WHERE b.rn = 1 AND b.hub IN (SELECT hub FROM judged)
 ),
 evidence AS (               -- ... read back with their ids (hub, hub_id, txn_ids, member_ids)
     /* include: hub_window_ids */
@@ -81,6 +118,6 @@ SELECT e.hub_id AS subject_id,                 -- the hub
        e.txn_ids,                              -- the credits and debits of the window
        e.member_ids,                           -- its senders and payees
        b.anchor_at AS window_start, b.last_out_at AS window_end,
-       b.n_senders, b.n_payees, b.in_usd, b.out_usd
-FROM best b JOIN evidence e ON e.hub = b.hub
+       b.n_senders, b.n_payees, b.in_usd, b.out_usd, j.one_in
+FROM best b JOIN evidence e ON e.hub = b.hub JOIN judged j ON j.hub = b.hub
 WHERE b.rn = 1
