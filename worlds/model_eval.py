@@ -22,6 +22,7 @@ import csv
 import hashlib
 import shutil
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -114,16 +115,18 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
                 raise ValueError("the store has no detect run: run `scamtrace detect` first")
             rules_alerts = _alerts(con, run_id, learned_too=False)
             decided = _decisions(rules_alerts, train_targets, all_targets, train_share, seed, labels)
-            last = con.execute("SELECT max(booked_at) FROM transactions").fetchone()[0]
         finally:
             con.close()
         disp = Path(tmp) / "decisions" / "dispositions.csv"
         disp.parent.mkdir()
+        # decided now, after the world's files were loaded, as analysts decide: a decision stamped with the
+        # world's last day came before the files' loading, and casework reopened every false positive as new
+        decided_at = datetime.now(timezone.utc).isoformat()
         with open(disp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["subject_id", "disposition", "decided_at", "analyst", "note"])
             for sid, d in sorted(decided.items()):
-                w.writerow([sid, d, last.isoformat() if last else "", "simulated", "eval --train-share"])
+                w.writerow([sid, d, decided_at, "simulated", "eval --train-share"])
         ingest_paths(work, [disp.parent])
         con = connect(work)
         try:
@@ -140,7 +143,8 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
             below = {r[0] for r in con.execute(
                 "SELECT account_id FROM account_scores WHERE run_id = ? AND NOT above_threshold", [run_id]).fetchall()}
             below -= set(with_model.filter(pl.col("typology_id") == "learned")["subject_id"].to_list())
-            queue = _score_heldout(with_model, test, excluded, train_txns, false_pos | suppressed | below) if below else None
+            queue = (_score_heldout(with_model, test, excluded, train_txns, false_pos | suppressed | below)
+                     if model.get("status") == "trained" else None)
         finally:
             con.close()
     n_conf = sum(d == "confirmed" for d in decided.values())

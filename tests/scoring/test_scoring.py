@@ -229,6 +229,7 @@ def test_learned_alerts_skip_decided_accounts(store_copy, tmp_path):
                                            zip(unalerted, ("confirmed", "false_positive", "inconclusive"))])])
     con = connect(db)
     try:
+        con.execute("DELETE FROM typology_scores WHERE run_id = ? AND typology_id = 'learned'", [run_id])
         n = learned.write(con, run_id, out["model_id"], 0.0, 100_000)
         raised = {r[0] for r in con.execute("SELECT subject_id FROM typology_scores WHERE run_id = ? AND"
                                             " typology_id = 'learned'", [run_id]).fetchall()}

@@ -68,47 +68,64 @@ best AS (                   -- per hub the window with most of min(senders, paye
     FROM measured m
     WHERE least(m.n_senders, m.n_payees) >= $min_each
 ),
-own_rate AS (               -- each candidate hub's one-time credits and debits over the whole history: its own
-    SELECT x.hub, sum(x.is_in) AS all_in, sum(1 - x.is_in) AS all_out    -- rate of strangers in and out
-    FROM (SELECT h.hd AS hub, 1 AS is_in FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
-          WHERE p.n <= $max_payments_per_counterparty AND h.hd IN (SELECT hub FROM best WHERE rn = 1)
-          UNION ALL
-          SELECT h.hs AS hub, 0 AS is_in FROM hist h JOIN pairs p ON p.hs = h.hs AND p.hd = h.hd
-          WHERE p.n <= $max_payments_per_counterparty AND h.hs IN (SELECT hub FROM best WHERE rn = 1)) x
+best_hub AS MATERIALIZED (  -- per hub its best window (read by the steps below: computed once)
+    SELECT hub, measure, anchor_at, last_out_at, n_credits, n_debits, n_senders, n_payees, in_usd, out_usd
+    FROM best WHERE rn = 1
+),
+hub_hist AS (               -- the candidate hubs' transfers over the history, one row per end that is a hub
+    SELECT h.hs, h.hd, h.booked_at, h.hd AS hub, 1 AS is_in FROM hist h WHERE h.hd IN (SELECT hub FROM best_hub)
+    UNION ALL
+    SELECT h.hs, h.hd, h.booked_at, h.hs AS hub, 0 AS is_in FROM hist h WHERE h.hs IN (SELECT hub FROM best_hub)
+),
+own_rate AS (               -- each candidate hub's first transfer in the history, and its one-time credits and
+    SELECT x.hub, min(x.booked_at) AS first_at,                  -- debits there: its own rate of strangers
+           sum(CASE WHEN p.n <= $max_payments_per_counterparty THEN x.is_in ELSE 0 END) AS all_in,
+           sum(CASE WHEN p.n <= $max_payments_per_counterparty THEN 1 - x.is_in ELSE 0 END) AS all_out
+    FROM hub_hist x JOIN pairs p ON p.hs = x.hs AND p.hd = x.hd
     GROUP BY x.hub
 ),
-hubs AS (                   -- how many accounts could be hubs: a one-time credit and a one-time debit in the range
-    SELECT count(*) AS n FROM (SELECT hd AS h FROM once INTERSECT SELECT hs AS h FROM once) x
+hubs AS (                   -- how many accounts could be hubs (a one-time credit and a one-time debit in the read
+    SELECT (SELECT count(*) FROM (SELECT hd AS h FROM once INTERSECT SELECT hs AS h FROM once) x) AS n,   -- range),
+           (SELECT count(*) FROM once) * 1.0                  -- and the population's one-time transfers per
+           / greatest((SELECT count(*) FROM (SELECT hd AS h FROM once UNION SELECT hs AS h FROM once) y), 1)  -- account
+           / greatest(st_days_between($window_start, $until), 1) AS daily      -- and day, each way
 ),
-expected AS (               -- senders and payees a window of this length holds at the hub's rate outside it
-    SELECT b.hub, b.measure, b.n_senders, b.n_payees,
-           st_days_between(b.anchor_at, b.anchor_at + $window) AS window_days,
-           st_days_between($history_start, $until) AS span_days,
+expected AS (               -- a window's length, the hub's time in the history (from its first transfer) and the
+    SELECT b.hub, b.n_senders, b.n_payees,                 -- read range's windows, its one-time counterparties
+           st_days_between(b.anchor_at, b.anchor_at + $window) AS window_days,          -- outside the window
+           st_days_between(r.first_at, $until) AS hub_days,
+           st_days_between($window_start, $until) AS read_days,
            greatest(r.all_in - b.n_credits, 0) AS other_in, greatest(r.all_out - b.n_debits, 0) AS other_out
-    FROM best b JOIN own_rate r ON r.hub = b.hub
-    WHERE b.rn = 1
+    FROM best_hub b JOIN own_rate r ON r.hub = b.hub
+),
+rates AS (                  -- senders and payees expected in a window at the hub's rate outside it, drawn
+    SELECT e.*,                      -- towards the population's rate by one window's worth of it (a hub with
+           greatest(e.read_days / e.window_days, 1) AS n_windows,    -- little history gets about the population's)
+           e.window_days * (e.other_in + h.daily * e.window_days)
+               / (greatest(e.hub_days - e.window_days, 0) + e.window_days) AS mu_in,
+           e.window_days * (e.other_out + h.daily * e.window_days)
+               / (greatest(e.hub_days - e.window_days, 0) + e.window_days) AS mu_out
+    FROM expected e CROSS JOIN hubs h
 ),
 bounded AS (                -- -ln of the Chernoff bounds on P(X >= senders) and P(Y >= payees), X and Y Poisson
-    SELECT e.hub, e.span_days / e.window_days AS n_windows,     -- at the hub's own rates (no other one-time
-           CASE WHEN mu_in <= 0 THEN 50 WHEN e.n_senders <= mu_in THEN 0   -- counterparty at all: capped at 50,
-                ELSE e.n_senders * ln(e.n_senders / mu_in) - e.n_senders + mu_in END     -- a chance of 2e-22)
-           + CASE WHEN mu_out <= 0 THEN 50 WHEN e.n_payees <= mu_out THEN 0
-                  ELSE e.n_payees * ln(e.n_payees / mu_out) - e.n_payees + mu_out END AS neg_ln_chance
-    FROM (SELECT e.*, e.other_in * e.window_days / greatest(e.span_days - e.window_days, e.window_days) AS mu_in,
-                 e.other_out * e.window_days / greatest(e.span_days - e.window_days, e.window_days) AS mu_out
-          FROM expected e) e
+    SELECT r.hub, r.n_windows,                                  -- at those rates
+           CASE WHEN r.n_senders <= r.mu_in THEN 0
+                ELSE r.n_senders * ln(r.n_senders / r.mu_in) - r.n_senders + r.mu_in END
+           + CASE WHEN r.n_payees <= r.mu_out THEN 0
+                  ELSE r.n_payees * ln(r.n_payees / r.mu_out) - r.n_payees + r.mu_out END AS neg_ln_chance
+    FROM rates r
 ),
-judged AS (                 -- improbable at its own rate in any of its windows, for every possible hub: fewer
-    SELECT b.hub,                                         -- than max_chance_hits chance hits in the population
+judged AS (                 -- improbable in any of the read range's windows, for every possible hub: fewer than
+    SELECT b.hub,                                         -- max_chance_hits chance hits in the population
            CAST(floor(least(exp(b.neg_ln_chance) / b.n_windows, 1e18)) AS BIGINT) AS one_in
     FROM bounded b CROSS JOIN hubs h
-    WHERE b.neg_ln_chance - ln(greatest(b.n_windows, 1)) > ln(h.n / $max_chance_hits)
+    WHERE b.neg_ln_chance - ln(b.n_windows) > ln(h.n / $max_chance_hits)
 ),
 window_rows AS (            -- the transfers of the best window only
     SELECT b.hub, n.rid, n.is_in
-    FROM best b
+    FROM best_hub b
     JOIN near n ON n.hub = b.hub AND n.booked_at >= b.anchor_at AND n.booked_at <= b.anchor_at + $window
-    WHERE b.rn = 1 AND b.hub IN (SELECT hub FROM judged)
+    WHERE b.hub IN (SELECT hub FROM judged)
 ),
 evidence AS (               -- ... read back with their ids (hub, hub_id, txn_ids, member_ids)
     /* include: hub_window_ids */
@@ -119,5 +136,4 @@ SELECT e.hub_id AS subject_id,                 -- the hub
        e.member_ids,                           -- its senders and payees
        b.anchor_at AS window_start, b.last_out_at AS window_end,
        b.n_senders, b.n_payees, b.in_usd, b.out_usd, j.one_in
-FROM best b JOIN evidence e ON e.hub = b.hub JOIN judged j ON j.hub = b.hub
-WHERE b.rn = 1
+FROM best_hub b JOIN evidence e ON e.hub = b.hub JOIN judged j ON j.hub = b.hub
