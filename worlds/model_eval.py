@@ -11,8 +11,9 @@ by pattern, never by transaction, with a seeded hash of the pattern id. The deci
   - `patterns`: as above, and every target account of a training pattern is confirmed too, as an FIU's filed
     STRs would label it whether or not a rule raised it.
 The decisions are written as a dispositions file and ingested like one. Scored on the held-out part only:
-subjects, members and transactions of training patterns and decided subjects are left out of both sides; a
-held-out pattern is found when the alerts not held back name half of its accounts outside the training patterns
+subjects, members and transactions of training patterns and decided subjects are left out of both sides, and so
+are the held-out transactions between two accounts of training patterns (known already: both ends were decided);
+a held-out pattern is found when the alerts not held back name half of its accounts outside the training patterns
 (see _score_heldout).
 """
 
@@ -115,6 +116,15 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
                 raise ValueError("the store has no detect run: run `scamtrace detect` first")
             rules_alerts = _alerts(con, run_id, learned_too=False)
             decided = _decisions(rules_alerts, train_targets, all_targets, train_share, seed, labels)
+            # a held-out transaction between two accounts of decided patterns is known already: nothing to find
+            con.register("_eval_heldout_txns", pl.DataFrame({"txn_id": sorted(test["txns"])}, schema={"txn_id": pl.Utf8}))
+            known = {t for t, a, b in con.execute(
+                "SELECT e.txn_id, t.from_account_id, t.to_account_id FROM _eval_heldout_txns e"
+                " JOIN transactions t USING (txn_id)").fetchall() if a in train_targets and b in train_targets}
+            con.unregister("_eval_heldout_txns")
+            n_heldout_txns = len(test["txns"])
+            test["txns"] -= known
+            train_txns |= known
         finally:
             con.close()
         disp = Path(tmp) / "decisions" / "dispositions.csv"
@@ -152,6 +162,7 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
         "truth_dir": str(truth_dir), "run_id": run_id, "train_share": train_share, "seed": seed, "labels": labels,
         "patterns": {"train": len(train), "held_out": len(test["members"]),
                      "held_out_with_accounts_left": sum(1 for m in test["members"].values() if m)},
+        "transactions": {"held_out": n_heldout_txns, "known_both_ends_decided": n_heldout_txns - len(test["txns"])},
         "decisions": {"confirmed": n_conf, "false_positive": len(decided) - n_conf},
         "model": {k: v for k, v in model.items() if k in ("status", "note", "model_id", "threshold", "metrics")},
         "held_back_false_positives": build.get("alerts_held_back", 0),

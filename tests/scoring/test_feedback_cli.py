@@ -75,6 +75,9 @@ def test_eval_train_share_prints_rules_only_and_with_model(samples_store, tmp_pa
     assert report["model"]["status"] == "trained"
     assert report["decisions"]["confirmed"] >= 20 and report["patterns"]["held_out"] > 0
     left = report["patterns"]["held_out_with_accounts_left"]
+    # held-out transactions between two accounts of decided patterns are known: out of the truth scored
+    txns = report["transactions"]
+    assert report["rules_only"]["transactions"]["truth"] == txns["held_out"] - txns["known_both_ends_decided"]
     for side in ("rules_only", "rules_and_model"):
         assert 0 < report[side]["accounts"]["precision"] <= 1 and report[side]["patterns"]["total"] == left
     # the queue an analyst works when the model ranks: a subset of the alerts, printed as its own row
