@@ -117,11 +117,9 @@ def simulate_feedback(db_path: Path, truth_dir: Path, *, train_share: float = 0.
             rules_alerts = _alerts(con, run_id, learned_too=False)
             decided = _decisions(rules_alerts, train_targets, all_targets, train_share, seed, labels)
             # a held-out transaction between two accounts of decided patterns is known already: nothing to find
-            con.register("_eval_heldout_txns", pl.DataFrame({"txn_id": sorted(test["txns"])}, schema={"txn_id": pl.Utf8}))
             known = {t for t, a, b in con.execute(
-                "SELECT e.txn_id, t.from_account_id, t.to_account_id FROM _eval_heldout_txns e"
-                " JOIN transactions t USING (txn_id)").fetchall() if a in train_targets and b in train_targets}
-            con.unregister("_eval_heldout_txns")
+                "SELECT txn_id, from_account_id, to_account_id FROM transactions WHERE txn_id IN (SELECT unnest(?))",
+                [sorted(test["txns"])]).fetchall() if a in train_targets and b in train_targets}
             n_heldout_txns = len(test["txns"])
             test["txns"] -= known
             train_txns |= known
